@@ -1,0 +1,24 @@
+"""``iamledger init``: create the store, its master key, its first account and that account's root key."""
+
+from __future__ import annotations
+
+import click
+from iamledger.cli.session import emit, local_context, open_store
+from iamledger.domain.ids import new_account_id
+
+from iamledger.context import bound_audit_context
+
+
+@click.command("init")
+@click.option("--account-id", help="The 12-digit id of the first account (random when omitted).")
+def init_command(account_id: str | None) -> None:
+    """Create the store (if needed), its first account and that account's root access key.
+
+    The root secret access key is printed once, as JSON, and stored only encrypted in the credential vault.
+    Refused on a store that is already initialized; nothing is changed then.
+    """
+    with open_store(create=True) as store:
+        account_id = account_id or new_account_id()
+        with bound_audit_context(local_context(account_id)):
+            result = store.init(account_id)
+    emit({"AccessKey": result["AccessKey"], "Account": result["Account"]})

@@ -1,0 +1,164 @@
+"""The root of the ``iamledger`` command: global options, command groups, and error reporting as the aws CLI does.
+
+Exit codes follow the aws CLI: 0 success, 2 usage error, 254 an error returned by the store (printed as
+``An error occurred (Code) when calling the Op operation: message``), 255 anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+import click
+from iamledger.cli.accounts import account_group
+from iamledger.cli.group import PATH_KEY, Group
+from iamledger.cli.init import init_command
+from iamledger.cli.session import CliState
+from iamledger.cli.sts import sts_group
+from iamledger.domain.errors import IdentityStoreError
+
+from iamledger import __version__
+from iamledger.logconfig import configure_logging, get_logger
+
+EXIT_USAGE: Final = 2
+EXIT_SERVICE_ERROR: Final = 254
+EXIT_OTHER_ERROR: Final = 255
+# Options that belong to the root but that aws CLI users habitually type after the command.
+HOISTED_OPTIONS: Final = ("--db", "--output", "--account-id", "--log-level", "--log-format")
+# Commands whose operation name is not the PascalCase of their own name.
+OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
+    ("account", "create"): "CreateAccount",
+    ("account", "list"): "ListAccounts",
+    ("account", "get"): "GetAccount",
+}
+
+log = get_logger(__name__)
+
+
+@click.group("iamledger", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="IAMLEDGER_DB",
+    help="Database URL: sqlite:///path.db (default sqlite:///./iamledger.db) or postgresql://user:pass@host/db. "
+    "Env: IAMLEDGER_DB.",
+)
+@click.option(
+    "--output",
+    type=click.Choice(["json", "table", "text"]),
+    default="json",
+    show_default=True,
+    help="Output format, as the aws CLI's.",
+)
+@click.option("--account-id", metavar="ID", help="The account to act in (default: the store's first account).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default="auto",
+    show_default=True,
+    help="Log lines on stderr: console on a terminal, JSON lines otherwise (auto).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="The least severe log level shown.",
+)
+@click.version_option(__version__, "--version", prog_name="iamledger", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context, db: str | None, output: str, account_id: str | None, log_format: str, log_level: str
+) -> None:
+    """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
+    configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
+    ctx.obj = CliState(db=db, output=output, account_id=account_id)  # type: ignore[arg-type]
+
+
+cli.add_command(init_command)
+cli.add_command(account_group)
+cli.add_command(sts_group)
+
+
+def _leaf_command(args: Sequence[str]) -> click.Command | None:
+    """The command ``args`` name, found by walking the non-option words through the groups."""
+    command: click.Command = cli
+    ctx = click.Context(cli)
+    skip_value = False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+            continue
+        if arg.startswith("-"):
+            skip_value = "=" not in arg and arg in HOISTED_OPTIONS
+            continue
+        if not isinstance(command, click.Group):
+            break
+        sub = command.get_command(ctx, arg)
+        if sub is None:
+            break
+        command = sub
+    return command
+
+
+def hoist_global_options(args: Sequence[str]) -> list[str]:
+    """Move root options typed after the command (``iamledger iam list-users --output table``) to the front,
+    except those the command itself defines (``account create --account-id``)."""
+    leaf = _leaf_command(args)
+    own = {opt for p in (leaf.params if leaf is not None else []) for opt in getattr(p, "opts", [])}
+    first_word = next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name = arg.split("=", 1)[0]
+        if i > first_word and name in HOISTED_OPTIONS and name not in own:
+            if "=" in arg or i + 1 >= len(args):
+                front.append(arg)
+                i += 1
+            else:
+                front.extend(args[i : i + 2])
+                i += 2
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def operation_name(path: Sequence[str]) -> str:
+    """The operation a command path stands for: ``("iam", "create-user")`` is ``CreateUser``."""
+    explicit = OPERATION_NAMES.get(tuple(path))
+    if explicit is not None:
+        return explicit
+    leaf = path[-1] if path else "iamledger"
+    return "".join(part.capitalize() for part in leaf.split("-"))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line and exit with the aws CLI's exit codes."""
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    ctx: click.Context | None = None
+    try:
+        with cli.make_context("iamledger", args) as ctx:
+            cli.invoke(ctx)
+    except IdentityStoreError as error:
+        path = ctx.meta.get(PATH_KEY, []) if ctx is not None else []
+        click.echo(
+            f"\nAn error occurred ({error.code}) when calling the {operation_name(path)} operation: {error.message}",
+            err=True,
+        )
+        sys.exit(EXIT_SERVICE_ERROR)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(EXIT_OTHER_ERROR)
+    except OSError as error:
+        click.echo(f"\n{type(error).__name__}: {error}", err=True)
+        sys.exit(EXIT_OTHER_ERROR)
+    sys.exit(0)

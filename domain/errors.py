@@ -1,0 +1,84 @@
+"""The errors of the identity store, each with the AWS error code and HTTP status it is reported under.
+
+Messages follow AWS's own texts where AWS has one (``User with name alice already exists.``), so users who know
+AWS recognise them; the CLI prints them as the aws CLI does, and the endpoint sends them in AWS's XML error shape.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class IdentityStoreError(Exception):
+    """Base of every error the store reports to its callers."""
+
+    code: ClassVar[str] = "ServiceFailure"
+    http_status: ClassVar[int] = 500
+    sender_fault: ClassVar[bool] = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class SenderError(IdentityStoreError):
+    """The request was wrong; sending it again unchanged fails again."""
+
+    code = "InvalidInput"
+    http_status = 400
+    sender_fault = True
+
+
+class InvalidInputError(SenderError):
+    code = "InvalidInput"
+
+
+class ValidationError(SenderError):
+    code = "ValidationError"
+
+
+class EntityAlreadyExistsError(SenderError):
+    code = "EntityAlreadyExists"
+    http_status = 409
+
+
+class NoSuchEntityError(SenderError):
+    code = "NoSuchEntity"
+    http_status = 404
+
+
+class LimitExceededError(SenderError):
+    code = "LimitExceeded"
+    http_status = 409
+
+
+class DeleteConflictError(SenderError):
+    code = "DeleteConflict"
+    http_status = 409
+
+
+class ConcurrentModificationError(SenderError):
+    code = "ConcurrentModification"
+    http_status = 409
+
+
+class StoreNotInitializedError(SenderError):
+    """The database holds no account yet: run ``iamledger init`` first."""
+
+    code = "StoreNotInitialized"
+
+
+class StoreAlreadyInitializedError(SenderError):
+    """``init`` on a store that already has its first account."""
+
+    code = "StoreAlreadyInitialized"
+    http_status = 409
+
+
+class ConfigurationError(SenderError):
+    """The store's configuration (database URL, master key) is missing or wrong."""
+
+    code = "InvalidConfiguration"

@@ -1,0 +1,278 @@
+"""``IdentityStore``: the one application service of iamledger.
+
+Every command method validates its input, acts in one account, and saves every aggregate it touched in one
+``save()`` (one transaction); it returns plain data in the shape boto3 returns for the same operation, never an
+aggregate. Events are stamped with the bound audit context (:mod:`iamledger.context`); a method called with none
+bound acts as the account's root user under a fresh request id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+from sqlalchemy import Engine, text
+
+from iamledger.config import APPLICATION_NAME, StoreURL
+from iamledger.context import bound_audit_context
+from iamledger.database import create_store_engine
+from iamledger.domain.accounts import Account, AccountRegistry
+from iamledger.domain.audit import AuditContext, audit_context
+from iamledger.domain.errors import (
+    ConcurrentModificationError,
+    ConfigurationError,
+    EntityAlreadyExistsError,
+    NoSuchEntityError,
+    StoreAlreadyInitializedError,
+    StoreNotInitializedError,
+    ValidationError,
+)
+from iamledger.domain.ids import (
+    is_account_id,
+    new_access_key_id,
+    new_account_id,
+    new_secret_access_key,
+    root_arn,
+    secret_fingerprint,
+)
+from iamledger.logconfig import get_logger
+from iamledger.masterkey import create_master_key_file, key_check, load_master_key
+from iamledger.vault import Vault
+
+log = get_logger(__name__)
+
+KEY_CHECK_META: Final = "master_key_check"
+LIBRARY_USER_AGENT: Final = "iamledger-library"
+
+
+class IdentityStore(Application[uuid.UUID]):
+    """An event-sourced identity store on one database (SQLite file or PostgreSQL).
+
+    Open one with :meth:`open`; close it with :meth:`close` or use it as a context manager.
+    """
+
+    name = APPLICATION_NAME
+
+    def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
+        self.store_url = store_url
+        self.engine: Engine = create_store_engine(store_url)
+        if store_url.backend == "postgres" and store_url.schema:
+            with self.engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store_url.schema}"'))
+        super().__init__(env=store_url.eventsourcing_env())
+        self._master_key = master_key
+        self.vault = Vault(self.engine, self._require_master_key)
+        self.vault.create_tables()
+
+    @classmethod
+    def open(cls, url: str | None = None, *, master_key: bytes | None = None, create: bool = True) -> IdentityStore:
+        """Open the store at ``url`` (default ``$IAMLEDGER_DB``, else ``sqlite:///./iamledger.db``).
+
+        With ``create=False`` a SQLite file that does not exist yet is refused with
+        :class:`StoreNotInitializedError` instead of being created empty.
+        """
+        store_url = StoreURL.parse(url)
+        if store_url.backend == "sqlite":
+            assert store_url.path is not None  # noqa: S101 - always set for SQLite
+            if not store_url.path.exists():
+                if not create:
+                    raise StoreNotInitializedError(
+                        f"No iamledger store at {store_url.display()}: run `iamledger init` first."
+                    )
+                store_url.path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(store_url, master_key=master_key)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        super().close()
+        self.engine.dispose()
+
+    # -- audit context -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def acting(self, account_id: str) -> Iterator[AuditContext]:
+        """The bound audit context, or, when none is bound, the root of ``account_id`` under a fresh request id."""
+        current = audit_context.get()
+        if current is not None:
+            yield current
+            return
+        ctx = AuditContext(
+            actor=root_arn(account_id), request_id=AuditContext.new_request_id(), user_agent=LIBRARY_USER_AGENT
+        )
+        with bound_audit_context(ctx):
+            yield ctx
+
+    # -- master key and vault ------------------------------------------------------------------------------------
+
+    def _require_master_key(self) -> bytes:
+        if self._master_key is None:
+            key = load_master_key(self.store_url)
+            if key is None:
+                raise ConfigurationError(
+                    "No master key for the credential vault: set $IAMLEDGER_MASTER_KEY or run `iamledger init`."
+                )
+            self._check_master_key(key)
+            self._master_key = key
+        return self._master_key
+
+    def _check_master_key(self, key: bytes) -> None:
+        stored = self.vault.get_meta(KEY_CHECK_META)
+        if stored is not None and stored != key_check(key):
+            raise ConfigurationError(
+                "The master key does not match this store's credential vault: check $IAMLEDGER_MASTER_KEY."
+            )
+
+    # -- saving ----------------------------------------------------------------------------------------------------
+
+    def _save_all(self, *aggregates: Account | AccountRegistry, conflict: str) -> None:
+        """Save ``aggregates`` in one transaction; a lost race becomes ``conflict`` as an AWS-style error."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError:
+            raise ConcurrentModificationError(conflict) from None
+
+    # -- accounts --------------------------------------------------------------------------------------------------
+
+    def _registry(self) -> AccountRegistry | None:
+        try:
+            registry: AccountRegistry = self.repository.get(AccountRegistry.create_id())
+        except AggregateNotFoundError:
+            return None
+        return registry
+
+    def is_initialized(self) -> bool:
+        """Whether ``init`` has created this store's first account."""
+        return self._registry() is not None
+
+    def account_ids(self) -> list[str]:
+        """The store's account ids, the default (first) one first."""
+        registry = self._registry()
+        return [] if registry is None else list(registry.account_ids)
+
+    def default_account_id(self) -> str:
+        """The store's first account, which commands act in unless told otherwise."""
+        ids = self.account_ids()
+        if not ids:
+            raise StoreNotInitializedError(
+                f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
+            )
+        return ids[0]
+
+    def resolve_account_id(self, account_id: str | None) -> str:
+        """``account_id`` checked to exist in this store, or the default account when it is ``None``."""
+        if account_id is None:
+            return self.default_account_id()
+        if not is_account_id(account_id):
+            raise ValidationError(f"Invalid account id '{account_id}': an account id is exactly 12 digits.")
+        if account_id not in self.account_ids():
+            raise NoSuchEntityError(f"The account {account_id} does not exist in this store.")
+        return account_id
+
+    def _get_account(self, account_id: str) -> Account:
+        try:
+            account: Account = self.repository.get(Account.create_id(account_id))
+        except AggregateNotFoundError:
+            raise NoSuchEntityError(f"The account {account_id} does not exist in this store.") from None
+        return account
+
+    def init(self, account_id: str | None = None) -> dict[str, Any]:
+        """Initialise an empty store: its master key, its first account and that account's root access key.
+
+        Refused with :class:`StoreAlreadyInitializedError` on a store that has an account; nothing is changed then.
+        Returns ``{"Account": {...}, "AccessKey": {...}}``; the secret access key is shown here once and never again.
+        """
+        registry = self._registry()
+        if registry is not None:
+            raise StoreAlreadyInitializedError(
+                f"The store at {self.store_url.display()} is already initialized "
+                f"(first account {registry.account_ids[0]}); nothing was changed."
+            )
+        account_id = self._new_account_id(account_id)
+        if self._master_key is None:
+            existing = load_master_key(self.store_url)
+            self._master_key = existing if existing is not None else create_master_key_file(self.store_url)[0]
+        self._check_master_key(self._master_key)
+        self.vault.set_meta(KEY_CHECK_META, key_check(self._master_key))
+        with self.acting(account_id):
+            registry = AccountRegistry()
+            return self._create_account(registry, account_id, conflict="The store was initialized concurrently.")
+
+    def create_account(self, account_id: str | None = None) -> dict[str, Any]:
+        """Add an account (a random 12-digit id unless given) with its own root access key."""
+        registry = self._registry()
+        if registry is None:
+            raise StoreNotInitializedError(
+                f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
+            )
+        account_id = self._new_account_id(account_id)
+        if account_id in registry.account_ids:
+            raise EntityAlreadyExistsError(f"Account {account_id} already exists.")
+        with self.acting(account_id):
+            return self._create_account(
+                registry, account_id, conflict=f"Account {account_id} was created concurrently."
+            )
+
+    def _new_account_id(self, account_id: str | None) -> str:
+        if account_id is None:
+            return new_account_id()
+        if not is_account_id(account_id):
+            raise ValidationError(f"Invalid account id '{account_id}': an account id is exactly 12 digits.")
+        return account_id
+
+    def _create_account(self, registry: AccountRegistry, account_id: str, *, conflict: str) -> dict[str, Any]:
+        account = Account(account_id=account_id)
+        registry.register(account_id)
+        access_key_id = new_access_key_id()
+        secret = new_secret_access_key()
+        account.create_root_access_key(access_key_id, secret_fingerprint(secret))
+        self.vault.put_secret(
+            secret_id=access_key_id, account_id=account_id, kind="access_key", owner_arn=account.root_arn, secret=secret
+        )
+        try:
+            self._save_all(registry, account, conflict=conflict)
+        except BaseException:
+            self.vault.delete_secret(access_key_id)
+            raise
+        log.info("account_created", account_id=account_id, root_access_key_id=access_key_id)
+        key = account.root_access_keys[access_key_id]
+        return {
+            "Account": _account_shape(account),
+            "AccessKey": {
+                "UserName": "root",
+                "AccessKeyId": access_key_id,
+                "Status": key.status,
+                "SecretAccessKey": secret,
+                "CreateDate": key.create_date,
+            },
+        }
+
+    def get_account(self, account_id: str | None = None) -> dict[str, Any]:
+        """``{"Account": {...}}`` for ``account_id`` (default: the store's first account)."""
+        return {"Account": _account_shape(self._get_account(self.resolve_account_id(account_id)))}
+
+    def list_accounts(self) -> dict[str, Any]:
+        """``{"Accounts": [...]}``: every account in the store, the default one first."""
+        return {"Accounts": [_account_shape(self._get_account(a)) for a in self.account_ids()]}
+
+    # -- STS -------------------------------------------------------------------------------------------------------
+
+    def get_caller_identity(self, account_id: str | None = None) -> dict[str, Any]:
+        """Who the bound audit context acts as, in the shape of ``sts:GetCallerIdentity``."""
+        account_id = self.resolve_account_id(account_id)
+        with self.acting(account_id) as ctx:
+            caller_account = ctx.actor.split(":")[4] if ctx.actor.startswith("arn:") else account_id
+            user_id = caller_account if ctx.actor == root_arn(caller_account) else ctx.actor
+            return {"UserId": user_id, "Account": caller_account, "Arn": ctx.actor}
+
+
+def _account_shape(account: Account) -> dict[str, Any]:
+    created: datetime = account.created_on
+    shape: dict[str, Any] = {"AccountId": account.account_id, "Arn": account.root_arn, "CreateDate": created}
+    if account.alias is not None:
+        shape["AccountAlias"] = account.alias
+    return shape

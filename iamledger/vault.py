@@ -1,0 +1,109 @@
+"""The credential vault: the one mutable table of secret material, outside the immutable event log.
+
+An append-only log cannot forget, so secrets never enter it (design.md, "Secrets"). Access-key secrets are
+encrypted with AES-256-GCM under the master key, each bound to its own row id as associated data; password hashes
+(argon2id, a later issue) are stored as they are. Deleting a credential deletes its row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, String, Table, delete, insert, select
+
+from iamledger.domain.errors import ConfigurationError
+
+NONCE_BYTES: Final = 12
+
+metadata = MetaData()
+
+vault_secrets = Table(
+    "iamledger_vault",
+    metadata,
+    Column("secret_id", String(128), primary_key=True),
+    Column("account_id", String(12), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("owner_arn", String(2048), nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+vault_meta = Table(
+    "iamledger_vault_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+
+class Vault:
+    """Encrypted secret storage on the store's SQLAlchemy engine.
+
+    The master key is asked for only when a secret is written or read, so commands that touch no secret work
+    without it.
+    """
+
+    def __init__(self, engine: Engine, master_key: Callable[[], bytes]) -> None:
+        self._engine = engine
+        self._master_key = master_key
+
+    def create_tables(self) -> None:
+        """Create the vault's tables if they do not exist yet."""
+        metadata.create_all(self._engine)
+
+    def _cipher(self) -> AESGCM:
+        return AESGCM(self._master_key())
+
+    def put_secret(self, *, secret_id: str, account_id: str, kind: str, owner_arn: str, secret: str) -> None:
+        """Encrypt and store ``secret`` under ``secret_id``."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        ciphertext = nonce + self._cipher().encrypt(nonce, secret.encode("utf-8"), secret_id.encode("utf-8"))
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(vault_secrets).values(
+                    secret_id=secret_id,
+                    account_id=account_id,
+                    kind=kind,
+                    owner_arn=owner_arn,
+                    ciphertext=ciphertext,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    def get_secret(self, secret_id: str) -> str | None:
+        """The decrypted secret stored under ``secret_id``, or ``None`` when there is none."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(vault_secrets.c.ciphertext).where(vault_secrets.c.secret_id == secret_id)).first()
+        if row is None:
+            return None
+        blob: bytes = row[0]
+        try:
+            plain = self._cipher().decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], secret_id.encode("utf-8"))
+        except InvalidTag:
+            raise ConfigurationError(
+                "The credential vault cannot be decrypted with this master key: check $IAMLEDGER_MASTER_KEY."
+            ) from None
+        return plain.decode("utf-8")
+
+    def delete_secret(self, secret_id: str) -> None:
+        """Forget the secret stored under ``secret_id``."""
+        with self._engine.begin() as conn:
+            conn.execute(delete(vault_secrets).where(vault_secrets.c.secret_id == secret_id))
+
+    def get_meta(self, name: str) -> str | None:
+        """A vault setting (such as the master key's check value)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(vault_meta.c.value).where(vault_meta.c.name == name)).first()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Store a vault setting once; an existing setting is left as it is."""
+        with self._engine.begin() as conn:
+            exists = conn.execute(select(vault_meta.c.name).where(vault_meta.c.name == name)).first()
+            if exists is None:
+                conn.execute(insert(vault_meta).values(name=name, value=value))
