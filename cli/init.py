@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from iamledger.cli.session import emit, local_context, open_store
-from iamledger.domain.ids import new_account_id
+from iamledger.domain.ids import check_account_id, new_account_id
 
 from iamledger.context import bound_audit_context
 
@@ -17,8 +17,7 @@ def init_command(account_id: str | None) -> None:
     The root secret access key is printed once, as JSON, and stored only encrypted in the credential vault.
     Refused on a store that is already initialized; nothing is changed then.
     """
-    with open_store(create=True) as store:
-        account_id = account_id or new_account_id()
-        with bound_audit_context(local_context(account_id)):
-            result = store.init(account_id)
+    account_id = check_account_id(account_id) if account_id is not None else new_account_id()
+    with open_store(create=True) as store, bound_audit_context(local_context(account_id)):
+        result = store.init(account_id)
     emit({"AccessKey": result["AccessKey"], "Account": result["Account"]})

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Final
 
 from iamledger.domain.base import AuditedAggregate
-from iamledger.domain.errors import EntityAlreadyExistsError, LimitExceededError, ValidationError
-from iamledger.domain.ids import is_account_id, root_arn
+from iamledger.domain.errors import EntityAlreadyExistsError, LimitExceededError
+from iamledger.domain.ids import check_account_id, root_arn
 
 NAMESPACE: Final = uuid.UUID("5b0f1a2e-4c1d-5e6f-8a9b-0c1d2e3f4a5b")
 ROOT_ACCESS_KEY_QUOTA: Final = 2
@@ -44,10 +44,7 @@ class Account(AuditedAggregate):
         account_id: str
 
     def __init__(self, account_id: str) -> None:
-        if not is_account_id(account_id):
-            msg = f"Invalid account id '{account_id}': an account id is exactly 12 digits."
-            raise ValidationError(msg)
-        self.account_id = account_id
+        self.account_id = check_account_id(account_id)
         self.alias: str | None = None
         self.root_access_keys: dict[str, RootAccessKey] = {}
 

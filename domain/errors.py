@@ -82,3 +82,10 @@ class ConfigurationError(SenderError):
     """The store's configuration (database URL, master key) is missing or wrong."""
 
     code = "InvalidConfiguration"
+
+
+class DatabaseUnavailableError(IdentityStoreError):
+    """The store's database cannot be reached (server down, wrong credentials, unreadable file)."""
+
+    code = "ServiceUnavailable"
+    http_status = 503

@@ -13,6 +13,8 @@ import re
 import secrets
 from typing import Final
 
+from iamledger.domain.errors import ValidationError
+
 ACCOUNT_ID_PATTERN: Final = re.compile(r"[0-9]{12}")
 _BASE32: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
@@ -25,6 +27,14 @@ def new_account_id() -> str:
 def is_account_id(value: str) -> bool:
     """Whether ``value`` is a 12-digit AWS account id."""
     return ACCOUNT_ID_PATTERN.fullmatch(value) is not None
+
+
+def check_account_id(value: str) -> str:
+    """``value`` if it is a 12-digit account id; else a ``ValidationError`` in AWS's words."""
+    if not is_account_id(value):
+        msg = f"Invalid account id '{value}': an account id is exactly 12 digits."
+        raise ValidationError(msg)
+    return value
 
 
 def new_unique_id(prefix: str) -> str:

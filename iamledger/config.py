@@ -87,6 +87,7 @@ class StoreURL:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT_SECONDS),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema

@@ -58,18 +58,29 @@ def load_master_key(store_url: StoreURL) -> bytes | None:
     return None
 
 
-def create_master_key_file(store_url: StoreURL) -> tuple[bytes, Path]:
-    """Create a new key file (mode 0600, never overwriting one) and return the key and its path."""
+def load_or_create_master_key(store_url: StoreURL) -> bytes:
+    """The configured master key; when there is none, a new key file (mode 0600) is created atomically.
+
+    Two processes racing to create it end up with the same key: the file appears whole (written aside, then
+    hard-linked into place, which fails if another process got there first) and the loser reads the winner's.
+    """
+    existing = load_master_key(store_url)
+    if existing is not None:
+        return existing
     path = default_key_path(store_url)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigurationError(f"A master key file already exists at {path}.") from None
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(base64.urlsafe_b64encode(key).decode("ascii") + "\n")
-    return key, path
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return decode_key(path.read_text(encoding="ascii"), str(path))
+    finally:
+        draft.unlink()
+    return key
 
 
 def key_check(key: bytes) -> str:

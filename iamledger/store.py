@@ -17,6 +17,7 @@ from typing import Any, Final
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
@@ -26,14 +27,14 @@ from iamledger.domain.audit import AuditContext, audit_context
 from iamledger.domain.errors import (
     ConcurrentModificationError,
     ConfigurationError,
+    DatabaseUnavailableError,
     EntityAlreadyExistsError,
     NoSuchEntityError,
     StoreAlreadyInitializedError,
     StoreNotInitializedError,
-    ValidationError,
 )
 from iamledger.domain.ids import (
-    is_account_id,
+    check_account_id,
     new_access_key_id,
     new_account_id,
     new_secret_access_key,
@@ -41,13 +42,14 @@ from iamledger.domain.ids import (
     secret_fingerprint,
 )
 from iamledger.logconfig import get_logger
-from iamledger.masterkey import create_master_key_file, key_check, load_master_key
+from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
 from iamledger.vault import Vault
 
 log = get_logger(__name__)
 
 KEY_CHECK_META: Final = "master_key_check"
 LIBRARY_USER_AGENT: Final = "iamledger-library"
+REGISTRY_RETRIES: Final = 10
 
 
 class IdentityStore(Application[uuid.UUID]):
@@ -61,9 +63,16 @@ class IdentityStore(Application[uuid.UUID]):
     def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store_url = store_url
         self.engine: Engine = create_store_engine(store_url)
-        if store_url.backend == "postgres" and store_url.schema:
+        try:
             with self.engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store_url.schema}"'))
+                if store_url.backend == "postgres" and store_url.schema:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store_url.schema}"'))
+                else:
+                    conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            self.engine.dispose()
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise DatabaseUnavailableError(f"Cannot open the store at {store_url.display()}: {reason}") from None
         super().__init__(env=store_url.eventsourcing_env())
         self._master_key = master_key
         self.vault = Vault(self.engine, self._require_master_key)
@@ -167,9 +176,7 @@ class IdentityStore(Application[uuid.UUID]):
         """``account_id`` checked to exist in this store, or the default account when it is ``None``."""
         if account_id is None:
             return self.default_account_id()
-        if not is_account_id(account_id):
-            raise ValidationError(f"Invalid account id '{account_id}': an account id is exactly 12 digits.")
-        if account_id not in self.account_ids():
+        if check_account_id(account_id) not in self.account_ids():
             raise NoSuchEntityError(f"The account {account_id} does not exist in this store.")
         return account_id
 
@@ -194,35 +201,42 @@ class IdentityStore(Application[uuid.UUID]):
             )
         account_id = self._new_account_id(account_id)
         if self._master_key is None:
-            existing = load_master_key(self.store_url)
-            self._master_key = existing if existing is not None else create_master_key_file(self.store_url)[0]
-        self._check_master_key(self._master_key)
-        self.vault.set_meta(KEY_CHECK_META, key_check(self._master_key))
+            self._master_key = load_or_create_master_key(self.store_url)
+        if self.vault.set_meta(KEY_CHECK_META, key_check(self._master_key)) != key_check(self._master_key):
+            raise ConfigurationError(
+                "The master key does not match this store's credential vault: check $IAMLEDGER_MASTER_KEY."
+            )
         with self.acting(account_id):
             registry = AccountRegistry()
             return self._create_account(registry, account_id, conflict="The store was initialized concurrently.")
 
     def create_account(self, account_id: str | None = None) -> dict[str, Any]:
-        """Add an account (a random 12-digit id unless given) with its own root access key."""
-        registry = self._registry()
-        if registry is None:
-            raise StoreNotInitializedError(
-                f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
-            )
+        """Add an account (a random 12-digit id unless given) with its own root access key.
+
+        Accounts created concurrently by other processes are not lost: a save that loses the race on the account
+        registry is retried on the registry's new version.
+        """
         account_id = self._new_account_id(account_id)
-        if account_id in registry.account_ids:
-            raise EntityAlreadyExistsError(f"Account {account_id} already exists.")
-        with self.acting(account_id):
-            return self._create_account(
-                registry, account_id, conflict=f"Account {account_id} was created concurrently."
-            )
+        for attempt in range(1, REGISTRY_RETRIES + 1):
+            registry = self._registry()
+            if registry is None:
+                raise StoreNotInitializedError(
+                    f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
+                )
+            if account_id in registry.account_ids:
+                raise EntityAlreadyExistsError(f"Account {account_id} already exists.")
+            try:
+                with self.acting(account_id):
+                    return self._create_account(
+                        registry, account_id, conflict=f"Account {account_id} was created concurrently."
+                    )
+            except ConcurrentModificationError:
+                if attempt == REGISTRY_RETRIES:
+                    raise
+        raise AssertionError  # pragma: no cover - the loop returns or raises
 
     def _new_account_id(self, account_id: str | None) -> str:
-        if account_id is None:
-            return new_account_id()
-        if not is_account_id(account_id):
-            raise ValidationError(f"Invalid account id '{account_id}': an account id is exactly 12 digits.")
-        return account_id
+        return new_account_id() if account_id is None else check_account_id(account_id)
 
     def _create_account(self, registry: AccountRegistry, account_id: str, *, conflict: str) -> dict[str, Any]:
         account = Account(account_id=account_id)

@@ -15,6 +15,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, DateTime, Engine, LargeBinary, MetaData, String, Table, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from iamledger.domain.errors import ConfigurationError
 
@@ -101,9 +102,18 @@ class Vault:
             row = conn.execute(select(vault_meta.c.value).where(vault_meta.c.name == name)).first()
         return None if row is None else str(row[0])
 
-    def set_meta(self, name: str, value: str) -> None:
-        """Store a vault setting once; an existing setting is left as it is."""
-        with self._engine.begin() as conn:
-            exists = conn.execute(select(vault_meta.c.name).where(vault_meta.c.name == name)).first()
-            if exists is None:
+    def set_meta(self, name: str, value: str) -> str:
+        """Store a vault setting once and return the value that holds: an existing setting is left as it is, even
+        when another process wrote it a moment ago."""
+        try:
+            with self._engine.begin() as conn:
+                exists = conn.execute(select(vault_meta.c.value).where(vault_meta.c.name == name)).first()
+                if exists is not None:
+                    return str(exists[0])
                 conn.execute(insert(vault_meta).values(name=name, value=value))
+        except IntegrityError:
+            stored = self.get_meta(name)
+            if stored is None:  # pragma: no cover - the conflicting row cannot vanish
+                raise
+            return stored
+        return value
