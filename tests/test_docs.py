@@ -1,0 +1,39 @@
+"""Every command has help and is documented in docs/cli.md (sqlite-utils' habit)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import pytest
+from iamledger.cli.main import cli
+
+ROOT = Path(os.environ.get("IAMLEDGER_SOURCE_ROOT") or Path(__file__).resolve().parent.parent)
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        path = (*prefix, name)
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, path))
+        else:
+            found.append((path, command))
+    return found
+
+
+COMMANDS = _commands(cli)
+
+
+@pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
+def test_every_command_has_help_and_a_section_in_the_cli_docs(path, command):
+    assert command.help, f"iamledger {' '.join(path)} has no help text"
+    docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert f"### `iamledger {' '.join(path)}`" in docs
+
+
+def test_the_readme_links_every_docs_page():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{page.name})" in readme, page.name
