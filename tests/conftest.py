@@ -33,6 +33,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
+@pytest.fixture
+def postgres_url() -> str:
+    """The PostgreSQL test database's URL, for tests about PostgreSQL alone."""
+    url = postgres_base_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV} (bash .ci/run starts a server and sets it)")
+    return url
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param

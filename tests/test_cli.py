@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import sqlalchemy
 
 from tests.clirunner import run
@@ -170,14 +169,8 @@ def test_the_installed_console_script_runs(tmp_path):
     assert "SecretAccessKey" in result.stdout
 
 
-def test_postgres_url_with_a_bad_password_is_reported_without_the_password(capsys, backend):
-    if backend != "postgres":
-        pytest.skip("PostgreSQL only")
-    from tests.conftest import postgres_base_url
-
-    base = postgres_base_url()
-    assert base is not None
-    url = sqlalchemy.make_url(base).set(password="wrong-pass-word").render_as_string(hide_password=False)
+def test_postgres_url_with_a_bad_password_is_reported_without_the_password(capsys, postgres_url):
+    url = sqlalchemy.make_url(postgres_url).set(password="wrong-pass-word").render_as_string(hide_password=False)
     result = run(capsys, "--db", url, "account", "list")
     assert result.exit_code != 0
     assert "wrong-pass-word" not in result.stderr
