@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
+
 from iamledger.cli.group import Group
 from iamledger.cli.session import acting_in_account, emit, local_context, open_store
-from iamledger.domain.ids import new_account_id
-
 from iamledger.context import bound_audit_context
+from iamledger.domain.ids import new_account_id
 
 
 @click.group("account", cls=Group)

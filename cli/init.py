@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from iamledger.cli.session import emit, local_context, open_store
-from iamledger.domain.ids import check_account_id, new_account_id
 
+from iamledger.cli.session import emit, local_context, open_store
 from iamledger.context import bound_audit_context
+from iamledger.domain.ids import check_account_id, new_account_id
 
 
 @click.command("init")

@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from typing import Final
 
 import click
+
+from iamledger import __version__
 from iamledger.cli.accounts import account_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
+from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
 from iamledger.cli.sts import sts_group
 from iamledger.domain.errors import IdentityStoreError
-
-from iamledger import __version__
 from iamledger.logconfig import configure_logging, get_logger
 
 EXIT_USAGE: Final = 2
@@ -79,6 +80,7 @@ def cli(
 cli.add_command(init_command)
 cli.add_command(account_group)
 cli.add_command(sts_group)
+cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 
 
 def _leaf_command(args: Sequence[str]) -> click.Command | None:

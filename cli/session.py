@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import click
-from iamledger.cli.output import OutputFormat, render
-from iamledger.domain.audit import AuditContext
-from iamledger.domain.ids import root_arn
 
 from iamledger import __version__
+from iamledger.cli.output import OutputFormat, render
 from iamledger.context import bound_audit_context
+from iamledger.domain.audit import AuditContext
+from iamledger.domain.ids import root_arn
 from iamledger.logconfig import get_logger
 from iamledger.store import IdentityStore
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from iamledger.cli.group import Group
 from iamledger.cli.session import acting_in_account, emit
 

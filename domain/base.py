@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import field
+from typing import Any, Self
 
 from eventsourcing.domain import Aggregate
+
 from iamledger.domain.audit import current_audit_context
 
 
@@ -45,3 +48,8 @@ class AuditedAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+    @classmethod
+    def create_with_id(cls, entity_id: uuid.UUID, **kwargs: Any) -> Self:
+        """A new aggregate with a chosen id (the entity's id is chosen before its name index is claimed)."""
+        return cls._create(cls.Created, id=entity_id, **kwargs)

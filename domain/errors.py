@@ -89,3 +89,21 @@ class DatabaseUnavailableError(IdentityStoreError):
 
     code = "ServiceUnavailable"
     http_status = 503
+
+
+class PolicyNotAttachableError(SenderError):
+    code = "PolicyNotAttachable"
+
+
+class UnmodifiableEntityError(SenderError):
+    code = "UnmodifiableEntity"
+
+
+class TranslatedError(IdentityStoreError):
+    """An error of another layer (the policy language) reported under its own AWS code and status."""
+
+    def __init__(self, code: str, message: str, http_status: int, sender_fault: bool) -> None:
+        super().__init__(message)
+        self.code = code  # type: ignore[misc]
+        self.http_status = http_status  # type: ignore[misc]
+        self.sender_fault = sender_fault  # type: ignore[misc]

@@ -2,7 +2,8 @@
 
 See ``reference/iam-semantics.md`` section 6.2: unique ids are a four-letter prefix (``AIDA`` user, ``AGPA`` group,
 ``AROA`` role, ``ANPA`` managed policy, ``AIPA`` instance profile, ``AKIA`` access key, ``ASIA`` temporary key)
-followed by 16 characters of base32 (``A-Z2-7``); secret access keys are 40 base64 characters.
+followed by base32 (``A-Z2-7``): 21 characters in all for entities, 20 for access keys; secret access keys are 40
+base64 characters.
 """
 
 from __future__ import annotations
@@ -37,14 +38,19 @@ def check_account_id(value: str) -> str:
     return value
 
 
+def _random_base32(length: int) -> str:
+    return "".join(secrets.choice(_BASE32) for _ in range(length))
+
+
 def new_unique_id(prefix: str) -> str:
-    """A unique id such as ``AIDAJQABLZS4A3QDU576Q``: the type prefix and 16 base32 characters."""
-    return prefix + "".join(secrets.choice(_BASE32) for _ in range(16))
+    """An entity's unique id such as ``AIDAJQABLZS4A3QDU576Q``: the type prefix and 17 base32 characters (21 in all,
+    as AWS's)."""
+    return prefix + _random_base32(17)
 
 
 def new_access_key_id(*, temporary: bool = False) -> str:
-    """A long-term (``AKIA``) or temporary (``ASIA``) access key id."""
-    return new_unique_id("ASIA" if temporary else "AKIA")
+    """A long-term (``AKIA``) or temporary (``ASIA``) access key id: 20 characters, as AWS's."""
+    return ("ASIA" if temporary else "AKIA") + _random_base32(16)
 
 
 def new_secret_access_key() -> str:

@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from iamledger.catalogue import aws_managed_policies
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
 from iamledger.database import create_store_engine
@@ -43,6 +44,10 @@ from iamledger.domain.ids import (
 )
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
+from iamledger.projections.projector import Projector
+from iamledger.services.groups import GroupsService
+from iamledger.services.permissions import PermissionsService
+from iamledger.services.users import UsersService
 from iamledger.vault import Vault
 
 log = get_logger(__name__)
@@ -50,9 +55,10 @@ log = get_logger(__name__)
 KEY_CHECK_META: Final = "master_key_check"
 LIBRARY_USER_AGENT: Final = "iamledger-library"
 REGISTRY_RETRIES: Final = 10
+SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schema"
 
 
-class IdentityStore(Application[uuid.UUID]):
+class IdentityStore(UsersService, GroupsService, PermissionsService, Application[uuid.UUID]):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).
 
     Open one with :meth:`open`; close it with :meth:`close` or use it as a context manager.
@@ -63,20 +69,40 @@ class IdentityStore(Application[uuid.UUID]):
     def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store_url = store_url
         self.engine: Engine = create_store_engine(store_url)
+        with self._schema_lock():
+            super().__init__(env=store_url.eventsourcing_env())
+            self._master_key = master_key
+            self.vault = Vault(self.engine, self._require_master_key)
+            self.vault.create_tables()
+            self.projector = Projector(self, self.engine)
+            self.projector.create_tables()
+
+    @contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        """Check the database is reachable and, on PostgreSQL, hold an advisory lock while the tables are created:
+        concurrent ``CREATE ... IF NOT EXISTS`` from several processes opening one new store would otherwise fail
+        with "tuple concurrently updated"."""
+        store_url = self.store_url
         try:
-            with self.engine.begin() as conn:
-                if store_url.backend == "postgres" and store_url.schema:
+            conn = self.engine.connect()
+            if store_url.backend == "postgres":
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                if store_url.schema:
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store_url.schema}"'))
-                else:
-                    conn.execute(text("SELECT 1"))
+                conn.commit()
+            else:
+                conn.execute(text("SELECT 1"))
         except SQLAlchemyError as error:
             self.engine.dispose()
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             raise DatabaseUnavailableError(f"Cannot open the store at {store_url.display()}: {reason}") from None
-        super().__init__(env=store_url.eventsourcing_env())
-        self._master_key = master_key
-        self.vault = Vault(self.engine, self._require_master_key)
-        self.vault.create_tables()
+        try:
+            yield
+        finally:
+            if store_url.backend == "postgres":
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                conn.commit()
+            conn.close()
 
     @classmethod
     def open(cls, url: str | None = None, *, master_key: bytes | None = None, create: bool = True) -> IdentityStore:
@@ -272,6 +298,10 @@ class IdentityStore(Application[uuid.UUID]):
     def list_accounts(self) -> dict[str, Any]:
         """``{"Accounts": [...]}``: every account in the store, the default one first."""
         return {"Accounts": [_account_shape(self._get_account(a)) for a in self.account_ids()]}
+
+    def aws_managed_policy(self, arn: str) -> dict[str, Any] | None:
+        """The AWS managed policy of the built-in catalogue with ``arn``, or ``None``."""
+        return aws_managed_policies().get(arn)
 
     # -- STS -------------------------------------------------------------------------------------------------------
 

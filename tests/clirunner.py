@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 import structlog
+
 from iamledger.cli.main import main
 
 

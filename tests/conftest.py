@@ -73,3 +73,13 @@ def store(store_url: str) -> Iterator[IdentityStore]:
     opened = IdentityStore.open(store_url)
     yield opened
     opened.close()
+
+
+ACCOUNT_ID = "123456789012"
+
+
+@pytest.fixture
+def iam(store: IdentityStore) -> IdentityStore:
+    """A store initialized with the account 123456789012, ready for IAM operations (as its root user)."""
+    store.init(ACCOUNT_ID)
+    return store

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
+from iamledger import AuditContext, IdentityStore
+from iamledger.context import bound_audit_context
 from iamledger.domain.accounts import Account
 from iamledger.domain.errors import (
     EntityAlreadyExistsError,
@@ -11,9 +14,6 @@ from iamledger.domain.errors import (
     StoreNotInitializedError,
     ValidationError,
 )
-
-from iamledger import AuditContext, IdentityStore
-from iamledger.context import bound_audit_context
 
 
 def _all_events(store: IdentityStore) -> list:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 import pytest
+
 from iamledger.cli.main import cli
 
 ROOT = Path(os.environ.get("IAMLEDGER_SOURCE_ROOT") or Path(__file__).resolve().parent.parent)
@@ -23,7 +24,7 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tu
     return found
 
 
-COMMANDS = _commands(cli)
+COMMANDS = [(path, command) for path, command in _commands(cli)]
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
@@ -31,6 +32,25 @@ def test_every_command_has_help_and_a_section_in_the_cli_docs(path, command):
     assert command.help, f"iamledger {' '.join(path)} has no help text"
     docs = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     assert f"### `iamledger {' '.join(path)}`" in docs
+
+
+def test_the_generated_iam_command_reference_is_current():
+    """docs/iam-commands.md lists every generated `iamledger iam` command; regenerate it with
+    `python -m iamledger.cli.reference iam > docs/iam-commands.md`."""
+    from iamledger.cli.reference import render
+
+    assert render("iam") == (ROOT / "docs" / "iam-commands.md").read_text(encoding="utf-8")
+
+
+def test_every_generated_iam_command_has_help():
+    from iamledger.cli.service import implemented_operations, service_group
+
+    group = service_group("iam", "")
+    ctx = click.Context(group)
+    for name in implemented_operations("iam"):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        assert command.help, name
 
 
 def test_the_readme_links_every_docs_page():

@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 from eventsourcing.persistence import StoredEvent
-from iamledger.domain.accounts import Account, AccountRegistry
 
 from iamledger import IdentityStore
+from iamledger.domain.accounts import Account, AccountRegistry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "stored-events-v1.json"
 

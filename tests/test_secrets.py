@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from iamledger.domain.errors import ConfigurationError
 
 from iamledger import IdentityStore
+from iamledger.domain.errors import ConfigurationError
 from iamledger.masterkey import KEY_ENV_VAR
 from tests.clirunner import run
 

@@ -1,0 +1,127 @@
+"""aws CLI arguments for one operation, built from botocore's model of its input: ``--user-name alice``,
+``--tags Key=team,Value=a Key=env,Value=prod`` (shorthand) or ``--tags '[{"Key": "team", "Value": "a"}]'`` (JSON),
+``--policy-document file://policy.json``, ``--set-as-default`` / ``--no-set-as-default``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from botocore import xform_name
+from botocore.model import OperationModel, Shape
+
+HIDDEN_PAGING_MEMBERS = frozenset({"Marker", "MaxItems"})
+
+
+class ArgumentError(Exception):
+    """A value that cannot be read as its parameter's type; reported as a usage error."""
+
+
+def option_name(member: str) -> str:
+    """``UserName`` -> ``--user-name``, as the aws CLI names options."""
+    return "--" + str(xform_name(member, "-"))
+
+
+def _strip_html(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text or "")).strip()
+
+
+def summary(op: OperationModel) -> str:
+    """The first sentence of the operation's documentation."""
+    text = _strip_html(op.documentation)
+    cut = text.find(". ")
+    return text if cut < 0 else text[: cut + 1]
+
+
+def read_value(text: str) -> str:
+    """A parameter value, read from a file for ``file://PATH`` (text) and ``fileb://PATH`` (bytes as text)."""
+    if text.startswith("file://"):
+        return Path(text[len("file://") :]).expanduser().read_text(encoding="utf-8")
+    if text.startswith("fileb://"):
+        return Path(text[len("fileb://") :]).expanduser().read_bytes().decode("utf-8")
+    return text
+
+
+def _shorthand(text: str) -> dict[str, Any]:
+    """``Key=a,Value=b`` as ``{"Key": "a", "Value": "b"}`` (a value may hold ``=``; ``,`` separates pairs)."""
+    result: dict[str, Any] = {}
+    for pair in text.split(","):
+        if "=" not in pair:
+            raise ArgumentError(f"Expected key=value in shorthand syntax, got: {pair!r}")
+        key, value = pair.split("=", 1)
+        result[key.strip()] = value
+    return result
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise ArgumentError(f"Invalid JSON: {error}") from None
+
+
+def convert(shape: Shape, raw: Any) -> Any:
+    """A command-line value (a string, or a list of strings for list parameters) as the parameter's type."""
+    if shape.type_name == "list":
+        items: list[str] = raw if isinstance(raw, list) else [raw]
+        if len(items) == 1 and items[0].lstrip().startswith("["):
+            return _json(read_value(items[0]))
+        member: Shape = shape.member
+        return [convert(member, read_value(item)) for item in items]
+    text = read_value(raw)
+    if shape.type_name in {"structure", "map"}:
+        return _json(text) if text.lstrip().startswith("{") else _shorthand(text)
+    if shape.type_name in {"integer", "long"}:
+        try:
+            return int(text)
+        except ValueError:
+            raise ArgumentError(f"invalid int value: {text!r}") from None
+    if shape.type_name == "timestamp":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise ArgumentError(f"invalid timestamp: {text!r}") from None
+    return text
+
+
+def build_parser(prog: str, op: OperationModel, *, paginated: bool) -> argparse.ArgumentParser:
+    """An argparse parser for the operation's parameters, in the aws CLI's conventions."""
+    parser = argparse.ArgumentParser(prog=prog, description=_strip_html(op.documentation), allow_abbrev=False)
+    shape = op.input_shape
+    members = shape.members if shape is not None else {}
+    required = set(shape.required_members) if shape is not None else set()
+    for name, member in members.items():
+        if paginated and name in HIDDEN_PAGING_MEMBERS:
+            continue
+        option = option_name(name)
+        doc = _strip_html(member.documentation)[:300]
+        if member.type_name == "boolean":
+            group = parser.add_mutually_exclusive_group(required=name in required)
+            group.add_argument(option, dest=name, action="store_true", default=None, help=doc)
+            group.add_argument("--no-" + option[2:], dest=name, action="store_false", default=None)
+        elif member.type_name == "list":
+            parser.add_argument(option, dest=name, nargs="+", required=name in required, help=doc)
+        else:
+            parser.add_argument(option, dest=name, required=name in required, help=doc)
+    if paginated:
+        parser.add_argument("--max-items", dest="cli_max_items", type=int, help="The total number of items to return.")
+        parser.add_argument("--starting-token", dest="cli_starting_token", help="A NextToken from a previous call.")
+        parser.add_argument("--page-size", dest="cli_page_size", type=int, help="The size of each page of the call.")
+        parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help="One call only.")
+    return parser
+
+
+def parameters(op: OperationModel, namespace: argparse.Namespace) -> dict[str, Any]:
+    """The operation's parameters from parsed arguments, converted to their model types."""
+    shape = op.input_shape
+    params: dict[str, Any] = {}
+    for name, member in (shape.members if shape is not None else {}).items():
+        raw = getattr(namespace, name, None)
+        if raw is None:
+            continue
+        params[name] = raw if member.type_name == "boolean" else convert(member, raw)
+    return params

@@ -1,0 +1,145 @@
+"""``iamledger iam ...``: a command for every IAM operation the store implements, generated from botocore's model
+(the single source of truth for operation and parameter names), with the aws CLI's auto-pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import click
+from botocore import xform_name
+from botocore.model import OperationModel
+
+from iamledger.awsmodel import operation_model, paginator_config, service_model
+from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
+from iamledger.cli.group import PATH_KEY
+from iamledger.cli.session import acting_in_account, emit
+from iamledger.store import IdentityStore
+
+# Operations whose store method is the iamledger one of another signature, not the boto3-shaped one.
+EXCLUDED = frozenset({"GetCallerIdentity"})
+
+
+def implemented_operations(service: str) -> dict[str, str]:
+    """``{"create-user": "CreateUser", ...}``: the operations of ``service`` that the store implements."""
+    result = {}
+    for operation in service_model(service).operation_names:
+        if operation not in EXCLUDED and callable(getattr(IdentityStore, xform_name(operation), None)):
+            result[xform_name(operation, "-")] = operation
+    return dict(sorted(result.items()))
+
+
+class ServiceGroup(click.Group):
+    """The commands of one AWS service, made on demand from the service model."""
+
+    def __init__(self, service: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.service = service
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        del ctx
+        return list(implemented_operations(self.service))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        del ctx
+        operation = implemented_operations(self.service).get(cmd_name)
+        if operation is None:
+            return None
+        return _operation_command(self.service, cmd_name, operation_model(self.service, operation))
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if cmd is not None and cmd.name is not None:
+            ctx.meta.setdefault(PATH_KEY, []).append(cmd.name)
+        return name, cmd, rest
+
+
+def _operation_command(service: str, name: str, op: OperationModel) -> click.Command:
+    paginated = paginator_config(service, op.name) is not None
+
+    def callback(args: tuple[str, ...]) -> None:
+        parser = build_parser(f"iamledger {service} {name}", op, paginated=paginated)
+        namespace = parser.parse_args(list(args))
+        try:
+            params = parameters(op, namespace)
+        except (ArgumentError, OSError) as error:
+            parser.error(str(error))
+        with acting_in_account() as (store, _):
+            method = getattr(store, xform_name(op.name))
+            if paginated and not namespace.cli_no_paginate:
+                result = _paginate(service, op, method, params, namespace)
+            else:
+                result = method(**params)
+        emit(result or None)
+
+    return click.Command(
+        name,
+        callback=callback,
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        help=summary(op),
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+        add_help_option=False,
+    )
+
+
+def _decode_token(token: str) -> tuple[str | None, int]:
+    try:
+        data = json.loads(base64.b64decode(token.encode()))
+        return data.get("Marker"), int(data.get("boto_truncate_amount", 0))
+    except (binascii.Error, ValueError, AttributeError, TypeError):
+        raise click.UsageError(f"Invalid --starting-token: {token}") from None
+
+
+def _encode_token(marker: str | None, skip: int) -> str:
+    data: dict[str, Any] = {"Marker": marker} if marker else {}
+    if skip:
+        data["boto_truncate_amount"] = skip
+    return base64.b64encode(json.dumps(data).encode()).decode()
+
+
+def _paginate(service: str, op: OperationModel, method: Any, params: dict[str, Any], ns: Any) -> dict[str, Any]:
+    """Call ``method`` page after page and merge the pages, as the aws CLI does; ``--max-items`` cuts the result
+    and gives a ``NextToken`` to resume from."""
+    config = paginator_config(service, op.name) or {}
+    keys = config["result_key"] if isinstance(config["result_key"], list) else [config["result_key"]]
+    marker, skip = _decode_token(ns.cli_starting_token) if ns.cli_starting_token else (None, 0)
+    merged: dict[str, Any] = {}
+    total = 0
+    while True:
+        call = dict(params)
+        if marker:
+            call["Marker"] = marker
+        if ns.cli_page_size:
+            call["MaxItems"] = ns.cli_page_size
+        result = method(**call)
+        for key in keys:
+            items = result.get(key, [])[skip:]
+            if ns.cli_max_items is not None:
+                room = ns.cli_max_items - total
+                if len(items) > room:
+                    merged.setdefault(key, []).extend(items[:room])
+                    merged["NextToken"] = _encode_token(marker, skip + room)
+                    return _with_other_keys(merged, result, keys)
+            merged.setdefault(key, []).extend(items)
+            total += len(items)
+        skip = 0
+        if not result.get("IsTruncated"):
+            return _with_other_keys(merged, result, keys)
+        marker = result.get("Marker")
+        if ns.cli_max_items is not None and total >= ns.cli_max_items:
+            merged["NextToken"] = _encode_token(marker, 0)
+            return _with_other_keys(merged, result, keys)
+
+
+def _with_other_keys(merged: dict[str, Any], last: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    others = {k: v for k, v in last.items() if k not in keys and k not in {"IsTruncated", "Marker"}}
+    return {**others, **merged}
+
+
+def service_group(service: str, help_text: str) -> ServiceGroup:
+    """The click group of ``service``'s commands."""
+    return ServiceGroup(service, name=service, help=help_text)

@@ -1,0 +1,167 @@
+"""AWS's own service models (from botocore) as the single source of truth for operation and parameter names, and
+the validation of input against their constraints, with AWS's ``ValidationError`` texts.
+
+``1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: Member must satisfy regular
+expression pattern: [\\w+=,.@-]+`` is what AWS answers; this module answers the same.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Final
+
+import botocore.exceptions
+import botocore.session
+import regex
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from iamledger.domain.errors import ValidationError
+
+SERVICES: Final = ("iam", "sts")
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """botocore's model of ``service`` (``iam`` or ``sts``)."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+@functools.cache
+def operation_model(service: str, operation: str) -> OperationModel:
+    """botocore's model of one operation, such as ``("iam", "CreateUser")``."""
+    return service_model(service).operation_model(operation)
+
+
+@functools.cache
+def _paginators(service: str) -> dict[str, Any]:
+    loader = botocore.session.get_session().get_component("data_loader")
+    version = service_model(service).api_version
+    try:
+        data: dict[str, Any] = loader.load_service_model(service, "paginators-1", version)
+    except botocore.exceptions.DataNotFoundError:
+        return {}
+    return dict(data.get("pagination", {}))
+
+
+def paginator_config(service: str, operation: str) -> dict[str, Any] | None:
+    """botocore's paginator configuration of an operation (``result_key``, ``input_token``...), if it pages."""
+    return _paginators(service).get(operation)
+
+
+@functools.cache
+def _compile(pattern: str) -> regex.Pattern[str]:
+    # The models' patterns are Java regular expressions: \w and \d are ASCII there, \p{L} etc. are Unicode classes.
+    translated = pattern.replace(r"\w", "A-Za-z0-9_").replace(r"\d", "0-9")
+    translated = _wrap_bare_classes(translated)
+    return regex.compile(translated, regex.VERSION0)
+
+
+def _wrap_bare_classes(pattern: str) -> str:
+    """After the textual translation, ``A-Za-z0-9_`` standing outside brackets must become a bracketed class."""
+    out: list[str] = []
+    depth = 0
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth = max(depth - 1, 0)
+        for ascii_class in ("A-Za-z0-9_", "0-9"):
+            if depth == 0 and pattern.startswith(ascii_class, i):
+                out.append(f"[{ascii_class}]")
+                i += len(ascii_class)
+                break
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _value_text(value: Any) -> str:
+    return "null" if value is None else f"'{value}'"
+
+
+def _check(shape: Shape, value: Any, where: str, errors: list[str]) -> None:  # noqa: C901, PLR0912
+    meta = shape.metadata
+    prefix = f"Value {_value_text(value)} at '{where}' failed to satisfy constraint: Member must"
+    if shape.type_name == "string":
+        if not isinstance(value, str):
+            errors.append(f"{prefix} be a string")
+            return
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"{prefix} have length greater than or equal to {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{prefix} have length less than or equal to {meta['max']}")
+        if "pattern" in meta and _compile(meta["pattern"]).fullmatch(value) is None:
+            errors.append(f"{prefix} satisfy regular expression pattern: {meta['pattern']}")
+        if shape.enum and value not in shape.enum:
+            errors.append(f"{prefix} satisfy enum value set: [{', '.join(shape.enum)}]")
+    elif shape.type_name in {"integer", "long"}:
+        if isinstance(value, bool) or not isinstance(value, int):
+            errors.append(f"{prefix} be a number")
+            return
+        if "min" in meta and value < meta["min"]:
+            errors.append(f"{prefix} have value greater than or equal to {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            errors.append(f"{prefix} have value less than or equal to {meta['max']}")
+    elif shape.type_name == "boolean":
+        if not isinstance(value, bool):
+            errors.append(f"{prefix} be a boolean")
+    elif shape.type_name == "list":
+        if not isinstance(value, list | tuple):
+            errors.append(f"{prefix} be a list")
+            return
+        if "min" in meta and len(value) < meta["min"]:
+            errors.append(f"{prefix} have length greater than or equal to {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{prefix} have length less than or equal to {meta['max']}")
+        for index, item in enumerate(value, start=1):
+            _check(shape.member, item, f"{where}.{index}.member", errors)
+    elif shape.type_name == "structure":
+        if not isinstance(value, Mapping):
+            errors.append(f"{prefix} be a structure")
+            return
+        _check_structure(shape, value, where + ".", errors)
+
+
+def _check_structure(shape: Shape, params: Mapping[str, Any], prefix: str, errors: list[str]) -> None:
+    members: Mapping[str, Shape] = shape.members
+    errors.extend(
+        f"Value null at '{prefix}{_camel(name)}' failed to satisfy constraint: Member must not be null"
+        for name in shape.required_members
+        if params.get(name) is None
+    )
+    for name, value in params.items():
+        if value is None or name not in members:
+            continue
+        _check(members[name], value, prefix + _camel(name), errors)
+
+
+def validate_input(service: str, operation: str, params: Mapping[str, Any]) -> None:
+    """Raise ``ValidationError`` in AWS's words when ``params`` break the operation's model constraints.
+
+    Unknown parameter names are refused too (boto3 refuses them before sending, the endpoint as ``InvalidInput``).
+    """
+    op = operation_model(service, operation)
+    shape = op.input_shape
+    unknown = sorted(set(params) - set(shape.members if shape is not None else {}))
+    if unknown:
+        raise ValidationError(f"Unknown parameter(s) for {operation}: {', '.join(unknown)}")
+    if shape is None:
+        return
+    errors: list[str] = []
+    _check_structure(shape, params, "", errors)
+    if errors:
+        count = len(errors)
+        noun = "error" if count == 1 else "errors"
+        raise ValidationError(f"{count} validation {noun} detected: " + "; ".join(errors))

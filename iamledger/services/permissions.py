@@ -1,0 +1,212 @@
+"""Inline policies and attached managed policies of users, groups and roles: Put/Get/Delete/List{Kind}Policy and
+Attach/Detach/ListAttached{Kind}Policies, written once for every kind of principal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from iamledger.domain.errors import NoSuchEntityError
+from iamledger.domain.permissions import PermissionsHolder
+from iamledger.projections.principals import attached_policy_arns, find_by_name, inline_policies
+from iamledger.projections.tables import GROUPS, ROLES, USERS
+from iamledger.services.base import ServiceBase
+from iamledger.services.paging import page
+
+# kind -> (operation suffix, name parameter, not-found message template)
+KINDS: Final = {
+    "user": ("User", "UserName", "The user with name {} cannot be found."),
+    "group": ("Group", "GroupName", "The group with name {} cannot be found."),
+    "role": ("Role", "RoleName", "The role with name {} cannot be found."),
+}
+
+TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
+
+
+def policy_document_shape(document: str) -> Any:
+    """A stored policy document as boto3 returns it: parsed JSON (AWS sends it URL-encoded; botocore decodes it)."""
+    return json.loads(document)
+
+
+class PermissionsService(ServiceBase):
+    """Inline and attached policies of every kind of principal."""
+
+    def _holder(self, account_id: str, kind: str, name: str) -> PermissionsHolder:
+        holder, _ = self._entity(account_id, kind, name, KINDS[kind][2].format(name))
+        assert isinstance(holder, PermissionsHolder)  # noqa: S101
+        return holder
+
+    def _holder_row(self, conn: Connection, account_id: str, kind: str, name: str) -> dict[str, Any]:
+        row = find_by_name(conn, TABLES[kind], account_id, name)
+        if row is None:
+            raise NoSuchEntityError(KINDS[kind][2].format(name))
+        return row
+
+    # -- inline policies ----------------------------------------------------------------------------------------
+
+    def _put_inline(self, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+        params = {name_param: name, "PolicyName": policy_name, "PolicyDocument": document}
+
+        def body(account_id: str) -> dict[str, Any]:
+            holder = self._holder(account_id, kind, name)
+            holder.put_inline_policy(policy_name, document)
+            self._save(holder)
+            return {}
+
+        return self._command(f"Put{suffix}Policy", params, body)
+
+    def _get_inline(self, kind: str, name: str, policy_name: str) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            row = self._holder_row(conn, account_id, kind, name)
+            for policy in inline_policies(conn, row["entity_uuid"]):
+                if policy["policy_name"] == policy_name:
+                    return {
+                        name_param: row[f"{kind}_name"],
+                        "PolicyName": policy_name,
+                        "PolicyDocument": policy_document_shape(policy["document"]),
+                    }
+            raise NoSuchEntityError(f"The {kind} policy with name {policy_name} cannot be found.")
+
+        return self._query(f"Get{suffix}Policy", {name_param: name, "PolicyName": policy_name}, body)
+
+    def _delete_inline(self, kind: str, name: str, policy_name: str) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+
+        def body(account_id: str) -> dict[str, Any]:
+            holder = self._holder(account_id, kind, name)
+            holder.delete_inline_policy(policy_name)
+            self._save(holder)
+            return {}
+
+        return self._command(f"Delete{suffix}Policy", {name_param: name, "PolicyName": policy_name}, body)
+
+    def _list_inline(self, kind: str, name: str, marker: str | None, max_items: int | None) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+        params = {name_param: name, "Marker": marker, "MaxItems": max_items}
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            row = self._holder_row(conn, account_id, kind, name)
+            names = [p["policy_name"] for p in inline_policies(conn, row["entity_uuid"])]
+            chunk, more = page(names, marker, max_items)
+            return {"PolicyNames": chunk, **more}
+
+        return self._query(f"List{suffix}Policies", params, body)
+
+    # -- attached managed policies ----------------------------------------------------------------------------
+
+    def _attach(self, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+
+        def body(account_id: str) -> dict[str, Any]:
+            holder = self._holder(account_id, kind, name)
+            self._require_policy(account_id, policy_arn)
+            if holder.attach_policy(policy_arn):
+                self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=True))
+            return {}
+
+        return self._command(f"Attach{suffix}Policy", {name_param: name, "PolicyArn": policy_arn}, body)
+
+    def _detach(self, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+
+        def body(account_id: str) -> dict[str, Any]:
+            holder = self._holder(account_id, kind, name)
+            holder.detach_policy(policy_arn)
+            self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=False))
+            return {}
+
+        return self._command(f"Detach{suffix}Policy", {name_param: name, "PolicyArn": policy_arn}, body)
+
+    def _policy_attachment_changed(
+        self, account_id: str, policy_arn: str, holder: PermissionsHolder, *, attached: bool
+    ) -> list[Any]:
+        """The customer managed policy aggregate that counts this attachment, to save with it (none for AWS's)."""
+        del account_id, policy_arn, holder, attached
+        return []
+
+    def _list_attached(
+        self, kind: str, name: str, path_prefix: str | None, marker: str | None, max_items: int | None
+    ) -> dict[str, Any]:
+        suffix, name_param, _ = KINDS[kind]
+        params = {name_param: name, "PathPrefix": path_prefix, "Marker": marker, "MaxItems": max_items}
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            row = self._holder_row(conn, account_id, kind, name)
+            arns = attached_policy_arns(conn, row["entity_uuid"])
+            prefix = path_prefix or "/"
+            selected = [a for a in arns if a.split(":", 5)[5][len("policy") :].startswith(prefix)]
+            chunk, more = page(selected, marker, max_items)
+            return {"AttachedPolicies": [{"PolicyName": a.rsplit("/", 1)[1], "PolicyArn": a} for a in chunk], **more}
+
+        return self._query(f"ListAttached{suffix}Policies", params, body)
+
+    # -- the operations -------------------------------------------------------------------------------------------
+
+    def put_user_policy(self, *, UserName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+        """Create or replace an inline policy of a user."""
+        return self._put_inline("user", UserName, PolicyName, PolicyDocument)
+
+    def get_user_policy(self, *, UserName: str, PolicyName: str) -> dict[str, Any]:
+        """An inline policy of a user, its document as parsed JSON."""
+        return self._get_inline("user", UserName, PolicyName)
+
+    def delete_user_policy(self, *, UserName: str, PolicyName: str) -> dict[str, Any]:
+        """Delete an inline policy of a user."""
+        return self._delete_inline("user", UserName, PolicyName)
+
+    def list_user_policies(
+        self, *, UserName: str, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The names of a user's inline policies."""
+        return self._list_inline("user", UserName, Marker, MaxItems)
+
+    def attach_user_policy(self, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
+        """Attach a managed policy to a user (at most 10)."""
+        return self._attach("user", UserName, PolicyArn)
+
+    def detach_user_policy(self, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
+        """Detach a managed policy from a user."""
+        return self._detach("user", UserName, PolicyArn)
+
+    def list_attached_user_policies(
+        self, *, UserName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The managed policies attached to a user."""
+        return self._list_attached("user", UserName, PathPrefix, Marker, MaxItems)
+
+    def put_group_policy(self, *, GroupName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+        """Create or replace an inline policy of a group."""
+        return self._put_inline("group", GroupName, PolicyName, PolicyDocument)
+
+    def get_group_policy(self, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
+        """An inline policy of a group, its document as parsed JSON."""
+        return self._get_inline("group", GroupName, PolicyName)
+
+    def delete_group_policy(self, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
+        """Delete an inline policy of a group."""
+        return self._delete_inline("group", GroupName, PolicyName)
+
+    def list_group_policies(
+        self, *, GroupName: str, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The names of a group's inline policies."""
+        return self._list_inline("group", GroupName, Marker, MaxItems)
+
+    def attach_group_policy(self, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
+        """Attach a managed policy to a group (at most 10)."""
+        return self._attach("group", GroupName, PolicyArn)
+
+    def detach_group_policy(self, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
+        """Detach a managed policy from a group."""
+        return self._detach("group", GroupName, PolicyArn)
+
+    def list_attached_group_policies(
+        self, *, GroupName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The managed policies attached to a group."""
+        return self._list_attached("group", GroupName, PathPrefix, Marker, MaxItems)

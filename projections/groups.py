@@ -1,0 +1,81 @@
+"""The groups view and group membership reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from iamledger.domain.groups import Group
+from iamledger.domain.names import name_key
+from iamledger.projections.principals import close_principal, find_by_name
+from iamledger.projections.registry import handles
+from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
+from iamledger.projections.temporal import close_rows, open_row, replace_row
+
+
+@handles(Group.Created)
+def _created(conn: Connection, event: Group.Created, position: int) -> None:
+    open_row(
+        conn,
+        GROUPS,
+        position,
+        entity_uuid=str(event.originator_id),
+        account_id=event.account_id,
+        group_id=event.group_id,
+        group_name=event.group_name,
+        name_key=name_key(event.group_name),
+        path=event.path,
+        arn=f"arn:aws:iam::{event.account_id}:group{event.path}{event.group_name}",
+        create_date=event.timestamp,
+    )
+
+
+@handles(Group.Updated)
+def _updated(conn: Connection, event: Group.Updated, position: int) -> None:
+    entity = str(event.originator_id)
+    row = conn.execute(select(GROUPS.c.account_id).where(GROUPS.c.entity_uuid == entity)).first()
+    account_id = row[0] if row else ""
+    replace_row(
+        conn,
+        GROUPS,
+        position,
+        {"entity_uuid": entity},
+        group_name=event.group_name,
+        name_key=name_key(event.group_name),
+        path=event.path,
+        arn=f"arn:aws:iam::{account_id}:group{event.path}{event.group_name}",
+    )
+
+
+@handles(Group.Deleted)
+def _deleted(conn: Connection, event: Group.Deleted, position: int) -> None:
+    entity = str(event.originator_id)
+    close_principal(conn, GROUPS, entity, position)
+    close_rows(conn, GROUP_MEMBERS, position, group_uuid=entity)
+
+
+def current_groups(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
+    """The account's groups whose path starts with ``path_prefix``, ordered by name."""
+    query = (
+        select(GROUPS)
+        .where(GROUPS.c.account_id == account_id, GROUPS.c.valid_to.is_(None), GROUPS.c.path.startswith(path_prefix))
+        .order_by(GROUPS.c.name_key, GROUPS.c.group_name)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_group(conn: Connection, account_id: str, group_name: str) -> dict[str, Any] | None:
+    """The current group called ``group_name`` (any case), or ``None``."""
+    return find_by_name(conn, GROUPS, account_id, group_name)
+
+
+def members_of_group(conn: Connection, group_uuid: str) -> list[dict[str, Any]]:
+    """The current users of a group, ordered by name."""
+    query = (
+        select(USERS)
+        .join(GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == USERS.c.entity_uuid)
+        .where(GROUP_MEMBERS.c.group_uuid == group_uuid, GROUP_MEMBERS.c.valid_to.is_(None), USERS.c.valid_to.is_(None))
+        .order_by(USERS.c.name_key)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,121 @@
+"""What the views of users, groups and roles share: inline policies, attached managed policies, tags, and closing
+everything of an entity when it is deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from iamledger.domain.names import name_key
+from iamledger.domain.permissions import (
+    InlinePolicyDeletedEvent,
+    InlinePolicyPutEvent,
+    PolicyAttachedEvent,
+    PolicyDetachedEvent,
+)
+from iamledger.projections.registry import handles
+from iamledger.projections.tables import (
+    ATTACHMENTS,
+    GROUPS,
+    INLINE_POLICIES,
+    INSTANCE_PROFILES,
+    POLICIES,
+    ROLES,
+    TAGS,
+    USERS,
+)
+from iamledger.projections.temporal import close_rows, open_row
+
+ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
+
+
+def kind_of(event: Any) -> str:
+    """The entity kind an event belongs to, from its class: ``User.PolicyAttached`` -> ``user``."""
+    return type(event).__qualname__.split(".", 1)[0].lower()
+
+
+def account_of(conn: Connection, entity: str) -> str:
+    """The account of an entity, from whichever entity view holds it."""
+    for table in ENTITY_TABLES:
+        row = conn.execute(select(table.c.account_id).where(table.c.entity_uuid == entity).limit(1)).first()
+        if row is not None:
+            return str(row[0])
+    return ""
+
+
+@handles(InlinePolicyPutEvent)
+def _inline_put(conn: Connection, event: InlinePolicyPutEvent, position: int) -> None:
+    entity = str(event.originator_id)
+    close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity, policy_name=event.policy_name)
+    open_row(
+        conn,
+        INLINE_POLICIES,
+        position,
+        account_id=account_of(conn, entity),
+        principal_kind=kind_of(event),
+        principal_uuid=entity,
+        policy_name=event.policy_name,
+        document=event.policy_document,
+    )
+
+
+@handles(InlinePolicyDeletedEvent)
+def _inline_deleted(conn: Connection, event: InlinePolicyDeletedEvent, position: int) -> None:
+    close_rows(conn, INLINE_POLICIES, position, principal_uuid=str(event.originator_id), policy_name=event.policy_name)
+
+
+@handles(PolicyAttachedEvent)
+def _attached(conn: Connection, event: PolicyAttachedEvent, position: int) -> None:
+    entity = str(event.originator_id)
+    open_row(
+        conn,
+        ATTACHMENTS,
+        position,
+        account_id=account_of(conn, entity),
+        principal_kind=kind_of(event),
+        principal_uuid=entity,
+        policy_arn=event.policy_arn,
+    )
+
+
+@handles(PolicyDetachedEvent)
+def _detached(conn: Connection, event: PolicyDetachedEvent, position: int) -> None:
+    close_rows(conn, ATTACHMENTS, position, principal_uuid=str(event.originator_id), policy_arn=event.policy_arn)
+
+
+def close_principal(conn: Connection, table: Table, entity: str, position: int) -> None:
+    """End an entity's row and everything that hangs on it (tags; policies are gone before a delete)."""
+    close_rows(conn, table, position, entity_uuid=entity)
+    close_rows(conn, TAGS, position, resource_uuid=entity)
+    close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity)
+    close_rows(conn, ATTACHMENTS, position, principal_uuid=entity)
+
+
+def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> dict[str, Any] | None:
+    """The current entity of ``table`` called ``name`` (compared case-insensitively), or ``None``."""
+    query = select(table).where(
+        table.c.account_id == account_id, table.c.name_key == name_key(name), table.c.valid_to.is_(None)
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
+def inline_policies(conn: Connection, entity: str) -> list[dict[str, Any]]:
+    """The current inline policies of an entity, ordered by name."""
+    query = (
+        select(INLINE_POLICIES)
+        .where(INLINE_POLICIES.c.principal_uuid == entity, INLINE_POLICIES.c.valid_to.is_(None))
+        .order_by(INLINE_POLICIES.c.policy_name)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def attached_policy_arns(conn: Connection, entity: str) -> list[str]:
+    """The ARNs of the managed policies currently attached to an entity, in attachment order."""
+    query = (
+        select(ATTACHMENTS.c.policy_arn)
+        .where(ATTACHMENTS.c.principal_uuid == entity, ATTACHMENTS.c.valid_to.is_(None))
+        .order_by(ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
+    )
+    return [str(r[0]) for r in conn.execute(query)]

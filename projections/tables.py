@@ -1,0 +1,199 @@
+"""The SQL views of the identity store, as SQLAlchemy tables.
+
+Every view row carries the interval of notification ids in which it was true: ``valid_from`` (the id of the event
+that made it true) and ``valid_to`` (the id of the event that ended it; ``NULL`` while it is current). Current state
+is ``valid_to IS NULL``; the state at position P is ``valid_from <= P AND (valid_to IS NULL OR valid_to > P)``.
+Entities are keyed by their aggregate id (``entity_uuid``), which never changes, not by their name, which can.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import BigInteger, Column, Dialect, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy.types import DateTime as _DateTime
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData()
+
+
+class DateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no time zone: UTC is restored on read)."""
+
+    impl = _DateTime(timezone=True)
+    cache_ok = True
+
+    def __init__(self, timezone: bool = True) -> None:
+        del timezone
+        super().__init__()
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        del dialect
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        del dialect
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+TRACKING: Final = Table(
+    "iamledger_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+
+def _temporal(name: str, *columns: Column[object], indexes: tuple[tuple[str, ...], ...] = ()) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("row_id", Integer, primary_key=True, autoincrement=True),
+        *columns,
+        Column("valid_from", BigInteger, nullable=False),
+        Column("valid_to", BigInteger, nullable=True),
+    )
+    for cols in indexes:
+        Index(f"ix_{name}_{'_'.join(cols)}", *(table.c[c] for c in cols), table.c.valid_to)
+    return table
+
+
+ACCOUNTS: Final = _temporal(
+    "iamledger_accounts",
+    Column("account_id", String(12), nullable=False),
+    Column("alias", String(63), nullable=True),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("account_id",), ("alias",)),
+)
+
+USERS: Final = _temporal(
+    "iamledger_users",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("user_name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("boundary_arn", String(2048), nullable=True),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("account_id", "path"), ("boundary_arn",)),
+)
+
+GROUPS: Final = _temporal(
+    "iamledger_groups",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("group_id", String(128), nullable=False),
+    Column("group_name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "name_key")),
+)
+
+GROUP_MEMBERS: Final = _temporal(
+    "iamledger_group_members",
+    Column("account_id", String(12), nullable=False),
+    Column("group_uuid", String(36), nullable=False),
+    Column("user_uuid", String(36), nullable=False),
+    indexes=(("group_uuid",), ("user_uuid",)),
+)
+
+ROLES: Final = _temporal(
+    "iamledger_roles",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("role_id", String(128), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("trust_policy", Text, nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("boundary_arn", String(2048), nullable=True),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("boundary_arn",)),
+)
+
+POLICIES: Final = _temporal(
+    "iamledger_policies",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("policy_id", String(128), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("description", String(1000), nullable=True),
+    Column("default_version_id", String(32), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("update_date", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("arn",)),
+)
+
+POLICY_VERSIONS: Final = _temporal(
+    "iamledger_policy_versions",
+    Column("policy_uuid", String(36), nullable=False),
+    Column("version_id", String(32), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("policy_uuid", "version_id"),),
+)
+
+ATTACHMENTS: Final = _temporal(
+    "iamledger_attachments",
+    Column("account_id", String(12), nullable=False),
+    Column("principal_kind", String(16), nullable=False),
+    Column("principal_uuid", String(36), nullable=False),
+    Column("policy_arn", String(2048), nullable=False),
+    indexes=(("principal_uuid",), ("policy_arn",)),
+)
+
+INLINE_POLICIES: Final = _temporal(
+    "iamledger_inline_policies",
+    Column("account_id", String(12), nullable=False),
+    Column("principal_kind", String(16), nullable=False),
+    Column("principal_uuid", String(36), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("document", Text, nullable=False),
+    indexes=(("principal_uuid", "policy_name"),),
+)
+
+INSTANCE_PROFILES: Final = _temporal(
+    "iamledger_instance_profiles",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("instance_profile_id", String(128), nullable=False),
+    Column("instance_profile_name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "name_key")),
+)
+
+INSTANCE_PROFILE_ROLES: Final = _temporal(
+    "iamledger_instance_profile_roles",
+    Column("account_id", String(12), nullable=False),
+    Column("instance_profile_uuid", String(36), nullable=False),
+    Column("role_uuid", String(36), nullable=False),
+    indexes=(("instance_profile_uuid",), ("role_uuid",)),
+)
+
+TAGS: Final = _temporal(
+    "iamledger_tags",
+    Column("account_id", String(12), nullable=False),
+    Column("resource_kind", String(32), nullable=False),
+    Column("resource_uuid", String(36), nullable=False),
+    Column("tag_key", String(128), nullable=False),
+    Column("tag_value", String(256), nullable=False),
+    Column("ordinal", Integer, nullable=False, default=0),
+    indexes=(("resource_uuid",),),
+)

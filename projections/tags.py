@@ -1,0 +1,72 @@
+"""The tags view: the tags of users, roles, policies and instance profiles, in the order they were added."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from iamledger.domain.tags import merge_tags, remove_tags
+from iamledger.projections.tables import TAGS
+from iamledger.projections.temporal import close_rows, open_row
+
+# Users and roles compare tag keys case-insensitively; policies and instance profiles do not.
+CASE_INSENSITIVE_KINDS = frozenset({"user", "role"})
+
+
+def open_tags(
+    conn: Connection, position: int, account_id: str, kind: str, entity: str, tags: Iterable[Mapping[str, str]]
+) -> None:
+    """Open a tag row for each of ``tags`` on a new entity."""
+    for ordinal, tag in enumerate(tags):
+        open_row(
+            conn,
+            TAGS,
+            position,
+            account_id=account_id,
+            resource_kind=kind,
+            resource_uuid=entity,
+            tag_key=tag["Key"],
+            tag_value=tag["Value"],
+            ordinal=ordinal,
+        )
+
+
+def current_tags(conn: Connection, entity: str) -> list[tuple[str, str]]:
+    """The current tags of an entity as ``(key, value)`` pairs, in order."""
+    query = (
+        select(TAGS.c.tag_key, TAGS.c.tag_value)
+        .where(TAGS.c.resource_uuid == entity, TAGS.c.valid_to.is_(None))
+        .order_by(TAGS.c.ordinal, TAGS.c.row_id)
+    )
+    return [(r[0], r[1]) for r in conn.execute(query)]
+
+
+def _rewrite(conn: Connection, position: int, entity: str, new: list[tuple[str, str]]) -> None:
+    row = conn.execute(
+        select(TAGS.c.account_id, TAGS.c.resource_kind).where(TAGS.c.resource_uuid == entity).limit(1)
+    ).first()
+    close_rows(conn, TAGS, position, resource_uuid=entity)
+    if row is not None:
+        open_tags(conn, position, row[0], row[1], entity, [{"Key": k, "Value": v} for k, v in new])
+
+
+def tag_entity(conn: Connection, event: Any, position: int, account_id: str, kind: str) -> None:
+    """Apply a ``Tagged`` event of any entity kind."""
+    entity = str(event.originator_id)
+    current = current_tags(conn, entity)
+    if not current:
+        open_tags(conn, position, account_id, kind, entity, event.tags)
+        return
+    new = [(t["Key"], t["Value"]) for t in event.tags]
+    _rewrite(conn, position, entity, merge_tags(current, new, case_insensitive_keys=kind in CASE_INSENSITIVE_KINDS))
+
+
+def untag_entity(conn: Connection, event: Any, position: int, kind: str) -> None:
+    """Apply an ``Untagged`` event of any entity kind."""
+    entity = str(event.originator_id)
+    current = current_tags(conn, entity)
+    kept = remove_tags(current, event.tag_keys, case_insensitive_keys=kind in CASE_INSENSITIVE_KINDS)
+    if kept != current:
+        _rewrite(conn, position, entity, kept)

@@ -1,0 +1,125 @@
+"""The users view, and the group memberships, inline policies, attachments and tags of users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from iamledger.domain.names import name_key
+from iamledger.domain.users import User
+from iamledger.projections.principals import account_of, close_principal, find_by_name
+from iamledger.projections.registry import handles
+from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
+from iamledger.projections.tags import open_tags, tag_entity, untag_entity
+from iamledger.projections.temporal import close_rows, open_row, replace_row
+
+
+@handles(User.Created)
+def _created(conn: Connection, event: User.Created, position: int) -> None:
+    entity = str(event.originator_id)
+    open_row(
+        conn,
+        USERS,
+        position,
+        entity_uuid=entity,
+        account_id=event.account_id,
+        user_id=event.user_id,
+        user_name=event.user_name,
+        name_key=name_key(event.user_name),
+        path=event.path,
+        arn=f"arn:aws:iam::{event.account_id}:user{event.path}{event.user_name}",
+        create_date=event.timestamp,
+        boundary_arn=event.permissions_boundary,
+    )
+    open_tags(conn, position, event.account_id, "user", entity, event.tags)
+
+
+@handles(User.Updated)
+def _updated(conn: Connection, event: User.Updated, position: int) -> None:
+    entity = str(event.originator_id)
+    row = conn.execute(select(USERS.c.account_id).where(USERS.c.entity_uuid == entity)).first()
+    account_id = row[0] if row else ""
+    replace_row(
+        conn,
+        USERS,
+        position,
+        {"entity_uuid": entity},
+        user_name=event.user_name,
+        name_key=name_key(event.user_name),
+        path=event.path,
+        arn=f"arn:aws:iam::{account_id}:user{event.path}{event.user_name}",
+    )
+
+
+@handles(User.PermissionsBoundaryPut)
+def _boundary_put(conn: Connection, event: User.PermissionsBoundaryPut, position: int) -> None:
+    replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=event.policy_arn)
+
+
+@handles(User.PermissionsBoundaryDeleted)
+def _boundary_deleted(conn: Connection, event: User.PermissionsBoundaryDeleted, position: int) -> None:
+    replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=None)
+
+
+@handles(User.AddedToGroup)
+def _joined(conn: Connection, event: User.AddedToGroup, position: int) -> None:
+    row = conn.execute(select(USERS.c.account_id).where(USERS.c.entity_uuid == str(event.originator_id))).first()
+    open_row(
+        conn,
+        GROUP_MEMBERS,
+        position,
+        account_id=row[0] if row else "",
+        group_uuid=str(event.group_id),
+        user_uuid=str(event.originator_id),
+    )
+
+
+@handles(User.RemovedFromGroup)
+def _left(conn: Connection, event: User.RemovedFromGroup, position: int) -> None:
+    close_rows(conn, GROUP_MEMBERS, position, group_uuid=str(event.group_id), user_uuid=str(event.originator_id))
+
+
+@handles(User.Tagged)
+def _tagged(conn: Connection, event: User.Tagged, position: int) -> None:
+    tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), "user")
+
+
+@handles(User.Untagged)
+def _untagged(conn: Connection, event: User.Untagged, position: int) -> None:
+    untag_entity(conn, event, position, "user")
+
+
+@handles(User.Deleted)
+def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
+    close_principal(conn, USERS, str(event.originator_id), position)
+
+
+def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
+    """The account's users whose path starts with ``path_prefix``, ordered by name."""
+    query = (
+        select(USERS)
+        .where(USERS.c.account_id == account_id, USERS.c.valid_to.is_(None), USERS.c.path.startswith(path_prefix))
+        .order_by(USERS.c.name_key, USERS.c.user_name)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_user(conn: Connection, account_id: str, user_name: str) -> dict[str, Any] | None:
+    """The current user called ``user_name`` (any case), or ``None``."""
+    return find_by_name(conn, USERS, account_id, user_name)
+
+
+def groups_of_user(conn: Connection, user_uuid: str) -> list[dict[str, Any]]:
+    """The current groups of a user, ordered by name."""
+    query = (
+        select(GROUPS)
+        .join(GROUP_MEMBERS, and_(GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid))
+        .where(
+            GROUP_MEMBERS.c.user_uuid == user_uuid,
+            GROUP_MEMBERS.c.valid_to.is_(None),
+            GROUPS.c.valid_to.is_(None),
+        )
+        .order_by(GROUPS.c.name_key)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

@@ -1,0 +1,8 @@
+"""Imports every view module, so that their handlers are registered before the projector runs."""
+
+from __future__ import annotations
+
+import iamledger.projections.accounts
+import iamledger.projections.groups
+import iamledger.projections.principals
+import iamledger.projections.users  # noqa: F401
