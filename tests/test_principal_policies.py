@@ -49,7 +49,8 @@ def test_a_malformed_inline_policy_is_refused_and_changes_nothing(iam: IdentityS
 
 def test_an_identity_policy_may_not_name_a_principal(iam: IdentityStore):
     iam.create_user(UserName="u")
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}
+    doc = {"Version": "2012-10-17", "Statement": [statement]}
     with pytest.raises(IdentityStoreError) as caught:
         iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=json.dumps(doc))
     assert "MalformedPolicyDocument" == caught.value.code

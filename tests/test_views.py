@@ -24,7 +24,7 @@ def _snapshot(store: IdentityStore) -> dict[str, list[tuple]]:
                 continue
             columns = [c for c in table.c if c.name != "row_id"]
             rows = conn.execute(select(*columns)).all()
-            tables[table.name] = sorted((tuple(str(v) for v in row) for row in rows))
+            tables[table.name] = sorted(tuple(str(v) for v in row) for row in rows)
     return tables
 
 
