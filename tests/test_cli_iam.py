@@ -43,7 +43,9 @@ def test_policy_documents_come_from_files(capsys, db, tmp_path: Path):
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     iam(capsys, db, "create-user", "--user-name", "u")
-    put = iam(capsys, db, "put-user-policy", "--user-name", "u", "--policy-name", "p", "--policy-document", f"file://{path}")
+    put = iam(
+        capsys, db, "put-user-policy", "--user-name", "u", "--policy-name", "p", "--policy-document", f"file://{path}"
+    )
     assert 0 == put.exit_code, put.stderr
     assert "" == put.stdout
     got = json.loads(iam(capsys, db, "get-user-policy", "--user-name", "u", "--policy-name", "p").stdout)
