@@ -15,11 +15,24 @@ from datetime import datetime
 from typing import Final
 
 from iamledger.domain.base import AuditedAggregate
-from iamledger.domain.errors import EntityAlreadyExistsError, LimitExceededError
-from iamledger.domain.ids import check_account_id, root_arn
+from iamledger.domain.errors import (
+    EntityAlreadyExistsError,
+    InvalidInputError,
+    LimitExceededError,
+    NoSuchEntityError,
+)
+from iamledger.domain.ids import check_account_id, is_account_id, root_arn
 
 NAMESPACE: Final = uuid.UUID("5b0f1a2e-4c1d-5e6f-8a9b-0c1d2e3f4a5b")
 ROOT_ACCESS_KEY_QUOTA: Final = 2
+ALIAS_SCOPE: Final = "global"
+"""The pseudo-account under which alias name indexes live: AWS account aliases are unique across all accounts."""
+ALIAS_KIND: Final = "account-alias"
+
+
+def alias_taken(alias: str) -> str:
+    """AWS's message for an alias some account (maybe this one) already has."""
+    return f"The account alias {alias} already exists."
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,37 @@ class Account(AuditedAggregate):
             msg = f"Cannot exceed quota for AccessKeysPerUser: {ROOT_ACCESS_KEY_QUOTA}"
             raise LimitExceededError(msg)
         self.trigger_event(self.RootAccessKeyCreated, key_id=access_key_id, secret_fingerprint=secret_fingerprint)
+
+    class AliasCreated(AuditedAggregate.Event):
+        account_id: str
+        alias: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.alias = self.alias
+
+    def create_alias(self, alias: str) -> str | None:
+        """Give the account ``alias``. An account has at most one alias: a new one replaces the old, as AWS does.
+        Returns the replaced alias, whose global name index the caller releases."""
+        if is_account_id(alias):
+            raise InvalidInputError(f"The account alias {alias} cannot be a 12-digit number.")
+        if alias == self.alias:
+            raise EntityAlreadyExistsError(alias_taken(alias))
+        previous = self.alias
+        self.trigger_event(self.AliasCreated, account_id=self.account_id, alias=alias)
+        return previous
+
+    class AliasDeleted(AuditedAggregate.Event):
+        account_id: str
+        alias: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.alias = None
+
+    def delete_alias(self, alias: str) -> None:
+        """Remove the account's alias, named as a guard against deleting a newer one."""
+        if alias != self.alias:
+            raise NoSuchEntityError(f"The account alias {alias} cannot be found.")
+        self.trigger_event(self.AliasDeleted, account_id=self.account_id, alias=alias)
 
 
 class AccountRegistry(AuditedAggregate):
