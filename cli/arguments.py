@@ -46,14 +46,46 @@ def read_value(text: str) -> str:
     return text
 
 
-def _shorthand(text: str) -> dict[str, Any]:
-    """``Key=a,Value=b`` as ``{"Key": "a", "Value": "b"}`` (a value may hold ``=``; ``,`` separates pairs)."""
+def _split_top(text: str) -> list[str]:
+    """Split on commas that are not inside ``[...]``."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth = max(depth - 1, 0)
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _shorthand(text: str, shape: Shape | None = None) -> dict[str, Any]:
+    """The aws CLI's shorthand syntax: ``Key=a,Value=b``; a list member takes ``Name=[v1,v2]`` or ``Name=v1,v2``
+    (words without ``=`` continue the previous member's list)."""
+    members: dict[str, Shape] = getattr(shape, "members", {}) if shape is not None else {}
     result: dict[str, Any] = {}
-    for pair in text.split(","):
-        if "=" not in pair:
-            raise ArgumentError(f"Expected key=value in shorthand syntax, got: {pair!r}")
-        key, value = pair.split("=", 1)
-        result[key.strip()] = value
+    last: str | None = None
+    for part in _split_top(text):
+        if "=" not in part:
+            if last is None or not isinstance(result[last], list):
+                raise ArgumentError(f"Expected key=value in shorthand syntax, got: {part!r}")
+            result[last].append(part)
+            continue
+        key, value = part.split("=", 1)
+        key = key.strip()
+        member = members.get(key)
+        if member is not None and member.type_name == "list":
+            inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+            result[key] = [v for v in inner.split(",") if v] if inner else []
+        else:
+            result[key] = value
+        last = key
     return result
 
 
@@ -74,7 +106,7 @@ def convert(shape: Shape, raw: Any) -> Any:
         return [convert(member, read_value(item)) for item in items]
     text = read_value(raw)
     if shape.type_name in {"structure", "map"}:
-        return _json(text) if text.lstrip().startswith("{") else _shorthand(text)
+        return _json(text) if text.lstrip().startswith("{") else _shorthand(text, shape)
     if shape.type_name in {"integer", "long"}:
         try:
             return int(text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -16,10 +17,13 @@ from iamledger.awsmodel import operation_model, paginator_config, service_model
 from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
 from iamledger.cli.group import PATH_KEY
 from iamledger.cli.session import acting_in_account, emit
+from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
 
 # Operations whose store method is the iamledger one of another signature, not the boto3-shaped one.
 EXCLUDED = frozenset({"GetCallerIdentity"})
+# Operations that need no store at all: they run even where no `iamledger init` ever happened.
+STORELESS: dict[str, Callable[..., dict[str, Any]]] = {"SimulateCustomPolicy": simulate_custom_policy}
 
 
 def implemented_operations(service: str) -> dict[str, str]:
@@ -68,12 +72,13 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
             params = parameters(op, namespace)
         except (ArgumentError, OSError) as error:
             parser.error(str(error))
-        with acting_in_account() as (store, _):
-            method = getattr(store, xform_name(op.name))
-            if paginated and not namespace.cli_no_paginate:
-                result = _paginate(service, op, method, params, namespace)
-            else:
-                result = method(**params)
+        storeless = STORELESS.get(op.name)
+        if storeless is not None:
+            result = _call(service, op, storeless, params, namespace, paginated=paginated)
+        else:
+            with acting_in_account() as (store, _):
+                method = getattr(store, xform_name(op.name))
+                result = _call(service, op, method, params, namespace, paginated=paginated)
         emit(result or None)
 
     return click.Command(
@@ -84,6 +89,12 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
         add_help_option=False,
     )
+
+
+def _call(service: str, op: OperationModel, method: Any, params: dict[str, Any], ns: Any, *, paginated: bool) -> Any:
+    if paginated and not ns.cli_no_paginate:
+        return _paginate(service, op, method, params, ns)
+    return method(**params)
 
 
 def _decode_token(token: str) -> tuple[str | None, int]:

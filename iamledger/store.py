@@ -45,8 +45,13 @@ from iamledger.domain.ids import (
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
 from iamledger.projections.projector import Projector
+from iamledger.services.account import AccountService
 from iamledger.services.groups import GroupsService
+from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.permissions import PermissionsService
+from iamledger.services.policies import PoliciesService
+from iamledger.services.roles import RolesService
+from iamledger.services.simulation import SimulationService
 from iamledger.services.users import UsersService
 from iamledger.vault import Vault
 
@@ -58,7 +63,17 @@ REGISTRY_RETRIES: Final = 10
 SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schema"
 
 
-class IdentityStore(UsersService, GroupsService, PermissionsService, Application[uuid.UUID]):
+class IdentityStore(
+    UsersService,
+    GroupsService,
+    RolesService,
+    InstanceProfilesService,
+    PermissionsService,
+    PoliciesService,
+    AccountService,
+    SimulationService,
+    Application[uuid.UUID],
+):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).
 
     Open one with :meth:`open`; close it with :meth:`close` or use it as a context manager.

@@ -4,5 +4,8 @@ from __future__ import annotations
 
 import iamledger.projections.accounts
 import iamledger.projections.groups
+import iamledger.projections.instance_profiles
+import iamledger.projections.policies
 import iamledger.projections.principals
+import iamledger.projections.roles
 import iamledger.projections.users  # noqa: F401

@@ -50,3 +50,32 @@ def test_frozen_v1_events_load_into_a_store_and_serve_reads(store: IdentityStore
     store.recorder.insert_events(_stored_events())
     assert store.account_ids() == ["111111111111"]
     assert store.get_account()["Account"]["Arn"] == "arn:aws:iam::111111111111:root"
+
+
+IDENTITY_FIXTURE = Path(__file__).parent / "fixtures" / "stored-identity-events-v1.json"
+
+
+def test_frozen_v1_identity_events_load_and_build_the_views(store: IdentityStore):
+    """Users, groups, policies, roles, instance profiles and aliases recorded by v1 must keep loading."""
+    raw = json.loads(IDENTITY_FIXTURE.read_text(encoding="utf-8"))
+    store.recorder.insert_events(
+        [
+            StoredEvent(uuid.UUID(r["originator_id"]), r["originator_version"], r["topic"], r["state"].encode())
+            for r in raw
+        ]
+    )
+    user = store.get_user(UserName="alice2")["User"]
+    assert "/eng/" == user["Path"]
+    assert [{"Key": "team", "Value": "core"}] == user["Tags"]
+    assert ["alice2"] == [u["UserName"] for u in store.get_group(GroupName="devs")["Users"]]
+    policy = store.get_policy(PolicyArn="arn:aws:iam::111111111111:policy/reader")["Policy"]
+    assert "v2" == policy["DefaultVersionId"]
+    assert 1 == policy["AttachmentCount"]
+    role = store.get_role(RoleName="app")["Role"]
+    assert "arn:aws:iam::aws:policy/PowerUserAccess" == role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    profile = store.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]
+    assert ["app"] == [r["RoleName"] for r in profile["Roles"]]
+    assert ["example-corp"] == store.list_account_aliases()["AccountAliases"]
+    # The commands work on the loaded aggregates too.
+    store.remove_user_from_group(GroupName="devs", UserName="alice2")
+    assert [] == store.get_group(GroupName="devs")["Users"]

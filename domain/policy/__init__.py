@@ -44,7 +44,7 @@ from iamledger.domain.policy.matching import PrincipalMatch, statement_match
 from iamledger.domain.policy.parser import parse
 from iamledger.domain.policy.principals import Principal, PrincipalType, Session
 from iamledger.domain.policy.render import render
-from iamledger.domain.policy.simulation import simulate_custom_policy
+from iamledger.domain.policy.simulation import check_simulation_input, simulate_custom_policy, simulate_policies
 from iamledger.domain.policy.validation import PolicyIssue, validate
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "SizeLimit",
     "Statement",
     "ValidationError",
+    "check_simulation_input",
     "combine",
     "compile_policy",
     "compile_text",
@@ -94,6 +95,7 @@ __all__ = [
     "role_inline_limit",
     "session_policy_limit",
     "simulate_custom_policy",
+    "simulate_policies",
     "statement_match",
     "trust_policy_limit",
     "user_inline_limit",

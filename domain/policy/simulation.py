@@ -192,6 +192,35 @@ def _resource_result(resource: str, decision: Decision, *, has_boundary: bool) -
     return out
 
 
+def check_simulation_input(
+    *,
+    ActionNames: Sequence[str],  # noqa: N803
+    PolicyInputList: Sequence[str],  # noqa: N803
+    PermissionsBoundaryPolicyInputList: Sequence[str] | None,  # noqa: N803
+    ResourcePolicy: str | None,  # noqa: N803
+    ResourceHandlingOption: str | None,  # noqa: N803
+) -> None:
+    """The checks both simulator operations make on their parameters, with AWS's errors."""
+    if not ActionNames:
+        raise InvalidInput("ActionNames must contain at least one action name.")
+    for action in ActionNames:
+        if not 3 <= len(action) <= 128:  # noqa: PLR2004
+            raise ValidationError(
+                f"1 validation error detected: Value '{action}' at 'actionNames' failed to satisfy constraint"
+            )
+        if "*" in action or "?" in action:
+            raise InvalidInput(f"Action names cannot contain wildcards: {action}")
+    boundaries = list(PermissionsBoundaryPolicyInputList or ())
+    if len(boundaries) > 1:
+        raise InvalidInput("The list of Permissions Boundary policies cannot exceed 1 items.")
+    if ResourceHandlingOption is not None and not 1 <= len(ResourceHandlingOption) <= 64:  # noqa: PLR2004
+        raise InvalidInput(f"Invalid ResourceHandlingOption: {ResourceHandlingOption}")
+    _check_documents("policyInputList", PolicyInputList)
+    _check_documents("permissionsBoundaryPolicyInputList", boundaries)
+    if ResourcePolicy is not None:
+        _check_documents("resourcePolicy", [ResourcePolicy])
+
+
 def simulate_custom_policy(
     *,
     PolicyInputList: Sequence[str],  # noqa: N803
@@ -212,26 +241,14 @@ def simulate_custom_policy(
     than one boundary, a resource policy without an IAM user ``CallerArn``...) and
     :class:`~iamledger.domain.policy.errors.ValidationError` for documents breaking the parameter constraints.
     """
-    if not ActionNames:
-        raise InvalidInput("ActionNames must contain at least one action name.")
-    for action in ActionNames:
-        if not 3 <= len(action) <= 128:  # noqa: PLR2004
-            raise ValidationError(
-                f"1 validation error detected: Value '{action}' at 'actionNames' failed to satisfy constraint"
-            )
-        if "*" in action or "?" in action:
-            raise InvalidInput(f"Action names cannot contain wildcards: {action}")
+    check_simulation_input(
+        ActionNames=ActionNames,
+        PolicyInputList=PolicyInputList,
+        PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
+        ResourcePolicy=ResourcePolicy,
+        ResourceHandlingOption=ResourceHandlingOption,
+    )
     boundaries = list(PermissionsBoundaryPolicyInputList or ())
-    if len(boundaries) > 1:
-        raise InvalidInput("The list of Permissions Boundary policies cannot exceed 1 items.")
-    if ResourceHandlingOption is not None and not 1 <= len(ResourceHandlingOption) <= 64:  # noqa: PLR2004
-        raise InvalidInput(f"Invalid ResourceHandlingOption: {ResourceHandlingOption}")
-    _check_documents("policyInputList", PolicyInputList)
-    _check_documents("permissionsBoundaryPolicyInputList", boundaries)
-    if ResourcePolicy is not None:
-        _check_documents("resourcePolicy", [ResourcePolicy])
-    caller = _caller(CallerArn, has_resource_policy=ResourcePolicy is not None)
-    default_owner = _resource_owner(ResourceOwner) or caller.account
     identity = tuple(
         AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", IDENTITY_SOURCE_TYPE))
         for number, text in enumerate(PolicyInputList, start=1)
@@ -243,6 +260,36 @@ def simulate_custom_policy(
         if boundaries
         else None
     )
+    return simulate_policies(
+        identity=identity,
+        boundary=boundary,
+        ActionNames=ActionNames,
+        ResourceArns=ResourceArns,
+        ResourcePolicy=ResourcePolicy,
+        ResourceOwner=ResourceOwner,
+        CallerArn=CallerArn,
+        ContextEntries=ContextEntries,
+    )
+
+
+def simulate_policies(
+    *,
+    identity: Sequence[AppliedPolicy],
+    boundary: AppliedPolicy | None,
+    ActionNames: Sequence[str],  # noqa: N803
+    ResourceArns: Sequence[str] | None = None,  # noqa: N803
+    ResourcePolicy: str | None = None,  # noqa: N803
+    ResourceOwner: str | None = None,  # noqa: N803
+    CallerArn: str | None = None,  # noqa: N803
+    ContextEntries: Sequence[dict[str, Any]] | None = None,  # noqa: N803
+    caller: Principal | None = None,
+) -> dict[str, Any]:
+    """The simulation of already named policies (``identity``, ``boundary``) for each action on each resource:
+    the core of ``SimulateCustomPolicy`` and of ``SimulatePrincipalPolicy`` (whose policies come from the store).
+    ``caller``, when given, is the simulated principal; otherwise it is derived from ``CallerArn``."""
+    if caller is None or CallerArn is not None:
+        caller = _caller(CallerArn, has_resource_policy=ResourcePolicy is not None)
+    default_owner = _resource_owner(ResourceOwner) or caller.account
     resource_policy = (
         AppliedPolicy.from_text(
             ResourcePolicy, PolicySource("ResourcePolicy", RESOURCE_SOURCE_TYPE), PolicyKind.RESOURCE
@@ -253,7 +300,7 @@ def simulate_custom_policy(
     context = simulation_context(ContextEntries)
     resources = list(ResourceArns) if ResourceArns else ["*"]
     per_resource = resources != ["*"]
-    policies = PolicySet(identity=identity, boundary=boundary, resource=resource_policy)
+    policies = PolicySet(identity=tuple(identity), boundary=boundary, resource=resource_policy)
     results = []
     for action in ActionNames:
         decisions = [

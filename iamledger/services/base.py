@@ -66,7 +66,7 @@ class ServiceBase:
         """Run a write operation: validate, act in the caller's account, retry a save that lost a race."""
         validate_input("iam", operation, {k: v for k, v in params.items() if v is not None})
         account_id = self.current_account_id()
-        with self.acting(account_id), _translated():
+        with self.acting(account_id), translated():
             for attempt in range(1, SAVE_RETRIES + 1):
                 try:
                     return body(account_id)
@@ -80,7 +80,7 @@ class ServiceBase:
         validate_input("iam", operation, {k: v for k, v in params.items() if v is not None})
         account_id = self.current_account_id()
         self.projector.catch_up()
-        with _translated(), self.engine.connect() as conn:
+        with translated(), self.engine.connect() as conn:
             return body(conn, account_id)
 
     def _save(self, *aggregates: AuditedAggregate | None) -> None:
@@ -126,19 +126,19 @@ class ServiceBase:
         parts = policy_arn_parts(policy_arn)
         if parts is None:
             raise TranslatedError("InvalidInput", f"ARN {policy_arn} is not valid.", 400, sender_fault=True)
-        account, path, name = parts
+        account, _, name = parts
         if account != account_id:
             raise NoSuchEntityError(missing)
         index = self._name_index(account_id, "policy", name)
         if index is None or index.entity_id is None:
             raise NoSuchEntityError(missing)
         policy: Any = self.repository.get(index.entity_id)
-        if getattr(policy, "path", path) != path:
+        if getattr(policy, "arn", policy_arn) != policy_arn:  # ARNs match exactly: case and path count
             raise NoSuchEntityError(missing)
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def translated() -> Iterator[None]:
     """Report the policy language's errors as the store's, under their own AWS codes."""
     try:
         yield

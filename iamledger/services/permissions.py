@@ -125,9 +125,25 @@ class PermissionsService(ServiceBase):
     def _policy_attachment_changed(
         self, account_id: str, policy_arn: str, holder: PermissionsHolder, *, attached: bool
     ) -> list[Any]:
-        """The customer managed policy aggregate that counts this attachment, to save with it (none for AWS's)."""
-        del account_id, policy_arn, holder, attached
-        return []
+        """The customer managed policy aggregate that counts this attachment, to save with it (none for AWS's).
+
+        Saving the policy in the same transaction as the principal makes an attach that races a DeletePolicy fail
+        on the policy's version, so a deleted policy never stays attached."""
+        from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
+        from iamledger.domain.policies import ManagedPolicy
+
+        parts = None if is_aws_managed_policy_arn(policy_arn) else policy_arn_parts(policy_arn)
+        index = self._name_index(account_id, ManagedPolicy.kind, parts[2]) if parts else None
+        if index is None or index.entity_id is None:
+            return []
+        policy: Any = self.repository.get(index.entity_id)
+        if not isinstance(policy, ManagedPolicy):
+            return []
+        if attached:
+            policy.record_attachment(holder.id, holder.kind)
+        else:
+            policy.record_detachment(holder.id)
+        return [policy]
 
     def _list_attached(
         self, kind: str, name: str, path_prefix: str | None, marker: str | None, max_items: int | None
@@ -210,3 +226,36 @@ class PermissionsService(ServiceBase):
     ) -> dict[str, Any]:
         """The managed policies attached to a group."""
         return self._list_attached("group", GroupName, PathPrefix, Marker, MaxItems)
+
+    def put_role_policy(self, *, RoleName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+        """Create or replace an inline policy of a role (10,240 characters for all of them; not on a service-linked
+        role)."""
+        return self._put_inline("role", RoleName, PolicyName, PolicyDocument)
+
+    def get_role_policy(self, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
+        """An inline policy of a role, its document as parsed JSON."""
+        return self._get_inline("role", RoleName, PolicyName)
+
+    def delete_role_policy(self, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
+        """Delete an inline policy of a role."""
+        return self._delete_inline("role", RoleName, PolicyName)
+
+    def list_role_policies(
+        self, *, RoleName: str, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The names of a role's inline policies."""
+        return self._list_inline("role", RoleName, Marker, MaxItems)
+
+    def attach_role_policy(self, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
+        """Attach a managed policy to a role (at most 10; not to a service-linked role)."""
+        return self._attach("role", RoleName, PolicyArn)
+
+    def detach_role_policy(self, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
+        """Detach a managed policy from a role."""
+        return self._detach("role", RoleName, PolicyArn)
+
+    def list_attached_role_policies(
+        self, *, RoleName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The managed policies attached to a role."""
+        return self._list_attached("role", RoleName, PathPrefix, Marker, MaxItems)

@@ -1,0 +1,114 @@
+"""EC2 instance profiles: a named container for (at most) one role, which EC2 instances launched with the profile
+act as. Names are unique in the account whatever their case; tag keys are case-sensitive here."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar, Final
+
+from iamledger.domain.arns import iam_arn
+from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.errors import DeleteConflictError, LimitExceededError, NoSuchEntityError
+from iamledger.domain.tags import Tag, merge_tags, remove_tags
+
+MAX_ROLES_PER_INSTANCE_PROFILE: Final = 1
+
+
+class InstanceProfile(AuditedAggregate):
+    """An instance profile."""
+
+    kind: ClassVar[str] = "instance-profile"
+
+    class Created(AuditedAggregate.Created):
+        account_id: str
+        instance_profile_id: str
+        instance_profile_name: str
+        path: str
+        tags: list[dict[str, str]]
+
+    def __init__(
+        self,
+        account_id: str,
+        instance_profile_id: str,
+        instance_profile_name: str,
+        path: str,
+        tags: list[dict[str, str]],
+    ) -> None:
+        self.account_id = account_id
+        self.instance_profile_id = instance_profile_id
+        self.instance_profile_name = instance_profile_name
+        self.path = path
+        self.tags: list[Tag] = [(t["Key"], t["Value"]) for t in tags]
+        self.roles: dict[uuid.UUID, str] = {}
+        self.deleted = False
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:iam::ACCOUNT:instance-profile/PATH/NAME``."""
+        return iam_arn(self.account_id, "instance-profile", self.path, self.instance_profile_name)
+
+    # -- roles -------------------------------------------------------------------------------------------------
+
+    class RoleAdded(AuditedAggregate.Event):
+        role_uuid: uuid.UUID
+        role_name: str
+
+        def apply(self, aggregate: InstanceProfile) -> None:
+            aggregate.roles[self.role_uuid] = self.role_name
+
+    def add_role(self, role_uuid: uuid.UUID, role_name: str) -> None:
+        """Put a role in the profile; a profile holds at most one role (``LimitExceeded``, also for the role it
+        already holds)."""
+        if len(self.roles) >= MAX_ROLES_PER_INSTANCE_PROFILE:
+            raise LimitExceededError(
+                f"Cannot exceed quota for InstanceSessionsPerInstanceProfile: {MAX_ROLES_PER_INSTANCE_PROFILE}"
+            )
+        self.trigger_event(self.RoleAdded, role_uuid=role_uuid, role_name=role_name)
+
+    class RoleRemoved(AuditedAggregate.Event):
+        role_uuid: uuid.UUID
+
+        def apply(self, aggregate: InstanceProfile) -> None:
+            aggregate.roles.pop(self.role_uuid, None)
+
+    def remove_role(self, role_uuid: uuid.UUID, role_name: str) -> None:
+        """Take a role out of the profile; ``NoSuchEntity`` when the profile does not hold it."""
+        if role_uuid not in self.roles:
+            raise NoSuchEntityError(f"Role {role_name} is not in instance profile {self.instance_profile_name}.")
+        self.trigger_event(self.RoleRemoved, role_uuid=role_uuid)
+
+    # -- tags -------------------------------------------------------------------------------------------------
+
+    class Tagged(AuditedAggregate.Event):
+        tags: list[dict[str, str]]
+
+        def apply(self, aggregate: InstanceProfile) -> None:
+            new = [(t["Key"], t["Value"]) for t in self.tags]
+            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=False)
+
+    def tag(self, tags: list[Tag]) -> None:
+        """Add or overwrite tags (keys are case-sensitive for instance profiles); at most 50 in all."""
+        merge_tags(self.tags, tags, case_insensitive_keys=False)
+        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
+
+    class Untagged(AuditedAggregate.Event):
+        tag_keys: list[str]
+
+        def apply(self, aggregate: InstanceProfile) -> None:
+            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=False)
+
+    def untag(self, tag_keys: list[str]) -> None:
+        """Remove the tags of ``tag_keys`` (exact case)."""
+        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+
+    # -- deletion ---------------------------------------------------------------------------------------------
+
+    class Deleted(AuditedAggregate.Event):
+        def apply(self, aggregate: InstanceProfile) -> None:
+            aggregate.deleted = True
+
+    def delete(self) -> None:
+        """Delete the profile; refused while it holds a role (``DeleteConflict``)."""
+        if self.roles:
+            raise DeleteConflictError("Cannot delete entity, must remove roles from instance profile first.")
+        self.trigger_event(self.Deleted)

@@ -1,0 +1,213 @@
+"""Customer managed policies: a name unique in the account (whatever its case), a path, an immutable description,
+up to five stored versions of which one is the default, tags, and the entities the policy is attached to.
+
+AWS managed policies (``arn:aws:iam::aws:policy/...``) are not aggregates: they come from the built-in catalogue
+and are read-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Final
+
+from iamledger.domain.arns import iam_arn
+from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.errors import DeleteConflictError, LimitExceededError, NoSuchEntityError
+from iamledger.domain.policy import PolicyKind, managed_policy_limit, parse
+from iamledger.domain.tags import Tag, merge_tags, remove_tags
+
+MAX_VERSIONS: Final = 5
+FIRST_VERSION: Final = "v1"
+
+VERSION_LIMIT_MESSAGE: Final = (
+    f"A managed policy can have up to {MAX_VERSIONS} versions. "
+    "Before you create a new version, you must delete an existing version."
+)
+DEFAULT_VERSION_MESSAGE: Final = "Cannot delete the default version of a policy."
+ATTACHED_MESSAGE: Final = "Cannot delete a policy attached to entities."
+VERSIONS_LEFT_MESSAGE: Final = (
+    "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. "
+    "The default version is deleted with the policy."
+)
+
+
+def check_document(document: str) -> None:
+    """Refuse a document IAM would refuse for a managed policy (grammar, identity rules, 6,144 characters)."""
+    parse(document, PolicyKind.IDENTITY, max_size=managed_policy_limit())
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """One stored version of a managed policy."""
+
+    version_id: str
+    document: str
+    create_date: datetime
+
+
+class ManagedPolicy(AuditedAggregate):
+    """A customer managed policy."""
+
+    kind: ClassVar[str] = "policy"
+
+    class Created(AuditedAggregate.Created):
+        account_id: str
+        policy_id: str
+        policy_name: str
+        path: str
+        description: str | None
+        document: str
+        tags: list[dict[str, str]]
+
+    def __init__(
+        self,
+        account_id: str,
+        policy_id: str,
+        policy_name: str,
+        path: str,
+        description: str | None,
+        document: str,
+        tags: list[dict[str, str]],
+    ) -> None:
+        self.account_id = account_id
+        self.policy_id = policy_id
+        self.policy_name = policy_name
+        self.path = path
+        self.description = description
+        self.versions: dict[str, PolicyVersion] = {
+            FIRST_VERSION: PolicyVersion(FIRST_VERSION, document, self.created_on)
+        }
+        self.default_version_id = FIRST_VERSION
+        self.last_version_number = 1
+        self.update_date: datetime = self.created_on
+        self.tags: list[Tag] = [(t["Key"], t["Value"]) for t in tags]
+        self.attachments: dict[uuid.UUID, str] = {}
+        self.deleted = False
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:iam::ACCOUNT:policy/PATH/NAME``."""
+        return iam_arn(self.account_id, "policy", self.path, self.policy_name)
+
+    def get_version(self, version_id: str) -> PolicyVersion:
+        """A stored version; ``NoSuchEntity`` in AWS's words when there is none with that id."""
+        try:
+            return self.versions[version_id]
+        except KeyError:
+            msg = f"Policy {self.arn} version {version_id} does not exist or is not attachable."
+            raise NoSuchEntityError(msg) from None
+
+    # -- versions ---------------------------------------------------------------------------------------------
+
+    class VersionCreated(AuditedAggregate.Event):
+        version_id: str
+        document: str
+        set_as_default: bool
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.versions[self.version_id] = PolicyVersion(self.version_id, self.document, self.timestamp)
+            aggregate.last_version_number = int(self.version_id[1:])
+            if self.set_as_default:
+                aggregate.default_version_id = self.version_id
+                aggregate.update_date = self.timestamp
+
+    def create_version(self, document: str, *, set_as_default: bool) -> PolicyVersion:
+        """Store a new version (``v<highest ever + 1>``: ids are never reused); at most five versions."""
+        check_document(document)
+        if len(self.versions) >= MAX_VERSIONS:
+            raise LimitExceededError(VERSION_LIMIT_MESSAGE)
+        version_id = f"v{self.last_version_number + 1}"
+        self.trigger_event(self.VersionCreated, version_id=version_id, document=document, set_as_default=set_as_default)
+        return self.versions[version_id]
+
+    class DefaultVersionSet(AuditedAggregate.Event):
+        version_id: str
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.default_version_id = self.version_id
+            aggregate.update_date = self.timestamp
+
+    def set_default_version(self, version_id: str) -> None:
+        """Make a stored version the operative one for every entity the policy is attached to."""
+        self.get_version(version_id)
+        if version_id != self.default_version_id:
+            self.trigger_event(self.DefaultVersionSet, version_id=version_id)
+
+    class VersionDeleted(AuditedAggregate.Event):
+        version_id: str
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            del aggregate.versions[self.version_id]
+
+    def delete_version(self, version_id: str) -> None:
+        """Delete a version that is not the default one."""
+        self.get_version(version_id)
+        if version_id == self.default_version_id:
+            raise DeleteConflictError(DEFAULT_VERSION_MESSAGE)
+        self.trigger_event(self.VersionDeleted, version_id=version_id)
+
+    # -- tags (keys are case-sensitive for policies) ------------------------------------------------------------
+
+    class Tagged(AuditedAggregate.Event):
+        tags: list[dict[str, str]]
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            new = [(t["Key"], t["Value"]) for t in self.tags]
+            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=False)
+
+    def tag(self, tags: list[Tag]) -> None:
+        """Add or overwrite tags; at most 50 in all."""
+        merge_tags(self.tags, tags, case_insensitive_keys=False)
+        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
+
+    class Untagged(AuditedAggregate.Event):
+        tag_keys: list[str]
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=False)
+
+    def untag(self, tag_keys: list[str]) -> None:
+        """Remove the tags of ``tag_keys`` (unknown keys are ignored)."""
+        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+
+    # -- attachments (bookkeeping: the principal's own event is what the views show) -------------------------
+
+    class Attached(AuditedAggregate.Event):
+        entity_id: uuid.UUID
+        entity_kind: str
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.attachments[self.entity_id] = self.entity_kind
+
+    def record_attachment(self, entity_id: uuid.UUID, entity_kind: str) -> None:
+        """Count an attachment to a user, group or role, saved with that entity's own ``PolicyAttached``."""
+        if entity_id not in self.attachments:
+            self.trigger_event(self.Attached, entity_id=entity_id, entity_kind=entity_kind)
+
+    class Detached(AuditedAggregate.Event):
+        entity_id: uuid.UUID
+
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.attachments.pop(self.entity_id, None)
+
+    def record_detachment(self, entity_id: uuid.UUID) -> None:
+        """Forget an attachment."""
+        if entity_id in self.attachments:
+            self.trigger_event(self.Detached, entity_id=entity_id)
+
+    # -- deletion ---------------------------------------------------------------------------------------------
+
+    class Deleted(AuditedAggregate.Event):
+        def apply(self, aggregate: ManagedPolicy) -> None:
+            aggregate.deleted = True
+
+    def delete(self, boundary_uses: int) -> None:
+        """Delete the policy with its default version. Refused (DeleteConflict) while it is attached to an entity
+        or is the permissions boundary of one (``boundary_uses``), and while non-default versions remain."""
+        if self.attachments or boundary_uses:
+            raise DeleteConflictError(ATTACHED_MESSAGE)
+        if len(self.versions) > 1:
+            raise DeleteConflictError(VERSIONS_LEFT_MESSAGE)
+        self.trigger_event(self.Deleted)

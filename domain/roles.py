@@ -1,0 +1,268 @@
+"""IAM roles: a name unique in the account (whatever its case) that never changes, a trust policy saying who may
+assume the role, policies, a permissions boundary, tags, and the instance profiles that hold it.
+
+Service-linked roles (path ``/aws-service-role/...``) belong to an AWS service: their policies, trust policy and
+boundary cannot be changed and they cannot be deleted with ``DeleteRole`` (``UnmodifiableEntity``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar, Final
+
+from iamledger.domain.arns import iam_arn
+from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.errors import DeleteConflictError, InvalidInputError, UnmodifiableEntityError
+from iamledger.domain.permissions import (
+    InlinePolicyDeletedEvent,
+    InlinePolicyPutEvent,
+    PermissionsBoundaryDeletedEvent,
+    PermissionsBoundaryPutEvent,
+    PermissionsHolder,
+    PolicyAttachedEvent,
+    PolicyDetachedEvent,
+)
+from iamledger.domain.policy import PolicyKind, SizeLimit, parse, role_inline_limit, trust_policy_limit
+from iamledger.domain.tags import Tag, merge_tags, remove_tags
+
+SERVICE_LINKED_PATH: Final = "/aws-service-role/"
+DEFAULT_MAX_SESSION_DURATION: Final = 3600
+
+
+def check_trust_policy(document: str) -> None:
+    """Refuse a trust policy IAM would refuse: ``MalformedPolicyDocument``, or ``LimitExceeded`` over 2,048
+    characters (whitespace not counted)."""
+    parse(document, PolicyKind.TRUST, max_size=trust_policy_limit())
+
+
+def check_new_role_path(path: str) -> None:
+    """``InvalidInput`` for a path reserved to service-linked roles, which only AWS services create."""
+    if path.startswith(SERVICE_LINKED_PATH):
+        raise InvalidInputError(f"Path prefix '{SERVICE_LINKED_PATH}' can only be used for AWS Service linked Roles")
+
+
+class Role(PermissionsHolder):
+    """An IAM role."""
+
+    kind: ClassVar[str] = "role"
+
+    class Created(AuditedAggregate.Created):
+        account_id: str
+        role_id: str
+        role_name: str
+        path: str
+        assume_role_policy_document: str
+        description: str | None
+        max_session_duration: int
+        permissions_boundary: str | None
+        tags: list[dict[str, str]]
+
+    def __init__(
+        self,
+        account_id: str,
+        role_id: str,
+        role_name: str,
+        path: str,
+        assume_role_policy_document: str,
+        description: str | None,
+        max_session_duration: int,
+        permissions_boundary: str | None,
+        tags: list[dict[str, str]],
+    ) -> None:
+        self.account_id = account_id
+        self.role_id = role_id
+        self.role_name = role_name
+        self.path = path
+        self.assume_role_policy_document = assume_role_policy_document
+        self.description = description
+        self.max_session_duration = max_session_duration
+        self.permissions_boundary = permissions_boundary
+        self.tags: list[Tag] = [(t["Key"], t["Value"]) for t in tags]
+        self.instance_profiles: dict[uuid.UUID, str] = {}
+        self.inline_policies = {}
+        self.attached_policies = []
+        self.deleted = False
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:iam::ACCOUNT:role/PATH/NAME``."""
+        return iam_arn(self.account_id, "role", self.path, self.role_name)
+
+    @property
+    def display_name(self) -> str:
+        """The role's name."""
+        return self.role_name
+
+    @property
+    def is_service_linked(self) -> bool:
+        """Whether the role belongs to an AWS service (its path starts with ``/aws-service-role/``)."""
+        return self.path.startswith(SERVICE_LINKED_PATH)
+
+    def inline_limit(self) -> SizeLimit:
+        """All inline policies of a role together: 10,240 characters."""
+        return role_inline_limit(self.role_name)
+
+    def require_modifiable(self) -> None:
+        """``UnmodifiableEntity`` for a service-linked role, in AWS's words."""
+        if self.is_service_linked:
+            raise UnmodifiableEntityError(
+                f"Cannot perform the operation on the protected role '{self.role_name}'"
+                " - this role is only modifiable by AWS"
+            )
+
+    # -- description and session duration ------------------------------------------------------------------
+
+    class Updated(AuditedAggregate.Event):
+        description: str | None
+        max_session_duration: int
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.description = self.description
+            aggregate.max_session_duration = self.max_session_duration
+
+    def update(self, description: str | None = None, max_session_duration: int | None = None) -> None:
+        """Change the description and/or the maximum session duration; what is not given stays."""
+        self.trigger_event(
+            self.Updated,
+            description=self.description if description is None else description,
+            max_session_duration=(self.max_session_duration if max_session_duration is None else max_session_duration),
+        )
+
+    # -- trust policy ----------------------------------------------------------------------------------------
+
+    class AssumeRolePolicyUpdated(AuditedAggregate.Event):
+        policy_document: str
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.assume_role_policy_document = self.policy_document
+
+    def update_assume_role_policy(self, policy_document: str) -> None:
+        """Replace the trust policy (raw JSON text, kept as given)."""
+        self.require_modifiable()
+        check_trust_policy(policy_document)
+        self.trigger_event(self.AssumeRolePolicyUpdated, policy_document=policy_document)
+
+    # -- tags ------------------------------------------------------------------------------------------------
+
+    class Tagged(AuditedAggregate.Event):
+        tags: list[dict[str, str]]
+
+        def apply(self, aggregate: Role) -> None:
+            new = [(t["Key"], t["Value"]) for t in self.tags]
+            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=True)
+
+    def tag(self, tags: list[Tag]) -> None:
+        """Add or overwrite tags (keys compare case-insensitively for roles); at most 50 in all."""
+        merge_tags(self.tags, tags, case_insensitive_keys=True)
+        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
+
+    class Untagged(AuditedAggregate.Event):
+        tag_keys: list[str]
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=True)
+
+    def untag(self, tag_keys: list[str]) -> None:
+        """Remove the tags of ``tag_keys`` (any case)."""
+        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+
+    # -- policies and boundary ----------------------------------------------------------------------------
+
+    class InlinePolicyPut(InlinePolicyPutEvent):
+        pass
+
+    class InlinePolicyDeleted(InlinePolicyDeletedEvent):
+        pass
+
+    class PolicyAttached(PolicyAttachedEvent):
+        pass
+
+    class PolicyDetached(PolicyDetachedEvent):
+        pass
+
+    class PermissionsBoundaryPut(PermissionsBoundaryPutEvent):
+        pass
+
+    class PermissionsBoundaryDeleted(PermissionsBoundaryDeletedEvent):
+        pass
+
+    def put_inline_policy(self, policy_name: str, policy_document: str) -> None:
+        """Create or replace an inline policy (not on a service-linked role); 10,240 characters in all."""
+        self.require_modifiable()
+        super().put_inline_policy(policy_name, policy_document)
+
+    def delete_inline_policy(self, policy_name: str) -> None:
+        """Delete an inline policy (not of a service-linked role)."""
+        self.require_modifiable()
+        super().delete_inline_policy(policy_name)
+
+    def attach_policy(self, policy_arn: str) -> bool:
+        """Attach a managed policy (not to a service-linked role); at most 10."""
+        self.require_modifiable()
+        return super().attach_policy(policy_arn)
+
+    def detach_policy(self, policy_arn: str) -> None:
+        """Detach a managed policy (not from a service-linked role)."""
+        self.require_modifiable()
+        super().detach_policy(policy_arn)
+
+    def put_permissions_boundary(self, policy_arn: str) -> None:
+        """Set or replace the role's permissions boundary."""
+        self.require_modifiable()
+        self.trigger_event(self.PermissionsBoundaryPut, policy_arn=policy_arn)
+
+    def delete_permissions_boundary(self) -> None:
+        """Remove the role's permissions boundary (a no-op when it has none)."""
+        self.require_modifiable()
+        if self.permissions_boundary is not None:
+            self.trigger_event(self.PermissionsBoundaryDeleted)
+
+    # -- instance profiles ----------------------------------------------------------------------------------
+
+    class AddedToInstanceProfile(AuditedAggregate.Event):
+        instance_profile_uuid: uuid.UUID
+        instance_profile_name: str
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.instance_profiles[self.instance_profile_uuid] = self.instance_profile_name
+
+    def join_instance_profile(self, instance_profile_uuid: uuid.UUID, instance_profile_name: str) -> None:
+        """Record that an instance profile now holds the role (the profile's side enforces its quota)."""
+        self.require_modifiable()
+        if instance_profile_uuid not in self.instance_profiles:
+            self.trigger_event(
+                self.AddedToInstanceProfile,
+                instance_profile_uuid=instance_profile_uuid,
+                instance_profile_name=instance_profile_name,
+            )
+
+    class RemovedFromInstanceProfile(AuditedAggregate.Event):
+        instance_profile_uuid: uuid.UUID
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.instance_profiles.pop(self.instance_profile_uuid, None)
+
+    def leave_instance_profile(self, instance_profile_uuid: uuid.UUID) -> None:
+        """Record that an instance profile no longer holds the role."""
+        self.require_modifiable()
+        if instance_profile_uuid in self.instance_profiles:
+            self.trigger_event(self.RemovedFromInstanceProfile, instance_profile_uuid=instance_profile_uuid)
+
+    # -- deletion --------------------------------------------------------------------------------------------
+
+    class Deleted(AuditedAggregate.Event):
+        def apply(self, aggregate: Role) -> None:
+            aggregate.deleted = True
+
+    def delete(self) -> None:
+        """Delete the role; AWS refuses while it has policies or is in an instance profile (DeleteConflict)."""
+        self.require_modifiable()
+        blockers: list[tuple[Any, str]] = [
+            (self.inline_policies, "must delete policies first."),
+            (self.attached_policies, "must detach all policies first."),
+            (self.instance_profiles, "must remove roles from instance profile first."),
+        ]
+        for present, what in blockers:
+            if present:
+                raise DeleteConflictError(f"Cannot delete entity, {what}")
+        self.trigger_event(self.Deleted)

@@ -1,0 +1,153 @@
+"""Account-wide IAM operations: the account alias (Create/Delete/ListAccountAliases), GetAccountSummary and
+GetAccountAuthorizationDetails."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection, Table, func, select
+
+from iamledger.catalogue import aws_managed_policies
+from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, Account, alias_taken
+from iamledger.domain.permissions import MAX_ATTACHED_POLICIES
+from iamledger.domain.policies import MAX_VERSIONS
+from iamledger.domain.policy.limits import (
+    GROUP_INLINE_CHARS,
+    MANAGED_POLICY_CHARS,
+    ROLE_INLINE_CHARS,
+    TRUST_POLICY_CHARS,
+    USER_INLINE_CHARS,
+)
+from iamledger.domain.users import MAX_GROUPS_PER_USER
+from iamledger.projections.accounts import account_alias
+from iamledger.projections.tables import ATTACHMENTS, GROUPS, INSTANCE_PROFILES, POLICIES, ROLES, USERS
+from iamledger.services.authorization_details import authorization_details
+from iamledger.services.base import ServiceBase
+from iamledger.services.paging import page
+
+# AWS's default quotas (reference section 6.3), as GetAccountSummary reports them.
+QUOTAS: Final = {
+    "UsersQuota": 5000,
+    "GroupsQuota": 300,
+    "RolesQuota": 1000,
+    "PoliciesQuota": 1500,
+    "InstanceProfilesQuota": 1000,
+    "ServerCertificatesQuota": 20,
+    "GroupsPerUserQuota": MAX_GROUPS_PER_USER,
+    "AttachedPoliciesPerUserQuota": MAX_ATTACHED_POLICIES,
+    "AttachedPoliciesPerGroupQuota": MAX_ATTACHED_POLICIES,
+    "AttachedPoliciesPerRoleQuota": MAX_ATTACHED_POLICIES,
+    "PolicyVersionsInUseQuota": 10000,
+    "VersionsPerPolicyQuota": MAX_VERSIONS,
+    "AccessKeysPerUserQuota": 2,
+    "SigningCertificatesPerUserQuota": 2,
+    "UserPolicySizeQuota": USER_INLINE_CHARS,
+    "GroupPolicySizeQuota": GROUP_INLINE_CHARS,
+    "RolePolicySizeQuota": ROLE_INLINE_CHARS,
+    "PolicySizeQuota": MANAGED_POLICY_CHARS,
+    "AssumeRolePolicySizeQuota": TRUST_POLICY_CHARS,
+}
+# What the store has no notion of yet: MFA devices, server certificates, identity providers, root passwords.
+ABSENT: Final = {
+    "MFADevices": 0,
+    "MFADevicesInUse": 0,
+    "AccountMFAEnabled": 0,
+    "AccountPasswordPresent": 0,
+    "AccountSigningCertificatesPresent": 0,
+    "ServerCertificates": 0,
+    "Providers": 0,
+    "GlobalEndpointTokenVersion": 1,
+}
+
+
+def _count(conn: Connection, table: Table, account_id: str) -> int:
+    query = select(func.count()).where(table.c.account_id == account_id, table.c.valid_to.is_(None))
+    return int(conn.execute(query).scalar() or 0)
+
+
+class AccountService(ServiceBase):
+    """The account-wide operations of the store."""
+
+    def _account(self, account_id: str) -> Account:
+        account: Account = self.repository.get(Account.create_id(account_id))
+        return account
+
+    # -- alias -----------------------------------------------------------------------------------------------
+
+    def create_account_alias(self, *, AccountAlias: str) -> dict[str, Any]:
+        """Give the account an alias, unique across the whole store (AWS's are global); a new alias replaces the
+        account's old one. ``EntityAlreadyExists`` when any account, this one included, has it."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            account = self._account(account_id)
+            index = self._claim_name(ALIAS_SCOPE, ALIAS_KIND, AccountAlias, account.id, alias_taken(AccountAlias))
+            previous = account.create_alias(AccountAlias)
+            released = self._name_index(ALIAS_SCOPE, ALIAS_KIND, previous) if previous else None
+            if released is not None:
+                released.release()
+            self._save(account, index, released)
+            return {}
+
+        return self._command("CreateAccountAlias", {"AccountAlias": AccountAlias}, body)
+
+    def delete_account_alias(self, *, AccountAlias: str) -> dict[str, Any]:
+        """Remove the account's alias; ``NoSuchEntity`` unless it is the account's current alias."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            account = self._account(account_id)
+            account.delete_alias(AccountAlias)
+            index = self._name_index(ALIAS_SCOPE, ALIAS_KIND, AccountAlias)
+            if index is not None:
+                index.release()
+            self._save(account, index)
+            return {}
+
+        return self._command("DeleteAccountAlias", {"AccountAlias": AccountAlias}, body)
+
+    def list_account_aliases(self, *, Marker: str | None = None, MaxItems: int | None = None) -> dict[str, Any]:
+        """The account's alias, as a list of at most one."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            alias = account_alias(conn, account_id)
+            chunk, more = page([] if alias is None else [alias], Marker, MaxItems)
+            return {"AccountAliases": chunk, **more}
+
+        return self._query("ListAccountAliases", {"Marker": Marker, "MaxItems": MaxItems}, body)
+
+    # -- reports ---------------------------------------------------------------------------------------------
+
+    def get_account_summary(self) -> dict[str, Any]:
+        """``SummaryMap``: the account's entity counts and AWS's quotas. ``PolicyVersionsInUse`` counts the
+        attachments of managed policies to users, groups and roles."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            counts = {
+                "Users": _count(conn, USERS, account_id),
+                "Groups": _count(conn, GROUPS, account_id),
+                "Roles": _count(conn, ROLES, account_id),
+                "Policies": _count(conn, POLICIES, account_id),
+                "InstanceProfiles": _count(conn, INSTANCE_PROFILES, account_id),
+                "PolicyVersionsInUse": _count(conn, ATTACHMENTS, account_id),
+                "AccountAccessKeysPresent": int(bool(self._account(account_id).root_access_keys)),
+            }
+            return {"SummaryMap": counts | QUOTAS | ABSENT}
+
+        return self._query("GetAccountSummary", {}, body)
+
+    def get_account_authorization_details(
+        self, *, Filter: list[str] | None = None, MaxItems: int | None = None, Marker: str | None = None
+    ) -> dict[str, Any]:
+        """Every user, group, role and managed policy (AWS managed ones only when in use) with their policies,
+        selected by ``Filter`` (``User``, ``Role``, ``Group``, ``LocalManagedPolicy``, ``AWSManagedPolicy``),
+        a page at a time."""
+        params = {"Filter": Filter, "MaxItems": MaxItems, "Marker": Marker}
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            items = authorization_details(conn, account_id, list(Filter or []), aws_managed_policies())
+            chunk, more = page(items, Marker, MaxItems)
+            result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+            for key, item in chunk:
+                result[key].append(item)
+            return result | more
+
+        return self._query("GetAccountAuthorizationDetails", params, body)

@@ -1,0 +1,103 @@
+"""The roles view (with each role's trust policy, description, session duration and boundary) and role tags.
+
+Inline policies and attachments of roles go to the shared views of :mod:`iamledger.projections.principals`; which
+instance profiles hold a role is recorded from the profile's events (:mod:`iamledger.projections.instance_profiles`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from iamledger.domain.arns import iam_arn
+from iamledger.domain.names import name_key
+from iamledger.domain.roles import Role
+from iamledger.projections.principals import account_of, close_principal
+from iamledger.projections.registry import handles
+from iamledger.projections.tables import ROLES
+from iamledger.projections.tags import open_tags, tag_entity, untag_entity
+from iamledger.projections.temporal import open_row, replace_row
+
+KIND = "role"
+
+
+@handles(Role.Created)
+def _created(conn: Connection, event: Role.Created, position: int) -> None:
+    entity = str(event.originator_id)
+    open_row(
+        conn,
+        ROLES,
+        position,
+        entity_uuid=entity,
+        account_id=event.account_id,
+        role_id=event.role_id,
+        role_name=event.role_name,
+        name_key=name_key(event.role_name),
+        path=event.path,
+        arn=iam_arn(event.account_id, KIND, event.path, event.role_name),
+        create_date=event.timestamp,
+        trust_policy=event.assume_role_policy_document,
+        description=event.description,
+        max_session_duration=event.max_session_duration,
+        boundary_arn=event.permissions_boundary,
+    )
+    open_tags(conn, position, event.account_id, KIND, entity, event.tags)
+
+
+def _change(conn: Connection, event: Any, position: int, **changes: Any) -> None:
+    replace_row(conn, ROLES, position, {"entity_uuid": str(event.originator_id)}, **changes)
+
+
+@handles(Role.Updated)
+def _updated(conn: Connection, event: Role.Updated, position: int) -> None:
+    _change(conn, event, position, description=event.description, max_session_duration=event.max_session_duration)
+
+
+@handles(Role.AssumeRolePolicyUpdated)
+def _trust_updated(conn: Connection, event: Role.AssumeRolePolicyUpdated, position: int) -> None:
+    _change(conn, event, position, trust_policy=event.policy_document)
+
+
+@handles(Role.PermissionsBoundaryPut)
+def _boundary_put(conn: Connection, event: Role.PermissionsBoundaryPut, position: int) -> None:
+    _change(conn, event, position, boundary_arn=event.policy_arn)
+
+
+@handles(Role.PermissionsBoundaryDeleted)
+def _boundary_deleted(conn: Connection, event: Role.PermissionsBoundaryDeleted, position: int) -> None:
+    _change(conn, event, position, boundary_arn=None)
+
+
+@handles(Role.Tagged)
+def _tagged(conn: Connection, event: Role.Tagged, position: int) -> None:
+    tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), KIND)
+
+
+@handles(Role.Untagged)
+def _untagged(conn: Connection, event: Role.Untagged, position: int) -> None:
+    untag_entity(conn, event, position, KIND)
+
+
+@handles(Role.Deleted)
+def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
+    close_principal(conn, ROLES, str(event.originator_id), position)
+
+
+def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
+    """The account's roles whose path starts with ``path_prefix``, ordered by name."""
+    query = (
+        select(ROLES)
+        .where(ROLES.c.account_id == account_id, ROLES.c.valid_to.is_(None), ROLES.c.path.startswith(path_prefix))
+        .order_by(ROLES.c.name_key, ROLES.c.role_name)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def find_role(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
+    """The current role called ``role_name`` (any case), or ``None``."""
+    query = select(ROLES).where(
+        ROLES.c.account_id == account_id, ROLES.c.name_key == name_key(role_name), ROLES.c.valid_to.is_(None)
+    )
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
