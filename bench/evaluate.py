@@ -104,11 +104,18 @@ def rate(run: Callable[[], int], minimum_seconds: float, label: str) -> float:
     decisions = 0
     started = time.perf_counter()
     elapsed = 0.0
+    live = sys.stderr.isatty()  # a live counter on a terminal; one line a second in a log
+    shown = 0.0
     while elapsed < minimum_seconds:
         decisions += run()
         elapsed = time.perf_counter() - started
-        print(f"  {label}: {decisions:,} decisions in {elapsed:.2f}s", file=sys.stderr, end="\r")
-    print(file=sys.stderr)
+        if live:
+            print(f"  {label}: {decisions:,} decisions in {elapsed:.2f}s", file=sys.stderr, end="\r")
+        elif elapsed - shown >= 1.0:
+            shown = elapsed
+            print(f"  {label}: {decisions:,} decisions in {elapsed:.2f}s", file=sys.stderr)
+    if live:
+        print(file=sys.stderr)
     return decisions / elapsed
 
 
