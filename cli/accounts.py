@@ -23,14 +23,14 @@ def create_account(account_id: str | None) -> None:
         account_id = account_id or new_account_id()
         with bound_audit_context(local_context(account_id)):
             result = store.create_account(account_id)
-    emit({"AccessKey": result["AccessKey"], "Account": result["Account"]})
+    emit({"AccessKey": result["AccessKey"], "Account": result["Account"]}, title="CreateAccount")
 
 
 @account_group.command("list")
 def list_accounts() -> None:
     """List the store's accounts, the default (first) one first."""
     with acting_in_account() as (store, _):
-        emit(store.list_accounts())
+        emit(store.list_accounts(), title="ListAccounts")
 
 
 @account_group.command("get")
@@ -38,4 +38,4 @@ def list_accounts() -> None:
 def get_account(account_id: str | None) -> None:
     """Show one account."""
     with acting_in_account(account_id) as (store, resolved):
-        emit(store.get_account(resolved))
+        emit(store.get_account(resolved), title="GetAccount")

@@ -20,4 +20,4 @@ def init_command(account_id: str | None) -> None:
     account_id = check_account_id(account_id) if account_id is not None else new_account_id()
     with open_store(create=True) as store, bound_audit_context(local_context(account_id)):
         result = store.init(account_id)
-    emit({"AccessKey": result["AccessKey"], "Account": result["Account"]})
+    emit({"AccessKey": result["AccessKey"], "Account": result["Account"]}, title="Init")

@@ -16,9 +16,9 @@ from iamledger import __version__
 from iamledger.cli.accounts import account_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
+from iamledger.cli.login import login_command
 from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
-from iamledger.cli.sts import sts_group
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.logconfig import configure_logging, get_logger
 
@@ -26,7 +26,7 @@ EXIT_USAGE: Final = 2
 EXIT_SERVICE_ERROR: Final = 254
 EXIT_OTHER_ERROR: Final = 255
 # Options that belong to the root but that aws CLI users habitually type after the command.
-HOISTED_OPTIONS: Final = ("--db", "--output", "--account-id", "--log-level", "--log-format")
+HOISTED_OPTIONS: Final = ("--db", "--output", "--account-id", "--as", "--profile", "--log-level", "--log-format")
 # Commands whose operation name is not the PascalCase of their own name.
 OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
     ("account", "create"): "CreateAccount",
@@ -54,6 +54,17 @@ log = get_logger(__name__)
 )
 @click.option("--account-id", metavar="ID", help="The account to act in (default: the store's first account).")
 @click.option(
+    "--as",
+    "as_arn",
+    metavar="ARN",
+    help="Act as this principal (a user or assumed-role ARN): its policies decide what the command may do.",
+)
+@click.option(
+    "--profile",
+    metavar="NAME",
+    help="Act as the owner of this profile's access key in the aws CLI credentials file (~/.aws/credentials).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["auto", "console", "json"]),
     default="auto",
@@ -70,16 +81,24 @@ log = get_logger(__name__)
 @click.version_option(__version__, "--version", prog_name="iamledger", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str | None, output: str, account_id: str | None, log_format: str, log_level: str
+    ctx: click.Context,
+    db: str | None,
+    output: str,
+    account_id: str | None,
+    as_arn: str | None,
+    profile: str | None,
+    log_format: str,
+    log_level: str,
 ) -> None:
     """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
     configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
-    ctx.obj = CliState(db=db, output=output, account_id=account_id)  # type: ignore[arg-type]
+    ctx.obj = CliState(db=db, output=output, account_id=account_id, as_arn=as_arn, profile=profile)  # type: ignore[arg-type]
 
 
 cli.add_command(init_command)
 cli.add_command(account_group)
-cli.add_command(sts_group)
+cli.add_command(login_command)
+cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
 cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 
 

@@ -1,11 +1,18 @@
-"""Render command results as the aws CLI does: ``json`` (default), ``text`` (tab-separated) or ``table``."""
+"""Render command results as the aws CLI does: ``json`` (default), ``text`` (tab-separated) or ``table``.
+
+``text`` and ``table`` are byte for byte the aws CLI's (``awscli/text.py``; ``table`` in :mod:`iamledger.cli.table`)
+for the same response, timestamps printed as the aws CLI prints a timestamp botocore parsed (ISO 8601 with its
+offset, the ``json`` output's form).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
+
+from iamledger.cli.table import format_table
 
 OutputFormat = Literal["json", "text", "table"]
 
@@ -19,123 +26,126 @@ def _default(value: Any) -> Any:
     raise TypeError(msg)
 
 
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
+def plain(data: Any) -> Any:
+    """``data`` as the aws CLI's formatters see a response: dicts, lists and scalars, every timestamp the ISO 8601
+    string ``json`` prints (``2024-05-01T12:00:00+00:00``, as botocore's parsed timestamp's ``isoformat()``), bytes
+    decoded as ``json`` decodes them."""
+    if isinstance(data, Mapping):
+        return {key: plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [plain(item) for item in data]
+    if isinstance(data, datetime | date):
+        return data.isoformat()
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data
 
 
-def render(data: Any, fmt: OutputFormat) -> str:
-    """``data`` rendered in ``fmt``, ending with a newline (empty for an empty result, like the aws CLI)."""
+def render(
+    data: Any,
+    fmt: OutputFormat,
+    title: str | None = None,
+    *,
+    width: int | None = None,
+    pages: Sequence[Mapping[str, Any]] | None = None,
+) -> str:
+    """``data`` rendered in ``fmt``, ending with a newline (empty for an empty result, like the aws CLI).
+
+    ``title`` is the table's title: the operation's name (``ListUsers``), as the aws CLI titles it. ``width`` is the
+    terminal's width for ``table`` (default: as the aws CLI finds it, 80 when stdout is no terminal).
+
+    ``pages`` are the pages ``data`` was merged from when it is an auto-paginated result (each page's share of the
+    result keys): ``text`` then prints it as the aws CLI prints a paginated response, page by page (the first with
+    ``data``'s other members), then the ``NextToken`` of a cut result on a last ``NEXTTOKEN`` line.
+    """
     if data is None or data == {}:
         return ""
     if fmt == "json":
         return json.dumps(data, indent=4, default=_default, ensure_ascii=False) + "\n"
-    if fmt == "text":
-        lines: list[str] = []
-        _text(data, lines, identifier=None, scalar_keys=None)
-        return "".join(line + "\n" for line in lines)
-    return _table(data)
+    if fmt == "table":
+        return format_table(plain(data), title, width)
+    lines: list[str] = []
+    if not pages:
+        _format_text(plain(data), lines)
+        return "".join(lines)
+    paged = {key for page in pages for key in page}
+    first = {key: value for key, value in data.items() if key not in paged and key != "NextToken"}
+    for index, page in enumerate(pages):
+        _format_text(plain({**first, **page} if index == 0 else dict(page)), lines)
+    if "NextToken" in data:
+        _format_text({"NextToken": {"NextToken": data["NextToken"]}}, lines)
+    return "".join(lines)
 
 
-# -- text: one line per object, scalars tab-separated, nested lists prefixed by their key in upper case --------------
+# -- text: a port of awscli/text.py (AWS CLI v1, Copyright Amazon.com, Inc. or its affiliates, Apache-2.0) ------------
+# One line per object, scalars tab-separated in key order, a list's elements prefixed by its key in upper case.
 
 
-def _text(item: Any, lines: list[str], identifier: str | None, scalar_keys: list[str] | None) -> None:
-    if isinstance(item, Mapping):
-        _text_dict(item, lines, identifier, scalar_keys)
-    elif isinstance(item, Sequence) and not isinstance(item, str):
-        _text_list(item, lines, identifier)
+def _format_text(
+    item: Any, out: list[str], identifier: str | None = None, scalar_keys: list[str] | None = None
+) -> None:
+    if isinstance(item, dict):
+        _format_dict(scalar_keys, item, identifier, out)
+    elif isinstance(item, list):
+        _format_list(item, identifier, out)
     else:
-        lines.append(_scalar(item))
+        out.append(f"{item}\n")
 
 
-def _text_list(items: Sequence[Any], lines: list[str], identifier: str | None) -> None:
-    if not items:
+def _format_list(item: list[Any], identifier: str | None, out: list[str]) -> None:
+    if not item:
         return
-    if any(isinstance(el, Mapping) for el in items):
-        keys = sorted({k for el in items if isinstance(el, Mapping) for k, v in el.items() if not _nested(v)})
-        for element in items:
-            _text(element, lines, identifier, keys)
-        return
-    scalars = [el for el in items if not _nested(el)]
+    if any(isinstance(el, dict) for el in item):
+        all_keys = _all_scalar_keys(item)
+        for element in item:
+            _format_text(element, out, identifier, all_keys)
+    elif any(isinstance(el, list) for el in item):
+        scalars = [el for el in item if not isinstance(el, list | dict)]
+        if scalars:
+            _format_scalar_list(scalars, identifier, out)
+        for non_scalar in (el for el in item if isinstance(el, list | dict)):
+            _format_text(non_scalar, out, identifier)
+    else:
+        _format_scalar_list(item, identifier, out)
+
+
+def _format_scalar_list(elements: list[Any], identifier: str | None, out: list[str]) -> None:
+    if identifier is not None:
+        out.extend(f"{identifier.upper()}\t{item}\n" for item in elements)
+    else:
+        out.append("\t".join(str(item) for item in elements) + "\n")
+
+
+def _format_dict(scalar_keys: list[str] | None, item: dict[str, Any], identifier: str | None, out: list[str]) -> None:
+    scalars, non_scalars = _partition_dict(item, scalar_keys)
     if scalars:
         if identifier is not None:
-            lines.extend(f"{identifier.upper()}\t{_scalar(el)}" for el in scalars)
-        else:
-            lines.append("\t".join(_scalar(el) for el in scalars))
-    for element in items:
-        if _nested(element):
-            _text(element, lines, identifier, None)
+            scalars.insert(0, identifier.upper())
+        out.append("\t".join(scalars) + "\n")
+    for new_identifier, non_scalar in non_scalars:
+        _format_text(non_scalar, out, new_identifier)
 
 
-def _text_dict(item: Mapping[str, Any], lines: list[str], identifier: str | None, keys: list[str] | None) -> None:
-    if keys is None:
-        scalars = [_scalar(v) for k, v in sorted(item.items()) if not _nested(v)]
-        nested = [(k, v) for k, v in sorted(item.items()) if _nested(v)]
-    else:
-        scalars = [_scalar(item.get(k, "")) for k in keys]
-        nested = [(k, item[k]) for k in sorted(set(item) - set(keys))]
-    if scalars:
-        lines.append("\t".join(([identifier.upper()] if identifier else []) + scalars))
-    for key, value in nested:
-        _text(value, lines, key, None)
+def _all_scalar_keys(list_of_dicts: list[Any]) -> list[str]:
+    keys_seen: set[str] = set()
+    for item_dict in list_of_dicts:
+        if isinstance(item_dict, dict):
+            keys_seen.update(key for key, value in item_dict.items() if not isinstance(value, dict | list))
+    return sorted(keys_seen)
 
 
-def _nested(value: Any) -> bool:
-    return isinstance(value, Mapping) or (isinstance(value, Sequence) and not isinstance(value, str))
-
-
-# -- table: boxed sections titled by key, like `aws ... --output table` ---------------------------------------------
-
-
-def _table(data: Any) -> str:
-    rows: list[tuple[str, list[list[str]]]] = []
-    _table_sections(data, "Result", rows)
-    width = max([len(title) + 4 for title, _ in rows] + [_row_width(r) for _, r in rows] + [20])
-    out: list[str] = []
-    border = "-" * width
-    for title, body in rows:
-        out.append(border)
-        out.append("|" + title.center(width - 2) + "|")
-        out.append(border)
-        out.extend(_format_rows(body, width))
-    out.append(border)
-    return "\n".join(out) + "\n"
-
-
-def _table_sections(data: Any, title: str, rows: list[tuple[str, list[list[str]]]]) -> None:
-    if isinstance(data, Mapping):
-        scalars = [[k, _scalar(v)] for k, v in data.items() if not _nested(v)]
-        if scalars:
-            rows.append((title, scalars))
-        for key, value in data.items():
-            if _nested(value):
-                _table_sections(value, key, rows)
-    elif isinstance(data, Sequence) and not isinstance(data, str):
-        for element in data:
-            if _nested(element):
-                _table_sections(element, title, rows)
+def _partition_dict(
+    item_dict: dict[str, Any], scalar_keys: list[str] | None
+) -> tuple[list[str], list[tuple[str, Any]]]:
+    scalar: list[str] = []
+    non_scalar: list[tuple[str, Any]] = []
+    if scalar_keys is None:
+        for key, value in sorted(item_dict.items()):
+            if isinstance(value, dict | list):
+                non_scalar.append((key, value))
             else:
-                rows.append((title, [[_scalar(element)]]))
+                scalar.append(str(value))
     else:
-        rows.append((title, [[_scalar(data)]]))
-
-
-def _row_width(body: list[list[str]]) -> int:
-    ncols = max((len(r) for r in body), default=0)
-    col = [max(len(r[i]) for r in body if i < len(r)) for i in range(ncols)]
-    return 3 + sum(col) + 5 * max(ncols - 1, 0) + 3
-
-
-def _format_rows(body: list[list[str]], width: int) -> list[str]:
-    ncols = max(len(r) for r in body)
-    col = [max(len(r[i]) for r in body if i < len(r)) for i in range(ncols)]
-    lines = []
-    for row in body:
-        cells = [row[i].ljust(col[i]) if i < len(row) else "" for i in range(ncols)]
-        line = "|  " + "  |  ".join(cells)
-        lines.append(line.ljust(width - 1) + "|")
-    return lines
+        scalar = [str(item_dict.get(key, "")) for key in scalar_keys]
+        non_scalar = [(key, item_dict[key]) for key in sorted(set(item_dict) - set(scalar_keys))]
+    return scalar, non_scalar

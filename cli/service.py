@@ -21,7 +21,7 @@ from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
 
 # Operations whose store method is the iamledger one of another signature, not the boto3-shaped one.
-EXCLUDED = frozenset({"GetCallerIdentity"})
+EXCLUDED: frozenset[str] = frozenset()
 # Operations that need no store at all: they run even where no `iamledger init` ever happened.
 STORELESS: dict[str, Callable[..., dict[str, Any]]] = {"SimulateCustomPolicy": simulate_custom_policy}
 
@@ -73,13 +73,14 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
         except (ArgumentError, OSError) as error:
             parser.error(str(error))
         storeless = STORELESS.get(op.name)
+        pages: list[dict[str, Any]] = []
         if storeless is not None:
-            result = _call(service, op, storeless, params, namespace, paginated=paginated)
+            result = _call(service, op, storeless, params, namespace, pages, paginated=paginated)
         else:
             with acting_in_account() as (store, _):
                 method = getattr(store, xform_name(op.name))
-                result = _call(service, op, method, params, namespace, paginated=paginated)
-        emit(result or None)
+                result = _call(service, op, method, params, namespace, pages, paginated=paginated)
+        emit(result or None, title=op.name, pages=pages or None)
 
     return click.Command(
         name,
@@ -91,9 +92,18 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
     )
 
 
-def _call(service: str, op: OperationModel, method: Any, params: dict[str, Any], ns: Any, *, paginated: bool) -> Any:
+def _call(
+    service: str,
+    op: OperationModel,
+    method: Any,
+    params: dict[str, Any],
+    ns: Any,
+    pages: list[dict[str, Any]],
+    *,
+    paginated: bool,
+) -> Any:
     if paginated and not ns.cli_no_paginate:
-        return _paginate(service, op, method, params, ns)
+        return _paginate(service, op, method, params, ns, pages)
     return method(**params)
 
 
@@ -106,15 +116,19 @@ def _decode_token(token: str) -> tuple[str | None, int]:
 
 
 def _encode_token(marker: str | None, skip: int) -> str:
-    data: dict[str, Any] = {"Marker": marker} if marker else {}
+    # As botocore's paginator: the service's marker always (null before the first page), then the items to skip.
+    data: dict[str, Any] = {"Marker": marker}
     if skip:
         data["boto_truncate_amount"] = skip
     return base64.b64encode(json.dumps(data).encode()).decode()
 
 
-def _paginate(service: str, op: OperationModel, method: Any, params: dict[str, Any], ns: Any) -> dict[str, Any]:
+def _paginate(
+    service: str, op: OperationModel, method: Any, params: dict[str, Any], ns: Any, pages: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Call ``method`` page after page and merge the pages, as the aws CLI does; ``--max-items`` cuts the result
-    and gives a ``NextToken`` to resume from."""
+    and gives a ``NextToken`` to resume from. Each page's share of the result goes to ``pages`` too, for the
+    ``text`` output, which the aws CLI prints page by page."""
     config = paginator_config(service, op.name) or {}
     keys = config["result_key"] if isinstance(config["result_key"], list) else [config["result_key"]]
     marker, skip = _decode_token(ns.cli_starting_token) if ns.cli_starting_token else (None, 0)
@@ -127,14 +141,18 @@ def _paginate(service: str, op: OperationModel, method: Any, params: dict[str, A
         if ns.cli_page_size:
             call["MaxItems"] = ns.cli_page_size
         result = method(**call)
+        page: dict[str, Any] = {}
+        pages.append(page)
         for key in keys:
             items = result.get(key, [])[skip:]
             if ns.cli_max_items is not None:
                 room = ns.cli_max_items - total
                 if len(items) > room:
+                    page[key] = items[:room]
                     merged.setdefault(key, []).extend(items[:room])
                     merged["NextToken"] = _encode_token(marker, skip + room)
                     return _with_other_keys(merged, result, keys)
+            page[key] = items
             merged.setdefault(key, []).extend(items)
             total += len(items)
         skip = 0
@@ -147,8 +165,10 @@ def _paginate(service: str, op: OperationModel, method: Any, params: dict[str, A
 
 
 def _with_other_keys(merged: dict[str, Any], last: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    # In botocore's order: the result keys, the other members (GetGroup's Group), then the NextToken.
     others = {k: v for k, v in last.items() if k not in keys and k not in {"IsTruncated", "Marker"}}
-    return {**others, **merged}
+    token = merged.pop("NextToken", None)
+    return {**merged, **others, **({"NextToken": token} if token is not None else {})}
 
 
 def service_group(service: str, help_text: str) -> ServiceGroup:

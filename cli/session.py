@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import configparser
+import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Final
 
 import click
@@ -31,6 +34,8 @@ class CliState:
     db: str | None
     output: OutputFormat
     account_id: str | None
+    as_arn: str | None = None
+    profile: str | None = None
 
 
 def state() -> CliState:
@@ -62,16 +67,54 @@ def open_store(*, create: bool = False) -> Iterator[IdentityStore]:
         store.close()
 
 
+def read_profile(profile: str) -> tuple[str, str, str | None]:
+    """``(access key id, secret, session token)`` of a profile of the aws CLI's credentials file
+    (``$AWS_SHARED_CREDENTIALS_FILE``, default ``~/.aws/credentials``)."""
+    path = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials").expanduser()
+    parser = configparser.ConfigParser()
+    parser.read(path, encoding="utf-8")
+    if not parser.has_section(profile):
+        raise click.UsageError(f"The config profile ({profile}) could not be found in {path}")
+    section = parser[profile]
+    key_id = section.get("aws_access_key_id")
+    secret = section.get("aws_secret_access_key")
+    if not key_id or not secret:
+        raise click.UsageError(f"The profile ({profile}) has no aws_access_key_id / aws_secret_access_key")
+    return key_id, secret, section.get("aws_session_token")
+
+
 @contextmanager
 def acting_in_account(account_id: str | None = None) -> Iterator[tuple[IdentityStore, str]]:
-    """Open the store, resolve the account (``account_id``, else ``--account-id``, else the store's first) and bind
-    the audit context of this call for the block."""
+    """Open the store, resolve the caller and its account, and bind the audit context of this call for the block.
+
+    By default a local call acts as the root user of ``account_id`` (else ``--account-id``, else the store's first
+    account). ``--as ARN`` acts as that principal (its policies decide what it may do); ``--profile NAME`` acts as
+    the owner of that profile's access key, once the key, its secret and its session token check out."""
+    options = state()
     with open_store() as store:
-        resolved = store.resolve_account_id(account_id or state().account_id)
-        with bound_audit_context(local_context(resolved)):
+        if options.profile is not None:
+            key_id, secret, token = read_profile(options.profile)
+            who = store.authenticate_access_key(key_id, secret, token)
+            context = replace(local_context(who.account_id), actor=who.owner_arn, access_key_id=key_id)
+            resolved = who.account_id
+        elif options.as_arn is not None:
+            resolved = store.resolve_account_id(_account_of(options.as_arn))
+            context = replace(local_context(resolved), actor=options.as_arn)
+        else:
+            resolved = store.resolve_account_id(account_id or options.account_id)
+            context = local_context(resolved)
+        with bound_audit_context(context):
             yield store, resolved
 
 
-def emit(data: Any) -> None:
-    """Print a result in the invocation's ``--output`` format."""
-    click.echo(render(data, state().output), nl=False)
+def _account_of(arn: str) -> str:
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in {"iam", "sts"}:  # noqa: PLR2004
+        raise click.UsageError(f"--as takes an IAM or STS principal ARN, not {arn!r}")
+    return parts[4]
+
+
+def emit(data: Any, title: str | None = None, pages: list[dict[str, Any]] | None = None) -> None:
+    """Print a result in the invocation's ``--output`` format; ``title`` is the operation's name (the table's title),
+    ``pages`` an auto-paginated result's pages (see :func:`iamledger.cli.output.render`)."""
+    click.echo(render(data, state().output, title, pages=pages), nl=False)

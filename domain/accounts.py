@@ -10,11 +10,12 @@ saved in the same transaction as each new account, so two concurrent creations o
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
 from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.credentials import KeyUse, PasswordPolicy, check_access_key_status, use_worth_recording
 from iamledger.domain.errors import (
     EntityAlreadyExistsError,
     InvalidInputError,
@@ -33,6 +34,11 @@ ALIAS_KIND: Final = "account-alias"
 def alias_taken(alias: str) -> str:
     """AWS's message for an alias some account (maybe this one) already has."""
     return f"The account alias {alias} already exists."
+
+
+def password_policy_not_found(account_id: str) -> str:
+    """AWS's message when an account has no custom password policy."""
+    return f"The Password Policy with domain name {account_id} cannot be found."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ class Account(AuditedAggregate):
         self.account_id = check_account_id(account_id)
         self.alias: str | None = None
         self.root_access_keys: dict[str, RootAccessKey] = {}
+        self.root_access_key_uses: dict[str, KeyUse] = {}
+        self.password_policy: PasswordPolicy | None = None
 
     @property
     def root_arn(self) -> str:
@@ -84,6 +92,95 @@ class Account(AuditedAggregate):
             msg = f"Cannot exceed quota for AccessKeysPerUser: {ROOT_ACCESS_KEY_QUOTA}"
             raise LimitExceededError(msg)
         self.trigger_event(self.RootAccessKeyCreated, key_id=access_key_id, secret_fingerprint=secret_fingerprint)
+
+    def root_access_key(self, access_key_id: str) -> RootAccessKey:
+        """One of the root user's keys; ``NoSuchEntity`` in AWS's words otherwise."""
+        key = self.root_access_keys.get(access_key_id)
+        if key is None:
+            raise NoSuchEntityError(f"The Access Key with id {access_key_id} cannot be found.")
+        return key
+
+    class RootAccessKeyUpdated(AuditedAggregate.Event):
+        key_id: str
+        status: str
+
+        def apply(self, aggregate: Account) -> None:
+            key = aggregate.root_access_keys[self.key_id]
+            aggregate.root_access_keys[self.key_id] = replace(key, status=self.status)
+
+    def update_root_access_key(self, access_key_id: str, status: str) -> None:
+        """Activate or deactivate a root key (a no-op when it already has ``status``)."""
+        key = self.root_access_key(access_key_id)
+        if key.status != check_access_key_status(status):
+            self.trigger_event(self.RootAccessKeyUpdated, key_id=access_key_id, status=status)
+
+    class RootAccessKeyDeleted(AuditedAggregate.Event):
+        key_id: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.root_access_keys.pop(self.key_id, None)
+            aggregate.root_access_key_uses.pop(self.key_id, None)
+
+    def delete_root_access_key(self, access_key_id: str) -> None:
+        """Forget a root key for good."""
+        self.root_access_key(access_key_id)
+        self.trigger_event(self.RootAccessKeyDeleted, key_id=access_key_id)
+
+    class RootAccessKeyUsed(AuditedAggregate.Event):
+        key_id: str
+        service_name: str
+        region: str
+
+        def apply(self, aggregate: Account) -> None:
+            use = KeyUse(date=self.timestamp, service_name=self.service_name, region=self.region)
+            aggregate.root_access_key_uses[self.key_id] = use
+
+    def record_root_access_key_use(self, access_key_id: str, service_name: str, region: str, now: datetime) -> bool:
+        """Note a use of a root key (at most once an hour unless its service or region changed); returns whether
+        an event was triggered."""
+        self.root_access_key(access_key_id)
+        if not use_worth_recording(self.root_access_key_uses.get(access_key_id), service_name, region, now):
+            return False
+        self.trigger_event(self.RootAccessKeyUsed, key_id=access_key_id, service_name=service_name, region=region)
+        return True
+
+    class PasswordPolicyUpdated(AuditedAggregate.Event):
+        minimum_password_length: int
+        require_symbols: bool
+        require_numbers: bool
+        require_uppercase_characters: bool
+        require_lowercase_characters: bool
+        allow_users_to_change_password: bool
+        max_password_age: int
+        password_reuse_prevention: int
+        hard_expiry: bool
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.password_policy = PasswordPolicy(
+                minimum_password_length=self.minimum_password_length,
+                require_symbols=self.require_symbols,
+                require_numbers=self.require_numbers,
+                require_uppercase_characters=self.require_uppercase_characters,
+                require_lowercase_characters=self.require_lowercase_characters,
+                allow_users_to_change_password=self.allow_users_to_change_password,
+                max_password_age=self.max_password_age,
+                password_reuse_prevention=self.password_reuse_prevention,
+                hard_expiry=self.hard_expiry,
+            )
+
+    def update_password_policy(self, policy: PasswordPolicy) -> None:
+        """Set the account password policy as a whole (AWS's update is not partial)."""
+        self.trigger_event(self.PasswordPolicyUpdated, **policy.as_payload())
+
+    class PasswordPolicyDeleted(AuditedAggregate.Event):
+        def apply(self, aggregate: Account) -> None:
+            aggregate.password_policy = None
+
+    def delete_password_policy(self) -> None:
+        """Remove the account password policy (AWS's default rules apply again)."""
+        if self.password_policy is None:
+            raise NoSuchEntityError(password_policy_not_found(self.account_id))
+        self.trigger_event(self.PasswordPolicyDeleted)
 
     class AliasCreated(AuditedAggregate.Event):
         account_id: str

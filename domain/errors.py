@@ -99,6 +99,25 @@ class UnmodifiableEntityError(SenderError):
     code = "UnmodifiableEntity"
 
 
+class PasswordPolicyViolationError(SenderError):
+    """A password breaks the account password policy (or reuses a recent password)."""
+
+    code = "PasswordPolicyViolation"
+
+
+class InvalidUserTypeError(SenderError):
+    """An operation only IAM users can call (``ChangePassword``) was called by another kind of principal."""
+
+    code = "InvalidUserType"
+
+
+class AuthenticationFailedError(SenderError):
+    """A console sign-in failed. The message never tells an unknown user from a wrong password."""
+
+    code = "AuthenticationFailed"
+    http_status = 401
+
+
 class TranslatedError(IdentityStoreError):
     """An error of another layer (the policy language) reported under its own AWS code and status."""
 
@@ -107,3 +126,10 @@ class TranslatedError(IdentityStoreError):
         self.code = code  # type: ignore[misc]
         self.http_status = http_status  # type: ignore[misc]
         self.sender_fault = sender_fault  # type: ignore[misc]
+
+
+class AccessDeniedError(SenderError):
+    """The caller's policies do not allow the request (AWS ``AccessDenied``, HTTP 403)."""
+
+    code = "AccessDenied"
+    http_status = 403

@@ -45,13 +45,17 @@ from iamledger.domain.ids import (
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
 from iamledger.projections.projector import Projector
+from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
+from iamledger.services.authn import AuthenticationService
+from iamledger.services.credentials import CredentialsService
 from iamledger.services.groups import GroupsService
 from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.permissions import PermissionsService
 from iamledger.services.policies import PoliciesService
 from iamledger.services.roles import RolesService
 from iamledger.services.simulation import SimulationService
+from iamledger.services.sts import StsService
 from iamledger.services.users import UsersService
 from iamledger.vault import Vault
 
@@ -65,6 +69,7 @@ SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schem
 
 class IdentityStore(
     UsersService,
+    CredentialsService,
     GroupsService,
     RolesService,
     InstanceProfilesService,
@@ -72,6 +77,8 @@ class IdentityStore(
     PoliciesService,
     AccountService,
     SimulationService,
+    StsService,
+    AuthenticationService,
     Application[uuid.UUID],
 ):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).
@@ -91,6 +98,7 @@ class IdentityStore(
             self.vault.create_tables()
             self.projector = Projector(self, self.engine)
             self.projector.create_tables()
+            self.security_log = SecurityLog(store_url)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
@@ -139,6 +147,7 @@ class IdentityStore(
 
     def close(self) -> None:
         """Release the database connections."""
+        self.security_log.close()
         super().close()
         self.engine.dispose()
 
@@ -314,19 +323,22 @@ class IdentityStore(
         """``{"Accounts": [...]}``: every account in the store, the default one first."""
         return {"Accounts": [_account_shape(self._get_account(a)) for a in self.account_ids()]}
 
+    def record_security_incident(self, kind: str, **details: Any) -> None:
+        """Append a refused attempt (``AccessDenied``, ``SignInFailed``, ``SignatureRejected``...) to the security
+        log, with the audit context in force; never a secret."""
+        ctx = audit_context.get()
+        account_id = ctx.actor.split(":")[4] if ctx is not None and ctx.actor.startswith("arn:") else ""
+        if ctx is None:
+            account_id = details.pop("account_id", "") or ""
+        else:
+            account_id = details.pop("account_id", None) or account_id
+        with self.acting(account_id or self.default_account_id()):
+            self.security_log.record(kind, account_id, **details)
+        log.warning("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
+
     def aws_managed_policy(self, arn: str) -> dict[str, Any] | None:
         """The AWS managed policy of the built-in catalogue with ``arn``, or ``None``."""
         return aws_managed_policies().get(arn)
-
-    # -- STS -------------------------------------------------------------------------------------------------------
-
-    def get_caller_identity(self, account_id: str | None = None) -> dict[str, Any]:
-        """Who the bound audit context acts as, in the shape of ``sts:GetCallerIdentity``."""
-        account_id = self.resolve_account_id(account_id)
-        with self.acting(account_id) as ctx:
-            caller_account = ctx.actor.split(":")[4] if ctx.actor.startswith("arn:") else account_id
-            user_id = caller_account if ctx.actor == root_arn(caller_account) else ctx.actor
-            return {"UserId": user_id, "Account": caller_account, "Arn": ctx.actor}
 
 
 def _account_shape(account: Account) -> dict[str, Any]:

@@ -197,3 +197,21 @@ TAGS: Final = _temporal(
     Column("ordinal", Integer, nullable=False, default=0),
     indexes=(("resource_uuid",),),
 )
+
+ACCESS_KEYS: Final = _temporal(
+    "iamledger_access_keys",
+    Column("access_key_id", String(128), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("owner_kind", String(16), nullable=False),  # root | user | session
+    Column("owner_uuid", String(36), nullable=True),  # the user's or the role session's aggregate id
+    Column("owner_arn", String(2048), nullable=False),
+    Column("user_name", String(128), nullable=True),
+    Column("status", String(16), nullable=False),  # Active | Inactive
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("expiration", DateTime(timezone=True), nullable=True),  # temporary (ASIA) keys only
+    Column("session_token_digest", String(128), nullable=True),  # sha256 of the session token, never the token
+    Column("last_used_date", DateTime(timezone=True), nullable=True),
+    Column("last_used_service", String(64), nullable=True),
+    Column("last_used_region", String(64), nullable=True),
+    indexes=(("access_key_id",), ("owner_uuid",)),
+)

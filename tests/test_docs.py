@@ -40,6 +40,7 @@ def test_the_generated_iam_command_reference_is_current():
     from iamledger.cli.reference import render
 
     assert render("iam") == (ROOT / "docs" / "iam-commands.md").read_text(encoding="utf-8")
+    assert render("sts") == (ROOT / "docs" / "sts-commands.md").read_text(encoding="utf-8")
 
 
 def test_every_generated_iam_command_has_help():

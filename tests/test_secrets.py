@@ -84,3 +84,59 @@ def test_each_ciphertext_is_bound_to_its_own_row(store: IdentityStore):
     assert store.vault.get_secret("A") == "alpha"
     with pytest.raises(ConfigurationError):
         store.vault.get_secret("B")
+
+
+def test_passwords_their_hashes_and_new_access_key_secrets_are_nowhere_in_the_database_or_the_logs(
+    capsys, store_url, backend, monkeypatch
+):
+    """Passwords (set, reset and changed), their argon2 hashes and the secrets of new access keys: none is in the
+    database's bytes (the vault holds them encrypted) or in DEBUG logs."""
+    import io
+
+    from iamledger.passwords import password_secret_id
+
+    debug = ("--db", store_url, "--log-level", "DEBUG", "--log-format", "json")
+    first, second, third = "First-Pass-11", "Second-Pass-22", "Third-Pass-33"
+    stderr: list[str] = [run(capsys, *debug, "init", "--account-id", "123456789012").stderr]
+    for args in (
+        ("iam", "create-user", "--user-name", "alice"),
+        ("iam", "create-login-profile", "--user-name", "alice", "--password", first, "--password-reset-required"),
+        ("iam", "update-login-profile", "--user-name", "alice", "--password", second, "--password-reset-required"),
+        ("iam", "update-account-password-policy", "--password-reuse-prevention", "5"),
+    ):
+        result = run(capsys, *debug, *args)
+        assert result.exit_code == 0, result.stderr
+        stderr.append(result.stderr)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{second}\n{third}\n"))
+    login = run(capsys, *debug, "login", "--user-name", "alice", "--password-stdin")
+    assert login.exit_code == 0, login.stderr
+    stderr.append(login.stderr)
+    secrets_out = []
+    for args in (("iam", "create-access-key", "--user-name", "alice"), ("iam", "create-access-key")):
+        result = run(capsys, *debug, *args)
+        assert result.exit_code == 0, result.stderr
+        stderr.append(result.stderr)
+        secrets_out.append(json.loads(result.stdout)["AccessKey"]["SecretAccessKey"])
+
+    with IdentityStore.open(store_url) as store:
+        user_id = store._name_index("123456789012", "user", "alice").entity_id
+        current_hash = store.vault.get_secret(password_secret_id(user_id))
+        history = store.vault.get_secret(f"password-history:{user_id}")
+        assert store.authenticate_password("123456789012", "alice", third)["PasswordResetRequired"] is False
+    assert current_hash is not None and current_hash.startswith("$argon2id$")
+    assert history is not None
+    hashes = [current_hash, *json.loads(history)]
+    assert 3 == len(hashes)
+
+    stored = _database_text(store_url, backend)
+    logs = "\n".join(stderr)
+    assert logs, "DEBUG logging wrote log lines to search"
+    for value in (first, second, third, *hashes, *secrets_out):
+        assert value.encode() not in stored
+        assert value.encode().hex().encode() not in stored
+        assert value not in logs
+    for hashed in hashes:  # the raw digest and salt of each hash, base64 as argon2 prints them
+        for part in hashed.split("$")[-2:]:
+            assert part.encode() not in stored
+    for value in secrets_out:
+        assert base64.b64decode(value) not in stored

@@ -1,0 +1,88 @@
+"""Checking a presented access key (id, secret and, for temporary keys, session token) against the store: what
+the command line does with a ``--profile``'s credentials. Request signatures are checked in ``iamledger.auth``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from iamledger.domain.errors import TranslatedError
+from iamledger.projections.tables import ACCESS_KEYS
+from iamledger.services.base import ServiceBase
+
+INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - a message, not a secret
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    """Whom a valid access key belongs to."""
+
+    access_key_id: str
+    owner_arn: str
+    account_id: str
+    temporary: bool
+
+
+def _invalid() -> TranslatedError:
+    return TranslatedError("InvalidClientTokenId", INVALID_TOKEN, 403, sender_fault=True)
+
+
+class AuthenticationService(ServiceBase):
+    """Access-key authentication for local callers."""
+
+    def authenticate_access_key(
+        self, access_key_id: str, secret_access_key: str, session_token: str | None = None
+    ) -> Authenticated:
+        """The owner of a valid, active, unexpired key whose secret (and session token) match; else AWS's errors:
+        ``InvalidClientTokenId`` (unknown, deleted or inactive key, wrong token), ``SignatureDoesNotMatch`` (wrong
+        secret), ``ExpiredToken``. Every refusal is recorded in the security log."""
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(ACCESS_KEYS).where(
+                        ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        try:
+            self._check_key(row, access_key_id, secret_access_key, session_token)
+        except TranslatedError as error:
+            self.record_security_incident(
+                "CredentialsRejected",
+                account_id=row["account_id"] if row is not None else "",
+                reason=error.code,
+                user_name=None,
+            )
+            raise
+        assert row is not None  # noqa: S101 - _check_key refused a missing key
+        digest = row["session_token_digest"]
+        return Authenticated(access_key_id, str(row["owner_arn"]), str(row["account_id"]), digest is not None)
+
+    def _check_key(self, row: Any, access_key_id: str, secret_access_key: str, session_token: str | None) -> None:
+        if row is None or row["status"] != "Active":
+            raise _invalid()
+        stored = self.vault.get_secret(access_key_id)
+        if stored is None or not hmac.compare_digest(stored.encode(), secret_access_key.encode()):
+            raise TranslatedError(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. Check your AWS "
+                "Secret Access Key and signing method. Consult the service documentation for details.",
+                403,
+                sender_fault=True,
+            )
+        digest = row["session_token_digest"]
+        if digest is not None:
+            presented = hashlib.sha256((session_token or "").encode()).hexdigest()
+            if not hmac.compare_digest(presented, str(digest)):
+                raise _invalid()
+            if row["expiration"] is not None and row["expiration"] <= self.clock():
+                raise TranslatedError(
+                    "ExpiredToken", "The security token included in the request is expired", 403, sender_fault=True
+                )

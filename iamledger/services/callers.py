@@ -1,0 +1,152 @@
+"""Who is calling: the bound audit context's actor (and access key) resolved to a principal with the policies
+that apply to it, ready for the evaluator.
+
+* ``arn:aws:iam::A:root``: the account's root user (no policies; allowed everything in its account).
+* ``arn:aws:iam::A:user/...``: an IAM user, with its own and its groups' policies and its boundary.
+* ``arn:aws:sts::A:assumed-role/R/S``: a role session, with the role's policies and boundary and the session's
+  policies, tags and issue time (found through the session's ``ASIA`` access key).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Connection, select
+
+from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
+from iamledger.domain.sessions import RoleSession
+from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
+from iamledger.projections.tables import ACCESS_KEYS, ROLES, USERS
+from iamledger.projections.tags import current_tags
+
+_USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
+_ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
+_ASSUMED: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A resolved caller: its principal and every policy that applies to its requests."""
+
+    arn: str
+    account_id: str
+    kind: str  # root | user | role-session | unknown
+    principal: Principal
+    identity: tuple[AppliedPolicy, ...] = ()
+    boundary: AppliedPolicy | None = None
+    session: tuple[AppliedPolicy, ...] | None = None
+    session_aggregate: RoleSession | None = None
+    extra_context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_root(self) -> bool:
+        """Whether the caller is an account's root user."""
+        return self.kind == "root"
+
+
+def _applied(policies: list[EffectivePolicy]) -> tuple[tuple[AppliedPolicy, ...], AppliedPolicy | None]:
+    identity = tuple(
+        AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
+        for p in policies
+        if p.role == "identity"
+    )
+    boundary = next(
+        (
+            AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
+            for p in policies
+            if p.role == "boundary"
+        ),
+        None,
+    )
+    return identity, boundary
+
+
+def resolve_caller(
+    conn: Connection,
+    actor: str,
+    access_key_id: str | None,
+    catalogue: Mapping[str, Mapping[str, Any]],
+    load_session: Any,
+) -> Caller:
+    """The caller ``actor`` (signing with ``access_key_id``, if any) as a principal with its policies."""
+    root = _ROOT.fullmatch(actor)
+    if root is not None:
+        return Caller(actor, root["account"], "root", Principal.root(root["account"]))
+    user = _USER.fullmatch(actor)
+    if user is not None:
+        row = conn.execute(select(USERS).where(USERS.c.arn == actor, USERS.c.valid_to.is_(None))).mappings().first()
+        if row is None:
+            return Caller(actor, user["account"], "unknown", Principal.user(user["account"], user["name"]))
+        tags = dict(current_tags(conn, str(row["entity_uuid"])))
+        principal = Principal.user(
+            row["account_id"], row["user_name"], path=row["path"], unique_id=row["user_id"], tags=tags
+        )
+        identity, boundary = _applied(effective_policies(conn, row["account_id"], "user", dict(row), catalogue))
+        return Caller(actor, row["account_id"], "user", principal, identity, boundary)
+    assumed = _ASSUMED.fullmatch(actor)
+    if assumed is not None:
+        return _role_session(conn, actor, assumed, access_key_id, catalogue, load_session)
+    return Caller(actor, "", "unknown", Principal.anonymous())
+
+
+def _role_session(
+    conn: Connection,
+    actor: str,
+    match: re.Match[str],
+    access_key_id: str | None,
+    catalogue: Mapping[str, Mapping[str, Any]],
+    load_session: Any,
+) -> Caller:
+    account = match["account"]
+    session_aggregate: RoleSession | None = None
+    if access_key_id:
+        key = conn.execute(
+            select(ACCESS_KEYS.c.owner_uuid).where(
+                ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
+            )
+        ).first()
+        if key is not None and key[0]:
+            session_aggregate = load_session(key[0])
+    query = select(ROLES).where(
+        ROLES.c.account_id == account, ROLES.c.role_name == match["role"], ROLES.c.valid_to.is_(None)
+    )
+    if session_aggregate is not None:
+        query = select(ROLES).where(ROLES.c.entity_uuid == str(session_aggregate.role_uuid), ROLES.c.valid_to.is_(None))
+    row = conn.execute(query).mappings().first()
+    if row is None:  # the role was deleted: its sessions act with no permissions
+        return Caller(actor, account, "unknown", Principal.assumed_role(account, match["role"], match["session"]))
+    role_tags = dict(current_tags(conn, str(row["entity_uuid"])))
+    session: Session | None = None
+    session_policies: tuple[AppliedPolicy, ...] | None = None
+    if session_aggregate is not None:
+        role_tags.update({t["Key"]: t["Value"] for t in session_aggregate.tags})
+        session = Session(session_aggregate.issued_at, source_identity=session_aggregate.source_identity)
+        session_policies = _session_policies(conn, account, session_aggregate, catalogue)
+    principal = Principal.assumed_role(
+        account,
+        row["role_name"],
+        match["session"],
+        role_path=row["path"],
+        role_id=row["role_id"],
+        tags=role_tags,
+        session=session,
+    )
+    identity, boundary = _applied(effective_policies(conn, account, "role", dict(row), catalogue))
+    return Caller(actor, account, "role-session", principal, identity, boundary, session_policies, session_aggregate)
+
+
+def _session_policies(
+    conn: Connection, account: str, session: RoleSession, catalogue: Mapping[str, Mapping[str, Any]]
+) -> tuple[AppliedPolicy, ...] | None:
+    """The session policies of a role session (inline ``Policy`` and ``PolicyArns``), or ``None`` without any."""
+    policies: list[AppliedPolicy] = []
+    if session.session_policy:
+        policies.append(AppliedPolicy.from_text(session.session_policy, PolicySource("SessionPolicy", "session")))
+    for arn in session.policy_arns:
+        document = managed_document(conn, account, arn, catalogue)
+        if document is not None:
+            policies.append(AppliedPolicy.from_text(document, PolicySource(arn.rsplit("/", 1)[1], "session")))
+    return tuple(policies) if (session.session_policy or session.policy_arns) else None

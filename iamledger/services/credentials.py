@@ -1,0 +1,628 @@
+"""Long-term credentials: console passwords (login profiles, ChangePassword, the account password policy, sign-in)
+and access keys (Create/List/Update/DeleteAccessKey, GetAccessKeyLastUsed, and recording their use).
+
+Secrets never enter the log: password hashes (argon2id) and secret access keys live only in the credential vault;
+events carry key ids, fingerprints and timestamps. A vault row is written before the save that records its
+credential (and removed again if that save fails) and deleted after the save that forgets it; a password change
+is saved first and then replaces the hash, so a retried save never checks a half-changed password.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from sqlalchemy import Connection
+
+from iamledger.awsmodel import validate_input
+from iamledger.context import bound_audit_context
+from iamledger.domain.accounts import Account, password_policy_not_found
+from iamledger.domain.audit import AuditContext, audit_context
+from iamledger.domain.credentials import (
+    DEFAULT_MINIMUM_LENGTH,
+    DEFAULT_SIGNIN_SESSION,
+    NEVER_USED,
+    REUSE_VIOLATION,
+    SIGN_IN_FAILED,
+    LoginProfile,
+    PasswordPolicy,
+    check_password,
+    password_expired,
+)
+from iamledger.domain.errors import (
+    AuthenticationFailedError,
+    ConcurrentModificationError,
+    IdentityStoreError,
+    InvalidInputError,
+    InvalidUserTypeError,
+    NoSuchEntityError,
+    PasswordPolicyViolationError,
+    TranslatedError,
+    ValidationError,
+)
+from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
+from iamledger.domain.users import User, access_key_not_found
+from iamledger.logconfig import get_logger
+from iamledger.passwords import PasswordVault, burn_verification_time, verify_password
+from iamledger.projections.access_keys import find_access_key, keys_of_owner
+from iamledger.projections.users import find_user
+from iamledger.services.base import SAVE_RETRIES, ServiceBase, translated
+from iamledger.services.paging import page
+from iamledger.services.shapes import aws_datetime
+from iamledger.services.users import KIND as USER_KIND
+from iamledger.services.users import user_not_found
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+ROOT_USER_NAME: Final = "root"
+"""The ``UserName`` the root user's keys are reported under (as ``iamledger init`` reports its key)."""
+HIDDEN_USER_NAME: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
+"""What CloudTrail records instead of a user name that does not exist, in case it was a mistyped password."""
+SIGN_IN_SERVICE: Final = "signin"
+NOT_A_USER: Final = "Must specify userName when calling with non-User credentials"
+USER_ARN: Final = re.compile(r"arn:aws:iam::(?P<account>[0-9]{12}):user(?:/.*)?/(?P<name>[\w+=,.@-]+)")
+
+
+def _must_not_be_null(param: str) -> ValidationError:
+    return ValidationError(
+        f"1 validation error detected: Value null at '{param}' failed to satisfy constraint: Member must not be null"
+    )
+
+
+class CredentialsService(ServiceBase):
+    """The password and access-key operations of the store."""
+
+    if TYPE_CHECKING:
+
+        def resolve_account_id(self, account_id: str | None) -> str: ...
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+
+    def _read(self, operation: str, params: Mapping[str, Any], body: Callable[[str], T]) -> T:
+        """A read answered from the aggregates (no view holds it): validate, authorize, act in the caller's
+        account."""
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input("iam", operation, present)
+        account_id = self.current_account_id()
+        self._authorize("iam", operation, present, account_id)
+        with self.acting(account_id), translated():
+            return body(account_id)
+
+    def _own_password_command(self, params: Mapping[str, Any], body: Callable[[str], T]) -> T:
+        """``ChangePassword``: as :meth:`_command`, except that a user may change its own password without an
+        ``iam:ChangePassword`` allow when the account policy lets users change their passwords, or when its
+        password must be reset or has expired (AWS grants that implicitly)."""
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input("iam", "ChangePassword", present)
+        account_id = self.current_account_id()
+        if not self._may_change_own_password(account_id):
+            self._authorize("iam", "ChangePassword", present, account_id)
+        with self.acting(account_id), translated():
+            for attempt in range(1, SAVE_RETRIES + 1):
+                try:
+                    return body(account_id)
+                except ConcurrentModificationError:
+                    if attempt == SAVE_RETRIES:
+                        raise
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def _may_change_own_password(self, account_id: str) -> bool:
+        policy = self._account_aggregate(account_id).password_policy
+        if policy is not None and policy.allow_users_to_change_password:
+            return True
+        try:
+            with self.acting(account_id):
+                user = self._calling_user(account_id)
+        except IdentityStoreError:
+            return False  # the body reports it
+        profile = None if user is None else user.login_profile
+        if profile is None:
+            return False
+        return profile.password_reset_required or password_expired(policy, profile.password_last_changed, self.clock())
+
+    def _account_aggregate(self, account_id: str) -> Account:
+        account: Account = self.repository.get(Account.create_id(account_id))
+        return account
+
+    def _named_user(self, account_id: str, user_name: str) -> User:
+        user, _ = self._entity(account_id, USER_KIND, user_name, user_not_found(user_name))
+        assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
+        return user
+
+    def _calling_user(self, account_id: str) -> User | None:
+        """The IAM user the bound caller is, or ``None`` for the root user; ``InvalidUserType`` for anything else
+        (a role session, a federated user, another account's principal)."""
+        ctx = audit_context.get()
+        actor = ctx.actor if ctx is not None else root_arn(account_id)
+        if actor == root_arn(account_id):
+            return None
+        match = USER_ARN.fullmatch(actor)
+        if match is None or match["account"] != account_id:
+            raise InvalidUserTypeError(f"{actor} is not an IAM user of account {account_id}.")
+        user = self._named_user(account_id, match["name"])
+        if user.arn != actor:  # same name, another path: the caller's user is gone
+            raise NoSuchEntityError(user_not_found(match["name"]))
+        return user
+
+    def _target_user(self, account_id: str, user_name: str | None) -> User:
+        """The named user, or (without a name) the calling IAM user."""
+        if user_name is not None:
+            return self._named_user(account_id, user_name)
+        try:
+            user = self._calling_user(account_id)
+        except InvalidUserTypeError:
+            user = None
+        if user is None:
+            raise ValidationError(NOT_A_USER)
+        return user
+
+    def _key_owner(self, account_id: str, user_name: str | None) -> User | Account:
+        """Whose keys an access-key operation acts on: the named user; without a name, the caller (an IAM user, or
+        the root user, whose keys belong to the account)."""
+        if user_name is not None:
+            return self._named_user(account_id, user_name)
+        try:
+            user = self._calling_user(account_id)
+        except InvalidUserTypeError:
+            raise ValidationError(NOT_A_USER) from None
+        return self._account_aggregate(account_id) if user is None else user
+
+    def _passwords(self, user: User) -> PasswordVault:
+        return PasswordVault(self.vault, user_uuid=user.id, account_id=user.account_id, owner_arn=user.arn)
+
+    def _check_new_password(self, account: Account, password: str) -> None:
+        check_password(account.password_policy, password, forbidden=(account.alias or "", account.account_id))
+
+    # -- login profiles --------------------------------------------------------------------------------------------
+
+    def create_login_profile(
+        self,
+        *,
+        UserName: str | None = None,
+        Password: str | None = None,
+        PasswordResetRequired: bool | None = None,
+        MaxSigninSessionDuration: int | None = None,
+    ) -> dict[str, Any]:
+        """Give a user a console password, checked against the account password policy (AWS's default rules
+        when the account has none). ``EntityAlreadyExists`` when it has one already."""
+        params = {
+            "UserName": UserName,
+            "Password": Password,
+            "PasswordResetRequired": PasswordResetRequired,
+            "MaxSigninSessionDuration": MaxSigninSessionDuration,
+        }
+
+        def body(account_id: str) -> dict[str, Any]:
+            user = self._target_user(account_id, UserName)
+            if Password is None:
+                raise _must_not_be_null("password")
+            user.check_no_login_profile()
+            self._check_new_password(self._account_aggregate(account_id), Password)
+            user.create_login_profile(
+                password_reset_required=bool(PasswordResetRequired),
+                max_signin_session_duration=MaxSigninSessionDuration,
+            )
+            passwords = self._passwords(user)
+            passwords.set_password(Password)
+            try:
+                self._save(user)
+            except BaseException:
+                passwords.forget()
+                raise
+            log.info("login_profile_created", user_name=user.user_name)
+            return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
+
+        return self._command("CreateLoginProfile", params, body)
+
+    def get_login_profile(self, *, UserName: str | None = None) -> dict[str, Any]:
+        """A user's login profile (creation date, reset flag); ``NoSuchEntity`` when it has no password."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            user = self._target_user(account_id, UserName)
+            return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
+
+        return self._read("GetLoginProfile", {"UserName": UserName}, body)
+
+    def update_login_profile(
+        self,
+        *,
+        UserName: str,
+        Password: str | None = None,
+        PasswordResetRequired: bool | None = None,
+        MaxSigninSessionDuration: int | None = None,
+        ResetMaxSigninSessionDuration: bool | None = None,
+    ) -> dict[str, Any]:
+        """An administrator's change of a user's password and/or flags; omitted settings stay as they are."""
+        params = {
+            "UserName": UserName,
+            "Password": Password,
+            "PasswordResetRequired": PasswordResetRequired,
+            "MaxSigninSessionDuration": MaxSigninSessionDuration,
+            "ResetMaxSigninSessionDuration": ResetMaxSigninSessionDuration,
+        }
+
+        def body(account_id: str) -> dict[str, Any]:
+            if MaxSigninSessionDuration is not None and ResetMaxSigninSessionDuration:
+                raise InvalidInputError(
+                    "You cannot specify MaxSigninSessionDuration and set ResetMaxSigninSessionDuration to true "
+                    "in the same request."
+                )
+            user = self._named_user(account_id, UserName)
+            user.require_login_profile()
+            if Password is not None:
+                self._check_new_password(self._account_aggregate(account_id), Password)
+            user.update_login_profile(
+                password_changed=Password is not None,
+                password_reset_required=PasswordResetRequired,
+                max_signin_session_duration=MaxSigninSessionDuration,
+                reset_max_signin_session_duration=bool(ResetMaxSigninSessionDuration),
+            )
+            self._save(user)
+            if Password is not None:
+                self._passwords(user).set_password(Password)
+            return {}
+
+        return self._command("UpdateLoginProfile", params, body)
+
+    def delete_login_profile(self, *, UserName: str | None = None) -> dict[str, Any]:
+        """Remove a user's console password (and its vault rows); its access keys keep working."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            user = self._target_user(account_id, UserName)
+            user.delete_login_profile()
+            self._save(user)
+            self._passwords(user).forget()
+            return {}
+
+        return self._command("DeleteLoginProfile", {"UserName": UserName}, body)
+
+    def change_password(self, *, OldPassword: str, NewPassword: str) -> dict[str, Any]:
+        """The calling IAM user changes its own password (``InvalidUserType`` for the root user and for other
+        principals); the new one must comply with the password policy and not reuse a recent one."""
+        params = {"OldPassword": OldPassword, "NewPassword": NewPassword}
+
+        def body(account_id: str) -> dict[str, Any]:
+            user = self._calling_user(account_id)
+            if user is None:
+                raise InvalidUserTypeError("Only IAM users can change their own password.")
+            user.require_login_profile()
+            passwords = self._passwords(user)
+            current = passwords.current()
+            if current is None or not verify_password(current, OldPassword):
+                raise TranslatedError("AccessDenied", "The old password was incorrect.", 403, sender_fault=True)
+            account = self._account_aggregate(account_id)
+            self._check_new_password(account, NewPassword)
+            policy = account.password_policy
+            if policy is not None and passwords.reused(NewPassword, policy.password_reuse_prevention):
+                raise PasswordPolicyViolationError(REUSE_VIOLATION)
+            user.change_password()
+            self._save(user)
+            passwords.set_password(NewPassword)
+            return {}
+
+        return self._own_password_command(params, body)
+
+    # -- the account password policy -------------------------------------------------------------------------------
+
+    def update_account_password_policy(
+        self,
+        *,
+        MinimumPasswordLength: int | None = None,
+        RequireSymbols: bool | None = None,
+        RequireNumbers: bool | None = None,
+        RequireUppercaseCharacters: bool | None = None,
+        RequireLowercaseCharacters: bool | None = None,
+        AllowUsersToChangePassword: bool | None = None,
+        MaxPasswordAge: int | None = None,
+        PasswordReusePrevention: int | None = None,
+        HardExpiry: bool | None = None,
+    ) -> dict[str, Any]:
+        """Set the account password policy. As AWS's, not a partial update: every omitted setting returns to its
+        default (length 6, nothing required, no expiry, no reuse prevention)."""
+        policy = PasswordPolicy(
+            minimum_password_length=DEFAULT_MINIMUM_LENGTH if MinimumPasswordLength is None else MinimumPasswordLength,
+            require_symbols=bool(RequireSymbols),
+            require_numbers=bool(RequireNumbers),
+            require_uppercase_characters=bool(RequireUppercaseCharacters),
+            require_lowercase_characters=bool(RequireLowercaseCharacters),
+            allow_users_to_change_password=bool(AllowUsersToChangePassword),
+            max_password_age=MaxPasswordAge or 0,
+            password_reuse_prevention=PasswordReusePrevention or 0,
+            hard_expiry=bool(HardExpiry),
+        )
+        params = {
+            "MinimumPasswordLength": MinimumPasswordLength,
+            "RequireSymbols": RequireSymbols,
+            "RequireNumbers": RequireNumbers,
+            "RequireUppercaseCharacters": RequireUppercaseCharacters,
+            "RequireLowercaseCharacters": RequireLowercaseCharacters,
+            "AllowUsersToChangePassword": AllowUsersToChangePassword,
+            "MaxPasswordAge": MaxPasswordAge,
+            "PasswordReusePrevention": PasswordReusePrevention,
+            "HardExpiry": HardExpiry,
+        }
+
+        def body(account_id: str) -> dict[str, Any]:
+            account = self._account_aggregate(account_id)
+            account.update_password_policy(policy)
+            self._save(account)
+            return {}
+
+        return self._command("UpdateAccountPasswordPolicy", params, body)
+
+    def get_account_password_policy(self) -> dict[str, Any]:
+        """The account password policy; ``NoSuchEntity`` when none is set (AWS's default rules apply then)."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            policy = self._account_aggregate(account_id).password_policy
+            if policy is None:
+                raise NoSuchEntityError(password_policy_not_found(account_id))
+            return {"PasswordPolicy": _password_policy_shape(policy)}
+
+        return self._read("GetAccountPasswordPolicy", {}, body)
+
+    def delete_account_password_policy(self) -> dict[str, Any]:
+        """Remove the account password policy; ``NoSuchEntity`` when none is set."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            account = self._account_aggregate(account_id)
+            account.delete_password_policy()
+            self._save(account)
+            return {}
+
+        return self._command("DeleteAccountPasswordPolicy", {}, body)
+
+    # -- console sign-in -------------------------------------------------------------------------------------------
+
+    def authenticate_password(self, account_id: str | None, user_name: str, password: str) -> dict[str, Any]:
+        """Sign an IAM user in with its console password, as the AWS console does, and describe the session:
+        ``{"Account", "UserName", "UserId", "Arn", "PasswordResetRequired", "PasswordExpired", "Expiration"}``.
+        When reset is required or the password expired, the session may only change the password.
+
+        Raises :class:`AuthenticationFailedError` with one message for an unknown user, a user without a
+        password and a wrong password alike (never revealing which); each failure is reported to
+        ``record_security_incident`` when the store has it. With ``HardExpiry``, an expired password is refused
+        even when correct."""
+        account_id = self.resolve_account_id(account_id)
+        with self.acting(account_id):
+            index = self._name_index(account_id, USER_KIND, user_name)
+            if index is None or index.entity_id is None:
+                burn_verification_time(password)
+                self._sign_in_failed(account_id, HIDDEN_USER_NAME, None)
+                raise AuthenticationFailedError(SIGN_IN_FAILED)
+            user: Any = self.repository.get(index.entity_id)
+            assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
+            profile = user.login_profile
+            stored = self._passwords(user).current() if profile is not None else None
+            if profile is None or stored is None:
+                burn_verification_time(password)
+                self._sign_in_failed(account_id, user.user_name, user.arn)
+                raise AuthenticationFailedError(SIGN_IN_FAILED)
+            if not verify_password(stored, password):
+                self._sign_in_failed(account_id, user.user_name, user.arn)
+                raise AuthenticationFailedError(SIGN_IN_FAILED)
+            now = self.clock()
+            policy = self._account_aggregate(account_id).password_policy
+            expired = password_expired(policy, profile.password_last_changed, now)
+            if expired and policy is not None and policy.hard_expiry:
+                raise AuthenticationFailedError("Your password has expired and can only be reset by an administrator.")
+            duration = profile.max_signin_session_duration
+            lifetime = DEFAULT_SIGNIN_SESSION if duration is None else timedelta(seconds=duration)
+            log.info("signed_in", user_name=user.user_name, account_id=account_id)
+            return {
+                "Account": account_id,
+                "UserName": user.user_name,
+                "UserId": user.user_id,
+                "Arn": user.arn,
+                "PasswordResetRequired": profile.password_reset_required,
+                "PasswordExpired": expired,
+                "Expiration": aws_datetime(now + lifetime),
+            }
+
+    def _sign_in_failed(self, account_id: str, user_name: str, user_arn: str | None) -> None:
+        """Report a failed sign-in to the store's security incident log, when it has one."""
+        log.warning("sign_in_failed", account_id=account_id, user_name=user_name)
+        hook = getattr(self, "record_security_incident", None)
+        if not callable(hook):
+            return
+        try:
+            hook(
+                kind="SignInFailed",
+                account_id=account_id,
+                user_name=user_name,
+                principal_arn=user_arn,
+                event_name="ConsoleLogin",
+                error_message="Failed authentication",
+            )
+        except IdentityStoreError as error:  # the refusal stands even if the incident cannot be recorded
+            log.warning("security_incident_not_recorded", error=error.message)
+
+    # -- access keys -----------------------------------------------------------------------------------------------
+
+    def create_access_key(self, *, UserName: str | None = None) -> dict[str, Any]:
+        """A new access key for the user (default: the calling user; for the root caller, a root access key). The
+        secret is returned here and never again; at most two keys per user (``LimitExceeded``)."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            owner = self._key_owner(account_id, UserName)
+            key_id = new_access_key_id()
+            secret = new_secret_access_key()
+            if isinstance(owner, Account):
+                owner.create_root_access_key(key_id, secret_fingerprint(secret))
+                owner_arn, owner_name = owner.root_arn, ROOT_USER_NAME
+                created = owner.root_access_keys[key_id].create_date
+            else:
+                owner.create_access_key(key_id, secret_fingerprint(secret))
+                owner_arn, owner_name = owner.arn, owner.user_name
+                created = owner.access_keys[key_id].create_date
+            self.vault.put_secret(
+                secret_id=key_id, account_id=account_id, kind="access_key", owner_arn=owner_arn, secret=secret
+            )
+            try:
+                self._save(owner)
+            except BaseException:
+                self.vault.delete_secret(key_id)
+                raise
+            log.info("access_key_created", key_id=key_id, owner=owner_arn)
+            return {
+                "AccessKey": {
+                    "UserName": owner_name,
+                    "AccessKeyId": key_id,
+                    "Status": "Active",
+                    "SecretAccessKey": secret,
+                    "CreateDate": aws_datetime(created),
+                }
+            }
+
+        return self._command("CreateAccessKey", {"UserName": UserName}, body)
+
+    def list_access_keys(
+        self, *, UserName: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
+        """The access keys of a user (default: the caller; the root caller's own keys), oldest first."""
+        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            if UserName is not None:
+                row = find_user(conn, account_id, UserName)
+                if row is None:
+                    raise NoSuchEntityError(user_not_found(UserName))
+                owner_uuid = str(row["entity_uuid"])
+            else:
+                with self.acting(account_id):
+                    owner_uuid = str(self._key_owner(account_id, None).id)
+            rows, more = page(keys_of_owner(conn, owner_uuid), Marker, MaxItems)
+            return {"AccessKeyMetadata": [_key_metadata_shape(r) for r in rows], **more}
+
+        return self._query("ListAccessKeys", params, body)
+
+    def update_access_key(self, *, AccessKeyId: str, Status: str, UserName: str | None = None) -> dict[str, Any]:
+        """Activate or deactivate a key (an inactive key cannot sign requests)."""
+        params = {"UserName": UserName, "AccessKeyId": AccessKeyId, "Status": Status}
+
+        def body(account_id: str) -> dict[str, Any]:
+            owner = self._key_owner(account_id, UserName)
+            if isinstance(owner, Account):
+                owner.update_root_access_key(AccessKeyId, Status)
+            else:
+                owner.update_access_key(AccessKeyId, Status)
+            self._save(owner)
+            return {}
+
+        return self._command("UpdateAccessKey", params, body)
+
+    def delete_access_key(self, *, AccessKeyId: str, UserName: str | None = None) -> dict[str, Any]:
+        """Delete a key for good, its secret included."""
+        params = {"UserName": UserName, "AccessKeyId": AccessKeyId}
+
+        def body(account_id: str) -> dict[str, Any]:
+            owner = self._key_owner(account_id, UserName)
+            if isinstance(owner, Account):
+                owner.delete_root_access_key(AccessKeyId)
+            else:
+                owner.delete_access_key(AccessKeyId)
+            self._save(owner)
+            self.vault.delete_secret(AccessKeyId)
+            log.info("access_key_deleted", key_id=AccessKeyId)
+            return {}
+
+        return self._command("DeleteAccessKey", params, body)
+
+    def get_access_key_last_used(self, *, AccessKeyId: str) -> dict[str, Any]:
+        """When a key of this account was last used, for which service and in which region (``N/A`` for a key
+        never used). Uses are recorded at most once an hour per key unless the service or region changes."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            row = find_access_key(conn, AccessKeyId)
+            if row is None or row["account_id"] != account_id:
+                raise NoSuchEntityError(access_key_not_found(AccessKeyId))
+            last_used: dict[str, Any] = {
+                "ServiceName": row["last_used_service"] or NEVER_USED,
+                "Region": row["last_used_region"] or NEVER_USED,
+            }
+            if row["last_used_date"] is not None:
+                last_used = {"LastUsedDate": aws_datetime(row["last_used_date"]), **last_used}
+            return {"UserName": row["user_name"] or ROOT_USER_NAME, "AccessKeyLastUsed": last_used}
+
+        return self._query("GetAccessKeyLastUsed", {"AccessKeyId": AccessKeyId}, body)
+
+    def record_access_key_use(self, access_key_id: str, service: str, region: str) -> bool:
+        """Note that ``access_key_id`` signed a request to ``service`` in ``region`` (for GetAccessKeyLastUsed).
+
+        To keep the log small an event is recorded at most once an hour per key, unless the service or region
+        differs from the last recorded use. Returns whether an event was recorded; an unknown or deleted key
+        records nothing. Acts in the bound audit context, else as the key's owner signing with that key."""
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+            row = find_access_key(conn, access_key_id)
+        if row is None or row["owner_uuid"] is None or row["owner_kind"] not in {"root", "user"}:
+            return False
+        ctx = audit_context.get() or AuditContext(
+            actor=row["owner_arn"], request_id=AuditContext.new_request_id(), access_key_id=access_key_id
+        )
+        owner_uuid = uuid.UUID(row["owner_uuid"])
+        with bound_audit_context(ctx):
+            for attempt in range(1, SAVE_RETRIES + 1):
+                owner: Any = self.repository.get(owner_uuid)
+                try:
+                    if isinstance(owner, Account):
+                        recorded = owner.record_root_access_key_use(access_key_id, service, region, self.clock())
+                    elif isinstance(owner, User):
+                        recorded = owner.record_access_key_use(access_key_id, service, region, self.clock())
+                    else:  # pragma: no cover - the view only holds keys of accounts and users
+                        return False
+                    if recorded:
+                        self._save(owner)
+                except NoSuchEntityError:  # deleted meanwhile
+                    return False
+                except ConcurrentModificationError:
+                    if attempt == SAVE_RETRIES:
+                        raise
+                    continue
+                return recorded
+        raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+def _login_profile_shape(user_name: str, profile: LoginProfile) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "UserName": user_name,
+        "CreateDate": aws_datetime(profile.create_date),
+        "PasswordResetRequired": profile.password_reset_required,
+    }
+    if profile.max_signin_session_duration is not None:
+        shape["MaxSigninSessionDuration"] = profile.max_signin_session_duration
+    return shape
+
+
+def _password_policy_shape(policy: PasswordPolicy) -> dict[str, Any]:
+    """``PasswordPolicy`` as AWS returns it: ``MaxPasswordAge``, ``PasswordReusePrevention`` and ``HardExpiry``
+    only when set."""
+    shape: dict[str, Any] = {
+        "MinimumPasswordLength": policy.minimum_password_length,
+        "RequireSymbols": policy.require_symbols,
+        "RequireNumbers": policy.require_numbers,
+        "RequireUppercaseCharacters": policy.require_uppercase_characters,
+        "RequireLowercaseCharacters": policy.require_lowercase_characters,
+        "AllowUsersToChangePassword": policy.allow_users_to_change_password,
+        "ExpirePasswords": policy.expire_passwords,
+    }
+    if policy.max_password_age:
+        shape["MaxPasswordAge"] = policy.max_password_age
+    if policy.password_reuse_prevention:
+        shape["PasswordReusePrevention"] = policy.password_reuse_prevention
+    if policy.hard_expiry:
+        shape["HardExpiry"] = True
+    return shape
+
+
+def _key_metadata_shape(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "UserName": row["user_name"] or ROOT_USER_NAME,
+        "AccessKeyId": row["access_key_id"],
+        "Status": row["status"],
+        "CreateDate": aws_datetime(row["create_date"]),
+    }

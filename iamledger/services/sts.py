@@ -1,0 +1,313 @@
+"""STS: AssumeRole, GetSessionToken and GetCallerIdentity.
+
+AssumeRole is evaluated as AWS does: the role's trust policy is the resource-based policy of the request, and the
+caller's own policies count as the evaluation logic requires (a same-account caller named in the trust policy needs
+nothing more; a caller trusted through its account, or from another account, needs an identity allow too). A role
+session's credentials are an ``ASIA`` key, a secret kept only in the vault, and a session token of which only a
+digest is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any, Final
+
+from sqlalchemy import select
+
+from iamledger.authorization import denial_message
+from iamledger.awsmodel import validate_input
+from iamledger.catalogue import aws_managed_policies
+from iamledger.domain.audit import audit_context
+from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
+from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
+from iamledger.domain.policy import (
+    AppliedPolicy,
+    PolicyKind,
+    PolicySet,
+    PolicySource,
+    Request,
+    evaluate,
+    parse,
+    policy_size,
+    request_context,
+    session_policy_limit,
+)
+from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, RoleSession, UserSession
+from iamledger.projections.effective import managed_document
+from iamledger.projections.tables import ROLES
+from iamledger.services.base import ServiceBase, translated
+from iamledger.services.callers import Caller
+
+DEFAULT_DURATION: Final = 3600
+MAX_POLICY_ARNS: Final = 10
+SESSION_TOKEN_BYTES: Final = 192
+USER_SESSION_DEFAULT: Final = 43200
+USER_SESSION_MAX: Final = 129600
+ROOT_SESSION_MAX: Final = 3600
+
+
+def new_session_token(minimum_size: int | None = None) -> str:
+    """A session token: opaque, long, random (AWS's are several hundred base64 characters), at least
+    ``minimum_size`` bytes long when asked (``MinimumSessionTokenSize``)."""
+    size = max(SESSION_TOKEN_BYTES, -(-(minimum_size or 0) * 3 // 4))
+    return base64.b64encode(secrets.token_bytes(size)).decode("ascii")
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a session token: its SHA-256, enough to check a presented token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class StsService(ServiceBase):
+    """The STS operations of the store."""
+
+    def get_caller_identity(self) -> dict[str, Any]:
+        """Who the call acts as: ``UserId``, ``Account``, ``Arn``; needs no permission."""
+        validate_input("sts", "GetCallerIdentity", {})
+        account_id = self.current_account_id()
+        ctx = audit_context.get()
+        actor = ctx.actor if ctx is not None else root_arn(account_id)
+        if actor == root_arn(account_id):
+            return {"UserId": account_id, "Account": account_id, "Arn": actor}
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+            caller = self.caller(conn)
+        user_id = actor
+        if caller is not None and caller.principal.unique_id:
+            user_id = caller.principal.unique_id
+        return {"UserId": user_id, "Account": actor.split(":")[4], "Arn": actor}
+
+    def assume_role(  # noqa: C901 - AWS's parameters, each with its own rule
+        self,
+        *,
+        RoleArn: str,
+        RoleSessionName: str,
+        PolicyArns: list[dict[str, str]] | None = None,
+        Policy: str | None = None,
+        DurationSeconds: int | None = None,
+        Tags: list[dict[str, str]] | None = None,
+        TransitiveTagKeys: list[str] | None = None,
+        ExternalId: str | None = None,
+        SerialNumber: str | None = None,
+        TokenCode: str | None = None,
+        SourceIdentity: str | None = None,
+        ProvidedContexts: list[dict[str, str]] | None = None,
+        MinimumSessionTokenSize: int | None = None,
+    ) -> dict[str, Any]:
+        """Temporary credentials of ``RoleArn`` for the caller, if the trust policy (and, as AWS requires, the
+        caller's own policies) allow ``sts:AssumeRole``. Parameters and result as boto3's."""
+        params = {
+            "RoleArn": RoleArn,
+            "RoleSessionName": RoleSessionName,
+            "PolicyArns": PolicyArns,
+            "Policy": Policy,
+            "DurationSeconds": DurationSeconds,
+            "Tags": Tags,
+            "TransitiveTagKeys": TransitiveTagKeys,
+            "ExternalId": ExternalId,
+            "SerialNumber": SerialNumber,
+            "TokenCode": TokenCode,
+            "SourceIdentity": SourceIdentity,
+            "ProvidedContexts": ProvidedContexts,
+            "MinimumSessionTokenSize": MinimumSessionTokenSize,
+        }
+        validate_input("sts", "AssumeRole", {k: v for k, v in params.items() if v is not None})
+        account_id = self.current_account_id()
+        self.projector.catch_up()
+        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
+            caller = self.caller(conn)
+            assert caller is not None  # noqa: S101 - acting() binds a context
+            if caller.is_root:
+                raise AccessDeniedError("Roles may not be assumed by root accounts.")
+            role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
+            row = (
+                conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, ROLES.c.valid_to.is_(None))).mappings().first()
+            )
+            denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {RoleArn}"
+            if row is None:
+                self.record_security_incident("AccessDenied", action="sts:AssumeRole", resource=RoleArn, reason=denied)
+                raise AccessDeniedError(denied)
+            extra: dict[str, Any] = {"sts:RoleSessionName": RoleSessionName}
+            if ExternalId is not None:
+                extra["sts:ExternalId"] = ExternalId
+            if SourceIdentity is not None:
+                extra["sts:SourceIdentity"] = SourceIdentity
+            for tag in Tags or []:
+                extra[f"aws:RequestTag/{tag['Key']}"] = tag.get("Value", "")
+            if Tags:
+                extra["aws:TagKeys"] = [t["Key"] for t in Tags]
+            actions = ["sts:AssumeRole"]
+            if Tags:
+                actions.append("sts:TagSession")
+            if SourceIdentity is not None:
+                actions.append("sts:SetSourceIdentity")
+            trust = AppliedPolicy.from_text(
+                row["trust_policy"], PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+            )
+            policies = PolicySet(
+                identity=caller.identity, boundary=caller.boundary, session=caller.session, resource=trust
+            )
+            context = request_context(
+                caller.principal, now=self.clock(), source_ip=ctx.source_ip, user_agent=ctx.user_agent, extra=extra
+            )
+            for action in actions:
+                decision = evaluate(Request(caller.principal, action, RoleArn, context, role_account), policies)
+                if not decision.allowed:
+                    message = (
+                        denied
+                        if action == "sts:AssumeRole"
+                        else denial_message(caller.arn, action, RoleArn, decision, missing="identity")
+                    )
+                    self.record_security_incident("AccessDenied", action=action, resource=RoleArn, reason=message)
+                    raise AccessDeniedError(message)
+            duration = self._session_duration(DurationSeconds, int(row["max_session_duration"]), caller)
+            self._check_session_policies(conn, role_account, Policy, PolicyArns)
+            return self._issue_role_session(caller, dict(row), params, duration)
+
+    def _session_duration(self, requested: int | None, role_max: int, caller: Caller) -> int:
+        duration = requested or DEFAULT_DURATION
+        chained = caller.kind == "role-session"
+        if chained and duration > ROLE_CHAINING_MAX_SECONDS:
+            raise ValidationError(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+            )
+        if duration > role_max:
+            raise ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        return duration
+
+    def _check_session_policies(
+        self, conn: Any, account_id: str, policy: str | None, policy_arns: list[dict[str, str]] | None
+    ) -> None:
+        if policy is not None:
+            parse(policy, PolicyKind.IDENTITY)
+            session_policy_limit().check(policy_size(policy))
+        arns = [p["arn"] for p in policy_arns or []]
+        if len(arns) > MAX_POLICY_ARNS:
+            raise ValidationError(
+                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {MAX_POLICY_ARNS}"
+            )
+        for arn in arns:
+            if managed_document(conn, account_id, arn, aws_managed_policies()) is None:
+                raise TranslatedError("InvalidParameterValue", f"Invalid policy ARN: {arn}", 400, sender_fault=True)
+
+    def _issue_role_session(
+        self, caller: Caller, role: dict[str, Any], params: dict[str, Any], duration: int
+    ) -> dict[str, Any]:
+        key_id = new_access_key_id(temporary=True)
+        secret = new_secret_access_key()
+        token = new_session_token(params["MinimumSessionTokenSize"])
+        issued_at = self.clock().replace(microsecond=0)
+        expiration = issued_at + timedelta(seconds=duration)
+        session = RoleSession(
+            account_id=role["account_id"],
+            role_uuid=role["entity_uuid"],
+            role_arn=role["arn"],
+            role_id=role["role_id"],
+            role_name=role["role_name"],
+            session_name=params["RoleSessionName"],
+            caller_arn=caller.arn,
+            key_id=key_id,
+            secret_fingerprint=secret_fingerprint(secret),
+            session_token_digest=token_digest(token),
+            issued_at=issued_at,
+            expiration=expiration,
+            duration_seconds=duration,
+            session_policy=params["Policy"],
+            policy_arns=[p["arn"] for p in params["PolicyArns"] or []],
+            source_identity=params["SourceIdentity"],
+            tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in params["Tags"] or []],
+            transitive_tag_keys=list(params["TransitiveTagKeys"] or []),
+            chained=caller.kind == "role-session",
+            external_id_given=params["ExternalId"] is not None,
+        )
+        self.vault.put_secret(
+            secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
+        )
+        try:
+            self._save(session)
+        except BaseException:
+            self.vault.delete_secret(key_id)
+            raise
+        result: dict[str, Any] = {
+            "Credentials": {
+                "AccessKeyId": key_id,
+                "SecretAccessKey": secret,
+                "SessionToken": token,
+                "Expiration": expiration,
+            },
+            "AssumedRoleUser": {"AssumedRoleId": session.assumed_role_id, "Arn": session.arn},
+        }
+        if params["Policy"] is not None or params["Tags"]:
+            packed = policy_size(params["Policy"] or "") + sum(
+                len(t["Key"]) + len(t.get("Value", "")) for t in params["Tags"] or []
+            )
+            result["PackedPolicySize"] = max(1, packed * 100 // 2048)
+        if params["SourceIdentity"] is not None:
+            result["SourceIdentity"] = params["SourceIdentity"]
+        return result
+
+    def get_session_token(
+        self,
+        *,
+        DurationSeconds: int | None = None,
+        SerialNumber: str | None = None,
+        TokenCode: str | None = None,
+        MinimumSessionTokenSize: int | None = None,
+    ) -> dict[str, Any]:
+        """Temporary credentials of the calling IAM user (or root user): 900 s to 36 h (root: 1 h), default 12 h."""
+        params = {
+            "DurationSeconds": DurationSeconds,
+            "SerialNumber": SerialNumber,
+            "TokenCode": TokenCode,
+            "MinimumSessionTokenSize": MinimumSessionTokenSize,
+        }
+        validate_input("sts", "GetSessionToken", {k: v for k, v in params.items() if v is not None})
+        account_id = self.current_account_id()
+        self.projector.catch_up()
+        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
+            caller = self.caller(conn)
+            assert caller is not None  # noqa: S101
+            if caller.kind not in {"root", "user"}:
+                raise AccessDeniedError("Cannot call GetSessionToken with session credentials")
+            limit = ROOT_SESSION_MAX if caller.is_root else USER_SESSION_MAX
+            duration = (
+                min(DurationSeconds or USER_SESSION_DEFAULT, limit)
+                if caller.is_root
+                else (DurationSeconds or USER_SESSION_DEFAULT)
+            )
+            if duration > limit:
+                raise ValidationError(f"The requested DurationSeconds exceeds the {limit} seconds limit.")
+            key_id = new_access_key_id(temporary=True)
+            secret = new_secret_access_key()
+            token = new_session_token(MinimumSessionTokenSize)
+            expiration = (self.clock() + timedelta(seconds=duration)).replace(microsecond=0)
+            session = UserSession(
+                account_id=caller.account_id,
+                principal_arn=ctx.actor,
+                key_id=key_id,
+                secret_fingerprint=secret_fingerprint(secret),
+                session_token_digest=token_digest(token),
+                expiration=expiration,
+                duration_seconds=duration,
+                mfa_authenticated=SerialNumber is not None and TokenCode is not None,
+            )
+            self.vault.put_secret(
+                secret_id=key_id, account_id=caller.account_id, kind="session", owner_arn=ctx.actor, secret=secret
+            )
+            try:
+                self._save(session)
+            except BaseException:
+                self.vault.delete_secret(key_id)
+                raise
+            return {
+                "Credentials": {
+                    "AccessKeyId": key_id,
+                    "SecretAccessKey": secret,
+                    "SessionToken": token,
+                    "Expiration": expiration,
+                }
+            }

@@ -1,0 +1,116 @@
+"""The access keys view: one row per long-term access key of a root user or an IAM user, with its status and last
+recorded use (never its secret: that is in the credential vault, under the key's id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from iamledger.domain.accounts import Account
+from iamledger.domain.ids import root_arn
+from iamledger.domain.users import User
+from iamledger.projections.registry import handles
+from iamledger.projections.tables import ACCESS_KEYS, ACCOUNTS, USERS
+from iamledger.projections.temporal import close_rows, current_row, open_row, replace_row
+
+
+def _account_id_of(conn: Connection, account_uuid: str) -> str:
+    """The account id of an ``Account`` aggregate (whose id is derived from the account id)."""
+    for (account_id,) in conn.execute(select(ACCOUNTS.c.account_id).where(ACCOUNTS.c.valid_to.is_(None))):
+        if str(Account.create_id(account_id)) == account_uuid:
+            return str(account_id)
+    return ""
+
+
+@handles(Account.RootAccessKeyCreated)
+def _root_key_created(conn: Connection, event: Account.RootAccessKeyCreated, position: int) -> None:
+    account_id = _account_id_of(conn, str(event.originator_id))
+    open_row(
+        conn,
+        ACCESS_KEYS,
+        position,
+        access_key_id=event.key_id,
+        account_id=account_id,
+        owner_kind="root",
+        owner_uuid=str(event.originator_id),
+        owner_arn=root_arn(account_id),
+        user_name=None,
+        status="Active",
+        create_date=event.timestamp,
+    )
+
+
+@handles(Account.RootAccessKeyUpdated, User.AccessKeyUpdated)
+def _status_updated(
+    conn: Connection, event: Account.RootAccessKeyUpdated | User.AccessKeyUpdated, position: int
+) -> None:
+    replace_row(conn, ACCESS_KEYS, position, {"access_key_id": event.key_id}, status=event.status)
+
+
+@handles(Account.RootAccessKeyDeleted, User.AccessKeyDeleted)
+def _deleted(conn: Connection, event: Account.RootAccessKeyDeleted | User.AccessKeyDeleted, position: int) -> None:
+    close_rows(conn, ACCESS_KEYS, position, access_key_id=event.key_id)
+
+
+@handles(Account.RootAccessKeyUsed, User.AccessKeyUsed)
+def _used(conn: Connection, event: Account.RootAccessKeyUsed | User.AccessKeyUsed, position: int) -> None:
+    replace_row(
+        conn,
+        ACCESS_KEYS,
+        position,
+        {"access_key_id": event.key_id},
+        last_used_date=event.timestamp,
+        last_used_service=event.service_name,
+        last_used_region=event.region,
+    )
+
+
+@handles(User.AccessKeyCreated)
+def _user_key_created(conn: Connection, event: User.AccessKeyCreated, position: int) -> None:
+    user = current_row(conn, USERS, entity_uuid=str(event.originator_id)) or {}
+    open_row(
+        conn,
+        ACCESS_KEYS,
+        position,
+        access_key_id=event.key_id,
+        account_id=user.get("account_id", ""),
+        owner_kind="user",
+        owner_uuid=str(event.originator_id),
+        owner_arn=user.get("arn", ""),
+        user_name=user.get("user_name"),
+        status="Active",
+        create_date=event.timestamp,
+    )
+
+
+@handles(User.Updated)
+def _user_renamed(conn: Connection, event: User.Updated, position: int) -> None:
+    """A renamed or moved user's keys follow it: their owner ARN and user name change."""
+    owner = str(event.originator_id)
+    rows = conn.execute(
+        select(ACCESS_KEYS.c.access_key_id, ACCESS_KEYS.c.account_id).where(
+            ACCESS_KEYS.c.owner_uuid == owner, ACCESS_KEYS.c.valid_to.is_(None)
+        )
+    ).all()
+    for key_id, account_id in rows:
+        arn = f"arn:aws:iam::{account_id}:user{event.path}{event.user_name}"
+        replace_row(conn, ACCESS_KEYS, position, {"access_key_id": key_id}, owner_arn=arn, user_name=event.user_name)
+
+
+def find_access_key(conn: Connection, access_key_id: str) -> dict[str, Any] | None:
+    """The current row of a long-term access key (any account): ``access_key_id``, ``account_id``, ``owner_kind``
+    (``root`` or ``user``), ``owner_uuid``, ``owner_arn``, ``user_name``, ``status`` (``Active``/``Inactive``),
+    ``create_date`` and the ``last_used_*`` columns; ``None`` for an unknown or deleted key. Request authentication
+    pairs it with ``store.vault.get_secret(access_key_id)``."""
+    return current_row(conn, ACCESS_KEYS, access_key_id=access_key_id)
+
+
+def keys_of_owner(conn: Connection, owner_uuid: str) -> list[dict[str, Any]]:
+    """The current keys of one user (or of one account's root), oldest first."""
+    query = (
+        select(ACCESS_KEYS)
+        .where(ACCESS_KEYS.c.owner_uuid == owner_uuid, ACCESS_KEYS.c.valid_to.is_(None))
+        .order_by(ACCESS_KEYS.c.create_date, ACCESS_KEYS.c.access_key_id)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

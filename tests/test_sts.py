@@ -1,0 +1,306 @@
+"""STS and authorization: AssumeRole as AWS evaluates it, temporary credentials, and every command authorized
+against the caller's policies; on every backend."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from iamledger import AuditContext, IdentityStore
+from iamledger.context import bound_audit_context
+from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, ValidationError
+from tests.clirunner import run
+
+A = "123456789012"
+B = "210987654321"
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def doc(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def trust(principal: dict, condition: dict | None = None) -> str:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    return doc(statement | ({"Condition": condition} if condition else {}))
+
+
+def allow(action: str, resource: str = "*") -> dict:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+@contextmanager
+def acting_as(actor: str, access_key_id: str | None = None) -> Iterator[None]:
+    ctx = AuditContext(actor=actor, request_id=AuditContext.new_request_id(), access_key_id=access_key_id)
+    with bound_audit_context(ctx):
+        yield
+
+
+def user_arn(name: str, account: str = A) -> str:
+    return f"arn:aws:iam::{account}:user/{name}"
+
+
+@pytest.fixture
+def org(iam: IdentityStore) -> IdentityStore:
+    """Account A with users alice (no policies) and admin; account B exists too."""
+    iam.create_account(B)
+    iam.create_user(UserName="alice")
+    iam.create_user(UserName="admin")
+    iam.attach_user_policy(UserName="admin", PolicyArn=ADMIN)
+    return iam
+
+
+def test_a_user_named_in_the_trust_policy_needs_no_identity_policy(org: IdentityStore):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    with acting_as(user_arn("alice")):
+        result = org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/r", RoleSessionName="s1")
+    credentials = result["Credentials"]
+    assert credentials["AccessKeyId"].startswith("ASIA")
+    assert 40 == len(credentials["SecretAccessKey"])
+    assert f"arn:aws:sts::{A}:assumed-role/r/s1" == result["AssumedRoleUser"]["Arn"]
+    assert result["AssumedRoleUser"]["AssumedRoleId"].startswith("AROA")
+    assert result["AssumedRoleUser"]["AssumedRoleId"].endswith(":s1")
+
+
+def test_trusting_the_account_needs_an_identity_allow_too(org: IdentityStore):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{A}:root"}))
+    role = f"arn:aws:iam::{A}:role/r"
+    with acting_as(user_arn("alice")), pytest.raises(AccessDeniedError) as caught:
+        org.assume_role(RoleArn=role, RoleSessionName="s1")
+    assert f"User: {user_arn('alice')} is not authorized to perform: sts:AssumeRole on resource: {role}" == (
+        caught.value.message
+    )
+    org.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=doc(allow("sts:AssumeRole", role)))
+    with acting_as(user_arn("alice")):
+        assert org.assume_role(RoleArn=role, RoleSessionName="s1")["Credentials"]
+
+
+def test_cross_account_needs_both_sides(org: IdentityStore):
+    role = f"arn:aws:iam::{B}:role/shared"
+    with acting_as(f"arn:aws:iam::{B}:root"):
+        org.create_role(RoleName="shared", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{A}:root"}))
+        org.create_role(RoleName="closed", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{B}:root"}))
+    with acting_as(user_arn("alice")), pytest.raises(AccessDeniedError):
+        org.assume_role(RoleArn=role, RoleSessionName="s1")  # trusted, but no identity allow in A
+    org.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=doc(allow("sts:AssumeRole")))
+    with acting_as(user_arn("alice")):
+        assert (
+            f"arn:aws:sts::{B}:assumed-role/shared/s1"
+            == org.assume_role(RoleArn=role, RoleSessionName="s1")["AssumedRoleUser"]["Arn"]
+        )
+        with pytest.raises(AccessDeniedError):
+            org.assume_role(RoleArn=f"arn:aws:iam::{B}:role/closed", RoleSessionName="s1")  # not trusted
+
+
+def test_an_external_id_condition_must_be_met(org: IdentityStore):
+    condition = {"StringEquals": {"sts:ExternalId": "s3cr3t-partner-id"}}
+    org.create_role(RoleName="partner", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}, condition))
+    role = f"arn:aws:iam::{A}:role/partner"
+    with acting_as(user_arn("alice")):
+        with pytest.raises(AccessDeniedError):
+            org.assume_role(RoleArn=role, RoleSessionName="s1")
+        with pytest.raises(AccessDeniedError):
+            org.assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="wrong-id")
+        assert org.assume_role(RoleArn=role, RoleSessionName="s1", ExternalId="s3cr3t-partner-id")["Credentials"]
+
+
+def test_root_cannot_assume_roles_and_unknown_roles_are_access_denied(org: IdentityStore):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{A}:root"}))
+    with pytest.raises(AccessDeniedError, match="Roles may not be assumed by root accounts"):
+        org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/r", RoleSessionName="s1")
+    with acting_as(user_arn("admin")), pytest.raises(AccessDeniedError):
+        org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/ghost", RoleSessionName="s1")
+
+
+def _session(org: IdentityStore, actor: str, role: str, **kwargs) -> dict:
+    with acting_as(actor):
+        return org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/{role}", RoleSessionName="s1", **kwargs)
+
+
+def test_durations_follow_the_role_and_role_chaining_is_capped_at_an_hour(org: IdentityStore):
+    org.create_role(
+        RoleName="long", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}), MaxSessionDuration=7200
+    )
+    session = f"arn:aws:sts::{A}:assumed-role/long/s1"
+    org.create_role(RoleName="next", AssumeRolePolicyDocument=trust({"AWS": session}), MaxSessionDuration=43200)
+    with pytest.raises(ValidationError, match="exceeds the MaxSessionDuration"):
+        _session(org, user_arn("alice"), "long", DurationSeconds=7201)
+    first = _session(org, user_arn("alice"), "long", DurationSeconds=7200)["Credentials"]
+    with acting_as(session, first["AccessKeyId"]):
+        with pytest.raises(ValidationError, match="1 hour session limit for roles assumed by role chaining"):
+            org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/next", RoleSessionName="c1", DurationSeconds=3601)
+        chained = org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/next", RoleSessionName="c1", DurationSeconds=3600)
+    assert chained["Credentials"]["AccessKeyId"].startswith("ASIA")
+
+
+def test_invalid_session_names_and_durations_are_validation_errors(org: IdentityStore):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    with acting_as(user_arn("alice")):
+        with pytest.raises(ValidationError, match="roleSessionName"):
+            org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/r", RoleSessionName="has space")
+        with pytest.raises(ValidationError, match="durationSeconds"):
+            org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/r", RoleSessionName="ok", DurationSeconds=899)
+
+
+def test_temporary_credentials_expire_with_the_clock(org: IdentityStore, monkeypatch):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    creds = _session(org, user_arn("alice"), "r", DurationSeconds=900)["Credentials"]
+    who = org.authenticate_access_key(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert f"arn:aws:sts::{A}:assumed-role/r/s1" == who.owner_arn
+    with pytest.raises(IdentityStoreError) as wrong_token:
+        org.authenticate_access_key(creds["AccessKeyId"], creds["SecretAccessKey"], "not-the-token")
+    assert "InvalidClientTokenId" == wrong_token.value.code
+    later = datetime.now(UTC) + timedelta(seconds=901)
+    monkeypatch.setattr(org, "clock", lambda: later)
+    with pytest.raises(IdentityStoreError) as expired:
+        org.authenticate_access_key(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert "ExpiredToken" == expired.value.code
+
+
+def test_a_session_policy_narrows_the_role(org: IdentityStore):
+    org.create_role(RoleName="ops", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    org.attach_role_policy(RoleName="ops", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    narrow = doc(allow("iam:ListUsers"))
+    creds = _session(org, user_arn("alice"), "ops", Policy=narrow)["Credentials"]
+    with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", creds["AccessKeyId"]):
+        assert org.list_users()["Users"]
+        with pytest.raises(AccessDeniedError, match="because no session policy allows the iam:CreateUser action"):
+            org.create_user(UserName="mallory")
+        identity = org.get_caller_identity()
+    assert f"arn:aws:sts::{A}:assumed-role/ops/s1" == identity["Arn"]
+    assert identity["UserId"].endswith(":s1")
+
+
+def test_a_boundary_narrows_a_user(org: IdentityStore):
+    org.put_user_permissions_boundary(UserName="admin", PermissionsBoundary="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    with acting_as(user_arn("admin")):
+        assert org.list_users()["Users"]
+        with pytest.raises(AccessDeniedError, match="because no permissions boundary allows the iam:CreateUser action"):
+            org.create_user(UserName="mallory")
+
+
+def test_a_denied_command_leaves_no_event_and_is_recorded_as_an_incident(org: IdentityStore):
+    before = org.recorder.max_notification_id()
+    with acting_as(user_arn("alice")), pytest.raises(AccessDeniedError) as caught:
+        org.create_user(UserName="mallory")
+    assert (
+        f"User: {user_arn('alice')} is not authorized to perform: iam:CreateUser on resource: "
+        f"arn:aws:iam::{A}:user/mallory because no identity-based policy allows the iam:CreateUser action"
+    ) == caught.value.message
+    assert 403 == caught.value.http_status
+    assert before == org.recorder.max_notification_id()
+    (incident,) = org.security_log.incidents()
+    assert ("AccessDenied", "iam:CreateUser", user_arn("alice")) == (incident.kind, incident.action, incident.actor)
+
+
+def test_an_explicit_deny_is_reported_as_such(org: IdentityStore):
+    deny = {"Effect": "Deny", "Action": "iam:DeleteUser", "Resource": "*"}
+    org.put_user_policy(UserName="admin", PolicyName="no-delete", PolicyDocument=doc(deny))
+    with acting_as(user_arn("admin")), pytest.raises(AccessDeniedError, match="with an explicit deny in an identity"):
+        org.delete_user(UserName="alice")
+
+
+def test_resources_carry_paths_and_conditions_see_request_tags(org: IdentityStore):
+    scoped = {
+        "Effect": "Allow",
+        "Action": "iam:CreateUser",
+        "Resource": f"arn:aws:iam::{A}:user/contractors/*",
+        "Condition": {"StringEquals": {"aws:RequestTag/team": "blue"}},
+    }
+    org.put_user_policy(UserName="alice", PolicyName="scoped", PolicyDocument=doc(scoped))
+    with acting_as(user_arn("alice")):
+        org.create_user(UserName="c1", Path="/contractors/", Tags=[{"Key": "team", "Value": "blue"}])
+        with pytest.raises(AccessDeniedError):
+            org.create_user(UserName="c2", Path="/staff/", Tags=[{"Key": "team", "Value": "blue"}])
+        with pytest.raises(AccessDeniedError):
+            org.create_user(UserName="c3", Path="/contractors/", Tags=[{"Key": "team", "Value": "red"}])
+
+
+def test_get_session_token_gives_user_credentials(org: IdentityStore):
+    with acting_as(user_arn("alice")):
+        creds = org.get_session_token(DurationSeconds=900)["Credentials"]
+    who = org.authenticate_access_key(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    assert user_arn("alice") == who.owner_arn
+    assert who.temporary
+
+
+def test_secrets_of_sessions_are_nowhere_in_the_events(org: IdentityStore):
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    creds = _session(org, user_arn("alice"), "r")["Credentials"]
+    states = b"".join(n.state for n in org.recorder.select_notifications(start=1, limit=10_000))
+    assert creds["SecretAccessKey"].encode() not in states
+    assert creds["SessionToken"].encode() not in states
+
+
+def test_acting_as_a_principal_and_with_a_profile_on_the_command_line(capsys, store_url, tmp_path, monkeypatch):
+    assert 0 == run(capsys, "--db", store_url, "init", "--account-id", A).exit_code
+    run(capsys, "--db", store_url, "iam", "create-user", "--user-name", "alice")
+    denied = run(capsys, "--db", store_url, "--as", user_arn("alice"), "iam", "create-user", "--user-name", "m")
+    assert 254 == denied.exit_code
+    assert "An error occurred (AccessDenied) when calling the CreateUser operation: User: " in denied.stderr
+
+    run(
+        capsys,
+        "--db",
+        store_url,
+        "iam",
+        "create-role",
+        "--role-name",
+        "r",
+        "--assume-role-policy-document",
+        trust({"AWS": user_arn("alice")}),
+    )
+    assumed = run(
+        capsys,
+        "--db",
+        store_url,
+        "--as",
+        user_arn("alice"),
+        "sts",
+        "assume-role",
+        "--role-arn",
+        f"arn:aws:iam::{A}:role/r",
+        "--role-session-name",
+        "cli",
+    )
+    assert 0 == assumed.exit_code, assumed.stderr
+    creds = json.loads(assumed.stdout)["Credentials"]
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text(
+        "[session]\n"
+        f"aws_access_key_id = {creds['AccessKeyId']}\n"
+        f"aws_secret_access_key = {creds['SecretAccessKey']}\n"
+        f"aws_session_token = {creds['SessionToken']}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    identity = run(capsys, "--db", store_url, "--profile", "session", "sts", "get-caller-identity")
+    assert 0 == identity.exit_code, identity.stderr
+    assert f"arn:aws:sts::{A}:assumed-role/r/cli" == json.loads(identity.stdout)["Arn"]
+
+
+def test_revoking_active_sessions_as_aws_console_does(org: IdentityStore, monkeypatch):
+    """The console's "Revoke active sessions" adds an inline deny on aws:TokenIssueTime: older sessions lose access,
+    sessions started afterwards keep it."""
+    org.create_role(RoleName="ops", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    org.attach_role_policy(RoleName="ops", PolicyArn="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
+    old = _session(org, user_arn("alice"), "ops")["Credentials"]
+    cutoff = datetime.now(UTC) + timedelta(seconds=30)
+    revoke = {
+        "Effect": "Deny",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")}},
+    }
+    org.put_role_policy(RoleName="ops", PolicyName="AWSRevokeOlderSessions", PolicyDocument=doc(revoke))
+    denied = pytest.raises(AccessDeniedError, match="with an explicit deny in an identity-based policy")
+    with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", old["AccessKeyId"]), denied:
+        org.list_users()
+    monkeypatch.setattr(org, "clock", lambda: cutoff + timedelta(seconds=5))
+    new = _session(org, user_arn("alice"), "ops")["Credentials"]
+    with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", new["AccessKeyId"]):
+        assert org.list_users()["Users"]
