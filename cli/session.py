@@ -14,6 +14,7 @@ from typing import Any, Final
 import click
 
 from iamledger import __version__
+from iamledger.cli.group import PATH_KEY
 from iamledger.cli.output import OutputFormat, render
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
@@ -95,6 +96,10 @@ def acting_in_account(account_id: str | None = None) -> Iterator[tuple[IdentityS
         if options.profile is not None:
             key_id, secret, token = read_profile(options.profile)
             who = store.authenticate_access_key(key_id, secret, token)
+            if not who.temporary:
+                path = click.get_current_context().meta.get(PATH_KEY, [])
+                service = path[0] if path and path[0] in {"iam", "sts"} else "iam"
+                store.record_access_key_use(key_id, service, "us-east-1")
             context = replace(local_context(who.account_id), actor=who.owner_arn, access_key_id=key_id)
             resolved = who.account_id
         elif options.as_arn is not None:

@@ -140,3 +140,46 @@ def test_passwords_their_hashes_and_new_access_key_secrets_are_nowhere_in_the_da
             assert part.encode() not in stored
     for value in secrets_out:
         assert base64.b64decode(value) not in stored
+
+
+def test_session_credentials_are_nowhere_in_the_database_or_the_logs(capsys, store_url, backend):
+    """The secret of a role session lives only (encrypted) in the vault, its token only as a digest."""
+    assert 0 == run(capsys, "--db", store_url, "init", "--account-id", "123456789012").exit_code
+    run(capsys, "--db", store_url, "iam", "create-user", "--user-name", "alice")
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/alice"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    run(capsys, "--db", store_url, "iam", "create-role", "--role-name", "r", "--assume-role-policy-document", trust)
+    assumed = run(
+        capsys,
+        "--db",
+        store_url,
+        "--log-level",
+        "DEBUG",
+        "--log-format",
+        "json",
+        "--as",
+        "arn:aws:iam::123456789012:user/alice",
+        "sts",
+        "assume-role",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/r",
+        "--role-session-name",
+        "scan",
+    )
+    assert 0 == assumed.exit_code, assumed.stderr
+    credentials = json.loads(assumed.stdout)["Credentials"]
+    stored = _database_text(store_url, backend)
+    for value in (credentials["SecretAccessKey"], credentials["SessionToken"]):
+        assert value.encode() not in stored
+        assert value.encode().hex().encode() not in stored
+        assert value not in assumed.stderr

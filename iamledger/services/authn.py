@@ -1,5 +1,6 @@
-"""Checking a presented access key (id, secret and, for temporary keys, session token) against the store: what
-the command line does with a ``--profile``'s credentials. Request signatures are checked in ``iamledger.auth``."""
+"""Authenticating callers against the store: a presented access key (id, secret and, for temporary keys, session
+token), as the command line does with a ``--profile``; and SigV4-signed HTTP requests, checked by
+``iamledger.auth`` with the keys of the access-keys view and the secrets of the vault."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from iamledger.auth import AuthenticationError, HttpRequest, KeyRecord, VerifiedCaller, verify
 from iamledger.domain.errors import TranslatedError
 from iamledger.projections.tables import ACCESS_KEYS
 from iamledger.services.base import ServiceBase
@@ -86,3 +88,42 @@ class AuthenticationService(ServiceBase):
                 raise TranslatedError(
                     "ExpiredToken", "The security token included in the request is expired", 403, sender_fault=True
                 )
+
+    def verify_request(self, request: HttpRequest, *, expected_service: set[str] | None = None) -> VerifiedCaller:
+        """Verify a SigV4-signed HTTP request against the store's keys (long-term keys of root and users, and
+        temporary session keys with their tokens) at the store's clock. A refusal raises AWS's error and is recorded
+        in the security log; an accepted long-term key's last use is noted (``GetAccessKeyLastUsed``)."""
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+
+            def lookup(access_key_id: str) -> KeyRecord | None:
+                row = (
+                    conn.execute(
+                        select(ACCESS_KEYS).where(
+                            ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+                secret = None if row is None else self.vault.get_secret(access_key_id)
+                if row is None or secret is None:
+                    return None
+                return KeyRecord(
+                    access_key_id=access_key_id,
+                    secret_access_key=secret,
+                    status="Active" if row["status"] == "Active" else "Inactive",
+                    owner_arn=str(row["owner_arn"]),
+                    account_id=str(row["account_id"]),
+                    expiration=row["expiration"],
+                    session_token_digest=row["session_token_digest"],
+                )
+
+            try:
+                caller = verify(request, lookup=lookup, now=self.clock(), expected_service=expected_service)
+            except AuthenticationError as error:
+                self.record_security_incident("SignatureRejected", account_id="", reason=error.code)
+                raise
+        if not caller.temporary:
+            self.record_access_key_use(caller.access_key_id, caller.service, caller.region)
+        return caller

@@ -175,6 +175,11 @@ class ServiceBase:
         """Append a refused request to the security log (overridden by the store; a no-op here)."""
         del kind, details
 
+    def record_access_key_use(self, access_key_id: str, service: str, region: str) -> bool:
+        """Note a use of an access key (implemented by the credentials service)."""
+        del access_key_id, service, region
+        return False
+
     def _save(self, *aggregates: AuditedAggregate | None) -> None:
         """Save every touched aggregate in one transaction; a lost race is retried by :meth:`_command`."""
         try:
