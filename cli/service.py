@@ -15,7 +15,7 @@ from botocore.model import OperationModel
 
 from iamledger.awsmodel import operation_model, paginator_config, service_model
 from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
-from iamledger.cli.group import PATH_KEY
+from iamledger.cli.group import Group
 from iamledger.cli.session import acting_in_account, emit
 from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
@@ -35,7 +35,7 @@ def implemented_operations(service: str) -> dict[str, str]:
     return dict(sorted(result.items()))
 
 
-class ServiceGroup(click.Group):
+class ServiceGroup(Group):
     """The commands of one AWS service, made on demand from the service model."""
 
     def __init__(self, service: str, **kwargs: Any) -> None:
@@ -52,14 +52,6 @@ class ServiceGroup(click.Group):
         if operation is None:
             return None
         return _operation_command(self.service, cmd_name, operation_model(self.service, operation))
-
-    def resolve_command(
-        self, ctx: click.Context, args: list[str]
-    ) -> tuple[str | None, click.Command | None, list[str]]:
-        name, cmd, rest = super().resolve_command(ctx, args)
-        if cmd is not None and cmd.name is not None:
-            ctx.meta.setdefault(PATH_KEY, []).append(cmd.name)
-        return name, cmd, rest
 
 
 def _operation_command(service: str, name: str, op: OperationModel) -> click.Command:

@@ -334,7 +334,7 @@ class IdentityStore(
             account_id = details.pop("account_id", None) or account_id
         with self.acting(account_id or self.default_account_id()):
             self.security_log.record(kind, account_id, **details)
-        log.warning("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
+        log.info("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
 
     def aws_managed_policy(self, arn: str) -> dict[str, Any] | None:
         """The AWS managed policy of the built-in catalogue with ``arn``, or ``None``."""

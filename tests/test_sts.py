@@ -304,3 +304,12 @@ def test_revoking_active_sessions_as_aws_console_does(org: IdentityStore, monkey
     new = _session(org, user_arn("alice"), "ops")["Credentials"]
     with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", new["AccessKeyId"]):
         assert org.list_users()["Users"]
+
+
+def test_the_simulator_itself_needs_permission_when_a_principal_calls_it(org: IdentityStore):
+    policy = doc(allow("s3:GetObject"))
+    with acting_as(user_arn("alice")), pytest.raises(AccessDeniedError, match="iam:SimulateCustomPolicy"):
+        org.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["s3:GetObject"])
+    with acting_as(user_arn("admin")):
+        result = org.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["s3:GetObject"])
+    assert "allowed" == result["EvaluationResults"][0]["EvalDecision"]

@@ -76,7 +76,11 @@ class SimulationService(ServiceBase):
 
     def simulate_custom_policy(self, **params: Any) -> dict[str, Any]:
         """Evaluate the given policies for each action (and resource), as IAM's simulator does; needs no stored
-        entity. Parameters and response as boto3's ``simulate_custom_policy``."""
+        entity, but a caller other than the root user needs ``iam:SimulateCustomPolicy``. Parameters and response as
+        boto3's ``simulate_custom_policy``."""
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input("iam", "SimulateCustomPolicy", present)
+        self._authorize("iam", "SimulateCustomPolicy", present, self.current_account_id())
         return simulate_custom_policy(**params)
 
     def effective_policies(self, *, PolicySourceArn: str) -> list[EffectivePolicy]:
