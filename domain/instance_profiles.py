@@ -9,13 +9,16 @@ from typing import ClassVar, Final
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.base import AuditedAggregate
 from iamledger.domain.errors import DeleteConflictError, LimitExceededError, NoSuchEntityError
-from iamledger.domain.tags import Tag, merge_tags, remove_tags
+from iamledger.domain.tagging import Taggable, TaggedEvent, UntaggedEvent
+from iamledger.domain.tags import Tag
 
 MAX_ROLES_PER_INSTANCE_PROFILE: Final = 1
 
 
-class InstanceProfile(AuditedAggregate):
+class InstanceProfile(Taggable, AuditedAggregate):
     """An instance profile."""
+
+    case_insensitive_tag_keys: ClassVar[bool] = False
 
     kind: ClassVar[str] = "instance-profile"
 
@@ -79,27 +82,11 @@ class InstanceProfile(AuditedAggregate):
 
     # -- tags -------------------------------------------------------------------------------------------------
 
-    class Tagged(AuditedAggregate.Event):
-        tags: list[dict[str, str]]
+    class Tagged(TaggedEvent):
+        pass
 
-        def apply(self, aggregate: InstanceProfile) -> None:
-            new = [(t["Key"], t["Value"]) for t in self.tags]
-            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=False)
-
-    def tag(self, tags: list[Tag]) -> None:
-        """Add or overwrite tags (keys are case-sensitive for instance profiles); at most 50 in all."""
-        merge_tags(self.tags, tags, case_insensitive_keys=False)
-        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
-
-    class Untagged(AuditedAggregate.Event):
-        tag_keys: list[str]
-
-        def apply(self, aggregate: InstanceProfile) -> None:
-            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=False)
-
-    def untag(self, tag_keys: list[str]) -> None:
-        """Remove the tags of ``tag_keys`` (exact case)."""
-        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+    class Untagged(UntaggedEvent):
+        pass
 
     # -- deletion ---------------------------------------------------------------------------------------------
 

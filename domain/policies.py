@@ -16,7 +16,8 @@ from iamledger.domain.arns import iam_arn
 from iamledger.domain.base import AuditedAggregate
 from iamledger.domain.errors import DeleteConflictError, LimitExceededError, NoSuchEntityError
 from iamledger.domain.policy import PolicyKind, managed_policy_limit, parse
-from iamledger.domain.tags import Tag, merge_tags, remove_tags
+from iamledger.domain.tagging import Taggable, TaggedEvent, UntaggedEvent
+from iamledger.domain.tags import Tag
 
 MAX_VERSIONS: Final = 5
 FIRST_VERSION: Final = "v1"
@@ -47,8 +48,10 @@ class PolicyVersion:
     create_date: datetime
 
 
-class ManagedPolicy(AuditedAggregate):
+class ManagedPolicy(Taggable, AuditedAggregate):
     """A customer managed policy."""
+
+    case_insensitive_tag_keys: ClassVar[bool] = False
 
     kind: ClassVar[str] = "policy"
 
@@ -150,27 +153,11 @@ class ManagedPolicy(AuditedAggregate):
 
     # -- tags (keys are case-sensitive for policies) ------------------------------------------------------------
 
-    class Tagged(AuditedAggregate.Event):
-        tags: list[dict[str, str]]
+    class Tagged(TaggedEvent):
+        pass
 
-        def apply(self, aggregate: ManagedPolicy) -> None:
-            new = [(t["Key"], t["Value"]) for t in self.tags]
-            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=False)
-
-    def tag(self, tags: list[Tag]) -> None:
-        """Add or overwrite tags; at most 50 in all."""
-        merge_tags(self.tags, tags, case_insensitive_keys=False)
-        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
-
-    class Untagged(AuditedAggregate.Event):
-        tag_keys: list[str]
-
-        def apply(self, aggregate: ManagedPolicy) -> None:
-            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=False)
-
-    def untag(self, tag_keys: list[str]) -> None:
-        """Remove the tags of ``tag_keys`` (unknown keys are ignored)."""
-        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+    class Untagged(UntaggedEvent):
+        pass
 
     # -- attachments (bookkeeping: the principal's own event is what the views show) -------------------------
 

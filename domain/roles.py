@@ -23,7 +23,8 @@ from iamledger.domain.permissions import (
     PolicyDetachedEvent,
 )
 from iamledger.domain.policy import PolicyKind, SizeLimit, parse, role_inline_limit, trust_policy_limit
-from iamledger.domain.tags import Tag, merge_tags, remove_tags
+from iamledger.domain.tagging import Taggable, TaggedEvent, UntaggedEvent
+from iamledger.domain.tags import Tag
 
 SERVICE_LINKED_PATH: Final = "/aws-service-role/"
 DEFAULT_MAX_SESSION_DURATION: Final = 3600
@@ -41,8 +42,10 @@ def check_new_role_path(path: str) -> None:
         raise InvalidInputError(f"Path prefix '{SERVICE_LINKED_PATH}' can only be used for AWS Service linked Roles")
 
 
-class Role(PermissionsHolder):
+class Role(Taggable, PermissionsHolder):
     """An IAM role."""
+
+    case_insensitive_tag_keys: ClassVar[bool] = True
 
     kind: ClassVar[str] = "role"
 
@@ -144,27 +147,11 @@ class Role(PermissionsHolder):
 
     # -- tags ------------------------------------------------------------------------------------------------
 
-    class Tagged(AuditedAggregate.Event):
-        tags: list[dict[str, str]]
+    class Tagged(TaggedEvent):
+        pass
 
-        def apply(self, aggregate: Role) -> None:
-            new = [(t["Key"], t["Value"]) for t in self.tags]
-            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=True)
-
-    def tag(self, tags: list[Tag]) -> None:
-        """Add or overwrite tags (keys compare case-insensitively for roles); at most 50 in all."""
-        merge_tags(self.tags, tags, case_insensitive_keys=True)
-        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
-
-    class Untagged(AuditedAggregate.Event):
-        tag_keys: list[str]
-
-        def apply(self, aggregate: Role) -> None:
-            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=True)
-
-    def untag(self, tag_keys: list[str]) -> None:
-        """Remove the tags of ``tag_keys`` (any case)."""
-        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+    class Untagged(UntaggedEvent):
+        pass
 
     # -- policies and boundary ----------------------------------------------------------------------------
 

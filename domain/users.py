@@ -30,7 +30,8 @@ from iamledger.domain.permissions import (
     PolicyDetachedEvent,
 )
 from iamledger.domain.policy import SizeLimit, user_inline_limit
-from iamledger.domain.tags import Tag, merge_tags, remove_tags
+from iamledger.domain.tagging import Taggable, TaggedEvent, UntaggedEvent
+from iamledger.domain.tags import Tag
 
 MAX_GROUPS_PER_USER: Final = 10
 
@@ -45,8 +46,10 @@ def access_key_not_found(access_key_id: str) -> str:
     return f"The Access Key with id {access_key_id} cannot be found."
 
 
-class User(PermissionsHolder):
+class User(Taggable, PermissionsHolder):
     """An IAM user."""
+
+    case_insensitive_tag_keys: ClassVar[bool] = True
 
     kind: ClassVar[str] = "user"
 
@@ -106,27 +109,11 @@ class User(PermissionsHolder):
         """Rename the user and/or move it to another path; its id, groups and policies stay."""
         self.trigger_event(self.Updated, user_name=user_name, path=path)
 
-    class Tagged(AuditedAggregate.Event):
-        tags: list[dict[str, str]]
+    class Tagged(TaggedEvent):
+        pass
 
-        def apply(self, aggregate: User) -> None:
-            new = [(t["Key"], t["Value"]) for t in self.tags]
-            aggregate.tags = merge_tags(aggregate.tags, new, case_insensitive_keys=True)
-
-    def tag(self, tags: list[Tag]) -> None:
-        """Add or overwrite tags (keys compare case-insensitively for users); at most 50 in all."""
-        merge_tags(self.tags, tags, case_insensitive_keys=True)
-        self.trigger_event(self.Tagged, tags=[{"Key": k, "Value": v} for k, v in tags])
-
-    class Untagged(AuditedAggregate.Event):
-        tag_keys: list[str]
-
-        def apply(self, aggregate: User) -> None:
-            aggregate.tags = remove_tags(aggregate.tags, self.tag_keys, case_insensitive_keys=True)
-
-    def untag(self, tag_keys: list[str]) -> None:
-        """Remove the tags of ``tag_keys``."""
-        self.trigger_event(self.Untagged, tag_keys=list(tag_keys))
+    class Untagged(UntaggedEvent):
+        pass
 
     class AddedToGroup(AuditedAggregate.Event):
         group_id: uuid.UUID
