@@ -70,6 +70,9 @@ class PermissionsHolder(AuditedAggregate):
     InlinePolicyDeleted: ClassVar[type[InlinePolicyDeletedEvent]]
     PolicyAttached: ClassVar[type[PolicyAttachedEvent]]
     PolicyDetached: ClassVar[type[PolicyDetachedEvent]]
+    # Only users and roles have a permissions boundary; groups declare no such events.
+    PermissionsBoundaryPut: ClassVar[type[PermissionsBoundaryPutEvent]]
+    PermissionsBoundaryDeleted: ClassVar[type[PermissionsBoundaryDeletedEvent]]
 
     @property
     def display_name(self) -> str:
@@ -116,3 +119,12 @@ class PermissionsHolder(AuditedAggregate):
         if policy_arn not in self.attached_policies:
             raise NoSuchEntityError(f"Policy {policy_arn} was not found.")
         self.trigger_event(self.PolicyDetached, policy_arn=policy_arn)
+
+    def put_permissions_boundary(self, policy_arn: str) -> None:
+        """Set or replace the permissions boundary (users and roles)."""
+        self.trigger_event(self.PermissionsBoundaryPut, policy_arn=policy_arn)
+
+    def delete_permissions_boundary(self) -> None:
+        """Remove the permissions boundary (a no-op when there is none)."""
+        if self.permissions_boundary is not None:
+            self.trigger_event(self.PermissionsBoundaryDeleted)

@@ -196,13 +196,12 @@ class Role(Taggable, PermissionsHolder):
     def put_permissions_boundary(self, policy_arn: str) -> None:
         """Set or replace the role's permissions boundary."""
         self.require_modifiable()
-        self.trigger_event(self.PermissionsBoundaryPut, policy_arn=policy_arn)
+        super().put_permissions_boundary(policy_arn)
 
     def delete_permissions_boundary(self) -> None:
         """Remove the role's permissions boundary (a no-op when it has none)."""
         self.require_modifiable()
-        if self.permissions_boundary is not None:
-            self.trigger_event(self.PermissionsBoundaryDeleted)
+        super().delete_permissions_boundary()
 
     # -- instance profiles ----------------------------------------------------------------------------------
 

@@ -159,15 +159,6 @@ class User(Taggable, PermissionsHolder):
     class PermissionsBoundaryDeleted(PermissionsBoundaryDeletedEvent):
         pass
 
-    def put_permissions_boundary(self, policy_arn: str) -> None:
-        """Set or replace the user's permissions boundary."""
-        self.trigger_event(self.PermissionsBoundaryPut, policy_arn=policy_arn)
-
-    def delete_permissions_boundary(self) -> None:
-        """Remove the user's permissions boundary (a no-op when it has none)."""
-        if self.permissions_boundary is not None:
-            self.trigger_event(self.PermissionsBoundaryDeleted)
-
     # -- console password (the hash lives in the credential vault, never in an event) ---------------------------
 
     class LoginProfileCreated(AuditedAggregate.Event):

@@ -99,8 +99,9 @@ def _user_renamed(conn: Connection, event: User.Updated, position: int) -> None:
 
 
 def find_access_key(conn: Connection, access_key_id: str) -> dict[str, Any] | None:
-    """The current row of a long-term access key (any account): ``access_key_id``, ``account_id``, ``owner_kind``
-    (``root`` or ``user``), ``owner_uuid``, ``owner_arn``, ``user_name``, ``status`` (``Active``/``Inactive``),
+    """The current row of an access key (any account; long-term or a session's ``ASIA`` key): ``access_key_id``,
+    ``account_id``, ``owner_kind`` (``root``, ``user`` or ``session``; sessions add ``expiration`` and
+    ``session_token_digest``), ``owner_uuid``, ``owner_arn``, ``user_name``, ``status`` (``Active``/``Inactive``),
     ``create_date`` and the ``last_used_*`` columns; ``None`` for an unknown or deleted key. Request authentication
     pairs it with ``store.vault.get_secret(access_key_id)``."""
     return current_row(conn, ACCESS_KEYS, access_key_id=access_key_id)

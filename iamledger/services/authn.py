@@ -9,11 +9,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from iamledger.auth import AuthenticationError, HttpRequest, KeyRecord, VerifiedCaller, verify
 from iamledger.domain.errors import TranslatedError
-from iamledger.projections.tables import ACCESS_KEYS
+from iamledger.projections.access_keys import find_access_key
 from iamledger.services.base import ServiceBase
 
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - a message, not a secret
@@ -44,15 +42,7 @@ class AuthenticationService(ServiceBase):
         secret), ``ExpiredToken``. Every refusal is recorded in the security log."""
         self.projector.catch_up()
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(ACCESS_KEYS).where(
-                        ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = find_access_key(conn, access_key_id)
         try:
             self._check_key(row, access_key_id, secret_access_key, session_token)
         except TranslatedError as error:
@@ -97,15 +87,7 @@ class AuthenticationService(ServiceBase):
         with self.engine.connect() as conn:
 
             def lookup(access_key_id: str) -> KeyRecord | None:
-                row = (
-                    conn.execute(
-                        select(ACCESS_KEYS).where(
-                            ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
+                row = find_access_key(conn, access_key_id)
                 secret = None if row is None else self.vault.get_secret(access_key_id)
                 if row is None or secret is None:
                     return None
