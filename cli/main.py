@@ -14,6 +14,7 @@ import click
 
 from iamledger import __version__
 from iamledger.cli.accounts import account_group
+from iamledger.cli.audit import audit_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
@@ -98,6 +99,7 @@ def cli(
 cli.add_command(init_command)
 cli.add_command(account_group)
 cli.add_command(login_command)
+cli.add_command(audit_group)
 cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
 cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 

@@ -9,16 +9,17 @@ bound acts as the account's root user under a fresh request id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from iamledger.asof import StoreAsOf
 from iamledger.catalogue import aws_managed_policies
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
@@ -45,6 +46,8 @@ from iamledger.domain.ids import (
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
 from iamledger.projections.projector import Projector
+from iamledger.projections.temporal import read_position, reading_now
+from iamledger.projections.timeindex import resolve
 from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
 from iamledger.services.authn import AuthenticationService
@@ -65,6 +68,21 @@ KEY_CHECK_META: Final = "master_key_check"
 LIBRARY_USER_AGENT: Final = "iamledger-library"
 REGISTRY_RETRIES: Final = 10
 SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schema"
+
+
+class _TemporalRepository(Repository[uuid.UUID]):
+    """The application's repository; inside a read bound to a past position (:meth:`IdentityStore.at`) an aggregate
+    is loaded at the version it had at that position, and one created later is not found."""
+
+    version_at: Callable[[uuid.UUID, int], int | None]
+
+    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
+        position = read_position()
+        if version is None and position is not None:
+            version = self.version_at(aggregate_id, position)
+            if version is None:
+                raise AggregateNotFoundError(aggregate_id)
+        return super().get(aggregate_id, version=version, **kwargs)
 
 
 class IdentityStore(
@@ -99,6 +117,40 @@ class IdentityStore(
             self.projector = Projector(self, self.engine)
             self.projector.create_tables()
             self.security_log = SecurityLog(store_url)
+
+    def construct_repository(self) -> Repository[uuid.UUID]:
+        """The repository, reading aggregates as of a bound past position when there is one."""
+        base = super().construct_repository()
+        repository = _TemporalRepository(event_store=base.event_store, snapshot_store=base.snapshot_store)
+        repository.version_at = self._version_at
+        return repository
+
+    def _version_at(self, aggregate_id: uuid.UUID, position: int) -> int | None:
+        """The version an aggregate had at notification id ``position`` (``None``: it did not exist yet)."""
+        sqlite = self.store_url.backend == "sqlite"
+        column = "rowid" if sqlite else "notification_id"
+        query = text(
+            f"SELECT max(originator_version) FROM {self.events_table()} "
+            f"WHERE originator_id = :id AND {column} <= :position"
+        )
+        with self.engine.connect() as conn:
+            key = aggregate_id.hex if sqlite else aggregate_id
+            value = conn.execute(query, {"id": key, "position": position}).scalar()
+        return None if value is None else int(value)
+
+    def events_table(self) -> str:
+        """The (possibly schema-qualified) name of the table the events are stored in."""
+        return str(getattr(self.recorder, "events_table_name", "stored_events"))
+
+    def at(self, when: str | int | datetime) -> StoreAsOf:
+        """The store as it was at ``when``: a position (int), a ``datetime``, or text such as
+        ``2026-11-01T09:00:00Z``, ``2026-11-01``, ``90m``, ``7d`` or ``position:1234``. The view is read-only and
+        has the store's read methods (``list_groups_for_user``, ``get_account_authorization_details``,
+        ``simulate_principal_policy``, ...); its ``position`` and ``time`` say what the answers describe."""
+        self.projector.catch_up()
+        with reading_now(), self.engine.connect() as conn:
+            moment = resolve(conn, when, self.clock())
+        return StoreAsOf(self, moment)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:

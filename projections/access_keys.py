@@ -12,12 +12,12 @@ from iamledger.domain.ids import root_arn
 from iamledger.domain.users import User
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ACCESS_KEYS, ACCOUNTS, USERS
-from iamledger.projections.temporal import close_rows, current_row, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
 
 
 def _account_id_of(conn: Connection, account_uuid: str) -> str:
     """The account id of an ``Account`` aggregate (whose id is derived from the account id)."""
-    for (account_id,) in conn.execute(select(ACCOUNTS.c.account_id).where(ACCOUNTS.c.valid_to.is_(None))):
+    for (account_id,) in conn.execute(select(ACCOUNTS.c.account_id).where(live(ACCOUNTS))):
         if str(Account.create_id(account_id)) == account_uuid:
             return str(account_id)
     return ""
@@ -90,7 +90,7 @@ def _user_renamed(conn: Connection, event: User.Updated, position: int) -> None:
     owner = str(event.originator_id)
     rows = conn.execute(
         select(ACCESS_KEYS.c.access_key_id, ACCESS_KEYS.c.account_id).where(
-            ACCESS_KEYS.c.owner_uuid == owner, ACCESS_KEYS.c.valid_to.is_(None)
+            ACCESS_KEYS.c.owner_uuid == owner, live(ACCESS_KEYS)
         )
     ).all()
     for key_id, account_id in rows:
@@ -111,7 +111,7 @@ def keys_of_owner(conn: Connection, owner_uuid: str) -> list[dict[str, Any]]:
     """The current keys of one user (or of one account's root), oldest first."""
     query = (
         select(ACCESS_KEYS)
-        .where(ACCESS_KEYS.c.owner_uuid == owner_uuid, ACCESS_KEYS.c.valid_to.is_(None))
+        .where(ACCESS_KEYS.c.owner_uuid == owner_uuid, live(ACCESS_KEYS))
         .order_by(ACCESS_KEYS.c.create_date, ACCESS_KEYS.c.access_key_id)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 from iamledger.domain.accounts import Account
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ACCOUNTS
-from iamledger.projections.temporal import open_row, replace_row
+from iamledger.projections.temporal import live, open_row, replace_row
 
 
 @handles(Account.Created)
@@ -29,12 +29,12 @@ def _alias_deleted(conn: Connection, event: Account.AliasDeleted, position: int)
 
 def list_accounts(conn: Connection) -> list[dict[str, Any]]:
     """Every current account, in creation order."""
-    rows = conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.valid_to.is_(None)).order_by(ACCOUNTS.c.valid_from))
+    rows = conn.execute(select(ACCOUNTS).where(live(ACCOUNTS)).order_by(ACCOUNTS.c.valid_from))
     return [dict(r) for r in rows.mappings()]
 
 
 def account_alias(conn: Connection, account_id: str) -> str | None:
     """The current alias of an account, if it has one."""
-    query = select(ACCOUNTS.c.alias).where(ACCOUNTS.c.account_id == account_id, ACCOUNTS.c.valid_to.is_(None))
+    query = select(ACCOUNTS.c.alias).where(ACCOUNTS.c.account_id == account_id, live(ACCOUNTS))
     value = conn.execute(query).scalar()
     return None if value is None else str(value)

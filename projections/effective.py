@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections.principals import attached_policy_arns, inline_policies
 from iamledger.projections.tables import POLICIES, POLICY_VERSIONS
+from iamledger.projections.temporal import live
 from iamledger.projections.users import groups_of_user
 
 
@@ -45,9 +46,9 @@ def managed_document(
         .where(
             POLICIES.c.account_id == account_id,
             POLICIES.c.arn == arn,
-            POLICIES.c.valid_to.is_(None),
+            live(POLICIES),
             POLICY_VERSIONS.c.version_id == POLICIES.c.default_version_id,
-            POLICY_VERSIONS.c.valid_to.is_(None),
+            live(POLICY_VERSIONS),
         )
     )
     value = conn.execute(query).scalar()

@@ -11,7 +11,7 @@ from iamledger.domain.names import name_key
 from iamledger.projections.principals import close_principal, find_by_name
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
-from iamledger.projections.temporal import close_rows, open_row, replace_row
+from iamledger.projections.temporal import close_rows, live, open_row, replace_row
 
 
 @handles(Group.Created)
@@ -59,7 +59,7 @@ def current_groups(conn: Connection, account_id: str, path_prefix: str = "/") ->
     """The account's groups whose path starts with ``path_prefix``, ordered by name."""
     query = (
         select(GROUPS)
-        .where(GROUPS.c.account_id == account_id, GROUPS.c.valid_to.is_(None), GROUPS.c.path.startswith(path_prefix))
+        .where(GROUPS.c.account_id == account_id, live(GROUPS), GROUPS.c.path.startswith(path_prefix))
         .order_by(GROUPS.c.name_key, GROUPS.c.group_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -75,7 +75,7 @@ def members_of_group(conn: Connection, group_uuid: str) -> list[dict[str, Any]]:
     query = (
         select(USERS)
         .join(GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == USERS.c.entity_uuid)
-        .where(GROUP_MEMBERS.c.group_uuid == group_uuid, GROUP_MEMBERS.c.valid_to.is_(None), USERS.c.valid_to.is_(None))
+        .where(GROUP_MEMBERS.c.group_uuid == group_uuid, live(GROUP_MEMBERS), live(USERS))
         .order_by(USERS.c.name_key)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -13,7 +13,7 @@ from iamledger.projections.principals import account_of, close_principal
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, open_row
+from iamledger.projections.temporal import close_rows, live, open_row
 
 KIND = "instance-profile"
 
@@ -83,7 +83,7 @@ def current_instance_profiles(conn: Connection, account_id: str, path_prefix: st
     table = INSTANCE_PROFILES
     query = (
         select(table)
-        .where(table.c.account_id == account_id, table.c.valid_to.is_(None), table.c.path.startswith(path_prefix))
+        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix))
         .order_by(table.c.name_key, table.c.instance_profile_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -92,9 +92,7 @@ def current_instance_profiles(conn: Connection, account_id: str, path_prefix: st
 def find_instance_profile(conn: Connection, account_id: str, name: str) -> dict[str, Any] | None:
     """The current instance profile called ``name`` (any case), or ``None``."""
     table = INSTANCE_PROFILES
-    query = select(table).where(
-        table.c.account_id == account_id, table.c.name_key == name_key(name), table.c.valid_to.is_(None)
-    )
+    query = select(table).where(table.c.account_id == account_id, table.c.name_key == name_key(name), live(table))
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
@@ -106,8 +104,8 @@ def roles_of_instance_profile(conn: Connection, instance_profile_uuid: str) -> l
         .join(INSTANCE_PROFILE_ROLES, INSTANCE_PROFILE_ROLES.c.role_uuid == ROLES.c.entity_uuid)
         .where(
             INSTANCE_PROFILE_ROLES.c.instance_profile_uuid == instance_profile_uuid,
-            INSTANCE_PROFILE_ROLES.c.valid_to.is_(None),
-            ROLES.c.valid_to.is_(None),
+            live(INSTANCE_PROFILE_ROLES),
+            live(ROLES),
         )
         .order_by(ROLES.c.name_key)
     )
@@ -124,8 +122,8 @@ def instance_profiles_of_role(conn: Connection, role_uuid: str) -> list[dict[str
         )
         .where(
             INSTANCE_PROFILE_ROLES.c.role_uuid == role_uuid,
-            INSTANCE_PROFILE_ROLES.c.valid_to.is_(None),
-            INSTANCE_PROFILES.c.valid_to.is_(None),
+            live(INSTANCE_PROFILE_ROLES),
+            live(INSTANCE_PROFILES),
         )
         .order_by(INSTANCE_PROFILES.c.name_key)
     )

@@ -13,7 +13,7 @@ from iamledger.domain.policies import FIRST_VERSION, ManagedPolicy
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, open_row, replace_row
+from iamledger.projections.temporal import close_rows, live, open_row, replace_row
 
 KIND = "policy"
 
@@ -99,7 +99,7 @@ def attachment_counts(conn: Connection, account_id: str) -> dict[str, int]:
     """How many users, groups and roles of the account each managed policy (by ARN) is attached to."""
     query = (
         select(ATTACHMENTS.c.policy_arn, func.count())
-        .where(ATTACHMENTS.c.account_id == account_id, ATTACHMENTS.c.valid_to.is_(None))
+        .where(ATTACHMENTS.c.account_id == account_id, live(ATTACHMENTS))
         .group_by(ATTACHMENTS.c.policy_arn)
     )
     return {str(arn): int(count) for arn, count in conn.execute(query)}
@@ -111,7 +111,7 @@ def boundary_counts(conn: Connection, account_id: str) -> dict[str, int]:
     for table in (USERS, ROLES):
         query = (
             select(table.c.boundary_arn, func.count())
-            .where(table.c.account_id == account_id, table.c.valid_to.is_(None), table.c.boundary_arn.is_not(None))
+            .where(table.c.account_id == account_id, live(table), table.c.boundary_arn.is_not(None))
             .group_by(table.c.boundary_arn)
         )
         for arn, count in conn.execute(query):
@@ -166,7 +166,7 @@ def customer_policies(conn: Connection, account_id: str) -> list[dict[str, Any]]
     """The account's current customer managed policies, ordered by name, with their usage counts."""
     query = (
         select(POLICIES)
-        .where(POLICIES.c.account_id == account_id, POLICIES.c.valid_to.is_(None))
+        .where(POLICIES.c.account_id == account_id, live(POLICIES))
         .order_by(POLICIES.c.name_key, POLICIES.c.policy_name)
     )
     return _with_counts(conn, account_id, (_customer_row(r) for r in conn.execute(query).mappings()))
@@ -186,18 +186,14 @@ def find_policy(
     """The managed policy with ``arn`` (AWS's, or a current one of the account) with its usage counts, or ``None``."""
     if arn in catalogue:
         return _with_counts(conn, account_id, [aws_policy_row(catalogue[arn])])[0]
-    query = select(POLICIES).where(
-        POLICIES.c.account_id == account_id, POLICIES.c.arn == arn, POLICIES.c.valid_to.is_(None)
-    )
+    query = select(POLICIES).where(POLICIES.c.account_id == account_id, POLICIES.c.arn == arn, live(POLICIES))
     row = conn.execute(query).mappings().first()
     return None if row is None else _with_counts(conn, account_id, [_customer_row(row)])[0]
 
 
 def policy_versions(conn: Connection, policy_uuid: str) -> list[dict[str, Any]]:
     """The stored versions of a customer managed policy, newest first (as AWS lists them)."""
-    query = select(POLICY_VERSIONS).where(
-        POLICY_VERSIONS.c.policy_uuid == policy_uuid, POLICY_VERSIONS.c.valid_to.is_(None)
-    )
+    query = select(POLICY_VERSIONS).where(POLICY_VERSIONS.c.policy_uuid == policy_uuid, live(POLICY_VERSIONS))
     rows = [dict(r) for r in conn.execute(query).mappings()]
     return sorted(rows, key=lambda r: int(str(r["version_id"])[1:].split(".")[0]), reverse=True)
 
@@ -216,8 +212,8 @@ def attached_entities(conn: Connection, account_id: str, arn: str, kind: str) ->
         .where(
             ATTACHMENTS.c.account_id == account_id,
             ATTACHMENTS.c.policy_arn == arn,
-            ATTACHMENTS.c.valid_to.is_(None),
-            table.c.valid_to.is_(None),
+            live(ATTACHMENTS),
+            live(table),
         )
         .order_by(table.c.name_key)
     )
@@ -229,7 +225,7 @@ def boundary_entities(conn: Connection, account_id: str, arn: str, kind: str) ->
     table, name, unique_id = _principal_columns(kind)
     query = (
         select(name, unique_id, table.c.path)
-        .where(table.c.account_id == account_id, table.c.boundary_arn == arn, table.c.valid_to.is_(None))
+        .where(table.c.account_id == account_id, table.c.boundary_arn == arn, live(table))
         .order_by(table.c.name_key)
     )
     return [{"name": r[0], "id": r[1], "path": r[2]} for r in conn.execute(query)]

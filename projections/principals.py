@@ -25,7 +25,7 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import close_rows, open_row
+from iamledger.projections.temporal import close_rows, live, open_row
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
 
@@ -94,9 +94,7 @@ def close_principal(conn: Connection, table: Table, entity: str, position: int) 
 
 def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> dict[str, Any] | None:
     """The current entity of ``table`` called ``name`` (compared case-insensitively), or ``None``."""
-    query = select(table).where(
-        table.c.account_id == account_id, table.c.name_key == name_key(name), table.c.valid_to.is_(None)
-    )
+    query = select(table).where(table.c.account_id == account_id, table.c.name_key == name_key(name), live(table))
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
@@ -105,7 +103,7 @@ def inline_policies(conn: Connection, entity: str) -> list[dict[str, Any]]:
     """The current inline policies of an entity, ordered by name."""
     query = (
         select(INLINE_POLICIES)
-        .where(INLINE_POLICIES.c.principal_uuid == entity, INLINE_POLICIES.c.valid_to.is_(None))
+        .where(INLINE_POLICIES.c.principal_uuid == entity, live(INLINE_POLICIES))
         .order_by(INLINE_POLICIES.c.policy_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -115,7 +113,7 @@ def attached_policy_arns(conn: Connection, entity: str) -> list[str]:
     """The ARNs of the managed policies currently attached to an entity, in attachment order."""
     query = (
         select(ATTACHMENTS.c.policy_arn)
-        .where(ATTACHMENTS.c.principal_uuid == entity, ATTACHMENTS.c.valid_to.is_(None))
+        .where(ATTACHMENTS.c.principal_uuid == entity, live(ATTACHMENTS))
         .order_by(ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
     )
     return [str(r[0]) for r in conn.execute(query)]

@@ -10,14 +10,17 @@ visible to the next read in any process (one cheap ``max(id)`` query when nothin
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Final
 
 from eventsourcing.application import Application
 from sqlalchemy import Engine, insert, select, update
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
-from iamledger.projections.registry import dispatch
-from iamledger.projections.tables import TRACKING, metadata
+from iamledger.projections import ledger
+from iamledger.projections.registry import dispatch_batch
+from iamledger.projections.tables import TRACKING, ledger_metadata, metadata
+from iamledger.projections.temporal import reading_now
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 1000
@@ -35,6 +38,7 @@ class Projector:
     def create_tables(self) -> None:
         """Create the view tables and the tracking row if they do not exist yet."""
         metadata.create_all(self._engine)
+        ledger_metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             exists = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).first()
             if exists is None:
@@ -52,8 +56,28 @@ class Projector:
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply every event recorded after the views' position; returns the position reached."""
+        with reading_now():
+            return self._catch_up(progress)
+
+    def _index_up_to(self, position: int) -> None:
+        """Extend the time index and hash chain to ``position`` (for views that are ahead of the index, as after
+        an upgrade from a version without one)."""
+        with self._engine.connect() as conn:
+            indexed = ledger.head(conn)[0]
+        while indexed < position:
+            notifications = self._app.recorder.select_notifications(start=indexed + 1, limit=BATCH_SIZE, stop=position)
+            if not notifications:
+                break
+            timestamps = [_timestamp(self._app.mapper.to_domain_event(n)) for n in notifications]
+            with self._engine.begin() as conn:
+                ledger.append(conn, notifications, timestamps)
+            indexed = notifications[-1].id
+
+    def _catch_up(self, progress: Progress | None) -> int:
         position = self.position()
         head = self.head()
+        if position < head:
+            self._index_up_to(position)
         while position < head:
             notifications = self._app.recorder.select_notifications(start=position + 1, limit=BATCH_SIZE, stop=head)
             if not notifications:
@@ -66,8 +90,9 @@ class Projector:
                     .values(position=last)
                 ).rowcount
                 if moved == 1:
-                    for notification in notifications:
-                        dispatch(conn, self._app.mapper.to_domain_event(notification), notification.id)
+                    events = [self._app.mapper.to_domain_event(n) for n in notifications]
+                    dispatch_batch(conn, [(e, n.id) for e, n in zip(events, notifications, strict=True)])
+                    ledger.append(conn, notifications, [_timestamp(e) for e in events])
             position = last if moved == 1 else self.position()
             if progress is not None:
                 progress(position, head)
@@ -78,6 +103,13 @@ class Projector:
         views = [t for t in metadata.sorted_tables if t is not TRACKING]
         metadata.drop_all(self._engine, tables=views)
         metadata.create_all(self._engine)
+        ledger_metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             conn.execute(update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=0))
         return self.catch_up(progress)
+
+
+def _timestamp(domain_event: Any) -> datetime:
+    """The time the writer's clock gave an event."""
+    moment: datetime = domain_event.timestamp
+    return moment

@@ -33,3 +33,9 @@ def dispatch(conn: Connection, event: Any, position: int) -> None:
     for klass in type(event).__mro__:
         for handler in HANDLERS.get(klass, ()):
             handler(conn, event, position)
+
+
+def dispatch_batch(conn: Connection, events: list[tuple[Any, int]]) -> None:
+    """Apply a batch of ``(event, position)`` pairs, in order, in the caller's transaction."""
+    for event, position in events:
+        dispatch(conn, event, position)

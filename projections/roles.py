@@ -17,7 +17,7 @@ from iamledger.projections.principals import account_of, close_principal
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ROLES
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import open_row, replace_row
+from iamledger.projections.temporal import live, open_row, replace_row
 
 KIND = "role"
 
@@ -88,7 +88,7 @@ def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> 
     """The account's roles whose path starts with ``path_prefix``, ordered by name."""
     query = (
         select(ROLES)
-        .where(ROLES.c.account_id == account_id, ROLES.c.valid_to.is_(None), ROLES.c.path.startswith(path_prefix))
+        .where(ROLES.c.account_id == account_id, live(ROLES), ROLES.c.path.startswith(path_prefix))
         .order_by(ROLES.c.name_key, ROLES.c.role_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -96,8 +96,6 @@ def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> 
 
 def find_role(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
     """The current role called ``role_name`` (any case), or ``None``."""
-    query = select(ROLES).where(
-        ROLES.c.account_id == account_id, ROLES.c.name_key == name_key(role_name), ROLES.c.valid_to.is_(None)
-    )
+    query = select(ROLES).where(ROLES.c.account_id == account_id, ROLES.c.name_key == name_key(role_name), live(ROLES))
     row = conn.execute(query).mappings().first()
     return dict(row) if row else None

@@ -40,6 +40,19 @@ class DateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+ledger_metadata = MetaData()
+"""Tables that are not views: the time index and hash chain of the log. A rebuild of the views never drops them."""
+
+POSITIONS: Final = Table(
+    "iamledger_positions",
+    ledger_metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),  # the event's notification id
+    Column("recorded_at", DateTime(timezone=True), nullable=False),  # max(previous recorded_at, event timestamp)
+    Column("event_time", DateTime(timezone=True), nullable=False),  # the writer's clock, as stored in the event
+    Column("link", String(64), nullable=False),  # sha256(previous link + this stored event's bytes), hex
+)
+Index("ix_iamledger_positions_recorded_at", POSITIONS.c.recorded_at)
+
 TRACKING: Final = Table(
     "iamledger_tracking",
     metadata,

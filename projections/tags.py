@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 
 from iamledger.domain.tags import merge_tags, remove_tags
 from iamledger.projections.tables import TAGS
-from iamledger.projections.temporal import close_rows, open_row
+from iamledger.projections.temporal import close_rows, live, open_row
 
 # Users and roles compare tag keys case-insensitively; policies and instance profiles do not.
 CASE_INSENSITIVE_KINDS = frozenset({"user", "role"})
@@ -37,7 +37,7 @@ def current_tags(conn: Connection, entity: str) -> list[tuple[str, str]]:
     """The current tags of an entity as ``(key, value)`` pairs, in order."""
     query = (
         select(TAGS.c.tag_key, TAGS.c.tag_value)
-        .where(TAGS.c.resource_uuid == entity, TAGS.c.valid_to.is_(None))
+        .where(TAGS.c.resource_uuid == entity, live(TAGS))
         .order_by(TAGS.c.ordinal, TAGS.c.row_id)
     )
     return [(r[0], r[1]) for r in conn.execute(query)]

@@ -12,7 +12,7 @@ from iamledger.projections.principals import account_of, close_principal, find_b
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, open_row, replace_row
+from iamledger.projections.temporal import close_rows, live, open_row, replace_row
 
 
 @handles(User.Created)
@@ -99,7 +99,7 @@ def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> 
     """The account's users whose path starts with ``path_prefix``, ordered by name."""
     query = (
         select(USERS)
-        .where(USERS.c.account_id == account_id, USERS.c.valid_to.is_(None), USERS.c.path.startswith(path_prefix))
+        .where(USERS.c.account_id == account_id, live(USERS), USERS.c.path.startswith(path_prefix))
         .order_by(USERS.c.name_key, USERS.c.user_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -117,8 +117,8 @@ def groups_of_user(conn: Connection, user_uuid: str) -> list[dict[str, Any]]:
         .join(GROUP_MEMBERS, and_(GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid))
         .where(
             GROUP_MEMBERS.c.user_uuid == user_uuid,
-            GROUP_MEMBERS.c.valid_to.is_(None),
-            GROUPS.c.valid_to.is_(None),
+            live(GROUP_MEMBERS),
+            live(GROUPS),
         )
         .order_by(GROUPS.c.name_key)
     )

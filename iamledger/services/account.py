@@ -21,6 +21,7 @@ from iamledger.domain.policy.limits import (
 from iamledger.domain.users import MAX_GROUPS_PER_USER
 from iamledger.projections.accounts import account_alias
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, INSTANCE_PROFILES, POLICIES, ROLES, USERS
+from iamledger.projections.temporal import live
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
 from iamledger.services.paging import page
@@ -61,7 +62,7 @@ ABSENT: Final = {
 
 
 def _count(conn: Connection, table: Table, account_id: str) -> int:
-    query = select(func.count()).where(table.c.account_id == account_id, table.c.valid_to.is_(None))
+    query = select(func.count()).where(table.c.account_id == account_id, live(table))
     return int(conn.execute(query).scalar() or 0)
 
 

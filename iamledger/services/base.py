@@ -25,6 +25,7 @@ from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, r
 from iamledger.projections.principals import find_by_name
 from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, USERS
 from iamledger.projections.tags import current_tags
+from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.services.callers import Caller, resolve_caller
 
 if TYPE_CHECKING:
@@ -100,12 +101,14 @@ class ServiceBase:
     ) -> T:
         """Run a read operation on the views, first caught up with the log (read-your-writes), once the caller is
         authorized."""
-        present = {k: v for k, v in params.items() if v is not None}
-        validate_input(service, operation, present)
-        account_id = self.current_account_id()
-        self._authorize(service, operation, present, account_id)
-        self.projector.catch_up()
-        with translated(), self.engine.connect() as conn:
+        position = read_position()
+        with reading_now():
+            present = {k: v for k, v in params.items() if v is not None}
+            validate_input(service, operation, present)
+            account_id = self.current_account_id()
+            self._authorize(service, operation, present, account_id)
+            self.projector.catch_up()
+        with reading_at(position), translated(), self.engine.connect() as conn:
             return body(conn, account_id)
 
     # -- authorization --------------------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ class ServiceBase:
         if ctx is None or ctx.actor == f"arn:aws:iam::{account_id}:root":
             return
         self.projector.catch_up()
-        with self.engine.connect() as conn:
+        with reading_now(), self.engine.connect() as conn:
             caller = self.caller(conn)
             assert caller is not None  # noqa: S101 - a context is bound here
 

@@ -21,6 +21,7 @@ from iamledger.domain.sessions import RoleSession
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
 from iamledger.projections.tables import ACCESS_KEYS, ROLES, USERS
 from iamledger.projections.tags import current_tags
+from iamledger.projections.temporal import live
 
 _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
@@ -77,7 +78,7 @@ def resolve_caller(
         return Caller(actor, root["account"], "root", Principal.root(root["account"]))
     user = _USER.fullmatch(actor)
     if user is not None:
-        row = conn.execute(select(USERS).where(USERS.c.arn == actor, USERS.c.valid_to.is_(None))).mappings().first()
+        row = conn.execute(select(USERS).where(USERS.c.arn == actor, live(USERS))).mappings().first()
         if row is None:
             return Caller(actor, user["account"], "unknown", Principal.user(user["account"], user["name"]))
         tags = dict(current_tags(conn, str(row["entity_uuid"])))
@@ -104,17 +105,13 @@ def _role_session(
     session_aggregate: RoleSession | None = None
     if access_key_id:
         key = conn.execute(
-            select(ACCESS_KEYS.c.owner_uuid).where(
-                ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.valid_to.is_(None)
-            )
+            select(ACCESS_KEYS.c.owner_uuid).where(ACCESS_KEYS.c.access_key_id == access_key_id, live(ACCESS_KEYS))
         ).first()
         if key is not None and key[0]:
             session_aggregate = load_session(key[0])
-    query = select(ROLES).where(
-        ROLES.c.account_id == account, ROLES.c.role_name == match["role"], ROLES.c.valid_to.is_(None)
-    )
+    query = select(ROLES).where(ROLES.c.account_id == account, ROLES.c.role_name == match["role"], live(ROLES))
     if session_aggregate is not None:
-        query = select(ROLES).where(ROLES.c.entity_uuid == str(session_aggregate.role_uuid), ROLES.c.valid_to.is_(None))
+        query = select(ROLES).where(ROLES.c.entity_uuid == str(session_aggregate.role_uuid), live(ROLES))
     row = conn.execute(query).mappings().first()
     if row is None:  # the role was deleted: its sessions act with no permissions
         return Caller(actor, account, "unknown", Principal.assumed_role(account, match["role"], match["session"]))

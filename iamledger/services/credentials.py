@@ -48,6 +48,7 @@ from iamledger.domain.users import User, access_key_not_found
 from iamledger.logconfig import get_logger
 from iamledger.passwords import PasswordVault, burn_verification_time, verify_password
 from iamledger.projections.access_keys import find_access_key, keys_of_owner
+from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.projections.users import find_user
 from iamledger.services.base import SAVE_RETRIES, ServiceBase, translated
 from iamledger.services.paging import page
@@ -85,11 +86,13 @@ class CredentialsService(ServiceBase):
     def _read(self, operation: str, params: Mapping[str, Any], body: Callable[[str], T]) -> T:
         """A read answered from the aggregates (no view holds it): validate, authorize, act in the caller's
         account."""
-        present = {k: v for k, v in params.items() if v is not None}
-        validate_input("iam", operation, present)
-        account_id = self.current_account_id()
-        self._authorize("iam", operation, present, account_id)
-        with self.acting(account_id), translated():
+        position = read_position()
+        with reading_now():
+            present = {k: v for k, v in params.items() if v is not None}
+            validate_input("iam", operation, present)
+            account_id = self.current_account_id()
+            self._authorize("iam", operation, present, account_id)
+        with reading_at(position), self.acting(account_id), translated():
             return body(account_id)
 
     def _own_password_command(self, params: Mapping[str, Any], body: Callable[[str], T]) -> T:

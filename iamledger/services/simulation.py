@@ -21,6 +21,7 @@ from iamledger.domain.policy import (
 from iamledger.domain.policy import simulate_custom_policy as simulate
 from iamledger.projections.effective import EffectivePolicy, effective_policies
 from iamledger.projections.tables import GROUPS, ROLES, USERS
+from iamledger.projections.temporal import live
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.paging import page
 
@@ -98,7 +99,7 @@ class SimulationService(ServiceBase):
             raise InvalidInputError(f"Invalid PolicySourceArn: {arn}. It must be the ARN of a user, group or role.")
         kind = match["kind"]
         table = {"user": USERS, "group": GROUPS, "role": ROLES}[kind]
-        query = select(table).where(table.c.arn == arn, table.c.valid_to.is_(None))
+        query = select(table).where(table.c.arn == arn, live(table))
         row = conn.execute(query).mappings().first()
         if row is None or match["account"] != account_id:
             raise NoSuchEntityError(f"The {kind} with name {match['name']} cannot be found.")

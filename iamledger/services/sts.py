@@ -38,6 +38,7 @@ from iamledger.domain.policy import (
 from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, RoleSession, UserSession
 from iamledger.projections.effective import managed_document
 from iamledger.projections.tables import ROLES
+from iamledger.projections.temporal import live
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.callers import Caller
 
@@ -123,9 +124,7 @@ class StsService(ServiceBase):
             if caller.is_root:
                 raise AccessDeniedError("Roles may not be assumed by root accounts.")
             role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
-            row = (
-                conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, ROLES.c.valid_to.is_(None))).mappings().first()
-            )
+            row = conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, live(ROLES))).mappings().first()
             denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {RoleArn}"
             if row is None:
                 self.record_security_incident("AccessDenied", action="sts:AssumeRole", resource=RoleArn, reason=denied)

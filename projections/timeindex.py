@@ -1,0 +1,99 @@
+"""Resolving a moment to a position of the log.
+
+A moment is given as an ISO 8601 time (``2026-11-01T09:00:00Z``; no offset means UTC), a date (``2026-11-01``,
+midnight UTC), a time relative to now (``90s``, ``90m``, ``12h``, ``7d``, ``2w`` ago), seconds since the epoch
+(``1793523600``, as the aws CLI accepts), or an exact position (``position:1234``, or ``#1234``). A time maps to the
+last position whose monotonic recorded time is at or before it (0 when it is before the first event), by a binary
+search on the indexed ``recorded_at`` column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Final
+
+from sqlalchemy import Connection, func, select
+
+from iamledger.domain.errors import ValidationError
+from iamledger.projections.tables import POSITIONS
+
+_RELATIVE: Final = re.compile(r"^(?P<amount>\d+)\s*(?P<unit>s|m|h|d|w)$")
+_POSITION: Final = re.compile(r"^(?:position:|#)(?P<position>\d+)$")
+_UNITS: Final = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A resolved moment: the position answers are computed at, and the time they describe."""
+
+    position: int
+    time: datetime
+
+    def describe(self) -> dict[str, object]:
+        """The moment in the shape audit answers report it: ``{"Position": 1234, "Time": ...}``."""
+        return {"Position": self.position, "Time": self.time}
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """A wall-clock time from ``text`` (absolute, relative to ``now``, or epoch seconds); ``ValidationError``
+    otherwise."""
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - timedelta(**{_UNITS[relative["unit"]]: int(relative["amount"])})
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return datetime.fromtimestamp(float(value), UTC)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise ValidationError(
+            f"Invalid time '{text}': use an ISO 8601 time (2026-11-01T09:00:00Z), a date (2026-11-01), a duration ago "
+            "(90m, 12h, 7d), epoch seconds, or position:N."
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def position_at(conn: Connection, moment: datetime) -> int:
+    """The last position recorded at or before ``moment`` (0 before the first event)."""
+    value = conn.execute(select(func.max(POSITIONS.c.position)).where(POSITIONS.c.recorded_at <= moment)).scalar()
+    return int(value or 0)
+
+
+def time_of(conn: Connection, position: int) -> datetime | None:
+    """The monotonic recorded time of ``position`` (``None`` for 0 or an unknown position)."""
+    value = conn.execute(select(POSITIONS.c.recorded_at).where(POSITIONS.c.position == position)).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def indexed_head(conn: Connection) -> int:
+    """The last indexed position."""
+    return int(conn.execute(select(func.max(POSITIONS.c.position))).scalar() or 0)
+
+
+def resolve(conn: Connection, when: str | int | datetime, now: datetime) -> Moment:
+    """The moment ``when`` names (a position, a time, or text as described in this module's docstring)."""
+    if isinstance(when, int):
+        return _at_position(conn, int(when), now)
+    if isinstance(when, datetime):
+        moment = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+        return Moment(position_at(conn, moment), moment)
+    exact = _POSITION.match(when.strip())
+    if exact:
+        return _at_position(conn, int(exact["position"]), now)
+    moment = parse_time(when, now)
+    return Moment(position_at(conn, moment), moment)
+
+
+def _at_position(conn: Connection, position: int, now: datetime) -> Moment:
+    head = indexed_head(conn)
+    if position < 0 or position > head:
+        raise ValidationError(f"Position {position} is outside the log (0 to {head}).")
+    recorded = time_of(conn, position)
+    if recorded is None:
+        first = time_of(conn, 1)
+        recorded = first - timedelta(microseconds=1) if first else now
+    return Moment(position, recorded)
