@@ -13,6 +13,7 @@ import click
 from botocore import xform_name
 from botocore.model import OperationModel
 
+from iamledger.asof import StoreAsOf, is_read_operation
 from iamledger.awsmodel import operation_model, paginator_config, service_model
 from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
 from iamledger.cli.group import Group
@@ -56,9 +57,18 @@ class ServiceGroup(Group):
 
 def _operation_command(service: str, name: str, op: OperationModel) -> click.Command:
     paginated = paginator_config(service, op.name) is not None
+    as_of = op.name not in STORELESS and is_read_operation(xform_name(op.name))
 
     def callback(args: tuple[str, ...]) -> None:
         parser = build_parser(f"iamledger {service} {name}", op, paginated=paginated)
+        if as_of:
+            parser.add_argument(
+                "--at",
+                dest="cli_at",
+                metavar="WHEN",
+                help="Answer as of this moment: an ISO 8601 time (2026-11-01T09:00:00Z), a date, a duration ago "
+                "(90m, 7d), epoch seconds, or position:N.",
+            )
         namespace = parser.parse_args(list(args))
         try:
             params = parameters(op, namespace)
@@ -70,8 +80,12 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
             result = _call(service, op, storeless, params, namespace, pages, paginated=paginated)
         else:
             with acting_in_account() as (store, _):
-                method = getattr(store, xform_name(op.name))
+                when = getattr(namespace, "cli_at", None)
+                source: Any = store if when is None else store.at(when)
+                method = getattr(source, xform_name(op.name))
                 result = _call(service, op, method, params, namespace, pages, paginated=paginated)
+                if isinstance(source, StoreAsOf):
+                    click.echo(f"As of position {source.position} ({source.time.isoformat()})", err=True)
         emit(result or None, title=op.name, pages=pages or None)
 
     return click.Command(
