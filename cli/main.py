@@ -12,6 +12,7 @@ from typing import Final
 
 import click
 
+import iamledger.cli.audit_sessions  # noqa: F401 - registers `audit list-sessions`
 from iamledger import __version__
 from iamledger.cli.accounts import account_group
 from iamledger.cli.audit import audit_group

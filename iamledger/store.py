@@ -57,6 +57,7 @@ from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.permissions import PermissionsService
 from iamledger.services.policies import PoliciesService
 from iamledger.services.roles import RolesService
+from iamledger.services.sessions import SessionsService
 from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
 from iamledger.services.users import UsersService
@@ -96,6 +97,7 @@ class IdentityStore(
     AccountService,
     SimulationService,
     StsService,
+    SessionsService,
     AuthenticationService,
     Application[uuid.UUID],
 ):

@@ -20,7 +20,8 @@ import sqlalchemy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iamledger import IdentityStore
+from iamledger import AuditContext, IdentityStore
+from iamledger.context import bound_audit_context
 from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.domain.groups import Group
 from iamledger.domain.permissions import (
@@ -383,3 +384,43 @@ def test_as_of_answers_equal_an_in_memory_replay(backend, monkeypatch, tmp_path,
                 assert past.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == default
                 versions = past.list_policy_versions(PolicyArn=arn)["Versions"]
                 assert sorted(v["VersionId"] for v in versions) == sorted(replay.versions[arn])
+
+
+# -- sessions valid at a moment ------------------------------------------------------------------------------------
+
+
+def test_sessions_count_only_while_valid(iam, store_url, capsys, monkeypatch):
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+    iam.create_role(RoleName="deploy", AssumeRolePolicyDocument=trust)
+    iam.create_user(UserName="ci-bot")
+    iam.put_user_policy(UserName="ci-bot", PolicyName="assume", PolicyDocument=_document("Allow", ["sts:AssumeRole"]))
+    issued = datetime.now(UTC).replace(microsecond=0)
+    context = AuditContext(actor=f"arn:aws:iam::{ACCOUNT_ID}:user/ci-bot", request_id=AuditContext.new_request_id())
+    with bound_audit_context(context):
+        credentials = iam.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/deploy", RoleSessionName="ci", DurationSeconds=900
+        )["Credentials"]
+    sessions = iam.list_sessions()["Sessions"]
+    assert [s["AccessKeyId"] for s in sessions] == [credentials["AccessKeyId"]]
+    assert sessions[0]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/deploy/ci"
+    assert "SecretAccessKey" not in sessions[0] and "SessionToken" not in sessions[0]
+    assert iam.at(issued + timedelta(minutes=10)).list_sessions(RoleName="deploy")["Sessions"] != []
+    assert iam.at(issued + timedelta(minutes=16)).list_sessions()["Sessions"] == []
+    assert iam.at(issued - timedelta(minutes=1)).list_sessions()["Sessions"] == []
+
+    shown = run(capsys, "audit", "list-sessions", "--role-name", "deploy", "--db", store_url)
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["Sessions"][0]["AccessKeyId"] == credentials["AccessKeyId"]
+    assert credentials["SecretAccessKey"] not in shown.stdout
+    later = (issued + timedelta(hours=1)).isoformat()
+    expired = run(capsys, "audit", "list-sessions", "--at", later, "--db", store_url)
+    assert json.loads(expired.stdout)["Sessions"] == []
+    missing = run(capsys, "audit", "list-sessions", "--role-name", "nope", "--db", store_url)
+    assert missing.exit_code == 254
