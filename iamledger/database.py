@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.pool import NullPool
 
 from iamledger.config import SQLITE_BUSY_TIMEOUT_SECONDS, StoreURL
 
@@ -22,7 +21,6 @@ def create_store_engine(store_url: StoreURL) -> Engine:
         engine = create_engine(
             URL.create("sqlite", database=str(store_url.path)),
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            poolclass=NullPool,
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine

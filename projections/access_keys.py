@@ -5,25 +5,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.accounts import Account
 from iamledger.domain.ids import root_arn
 from iamledger.domain.users import User
-from iamledger.projections.registry import handles
+from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ACCESS_KEYS, ACCOUNTS, USERS
-from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, current_rows, live, open_row, replace_row
+
+
+@prefetches(
+    Account.RootAccessKeyUpdated,
+    User.AccessKeyUpdated,
+    Account.RootAccessKeyDeleted,
+    User.AccessKeyDeleted,
+    Account.RootAccessKeyUsed,
+    User.AccessKeyUsed,
+)
+def _key_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(ACCESS_KEYS, "access_key_id", event.key_id)]
+
+
+@prefetches(User.AccessKeyCreated)
+def _owner_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(USERS, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(User.Updated)
+def _owner_keys(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(ACCESS_KEYS, "owner_uuid", str(event.originator_id))]
 
 
 def _account_id_of(conn: Connection, account_uuid: str) -> str:
     """The account id of an ``Account`` aggregate (whose id is derived from the account id)."""
-    for (account_id,) in conn.execute(select(ACCOUNTS.c.account_id).where(live(ACCOUNTS))):
-        if str(Account.create_id(account_id)) == account_uuid:
-            return str(account_id)
+    for row in current_rows(conn, ACCOUNTS):
+        if str(Account.create_id(row["account_id"])) == account_uuid:
+            return str(row["account_id"])
     return ""
 
 
-@handles(Account.RootAccessKeyCreated)
+@handles(Account.RootAccessKeyCreated, batched=True)
 def _root_key_created(conn: Connection, event: Account.RootAccessKeyCreated, position: int) -> None:
     account_id = _account_id_of(conn, str(event.originator_id))
     open_row(
@@ -41,19 +63,19 @@ def _root_key_created(conn: Connection, event: Account.RootAccessKeyCreated, pos
     )
 
 
-@handles(Account.RootAccessKeyUpdated, User.AccessKeyUpdated)
+@handles(Account.RootAccessKeyUpdated, User.AccessKeyUpdated, batched=True)
 def _status_updated(
     conn: Connection, event: Account.RootAccessKeyUpdated | User.AccessKeyUpdated, position: int
 ) -> None:
     replace_row(conn, ACCESS_KEYS, position, {"access_key_id": event.key_id}, status=event.status)
 
 
-@handles(Account.RootAccessKeyDeleted, User.AccessKeyDeleted)
+@handles(Account.RootAccessKeyDeleted, User.AccessKeyDeleted, batched=True)
 def _deleted(conn: Connection, event: Account.RootAccessKeyDeleted | User.AccessKeyDeleted, position: int) -> None:
     close_rows(conn, ACCESS_KEYS, position, access_key_id=event.key_id)
 
 
-@handles(Account.RootAccessKeyUsed, User.AccessKeyUsed)
+@handles(Account.RootAccessKeyUsed, User.AccessKeyUsed, batched=True)
 def _used(conn: Connection, event: Account.RootAccessKeyUsed | User.AccessKeyUsed, position: int) -> None:
     replace_row(
         conn,
@@ -66,7 +88,7 @@ def _used(conn: Connection, event: Account.RootAccessKeyUsed | User.AccessKeyUse
     )
 
 
-@handles(User.AccessKeyCreated)
+@handles(User.AccessKeyCreated, batched=True)
 def _user_key_created(conn: Connection, event: User.AccessKeyCreated, position: int) -> None:
     user = current_row(conn, USERS, entity_uuid=str(event.originator_id)) or {}
     open_row(
@@ -84,16 +106,12 @@ def _user_key_created(conn: Connection, event: User.AccessKeyCreated, position: 
     )
 
 
-@handles(User.Updated)
+@handles(User.Updated, batched=True)
 def _user_renamed(conn: Connection, event: User.Updated, position: int) -> None:
     """A renamed or moved user's keys follow it: their owner ARN and user name change."""
     owner = str(event.originator_id)
-    rows = conn.execute(
-        select(ACCESS_KEYS.c.access_key_id, ACCESS_KEYS.c.account_id).where(
-            ACCESS_KEYS.c.owner_uuid == owner, live(ACCESS_KEYS)
-        )
-    ).all()
-    for key_id, account_id in rows:
+    for row in current_rows(conn, ACCESS_KEYS, owner_uuid=owner):
+        key_id, account_id = row["access_key_id"], row["account_id"]
         arn = f"arn:aws:iam::{account_id}:user{event.path}{event.user_name}"
         replace_row(conn, ACCESS_KEYS, position, {"access_key_id": key_id}, owner_arn=arn, user_name=event.user_name)
 

@@ -12,17 +12,17 @@ from iamledger.projections.tables import ACCOUNTS
 from iamledger.projections.temporal import live, open_row, replace_row
 
 
-@handles(Account.Created)
+@handles(Account.Created, batched=True)
 def _created(conn: Connection, event: Account.Created, position: int) -> None:
     open_row(conn, ACCOUNTS, position, account_id=event.account_id, alias=None, create_date=event.timestamp)
 
 
-@handles(Account.AliasCreated)
+@handles(Account.AliasCreated, batched=True)
 def _alias_created(conn: Connection, event: Account.AliasCreated, position: int) -> None:
     replace_row(conn, ACCOUNTS, position, {"account_id": event.account_id}, alias=event.alias)
 
 
-@handles(Account.AliasDeleted)
+@handles(Account.AliasDeleted, batched=True)
 def _alias_deleted(conn: Connection, event: Account.AliasDeleted, position: int) -> None:
     replace_row(conn, ACCOUNTS, position, {"account_id": event.account_id}, alias=None)
 

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.groups import Group
 from iamledger.domain.names import name_key
-from iamledger.projections.principals import close_principal, find_by_name
-from iamledger.projections.registry import handles
+from iamledger.projections.principals import close_principal, find_by_name, hanging_rows
+from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
-from iamledger.projections.temporal import close_rows, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
 
 
-@handles(Group.Created)
+@prefetches(Group.Updated, Group.Deleted)
+def _group_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(GROUPS, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(Group.Deleted)
+def _members(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(GROUP_MEMBERS, "group_uuid", str(event.originator_id)), *hanging_rows(event)]
+
+
+@handles(Group.Created, batched=True)
 def _created(conn: Connection, event: Group.Created, position: int) -> None:
     open_row(
         conn,
@@ -31,11 +41,11 @@ def _created(conn: Connection, event: Group.Created, position: int) -> None:
     )
 
 
-@handles(Group.Updated)
+@handles(Group.Updated, batched=True)
 def _updated(conn: Connection, event: Group.Updated, position: int) -> None:
     entity = str(event.originator_id)
-    row = conn.execute(select(GROUPS.c.account_id).where(GROUPS.c.entity_uuid == entity)).first()
-    account_id = row[0] if row else ""
+    row = current_row(conn, GROUPS, entity_uuid=entity)
+    account_id = row["account_id"] if row else ""
     replace_row(
         conn,
         GROUPS,
@@ -48,7 +58,7 @@ def _updated(conn: Connection, event: Group.Updated, position: int) -> None:
     )
 
 
-@handles(Group.Deleted)
+@handles(Group.Deleted, batched=True)
 def _deleted(conn: Connection, event: Group.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_principal(conn, GROUPS, entity, position)

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import name_key
 from iamledger.projections.principals import account_of, close_principal
-from iamledger.projections.registry import handles
-from iamledger.projections.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES
+from iamledger.projections.registry import handles, prefetches
+from iamledger.projections.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
 from iamledger.projections.temporal import close_rows, live, open_row
 
 KIND = "instance-profile"
 
 
-@handles(InstanceProfile.Created)
+@prefetches(InstanceProfile.RoleAdded, InstanceProfile.Tagged, InstanceProfile.Deleted)
+def _profile_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(INSTANCE_PROFILES, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(InstanceProfile.RoleRemoved, InstanceProfile.Deleted)
+def _profile_roles(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(INSTANCE_PROFILE_ROLES, "instance_profile_uuid", str(event.originator_id))]
+
+
+@prefetches(InstanceProfile.Tagged, InstanceProfile.Untagged, InstanceProfile.Deleted)
+def _tags(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(TAGS, "resource_uuid", str(event.originator_id))]
+
+
+@handles(InstanceProfile.Created, batched=True)
 def _created(conn: Connection, event: InstanceProfile.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -37,7 +52,7 @@ def _created(conn: Connection, event: InstanceProfile.Created, position: int) ->
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 
-@handles(InstanceProfile.RoleAdded)
+@handles(InstanceProfile.RoleAdded, batched=True)
 def _role_added(conn: Connection, event: InstanceProfile.RoleAdded, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -50,7 +65,7 @@ def _role_added(conn: Connection, event: InstanceProfile.RoleAdded, position: in
     )
 
 
-@handles(InstanceProfile.RoleRemoved)
+@handles(InstanceProfile.RoleRemoved, batched=True)
 def _role_removed(conn: Connection, event: InstanceProfile.RoleRemoved, position: int) -> None:
     close_rows(
         conn,
@@ -61,17 +76,17 @@ def _role_removed(conn: Connection, event: InstanceProfile.RoleRemoved, position
     )
 
 
-@handles(InstanceProfile.Tagged)
+@handles(InstanceProfile.Tagged, batched=True)
 def _tagged(conn: Connection, event: InstanceProfile.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), KIND)
 
 
-@handles(InstanceProfile.Untagged)
+@handles(InstanceProfile.Untagged, batched=True)
 def _untagged(conn: Connection, event: InstanceProfile.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(InstanceProfile.Deleted)
+@handles(InstanceProfile.Deleted, batched=True)
 def _deleted(conn: Connection, event: InstanceProfile.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_principal(conn, INSTANCE_PROFILES, entity, position)

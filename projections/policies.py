@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Table, func, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.policies import FIRST_VERSION, ManagedPolicy
-from iamledger.projections.registry import handles
+from iamledger.projections.principals import account_of
+from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
 from iamledger.projections.temporal import close_rows, live, open_row, replace_row
@@ -18,7 +19,27 @@ from iamledger.projections.temporal import close_rows, live, open_row, replace_r
 KIND = "policy"
 
 
-@handles(ManagedPolicy.Created)
+@prefetches(
+    ManagedPolicy.VersionCreated,
+    ManagedPolicy.DefaultVersionSet,
+    ManagedPolicy.Tagged,
+    ManagedPolicy.Deleted,
+)
+def _policy_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(POLICIES, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(ManagedPolicy.VersionDeleted, ManagedPolicy.Deleted)
+def _versions(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(POLICY_VERSIONS, "policy_uuid", str(event.originator_id))]
+
+
+@prefetches(ManagedPolicy.Tagged, ManagedPolicy.Untagged, ManagedPolicy.Deleted)
+def _tags(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(TAGS, "resource_uuid", str(event.originator_id))]
+
+
+@handles(ManagedPolicy.Created, batched=True)
 def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -53,7 +74,7 @@ def _open_version(conn: Connection, position: int, entity: str, version_id: str,
     )
 
 
-@handles(ManagedPolicy.VersionCreated)
+@handles(ManagedPolicy.VersionCreated, batched=True)
 def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, position: int) -> None:
     entity = str(event.originator_id)
     _open_version(conn, position, entity, event.version_id, event.document, event)
@@ -62,29 +83,28 @@ def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, posi
         replace_row(conn, POLICIES, position, {"entity_uuid": entity}, **changes)
 
 
-@handles(ManagedPolicy.DefaultVersionSet)
+@handles(ManagedPolicy.DefaultVersionSet, batched=True)
 def _default_set(conn: Connection, event: ManagedPolicy.DefaultVersionSet, position: int) -> None:
     changes = {"default_version_id": event.version_id, "update_date": event.timestamp}
     replace_row(conn, POLICIES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 
-@handles(ManagedPolicy.VersionDeleted)
+@handles(ManagedPolicy.VersionDeleted, batched=True)
 def _version_deleted(conn: Connection, event: ManagedPolicy.VersionDeleted, position: int) -> None:
     close_rows(conn, POLICY_VERSIONS, position, policy_uuid=str(event.originator_id), version_id=event.version_id)
 
 
-@handles(ManagedPolicy.Tagged)
+@handles(ManagedPolicy.Tagged, batched=True)
 def _tagged(conn: Connection, event: ManagedPolicy.Tagged, position: int) -> None:
-    row = conn.execute(select(POLICIES.c.account_id).where(POLICIES.c.entity_uuid == str(event.originator_id))).first()
-    tag_entity(conn, event, position, row[0] if row else "", KIND)
+    tag_entity(conn, event, position, account_of(conn, str(event.originator_id), (POLICIES,)), KIND)
 
 
-@handles(ManagedPolicy.Untagged)
+@handles(ManagedPolicy.Untagged, batched=True)
 def _untagged(conn: Connection, event: ManagedPolicy.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(ManagedPolicy.Deleted)
+@handles(ManagedPolicy.Deleted, batched=True)
 def _deleted(conn: Connection, event: ManagedPolicy.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_rows(conn, POLICIES, position, entity_uuid=entity)

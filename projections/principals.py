@@ -14,7 +14,7 @@ from iamledger.domain.permissions import (
     PolicyAttachedEvent,
     PolicyDetachedEvent,
 )
-from iamledger.projections.registry import handles
+from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import (
     ATTACHMENTS,
     GROUPS,
@@ -25,9 +25,10 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import close_rows, live, open_row
+from iamledger.projections.temporal import batch_memo, close_rows, known_rows, live, open_row
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
+PRINCIPAL_TABLES: dict[str, Table] = {"user": USERS, "group": GROUPS, "role": ROLES}
 
 
 def kind_of(event: Any) -> str:
@@ -35,16 +36,60 @@ def kind_of(event: Any) -> str:
     return type(event).__qualname__.split(".", 1)[0].lower()
 
 
-def account_of(conn: Connection, entity: str) -> str:
-    """The account of an entity, from whichever entity view holds it."""
-    for table in ENTITY_TABLES:
+def account_of(conn: Connection, entity: str, tables: tuple[Table, ...] = ENTITY_TABLES) -> str:
+    """The account of an entity, from whichever of the entity views ``tables`` holds it (any of its rows: an
+    entity never changes account). In a projection batch the answer comes from the rows the batch holds when it can,
+    and is remembered for the rest of the batch."""
+    memo = batch_memo(conn)
+    if memo is not None:
+        found = memo.get(("account", entity))
+        if found is not None:
+            return str(found)
+        for table in tables:
+            rows = known_rows(conn, table, entity_uuid=entity)
+            if rows:
+                memo["account", entity] = rows[0]["account_id"]
+                return str(rows[0]["account_id"])
+    for table in tables:
         row = conn.execute(select(table.c.account_id).where(table.c.entity_uuid == entity).limit(1)).first()
         if row is not None:
+            if memo is not None:
+                memo["account", entity] = row[0]
             return str(row[0])
     return ""
 
 
-@handles(InlinePolicyPutEvent)
+def entity_rows(event: Any) -> list[tuple[Table, str, Any]]:
+    """Prefetch: the current row of the user, group or role an event belongs to."""
+    return [(PRINCIPAL_TABLES[kind_of(event)], "entity_uuid", str(event.originator_id))]
+
+
+def hanging_rows(event: Any) -> list[tuple[Table, str, Any]]:
+    """Prefetch: everything that hangs on an entity and ends with it (tags, inline policies, attachments)."""
+    entity = str(event.originator_id)
+    return [
+        (TAGS, "resource_uuid", entity),
+        (INLINE_POLICIES, "principal_uuid", entity),
+        (ATTACHMENTS, "principal_uuid", entity),
+    ]
+
+
+@prefetches(InlinePolicyPutEvent, PolicyAttachedEvent)
+def _principal_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return entity_rows(event)
+
+
+@prefetches(InlinePolicyPutEvent, InlinePolicyDeletedEvent)
+def _inline_rows(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(INLINE_POLICIES, "principal_uuid", str(event.originator_id))]
+
+
+@prefetches(PolicyDetachedEvent)
+def _attachment_rows(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(ATTACHMENTS, "principal_uuid", str(event.originator_id))]
+
+
+@handles(InlinePolicyPutEvent, batched=True)
 def _inline_put(conn: Connection, event: InlinePolicyPutEvent, position: int) -> None:
     entity = str(event.originator_id)
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity, policy_name=event.policy_name)
@@ -60,12 +105,12 @@ def _inline_put(conn: Connection, event: InlinePolicyPutEvent, position: int) ->
     )
 
 
-@handles(InlinePolicyDeletedEvent)
+@handles(InlinePolicyDeletedEvent, batched=True)
 def _inline_deleted(conn: Connection, event: InlinePolicyDeletedEvent, position: int) -> None:
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=str(event.originator_id), policy_name=event.policy_name)
 
 
-@handles(PolicyAttachedEvent)
+@handles(PolicyAttachedEvent, batched=True)
 def _attached(conn: Connection, event: PolicyAttachedEvent, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -79,7 +124,7 @@ def _attached(conn: Connection, event: PolicyAttachedEvent, position: int) -> No
     )
 
 
-@handles(PolicyDetachedEvent)
+@handles(PolicyDetachedEvent, batched=True)
 def _detached(conn: Connection, event: PolicyDetachedEvent, position: int) -> None:
     close_rows(conn, ATTACHMENTS, position, principal_uuid=str(event.originator_id), policy_arn=event.policy_arn)
 

@@ -2,40 +2,93 @@
 
 View modules register their handlers with :func:`handles`; the projector dispatches each event to the handlers of
 its class and of its base classes, in registration order.
+
+A batch of events (:func:`dispatch_batch`) is applied inside :func:`iamledger.projections.temporal.batched`: the
+temporal write functions then buffer their work in memory and write it with one ``executemany`` per table at the end
+of the batch. Handlers registered with ``batched=True`` promise to touch the views only through those functions
+(``open_row``, ``close_rows``, ``replace_row``, ``current_row``, ``current_rows``, ...), never with their own SQL;
+any other handler runs with the batch written out before it and started afresh after it, so it may use ``conn``
+as it likes. Before the handlers run, the functions registered with :func:`prefetches` name the rows the batch's
+events will need, and they are loaded in bulk (one query per table and key column).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
+
+from iamledger.projections.temporal import batched, prefetch, unbatched
 
 Handler = Callable[[Connection, Any, int], None]
+Prefetch = Callable[[Any], Iterable[tuple[Table, str, Any]]]
 F = TypeVar("F", bound=Handler)
+P = TypeVar("P", bound=Prefetch)
 
 HANDLERS: Final[dict[type, list[Handler]]] = {}
+PREFETCHES: Final[dict[type, list[Prefetch]]] = {}
+_BATCHED: Final[set[Handler]] = set()
+_PLANS: Final[dict[type, tuple[list[tuple[Handler, bool]], list[Prefetch]]]] = {}
 
 
-def handles(*event_types: type) -> Callable[[F], F]:
-    """Register the decorated function ``(conn, event, position)`` for ``event_types``."""
+def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
+    """Register the decorated function ``(conn, event, position)`` for ``event_types``; ``batched=True`` when it
+    works on the views only through the temporal functions (see the module docstring)."""
 
     def register(func: F) -> F:
         for event_type in event_types:
             HANDLERS.setdefault(event_type, []).append(func)
+        if batched:
+            _BATCHED.add(func)
+        _PLANS.clear()
         return func
 
     return register
 
 
+def prefetches(*event_types: type) -> Callable[[P], P]:
+    """Register the decorated function ``event -> [(table, column, value), ...]``: the current rows a batch
+    containing such an event should load in bulk before its handlers run."""
+
+    def register(func: P) -> P:
+        for event_type in event_types:
+            PREFETCHES.setdefault(event_type, []).append(func)
+        _PLANS.clear()
+        return func
+
+    return register
+
+
+def _plan(event_type: type) -> tuple[list[tuple[Handler, bool]], list[Prefetch]]:
+    """The handlers (with whether each is batch-aware) and prefetches of an event class, its bases' included."""
+    plan = _PLANS.get(event_type)
+    if plan is None:
+        handlers = [(h, h in _BATCHED) for klass in event_type.__mro__ for h in HANDLERS.get(klass, ())]
+        loads = [p for klass in event_type.__mro__ for p in PREFETCHES.get(klass, ())]
+        plan = _PLANS[event_type] = (handlers, loads)
+    return plan
+
+
 def dispatch(conn: Connection, event: Any, position: int) -> None:
     """Apply ``event``, recorded at notification id ``position``, to every view that handles it."""
-    for klass in type(event).__mro__:
-        for handler in HANDLERS.get(klass, ()):
-            handler(conn, event, position)
+    dispatch_batch(conn, [(event, position)])
 
 
 def dispatch_batch(conn: Connection, events: list[tuple[Any, int]]) -> None:
     """Apply a batch of ``(event, position)`` pairs, in order, in the caller's transaction."""
-    for event, position in events:
-        dispatch(conn, event, position)
+    with batched(conn):
+        wanted: dict[tuple[Table, str], list[Any]] = {}
+        for event, _ in events:
+            for load in _plan(type(event))[1]:
+                for table, column, value in load(event):
+                    wanted.setdefault((table, column), []).append(value)
+        for (table, column), values in wanted.items():
+            prefetch(conn, table, column, values)
+        for event, position in events:
+            for handler, aware in _plan(type(event))[0]:
+                if aware:
+                    handler(conn, event, position)
+                else:
+                    with unbatched(conn):
+                        handler(conn, event, position)

@@ -8,21 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.roles import Role
-from iamledger.projections.principals import account_of, close_principal
-from iamledger.projections.registry import handles
-from iamledger.projections.tables import ROLES
+from iamledger.projections.principals import account_of, close_principal, hanging_rows
+from iamledger.projections.registry import handles, prefetches
+from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
 from iamledger.projections.temporal import live, open_row, replace_row
 
 KIND = "role"
 
 
-@handles(Role.Created)
+@prefetches(
+    Role.Updated,
+    Role.AssumeRolePolicyUpdated,
+    Role.PermissionsBoundaryPut,
+    Role.PermissionsBoundaryDeleted,
+    Role.Tagged,
+    Role.Deleted,
+)
+def _role_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(ROLES, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(Role.Tagged, Role.Untagged)
+def _tags(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(TAGS, "resource_uuid", str(event.originator_id))]
+
+
+prefetches(Role.Deleted)(hanging_rows)
+
+
+@handles(Role.Created, batched=True)
 def _created(conn: Connection, event: Role.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -49,37 +69,37 @@ def _change(conn: Connection, event: Any, position: int, **changes: Any) -> None
     replace_row(conn, ROLES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 
-@handles(Role.Updated)
+@handles(Role.Updated, batched=True)
 def _updated(conn: Connection, event: Role.Updated, position: int) -> None:
     _change(conn, event, position, description=event.description, max_session_duration=event.max_session_duration)
 
 
-@handles(Role.AssumeRolePolicyUpdated)
+@handles(Role.AssumeRolePolicyUpdated, batched=True)
 def _trust_updated(conn: Connection, event: Role.AssumeRolePolicyUpdated, position: int) -> None:
     _change(conn, event, position, trust_policy=event.policy_document)
 
 
-@handles(Role.PermissionsBoundaryPut)
+@handles(Role.PermissionsBoundaryPut, batched=True)
 def _boundary_put(conn: Connection, event: Role.PermissionsBoundaryPut, position: int) -> None:
     _change(conn, event, position, boundary_arn=event.policy_arn)
 
 
-@handles(Role.PermissionsBoundaryDeleted)
+@handles(Role.PermissionsBoundaryDeleted, batched=True)
 def _boundary_deleted(conn: Connection, event: Role.PermissionsBoundaryDeleted, position: int) -> None:
     _change(conn, event, position, boundary_arn=None)
 
 
-@handles(Role.Tagged)
+@handles(Role.Tagged, batched=True)
 def _tagged(conn: Connection, event: Role.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), KIND)
 
 
-@handles(Role.Untagged)
+@handles(Role.Untagged, batched=True)
 def _untagged(conn: Connection, event: Role.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(Role.Deleted)
+@handles(Role.Deleted, batched=True)
 def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
     close_principal(conn, ROLES, str(event.originator_id), position)
 

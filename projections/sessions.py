@@ -11,7 +11,7 @@ from iamledger.projections.tables import ACCESS_KEYS
 from iamledger.projections.temporal import open_row
 
 
-@handles(RoleSession.RoleAssumed)
+@handles(RoleSession.RoleAssumed, batched=True)
 def _role_assumed(conn: Connection, event: RoleSession.RoleAssumed, position: int) -> None:
     open_row(
         conn,
@@ -30,7 +30,7 @@ def _role_assumed(conn: Connection, event: RoleSession.RoleAssumed, position: in
     )
 
 
-@handles(UserSession.SessionTokenIssued)
+@handles(UserSession.SessionTokenIssued, batched=True)
 def _token_issued(conn: Connection, event: UserSession.SessionTokenIssued, position: int) -> None:
     open_row(
         conn,

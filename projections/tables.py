@@ -51,7 +51,7 @@ POSITIONS: Final = Table(
     Column("event_time", DateTime(timezone=True), nullable=False),  # the writer's clock, as stored in the event
     Column("link", String(64), nullable=False),  # sha256(previous link + this stored event's bytes), hex
 )
-Index("ix_iamledger_positions_recorded_at", POSITIONS.c.recorded_at)
+Index("ix_iamledger_positions_recorded_at", POSITIONS.c.recorded_at, POSITIONS.c.position)
 
 TRACKING: Final = Table(
     "iamledger_tracking",
@@ -94,7 +94,7 @@ USERS: Final = _temporal(
     Column("arn", String(2048), nullable=False),
     Column("create_date", DateTime(timezone=True), nullable=False),
     Column("boundary_arn", String(2048), nullable=True),
-    indexes=(("entity_uuid",), ("account_id", "name_key"), ("account_id", "path"), ("boundary_arn",)),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("account_id", "path"), ("boundary_arn",), ("arn",)),
 )
 
 GROUPS: Final = _temporal(
@@ -107,7 +107,7 @@ GROUPS: Final = _temporal(
     Column("path", String(512), nullable=False),
     Column("arn", String(2048), nullable=False),
     Column("create_date", DateTime(timezone=True), nullable=False),
-    indexes=(("entity_uuid",), ("account_id", "name_key")),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("arn",)),
 )
 
 GROUP_MEMBERS: Final = _temporal(
@@ -132,7 +132,7 @@ ROLES: Final = _temporal(
     Column("description", String(1000), nullable=True),
     Column("max_session_duration", Integer, nullable=False),
     Column("boundary_arn", String(2048), nullable=True),
-    indexes=(("entity_uuid",), ("account_id", "name_key"), ("boundary_arn",)),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("boundary_arn",), ("arn",)),
 )
 
 POLICIES: Final = _temporal(
@@ -148,7 +148,7 @@ POLICIES: Final = _temporal(
     Column("default_version_id", String(32), nullable=False),
     Column("create_date", DateTime(timezone=True), nullable=False),
     Column("update_date", DateTime(timezone=True), nullable=False),
-    indexes=(("entity_uuid",), ("account_id", "name_key"), ("arn",)),
+    indexes=(("entity_uuid",), ("account_id", "name_key"), ("arn",), ("account_id", "arn")),
 )
 
 POLICY_VERSIONS: Final = _temporal(

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 
 from iamledger.domain.tags import merge_tags, remove_tags
 from iamledger.projections.tables import TAGS
-from iamledger.projections.temporal import close_rows, live, open_row
+from iamledger.projections.temporal import close_rows, current_rows, live, open_row
 
 # Users and roles compare tag keys case-insensitively; policies and instance profiles do not.
 CASE_INSENSITIVE_KINDS = frozenset({"user", "role"})
@@ -43,30 +43,38 @@ def current_tags(conn: Connection, entity: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in conn.execute(query)]
 
 
-def _rewrite(conn: Connection, position: int, entity: str, new: list[tuple[str, str]]) -> None:
-    row = conn.execute(
-        select(TAGS.c.account_id, TAGS.c.resource_kind).where(TAGS.c.resource_uuid == entity).limit(1)
-    ).first()
+def _tag_rows(conn: Connection, entity: str) -> list[dict[str, Any]]:
+    """The current tag rows of an entity, in order (what :func:`current_tags` reads, for the projector)."""
+    return sorted(current_rows(conn, TAGS, resource_uuid=entity), key=lambda r: int(r["ordinal"]))
+
+
+def _rewrite(
+    conn: Connection, position: int, entity: str, rows: list[dict[str, Any]], new: list[tuple[str, str]]
+) -> None:
     close_rows(conn, TAGS, position, resource_uuid=entity)
-    if row is not None:
-        open_tags(conn, position, row[0], row[1], entity, [{"Key": k, "Value": v} for k, v in new])
+    if rows:  # an entity's tag rows all carry its account and kind
+        account_id, kind = rows[0]["account_id"], rows[0]["resource_kind"]
+        open_tags(conn, position, account_id, kind, entity, [{"Key": k, "Value": v} for k, v in new])
 
 
 def tag_entity(conn: Connection, event: Any, position: int, account_id: str, kind: str) -> None:
     """Apply a ``Tagged`` event of any entity kind."""
     entity = str(event.originator_id)
-    current = current_tags(conn, entity)
+    rows = _tag_rows(conn, entity)
+    current = [(r["tag_key"], r["tag_value"]) for r in rows]
     if not current:
         open_tags(conn, position, account_id, kind, entity, event.tags)
         return
     new = [(t["Key"], t["Value"]) for t in event.tags]
-    _rewrite(conn, position, entity, merge_tags(current, new, case_insensitive_keys=kind in CASE_INSENSITIVE_KINDS))
+    merged = merge_tags(current, new, case_insensitive_keys=kind in CASE_INSENSITIVE_KINDS)
+    _rewrite(conn, position, entity, rows, merged)
 
 
 def untag_entity(conn: Connection, event: Any, position: int, kind: str) -> None:
     """Apply an ``Untagged`` event of any entity kind."""
     entity = str(event.originator_id)
-    current = current_tags(conn, entity)
+    rows = _tag_rows(conn, entity)
+    current = [(r["tag_key"], r["tag_value"]) for r in rows]
     kept = remove_tags(current, event.tag_keys, case_insensitive_keys=kind in CASE_INSENSITIVE_KINDS)
     if kept != current:
-        _rewrite(conn, position, entity, kept)
+        _rewrite(conn, position, entity, rows, kept)

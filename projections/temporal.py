@@ -5,16 +5,25 @@ Reads select rows with :func:`live`, which means "current" (``valid_to IS NULL``
 with :func:`reading_at`; then it means "true at that position" (``valid_from <= P AND (valid_to IS NULL OR valid_to >
 P)``). Every read function of the views therefore answers as of any position without a second copy of its query.
 Writes (the projector's handlers) always work on current rows: :func:`reading_now` unbinds the position around them.
+
+**Batches.** Inside :func:`batched` (the projector's dispatch of a batch of events) the write functions below and
+:func:`current_row` / :func:`current_rows` work on an in-memory copy of the current rows they touch instead of
+issuing SQL for each call: rows are loaded once (in bulk with :func:`prefetch`, else on first use by their key),
+opened, closed and replaced in memory, and written when the batch ends with one ``executemany`` per table (inserts
+of the new rows, with their final ``valid_to``; updates of the closed stored rows by ``row_id``). The result is
+exactly that of applying the events one by one: rows opened at position p have ``valid_from = p``, closed at q have
+``valid_to = q``, later events see the effects of earlier ones, and new rows are inserted in the order they were
+opened (so ``row_id`` order is unchanged). Code in a batch must not read or write the view tables with its own SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, and_, bindparam, insert, or_, select, update
 
 _read_position: ContextVar[int | None] = ContextVar("iamledger_read_position", default=None)
 
@@ -47,27 +56,51 @@ def live(table: Table) -> ColumnElement[bool]:
     return and_(table.c.valid_from <= position, or_(table.c.valid_to.is_(None), table.c.valid_to > position))
 
 
+_BOOKKEEPING: Final = frozenset({"row_id", "valid_from", "valid_to"})
+_CHUNK: Final = 500  # values per ``IN (...)`` of a bulk load
+
+
 def _current(table: Table, where: dict[str, Any]) -> Any:
     return and_(table.c.valid_to.is_(None), *(table.c[k] == v for k, v in where.items()))
 
 
 def open_row(conn: Connection, table: Table, position: int, **values: Any) -> None:
     """Insert a row that is true from ``position`` on."""
+    batch = _active(conn)
+    if batch is not None:
+        batch.table(table).open(position, values)
+        return
     conn.execute(insert(table).values(**values, valid_from=position, valid_to=None))
 
 
 def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> int:
     """End, at ``position``, every current row matching ``where``; returns how many were ended."""
+    batch = _active(conn)
+    if batch is not None:
+        return batch.table(table).close(position, where)
     result = conn.execute(update(table).where(_current(table, where)).values(valid_to=position))
     return int(result.rowcount)
 
 
 def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] | None:
     """The current row matching ``where``, as a dict without its bookkeeping columns."""
+    batch = _active(conn)
+    if batch is not None:
+        rows = batch.table(table).current(where)
+        return dict(rows[0].values) if rows else None
     row = conn.execute(select(table).where(_current(table, where))).mappings().first()
     if row is None:
         return None
-    return {k: v for k, v in row.items() if k not in {"row_id", "valid_from", "valid_to"}}
+    return {k: v for k, v in row.items() if k not in _BOOKKEEPING}
+
+
+def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str, Any]]:
+    """Every current row matching ``where``, oldest first (``row_id`` order), without the bookkeeping columns."""
+    batch = _active(conn)
+    if batch is not None:
+        return [dict(r.values) for r in batch.table(table).current(where)]
+    query = select(table).where(_current(table, where)).order_by(table.c.row_id)
+    return [{k: v for k, v in r.items() if k not in _BOOKKEEPING} for r in conn.execute(query).mappings()]
 
 
 def replace_row(conn: Connection, table: Table, position: int, key: dict[str, Any], **changes: Any) -> None:
@@ -78,3 +111,257 @@ def replace_row(conn: Connection, table: Table, position: int, key: dict[str, An
     close_rows(conn, table, position, **key)
     row.update(changes)
     open_row(conn, table, position, **row)
+
+
+def known_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str, Any]]:
+    """The rows matching ``where`` that the active batch holds in memory, current or not (none outside a batch):
+    a way to learn what the batch already knows without a query."""
+    batch = _active(conn)
+    if batch is None:
+        return []
+    return [dict(r.values) for r in batch.table(table).known(where)]
+
+
+def prefetch(conn: Connection, table: Table, column: str, values: Iterable[Any]) -> None:
+    """Load, in bulk, the current rows of ``table`` whose ``column`` is one of ``values`` into the active batch (a
+    no-op outside a batch), so that later reads and writes by that key need no query."""
+    batch = _active(conn)
+    if batch is not None:
+        batch.table(table).load_many(column, values)
+
+
+def batch_memo(conn: Connection) -> dict[Any, Any] | None:
+    """A scratch dict that lives as long as the active batch (``None`` outside a batch), for facts that cannot
+    change within it (the account of an entity)."""
+    batch = _active(conn)
+    return None if batch is None else batch.memo
+
+
+# -- batches ---------------------------------------------------------------------------------------------------
+
+
+class _Row:
+    """A row the batch holds: a stored one (``row_id`` set) or a new one (``seq`` set)."""
+
+    __slots__ = ("row_id", "seq", "valid_from", "valid_to", "values")
+
+    def __init__(
+        self, values: dict[str, Any], row_id: int | None, seq: int, valid_from: int, valid_to: int | None
+    ) -> None:
+        self.values = values
+        self.row_id = row_id
+        self.seq = seq
+        self.valid_from = valid_from
+        self.valid_to = valid_to
+
+    def order(self) -> tuple[int, int]:
+        return (0, self.row_id) if self.row_id is not None else (1, self.seq)
+
+
+class _Statements:
+    """The driver-level INSERT and UPDATE of one table on one dialect, with the columns' bind processors: a batch
+    writes its rows with the driver's ``executemany`` directly (the same SQL and values SQLAlchemy would send)."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        columns = [c for c in table.c if c.name != "row_id"]
+        processors = ((c.name, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in columns)
+        self.processors = [(name, processor) for name, processor in processors if processor is not None]
+        inserting = insert(table).compile(dialect=dialect, column_keys=[c.name for c in columns])
+        self.insert_sql = str(inserting)
+        self.insert_order = list(inserting.positiontup or ()) if inserting.positional else None
+        closing = update(table).where(table.c.row_id == bindparam("b_row_id")).values(valid_to=bindparam("b_to"))
+        compiled = closing.compile(dialect=dialect)
+        self.update_sql = str(compiled)
+        self.update_order = list(compiled.positiontup or ()) if compiled.positional else None
+
+    def params(self, rows: list[dict[str, Any]], order: list[str] | None) -> list[Any]:
+        processed = []
+        for row in rows:
+            for name, processor in self.processors:
+                if name in row:
+                    row[name] = processor(row[name])
+            processed.append(row if order is None else tuple(row[name] for name in order))
+        return processed
+
+
+_STATEMENTS: dict[tuple[Table, str, str], _Statements] = {}
+
+
+def _statements(table: Table, dialect: Dialect) -> _Statements:
+    key = (table, dialect.name, str(dialect.paramstyle))
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = _STATEMENTS[key] = _Statements(table, dialect)
+    return found
+
+
+class _TableBatch:
+    """The rows of one table that a batch has loaded or opened, with the keys it has loaded completely."""
+
+    def __init__(self, conn: Connection, table: Table) -> None:
+        self.conn = conn
+        self.table = table
+        self.stored: dict[int, _Row] = {}  # loaded rows by row_id
+        self.new: list[_Row] = []  # opened in this batch, in order
+        self.closed: list[_Row] = []  # stored rows closed in this batch
+        self.loaded: dict[tuple[str, ...], set[tuple[Any, ...]]] = {}
+        self.indexes: dict[tuple[str, ...], dict[tuple[Any, ...], list[_Row]]] = {}
+        self.columns = [c.name for c in table.c if c.name not in _BOOKKEEPING]
+        self.defaults = {
+            c.name: getattr(c.default, "arg", None) if getattr(c.default, "is_scalar", False) else None
+            for c in table.c
+            if c.name not in _BOOKKEEPING
+        }
+
+    # memory
+
+    def _add(self, row: _Row) -> None:
+        values = row.values
+        for signature, index in self.indexes.items():
+            key = (values[signature[0]],) if len(signature) == 1 else tuple(values[c] for c in signature)
+            index.setdefault(key, []).append(row)
+
+    def _index(self, signature: tuple[str, ...]) -> dict[tuple[Any, ...], list[_Row]]:
+        index = self.indexes.get(signature)
+        if index is None:
+            index = {}
+            rows = [*self.stored.values(), *self.new]
+            if len(signature) == 1:
+                (column,) = signature
+                for row in rows:
+                    index.setdefault((row.values[column],), []).append(row)
+            else:
+                for row in rows:
+                    index.setdefault(tuple(row.values[c] for c in signature), []).append(row)
+            self.indexes[signature] = index
+        return index
+
+    def _complete(self, where: dict[str, Any]) -> bool:
+        for signature, keys in self.loaded.items():
+            if all(c in where for c in signature) and tuple(where[c] for c in signature) in keys:
+                return True
+        return False
+
+    def _take(self, result: Any) -> None:
+        names = list(result.keys())
+        row_at, from_at = names.index("row_id"), names.index("valid_from")
+        kept = [(i, n) for i, n in enumerate(names) if n not in _BOOKKEEPING]
+        for record in result:
+            row_id = int(record[row_at])
+            if row_id in self.stored:
+                continue  # already known (and maybe closed in this batch): memory is newer
+            row = _Row({n: record[i] for i, n in kept}, row_id, 0, int(record[from_at]), None)
+            self.stored[row_id] = row
+            self._add(row)
+
+    # loading
+
+    def load(self, where: dict[str, Any]) -> None:
+        signature = tuple(sorted(where))
+        self._take(self.conn.execute(select(self.table).where(_current(self.table, where))))
+        self.loaded.setdefault(signature, set()).add(tuple(where[c] for c in signature))
+
+    def load_many(self, column: str, values: Iterable[Any]) -> None:
+        if () in self.loaded.get((), ()):
+            return  # the whole table is loaded
+        done = self.loaded.setdefault((column,), set())
+        wanted = list(dict.fromkeys(v for v in values if (v,) not in done))
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            query = select(self.table).where(self.table.c.valid_to.is_(None), self.table.c[column].in_(chunk))
+            self._take(self.conn.execute(query))
+        done.update((v,) for v in wanted)
+
+    def known(self, where: dict[str, Any]) -> list[_Row]:
+        signature = tuple(sorted(where))
+        return self._index(signature).get(tuple(where[c] for c in signature), [])
+
+    def current(self, where: dict[str, Any]) -> list[_Row]:
+        if not self._complete(where):
+            self.load(where)
+        rows = [r for r in self.known(where) if r.valid_to is None]
+        if len(rows) > 1:
+            rows.sort(key=_Row.order)
+        return rows
+
+    # writing
+
+    def open(self, position: int, values: dict[str, Any]) -> None:
+        full = {c: values.get(c, self.defaults[c]) for c in self.columns}
+        row = _Row(full, None, len(self.new), position, None)
+        self.new.append(row)
+        self._add(row)
+
+    def close(self, position: int, where: dict[str, Any]) -> int:
+        rows = self.current(where)
+        for row in rows:
+            row.valid_to = position
+            if row.row_id is not None:
+                self.closed.append(row)
+        return len(rows)
+
+    def flush(self) -> None:
+        statements = _statements(self.table, self.conn.dialect)
+        if self.closed:
+            closes = [{"b_row_id": r.row_id, "b_to": r.valid_to} for r in self.closed]
+            self.conn.exec_driver_sql(statements.update_sql, statements.params(closes, statements.update_order))
+        if self.new:
+            rows = [{**r.values, "valid_from": r.valid_from, "valid_to": r.valid_to} for r in self.new]
+            self.conn.exec_driver_sql(statements.insert_sql, statements.params(rows, statements.insert_order))
+
+
+class _Batch:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.tables: dict[Table, _TableBatch] = {}
+        self.memo: dict[Any, Any] = {}
+
+    def table(self, table: Table) -> _TableBatch:
+        found = self.tables.get(table)
+        if found is None:
+            found = self.tables[table] = _TableBatch(self.conn, table)
+        return found
+
+    def flush(self) -> None:
+        """Write what the batch changed and forget it (the next use loads afresh)."""
+        for table_batch in self.tables.values():
+            table_batch.flush()
+        self.tables.clear()
+        self.memo.clear()
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("iamledger_projection_batch", default=None)
+
+
+def _active(conn: Connection) -> _Batch | None:
+    batch = _batch.get()
+    return batch if batch is not None and batch.conn is conn else None
+
+
+@contextmanager
+def batched(conn: Connection) -> Iterator[None]:
+    """Buffer the temporal writes made on ``conn`` in this block and write them when it ends (see the module
+    docstring). On an error nothing more is written: the caller's transaction is rolled back anyway."""
+    batch = _Batch(conn)
+    token = _batch.set(batch)
+    try:
+        yield
+        batch.flush()
+    finally:
+        _batch.reset(token)
+
+
+@contextmanager
+def unbatched(conn: Connection) -> Iterator[None]:
+    """Inside :func:`batched`: write what the batch holds so far, and let this block read and write ``conn``
+    directly (for code that issues its own SQL); the batch starts afresh after it."""
+    batch = _active(conn)
+    if batch is None:
+        yield
+        return
+    batch.flush()
+    token = _batch.set(None)
+    try:
+        yield
+    finally:
+        _batch.reset(token)

@@ -2,9 +2,9 @@
 
 A moment is given as an ISO 8601 time (``2026-11-01T09:00:00Z``; no offset means UTC), a date (``2026-11-01``,
 midnight UTC), a time relative to now (``90s``, ``90m``, ``12h``, ``7d``, ``2w`` ago), seconds since the epoch
-(``1793523600``, as the aws CLI accepts), or an exact position (``position:1234``, or ``#1234``). A time maps to the
-last position whose monotonic recorded time is at or before it (0 when it is before the first event), by a binary
-search on the indexed ``recorded_at`` column.
+(``1793523600``, as the aws CLI accepts), ``now``, or an exact position (``position:1234``, or ``#1234``). A time
+maps to the last position whose monotonic recorded time is at or before it (0 when it is before the first event), by
+one probe of the index on ``recorded_at``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ def parse_time(text: str, now: datetime) -> datetime:
     """A wall-clock time from ``text`` (absolute, relative to ``now``, or epoch seconds); ``ValidationError``
     otherwise."""
     value = text.strip()
+    if value.lower() == "now":
+        return now
     relative = _RELATIVE.match(value)
     if relative:
         return now - timedelta(**{_UNITS[relative["unit"]]: int(relative["amount"])})
@@ -52,14 +54,22 @@ def parse_time(text: str, now: datetime) -> datetime:
     except ValueError:
         raise ValidationError(
             f"Invalid time '{text}': use an ISO 8601 time (2026-11-01T09:00:00Z), a date (2026-11-01), a duration ago "
-            "(90m, 12h, 7d), epoch seconds, or position:N."
+            "(90m, 12h, 7d), epoch seconds, now, or position:N."
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def position_at(conn: Connection, moment: datetime) -> int:
     """The last position recorded at or before ``moment`` (0 before the first event)."""
-    value = conn.execute(select(func.max(POSITIONS.c.position)).where(POSITIONS.c.recorded_at <= moment)).scalar()
+    # Recorded times are monotonic, so the answer is the newest row at or before ``moment``: one index probe
+    # (``max(position) WHERE recorded_at <= t`` would walk every earlier row).
+    query = (
+        select(POSITIONS.c.position)
+        .where(POSITIONS.c.recorded_at <= moment)
+        .order_by(POSITIONS.c.recorded_at.desc(), POSITIONS.c.position.desc())
+        .limit(1)
+    )
+    value = conn.execute(query).scalar()
     return int(value or 0)
 
 

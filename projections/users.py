@@ -4,18 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Table, and_, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.users import User
-from iamledger.projections.principals import account_of, close_principal, find_by_name
-from iamledger.projections.registry import handles
-from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
+from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows
+from iamledger.projections.registry import handles, prefetches
+from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
 
 
-@handles(User.Created)
+@prefetches(
+    User.Updated,
+    User.PermissionsBoundaryPut,
+    User.PermissionsBoundaryDeleted,
+    User.AddedToGroup,
+    User.Tagged,
+    User.Deleted,
+)
+def _user_row(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(USERS, "entity_uuid", str(event.originator_id))]
+
+
+@prefetches(User.RemovedFromGroup)
+def _memberships(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(GROUP_MEMBERS, "user_uuid", str(event.originator_id))]
+
+
+@prefetches(User.Tagged, User.Untagged)
+def _tags(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(TAGS, "resource_uuid", str(event.originator_id))]
+
+
+prefetches(User.Deleted)(hanging_rows)
+
+
+@handles(User.Created, batched=True)
 def _created(conn: Connection, event: User.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -35,11 +60,11 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
     open_tags(conn, position, event.account_id, "user", entity, event.tags)
 
 
-@handles(User.Updated)
+@handles(User.Updated, batched=True)
 def _updated(conn: Connection, event: User.Updated, position: int) -> None:
     entity = str(event.originator_id)
-    row = conn.execute(select(USERS.c.account_id).where(USERS.c.entity_uuid == entity)).first()
-    account_id = row[0] if row else ""
+    row = current_row(conn, USERS, entity_uuid=entity)
+    account_id = row["account_id"] if row else ""
     replace_row(
         conn,
         USERS,
@@ -52,45 +77,44 @@ def _updated(conn: Connection, event: User.Updated, position: int) -> None:
     )
 
 
-@handles(User.PermissionsBoundaryPut)
+@handles(User.PermissionsBoundaryPut, batched=True)
 def _boundary_put(conn: Connection, event: User.PermissionsBoundaryPut, position: int) -> None:
     replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=event.policy_arn)
 
 
-@handles(User.PermissionsBoundaryDeleted)
+@handles(User.PermissionsBoundaryDeleted, batched=True)
 def _boundary_deleted(conn: Connection, event: User.PermissionsBoundaryDeleted, position: int) -> None:
     replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=None)
 
 
-@handles(User.AddedToGroup)
+@handles(User.AddedToGroup, batched=True)
 def _joined(conn: Connection, event: User.AddedToGroup, position: int) -> None:
-    row = conn.execute(select(USERS.c.account_id).where(USERS.c.entity_uuid == str(event.originator_id))).first()
     open_row(
         conn,
         GROUP_MEMBERS,
         position,
-        account_id=row[0] if row else "",
+        account_id=account_of(conn, str(event.originator_id), (USERS,)),
         group_uuid=str(event.group_id),
         user_uuid=str(event.originator_id),
     )
 
 
-@handles(User.RemovedFromGroup)
+@handles(User.RemovedFromGroup, batched=True)
 def _left(conn: Connection, event: User.RemovedFromGroup, position: int) -> None:
     close_rows(conn, GROUP_MEMBERS, position, group_uuid=str(event.group_id), user_uuid=str(event.originator_id))
 
 
-@handles(User.Tagged)
+@handles(User.Tagged, batched=True)
 def _tagged(conn: Connection, event: User.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), "user")
 
 
-@handles(User.Untagged)
+@handles(User.Untagged, batched=True)
 def _untagged(conn: Connection, event: User.Untagged, position: int) -> None:
     untag_entity(conn, event, position, "user")
 
 
-@handles(User.Deleted)
+@handles(User.Deleted, batched=True)
 def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
     close_principal(conn, USERS, str(event.originator_id), position)
 

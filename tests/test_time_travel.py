@@ -58,6 +58,7 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
         ("30s", NOW - timedelta(seconds=30)),
         ("2w", NOW - timedelta(weeks=2)),
         ("1793523600", datetime.fromtimestamp(1793523600, UTC)),
+        ("now", NOW),
     ],
 )
 def test_times_are_read_as_iso_dates_durations_ago_or_epoch_seconds(text, expected):
