@@ -1,36 +1,91 @@
-"""The time index and the hash chain of the notification log, kept by the projector.
+"""The time index and the hash chain of the notification log, kept by the projector, and the check of that chain.
 
-For each event the projector applies it appends one row to ``iamledger_positions``, in the same transaction as the
-views it updates:
+For each event the projector appends one row to ``iamledger_positions`` (the checkpoint of that position), in the
+same transaction as the views it updates, or, for a writer that indexes its own events, right after saving them:
 
 * ``recorded_at``: a monotonic recorded time, ``max(previous recorded_at, event timestamp)``. Event timestamps come
   from the writers' clocks and are not in notification order, so a wall-clock time maps to a position by binary
   search over this column only because it is kept monotonic here.
-* ``link``: ``sha256(previous link || position || originator id || version || topic || state)`` over the stored
-  event's bytes (the genesis link is 32 zero bytes). Re-computing the chain from the log and comparing it with these
-  checkpoints names the first position where a stored event was changed, removed or reordered.
+* ``link``: ``sha256(previous link || field(position) || field(originator id) || field(version) || field(topic) ||
+  field(state))`` over the stored event's bytes, each field its length as 8 bytes big-endian then its bytes (the
+  originator id as the 32 lowercase hex digits of the UUID, as the SQLite recorder stores it); the genesis link is 32
+  zero bytes. Links are deterministic: every process that indexes a position computes the same row, so concurrent
+  indexers insert with "on conflict do nothing".
+
+:func:`verify_chain` re-reads the stored events as raw rows (never decoding them: a hand-edited row may not even
+parse), re-computes every link from the stored previous link and compares it with the checkpoint, and names each
+position where a stored event was changed, removed, inserted or moved (reordered).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 
+from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.projections.tables import POSITIONS
 
 GENESIS: Final = "0" * 64
+VERIFY_BATCH: Final = 5000
+MAX_REPORTED_PROBLEMS: Final = 100
+_EXPECTED_HEAD: Final = re.compile(r"^(?:(?P<position>\d+):)?(?P<link>[0-9a-fA-F]{64})$")
+
+Progress = Callable[[int, int], None]
 
 
-def link(previous: str, position: int, originator_id: Any, version: int, topic: str, state: bytes) -> str:
-    """The chain link of one stored event, given the link before it."""
-    digest = hashlib.sha256(bytes.fromhex(previous))
-    digest.update(f"{position}\n{originator_id}\n{version}\n{topic}\n".encode())
-    digest.update(state)
-    return digest.hexdigest()
+class EventLogCorruptedError(IdentityStoreError):
+    """A stored event cannot be read or decoded: the log was edited by hand (or damaged)."""
+
+    code = "EventLogCorrupted"
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+# -- links ---------------------------------------------------------------------------------------------------------
+
+
+_BYTES: Final = (bytes, bytearray, memoryview)
+
+
+def _field(value: Any) -> bytes:
+    if type(value) is bytes:
+        data = value
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogateescape")
+    elif isinstance(value, _BYTES):
+        data = bytes(value)
+    elif isinstance(value, uuid.UUID):
+        data = value.hex.encode()
+    else:
+        data = str(value).encode("utf-8", "surrogateescape")
+    return len(data).to_bytes(8, "big") + data
+
+
+def link(previous: str, position: int, originator_id: Any, version: Any, topic: Any, state: Any) -> str:
+    """The chain link of one stored event, given the link before it.
+
+    ``originator_id`` is a UUID (the recorders' notifications) or the stored text (a raw SQLite row: the same 32 hex
+    digits); the other values are taken as stored, so a raw row and the recorder's notification give the same link.
+    """
+    try:
+        seed = bytes.fromhex(previous)
+    except ValueError:  # a hand-edited checkpoint: it cannot match anything anyway
+        seed = previous.encode("utf-8", "surrogateescape")
+    fields = b"".join([_field(position), _field(originator_id), _field(version), _field(topic), _field(state)])
+    return hashlib.sha256(seed + fields).hexdigest()
+
+
+# -- the index -----------------------------------------------------------------------------------------------------
 
 
 def head(conn: Connection) -> tuple[int, datetime | None, str]:
@@ -45,9 +100,18 @@ def head(conn: Connection) -> tuple[int, datetime | None, str]:
     return int(row[0]), row[1], str(row[2])
 
 
-def append(conn: Connection, notifications: Sequence[Any], timestamps: Sequence[datetime]) -> None:
-    """Index ``notifications`` (with their events' timestamps) that are past the index's head."""
-    last, recorded, previous = head(conn)
+def append(
+    conn: Connection,
+    notifications: Sequence[Any],
+    timestamps: Sequence[datetime],
+    after: tuple[int, datetime | None, str] | None = None,
+) -> None:
+    """Index ``notifications`` (with their events' timestamps) that are past the index's head (``after``, when the
+    caller has just read it with :func:`head`).
+
+    Another process may index the same positions at the same time: it computes the same rows, and whichever inserts
+    second does nothing."""
+    last, recorded, previous = head(conn) if after is None else after
     rows = []
     for notification, timestamp in zip(notifications, timestamps, strict=True):
         if notification.id <= last:
@@ -62,10 +126,339 @@ def append(conn: Connection, notifications: Sequence[Any], timestamps: Sequence[
             notification.state,
         )
         rows.append({"position": notification.id, "recorded_at": recorded, "event_time": timestamp, "link": previous})
-    if rows:
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        conn.execute(sqlite.insert(POSITIONS).on_conflict_do_nothing(), rows)
+    elif conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(POSITIONS).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
         conn.execute(insert(POSITIONS), rows)
 
 
 def count(conn: Connection) -> int:
     """How many positions are indexed."""
     return int(conn.execute(select(func.count()).select_from(POSITIONS)).scalar() or 0)
+
+
+def link_at(conn: Connection, position: int) -> str | None:
+    """The stored link of ``position`` (``GENESIS`` for 0, ``None`` for a position that is not indexed)."""
+    if position == 0:
+        return GENESIS
+    value = conn.execute(select(POSITIONS.c.link).where(POSITIONS.c.position == position)).scalar()
+    return None if value is None else str(value)
+
+
+def position_of_link(conn: Connection, value: str) -> int | None:
+    """The position whose stored link is ``value`` (0 for the genesis link), or ``None``."""
+    if value == GENESIS:
+        return 0
+    found = conn.execute(select(func.min(POSITIONS.c.position)).where(POSITIONS.c.link == value)).scalar()
+    return None if found is None else int(found)
+
+
+# -- the raw log ---------------------------------------------------------------------------------------------------
+
+
+def _position_column(conn: Connection) -> str:
+    return "rowid" if conn.dialect.name == "sqlite" else "notification_id"
+
+
+def raw_events(conn: Connection, events_table: str, after: int, stop: int | None, limit: int) -> list[tuple[Any, ...]]:
+    """``(position, originator_id, version, topic, state)`` of the stored events after ``after`` (up to ``stop``),
+    exactly as stored: nothing is decoded."""
+    column = _position_column(conn)
+    bound = f" AND {column} <= :stop" if stop is not None else ""
+    query = text(
+        f"SELECT {column}, originator_id, originator_version, topic, state FROM {events_table} "
+        f"WHERE {column} > :after{bound} ORDER BY {column} LIMIT :limit"
+    )
+    params: dict[str, int] = {"after": after, "limit": limit}
+    if stop is not None:
+        params["stop"] = stop
+    return [tuple(row) for row in conn.execute(query, params).all()]
+
+
+def log_head(conn: Connection, events_table: str) -> int:
+    """The newest position of the log (0 when it is empty)."""
+    column = _position_column(conn)
+    return int(conn.execute(text(f"SELECT max({column}) FROM {events_table}")).scalar() or 0)
+
+
+def events_after(conn: Connection, events_table: str, position: int) -> int:
+    """How many stored events come after ``position``."""
+    column = _position_column(conn)
+    query = text(f"SELECT count(*) FROM {events_table} WHERE {column} > :position")
+    return int(conn.execute(query, {"position": position}).scalar() or 0)
+
+
+def unreadable_position(conn: Connection, events_table: str, after: int, stop: int) -> int | None:
+    """The first stored event after ``after`` (up to ``stop``) whose originator id is no UUID, or ``None``."""
+    while after < stop:
+        rows = raw_events(conn, events_table, after, stop, VERIFY_BATCH)
+        if not rows:
+            return None
+        for position, originator_id, *_ in rows:
+            if isinstance(originator_id, uuid.UUID):
+                continue
+            try:
+                uuid.UUID(str(originator_id))
+            except ValueError:
+                return int(position)
+        after = int(rows[-1][0])
+    return None
+
+
+# -- verification --------------------------------------------------------------------------------------------------
+
+PROBLEM_MESSAGES: Final = {
+    "changed": "the event stored at position {position} was changed (its link does not match the checkpoint)",
+    "removed": "the event at position {position} was removed from the log",
+    "inserted": "an event at position {position} is in the log but not in the chain (inserted by hand, or its "
+    "checkpoint was deleted)",
+    "reordered": "the event stored at position {position} was recorded at position {other} (events were moved or "
+    "swapped)",
+    "checkpoint-changed": "the checkpoint of position {position} was changed (the event matches the chain, the "
+    "stored link does not)",
+    "checkpoint-removed": "the checkpoint of position {position} was deleted (the event matches the chain)",
+    "undecodable": "the event at position {position}, not yet covered by the chain, cannot be decoded",
+    "head-mismatch": "the chain does not hold the expected head {other}: the log and its checkpoints were rewritten "
+    "(or the hash comes from another store)",
+}
+
+
+# A bad position followed by a good one re-computed from the bad one's true link: its checkpoint was edited.
+_CHECKPOINT_EDITS: Final = {"changed": "checkpoint-changed", "inserted": "checkpoint-removed"}
+
+
+@dataclass(slots=True)
+class Problem:
+    """One place where the log and its chain disagree."""
+
+    position: int | None
+    kind: str
+    other: int | str | None = None
+    reason: str | None = None
+
+    def message(self) -> str:
+        """A sentence saying what is wrong, and where."""
+        text_ = PROBLEM_MESSAGES[self.kind].format(position=self.position, other=self.other)
+        return f"{text_}: {self.reason}" if self.reason else text_
+
+    def describe(self) -> dict[str, Any]:
+        """The problem as ``audit verify`` prints it."""
+        shape: dict[str, Any] = {"Position": self.position, "Problem": self.kind, "Message": self.message()}
+        if self.kind == "reordered":
+            shape["RecordedAt"] = self.other
+        return shape
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    """The result of re-computing the chain: ``verified`` when every stored event matches its checkpoint."""
+
+    position: int
+    head: str
+    recorded_at: datetime | None
+    log_head: int
+    checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    unverified_tail: int = 0
+    extended: int = 0
+    expected_head: dict[str, Any] | None = None
+
+    @property
+    def verified(self) -> bool:
+        """Whether the log is intact up to :attr:`position` (and holds the expected head, when one was given)."""
+        return self.problem_count == 0
+
+    @property
+    def first_problem(self) -> Problem | None:
+        """The problem at the lowest position (a head mismatch when that is the only one)."""
+        located = [p for p in self.problems if p.position is not None]
+        if located:
+            return min(located, key=lambda p: p.position or 0)
+        return self.problems[0] if self.problems else None
+
+    def add(self, problem: Problem) -> None:
+        """Record ``problem`` (only the first :data:`MAX_REPORTED_PROBLEMS` are kept in detail)."""
+        self.problem_count += 1
+        if len(self.problems) < MAX_REPORTED_PROBLEMS:
+            self.problems.append(problem)
+
+    def describe(self) -> dict[str, Any]:
+        """The report as ``iamledger audit verify`` prints it."""
+        first = self.first_problem
+        shape: dict[str, Any] = {
+            "Verified": self.verified,
+            "Position": self.position,
+            "Head": self.head,
+            "RecordedAt": self.recorded_at,
+            "LogHead": self.log_head,
+            "Checked": self.checked,
+            "Extended": self.extended,
+            "UnverifiedTail": self.unverified_tail,
+            "FirstBadPosition": None if first is None else first.position,
+            "Problem": None if first is None else first.kind,
+            "Message": self.message(),
+            "ProblemCount": self.problem_count,
+            "Problems": [p.describe() for p in sorted(self.problems, key=lambda p: (p.position is None, p.position))],
+        }
+        if self.expected_head is not None:
+            shape["ExpectedHead"] = self.expected_head
+        return shape
+
+    def message(self) -> str:
+        """One line for people: intact up to where, or the first problem."""
+        first = self.first_problem
+        if first is not None:
+            more = self.problem_count - 1
+            tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
+            return f"TAMPERED: {first.message()}{tail}."
+        text_ = f"Intact: {self.checked} events verified up to position {self.position}, head {self.head}"
+        if self.extended:
+            text_ += f" ({self.extended} events newly covered by the chain)"
+        if self.unverified_tail:
+            text_ += f"; {self.unverified_tail} later events are not covered by the chain yet"
+        return text_ + "."
+
+
+@dataclass(slots=True)
+class _Suspect:
+    problem: Problem
+    previous: str | None
+    stored: str | None
+    content: tuple[Any, ...] | None
+
+
+def _pages(fetch: Callable[[int], list[tuple[Any, ...]]]) -> Iterator[tuple[Any, ...]]:
+    after = -1
+    while True:
+        rows = fetch(after)
+        if not rows:
+            return
+        yield from rows
+        after = int(rows[-1][0])
+
+
+class _Scan:
+    """The merge of the log and the index in position order, with the state the checks need."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        self.suspects: list[_Suspect] = []
+        self.stored_previous = GENESIS  # the checkpoint of the previous indexed position
+        self.true_previous = GENESIS  # the link re-computed for the previous position
+        self.previous_problem: Problem | None = None  # the problem found at the previous position, if any
+
+    def _suspect(self, problem: Problem, previous: str | None, stored: str | None, content: Any) -> None:
+        self.report.add(problem)
+        if len(self.suspects) < MAX_REPORTED_PROBLEMS:
+            self.suspects.append(_Suspect(problem, previous, stored, content))
+        self.previous_problem = problem
+
+    def removed(self, at: int, stored: str) -> None:
+        """A checkpoint without its event."""
+        self._suspect(Problem(at, "removed"), self.stored_previous, stored, None)
+        self.stored_previous = self.true_previous = stored
+
+    def inserted(self, at: int, content: tuple[Any, ...]) -> None:
+        """An event without its checkpoint, below the index's head."""
+        self._suspect(Problem(at, "inserted"), None, None, None)
+        self.true_previous = link(self.true_previous, at, *content)
+
+    def matched(self, at: int, stored: str, content: tuple[Any, ...]) -> None:
+        """An event and its checkpoint."""
+        computed = link(self.stored_previous, at, *content)
+        previous_problem, self.previous_problem = self.previous_problem, None
+        if computed != stored:
+            if (
+                previous_problem is not None
+                and previous_problem.kind in _CHECKPOINT_EDITS
+                and link(self.true_previous, at, *content) == stored
+            ):
+                previous_problem.kind = _CHECKPOINT_EDITS[previous_problem.kind]
+                computed = stored
+            else:
+                self._suspect(Problem(at, "changed"), self.stored_previous, stored, content)
+        self.report.checked += 1
+        self.stored_previous, self.true_previous = stored, computed
+
+
+def verify_chain(
+    conn: Connection, events_table: str, *, progress: Progress | None = None, batch: int = VERIFY_BATCH
+) -> VerifyReport:
+    """Re-compute every indexed position's link from the stored event and the stored previous link, and compare it
+    with the checkpoint. Events after the index's head are counted as the unverified tail; nothing is written."""
+    position, recorded_at, head_link = head(conn)
+    report = VerifyReport(position, head_link, recorded_at, log_head(conn, events_table))
+    log = _pages(lambda after: raw_events(conn, events_table, after, position, batch))
+    index = _pages(
+        lambda after: [
+            tuple(r)
+            for r in conn.execute(
+                select(POSITIONS.c.position, POSITIONS.c.link)
+                .where(POSITIONS.c.position > after, POSITIONS.c.position <= position)
+                .order_by(POSITIONS.c.position)
+                .limit(batch)
+            ).all()
+        ]
+    )
+    scan = _Scan(report)
+    event, checkpoint = next(log, None), next(index, None)
+    while event is not None or checkpoint is not None:
+        if event is None or (checkpoint is not None and int(checkpoint[0]) < int(event[0])):
+            assert checkpoint is not None  # noqa: S101 - one of the two is present
+            scan.removed(int(checkpoint[0]), str(checkpoint[1]))
+            checkpoint = next(index, None)
+        elif checkpoint is None or int(event[0]) < int(checkpoint[0]):
+            scan.inserted(int(event[0]), tuple(event[1:]))
+            event = next(log, None)
+        else:
+            scan.matched(int(checkpoint[0]), str(checkpoint[1]), tuple(event[1:]))
+            if progress is not None and report.checked % batch == 0:
+                progress(int(checkpoint[0]), position)
+            event, checkpoint = next(log, None), next(index, None)
+    _find_moves(scan.suspects)
+    report.unverified_tail = events_after(conn, events_table, position)
+    if progress is not None:
+        progress(position, position)
+    return report
+
+
+def _find_moves(suspects: list[_Suspect]) -> None:
+    """Relabel a changed position as reordered when its content is the event recorded at another bad position."""
+    for moved in suspects:
+        if moved.problem.kind != "changed" or moved.content is None:
+            continue
+        for origin in suspects:
+            if origin is moved or origin.previous is None or origin.stored is None:
+                continue
+            assert origin.problem.position is not None  # noqa: S101 - suspects have positions
+            if link(origin.previous, origin.problem.position, *moved.content) == origin.stored:
+                moved.problem.kind = "reordered"
+                moved.problem.other = origin.problem.position
+                break
+
+
+def parse_expected_head(value: str) -> tuple[int | None, str]:
+    """``HASH`` or ``POSITION:HASH`` (a head printed by an earlier ``audit verify``), checked."""
+    match = _EXPECTED_HEAD.match(value.strip())
+    if match is None:
+        raise ValidationError(
+            f"Invalid expected head '{value}': give the 64 hex digits of a head link, optionally as POSITION:HASH."
+        )
+    position = match["position"]
+    return (None if position is None else int(position)), match["link"].lower()
+
+
+def check_expected_head(conn: Connection, report: VerifyReport, expected: str) -> None:
+    """Check that the chain holds the link ``expected`` (``[POSITION:]HASH``): as each link covers every event
+    before it, finding it proves the log up to that position is the one the hash was taken from."""
+    position, value = parse_expected_head(expected)
+    found = position_of_link(conn, value) if position is None else position
+    matches = found is not None and found <= report.position and link_at(conn, found) == value
+    report.expected_head = {"Head": value, "Position": found if matches else position, "Found": matches}
+    if not matches:
+        report.add(Problem(None, "head-mismatch", other=value if position is None else f"{position}:{value}"))

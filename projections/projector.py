@@ -5,27 +5,44 @@ moves the position from the value it read (``UPDATE ... WHERE position = old``),
 once only one applies a batch and the other starts again from the new position. A crash leaves the views and the
 position as they were before the batch. Reads call :meth:`Projector.catch_up` first, so a write in one process is
 visible to the next read in any process (one cheap ``max(id)`` query when nothing is new).
+
+The projector also keeps the time index and hash chain of the log (:mod:`iamledger.projections.ledger`), checks it
+(:meth:`Projector.verify_log`), rebuilds the views beside the live ones and switches over (:meth:`Projector.rebuild`),
+compares rebuilt views with the live ones (:meth:`Projector.verify_views`), and runs as a long-lived process
+(:meth:`Projector.follow`). An event that cannot be read or decoded stops it with
+:class:`~iamledger.projections.ledger.EventLogCorruptedError` naming the position, never a traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 from eventsourcing.application import Application
-from sqlalchemy import Engine, insert, select, update
+from eventsourcing.persistence import Notification
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
+from iamledger.logconfig import get_logger
 from iamledger.projections import ledger
+from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
 from iamledger.projections.registry import dispatch_batch
+from iamledger.projections.scratch import Scratch, compare, row_counts
 from iamledger.projections.tables import TRACKING, ledger_metadata, metadata
 from iamledger.projections.temporal import reading_now
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 1000
+SWITCH_ATTEMPTS: Final = 3
+_MAX_REASON: Final = 200
 
 Progress = Callable[[int, int], None]
+
+log = get_logger(__name__)
 
 
 class Projector:
@@ -34,6 +51,11 @@ class Projector:
     def __init__(self, app: Application[Any], engine: Engine) -> None:
         self._app = app
         self._engine = engine
+
+    @property
+    def events_table(self) -> str:
+        """The (possibly schema-qualified) name of the table the log is stored in."""
+        return str(getattr(self._app.recorder, "events_table_name", "stored_events"))
 
     def create_tables(self) -> None:
         """Create the view tables and the tracking row if they do not exist yet."""
@@ -47,12 +69,142 @@ class Projector:
     def position(self) -> int:
         """The notification id up to which the views are current."""
         with self._engine.connect() as conn:
-            value = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).scalar()
-        return int(value or 0)
+            return _tracked(conn)
 
     def head(self) -> int:
         """The notification id of the newest event in the log (0 when it is empty)."""
         return int(self._app.recorder.max_notification_id() or 0)
+
+    # -- reading the log ---------------------------------------------------------------------------------------------
+
+    def _select(self, start: int, stop: int) -> Sequence[Notification]:
+        """The stored events from ``start`` to ``stop`` (at most a batch); a row the recorder cannot read becomes
+        :class:`EventLogCorruptedError` naming its position."""
+        try:
+            return self._app.recorder.select_notifications(start=start, limit=BATCH_SIZE, stop=stop)
+        except (ValueError, TypeError, AttributeError) as error:
+            with self._engine.connect() as conn:
+                position = ledger.unreadable_position(conn, self.events_table, start - 1, stop)
+            where = f"at position {position}" if position is not None else f"between positions {start} and {stop}"
+            raise EventLogCorruptedError(
+                f"The stored event {where} cannot be read ({_reason(error)}); the log was edited or damaged: "
+                "`iamledger audit verify` names the first changed position.",
+                position,
+            ) from error
+
+    def _decode(self, notification: Notification) -> Any:
+        """The domain event of ``notification``; one that cannot be decoded becomes :class:`EventLogCorruptedError`."""
+        try:
+            return self._app.mapper.to_domain_event(notification)
+        except Exception as error:
+            raise EventLogCorruptedError(
+                f"The stored event at position {notification.id} cannot be decoded ({_reason(error)}); the log was "
+                "edited or damaged: `iamledger audit verify` names the first changed position.",
+                notification.id,
+            ) from error
+
+    def _apply(self, conn: Connection, notifications: Sequence[Notification], events: Sequence[Any]) -> None:
+        try:
+            dispatch_batch(conn, [(e, n.id) for e, n in zip(events, notifications, strict=True)])
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            first, last = notifications[0].id, notifications[-1].id
+            raise EventLogCorruptedError(
+                f"The stored events between positions {first} and {last} could not be applied to the views "
+                f"({_reason(error)}); if the log was edited by hand, `iamledger audit verify` names the first "
+                "changed position.",
+                first,
+            ) from error
+
+    # -- the time index and hash chain -------------------------------------------------------------------------------
+
+    def index(self, up_to: int | None = None) -> int:
+        """Extend the time index and hash chain (the checkpoints) to ``up_to`` (default: the log's head) without
+        touching the views; returns the indexed head. Writers call it right after saving, so every event is covered
+        by the chain from the moment it is recorded. Safe to run in several processes at once."""
+        target = self.head() if up_to is None else up_to
+        with self._engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # checkpoints can be derived again: no fsync per commit (WAL keeps them consistent)
+                conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            indexed = ledger.head(conn)[0]
+            conn.rollback()
+            while indexed < target:
+                notifications = self._select(indexed + 1, target)
+                if not notifications:
+                    break
+                timestamps = [_timestamp(self._decode(n)) for n in notifications]
+                if not sqlite:  # likewise: do not wait for the WAL flush
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                ledger.append(conn, notifications, timestamps)
+                conn.commit()
+                indexed = notifications[-1].id
+        return indexed
+
+    def index_recorded(self, recordings: Sequence[Any]) -> int:
+        """Checkpoint the events a writer has just saved (the ``Recording`` list ``Application.save`` returns, as
+        handed to ``Application._notify``), in one short transaction, without reading them back; falls back to
+        :meth:`index` when the index does not end right before them. Returns the indexed head. The save has
+        happened: a failure here is logged, not raised (the projector writes the missing checkpoints later)."""
+        if not recordings:
+            return 0
+        try:
+            return self._index_recorded(recordings)
+        except (SQLAlchemyError, EventLogCorruptedError) as error:  # the save stands: the projector will catch up
+            log.warning("checkpoints_deferred", error=_reason(error))
+            return 0
+
+    def _index_recorded(self, recordings: Sequence[Any]) -> int:
+        notifications = [r.notification for r in recordings]
+        with self._engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            else:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            last = ledger.head(conn)
+            if last[0] >= notifications[-1].id:
+                conn.rollback()
+                return last[0]
+            if last[0] == notifications[0].id - 1:
+                timestamps = [_timestamp(r.domain_event) for r in recordings]
+                ledger.append(conn, notifications, timestamps, after=last)
+                conn.commit()
+                return int(notifications[-1].id)
+            conn.rollback()
+        return self.index(notifications[-1].id)
+
+    def verify_log(
+        self, *, progress: Progress | None = None, expect_head: str | None = None, extend: bool = True
+    ) -> VerifyReport:
+        """Re-compute the hash chain from the stored events and compare it with the checkpoints.
+
+        Nothing is decoded before the indexed part of the log is found intact; then, with ``extend``, the events
+        recorded since (the unverified tail) are indexed, so the chain covers the whole log (an event there that
+        cannot be decoded is reported). ``expect_head`` (``[POSITION:]HASH``, a head an earlier run printed) must be
+        a link of the chain: otherwise the log was rewritten together with its checkpoints."""
+        if expect_head is not None:
+            ledger.parse_expected_head(expect_head)
+        with reading_now(), self._engine.connect() as conn:
+            report = ledger.verify_chain(conn, self.events_table, progress=progress)
+        if report.verified and report.unverified_tail and extend:
+            with self._engine.connect() as conn:
+                before = ledger.count(conn)
+            try:
+                self.index()
+            except EventLogCorruptedError as error:
+                report.add(Problem(error.position, "undecodable", reason=_reason(error.__cause__ or error)))
+            with self._engine.connect() as conn:
+                position, report.recorded_at, report.head = ledger.head(conn)
+                report.extended = ledger.count(conn) - before
+                report.position = position
+                report.unverified_tail = ledger.events_after(conn, self.events_table, position)
+                report.log_head = ledger.log_head(conn, self.events_table)
+        if expect_head is not None:
+            with self._engine.connect() as conn:
+                ledger.check_expected_head(conn, report, expect_head)
+        return report
+
+    # -- catching up -------------------------------------------------------------------------------------------------
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply every event recorded after the views' position; returns the position reached."""
@@ -62,16 +214,7 @@ class Projector:
     def _index_up_to(self, position: int) -> None:
         """Extend the time index and hash chain to ``position`` (for views that are ahead of the index, as after
         an upgrade from a version without one)."""
-        with self._engine.connect() as conn:
-            indexed = ledger.head(conn)[0]
-        while indexed < position:
-            notifications = self._app.recorder.select_notifications(start=indexed + 1, limit=BATCH_SIZE, stop=position)
-            if not notifications:
-                break
-            timestamps = [_timestamp(self._app.mapper.to_domain_event(n)) for n in notifications]
-            with self._engine.begin() as conn:
-                ledger.append(conn, notifications, timestamps)
-            indexed = notifications[-1].id
+        self.index(position)
 
     def _catch_up(self, progress: Progress | None) -> int:
         position = self.position()
@@ -79,9 +222,10 @@ class Projector:
         if position < head:
             self._index_up_to(position)
         while position < head:
-            notifications = self._app.recorder.select_notifications(start=position + 1, limit=BATCH_SIZE, stop=head)
+            notifications = self._select(position + 1, head)
             if not notifications:
                 break
+            events = [self._decode(n) for n in notifications]
             last = notifications[-1].id
             with self._engine.begin() as conn:
                 moved = conn.execute(
@@ -90,23 +234,169 @@ class Projector:
                     .values(position=last)
                 ).rowcount
                 if moved == 1:
-                    events = [self._app.mapper.to_domain_event(n) for n in notifications]
-                    dispatch_batch(conn, [(e, n.id) for e, n in zip(events, notifications, strict=True)])
+                    self._apply(conn, notifications, events)
                     ledger.append(conn, notifications, [_timestamp(e) for e in events])
             position = last if moved == 1 else self.position()
             if progress is not None:
                 progress(position, head)
         return position
 
+    # -- rebuilding and verifying the views --------------------------------------------------------------------------
+
+    def _build(self, conn: Connection, start: int, stop: int, progress: Progress | None) -> int:
+        """Apply the events after ``start`` up to ``stop`` to the views ``conn`` reaches (a scratch copy), a batch
+        per transaction; returns the position reached."""
+        position = start
+        while position < stop:
+            notifications = self._select(position + 1, stop)
+            if not notifications:
+                break
+            events = [self._decode(n) for n in notifications]
+            self._apply(conn, notifications, events)
+            conn.commit()
+            position = notifications[-1].id
+            if progress is not None:
+                progress(position, stop)
+        return position
+
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop the views, build them again from the first event, and return the position reached."""
-        views = [t for t in metadata.sorted_tables if t is not TRACKING]
-        metadata.drop_all(self._engine, tables=views)
-        metadata.create_all(self._engine)
-        ledger_metadata.create_all(self._engine)
-        with self._engine.begin() as conn:
-            conn.execute(update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=0))
-        return self.catch_up(progress)
+        """Build the views again from the first event into new tables, then switch to them in one transaction; the
+        time index and hash chain are kept (they are not views). Returns the position the views are current to."""
+        with reading_now():
+            target = self.head()
+            self.index(target)
+            scratch = Scratch(self._engine, "rebuild")
+            with scratch.open() as conn:
+                built = [self._build(conn, 0, target, progress)]
+                for attempt in range(1, SWITCH_ATTEMPTS + 1):
+                    try:
+                        position = self._switch(scratch, conn, built)
+                    except OperationalError:
+                        if attempt == SWITCH_ATTEMPTS:
+                            raise
+                        log.warning("projections_switch_retried", attempt=attempt)
+                        continue
+                    break
+        log.info("projections_rebuilt", position=position)
+        return position
+
+    def _switch(self, scratch: Scratch, conn: Connection, built: list[int]) -> int:
+        """In one transaction on a live connection: hold the tracking row, bring the rebuilt views (on ``conn``,
+        current to ``built[0]``) to the live position when the live views moved on during the build, swap the
+        tables and set the position."""
+        with self._engine.connect() as live, scratch.attached(live):
+            live.execute(
+                update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=TRACKING.c.position)
+            )
+            target = max(_tracked(live), built[0])
+            if built[0] < target:
+                built[0] = self._build(conn, built[0], target, None)
+            scratch.switch(live)
+            live.execute(update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=target))
+            live.commit()
+        return target
+
+    def verify_views(self, progress: Progress | None = None) -> dict[str, Any]:
+        """Rebuild the views into scratch tables up to the live views' position and compare them, table by table
+        and row by row (ignoring ``row_id``). ``{"Consistent": bool, "Position": P, "Tables": [...]}``."""
+        with reading_now():
+            position = self.position()
+            with Scratch(self._engine, "verify").open() as conn:
+                self._build(conn, 0, position, progress)
+                with self._engine.connect() as live:
+                    tables = compare(live, conn, position)
+        differing = [t for t in tables if t["Missing"] or t["Unexpected"]]
+        return {
+            "Consistent": not differing,
+            "Position": position,
+            "Differences": sum(t["Missing"] + t["Unexpected"] for t in tables),
+            "Tables": [
+                t if t in differing else {k: v for k, v in t.items() if not k.endswith("Examples")} for t in tables
+            ],
+        }
+
+    # -- operating ---------------------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Where the views and the chain stand: the views' position, the log's head, how many events the views lag
+        behind, the indexed positions, the head link and its recorded time, and each view's row counts."""
+        with reading_now(), self._engine.connect() as conn:
+            position = _tracked(conn)
+            head = ledger.log_head(conn, self.events_table)
+            lag = ledger.events_after(conn, self.events_table, position)
+            indexed_head, recorded_at, head_link = ledger.head(conn)
+            indexed = ledger.count(conn)
+            views = row_counts(conn)
+        return {
+            "Position": position,
+            "LogHead": head,
+            "Lag": lag,
+            "Indexed": indexed,
+            "IndexedHead": indexed_head,
+            "HeadLink": head_link,
+            "HeadRecordedAt": recorded_at,
+            "Views": views,
+        }
+
+    def follow(
+        self,
+        *,
+        interval: float = 1.0,
+        until_idle: bool = False,
+        max_seconds: float | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Keep the views current until ``stop`` is set: catch up, then poll for new events every ``interval``
+        seconds. ``until_idle`` returns once the views reach the log's head; ``max_seconds`` bounds the run. A
+        database that is briefly unreachable is retried at the next poll; ``stop`` is honoured between batches.
+        Returns the position reached."""
+        stop = stop or threading.Event()
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        position = self.position()
+        while True:
+            position, idle = self._poll(position, stop, progress)
+            if stop.is_set() or (until_idle and idle):
+                return position
+            wait = interval if deadline is None else min(interval, deadline - time.monotonic())
+            if wait <= 0 or stop.wait(wait):
+                return position
+
+    def _poll(self, position: int, stop: threading.Event, progress: Progress | None) -> tuple[int, bool]:
+        """One catch-up of :meth:`follow`: the position reached and whether the views are at the log's head."""
+
+        def advanced(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total)
+            if stop.is_set():  # called after each committed batch: stop between batches
+                raise _Stopped(done)
+
+        try:
+            reached = self.catch_up(advanced)
+            return reached, reached >= self.head()
+        except _Stopped as stopped:
+            return stopped.position, False
+        except OperationalError as error:
+            log.warning("projections_follow_retrying", error=_reason(error))
+            return position, False
+
+
+class _Stopped(Exception):
+    """Raised between batches to end a catch-up of :meth:`Projector.follow` that was asked to stop."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(position)
+        self.position = position
+
+
+def _tracked(conn: Connection) -> int:
+    value = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).scalar()
+    return int(value or 0)
+
+
+def _reason(error: BaseException) -> str:
+    reason = f"{type(error).__name__}: {error}".strip().splitlines()[0]
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 3] + "..."
 
 
 def _timestamp(domain_event: Any) -> datetime:
