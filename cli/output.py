@@ -12,9 +12,20 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
+import click
+
 from iamledger.cli.table import format_table
 
-OutputFormat = Literal["json", "text", "table"]
+OutputFormat = Literal["json", "text", "table", "jsonl", "csv"]
+RECORD_FORMATS: frozenset[str] = frozenset({"jsonl", "csv"})
+"""Formats of audit trail records, which only ``iamledger audit lookup-events`` and ``audit history`` print."""
+
+
+def check_renderable(fmt: str) -> None:
+    """A usage error (exit 2) for ``--output jsonl`` or ``csv`` outside the audit trail commands."""
+    if fmt in RECORD_FORMATS:
+        msg = f"--output {fmt} is only available for `iamledger audit lookup-events` and `iamledger audit history`."
+        raise click.UsageError(msg)
 
 
 def _default(value: Any) -> Any:
@@ -58,6 +69,7 @@ def render(
     result keys): ``text`` then prints it as the aws CLI prints a paginated response, page by page (the first with
     ``data``'s other members), then the ``NextToken`` of a cut result on a last ``NEXTTOKEN`` line.
     """
+    check_renderable(fmt)
     if data is None or data == {}:
         return ""
     if fmt == "json":

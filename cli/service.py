@@ -17,7 +17,8 @@ from iamledger.asof import StoreAsOf, is_read_operation
 from iamledger.awsmodel import operation_model, paginator_config, service_model
 from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
 from iamledger.cli.group import Group
-from iamledger.cli.session import acting_in_account, emit
+from iamledger.cli.output import check_renderable
+from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
 
@@ -60,6 +61,7 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
     as_of = op.name not in STORELESS and is_read_operation(xform_name(op.name))
 
     def callback(args: tuple[str, ...]) -> None:
+        check_renderable(state().output)  # before anything runs: a write must not happen and then fail to print
         parser = build_parser(f"iamledger {service} {name}", op, paginated=paginated)
         if as_of:
             parser.add_argument(

@@ -1,7 +1,10 @@
-"""Security incidents: refused sign-ins, refused signatures and denied requests, each recorded as an event in the
-security log (a log of its own, so a refused request never adds an event to the identity history)."""
+"""Security incidents: refused sign-ins, refused signatures, denied requests and failed write attempts, each recorded
+as an event in the security log (a log of its own, so a refused request never adds an event to the identity
+history)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from iamledger.domain.base import AuditedAggregate
 
@@ -10,7 +13,13 @@ MASKED_USER_NAME = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 
 class SecurityIncident(AuditedAggregate):
-    """One refused attempt. Its audit fields say who tried, from where, with which key, under which request id."""
+    """One refused or failed attempt. Its audit fields say who tried, from where, with which key, under which request
+    id.
+
+    ``kind`` is ``AccessDenied`` (the caller's policies refused), ``SignInFailed``, ``CredentialsRejected``,
+    ``SignatureRejected`` or ``OperationFailed`` (a write operation raised a service error: ``error_code`` and
+    ``error_message`` say which). The optional fields were added after the first version: incidents recorded before
+    load with their defaults."""
 
     class Recorded(AuditedAggregate.Created):
         kind: str
@@ -19,6 +28,12 @@ class SecurityIncident(AuditedAggregate):
         resource: str | None
         user_name: str | None
         reason: str
+        event_name: str | None = None
+        event_source: str | None = None
+        error_code: str | None = None
+        error_message: str | None = None
+        request_parameters: dict[str, Any] | None = None
+        principal_arn: str | None = None
 
     def __init__(
         self,
@@ -28,6 +43,12 @@ class SecurityIncident(AuditedAggregate):
         resource: str | None,
         user_name: str | None,
         reason: str,
+        event_name: str | None = None,
+        event_source: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        request_parameters: dict[str, Any] | None = None,
+        principal_arn: str | None = None,
     ) -> None:
         self.kind = kind
         self.account_id = account_id
@@ -35,3 +56,9 @@ class SecurityIncident(AuditedAggregate):
         self.resource = resource
         self.user_name = user_name
         self.reason = reason
+        self.event_name = event_name
+        self.event_source = event_source
+        self.error_code = error_code
+        self.error_message = error_message
+        self.request_parameters = request_parameters
+        self.principal_arn = principal_arn

@@ -93,7 +93,9 @@ def _value_text(value: Any) -> str:
 
 def _check(shape: Shape, value: Any, where: str, errors: list[str]) -> None:  # noqa: C901, PLR0912
     meta = shape.metadata
-    prefix = f"Value {_value_text(value)} at '{where}' failed to satisfy constraint: Member must"
+    # A sensitive value (a password) is never repeated back: AWS then writes "Value at 'password' failed ...".
+    shown = "" if meta.get("sensitive") else f" {_value_text(value)}"
+    prefix = f"Value{shown} at '{where}' failed to satisfy constraint: Member must"
     if shape.type_name == "string":
         if not isinstance(value, str):
             errors.append(f"{prefix} be a string")

@@ -19,7 +19,13 @@ from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
 from iamledger.domain.audit import audit_context
 from iamledger.domain.base import AuditedAggregate
-from iamledger.domain.errors import AccessDeniedError, ConcurrentModificationError, NoSuchEntityError, TranslatedError
+from iamledger.domain.errors import (
+    AccessDeniedError,
+    ConcurrentModificationError,
+    IdentityStoreError,
+    NoSuchEntityError,
+    TranslatedError,
+)
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
 from iamledger.projections.principals import find_by_name
@@ -77,19 +83,54 @@ class ServiceBase:
         self, operation: str, params: Mapping[str, Any], body: Callable[[str], T], *, service: str = "iam"
     ) -> T:
         """Run a write operation: validate, authorize the caller, act in its account, retry a save that lost a
-        race."""
+        race. A service error of the validation or of the operation itself is recorded in the security log as a
+        failed attempt (a denial by the caller's policies is recorded by :meth:`_authorize`)."""
         present = {k: v for k, v in params.items() if v is not None}
-        validate_input(service, operation, present)
+        try:
+            validate_input(service, operation, present)
+        except IdentityStoreError as error:
+            self._record_failed_write(service, operation, present, error)
+            raise
         account_id = self.current_account_id()
         self._authorize(service, operation, present, account_id)
-        with self.acting(account_id), translated():
-            for attempt in range(1, SAVE_RETRIES + 1):
-                try:
-                    return body(account_id)
-                except ConcurrentModificationError:
-                    if attempt == SAVE_RETRIES:
-                        raise
+        with self.acting(account_id):
+            try:
+                with translated():
+                    for attempt in range(1, SAVE_RETRIES + 1):
+                        try:
+                            return body(account_id)
+                        except ConcurrentModificationError:
+                            if attempt == SAVE_RETRIES:
+                                raise
+            except IdentityStoreError as error:
+                self._record_failed_write(service, operation, present, error)
+                raise
         raise AssertionError  # pragma: no cover - the loop returns or raises
+
+    def _record_failed_write(
+        self, service: str, operation: str, params: Mapping[str, Any], error: IdentityStoreError
+    ) -> None:
+        """Record a write that failed with ``error`` in the security log: the operation, the error's code and message
+        (any secret the message quotes masked) and the request parameters without the secret ones. Recording never
+        replaces the operation's own error."""
+        from iamledger.logconfig import get_logger
+        from iamledger.security import masked, secret_values, without_secrets
+
+        message = masked(error.message, secret_values(params))
+        try:
+            with self.acting(self.current_account_id()):
+                self.record_security_incident(
+                    "OperationFailed",
+                    action=f"{service}:{operation}",
+                    reason=message,
+                    event_name=operation,
+                    event_source=f"{service}.amazonaws.com",
+                    error_code=error.code,
+                    error_message=message,
+                    request_parameters=without_secrets(params),
+                )
+        except Exception:  # noqa: BLE001 - the failed operation's error is what the caller must see
+            get_logger(__name__).warning("failed_write_not_recorded", operation=operation, error_code=error.code)
 
     def _query(
         self,
