@@ -1,0 +1,321 @@
+"""``iamledger audit simulate-principal-policy|who-can|what-can|diff|exposure``: permission checks as of a moment
+with the events behind them, reverse queries, diffs between two moments and exposure windows.
+
+The options follow the aws CLI's conventions (``--action-names a b``, ``--context-entries
+ContextKeyName=k,ContextKeyValues=v,ContextKeyType=string`` or JSON, ``file://`` values), parsed with the same
+machinery as the generated ``iamledger iam`` commands. JSON is the default output; ``--output table`` or ``text``
+prints a diff as a ``+``/``-`` list and exposure as a timeline of windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import click
+
+from iamledger.awsmodel import operation_model
+from iamledger.cli.arguments import ArgumentError, build_parser, convert, parameters
+from iamledger.cli.audit import audit_group
+from iamledger.cli.output import plain
+from iamledger.cli.session import acting_in_account, emit, state
+from iamledger.domain.errors import InvalidInputError
+from iamledger.services import audit
+
+WHEN_HELP: Final = (
+    "an ISO 8601 time (2026-11-01T09:00:00Z), a date, a duration ago (90m, 7d), epoch seconds, or position:N"
+)
+_SIMULATE: Final = "SimulatePrincipalPolicy"
+
+
+def _context_entries(raw: list[str] | None) -> list[dict[str, Any]] | None:
+    """``--context-entries`` values as boto3's ``ContextEntries`` (shorthand or JSON, as the aws CLI reads them)."""
+    if not raw:
+        return None
+    shape = operation_model("iam", _SIMULATE).input_shape.members["ContextEntries"]
+    entries = convert(shape, raw)
+    for entry in entries:
+        values = entry.get("ContextKeyValues")
+        if isinstance(values, str):
+            entry["ContextKeyValues"] = [values]
+    return list(entries)
+
+
+def _parsed(parser: argparse.ArgumentParser, args: Sequence[str]) -> argparse.Namespace:
+    return parser.parse_args(list(args))
+
+
+def _command(name: str, help_text: str, run: Callable[[tuple[str, ...]], None]) -> click.Command:
+    """A command whose arguments argparse reads (aws CLI style: ``--action-names a b``, ``--help``)."""
+    command = click.Command(
+        name,
+        callback=run,
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        help=help_text,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+        add_help_option=False,
+    )
+    audit_group.add_command(command)
+    return command
+
+
+def _parser(name: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(prog=f"iamledger audit {name}", description=description, allow_abbrev=False)
+
+
+def _add_context_entries(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--context-entries",
+        dest="context_entries",
+        nargs="+",
+        metavar="ENTRY",
+        help="Context keys for the evaluation: ContextKeyName=k,ContextKeyValues=v,ContextKeyType=string, or JSON.",
+    )
+
+
+def _entries(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> list[dict[str, Any]] | None:
+    entries: list[dict[str, Any]] | None = None
+    try:
+        entries = _context_entries(namespace.context_entries)
+    except (ArgumentError, OSError) as error:
+        parser.error(str(error))
+    return entries
+
+
+# -- simulate-principal-policy ------------------------------------------------------------------------------------
+
+SIMULATE_HELP: Final = (
+    "Simulate a user's, group's, role's or role session's policies as they were at --at (default now), like `aws iam "
+    "simulate-principal-policy`, with the events that made each matched statement apply."
+)
+
+
+def _simulate(args: tuple[str, ...]) -> None:
+    op = operation_model("iam", _SIMULATE)
+    parser = build_parser("iamledger audit simulate-principal-policy", op, paginated=False)
+    parser.description = SIMULATE_HELP
+    parser.add_argument("--at", dest="cli_at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
+    namespace = _parsed(parser, args)
+    try:
+        params = parameters(op, namespace)
+    except (ArgumentError, OSError) as error:
+        parser.error(str(error))
+    if params.pop("PolicyExclusionList", None) is not None:
+        raise InvalidInputError("PolicyExclusionList is not supported by the audit simulation.")
+    with acting_in_account() as (store, _):
+        result = audit.simulate_principal_policy_at(store, At=namespace.cli_at, **params)
+    emit(result, title=_SIMULATE)
+
+
+_command("simulate-principal-policy", SIMULATE_HELP, _simulate)
+
+
+# -- who-can ------------------------------------------------------------------------------------------------------
+
+WHO_CAN_HELP: Final = (
+    "List every user and role that would have been allowed an action on a resource at --at (default now), with the "
+    "paths that allow it (direct, via a group, via a role it can assume) and who can assume each role."
+)
+
+
+def _who_can(args: tuple[str, ...]) -> None:
+    parser = _parser("who-can", WHO_CAN_HELP)
+    parser.add_argument("--action-name", required=True, help="The action, such as s3:GetObject (no wildcards).")
+    parser.add_argument("--resource-arn", default="*", help="The resource's ARN (default *).")
+    parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
+    _add_context_entries(parser)
+    namespace = _parsed(parser, args)
+    entries = _entries(parser, namespace)
+    with acting_in_account() as (store, _):
+        result = audit.who_can(
+            store,
+            ActionName=namespace.action_name,
+            ResourceArn=namespace.resource_arn,
+            At=namespace.at,
+            ContextEntries=entries,
+        )
+    emit(result, title="WhoCan")
+
+
+_command("who-can", WHO_CAN_HELP, _who_can)
+
+
+# -- what-can -----------------------------------------------------------------------------------------------------
+
+WHAT_CAN_HELP: Final = (
+    "Summarise what a user, group, role or role session could do at --at (default now), by service: allowed action "
+    "patterns with their resources and conditions, denies, and the iam and sts operations they expand to."
+)
+
+
+def _what_can(args: tuple[str, ...]) -> None:
+    parser = _parser("what-can", WHAT_CAN_HELP)
+    parser.add_argument("--principal-arn", required=True, help="The user, group, role or role session ARN.")
+    parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
+    namespace = _parsed(parser, args)
+    with acting_in_account() as (store, _):
+        result = audit.what_can(store, PrincipalArn=namespace.principal_arn, At=namespace.at)
+    emit(result, title="WhatCan")
+
+
+_command("what-can", WHAT_CAN_HELP, _what_can)
+
+
+# -- diff ---------------------------------------------------------------------------------------------------------
+
+DIFF_HELP: Final = (
+    "List what changed between two moments (memberships, attachments, inline policies, policy versions and "
+    "defaults, access keys, sessions, trust policies, entities), each with the events that changed it, and with "
+    "--action-names the decisions that flipped."
+)
+_SIGNS: Final = {"Added": ("+", "green"), "Removed": ("-", "red"), "Changed": ("~", "yellow")}
+
+
+def _who(event: Mapping[str, Any], *, with_time: bool = True) -> str:
+    parts = [f"#{event['Position']}", str(event.get("EventName", "?"))]
+    if with_time and event.get("EventTime"):
+        parts.append(str(event["EventTime"]))
+    if event.get("Actor"):
+        parts.append(f"by {event['Actor']}")
+    if event.get("RequestId"):
+        parts.append(f"request {event['RequestId']}")
+    return " ".join(parts)
+
+
+_HIDDEN: Final = frozenset({"Category", "Change", "Events", "Changed", "PolicyDocument", "AssumeRolePolicyDocument"})
+
+
+def _subject_text(change: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in change.items() if k not in _HIDDEN and v is not None)
+
+
+def render_diff(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """A diff as lines of text, each with the colour it is printed in on a terminal."""
+    data = plain(result)
+    first, second = data["From"], data["To"]
+    lines: list[tuple[str, str | None]] = [
+        (
+            f"Changes from position {first['Position']} ({first['Time']}) to position {second['Position']} "
+            f"({second['Time']})" + (f" affecting {data['PrincipalArn']}" if data.get("PrincipalArn") else ""),
+            None,
+        )
+    ]
+    if not data["Changes"]:
+        lines.append(("  (no changes)", None))
+    for change in data["Changes"]:
+        sign, colour = _SIGNS.get(change["Change"], ("?", None))
+        lines.append((f"{sign} {change['Category']} {_subject_text(change)}", colour))
+        for what, values in (change.get("Changed") or {}).items():
+            if what in {"PolicyDocument", "AssumeRolePolicyDocument"}:
+                lines.append((f"    {what} changed", colour))
+            else:
+                lines.append((f"    {what}: {values['From']} -> {values['To']}", colour))
+        lines.extend((f"    {_who(event)}", None) for event in change["Events"])
+    if "DecisionChanges" in data:
+        lines.append(("Decisions that flipped:", None))
+        if not data["DecisionChanges"]:
+            lines.append(("  (none)", None))
+        for flip in data["DecisionChanges"]:
+            colour = "green" if flip["To"] == "allowed" else "red"
+            sign = "+" if flip["To"] == "allowed" else "-"
+            text = f"{sign} {flip['PrincipalArn']} {flip['ActionName']} on {flip['ResourceArn']}: "
+            lines.append((text + f"{flip['From']} -> {flip['To']}", colour))
+    return lines
+
+
+def _echo_lines(lines: Sequence[tuple[str, str | None]]) -> None:
+    for text, colour in lines:
+        click.echo(click.style(text, fg=colour) if colour else text)
+
+
+def _diff(args: tuple[str, ...]) -> None:
+    parser = _parser("diff", DIFF_HELP)
+    parser.add_argument("--from", dest="start", required=True, metavar="WHEN", help=f"The earlier moment: {WHEN_HELP}.")
+    parser.add_argument("--to", dest="end", metavar="WHEN", help="The later moment (default now).")
+    parser.add_argument("--principal-arn", help="Only what affects this user, group or role.")
+    parser.add_argument("--action-names", nargs="+", metavar="ACTION", help="Report the decisions that flipped.")
+    parser.add_argument("--resource-arns", nargs="+", metavar="ARN", help="Resources of those decisions (default *).")
+    _add_context_entries(parser)
+    namespace = _parsed(parser, args)
+    entries = _entries(parser, namespace)
+    with acting_in_account() as (store, _):
+        result = audit.audit_diff(
+            store,
+            From=namespace.start,
+            To=namespace.end,
+            PrincipalArn=namespace.principal_arn,
+            ActionNames=namespace.action_names,
+            ResourceArns=namespace.resource_arns,
+            ContextEntries=entries,
+        )
+    if state().output == "json":
+        emit(result, title="Diff")
+    else:
+        _echo_lines(render_diff(result))
+
+
+_command("diff", DIFF_HELP, _diff)
+
+
+# -- exposure -----------------------------------------------------------------------------------------------------
+
+EXPOSURE_HELP: Final = (
+    "Give the time windows in which a user, group or role was allowed an action on a resource, with the events "
+    "that opened and closed each window."
+)
+
+
+def render_exposure(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+    """Exposure windows as a timeline, one line per window edge."""
+    data = plain(result)
+    end = data["AsOf"]
+    lines: list[tuple[str, str | None]] = [
+        (
+            (
+                f"{data['ActionName']} on {data['ResourceArn']} for {data['PrincipalArn']}, up to position "
+                f"{end['Position']} ({end['Time']})"
+            ),
+            None,
+        )
+    ]
+    if not data["Windows"]:
+        lines.append(("  never allowed", None))
+    for number, window in enumerate(data["Windows"], start=1):
+        opened = window["From"]
+        lines.append((f"[{number}] allowed from {opened['Time']}  {_who(opened['Event'], with_time=False)}", "green"))
+        closed = window["To"]
+        if closed is None:
+            lines.append(("    still allowed", "green"))
+        else:
+            lines.append((f"    until {closed['Time']}  {_who(closed['Event'], with_time=False)}", "red"))
+    return lines
+
+
+def _exposure(args: tuple[str, ...]) -> None:
+    parser = _parser("exposure", EXPOSURE_HELP)
+    parser.add_argument("--principal-arn", required=True, help="The user, group or role ARN.")
+    parser.add_argument("--action-name", required=True, help="The action, such as s3:GetObject (no wildcards).")
+    parser.add_argument("--resource-arn", default="*", help="The resource's ARN (default *).")
+    parser.add_argument("--from", dest="start", metavar="WHEN", help=f"Only windows that reach past: {WHEN_HELP}.")
+    parser.add_argument("--to", dest="end", metavar="WHEN", help="Only history up to this moment (default now).")
+    _add_context_entries(parser)
+    namespace = _parsed(parser, args)
+    entries = _entries(parser, namespace)
+    with acting_in_account() as (store, _):
+        result = audit.exposure(
+            store,
+            PrincipalArn=namespace.principal_arn,
+            ActionName=namespace.action_name,
+            ResourceArn=namespace.resource_arn,
+            From=namespace.start,
+            To=namespace.end,
+            ContextEntries=entries,
+        )
+    if state().output == "json":
+        emit(result, title="Exposure")
+    else:
+        _echo_lines(render_exposure(result))
+
+
+_command("exposure", EXPOSURE_HELP, _exposure)

@@ -1,0 +1,271 @@
+"""The audit analysis queries over the temporal views: why a policy applied to a principal at a position (the rows
+that made it apply, and the events that opened them), the state of each kind of row at two positions (for diffs),
+and the positions at which anything a principal's permissions depend on changed (for exposure windows).
+
+Every function reads through :func:`~iamledger.projections.temporal.live`, so it answers as of the position bound
+with :func:`~iamledger.projections.temporal.reading_at`; functions that look at the whole history
+(:func:`change_points`, :func:`rows_touching`) read every row regardless of the bound position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, Table, or_, select
+
+from iamledger.domain.arns import is_aws_managed_policy_arn
+from iamledger.projections.effective import EffectivePolicy
+from iamledger.projections.tables import (
+    ACCESS_KEYS,
+    ATTACHMENTS,
+    GROUP_MEMBERS,
+    GROUPS,
+    INLINE_POLICIES,
+    POLICIES,
+    POLICY_VERSIONS,
+    ROLES,
+    TAGS,
+    USERS,
+)
+from iamledger.projections.temporal import live, read_position
+from iamledger.projections.users import groups_of_user
+
+PRINCIPAL_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One row that makes a policy apply, and the position of the event that made the row true."""
+
+    position: int
+    what: str  # membership | attachment | inline-policy | default-version | policy-version | boundary
+
+
+def principal_at(conn: Connection, arn: str) -> tuple[str, dict[str, Any]] | None:
+    """The user, group or role called ``arn`` at the bound position, as ``(kind, row)``."""
+    for kind, table in PRINCIPAL_TABLES.items():
+        if f":{kind}/" not in arn:
+            continue
+        row = conn.execute(select(table).where(table.c.arn == arn, live(table))).mappings().first()
+        if row is not None:
+            return kind, dict(row)
+    return None
+
+
+def principal_ever(conn: Connection, arn: str) -> tuple[str, str] | None:
+    """``(kind, entity uuid)`` of the user, group or role that was ever called ``arn`` (the latest one)."""
+    for kind, table in PRINCIPAL_TABLES.items():
+        if f":{kind}/" not in arn:
+            continue
+        row = conn.execute(
+            select(table.c.entity_uuid).where(table.c.arn == arn).order_by(table.c.valid_from.desc()).limit(1)
+        ).first()
+        if row is not None:
+            return kind, str(row[0])
+    return None
+
+
+def row_of(conn: Connection, kind: str, entity: str) -> dict[str, Any] | None:
+    """The row of a user, group or role (by aggregate id) at the bound position."""
+    table = PRINCIPAL_TABLES[kind]
+    row = conn.execute(select(table).where(table.c.entity_uuid == entity, live(table))).mappings().first()
+    return None if row is None else dict(row)
+
+
+def _valid_from(conn: Connection, table: Table, *where: Any) -> int | None:
+    value = conn.execute(select(table.c.valid_from).where(*where, live(table)).order_by(table.c.valid_from)).first()
+    return None if value is None else int(value[0])
+
+
+def unchanged_since(conn: Connection, table: Table, key: Mapping[str, Any], column: str, value: Any) -> int | None:
+    """The position since which ``column`` of the row keyed by ``key`` has held ``value`` without interruption, up to
+    the bound position: the earliest ``valid_from`` of the unbroken run of rows with that value (a later row that
+    changed something else, such as a rename, does not hide the event that set the value)."""
+    position = read_position()
+    query = select(table).where(*(table.c[k] == v for k, v in key.items()))
+    if position is not None:
+        query = query.where(table.c.valid_from <= position)
+    rows = conn.execute(query.order_by(table.c.valid_from.desc(), table.c.row_id.desc())).mappings().all()
+    since: int | None = None
+    for row in rows:
+        if row[column] != value:
+            break
+        if since is not None and row["valid_to"] != since:
+            break
+        since = int(row["valid_from"])
+    return since
+
+
+def _managed_reasons(conn: Connection, arn: str) -> list[Reason]:
+    if is_aws_managed_policy_arn(arn):
+        return []
+    policy = conn.execute(select(POLICIES).where(POLICIES.c.arn == arn, live(POLICIES))).mappings().first()
+    if policy is None:
+        return []
+    reasons = []
+    entity, version = str(policy["entity_uuid"]), str(policy["default_version_id"])
+    since = unchanged_since(conn, POLICIES, {"entity_uuid": entity}, "default_version_id", version)
+    if since is not None:
+        reasons.append(Reason(since, "default-version"))
+    created = _valid_from(
+        conn, POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid == entity, POLICY_VERSIONS.c.version_id == version
+    )
+    if created is not None:
+        reasons.append(Reason(created, "policy-version"))
+    return reasons
+
+
+def _owner_of(conn: Connection, kind: str, row: Mapping[str, Any], policy: EffectivePolicy) -> str | None:
+    """The aggregate id of the entity a policy hangs on: the principal itself, or the group it comes through."""
+    if policy.via is None:
+        return str(row["entity_uuid"])
+    if kind != "user":
+        return None
+    for group in groups_of_user(conn, str(row["entity_uuid"])):
+        if group["group_name"] == policy.via:
+            return str(group["entity_uuid"])
+    return None
+
+
+def reasons_for(conn: Connection, kind: str, row: Mapping[str, Any], policy: EffectivePolicy) -> list[Reason]:
+    """Why ``policy`` applies to the principal ``row`` at the bound position: the membership that brings a group's
+    policy, the attachment or inline put, and for a customer managed policy the event that made its version the
+    default and the one that created that version; oldest first, one per position."""
+    reasons: list[Reason] = []
+    entity = str(row["entity_uuid"])
+    if policy.role == "boundary":
+        table = PRINCIPAL_TABLES[kind]
+        since = unchanged_since(conn, table, {"entity_uuid": entity}, "boundary_arn", policy.policy_arn)
+        if since is not None:
+            reasons.append(Reason(since, "boundary"))
+        reasons += _managed_reasons(conn, str(policy.policy_arn))
+        return _ordered(reasons)
+    owner = _owner_of(conn, kind, row, policy)
+    if owner is None:
+        return []
+    if policy.via is not None:
+        joined = _valid_from(
+            conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == entity, GROUP_MEMBERS.c.group_uuid == owner
+        )
+        if joined is not None:
+            reasons.append(Reason(joined, "membership"))
+    if policy.policy_arn is None:
+        put = _valid_from(
+            conn,
+            INLINE_POLICIES,
+            INLINE_POLICIES.c.principal_uuid == owner,
+            INLINE_POLICIES.c.policy_name == policy.source_id,
+        )
+        if put is not None:
+            reasons.append(Reason(put, "inline-policy"))
+    else:
+        attached = _valid_from(
+            conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid == owner, ATTACHMENTS.c.policy_arn == policy.policy_arn
+        )
+        if attached is not None:
+            reasons.append(Reason(attached, "attachment"))
+        reasons += _managed_reasons(conn, policy.policy_arn)
+    return _ordered(reasons)
+
+
+def _ordered(reasons: Iterable[Reason]) -> list[Reason]:
+    seen: dict[int, Reason] = {}
+    for reason in reasons:
+        seen.setdefault(reason.position, reason)
+    return [seen[p] for p in sorted(seen)]
+
+
+# -- whole-history reads --------------------------------------------------------------------------------------------
+
+
+def _bounds(conn: Connection, table: Table, *where: Any) -> set[int]:
+    points: set[int] = set()
+    for start, end in conn.execute(select(table.c.valid_from, table.c.valid_to).where(*where)):
+        points.add(int(start))
+        if end is not None:
+            points.add(int(end))
+    return points
+
+
+def dependencies(conn: Connection, kind: str, entity: str) -> tuple[set[str], set[str]]:
+    """Every group a user was ever in, and every managed policy ARN ever attached to the principal or those groups
+    or used as its boundary: the entities whose rows can change the principal's permissions."""
+    groups: set[str] = set()
+    if kind == "user":
+        query = select(GROUP_MEMBERS.c.group_uuid).where(GROUP_MEMBERS.c.user_uuid == entity)
+        groups = {str(r[0]) for r in conn.execute(query)}
+    holders = {entity} | groups
+    arns = {
+        str(r[0])
+        for r in conn.execute(select(ATTACHMENTS.c.policy_arn).where(ATTACHMENTS.c.principal_uuid.in_(holders)))
+    }
+    table = PRINCIPAL_TABLES[kind]
+    query = select(table.c.boundary_arn).where(table.c.entity_uuid == entity, table.c.boundary_arn.is_not(None))
+    arns |= {str(r[0]) for r in conn.execute(query)}
+    return groups, arns
+
+
+def change_points(conn: Connection, kind: str, entity: str) -> list[int]:
+    """Every position at which a row the principal's permissions depend on began or ended: its own row (creation,
+    boundary, deletion) and tags, its memberships, the inline policies and attachments of it and of every group it
+    was ever in, and the default versions and versions of every managed policy ever attached. The decision for a
+    request by the principal can change only at these positions."""
+    groups, arns = dependencies(conn, kind, entity)
+    holders = {entity} | groups
+    table = PRINCIPAL_TABLES[kind]
+    points = _bounds(conn, table, table.c.entity_uuid == entity)
+    points |= _bounds(conn, TAGS, TAGS.c.resource_uuid == entity)
+    points |= _bounds(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == entity)
+    points |= _bounds(conn, INLINE_POLICIES, INLINE_POLICIES.c.principal_uuid.in_(holders))
+    points |= _bounds(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(holders))
+    if arns:
+        policy_ids = {str(r[0]) for r in conn.execute(select(POLICIES.c.entity_uuid).where(POLICIES.c.arn.in_(arns)))}
+        points |= _bounds(conn, POLICIES, POLICIES.c.arn.in_(arns))
+        points |= _bounds(conn, POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid.in_(policy_ids))
+    return sorted(points)
+
+
+def rows_touching(conn: Connection, table: Table, start: int, stop: int, *where: Any) -> list[dict[str, Any]]:
+    """The rows of ``table`` (matching ``where``) that began or ended in the positions ``(start, stop]``."""
+    began = table.c.valid_from.between(start + 1, stop)
+    ended = table.c.valid_to.between(start + 1, stop)
+    query = select(table).where(or_(began, ended), *where).order_by(table.c.valid_from, table.c.row_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def live_rows(conn: Connection, table: Table, *where: Any) -> list[dict[str, Any]]:
+    """The rows of ``table`` (matching ``where``) at the bound position."""
+    query = select(table).where(live(table), *where).order_by(table.c.valid_from, table.c.row_id)
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def names_at(conn: Connection, table: Table, name_column: str, account_id: str) -> dict[str, dict[str, Any]]:
+    """The entities of ``table`` in the account at the bound position, by aggregate id."""
+    rows = live_rows(conn, table, table.c.account_id == account_id)
+    return {str(r["entity_uuid"]): r for r in rows if r.get(name_column) is not None}
+
+
+def sessions_valid_at(
+    conn: Connection, account_id: str, moment: Any, owner_arn: str | None = None
+) -> list[dict[str, Any]]:
+    """The temporary credentials (``ASIA`` keys) of the account issued at or before ``moment`` and not expired at it,
+    among the rows at the bound position (optionally of one owner ARN, e.g. a role session's)."""
+    where = [
+        ACCESS_KEYS.c.account_id == account_id,
+        ACCESS_KEYS.c.owner_kind == "session",
+        ACCESS_KEYS.c.create_date <= moment,
+        ACCESS_KEYS.c.expiration > moment,
+    ]
+    if owner_arn is not None:
+        where.append(ACCESS_KEYS.c.owner_arn == owner_arn)
+    return live_rows(conn, ACCESS_KEYS, *where)
+
+
+def policy_ids(conn: Connection, arns: Iterable[str]) -> set[str]:
+    """The aggregate ids of every customer managed policy that was ever called one of ``arns``."""
+    wanted = set(arns)
+    if not wanted:
+        return set()
+    return {str(r[0]) for r in conn.execute(select(POLICIES.c.entity_uuid).where(POLICIES.c.arn.in_(wanted)))}

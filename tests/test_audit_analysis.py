@@ -1,0 +1,441 @@
+"""The audit analysis over a timeline with known times: simulate as of a moment with the events behind each matched
+statement, who-can, what-can, diff and exposure windows, through the library and the CLI, on every backend.
+
+The clock is controlled: every event's timestamp comes from ``eventsourcing.domain.datetime_now_with_tzinfo`` (the
+aggregates' timestamp factory), which the ``clock`` fixture replaces; the store's own ``clock`` (session issue and
+expiry times, "now") is replaced on the instance. Each step runs under an audit context with a known request id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import eventsourcing.domain
+import pytest
+
+from iamledger import IdentityStore
+from iamledger.context import bound_audit_context
+from iamledger.domain.audit import AuditContext
+from iamledger.domain.errors import NoSuchEntityError, ValidationError
+from iamledger.services.audit import event_name
+from tests.clirunner import run
+
+A = "123456789012"
+ROOT = f"arn:aws:iam::{A}:root"
+ALICE = f"arn:aws:iam::{A}:user/alice"
+BOB = f"arn:aws:iam::{A}:user/bob"
+READER = f"arn:aws:iam::{A}:role/reader"
+POLICY = f"arn:aws:iam::{A}:policy/data"
+SESSION = f"arn:aws:sts::{A}:assumed-role/reader/s1"
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def _doc(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _allow(actions: list[str] | str, resource: str = "*") -> dict[str, object]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+_Store = IdentityStore
+
+
+class Clock:
+    """A controllable wall clock: ``at(hh, mm)`` moves it to that time of 2026-11-01."""
+
+    def __init__(self) -> None:
+        self.current = START
+
+    def now(self) -> datetime:
+        return self.current
+
+    def at(self, hour: int, minute: int) -> None:
+        self.current = START.replace(hour=hour, minute=minute)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo", fake.now)
+    return fake
+
+
+def _head(store: IdentityStore) -> int:
+    return int(store.recorder.max_notification_id() or 0)
+
+
+def _build(store: _Store, clock: Clock) -> dict[str, int]:
+    """09:00 init; 09:10 alice, bob; 09:20 group devs; 09:30 policy data v1 (s3 get+put); 09:40 attached to devs;
+    09:50 alice joins (req-join); 10:00 role reader (trust: the account) with s3:GetObject; 10:10 alice may assume
+    roles; 10:20 alice assumes reader for 15 minutes (req-assume); 10:30 data v2 (put only, req-v2); 10:40 alice
+    leaves (req-leave); 10:50 alice rejoins (req-rejoin). Returns the position of each named step's first event."""
+    positions: dict[str, int] = {}
+
+    def step(name: str, hour: int, minute: int, call: object, actor: str = ROOT) -> None:
+        clock.at(hour, minute)
+        before = _head(store)
+        with bound_audit_context(AuditContext(actor=actor, request_id=f"req-{name}", source_ip="10.0.0.1")):
+            assert callable(call)
+            call()
+        positions[name] = before + 1
+
+    store.clock = clock.now  # type: ignore[method-assign]
+    clock.at(9, 0)
+    store.init(A)
+    step("alice", 9, 10, lambda: store.create_user(UserName="alice"))
+    step("bob", 9, 11, lambda: store.create_user(UserName="bob"))
+    step("devs", 9, 20, lambda: store.create_group(GroupName="devs"))
+    v1 = _doc(_allow(["s3:GetObject", "s3:PutObject"]))
+    step("policy", 9, 30, lambda: store.create_policy(PolicyName="data", PolicyDocument=v1))
+    step("attach", 9, 40, lambda: store.attach_group_policy(GroupName="devs", PolicyArn=POLICY))
+    step("join", 9, 50, lambda: store.add_user_to_group(UserName="alice", GroupName="devs"))
+    trust = _doc(
+        {"Effect": "Allow", "Principal": {"AWS": ROOT, "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    )
+    step("role", 10, 0, lambda: store.create_role(RoleName="reader", AssumeRolePolicyDocument=trust))
+    reader = _doc(_allow("s3:GetObject"))
+    step(
+        "role-policy", 10, 1, lambda: store.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=reader)
+    )
+    assume = _doc(_allow("sts:AssumeRole", READER))
+    step(
+        "may-assume",
+        10,
+        10,
+        lambda: store.put_user_policy(UserName="alice", PolicyName="assume", PolicyDocument=assume),
+    )
+    step(
+        "assume",
+        10,
+        20,
+        lambda: store.assume_role(RoleArn=READER, RoleSessionName="s1", DurationSeconds=900),
+        actor=ALICE,
+    )
+    v2 = _doc(_allow("s3:PutObject"))
+    step("v2", 10, 30, lambda: store.create_policy_version(PolicyArn=POLICY, PolicyDocument=v2, SetAsDefault=True))
+    step("leave", 10, 40, lambda: store.remove_user_from_group(UserName="alice", GroupName="devs"))
+    step("rejoin", 10, 50, lambda: store.add_user_to_group(UserName="alice", GroupName="devs"))
+    clock.at(11, 0)
+    return positions
+
+
+@pytest.fixture
+def timeline(store_url: str, clock: Clock) -> Iterator[tuple[_Store, dict[str, int]]]:
+    opened = _Store.open(store_url)
+    try:
+        positions = _build(opened, clock)
+        yield opened, positions
+    finally:
+        opened.close()
+
+
+def _at(hour: int, minute: int) -> str:
+    return START.replace(hour=hour, minute=minute).isoformat().replace("+00:00", "Z")
+
+
+# -- simulate with reasons --------------------------------------------------------------------------------------------
+
+
+def test_simulate_as_of_a_time_names_the_events_that_made_the_policy_apply(timeline):
+    store, positions = timeline
+    answer = store.audit_simulate_principal_policy(At=_at(9, 55), PolicySourceArn=ALICE, ActionNames=["s3:GetObject"])
+    assert answer["AsOf"]["Position"] == positions["join"] + 1  # the join's two events, then nothing until 10:00
+    assert answer["AsOf"]["Time"] == START.replace(hour=9, minute=55)
+    (result,) = answer["EvaluationResults"]
+    assert result["EvalDecision"] == "allowed"
+    (matched,) = result["MatchedStatements"]
+    assert matched["SourcePolicyId"] == "data"
+    assert matched["GroupName"] == "devs"
+    assert matched["PolicyArn"] == POLICY
+    events = [(e["Position"], e["EventName"], e["RequestId"], e["Reason"]) for e in matched["Provenance"]]
+    assert events == [
+        (positions["policy"], "CreatePolicy", "req-policy", "default-version"),
+        (positions["attach"], "AttachGroupPolicy", "req-attach", "attachment"),
+        (positions["join"], "AddUserToGroup", "req-join", "membership"),
+    ]
+    join = matched["Provenance"][-1]
+    assert join["Actor"] == ROOT
+    assert join["SourceIPAddress"] == "10.0.0.1"
+    assert join["EventTime"] == START.replace(hour=9, minute=50)
+    assert join["UserName"] == "alice"
+    assert join["GroupName"] == "devs"
+
+
+def test_simulate_follows_the_timeline_and_matches_store_at(timeline):
+    store, positions = timeline
+
+    def decision(when: str | int, action: str = "s3:GetObject") -> str:
+        answer = store.audit_simulate_principal_policy(At=when, PolicySourceArn=ALICE, ActionNames=[action])
+        plain = store.at(when).simulate_principal_policy(PolicySourceArn=ALICE, ActionNames=[action])
+        assert answer["EvaluationResults"][0]["EvalDecision"] == plain["EvaluationResults"][0]["EvalDecision"]
+        return str(answer["EvaluationResults"][0]["EvalDecision"])
+
+    assert decision(_at(9, 45)) == "implicitDeny"  # not yet in the group
+    assert decision(f"position:{positions['join'] - 1}") == "implicitDeny"
+    assert decision(f"position:{positions['join']}") == "allowed"
+    assert decision(_at(10, 35)) == "implicitDeny"  # v2 dropped s3:GetObject
+    assert decision(_at(10, 35), "s3:PutObject") == "allowed"
+    assert decision(_at(10, 45), "s3:PutObject") == "implicitDeny"  # left the group
+    assert decision(_at(10, 55), "s3:PutObject") == "allowed"  # rejoined
+
+
+def test_after_a_new_default_version_the_provenance_names_that_version_event(timeline):
+    store, _ = timeline
+    answer = store.audit_simulate_principal_policy(At=_at(10, 55), PolicySourceArn=ALICE, ActionNames=["s3:PutObject"])
+    (matched,) = answer["EvaluationResults"][0]["MatchedStatements"]
+    events = [(e["EventName"], e["RequestId"]) for e in matched["Provenance"]]
+    assert events == [
+        ("AttachGroupPolicy", "req-attach"),
+        ("CreatePolicyVersion", "req-v2"),
+        ("AddUserToGroup", "req-rejoin"),  # the membership in force now, not the first one
+    ]
+    assert matched["Provenance"][1]["VersionId"] == "v2"
+
+
+def test_a_role_session_counts_only_while_it_is_valid(timeline):
+    store, _ = timeline
+    answer = store.audit_simulate_principal_policy(
+        At=_at(10, 25), PolicySourceArn=SESSION, ActionNames=["s3:GetObject"]
+    )
+    assert answer["EvaluationResults"][0]["EvalDecision"] == "allowed"
+    assert answer["Session"]["EventName"] == "AssumeRole"
+    assert answer["Session"]["RequestId"] == "req-assume"
+    assert answer["Session"]["Actor"] == ALICE
+    assert "SessionToken" not in json.dumps(answer, default=str)
+    (matched,) = answer["EvaluationResults"][0]["MatchedStatements"]
+    assert [e["EventName"] for e in matched["Provenance"]] == ["PutRolePolicy"]
+    for when in (_at(10, 15), _at(10, 40)):  # before it was issued; after it expired at 10:35
+        with pytest.raises(NoSuchEntityError):
+            store.audit_simulate_principal_policy(At=when, PolicySourceArn=SESSION, ActionNames=["s3:GetObject"])
+    roles = store.audit_simulate_principal_policy(At=_at(10, 25), PolicySourceArn=READER, ActionNames=["s3:GetObject"])
+    assert [s["Arn"] for s in roles["Credentials"]["ValidSessions"]] == [SESSION]
+    later = store.audit_simulate_principal_policy(At=_at(10, 40), PolicySourceArn=READER, ActionNames=["s3:GetObject"])
+    assert later["Credentials"]["ValidSessions"] == []
+
+
+def test_unknown_principals_and_bad_times_are_aws_errors(timeline):
+    store, _ = timeline
+    with pytest.raises(NoSuchEntityError):
+        store.audit_simulate_principal_policy(At=_at(9, 5), PolicySourceArn=ALICE, ActionNames=["s3:GetObject"])
+    with pytest.raises(NoSuchEntityError):
+        store.what_can(PrincipalArn=f"arn:aws:iam::{A}:user/ghost")
+    with pytest.raises(ValidationError):
+        store.who_can(ActionName="s3:GetObject", At="not a time")
+    with pytest.raises(ValidationError):
+        store.audit_diff(From=_at(10, 0), To=_at(9, 0))
+
+
+# -- reverse queries ----------------------------------------------------------------------------------------------
+
+
+def _principals(answer: dict) -> dict[str, list[dict]]:
+    return {p["Arn"]: p["Paths"] for p in answer["Principals"]}
+
+
+def test_who_can_at_different_moments(timeline):
+    store, positions = timeline
+    early = store.who_can(ActionName="s3:GetObject", ResourceArn="arn:aws:s3:::bucket/key", At=_at(9, 55))
+    assert early["AsOf"]["Position"] == positions["join"] + 1
+    assert list(_principals(early)) == [ALICE]
+    (path,) = _principals(early)[ALICE]
+    assert path["Via"] == "group"
+    assert path["GroupName"] == "devs"
+    assert [e["RequestId"] for e in path["Provenance"]] == ["req-policy", "req-attach", "req-join"]
+
+    both = store.who_can(ActionName="s3:GetObject", At=_at(10, 15))
+    paths = _principals(both)
+    assert sorted(paths) == [READER, ALICE]
+    assert [p["Via"] for p in paths[ALICE]] == ["group", "role"]
+    assert paths[ALICE][1]["RoleArn"] == READER
+    reader = next(p for p in both["Principals"] if p["Arn"] == READER)
+    assert reader["Type"] == "Role"
+    assert {"Arn": ALICE, "Type": "User"} in reader["AssumableBy"]
+    assert {"Type": "Service", "Principal": "ec2.amazonaws.com", "Conditional": False} in reader["AssumableBy"]
+    assert all(a.get("Arn") != BOB for a in reader["AssumableBy"])  # bob has no identity allow
+
+    later = store.who_can(ActionName="s3:GetObject", At=_at(10, 45))
+    assert _principals(later)[ALICE] == [{"Via": "role", "RoleArn": READER}]
+    before_trust = store.who_can(ActionName="s3:GetObject", At=_at(10, 5))
+    assert next(p for p in before_trust["Principals"] if p["Arn"] == READER)["AssumableBy"] == [
+        {"Type": "Service", "Principal": "ec2.amazonaws.com", "Conditional": False}
+    ]
+
+
+def test_what_can_summarises_by_service(timeline):
+    store, _ = timeline
+    answer = store.what_can(PrincipalArn=ALICE, At=_at(10, 15))
+    services = {s["Service"]: s for s in answer["Services"]}
+    assert set(services) == {"s3", "sts"}
+    s3 = services["s3"]
+    assert s3["Allow"][0]["Actions"] == ["s3:GetObject", "s3:PutObject"]
+    assert s3["Allow"][0]["Source"]["GroupName"] == "devs"
+    assert s3["AllActions"] is False
+    assert services["sts"]["AllowedActions"] == [
+        {"Action": "sts:AssumeRole", "Resources": [READER], "Conditional": False}
+    ]
+    after = store.what_can(PrincipalArn=ALICE, At=_at(10, 45))
+    assert {s["Service"] for s in after["Services"]} == {"sts"}
+
+
+# -- diff and exposure ------------------------------------------------------------------------------------------------
+
+
+def test_diff_lists_exactly_the_changes_with_their_events(timeline):
+    store, positions = timeline
+    answer = store.audit_diff(
+        From=_at(9, 55), To=_at(10, 45), PrincipalArn=ALICE, ActionNames=["s3:GetObject", "s3:PutObject"]
+    )
+    assert answer["From"]["Position"] == positions["join"] + 1
+    assert answer["To"]["Position"] == positions["leave"] + 1
+    changes = [(c["Category"], c["Change"]) for c in answer["Changes"]]
+    assert changes == [
+        ("InlinePolicy", "Added"),
+        ("Session", "Added"),
+        ("Policy", "Changed"),
+        ("PolicyVersion", "Added"),
+        ("GroupMembership", "Removed"),
+    ]
+    by_category = {c["Category"]: c for c in answer["Changes"]}
+    assert by_category["Policy"]["Changed"] == {"DefaultVersionId": {"From": "v1", "To": "v2"}}
+    assert [e["RequestId"] for e in by_category["Policy"]["Events"]] == ["req-v2"]
+    membership = by_category["GroupMembership"]
+    assert (membership["UserName"], membership["GroupName"]) == ("alice", "devs")
+    assert [(e["Position"], e["EventName"]) for e in membership["Events"]] == [
+        (positions["leave"], "RemoveUserFromGroup")
+    ]
+    assert by_category["Session"]["Arn"] == SESSION
+    flips = {(f["ActionName"], f["From"], f["To"]) for f in answer["DecisionChanges"]}
+    assert flips == {("s3:GetObject", "allowed", "implicitDeny"), ("s3:PutObject", "allowed", "implicitDeny")}
+
+    everyone = store.audit_diff(From=_at(9, 55), To=_at(10, 45))
+    categories = {(c["Category"], c["Change"]) for c in everyone["Changes"]}
+    assert ("Role", "Added") in categories
+    assert ("InlinePolicy", "Added") in categories  # alice's and the role's
+    assert len([c for c in everyone["Changes"] if c["Category"] == "InlinePolicy"]) == 2
+    unchanged = store.audit_diff(From=_at(10, 35), To=_at(10, 55), PrincipalArn=ALICE)
+    assert unchanged["Changes"] == []  # left and rejoined: the same state at both moments
+
+
+def test_exposure_windows_open_and_close_at_the_events(timeline):
+    store, positions = timeline
+    get = store.exposure(PrincipalArn=ALICE, ActionName="s3:GetObject", ResourceArn="arn:aws:s3:::bucket/key")
+    (window,) = get["Windows"]
+    assert window["From"]["Position"] == positions["join"]
+    assert window["From"]["Event"]["RequestId"] == "req-join"
+    assert window["From"]["Time"] == START.replace(hour=9, minute=50)
+    assert window["To"]["Position"] == positions["v2"]
+    assert window["To"]["Event"]["EventName"] == "CreatePolicyVersion"
+    assert get["AllowedAtEnd"] is False
+
+    put = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject")
+    spans = [(w["From"]["Position"], w["To"] and w["To"]["Position"]) for w in put["Windows"]]
+    assert spans == [(positions["join"], positions["leave"]), (positions["rejoin"], None)]
+    assert put["AllowedAtEnd"] is True
+    recent = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", From=_at(10, 45))
+    assert [w["From"]["Position"] for w in recent["Windows"]] == [positions["rejoin"]]
+    old = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", To=_at(10, 45))
+    assert [w["To"] and w["To"]["Position"] for w in old["Windows"]] == [positions["leave"]]
+    assert store.exposure(PrincipalArn=BOB, ActionName="s3:PutObject")["Windows"] == []
+
+
+def test_event_names_follow_the_api_operations():
+    from iamledger.domain.groups import Group
+    from iamledger.domain.users import User
+
+    assert event_name(object.__new__(Group.PolicyAttached)) == "AttachGroupPolicy"
+    assert event_name(object.__new__(User.PermissionsBoundaryPut)) == "PutUserPermissionsBoundary"
+    assert event_name(object.__new__(User.AddedToGroup)) == "AddUserToGroup"
+
+
+# -- the command line ---------------------------------------------------------------------------------------------
+
+
+def _json(capsys, *args: str) -> dict:
+    result = run(capsys, *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cli_commands_answer_in_json(timeline, store_url, capsys):
+    _, positions = timeline
+    db = ("--db", store_url)
+    simulated = _json(
+        capsys,
+        "audit", "simulate-principal-policy", "--policy-source-arn", ALICE, "--action-names", "s3:GetObject",
+        "s3:PutObject", "--at", _at(9, 55), *db,
+    )  # fmt: skip
+    assert simulated["AsOf"]["Position"] == positions["join"] + 1
+    assert simulated["AsOf"]["Time"] == "2026-11-01T09:55:00+00:00"
+    assert [r["EvalDecision"] for r in simulated["EvaluationResults"]] == ["allowed", "allowed"]
+    provenance = simulated["EvaluationResults"][0]["MatchedStatements"][0]["Provenance"]
+    assert provenance[-1]["RequestId"] == "req-join"
+    assert provenance[-1]["EventTime"] == "2026-11-01T09:50:00+00:00"
+
+    who = _json(capsys, "audit", "who-can", "--action-name", "s3:GetObject", "--at", _at(10, 15), *db)
+    assert [p["Arn"] for p in who["Principals"]] == [READER, ALICE]
+    what = _json(capsys, "audit", "what-can", "--principal-arn", ALICE, "--at", f"position:{positions['join']}", *db)
+    assert what["AsOf"]["Position"] == positions["join"]
+    assert {s["Service"] for s in what["Services"]} == {"s3"}
+    diff = _json(
+        capsys,
+        "audit", "diff", "--from", _at(9, 55), "--to", _at(10, 45), "--principal-arn", ALICE,
+        "--action-names", "s3:GetObject", *db,
+    )  # fmt: skip
+    assert diff["From"]["Position"] == positions["join"] + 1
+    assert [f["To"] for f in diff["DecisionChanges"]] == ["implicitDeny"]
+    exposure = _json(capsys, "audit", "exposure", "--principal-arn", ALICE, "--action-name", "s3:PutObject", *db)
+    assert [w["From"]["Position"] for w in exposure["Windows"]] == [positions["join"], positions["rejoin"]]
+    with_context = _json(
+        capsys,
+        "audit", "who-can", "--action-name", "s3:GetObject", "--context-entries",
+        "ContextKeyName=aws:SourceIp,ContextKeyValues=10.1.2.3,ContextKeyType=ip", *db,
+    )  # fmt: skip
+    assert [p["Arn"] for p in with_context["Principals"]] == [READER, ALICE]
+
+
+def test_cli_renders_a_diff_and_a_timeline_as_text(timeline, store_url, capsys):
+    _, positions = timeline
+    diff = run(
+        capsys,
+        "audit", "diff", "--from", _at(9, 55), "--to", _at(10, 45), "--principal-arn", ALICE,
+        "--action-names", "s3:GetObject", "--output", "table", "--db", store_url,
+    )  # fmt: skip
+    assert diff.exit_code == 0, diff.stderr
+    lines = diff.stdout.splitlines()
+    assert lines[0].startswith(f"Changes from position {positions['join'] + 1} (2026-11-01T09:55:00+00:00)")
+    assert "- GroupMembership UserName=alice GroupName=devs" in lines
+    assert "~ Policy PolicyName=data Arn=arn:aws:iam::123456789012:policy/data DefaultVersionId=v2" in lines
+    assert "    DefaultVersionId: v1 -> v2" in lines
+    assert any(line.startswith(f"    #{positions['leave']} RemoveUserFromGroup ") for line in lines)
+    assert f"- {ALICE} s3:GetObject on *: allowed -> implicitDeny" in lines
+    assert "\x1b[" not in diff.stdout  # no colours when stdout is not a terminal
+    timeline_text = run(
+        capsys,
+        "audit", "exposure", "--principal-arn", ALICE, "--action-name", "s3:PutObject", "--output", "text",
+        "--db", store_url,
+    )  # fmt: skip
+    assert timeline_text.exit_code == 0, timeline_text.stderr
+    text = timeline_text.stdout.splitlines()
+    assert text[1].startswith(f"[1] allowed from 2026-11-01T09:50:00+00:00  #{positions['join']} AddUserToGroup")
+    assert text[2].startswith(f"    until 2026-11-01T10:40:00+00:00  #{positions['leave']} RemoveUserFromGroup")
+    assert text[4] == "    still allowed"
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (("what-can", "--principal-arn", f"arn:aws:iam::{A}:user/ghost"), "NoSuchEntity"),
+        (("who-can", "--action-name", "s3:GetObject", "--at", "yesterday-ish"), "ValidationError"),
+        (("exposure", "--principal-arn", f"arn:aws:iam::{A}:role/ghost", "--action-name", "s3:x"), "NoSuchEntity"),
+        (("simulate-principal-policy", "--policy-source-arn", SESSION, "--action-names", "s3:GetObject", "--at",
+          "2026-11-01T10:40:00Z"), "NoSuchEntity"),
+        (("diff", "--from", "position:999999"), "ValidationError"),
+    ],
+)  # fmt: skip
+def test_cli_bad_input_is_an_aws_style_error(timeline, store_url, capsys, args, code):
+    result = run(capsys, "audit", *args, "--db", store_url)
+    assert result.exit_code == 254
+    assert f"An error occurred ({code})" in result.stderr
