@@ -54,7 +54,7 @@ def test_policy_language_imports_only_stdlib():
     assert {path: bad for path, bad in offenders.items() if bad} == {}
 
 
-@pytest.mark.parametrize("folder", ["iamledger", "domain", "projections", "cli", "tests", "bench"])
+@pytest.mark.parametrize("folder", ["iamledger", "domain", "projections", "cli", "server", "tests", "bench"])
 def test_no_bare_imports_of_the_source_folders(folder: str):
     """`import domain` would load a second copy of a module under another name and corrupt event topics."""
     bare = {"domain", "projections", "cli", "server"}
