@@ -12,13 +12,18 @@ from typing import Final
 
 import click
 
+import iamledger.cli.audit_analysis  # registers simulate-principal-policy, who-can, what-can, diff, exposure
+import iamledger.cli.audit_events  # registers `audit lookup-events` and `audit history`
 import iamledger.cli.audit_sessions  # noqa: F401 - registers `audit list-sessions`
 from iamledger import __version__
+from iamledger.cli import audit_verify  # noqa: F401 - registers `audit verify`
 from iamledger.cli.accounts import account_group
 from iamledger.cli.audit import audit_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
+from iamledger.cli.projections import projections_group
+from iamledger.cli.serve import serve_command
 from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
 from iamledger.domain.errors import IdentityStoreError
@@ -49,7 +54,7 @@ log = get_logger(__name__)
 )
 @click.option(
     "--output",
-    type=click.Choice(["json", "table", "text"]),
+    type=click.Choice(["json", "table", "text", "jsonl", "csv"]),
     default="json",
     show_default=True,
     help="Output format, as the aws CLI's.",
@@ -101,6 +106,8 @@ cli.add_command(init_command)
 cli.add_command(account_group)
 cli.add_command(login_command)
 cli.add_command(audit_group)
+cli.add_command(serve_command)
+cli.add_command(projections_group)
 cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
 cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 

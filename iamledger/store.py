@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,11 +45,13 @@ from iamledger.domain.ids import (
 )
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
-from iamledger.projections.projector import Projector
+from iamledger.projections.ledger import VerifyReport
+from iamledger.projections.projector import Progress, Projector
 from iamledger.projections.temporal import read_position, reading_now
 from iamledger.projections.timeindex import resolve
 from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
+from iamledger.services.audit import AuditService
 from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService
 from iamledger.services.groups import GroupsService
@@ -60,6 +62,7 @@ from iamledger.services.roles import RolesService
 from iamledger.services.sessions import SessionsService
 from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
+from iamledger.services.trail import TrailService
 from iamledger.services.users import UsersService
 from iamledger.vault import Vault
 
@@ -98,6 +101,8 @@ class IdentityStore(
     SimulationService,
     StsService,
     SessionsService,
+    AuditService,
+    TrailService,
     AuthenticationService,
     Application[uuid.UUID],
 ):
@@ -139,6 +144,19 @@ class IdentityStore(
             key = aggregate_id.hex if sqlite else aggregate_id
             value = conn.execute(query, {"id": key, "position": position}).scalar()
         return None if value is None else int(value)
+
+    def _notify(self, recordings: list[Recording[uuid.UUID]]) -> None:
+        """Checkpoint the events just saved, so the hash chain covers every event from the moment it is recorded
+        (not only once some read has caught the views up)."""
+        super()._notify(recordings)
+        self.projector.index_recorded(recordings)
+
+    def verify_log(
+        self, *, expect_head: str | None = None, extend: bool = True, progress: Progress | None = None
+    ) -> VerifyReport:
+        """Re-compute the hash chain over the stored events and compare it with the checkpoints; the report names
+        the first position where an event was changed, removed or reordered (see docs/tamper-evidence.md)."""
+        return self.projector.verify_log(progress=progress, expect_head=expect_head, extend=extend)
 
     def events_table(self) -> str:
         """The (possibly schema-qualified) name of the table the events are stored in."""
