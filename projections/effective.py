@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, Select, Table, and_, bindparam, or_, select
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections.principals import attached_policy_arns, inline_policies
 from iamledger.projections.tables import POLICIES, POLICY_VERSIONS
-from iamledger.projections.temporal import live
+from iamledger.projections.temporal import read_position
 from iamledger.projections.users import groups_of_user
 
 
@@ -40,19 +40,39 @@ def managed_document(
     if is_aws_managed_policy_arn(arn):
         entry = catalogue.get(arn)
         return None if entry is None else str(entry["Document"])
-    query = (
+    position = read_position()
+    if position is None:
+        value = conn.execute(_DOCUMENT_NOW, {"account_id": account_id, "arn": arn}).scalar()
+    else:
+        value = conn.execute(_DOCUMENT_AT, {"account_id": account_id, "arn": arn, "position": position}).scalar()
+    return None if value is None else str(value)
+
+
+def _document_query(at_position: bool) -> Select[tuple[str]]:
+    """The default version's document of a managed policy, now or at a bound ``position`` (built once: a
+    simulation looks up dozens of documents, and building the statement cost more than running it)."""
+
+    def true_then(table: Table) -> ColumnElement[bool]:
+        if not at_position:
+            return table.c.valid_to.is_(None)
+        position: BindParameter[int] = bindparam("position")
+        return and_(table.c.valid_from <= position, or_(table.c.valid_to.is_(None), table.c.valid_to > position))
+
+    return (
         select(POLICY_VERSIONS.c.document)
         .join(POLICIES, POLICIES.c.entity_uuid == POLICY_VERSIONS.c.policy_uuid)
         .where(
-            POLICIES.c.account_id == account_id,
-            POLICIES.c.arn == arn,
-            live(POLICIES),
+            POLICIES.c.account_id == bindparam("account_id"),
+            POLICIES.c.arn == bindparam("arn"),
+            true_then(POLICIES),
             POLICY_VERSIONS.c.version_id == POLICIES.c.default_version_id,
-            live(POLICY_VERSIONS),
+            true_then(POLICY_VERSIONS),
         )
     )
-    value = conn.execute(query).scalar()
-    return None if value is None else str(value)
+
+
+_DOCUMENT_NOW: Final = _document_query(at_position=False)
+_DOCUMENT_AT: Final = _document_query(at_position=True)
 
 
 def _managed(
