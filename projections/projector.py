@@ -30,13 +30,13 @@ import iamledger.projections.views  # noqa: F401 - registers every view's handle
 from iamledger.logconfig import get_logger
 from iamledger.projections import ledger
 from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
-from iamledger.projections.registry import dispatch_batch
+from iamledger.projections.registry import dispatch_batch, handles_topic
 from iamledger.projections.scratch import Scratch, compare, row_counts
 from iamledger.projections.tables import TRACKING, ledger_metadata, metadata
 from iamledger.projections.temporal import reading_now
 
 PROJECTION_NAME: Final = "identity_views"
-BATCH_SIZE: Final = 1000
+BATCH_SIZE: Final = 5000
 SWITCH_ATTEMPTS: Final = 3
 _MAX_REASON: Final = 200
 
@@ -219,14 +219,21 @@ class Projector:
     def _catch_up(self, progress: Progress | None) -> int:
         position = self.position()
         head = self.head()
+        indexed = 0
         if position < head:
             self._index_up_to(position)
+            with self._engine.connect() as conn:
+                indexed = ledger.head(conn)[0]
         while position < head:
             notifications = self._select(position + 1, head)
             if not notifications:
                 break
-            events = [self._decode(n) for n in notifications]
             last = notifications[-1].id
+            if last <= indexed:  # checkpointed already: decode only the events some view handles
+                notifications = [n for n in notifications if handles_topic(n.topic)]
+                events = [self._decode(n) for n in notifications]
+            else:
+                events = [self._decode(n) for n in notifications]
             with self._engine.begin() as conn:
                 moved = conn.execute(
                     update(TRACKING)
@@ -234,8 +241,10 @@ class Projector:
                     .values(position=last)
                 ).rowcount
                 if moved == 1:
-                    self._apply(conn, notifications, events)
-                    ledger.append(conn, notifications, [_timestamp(e) for e in events])
+                    if notifications:
+                        self._apply(conn, notifications, events)
+                    if last > indexed:
+                        ledger.append(conn, notifications, [_timestamp(e) for e in events])
             position = last if moved == 1 else self.position()
             if progress is not None:
                 progress(position, head)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
+from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, Table
 
 from iamledger.projections.temporal import batched, prefetch, unbatched
@@ -30,6 +31,7 @@ HANDLERS: Final[dict[type, list[Handler]]] = {}
 PREFETCHES: Final[dict[type, list[Prefetch]]] = {}
 _BATCHED: Final[set[Handler]] = set()
 _PLANS: Final[dict[type, tuple[list[tuple[Handler, bool]], list[Prefetch]]]] = {}
+_TOPICS: Final[dict[str, bool]] = {}  # whether a topic's events have handlers
 
 
 def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
@@ -42,6 +44,7 @@ def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
         if batched:
             _BATCHED.add(func)
         _PLANS.clear()
+        _TOPICS.clear()
         return func
 
     return register
@@ -55,6 +58,7 @@ def prefetches(*event_types: type) -> Callable[[P], P]:
         for event_type in event_types:
             PREFETCHES.setdefault(event_type, []).append(func)
         _PLANS.clear()
+        _TOPICS.clear()
         return func
 
     return register
@@ -70,6 +74,19 @@ def _plan(event_type: type) -> tuple[list[tuple[Handler, bool]], list[Prefetch]]
     return plan
 
 
+def handles_topic(topic: str) -> bool:
+    """Whether some view handles the events of ``topic`` (a topic whose class cannot be resolved counts as handled,
+    so that decoding its events reports the problem): the projector need not decode the others."""
+    found = _TOPICS.get(topic)
+    if found is None:
+        try:
+            found = bool(_plan(resolve_topic(topic))[0])
+        except Exception:  # noqa: BLE001 - decoding the event reports it, with its position
+            return True
+        _TOPICS[topic] = found
+    return found
+
+
 def dispatch(conn: Connection, event: Any, position: int) -> None:
     """Apply ``event``, recorded at notification id ``position``, to every view that handles it."""
     dispatch_batch(conn, [(event, position)])
@@ -78,15 +95,20 @@ def dispatch(conn: Connection, event: Any, position: int) -> None:
 def dispatch_batch(conn: Connection, events: list[tuple[Any, int]]) -> None:
     """Apply a batch of ``(event, position)`` pairs, in order, in the caller's transaction."""
     with batched(conn):
+        plans = [(_PLANS.get(type(event)) or _plan(type(event)), event, position) for event, position in events]
         wanted: dict[tuple[Table, str], list[Any]] = {}
-        for event, _ in events:
-            for load in _plan(type(event))[1]:
+        for (_, loads), event, _ in plans:
+            for load in loads:
                 for table, column, value in load(event):
-                    wanted.setdefault((table, column), []).append(value)
+                    found = wanted.get((table, column))
+                    if found is None:
+                        wanted[table, column] = [value]
+                    else:
+                        found.append(value)
         for (table, column), values in wanted.items():
             prefetch(conn, table, column, values)
-        for event, position in events:
-            for handler, aware in _plan(type(event))[0]:
+        for (handlers, _), event, position in plans:
+            for handler, aware in handlers:
                 if aware:
                     handler(conn, event, position)
                 else:

@@ -18,9 +18,10 @@ opened (so ``row_id`` order is unchanged). Code in a batch must not read or writ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from operator import itemgetter
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Dialect, Table, and_, bindparam, insert, or_, select, update
@@ -105,6 +106,15 @@ def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str,
 
 def replace_row(conn: Connection, table: Table, position: int, key: dict[str, Any], **changes: Any) -> None:
     """End the current row matching ``key`` at ``position`` and open its successor with ``changes`` applied."""
+    batch = _active(conn)
+    if batch is not None:
+        table_batch = batch.table(table)
+        rows = table_batch.current(key)
+        if rows:
+            values = {**rows[0].values, **changes}
+            table_batch.end(rows, position)
+            table_batch.open(position, values)
+        return
     row = current_row(conn, table, **key)
     if row is None:
         return
@@ -158,6 +168,41 @@ class _Row:
         return (0, self.row_id) if self.row_id is not None else (1, self.seq)
 
 
+class _Params:
+    """Turns the parameter dicts of one statement into what the driver takes: the columns' bind processors applied,
+    and a tuple in the statement's order when the dialect's parameters are positional."""
+
+    def __init__(self, processors: list[tuple[str, Any]], order: list[str] | None) -> None:
+        self.processors = processors
+        self.order = order
+        if order is None:
+            self.getter: Callable[[dict[str, Any]], Any] | None = None
+            self.at: list[tuple[int, Any]] = []
+        else:
+            self.getter = _getter(tuple(order)) if len(order) != 1 else (lambda row, name=order[0]: (row[name],))
+            processing = dict(processors)
+            self.at = [(i, processing[name]) for i, name in enumerate(order) if name in processing]
+
+    def __call__(self, rows: list[dict[str, Any]]) -> list[Any]:
+        getter = self.getter
+        if getter is None:
+            for row in rows:
+                for name, processor in self.processors:
+                    if name in row:
+                        row[name] = processor(row[name])
+            return rows
+        at = self.at
+        if not at:
+            return [getter(row) for row in rows]
+        processed = []
+        for row in rows:
+            values = list(getter(row))
+            for i, processor in at:
+                values[i] = processor(values[i])
+            processed.append(tuple(values))
+        return processed
+
+
 class _Statements:
     """The driver-level INSERT and UPDATE of one table on one dialect, with the columns' bind processors: a batch
     writes its rows with the driver's ``executemany`` directly (the same SQL and values SQLAlchemy would send)."""
@@ -168,20 +213,13 @@ class _Statements:
         self.processors = [(name, processor) for name, processor in processors if processor is not None]
         inserting = insert(table).compile(dialect=dialect, column_keys=[c.name for c in columns])
         self.insert_sql = str(inserting)
-        self.insert_order = list(inserting.positiontup or ()) if inserting.positional else None
+        self.insert_params = _Params(
+            self.processors, list(inserting.positiontup or ()) if inserting.positional else None
+        )
         closing = update(table).where(table.c.row_id == bindparam("b_row_id")).values(valid_to=bindparam("b_to"))
         compiled = closing.compile(dialect=dialect)
         self.update_sql = str(compiled)
-        self.update_order = list(compiled.positiontup or ()) if compiled.positional else None
-
-    def params(self, rows: list[dict[str, Any]], order: list[str] | None) -> list[Any]:
-        processed = []
-        for row in rows:
-            for name, processor in self.processors:
-                if name in row:
-                    row[name] = processor(row[name])
-            processed.append(row if order is None else tuple(row[name] for name in order))
-        return processed
+        self.update_params = _Params(self.processors, list(compiled.positiontup or ()) if compiled.positional else None)
 
 
 _STATEMENTS: dict[tuple[Table, str, str], _Statements] = {}
@@ -195,8 +233,23 @@ def _statements(table: Table, dialect: Dialect) -> _Statements:
     return found
 
 
+Getter = Callable[[dict[str, Any]], Any]
+
+
+def _no_columns(_values: dict[str, Any]) -> tuple[()]:
+    return ()
+
+
+def _getter(signature: tuple[str, ...]) -> Getter:
+    """The key of a row (or a ``where``) under ``signature``: the value itself for one column, a tuple for more."""
+    return itemgetter(*signature) if signature else _no_columns
+
+
 class _TableBatch:
-    """The rows of one table that a batch has loaded or opened, with the keys it has loaded completely."""
+    """The rows of one table that a batch has loaded or opened, with the keys it has loaded completely.
+
+    Rows are found through indexes by a sorted tuple of column names (a signature); the key of a row under a
+    signature is the value of its one column, or the tuple of the values of its columns."""
 
     def __init__(self, conn: Connection, table: Table) -> None:
         self.conn = conn
@@ -204,9 +257,10 @@ class _TableBatch:
         self.stored: dict[int, _Row] = {}  # loaded rows by row_id
         self.new: list[_Row] = []  # opened in this batch, in order
         self.closed: list[_Row] = []  # stored rows closed in this batch
-        self.loaded: dict[tuple[str, ...], set[tuple[Any, ...]]] = {}
-        self.indexes: dict[tuple[str, ...], dict[tuple[Any, ...], list[_Row]]] = {}
-        self.columns = [c.name for c in table.c if c.name not in _BOOKKEEPING]
+        self.loaded: dict[tuple[str, ...], tuple[Getter, set[Any]]] = {}  # the keys loaded completely
+        self.indexes: dict[tuple[str, ...], dict[Any, list[_Row]]] = {}
+        self.adders: list[tuple[Getter, dict[Any, list[_Row]]]] = []  # the indexes, with their key functions
+        self.shapes: dict[tuple[str, ...], tuple[tuple[str, ...], Getter]] = {}  # where's keys -> signature, key
         self.defaults = {
             c.name: getattr(c.default, "arg", None) if getattr(c.default, "is_scalar", False) else None
             for c in table.c
@@ -215,66 +269,85 @@ class _TableBatch:
 
     # memory
 
+    def _shape(self, where: dict[str, Any]) -> tuple[tuple[str, ...], Getter]:
+        names = tuple(where)
+        shape = self.shapes.get(names)
+        if shape is None:
+            signature = tuple(sorted(names))
+            shape = self.shapes[names] = (signature, _getter(signature))
+        return shape
+
     def _add(self, row: _Row) -> None:
         values = row.values
-        for signature, index in self.indexes.items():
-            key = (values[signature[0]],) if len(signature) == 1 else tuple(values[c] for c in signature)
-            index.setdefault(key, []).append(row)
+        for getter, index in self.adders:
+            key = getter(values)
+            bucket = index.get(key)
+            if bucket is None:
+                index[key] = [row]
+            else:
+                bucket.append(row)
 
-    def _index(self, signature: tuple[str, ...]) -> dict[tuple[Any, ...], list[_Row]]:
+    def _index(self, signature: tuple[str, ...], getter: Getter) -> dict[Any, list[_Row]]:
         index = self.indexes.get(signature)
         if index is None:
             index = {}
-            rows = [*self.stored.values(), *self.new]
-            if len(signature) == 1:
-                (column,) = signature
-                for row in rows:
-                    index.setdefault((row.values[column],), []).append(row)
-            else:
-                for row in rows:
-                    index.setdefault(tuple(row.values[c] for c in signature), []).append(row)
+            for row in [*self.stored.values(), *self.new]:
+                key = getter(row.values)
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = [row]
+                else:
+                    bucket.append(row)
             self.indexes[signature] = index
+            self.adders.append((getter, index))
         return index
 
     def _complete(self, where: dict[str, Any]) -> bool:
-        for signature, keys in self.loaded.items():
-            if all(c in where for c in signature) and tuple(where[c] for c in signature) in keys:
-                return True
+        for getter, keys in self.loaded.values():
+            try:
+                if getter(where) in keys:
+                    return True
+            except KeyError:  # the loaded signature has a column ``where`` does not constrain
+                continue
         return False
 
     def _take(self, result: Any) -> None:
         names = list(result.keys())
         row_at, from_at = names.index("row_id"), names.index("valid_from")
-        kept = [(i, n) for i, n in enumerate(names) if n not in _BOOKKEEPING]
-        for record in result:
+        kept = [n for n in names if n not in _BOOKKEEPING]
+        at = [i for i, n in enumerate(names) if n not in _BOOKKEEPING]
+        values_of: Callable[[Any], Any] = itemgetter(*at) if len(at) != 1 else (lambda record: (record[at[0]],))
+        stored = self.stored
+        for record in result.all():
             row_id = int(record[row_at])
-            if row_id in self.stored:
+            if row_id in stored:
                 continue  # already known (and maybe closed in this batch): memory is newer
-            row = _Row({n: record[i] for i, n in kept}, row_id, 0, int(record[from_at]), None)
-            self.stored[row_id] = row
+            row = _Row(dict(zip(kept, values_of(record), strict=True)), row_id, 0, int(record[from_at]), None)
+            stored[row_id] = row
             self._add(row)
 
     # loading
 
     def load(self, where: dict[str, Any]) -> None:
-        signature = tuple(sorted(where))
+        signature, getter = self._shape(where)
         self._take(self.conn.execute(select(self.table).where(_current(self.table, where))))
-        self.loaded.setdefault(signature, set()).add(tuple(where[c] for c in signature))
+        self.loaded.setdefault(signature, (getter, set()))[1].add(getter(where))
 
     def load_many(self, column: str, values: Iterable[Any]) -> None:
-        if () in self.loaded.get((), ()):
+        whole = self.loaded.get(())
+        if whole is not None and () in whole[1]:
             return  # the whole table is loaded
-        done = self.loaded.setdefault((column,), set())
-        wanted = list(dict.fromkeys(v for v in values if (v,) not in done))
+        done = self.loaded.setdefault((column,), (itemgetter(column), set()))[1]
+        wanted = list(dict.fromkeys(v for v in values if v not in done))
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
             query = select(self.table).where(self.table.c.valid_to.is_(None), self.table.c[column].in_(chunk))
             self._take(self.conn.execute(query))
-        done.update((v,) for v in wanted)
+        done.update(wanted)
 
     def known(self, where: dict[str, Any]) -> list[_Row]:
-        signature = tuple(sorted(where))
-        return self._index(signature).get(tuple(where[c] for c in signature), [])
+        signature, getter = self._shape(where)
+        return self._index(signature, getter).get(getter(where), [])
 
     def current(self, where: dict[str, Any]) -> list[_Row]:
         if not self._complete(where):
@@ -287,27 +360,33 @@ class _TableBatch:
     # writing
 
     def open(self, position: int, values: dict[str, Any]) -> None:
-        full = {c: values.get(c, self.defaults[c]) for c in self.columns}
+        defaults = self.defaults
+        full = {**defaults, **values}
+        if len(full) != len(defaults):  # columns the table does not have: ignored
+            full = {c: values.get(c, default) for c, default in defaults.items()}
         row = _Row(full, None, len(self.new), position, None)
         self.new.append(row)
         self._add(row)
 
     def close(self, position: int, where: dict[str, Any]) -> int:
         rows = self.current(where)
+        self.end(rows, position)
+        return len(rows)
+
+    def end(self, rows: list[_Row], position: int) -> None:
         for row in rows:
             row.valid_to = position
             if row.row_id is not None:
                 self.closed.append(row)
-        return len(rows)
 
     def flush(self) -> None:
         statements = _statements(self.table, self.conn.dialect)
         if self.closed:
             closes = [{"b_row_id": r.row_id, "b_to": r.valid_to} for r in self.closed]
-            self.conn.exec_driver_sql(statements.update_sql, statements.params(closes, statements.update_order))
+            self.conn.exec_driver_sql(statements.update_sql, statements.update_params(closes))
         if self.new:
             rows = [{**r.values, "valid_from": r.valid_from, "valid_to": r.valid_to} for r in self.new]
-            self.conn.exec_driver_sql(statements.insert_sql, statements.params(rows, statements.insert_order))
+            self.conn.exec_driver_sql(statements.insert_sql, statements.insert_params(rows))
 
 
 class _Batch:
