@@ -19,7 +19,8 @@ from iamledger import IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
-from iamledger.services.audit import event_name
+from iamledger.projections.operations import event_name
+from iamledger.projections.trail import lookup_events
 from tests.clirunner import run
 
 A = "123456789012"
@@ -348,6 +349,26 @@ def test_event_names_follow_the_api_operations():
     assert event_name(object.__new__(Group.PolicyAttached)) == "AttachGroupPolicy"
     assert event_name(object.__new__(User.PermissionsBoundaryPut)) == "PutUserPermissionsBoundary"
     assert event_name(object.__new__(User.AddedToGroup)) == "AddUserToGroup"
+
+
+def test_the_audit_trail_names_every_call_as_the_operations_table_does(timeline):
+    """One table says which operation recorded an event; the trail's records must agree with it."""
+    store, _ = timeline
+    by_request: dict[str, set[str]] = {}
+    for notification in store.recorder.select_notifications(start=1, limit=100_000):
+        event = store.mapper.to_domain_event(notification)
+        by_request.setdefault(event.request_id, set()).add(event_name(event))
+    records, token = [], None
+    while True:
+        page = lookup_events(store, NextToken=token)
+        records += [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
+        token = page.get("NextToken")
+        if token is None:
+            break
+    checked = [r for r in records if "iamledgerPosition" in r]
+    assert len(checked) > 10
+    for record in checked:
+        assert record["eventName"] in by_request[record["requestID"]], record
 
 
 # -- the command line ---------------------------------------------------------------------------------------------

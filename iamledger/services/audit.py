@@ -53,6 +53,7 @@ from iamledger.domain.policy.simulation import (
 from iamledger.domain.policy.wildcards import compile_glob
 from iamledger.projections import analysis
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
+from iamledger.projections.operations import event_name
 from iamledger.projections.tables import (
     ACCESS_KEYS,
     ATTACHMENTS,
@@ -80,70 +81,6 @@ _PRINCIPAL_ARN: Final = re.compile(
 _ANALYSIS_OPERATION: Final = "GetAccountAuthorizationDetails"
 _EXPANDED_SERVICES: Final = ("iam", "sts")
 
-# -- events: what each one was, as the API operation that caused it -------------------------------------------------
-
-_EVENT_NAMES: Final = {
-    "Account.Created": "CreateAccount",
-    "Account.RootAccessKeyCreated": "CreateAccessKey",
-    "Account.RootAccessKeyUpdated": "UpdateAccessKey",
-    "Account.RootAccessKeyDeleted": "DeleteAccessKey",
-    "Account.PasswordPolicyUpdated": "UpdateAccountPasswordPolicy",
-    "Account.PasswordPolicyDeleted": "DeleteAccountPasswordPolicy",
-    "Account.AliasCreated": "CreateAccountAlias",
-    "Account.AliasDeleted": "DeleteAccountAlias",
-    "AccountRegistry.AccountRegistered": "CreateAccount",
-    "User.Created": "CreateUser",
-    "User.Updated": "UpdateUser",
-    "User.Deleted": "DeleteUser",
-    "User.Tagged": "TagUser",
-    "User.Untagged": "UntagUser",
-    "User.AddedToGroup": "AddUserToGroup",
-    "User.RemovedFromGroup": "RemoveUserFromGroup",
-    "User.LoginProfileCreated": "CreateLoginProfile",
-    "User.LoginProfileUpdated": "UpdateLoginProfile",
-    "User.LoginProfileDeleted": "DeleteLoginProfile",
-    "User.PasswordChanged": "ChangePassword",
-    "User.AccessKeyCreated": "CreateAccessKey",
-    "User.AccessKeyUpdated": "UpdateAccessKey",
-    "User.AccessKeyDeleted": "DeleteAccessKey",
-    "Group.Created": "CreateGroup",
-    "Group.Updated": "UpdateGroup",
-    "Group.Deleted": "DeleteGroup",
-    "Group.MemberAdded": "AddUserToGroup",
-    "Group.MemberRemoved": "RemoveUserFromGroup",
-    "Role.Created": "CreateRole",
-    "Role.Updated": "UpdateRole",
-    "Role.Deleted": "DeleteRole",
-    "Role.AssumeRolePolicyUpdated": "UpdateAssumeRolePolicy",
-    "Role.Tagged": "TagRole",
-    "Role.Untagged": "UntagRole",
-    "Role.AddedToInstanceProfile": "AddRoleToInstanceProfile",
-    "Role.RemovedFromInstanceProfile": "RemoveRoleFromInstanceProfile",
-    "ManagedPolicy.Created": "CreatePolicy",
-    "ManagedPolicy.VersionCreated": "CreatePolicyVersion",
-    "ManagedPolicy.DefaultVersionSet": "SetDefaultPolicyVersion",
-    "ManagedPolicy.VersionDeleted": "DeletePolicyVersion",
-    "ManagedPolicy.Tagged": "TagPolicy",
-    "ManagedPolicy.Untagged": "UntagPolicy",
-    "ManagedPolicy.Deleted": "DeletePolicy",
-    "InstanceProfile.Created": "CreateInstanceProfile",
-    "InstanceProfile.RoleAdded": "AddRoleToInstanceProfile",
-    "InstanceProfile.RoleRemoved": "RemoveRoleFromInstanceProfile",
-    "InstanceProfile.Tagged": "TagInstanceProfile",
-    "InstanceProfile.Untagged": "UntagInstanceProfile",
-    "InstanceProfile.Deleted": "DeleteInstanceProfile",
-    "RoleSession.RoleAssumed": "AssumeRole",
-    "UserSession.SessionTokenIssued": "GetSessionToken",
-}
-# The principal's policy events name their operation after its kind: User.PolicyAttached is AttachUserPolicy.
-_PER_KIND: Final = {
-    "InlinePolicyPut": "Put{}Policy",
-    "InlinePolicyDeleted": "Delete{}Policy",
-    "PolicyAttached": "Attach{}Policy",
-    "PolicyDetached": "Detach{}Policy",
-    "PermissionsBoundaryPut": "Put{}PermissionsBoundary",
-    "PermissionsBoundaryDeleted": "Delete{}PermissionsBoundary",
-}
 # Payload fields an event description may show (never a secret, a digest or a document), under AWS's names.
 _SHOWN_FIELDS: Final = {
     "user_name": "UserName",
@@ -171,22 +108,6 @@ _ENTITY_NAMES: Final[dict[str, tuple[Table, str, str]]] = {
     "Role": (ROLES, "role_name", "RoleName"),
     "ManagedPolicy": (POLICIES, "arn", "PolicyArn"),
 }
-
-
-def event_name(event: Any) -> str:
-    """The API operation an event records: ``Group.PolicyAttached`` -> ``AttachGroupPolicy``."""
-    qualname = type(event).__qualname__
-    known = _EVENT_NAMES.get(qualname)
-    if known is not None:
-        return known
-    kind, _, name = qualname.partition(".")
-    if name in _PER_KIND and kind in {"User", "Group", "Role"}:
-        return _PER_KIND[name].format(kind)
-    if qualname == "ManagedPolicy.Attached":
-        return f"Attach{str(getattr(event, 'entity_kind', '')).capitalize()}Policy"
-    if qualname == "ManagedPolicy.Detached":
-        return "DetachPolicy"
-    return qualname
 
 
 def _app(store: ServiceBase) -> Application[uuid.UUID]:

@@ -1,0 +1,88 @@
+"""Which API operation recorded each event: ``User.AddedToGroup`` -> ``AddUserToGroup``.
+
+The one table of it: the audit answers name events by it, and the audit trail's records
+(:mod:`iamledger.projections.trail`) agree with it (``tests/test_audit_analysis.py`` checks both).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+EVENT_NAMES: Final = {
+    "Account.Created": "CreateAccount",
+    "Account.RootAccessKeyCreated": "CreateAccessKey",
+    "Account.RootAccessKeyUpdated": "UpdateAccessKey",
+    "Account.RootAccessKeyDeleted": "DeleteAccessKey",
+    "Account.PasswordPolicyUpdated": "UpdateAccountPasswordPolicy",
+    "Account.PasswordPolicyDeleted": "DeleteAccountPasswordPolicy",
+    "Account.AliasCreated": "CreateAccountAlias",
+    "Account.AliasDeleted": "DeleteAccountAlias",
+    "AccountRegistry.AccountRegistered": "CreateAccount",
+    "User.Created": "CreateUser",
+    "User.Updated": "UpdateUser",
+    "User.Deleted": "DeleteUser",
+    "User.Tagged": "TagUser",
+    "User.Untagged": "UntagUser",
+    "User.AddedToGroup": "AddUserToGroup",
+    "User.RemovedFromGroup": "RemoveUserFromGroup",
+    "User.LoginProfileCreated": "CreateLoginProfile",
+    "User.LoginProfileUpdated": "UpdateLoginProfile",
+    "User.LoginProfileDeleted": "DeleteLoginProfile",
+    "User.PasswordChanged": "ChangePassword",
+    "User.AccessKeyCreated": "CreateAccessKey",
+    "User.AccessKeyUpdated": "UpdateAccessKey",
+    "User.AccessKeyDeleted": "DeleteAccessKey",
+    "Group.Created": "CreateGroup",
+    "Group.Updated": "UpdateGroup",
+    "Group.Deleted": "DeleteGroup",
+    "Group.MemberAdded": "AddUserToGroup",
+    "Group.MemberRemoved": "RemoveUserFromGroup",
+    "Role.Created": "CreateRole",
+    "Role.Updated": "UpdateRole",
+    "Role.Deleted": "DeleteRole",
+    "Role.AssumeRolePolicyUpdated": "UpdateAssumeRolePolicy",
+    "Role.Tagged": "TagRole",
+    "Role.Untagged": "UntagRole",
+    "Role.AddedToInstanceProfile": "AddRoleToInstanceProfile",
+    "Role.RemovedFromInstanceProfile": "RemoveRoleFromInstanceProfile",
+    "ManagedPolicy.Created": "CreatePolicy",
+    "ManagedPolicy.VersionCreated": "CreatePolicyVersion",
+    "ManagedPolicy.DefaultVersionSet": "SetDefaultPolicyVersion",
+    "ManagedPolicy.VersionDeleted": "DeletePolicyVersion",
+    "ManagedPolicy.Tagged": "TagPolicy",
+    "ManagedPolicy.Untagged": "UntagPolicy",
+    "ManagedPolicy.Deleted": "DeletePolicy",
+    "InstanceProfile.Created": "CreateInstanceProfile",
+    "InstanceProfile.RoleAdded": "AddRoleToInstanceProfile",
+    "InstanceProfile.RoleRemoved": "RemoveRoleFromInstanceProfile",
+    "InstanceProfile.Tagged": "TagInstanceProfile",
+    "InstanceProfile.Untagged": "UntagInstanceProfile",
+    "InstanceProfile.Deleted": "DeleteInstanceProfile",
+    "RoleSession.RoleAssumed": "AssumeRole",
+    "UserSession.SessionTokenIssued": "GetSessionToken",
+}
+# The principal's policy events name their operation after its kind: User.PolicyAttached is AttachUserPolicy.
+PER_KIND: Final = {
+    "InlinePolicyPut": "Put{}Policy",
+    "InlinePolicyDeleted": "Delete{}Policy",
+    "PolicyAttached": "Attach{}Policy",
+    "PolicyDetached": "Detach{}Policy",
+    "PermissionsBoundaryPut": "Put{}PermissionsBoundary",
+    "PermissionsBoundaryDeleted": "Delete{}PermissionsBoundary",
+}
+
+
+def event_name(event: Any) -> str:
+    """The API operation an event records: ``Group.PolicyAttached`` -> ``AttachGroupPolicy``."""
+    qualname = type(event).__qualname__
+    known = EVENT_NAMES.get(qualname)
+    if known is not None:
+        return known
+    kind, _, name = qualname.partition(".")
+    if name in PER_KIND and kind in {"User", "Group", "Role"}:
+        return PER_KIND[name].format(kind)
+    if qualname == "ManagedPolicy.Attached":
+        return f"Attach{str(getattr(event, 'entity_kind', '')).capitalize()}Policy"
+    if qualname == "ManagedPolicy.Detached":
+        return "DetachPolicy"
+    return qualname
