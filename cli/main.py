@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from typing import Final
 
 import click
+import jmespath
+import jmespath.exceptions
+import jmespath.parser
 
 import iamledger.cli.audit_analysis  # registers simulate-principal-policy, who-can, what-can, diff, exposure
 import iamledger.cli.audit_events  # registers `audit lookup-events` and `audit history`
@@ -33,7 +36,16 @@ EXIT_USAGE: Final = 2
 EXIT_SERVICE_ERROR: Final = 254
 EXIT_OTHER_ERROR: Final = 255
 # Options that belong to the root but that aws CLI users habitually type after the command.
-HOISTED_OPTIONS: Final = ("--db", "--output", "--account-id", "--as", "--profile", "--log-level", "--log-format")
+HOISTED_OPTIONS: Final = (
+    "--db",
+    "--output",
+    "--query",
+    "--account-id",
+    "--as",
+    "--profile",
+    "--log-level",
+    "--log-format",
+)
 # Commands whose operation name is not the PascalCase of their own name.
 OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
     ("account", "create"): "CreateAccount",
@@ -42,6 +54,20 @@ OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
 }
 
 log = get_logger(__name__)
+
+
+def _compile_query(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> jmespath.parser.ParsedResult | None:
+    """``--query``, compiled before anything runs: a bad expression is a usage error, and no write happens."""
+    del ctx, param
+    if value is None:
+        return None
+    try:
+        return jmespath.compile(value)
+    except jmespath.exceptions.JMESPathError as error:
+        msg = f"Bad value for --query {value}: {error}"
+        raise click.BadParameter(msg, param_hint="--query") from None
 
 
 @click.group("iamledger", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,6 +84,12 @@ log = get_logger(__name__)
     default="json",
     show_default=True,
     help="Output format, as the aws CLI's.",
+)
+@click.option(
+    "--query",
+    metavar="JMESPATH",
+    callback=_compile_query,
+    help="A JMESPath query applied to the result before it is printed, as the aws CLI's (--query Policy.Arn).",
 )
 @click.option("--account-id", metavar="ID", help="The account to act in (default: the store's first account).")
 @click.option(
@@ -96,10 +128,18 @@ def cli(
     profile: str | None,
     log_format: str,
     log_level: str,
+    query: jmespath.parser.ParsedResult | None,
 ) -> None:
     """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
     configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
-    ctx.obj = CliState(db=db, output=output, account_id=account_id, as_arn=as_arn, profile=profile)  # type: ignore[arg-type]
+    ctx.obj = CliState(
+        db=db,
+        output=output,  # type: ignore[arg-type]
+        account_id=account_id,
+        as_arn=as_arn,
+        profile=profile,
+        query=query,
+    )
 
 
 cli.add_command(init_command)

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import click
+import jmespath
+import jmespath.parser
 
 from iamledger import __version__
 from iamledger.cli.group import PATH_KEY
-from iamledger.cli.output import OutputFormat, render
+from iamledger.cli.output import OutputFormat, plain, render
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.ids import root_arn
@@ -37,6 +39,7 @@ class CliState:
     account_id: str | None
     as_arn: str | None = None
     profile: str | None = None
+    query: jmespath.parser.ParsedResult | None = None
 
 
 def state() -> CliState:
@@ -121,5 +124,16 @@ def _account_of(arn: str) -> str:
 
 def emit(data: Any, title: str | None = None, pages: list[dict[str, Any]] | None = None) -> None:
     """Print a result in the invocation's ``--output`` format; ``title`` is the operation's name (the table's title),
-    ``pages`` an auto-paginated result's pages (see :func:`iamledger.cli.output.render`)."""
-    click.echo(render(data, state().output, title, pages=pages), nl=False)
+    ``pages`` an auto-paginated result's pages (see :func:`iamledger.cli.output.render`).
+
+    With ``--query``, the JMESPath expression is applied to the whole (merged) result first, as the aws CLI does; a
+    query that selects nothing prints ``null`` (json) or ``None`` (text)."""
+    current = state()
+    if current.query is not None:
+        selected = current.query.search(plain(data))
+        if selected is None and current.output in {"json", "text"}:
+            click.echo("null" if current.output == "json" else "None")
+            return
+        click.echo(render(selected, current.output, title), nl=False)
+        return
+    click.echo(render(data, current.output, title, pages=pages), nl=False)
