@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import click
@@ -20,7 +21,7 @@ from iamledger.domain.ids import check_account_id
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes (only 1 for now: several workers are the next increment).",
+    help="Worker processes sharing the port (PostgreSQL stores only; SQLite and --ephemeral serve with 1).",
 )
 @click.option(
     "--ephemeral",
@@ -62,13 +63,14 @@ def serve_command(
     from iamledger.server.ephemeral import DEFAULT_ACCOUNT_ID, EphemeralStores
     from iamledger.store import IdentityStore
 
-    if workers != 1:
-        raise click.UsageError("--workers above 1 is not available yet: run one worker per process for now.")
     if not ephemeral and (account_id or access_key_id or secret_access_key):
         raise click.UsageError("--account-id, --access-key-id and --secret-access-key go with --ephemeral.")
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("Give both --access-key-id and --secret-access-key, or neither.")
     stores: EphemeralStores | None = None
+    db = state().db
+    if workers > 1:
+        _check_workers(db, ephemeral=ephemeral)
     if ephemeral:
         stores = EphemeralStores(
             account_id=check_account_id(account_id or DEFAULT_ACCOUNT_ID),
@@ -77,7 +79,6 @@ def serve_command(
         )
         holder = stores.holder()
     else:
-        db = state().db
         with IdentityStore.open(db, create=False) as probe:  # refuse a missing or uninitialized store up front
             probe.default_account_id()
         holder = StoreHolder(open_store=lambda: IdentityStore.open(db, create=False))
@@ -92,5 +93,51 @@ def serve_command(
         click.echo(f"ephemeral store, account {stores.account_id}; root access key id: {stores.access_key_id}")
         if stores.generated:
             click.echo(f"root secret access key: {stores.secret_access_key}")
+    if workers > 1:
+        from iamledger.config import StoreURL
+
+        _serve_workers(StoreURL.parse(db).url, workers, listener)  # db None: $IAMLEDGER_DB
+        return
     config = uvicorn.Config(create_app(holder), log_level="warning", lifespan="on", access_log=False)
-    uvicorn.Server(config).run(sockets=[listener])
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
+        uvicorn.Server(config).run(sockets=[listener])
+
+
+def _check_workers(db: str | None, *, ephemeral: bool) -> None:
+    """Refuse ``--workers N`` where several processes would not share one store."""
+    from iamledger.config import StoreURL
+
+    if ephemeral:
+        raise click.UsageError(
+            "--workers above 1 does not go with --ephemeral: each worker would serve a temporary store of its own."
+        )
+    if StoreURL.parse(db).backend != "postgres":
+        raise click.UsageError(
+            "--workers above 1 needs a PostgreSQL store: SQLite lets one process write at a time, so extra workers "
+            "would only wait for each other. Serve a SQLite store with one worker."
+        )
+
+
+def _serve_workers(db: str, workers: int, listener: socket.socket) -> None:
+    """Run ``workers`` uvicorn worker processes on ``listener``, each opening the store ``db`` names."""
+    import logging
+    import os
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from iamledger.server.app import LOG_LEVEL_ENV, STORE_ENV
+
+    os.environ[STORE_ENV] = db  # the spawned workers inherit it; app_from_environment reads it
+    os.environ[LOG_LEVEL_ENV] = logging.getLevelName(logging.getLogger().level)
+    click.echo(f"{workers} worker processes")
+    config = uvicorn.Config(
+        "iamledger.server.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[listener]).run()

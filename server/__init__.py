@@ -3,12 +3,13 @@
 >>> from iamledger.server import create_app, StoreHolder  # doctest: +SKIP
 >>> app = create_app(StoreHolder(lambda: IdentityStore.open("sqlite:///iam.db")))  # doctest: +SKIP
 
-See ``docs/endpoint.md``.
+Several worker processes (``iamledger serve --workers N``) each build the application with
+:func:`app_from_environment`, which opens the store ``$IAMLEDGER_SERVE_DB`` names. See ``docs/endpoint.md``.
 """
 
 from __future__ import annotations
 
-from iamledger.server.app import Endpoint, StoreHolder, create_app
+from iamledger.server.app import Endpoint, StoreHolder, app_from_environment, create_app
 from iamledger.server.ephemeral import EphemeralStores
 
-__all__ = ["Endpoint", "EphemeralStores", "StoreHolder", "create_app"]
+__all__ = ["Endpoint", "EphemeralStores", "StoreHolder", "app_from_environment", "create_app"]

@@ -9,15 +9,23 @@ authorizes the call with its own policies.
 
 The store is used from one dedicated thread: every request's work (verification, the operation, serialisation) runs
 there in turn, so the store never sees two threads at once. The event loop only reads requests and writes responses.
+
+Each request starts by bringing the views up to the log's head (:class:`RequestViews`): a write made by any process
+before the request started is seen by it, so a policy change applies from the next request on, in every worker.
+Within one request the views are caught up again only after the request itself has written. Several processes
+(``--workers N``, or several ``serve`` processes) share one PostgreSQL store: :func:`app_from_environment` is the
+application factory each worker imports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import inspect
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -37,8 +45,9 @@ from iamledger.awsmodel import SERVICES, service_model
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
-from iamledger.logconfig import get_logger
+from iamledger.logconfig import configure_logging, get_logger
 from iamledger.projections.access_keys import find_access_key
+from iamledger.projections.projector import Progress, Projector
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 from iamledger.store import IdentityStore
 
@@ -51,6 +60,11 @@ REQUEST_ID_HEADER: Final = "x-amzn-RequestId"
 VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
 """API version -> service, to answer in the right namespace before the signature has named the service."""
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
+STORE_ENV: Final = "IAMLEDGER_SERVE_DB"
+"""The store URL a worker process of ``iamledger serve --workers N`` opens (set by the command for its workers)."""
+CLAIMED_MEMO_SIZE: Final = 10_000
+LOG_LEVEL_ENV: Final = "IAMLEDGER_SERVE_LOG_LEVEL"
+LOG_FORMAT_ENV: Final = "IAMLEDGER_SERVE_LOG_FORMAT"
 
 
 class InvalidActionError(SenderError):
@@ -72,6 +86,64 @@ class NotImplementedByStoreError(IdentityStoreError):
     http_status = 501
 
 
+class RequestViews(Projector):
+    """The store's projector while it serves requests: the views are caught up with the log once when a request
+    starts (one ``max(id)`` query when nothing is new), and again within the request only after it wrote.
+
+    Outside a request (start-up, reset, the library's own use) every :meth:`catch_up` is a real one. A write by
+    another process during a request is seen from the next request on, as AWS's own eventual consistency allows;
+    a write by this request (noted through :meth:`index_recorded`, which every save calls) is seen by its own later
+    reads."""
+
+    def __init__(self, projector: Projector) -> None:
+        super().__init__(projector._app, projector._engine)  # noqa: SLF001 - the same store and engine
+        self._in_request = False
+        self._current: int | None = None
+        self.wrote = False
+        self._known_head = -1
+        """The log's head the views were last seen current to by this process (they never move backwards)."""
+
+    def begin_request(self) -> None:
+        self._in_request = True
+        self._current = None
+        self.wrote = False
+
+    def end_request(self) -> bool:
+        """End the request; whether it wrote (then the views are behind the log until the next catch-up)."""
+        self._in_request = False
+        self._current = None
+        return self.wrote
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        if self._in_request and self._current is not None and progress is None:
+            return self._current
+        head = self.head()
+        if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
+            position = self._known_head
+        else:
+            position = super().catch_up(progress)
+            self._known_head = max(self._known_head, min(position, head))
+        if self._in_request:
+            self._current = position
+        return position
+
+    def index_recorded(self, recordings: Any) -> int:
+        self._current = None  # this request wrote: its next read catches up again
+        self.wrote = True
+        return super().index_recorded(recordings)
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        self._known_head = -1
+        return super().rebuild(progress)
+
+
+def serving_views(store: IdentityStore) -> IdentityStore:
+    """``store`` with its projector replaced by a :class:`RequestViews` over the same store."""
+    if not isinstance(store.projector, RequestViews):
+        store.projector = RequestViews(store.projector)
+    return store
+
+
 @dataclass
 class StoreHolder:
     """The store the endpoint serves, with how to open it again for ``POST /moto-api/reset`` (ephemeral mode)."""
@@ -84,13 +156,13 @@ class StoreHolder:
 
     def current(self) -> IdentityStore:
         if self.store is None:
-            self.store = self.open_store()
+            self.store = serving_views(self.open_store())
         return self.store
 
     def reset(self) -> None:
         if self.reset_store is None:
             raise RuntimeError("this endpoint's store cannot be reset")
-        self.store = self.reset_store(self.current())
+        self.store = serving_views(self.reset_store(self.current()))
 
     def close(self) -> None:
         if self.store is not None:
@@ -107,6 +179,8 @@ class Outcome:
     headers: dict[str, str]
     operation: str
     error_code: str | None = None
+    wrote: bool = False
+    """Whether the request recorded events (the views are then caught up after the response is sent)."""
 
 
 @functools.cache
@@ -158,6 +232,10 @@ class Endpoint:
     def __init__(self, holder: StoreHolder) -> None:
         self.holder = holder
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamledger-store")
+        self._claimed: dict[str, str] = {}
+        """Access key id -> owner ARN (the claimed actor) at the views' position ``_claimed_at``: a label for the
+        records of refused requests, never used to authenticate; forgotten as soon as the views move."""
+        self._claimed_at = -1
 
     async def run(self, function: Callable[[], Any]) -> Any:
         """Run ``function`` on the store's thread."""
@@ -171,6 +249,27 @@ class Endpoint:
 
     def handle(self, request: HttpRequest, source_ip: str | None) -> Outcome:
         """Authenticate, route, run and serialise one Query-protocol request; every error becomes AWS's XML."""
+        store = self.holder.current()
+        views = store.projector
+        if not isinstance(views, RequestViews):
+            return self._handle(store, request, source_ip)
+        views.begin_request()
+        try:
+            outcome = self._handle(store, request, source_ip)
+        finally:
+            wrote = views.end_request()
+        return dataclasses.replace(outcome, wrote=True) if wrote else outcome
+
+    def refresh(self) -> None:
+        """Catch the views up with the log (after a write, once its response is on its way): the next request then
+        finds them current. A failure is only logged: the next request catches up anyway."""
+        try:
+            if self.holder.store is not None:
+                self.holder.store.projector.catch_up()
+        except Exception:
+            log.exception("endpoint_catch_up_failed")
+
+    def _handle(self, store: IdentityStore, request: HttpRequest, source_ip: str | None) -> Outcome:
         request_id = AuditContext.new_request_id()
         user_agent = request.header("user-agent")
         model: ServiceModel = service_model("iam")
@@ -180,7 +279,6 @@ class Endpoint:
             action = _first(pairs, "Action") or ""
             version = _first(pairs, "Version")
             model = service_model(VERSIONS.get(version or "", "iam"))
-            store = self.holder.current()
             claimed = self._claimed_context(store, request, request_id, source_ip, user_agent)
             with bound_audit_context(claimed):
                 caller = store.verify_request(request, expected_service=set(SERVICES))
@@ -225,11 +323,14 @@ class Endpoint:
         with contextlib.suppress(AuthenticationError):
             access_key_id = parse_authorization(request).access_key_id
         if access_key_id is not None:
-            store.projector.catch_up()
-            with store.engine.connect() as conn:
-                row = find_access_key(conn, access_key_id)
-            if row is not None:
-                actor = str(row["owner_arn"])
+            position = store.projector.catch_up()
+            if position != self._claimed_at or len(self._claimed) > CLAIMED_MEMO_SIZE:
+                self._claimed, self._claimed_at = {}, position
+            if access_key_id not in self._claimed:
+                with store.engine.connect() as conn:
+                    row = find_access_key(conn, access_key_id)
+                self._claimed[access_key_id] = ANONYMOUS if row is None else str(row["owner_arn"])
+            actor = self._claimed[access_key_id]
         return AuditContext(
             actor=actor, request_id=request_id, access_key_id=access_key_id, source_ip=source_ip, user_agent=user_agent
         )
@@ -269,6 +370,9 @@ def create_app(holder: StoreHolder) -> Starlette:
         http = HttpRequest(request.method, str(request.url), headers, body)
         source_ip = request.client.host if request.client is not None else None
         outcome: Outcome = await endpoint.run(functools.partial(endpoint.handle, http, source_ip))
+        if outcome.wrote:  # queued on the store's thread: it runs while the response is sent, before the next request
+            with contextlib.suppress(RuntimeError):  # the executor is shutting down
+                endpoint.executor.submit(endpoint.refresh)
         log.info(
             "endpoint_request",
             operation=outcome.operation,
@@ -312,3 +416,16 @@ def create_app(holder: StoreHolder) -> Starlette:
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The application over the store ``$IAMLEDGER_SERVE_DB`` names: the factory each worker process of
+    ``iamledger serve --workers N`` imports (``uvicorn iamledger.server.app:app_from_environment --factory``)."""
+    url = os.environ.get(STORE_ENV)
+    if not url:
+        raise RuntimeError(f"${STORE_ENV} must name the store the endpoint serves")
+    configure_logging(
+        level=os.environ.get(LOG_LEVEL_ENV, "WARNING"),
+        log_format=os.environ.get(LOG_FORMAT_ENV, "auto"),  # type: ignore[arg-type]
+    )
+    return create_app(StoreHolder(lambda: IdentityStore.open(url, create=False)))

@@ -351,6 +351,29 @@ def test_writes_are_recorded_with_the_request_s_audit_context(endpoint: Endpoint
     assert created.user_agent.startswith("Boto3/")
 
 
+def test_writes_of_another_process_apply_from_the_next_request(endpoint: Endpoint):
+    """The endpoint catches its views up once per request: a write made elsewhere on the same store (another process,
+    here a second store object) is seen by the next request, a permission change included; and the endpoint's own
+    writes are seen by its next reads, also when the views were caught up after the response was sent."""
+    iam = endpoint.client("iam")
+    iam.create_user(UserName="frank")
+    key = iam.create_access_key(UserName="frank")["AccessKey"]
+    frank = endpoint.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    assert error_of(frank.list_users)[:2] == ("AccessDenied", 403)
+    with IdentityStore.open(endpoint.store_url, create=False) as other:
+        for round_ in range(3):
+            other.put_user_policy(UserName="frank", PolicyName="list", PolicyDocument=policy("iam:ListUsers"))
+            assert "frank" in {u["UserName"] for u in frank.list_users()["Users"]}
+            other.delete_user_policy(UserName="frank", PolicyName="list")
+            assert error_of(frank.list_users)[:2] == ("AccessDenied", 403)
+            other.create_user(UserName=f"made-elsewhere-{round_}")
+            assert iam.get_user(UserName=f"made-elsewhere-{round_}")["User"]["UserName"] == f"made-elsewhere-{round_}"
+            iam.delete_user(UserName=f"made-elsewhere-{round_}")
+            assert error_of(iam.get_user, UserName=f"made-elsewhere-{round_}")[:2] == ("NoSuchEntity", 404)
+        other.projector.catch_up()
+        assert other.projector.verify_views()["Consistent"]
+
+
 # --- the aws CLI ----------------------------------------------------------------------------------------------------
 
 
