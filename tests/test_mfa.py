@@ -141,6 +141,16 @@ def test_the_seed_is_never_recorded(iam: IdentityStore) -> None:
     created = iam.create_virtual_mfa_device(VirtualMFADeviceName="dev")["VirtualMFADevice"]
     seed = created["Base32StringSeed"].decode()
     iam.create_user(UserName="carol")
+    with pytest.raises(IdentityStoreError):
+        iam.enable_mfa_device(
+            UserName="carol",
+            SerialNumber=created["SerialNumber"],
+            AuthenticationCode1="000000",
+            AuthenticationCode2="999999",
+        )
+    failed = json.loads(iam.lookup_events()["Events"][0]["CloudTrailEvent"])
+    assert (failed["eventName"], failed["errorCode"]) == ("EnableMFADevice", "InvalidAuthenticationCode")
+    assert failed["requestParameters"] == {"userName": "carol", "serialNumber": created["SerialNumber"]}
     code1, code2 = codes(seed, iam.clock())
     iam.enable_mfa_device(
         UserName="carol", SerialNumber=created["SerialNumber"], AuthenticationCode1=code1, AuthenticationCode2=code2

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import NoSuchEntityError, TranslatedError, ValidationError
-from iamledger.domain.ids import root_arn
+from iamledger.domain.ids import new_access_key_id, root_arn
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
 from iamledger.projections.credential_material import signing_certificates_of, ssh_public_keys_of
@@ -204,9 +204,7 @@ class UserKeysService(KeyringBase):
             key = parse_ssh_public_key(SSHPublicKeyBody)
             fingerprint = ssh_fingerprint(key)
             keyring = self._keyring(account_id, user)
-            key_id = (
-                "APKA" + base64.b32encode(hashlib.sha256(f"{user.id}:{fingerprint}".encode()).digest()).decode()[:16]
-            )
+            key_id = "APKA" + new_access_key_id()[4:]  # 20 characters, as AWS's SSH key ids
             keyring.upload_ssh_public_key(key_id, SSHPublicKeyBody, fingerprint)
             self._save(keyring)
             row = {
