@@ -214,8 +214,10 @@ def test_server_certificates(iam: IdentityStore) -> None:
     iam.tag_server_certificate(ServerCertificateName="web2", Tags=[{"Key": "team", "Value": "edge"}])
     iam.untag_server_certificate(ServerCertificateName="web2", TagKeys=["env"])
     assert iam.list_server_certificate_tags(ServerCertificateName="web2")["Tags"] == [{"Key": "team", "Value": "edge"}]
+    assert iam.get_account_summary()["SummaryMap"]["ServerCertificates"] == 1
     iam.delete_server_certificate(ServerCertificateName="web2")
     assert iam.list_server_certificates()["ServerCertificateMetadataList"] == []
+    assert iam.get_account_summary()["SummaryMap"]["ServerCertificates"] == 0
     with pytest.raises(NoSuchEntityError):
         iam.delete_server_certificate(ServerCertificateName="web2")
 

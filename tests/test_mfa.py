@@ -64,6 +64,8 @@ def test_create_enable_deactivate_delete(iam: IdentityStore) -> None:
         iam.enable_mfa_device(
             UserName="alice", SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2
         )
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert (summary["MFADevices"], summary["MFADevicesInUse"]) == (1, 1)
     with pytest.raises(DeleteConflictError, match="must delete MFA device first"):
         iam.delete_user(UserName="alice")
     with pytest.raises(DeleteConflictError):
