@@ -145,6 +145,21 @@ def test_signing_certificates(iam: IdentityStore) -> None:
     iam.delete_user(UserName="carol")
 
 
+def test_signing_certificates_of_the_root_user(iam: IdentityStore) -> None:
+    body = certificate(rsa_key())
+    assert iam.get_account_summary()["SummaryMap"]["AccountSigningCertificatesPresent"] == 0
+    cert = iam.upload_signing_certificate(CertificateBody=body)["Certificate"]
+    assert cert["UserName"] == "root"
+    assert iam.get_account_summary()["SummaryMap"]["AccountSigningCertificatesPresent"] == 1
+    assert [c["CertificateId"] for c in iam.list_signing_certificates()["Certificates"]] == [cert["CertificateId"]]
+    iam.update_signing_certificate(CertificateId=cert["CertificateId"], Status="Inactive")
+    record = json.loads(iam.lookup_events()["Events"][0]["CloudTrailEvent"])
+    assert (record["eventName"], record["requestParameters"]["userName"]) == ("UpdateSigningCertificate", "root")
+    iam.delete_signing_certificate(CertificateId=cert["CertificateId"])
+    assert iam.list_signing_certificates()["Certificates"] == []
+    assert iam.get_account_summary()["SummaryMap"]["AccountSigningCertificatesPresent"] == 0
+
+
 def test_signing_certificates_of_the_calling_user(endpoint: Endpoint) -> None:  # noqa: F811
     root = endpoint.client("iam")
     root.create_user(UserName="dave")

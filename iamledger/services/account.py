@@ -18,6 +18,7 @@ from iamledger.domain.policy.limits import (
     TRUST_POLICY_CHARS,
     USER_INLINE_CHARS,
 )
+from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import MAX_GROUPS_PER_USER
 from iamledger.projections.accounts import account_alias
 from iamledger.projections.tables import (
@@ -28,6 +29,7 @@ from iamledger.projections.tables import (
     POLICIES,
     ROLES,
     SERVER_CERTIFICATES,
+    SIGNING_CERTIFICATES,
     USERS,
 )
 from iamledger.projections.temporal import live
@@ -57,11 +59,10 @@ QUOTAS: Final = {
     "PolicySizeQuota": MANAGED_POLICY_CHARS,
     "AssumeRolePolicySizeQuota": TRUST_POLICY_CHARS,
 }
-# What the store has no notion of yet: root MFA devices and signing certificates, identity providers, root passwords.
+# What the store has no notion of yet: root MFA devices, identity providers, root passwords.
 ABSENT: Final = {
     "AccountMFAEnabled": 0,
     "AccountPasswordPresent": 0,
-    "AccountSigningCertificatesPresent": 0,
     "Providers": 0,
     "GlobalEndpointTokenVersion": 1,
 }
@@ -70,6 +71,14 @@ ABSENT: Final = {
 def _count(conn: Connection, table: Table, account_id: str, *where: ColumnElement[bool]) -> int:
     query = select(func.count()).where(table.c.account_id == account_id, live(table), *where)
     return int(conn.execute(query).scalar() or 0)
+
+
+def _root_signing_certificates(conn: Connection, account_id: str) -> int:
+    """1 when the root user has a signing certificate, else 0."""
+    keyring = str(UserKeyring.create_id(Account.create_id(account_id)))
+    table = SIGNING_CERTIFICATES
+    query = select(func.count()).where(table.c.keyring_uuid == keyring, live(table))
+    return int(bool(conn.execute(query).scalar()))
 
 
 class AccountService(ServiceBase):
@@ -139,6 +148,7 @@ class AccountService(ServiceBase):
                 "MFADevices": _count(conn, MFA_DEVICES, account_id),
                 "MFADevicesInUse": _count(conn, MFA_DEVICES, account_id, MFA_DEVICES.c.user_uuid.is_not(None)),
                 "ServerCertificates": _count(conn, SERVER_CERTIFICATES, account_id),
+                "AccountSigningCertificatesPresent": _root_signing_certificates(conn, account_id),
             }
             return {"SummaryMap": counts | QUOTAS | ABSENT}
 

@@ -173,7 +173,7 @@ class MFAService(KeyringBase):
             step = check_consecutive_codes(
                 self._seed(device), AuthenticationCode1, AuthenticationCode2, self.clock(), window
             )
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, user.id)
             device.enable(user.id, user.user_name, step)
             keyring.enable_mfa_device(device.serial_number, device.id)
             self._save(device, keyring)
@@ -212,7 +212,7 @@ class MFAService(KeyringBase):
             user = self._keyring_user(account_id, UserName)
             device, _ = self._device(account_id, SerialNumber)
             device.deactivate(user.id, user.user_name)
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, user.id)
             keyring.deactivate_mfa_device(device.serial_number, device.id)
             self._save(device, keyring)
             return {}

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection, select
 
+from iamledger.domain.accounts import Account
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import NoSuchEntityError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, root_arn
@@ -31,6 +32,7 @@ from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 
 USER_KIND: Final = "user"
+ROOT_NAME: Final = "root"
 NOT_A_USER: Final = "Must specify userName when calling with non-User credentials"
 USER_ARN: Final = re.compile(r"arn:aws:iam::(?P<account>[0-9]{12}):user(?:/.*)?/(?P<name>[\w+=,.@-]+)")
 MIN_SSH_KEY_BITS: Final = 2048
@@ -160,15 +162,37 @@ class KeyringBase(ServiceBase):
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
 
-    def _keyring(self, account_id: str, user: User) -> UserKeyring:
-        """The user's keyring (a new one, to save, when it has none yet)."""
+    def _keyring(self, account_id: str, owner_id: uuid.UUID) -> UserKeyring:
+        """The keyring of a user (or of the root user: ``owner_id`` is then the account's aggregate id), a new one
+        to save when it has none yet."""
         try:
-            keyring: UserKeyring = self.repository.get(UserKeyring.create_id(user.id))
+            keyring: UserKeyring = self.repository.get(UserKeyring.create_id(owner_id))
         except AggregateNotFoundError:
             keyring = UserKeyring.create_with_id(
-                UserKeyring.create_id(user.id), account_id=account_id, user_uuid=user.id
+                UserKeyring.create_id(owner_id), account_id=account_id, user_uuid=owner_id
             )
         return keyring
+
+    @staticmethod
+    def _root_calls(account_id: str, user_name: str | None) -> bool:
+        """Whether a call without ``user_name`` is the account's root user's (whose signing certificates belong to
+        the account, reported under the user name ``root``)."""
+        ctx = audit_context.get()
+        return user_name is None and (ctx is None or ctx.actor == root_arn(account_id))
+
+    def _certificate_owner(self, account_id: str, user_name: str | None) -> tuple[uuid.UUID, str]:
+        """Whose signing certificates a call acts on: (owner id, user name); the root user's without a name."""
+        if self._root_calls(account_id, user_name):
+            return Account.create_id(account_id), ROOT_NAME
+        user = self._keyring_user(account_id, user_name)
+        return user.id, user.user_name
+
+    def _certificate_owner_row(self, conn: Connection, account_id: str, user_name: str | None) -> tuple[str, str]:
+        """(keyring id, user name) of the owner of the signing certificates a read is about."""
+        if self._root_calls(account_id, user_name):
+            return str(UserKeyring.create_id(Account.create_id(account_id))), ROOT_NAME
+        user = self._user_row_of(conn, account_id, user_name)
+        return str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"]))), str(user["user_name"])
 
     def _user_row_of(self, conn: Connection, account_id: str, user_name: str | None) -> dict[str, Any]:
         """The users view's row of the named user, or of the calling IAM user."""
@@ -203,7 +227,7 @@ class UserKeysService(KeyringBase):
             user = self._keyring_user(account_id, UserName)
             key = parse_ssh_public_key(SSHPublicKeyBody)
             fingerprint = ssh_fingerprint(key)
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, user.id)
             key_id = "APKA" + new_access_key_id()[4:]  # 20 characters, as AWS's SSH key ids
             keyring.upload_ssh_public_key(key_id, SSHPublicKeyBody, fingerprint)
             self._save(keyring)
@@ -252,7 +276,7 @@ class UserKeysService(KeyringBase):
 
         def body(account_id: str) -> dict[str, Any]:
             user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, user.id)
             keyring.update_ssh_public_key(SSHPublicKeyId, Status)
             self._save(keyring)
             return {}
@@ -265,7 +289,7 @@ class UserKeysService(KeyringBase):
 
         def body(account_id: str) -> dict[str, Any]:
             user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, user.id)
             keyring.delete_ssh_public_key(SSHPublicKeyId)
             self._save(keyring)
             return {}
@@ -279,10 +303,10 @@ class UserKeysService(KeyringBase):
         params = {"UserName": UserName, "CertificateBody": CertificateBody}
 
         def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
+            owner_id, owner_name = self._certificate_owner(account_id, UserName)
             cert = parse_certificate(CertificateBody)
             certificate_id = certificate_id_of(cert)
-            keyring = self._keyring(account_id, user)
+            keyring = self._keyring(account_id, owner_id)
             keyring.upload_signing_certificate(certificate_id, CertificateBody)
             self._save(keyring)
             row = {
@@ -291,7 +315,7 @@ class UserKeysService(KeyringBase):
                 "status": "Active",
                 "upload_date": keyring.signing_certificates[certificate_id].upload_date,
             }
-            return {"Certificate": _certificate_shape(row, user.user_name)}
+            return {"Certificate": _certificate_shape(row, owner_name)}
 
         return self._command("UploadSigningCertificate", params, body)
 
@@ -302,10 +326,9 @@ class UserKeysService(KeyringBase):
         params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
 
         def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            user = self._user_row_of(conn, account_id, UserName)
-            keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
+            keyring, owner_name = self._certificate_owner_row(conn, account_id, UserName)
             rows, more = page(signing_certificates_of(conn, keyring), Marker, MaxItems)
-            return {"Certificates": [_certificate_shape(r, user["user_name"]) for r in rows], **more}
+            return {"Certificates": [_certificate_shape(r, owner_name) for r in rows], **more}
 
         return self._query("ListSigningCertificates", params, body)
 
@@ -316,8 +339,8 @@ class UserKeysService(KeyringBase):
         params = {"UserName": UserName, "CertificateId": CertificateId, "Status": Status}
 
         def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user)
+            owner_id, _ = self._certificate_owner(account_id, UserName)
+            keyring = self._keyring(account_id, owner_id)
             keyring.update_signing_certificate(CertificateId, Status)
             self._save(keyring)
             return {}
@@ -329,8 +352,8 @@ class UserKeysService(KeyringBase):
         params = {"UserName": UserName, "CertificateId": CertificateId}
 
         def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user)
+            owner_id, _ = self._certificate_owner(account_id, UserName)
+            keyring = self._keyring(account_id, owner_id)
             keyring.delete_signing_certificate(CertificateId)
             self._save(keyring)
             return {}
