@@ -28,8 +28,8 @@ from iamledger.cli.service import implemented_operations
 from iamledger.domain.mfa import time_step, totp
 from iamledger.services.simulation import simulate_custom_policy
 from tests.clirunner import run
-from tests.test_certificates import certificate, private_pem, rsa_key, ssh_public
 from tests.shapes import assert_output_shape
+from tests.test_certificates import certificate, private_pem, rsa_key, ssh_public
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:iam::{ACCOUNT}"
