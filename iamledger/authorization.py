@@ -17,6 +17,7 @@ ENTITY_PARAMS: Final = (
     ("GroupName", "group"),
     ("RoleName", "role"),
     ("UserName", "user"),
+    ("ServerCertificateName", "server-certificate"),
 )
 LIST_RESOURCES: Final = {
     "ListUsers": "user",
@@ -24,10 +25,31 @@ LIST_RESOURCES: Final = {
     "ListRoles": "role",
     "ListInstanceProfiles": "instance-profile",
     "ListPolicies": "policy",
+    "ListServerCertificates": "server-certificate",
+    "ListVirtualMFADevices": "mfa",
+}
+# Operations that create a resource named by a parameter and an optional Path: (kind, name parameter).
+CREATED_WITH_PATH: Final = {
+    "CreateVirtualMFADevice": ("mfa", "VirtualMFADeviceName"),
+    "UploadServerCertificate": ("server-certificate", "ServerCertificateName"),
 }
 # Operations on the calling user when no UserName is given.
 SELF_SERVICE: Final = frozenset(
-    {"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "ChangePassword"}
+    {
+        "GetUser",
+        "CreateAccessKey",
+        "ListAccessKeys",
+        "UpdateAccessKey",
+        "DeleteAccessKey",
+        "ChangePassword",
+        "ListMFADevices",
+        "DeactivateMFADevice",
+        "ListSSHPublicKeys",
+        "UploadSigningCertificate",
+        "ListSigningCertificates",
+        "UpdateSigningCertificate",
+        "DeleteSigningCertificate",
+    }
 )
 # Operations that need no permission at all.
 UNCHECKED: Final = frozenset({"GetCallerIdentity", "GetSessionToken"})
@@ -67,13 +89,16 @@ def _entity_arn(account_id: str, kind: str, name: str, path_of: PathLookup) -> s
     return f"arn:aws:iam::{account_id}:{kind}{path}{name}"
 
 
-def _resource(  # noqa: PLR0911 - one return per kind of resource
+def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
     operation: str, params: Mapping[str, Any], account_id: str, caller_arn: str, path_of: PathLookup
 ) -> tuple[str, tuple[str, str] | None]:
     if operation in LIST_RESOURCES:
         return f"arn:aws:iam::{account_id}:{LIST_RESOURCES[operation]}{params.get('PathPrefix') or '/'}", None
     if operation == "CreatePolicy":
         return f"arn:aws:iam::{account_id}:policy{params.get('Path') or '/'}{params['PolicyName']}", None
+    if operation in CREATED_WITH_PATH:
+        kind, name_param = CREATED_WITH_PATH[operation]
+        return f"arn:aws:iam::{account_id}:{kind}{params.get('Path') or '/'}{params[name_param]}", None
     for param, kind in ENTITY_PARAMS:
         name = params.get(param)
         if name:
@@ -85,6 +110,8 @@ def _resource(  # noqa: PLR0911 - one return per kind of resource
             return str(params[param]), None
     if operation in SELF_SERVICE and ":user/" in caller_arn:
         return caller_arn, None
+    if params.get("SerialNumber"):  # a virtual MFA device's ARN
+        return str(params["SerialNumber"]), None
     return "*", None
 
 

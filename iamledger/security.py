@@ -25,7 +25,9 @@ EVENTS_TABLE: Final = "iamledger_security_events"
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 """What a secret value is replaced with in a recorded message (CloudTrail's own placeholder)."""
 _SECRET_NAME: Final = re.compile(
-    r"^(old|new)?_?password$|secret|session_?token$|^token_?code$|hash|fingerprint|digest", re.IGNORECASE
+    r"^(old|new)?_?password$|secret|session_?token$|^token_?code$|hash|fingerprint|digest|private_?key"
+    r"|authentication_?code",
+    re.IGNORECASE,
 )
 
 

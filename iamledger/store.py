@@ -56,13 +56,16 @@ from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService
 from iamledger.services.groups import GroupsService
 from iamledger.services.instance_profiles import InstanceProfilesService
+from iamledger.services.mfa import MFAService
 from iamledger.services.permissions import PermissionsService
 from iamledger.services.policies import PoliciesService
 from iamledger.services.roles import RolesService
+from iamledger.services.server_certificates import ServerCertificatesService
 from iamledger.services.sessions import SessionsService
 from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
 from iamledger.services.trail import TrailService
+from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
 from iamledger.vault import Vault
 
@@ -95,6 +98,9 @@ class IdentityStore(
     GroupsService,
     RolesService,
     InstanceProfilesService,
+    MFAService,
+    UserKeysService,
+    ServerCertificatesService,
     PermissionsService,
     PoliciesService,
     AccountService,

@@ -228,3 +228,53 @@ ACCESS_KEYS: Final = _temporal(
     Column("last_used_region", String(64), nullable=True),
     indexes=(("access_key_id",), ("owner_uuid",)),
 )
+
+MFA_DEVICES: Final = _temporal(
+    "iamledger_mfa_devices",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("serial_number", String(2048), nullable=False),
+    Column("virtual_mfa_device_name", String(226), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("user_uuid", String(36), nullable=True),  # the user it is enabled for, if any
+    Column("enable_date", DateTime(timezone=True), nullable=True),
+    indexes=(("entity_uuid",), ("account_id",), ("user_uuid",)),
+)
+
+SSH_PUBLIC_KEYS: Final = _temporal(
+    "iamledger_ssh_public_keys",
+    Column("keyring_uuid", String(36), nullable=False),  # the UserKeyring aggregate of the user
+    Column("ssh_public_key_id", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("upload_date", DateTime(timezone=True), nullable=False),
+    indexes=(("keyring_uuid",),),
+)
+
+SIGNING_CERTIFICATES: Final = _temporal(
+    "iamledger_signing_certificates",
+    Column("keyring_uuid", String(36), nullable=False),  # the UserKeyring aggregate of the user
+    Column("certificate_id", String(128), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("upload_date", DateTime(timezone=True), nullable=False),
+    indexes=(("keyring_uuid",),),
+)
+
+SERVER_CERTIFICATES: Final = _temporal(
+    "iamledger_server_certificates",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("server_certificate_id", String(128), nullable=False),
+    Column("server_certificate_name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("certificate_body", Text, nullable=False),
+    Column("certificate_chain", Text, nullable=True),
+    Column("upload_date", DateTime(timezone=True), nullable=False),
+    Column("expiration", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "name_key")),
+)

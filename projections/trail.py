@@ -49,6 +49,7 @@ from iamledger.domain.sessions import RoleSession, UserSession
 from iamledger.domain.tagging import TaggedEvent, UntaggedEvent
 from iamledger.domain.users import User
 from iamledger.projections.timeindex import parse_time
+from iamledger.projections.trail_material import apply_material, is_material_event, material_fact
 
 EVENT_VERSION: Final = "1.08"
 REGION: Final = "us-east-1"
@@ -336,6 +337,8 @@ class Trail:
         self.sessions: dict[str, _Session] = {}
         self.user_sessions: dict[str, _UserSession] = {}
         self.records: list[TrailRecord] = []
+        self.material: dict[uuid.UUID, Any] = {}  # MFA devices, keyrings, server certificates
+        self.mfa_users: dict[uuid.UUID, uuid.UUID] = {}  # MFA device -> the user it is enabled for
 
     # -- reading the store -------------------------------------------------------------------------------------
 
@@ -382,7 +385,9 @@ class Trail:
     def apply(self, event: Any) -> None:  # noqa: C901 - one branch per kind of entity
         """Update what the replay knows of names, ids and sessions with ``event``."""
         oid = event.originator_id
-        if isinstance(event, User.Created):
+        if is_material_event(event):
+            apply_material(self, event)
+        elif isinstance(event, User.Created):
             self._register(oid, _Entity("user", event.account_id, event.user_name, event.path, event.user_id))
         elif isinstance(event, Group.Created):
             self._register(oid, _Entity("group", event.account_id, event.group_name, event.path, event.group_id))
@@ -535,6 +540,8 @@ class Trail:
                 key_ids={event.key_id},
                 account=event.account_id,
             )
+        if is_material_event(event):
+            return material_fact(self, position, event)
         if isinstance(
             event, User.Created | Group.Created | Role.Created | ManagedPolicy.Created | InstanceProfile.Created
         ):

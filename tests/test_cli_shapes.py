@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,9 +25,11 @@ from iamledger.awsmodel import operation_model, paginator_config
 from iamledger.cli import service
 from iamledger.cli.output import render
 from iamledger.cli.service import implemented_operations
+from iamledger.domain.mfa import time_step, totp
 from iamledger.services.simulation import simulate_custom_policy
 from tests.clirunner import run
 from tests.shapes import assert_output_shape
+from tests.test_certificates import certificate, private_pem, rsa_key, ssh_public
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:iam::{ACCOUNT}"
@@ -53,6 +55,34 @@ ALICE = f"{ARN}:user/eng/alice"
 
 def _key_of_alice(results: dict[str, Any]) -> dict[str, Any]:
     return {"UserName": "alice", "AccessKeyId": results["CreateAccessKey"]["AccessKey"]["AccessKeyId"]}
+
+
+SSH_KEY = ssh_public(rsa_key())
+SIGNING_CERT = certificate(rsa_key())
+_SERVER_KEY = rsa_key()
+SERVER_CERT = certificate(_SERVER_KEY)
+SERVER_KEY = private_pem(_SERVER_KEY)
+MFA_SERIAL = f"{ARN}:mfa/phone"
+
+
+def _ssh_key_of_alice(results: dict[str, Any]) -> dict[str, Any]:
+    return {"UserName": "alice", "SSHPublicKeyId": results["UploadSSHPublicKey"]["SSHPublicKey"]["SSHPublicKeyId"]}
+
+
+def _signing_cert_of_alice(results: dict[str, Any]) -> dict[str, Any]:
+    return {"UserName": "alice", "CertificateId": results["UploadSigningCertificate"]["Certificate"]["CertificateId"]}
+
+
+def _mfa_codes(results: dict[str, Any], user: str, *, later: bool = False) -> dict[str, Any]:
+    """Two consecutive codes of the scenario's device (the next two steps' for a resync: a code counts once)."""
+    seed = results["CreateVirtualMFADevice"]["VirtualMFADevice"]["Base32StringSeed"].decode()
+    step = time_step(datetime.now(UTC)) + (2 if later else 0)
+    return {
+        "UserName": user,
+        "SerialNumber": MFA_SERIAL,
+        "AuthenticationCode1": totp(seed, step - 1),
+        "AuthenticationCode2": totp(seed, step),
+    }
 
 
 # (operation, boto3 parameters, or a function of the results so far by operation), in order: build an account up,
@@ -156,6 +186,42 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
     ("UpdateAccessKey", lambda results: {**_key_of_alice(results), "Status": "Inactive"}),
     ("ListAccessKeys", {"UserName": "alice"}),
     ("DeleteAccessKey", _key_of_alice),
+    ("UploadSSHPublicKey", {"UserName": "alice", "SSHPublicKeyBody": SSH_KEY}),
+    ("ListSSHPublicKeys", {"UserName": "alice"}),
+    ("GetSSHPublicKey", lambda results: {**_ssh_key_of_alice(results), "Encoding": "PEM"}),
+    ("UpdateSSHPublicKey", lambda results: {**_ssh_key_of_alice(results), "Status": "Inactive"}),
+    ("DeleteSSHPublicKey", _ssh_key_of_alice),
+    ("UploadSigningCertificate", {"UserName": "alice", "CertificateBody": SIGNING_CERT}),
+    ("ListSigningCertificates", {"UserName": "alice"}),
+    ("UpdateSigningCertificate", lambda results: {**_signing_cert_of_alice(results), "Status": "Inactive"}),
+    ("DeleteSigningCertificate", _signing_cert_of_alice),
+    ("CreateVirtualMFADevice", {"VirtualMFADeviceName": "phone", "Tags": [{"Key": "team", "Value": "core"}]}),
+    ("TagMFADevice", {"SerialNumber": MFA_SERIAL, "Tags": [{"Key": "env", "Value": "prod"}]}),
+    ("ListMFADeviceTags", {"SerialNumber": MFA_SERIAL}),
+    ("UntagMFADevice", {"SerialNumber": MFA_SERIAL, "TagKeys": ["env"]}),
+    ("EnableMFADevice", lambda results: _mfa_codes(results, "alice")),
+    ("ListMFADevices", {"UserName": "alice"}),
+    ("ListVirtualMFADevices", {"AssignmentStatus": "Assigned"}),
+    ("ResyncMFADevice", lambda results: _mfa_codes(results, "alice", later=True)),
+    ("DeactivateMFADevice", {"UserName": "alice", "SerialNumber": MFA_SERIAL}),
+    ("DeleteVirtualMFADevice", {"SerialNumber": MFA_SERIAL}),
+    (
+        "UploadServerCertificate",
+        {
+            "ServerCertificateName": "web",
+            "Path": "/elb/",
+            "CertificateBody": SERVER_CERT,
+            "PrivateKey": SERVER_KEY,
+            "Tags": [{"Key": "env", "Value": "prod"}],
+        },
+    ),
+    ("GetServerCertificate", {"ServerCertificateName": "web"}),
+    ("ListServerCertificates", {"PathPrefix": "/elb/"}),
+    ("TagServerCertificate", {"ServerCertificateName": "web", "Tags": [{"Key": "team", "Value": "edge"}]}),
+    ("ListServerCertificateTags", {"ServerCertificateName": "web"}),
+    ("UntagServerCertificate", {"ServerCertificateName": "web", "TagKeys": ["env"]}),
+    ("UpdateServerCertificate", {"ServerCertificateName": "web", "NewServerCertificateName": "web2"}),
+    ("DeleteServerCertificate", {"ServerCertificateName": "web2"}),
     ("DeleteLoginProfile", {"UserName": "alice"}),
     ("DeleteAccountPasswordPolicy", {}),
     ("CreateAccountAlias", {"AccountAlias": "example-corp"}),

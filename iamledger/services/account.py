@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, Account, alias_taken
@@ -18,9 +18,20 @@ from iamledger.domain.policy.limits import (
     TRUST_POLICY_CHARS,
     USER_INLINE_CHARS,
 )
+from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import MAX_GROUPS_PER_USER
 from iamledger.projections.accounts import account_alias
-from iamledger.projections.tables import ATTACHMENTS, GROUPS, INSTANCE_PROFILES, POLICIES, ROLES, USERS
+from iamledger.projections.tables import (
+    ATTACHMENTS,
+    GROUPS,
+    INSTANCE_PROFILES,
+    MFA_DEVICES,
+    POLICIES,
+    ROLES,
+    SERVER_CERTIFICATES,
+    SIGNING_CERTIFICATES,
+    USERS,
+)
 from iamledger.projections.temporal import live
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
@@ -48,22 +59,26 @@ QUOTAS: Final = {
     "PolicySizeQuota": MANAGED_POLICY_CHARS,
     "AssumeRolePolicySizeQuota": TRUST_POLICY_CHARS,
 }
-# What the store has no notion of yet: MFA devices, server certificates, identity providers, root passwords.
+# What the store has no notion of yet: root MFA devices, identity providers, root passwords.
 ABSENT: Final = {
-    "MFADevices": 0,
-    "MFADevicesInUse": 0,
     "AccountMFAEnabled": 0,
     "AccountPasswordPresent": 0,
-    "AccountSigningCertificatesPresent": 0,
-    "ServerCertificates": 0,
     "Providers": 0,
     "GlobalEndpointTokenVersion": 1,
 }
 
 
-def _count(conn: Connection, table: Table, account_id: str) -> int:
-    query = select(func.count()).where(table.c.account_id == account_id, live(table))
+def _count(conn: Connection, table: Table, account_id: str, *where: ColumnElement[bool]) -> int:
+    query = select(func.count()).where(table.c.account_id == account_id, live(table), *where)
     return int(conn.execute(query).scalar() or 0)
+
+
+def _root_signing_certificates(conn: Connection, account_id: str) -> int:
+    """1 when the root user has a signing certificate, else 0."""
+    keyring = str(UserKeyring.create_id(Account.create_id(account_id)))
+    table = SIGNING_CERTIFICATES
+    query = select(func.count()).where(table.c.keyring_uuid == keyring, live(table))
+    return int(bool(conn.execute(query).scalar()))
 
 
 class AccountService(ServiceBase):
@@ -130,6 +145,10 @@ class AccountService(ServiceBase):
                 "InstanceProfiles": _count(conn, INSTANCE_PROFILES, account_id),
                 "PolicyVersionsInUse": _count(conn, ATTACHMENTS, account_id),
                 "AccountAccessKeysPresent": int(bool(self._account(account_id).root_access_keys)),
+                "MFADevices": _count(conn, MFA_DEVICES, account_id),
+                "MFADevicesInUse": _count(conn, MFA_DEVICES, account_id, MFA_DEVICES.c.user_uuid.is_not(None)),
+                "ServerCertificates": _count(conn, SERVER_CERTIFICATES, account_id),
+                "AccountSigningCertificatesPresent": _root_signing_certificates(conn, account_id),
             }
             return {"SummaryMap": counts | QUOTAS | ABSENT}
 

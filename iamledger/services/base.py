@@ -29,7 +29,7 @@ from iamledger.domain.errors import (
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
 from iamledger.projections.principals import find_by_name
-from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, USERS
+from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, SERVER_CERTIFICATES, USERS
 from iamledger.projections.tags import current_tags
 from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.services.callers import Caller, resolve_caller
@@ -44,7 +44,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 A = TypeVar("A", bound=AuditedAggregate)
 SAVE_RETRIES: Final = 10
-ENTITY_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES, "instance-profile": INSTANCE_PROFILES}
+ENTITY_TABLES: Final = {
+    "user": USERS,
+    "group": GROUPS,
+    "role": ROLES,
+    "instance-profile": INSTANCE_PROFILES,
+    "server-certificate": SERVER_CERTIFICATES,
+}
 
 
 class ServiceBase:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, ValidationError
 from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.tags import parse_tags
+from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
 from iamledger.projections.accounts import list_accounts
 from iamledger.projections.tags import current_tags
@@ -146,6 +149,8 @@ class UsersService(ServiceBase):
 
         def body(account_id: str) -> dict[str, Any]:
             user, index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
+            with contextlib.suppress(AggregateNotFoundError):  # SSH keys, signing certificates, MFA devices
+                self.repository.get(UserKeyring.create_id(user.id)).require_empty()
             user.delete()
             index.release()
             self._save(user, index)
