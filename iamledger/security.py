@@ -25,13 +25,15 @@ EVENTS_TABLE: Final = "iamledger_security_events"
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 """What a secret value is replaced with in a recorded message (CloudTrail's own placeholder)."""
 _SECRET_NAME: Final = re.compile(
-    r"^(old|new)?_?password$|secret|session_?token$|^token_?code$|hash|fingerprint|digest", re.IGNORECASE
+    r"^(old|new)?_?password$|secret|session_?token$|^token_?code$|hash|fingerprint|digest"
+    r"|^saml_?assertion$|^web_?identity_?token$|private_?key$",
+    re.IGNORECASE,
 )
 
 
 def is_secret_parameter(name: str) -> bool:
     """Whether a request parameter holds a secret (``Password``, ``NewPassword``, ``SecretAccessKey``,
-    ``SessionToken``, ``TokenCode``...) that must never be recorded."""
+    ``SessionToken``, ``TokenCode``, ``SAMLAssertion``, ``WebIdentityToken``...) that must never be recorded."""
     return _SECRET_NAME.search(name) is not None
 
 

@@ -40,6 +40,7 @@ from iamledger.domain.errors import IdentityStoreError, InvalidInputError, Sende
 from iamledger.logconfig import get_logger
 from iamledger.projections.access_keys import find_access_key
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
+from iamledger.server.unsigned import unsigned_caller
 from iamledger.store import IdentityStore
 
 log = get_logger(__name__)
@@ -183,7 +184,9 @@ class Endpoint:
             store = self.holder.current()
             claimed = self._claimed_context(store, request, request_id, source_ip, user_agent)
             with bound_audit_context(claimed):
-                caller = store.verify_request(request, expected_service=set(SERVICES))
+                caller = unsigned_caller(model, action, request) or store.verify_request(
+                    request, expected_service=set(SERVICES)
+                )
             model = service_model(caller.service)
             operation = self._operation(model, action, version)
             params = parse_parameters(operation, pairs)
@@ -191,7 +194,7 @@ class Endpoint:
             context = AuditContext(
                 actor=caller.owner_arn,
                 request_id=request_id,
-                access_key_id=caller.access_key_id,
+                access_key_id=caller.access_key_id or None,
                 source_ip=source_ip,
                 user_agent=user_agent,
             )
