@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from iamledger.domain.errors import ValidationError
+from iamledger.domain.federation import oidc_provider_name
 from iamledger.domain.policy import Decision, EvalDecision, PolicyRole
 
 # Entity parameters, in the order they name the resource when several are given: group membership is checked on
@@ -52,7 +54,11 @@ SELF_SERVICE: Final = frozenset(
     }
 )
 # Operations that need no permission at all.
-UNCHECKED: Final = frozenset({"GetCallerIdentity", "GetSessionToken"})
+UNCHECKED: Final = frozenset(
+    {"GetCallerIdentity", "GetSessionToken", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
+)  # the federation operations are unsigned: the role's trust policy decides them
+# Identity providers are named by ARN; their Create operations by the ARN they will have.
+PROVIDER_ARN_PARAMS: Final = ("OpenIDConnectProviderArn", "SAMLProviderArn")
 
 PathLookup = Callable[[str, str], str | None]
 
@@ -94,6 +100,9 @@ def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
 ) -> tuple[str, tuple[str, str] | None]:
     if operation in LIST_RESOURCES:
         return f"arn:aws:iam::{account_id}:{LIST_RESOURCES[operation]}{params.get('PathPrefix') or '/'}", None
+    provider = _provider_resource(operation, params, account_id)
+    if provider is not None:
+        return provider, None
     if operation == "CreatePolicy":
         return f"arn:aws:iam::{account_id}:policy{params.get('Path') or '/'}{params['PolicyName']}", None
     if operation in CREATED_WITH_PATH:
@@ -113,6 +122,23 @@ def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
     if params.get("SerialNumber"):  # a virtual MFA device's ARN
         return str(params["SerialNumber"]), None
     return "*", None
+
+
+def _provider_resource(operation: str, params: Mapping[str, Any], account_id: str) -> str | None:
+    """The identity provider an operation acts on (the one it creates, for the Create operations), or ``None``."""
+    if operation == "CreateOpenIDConnectProvider":
+        return _oidc_create_arn(account_id, str(params.get("Url", "")))
+    if operation == "CreateSAMLProvider":
+        return f"arn:aws:iam::{account_id}:saml-provider/{params.get('Name', '')}"
+    return next((str(params[p]) for p in PROVIDER_ARN_PARAMS if params.get(p)), None)
+
+
+def _oidc_create_arn(account_id: str, url: str) -> str:
+    """The ARN CreateOpenIDConnectProvider would give ``url`` (``*`` for a URL it refuses)."""
+    try:
+        return f"arn:aws:iam::{account_id}:oidc-provider/{oidc_provider_name(url)}"
+    except ValidationError:
+        return "*"
 
 
 def _request_keys(params: Mapping[str, Any]) -> dict[str, Any]:

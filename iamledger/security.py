@@ -26,14 +26,14 @@ HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
 """What a secret value is replaced with in a recorded message (CloudTrail's own placeholder)."""
 _SECRET_NAME: Final = re.compile(
     r"^(old|new)?_?password$|secret|session_?token$|^token_?code$|hash|fingerprint|digest|private_?key"
-    r"|authentication_?code",
+    r"|authentication_?code|^saml_?assertion$|^web_?identity_?token$",
     re.IGNORECASE,
 )
 
 
 def is_secret_parameter(name: str) -> bool:
     """Whether a request parameter holds a secret (``Password``, ``NewPassword``, ``SecretAccessKey``,
-    ``SessionToken``, ``TokenCode``...) that must never be recorded."""
+    ``SessionToken``, ``TokenCode``, ``SAMLAssertion``, ``WebIdentityToken``...) that must never be recorded."""
     return _SECRET_NAME.search(name) is not None
 
 

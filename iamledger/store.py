@@ -54,6 +54,8 @@ from iamledger.services.account import AccountService
 from iamledger.services.audit import AuditService
 from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService
+from iamledger.services.federated_sts import FederatedStsService
+from iamledger.services.federation import FederationService
 from iamledger.services.groups import GroupsService
 from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.mfa import MFAService
@@ -106,6 +108,8 @@ class IdentityStore(
     AccountService,
     SimulationService,
     StsService,
+    FederationService,
+    FederatedStsService,
     SessionsService,
     AuditService,
     TrailService,

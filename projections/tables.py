@@ -200,6 +200,30 @@ INSTANCE_PROFILE_ROLES: Final = _temporal(
     indexes=(("instance_profile_uuid",), ("role_uuid",)),
 )
 
+OIDC_PROVIDERS: Final = _temporal(
+    "iamledger_oidc_providers",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("url", String(512), nullable=False),  # the issuer URL without https://, as the ARN names it
+    Column("arn", String(2048), nullable=False),
+    Column("client_ids", Text, nullable=False),  # JSON list, in the order they were added
+    Column("thumbprints", Text, nullable=False),  # JSON list
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "url")),
+)
+
+SAML_PROVIDERS: Final = _temporal(
+    "iamledger_saml_providers",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("account_id", String(12), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("arn", String(2048), nullable=False),
+    Column("metadata_document", Text, nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("entity_uuid",), ("account_id", "name")),
+)
+
 TAGS: Final = _temporal(
     "iamledger_tags",
     Column("account_id", String(12), nullable=False),

@@ -31,6 +31,7 @@ from typing import Any, Final
 from iamledger.domain.accounts import Account, AccountRegistry
 from iamledger.domain.arns import iam_arn, policy_arn_parts
 from iamledger.domain.errors import ValidationError
+from iamledger.domain.federation import OpenIDConnectProvider, SAMLProvider, SAMLRoleSession, WebIdentityRoleSession
 from iamledger.domain.groups import Group
 from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import NameIndex
@@ -89,6 +90,8 @@ RESOURCE_TYPES: Final = {
     "role": ROLE,
     "policy": POLICY,
     "instance-profile": INSTANCE_PROFILE,
+    "oidc-provider": "AWS::IAM::OIDCProvider",
+    "saml-provider": "AWS::IAM::SAMLProvider",
 }
 SUFFIXES: Final = {
     "user": "User",
@@ -96,6 +99,8 @@ SUFFIXES: Final = {
     "role": "Role",
     "policy": "Policy",
     "instance-profile": "InstanceProfile",
+    "oidc-provider": "OpenIDConnectProvider",
+    "saml-provider": "SAMLProvider",
 }
 NAME_PARAMS: Final = {
     "user": "userName",
@@ -103,7 +108,10 @@ NAME_PARAMS: Final = {
     "role": "roleName",
     "policy": "policyArn",
     "instance-profile": "instanceProfileName",
+    "oidc-provider": "openIDConnectProviderArn",
+    "saml-provider": "sAMLProviderArn",
 }
+NAMED_BY_ARN: Final = frozenset({"policy", "oidc-provider", "saml-provider"})  # kinds whose parameters are ARNs
 # Request parameters that name an entity, as a failed attempt records them: (parameter, kind).
 PARAM_RESOURCES: Final = (
     ("UserName", "user"),
@@ -114,6 +122,8 @@ PARAM_RESOURCES: Final = (
     ("InstanceProfileName", "instance-profile"),
     ("PolicyArn", "policy"),
     ("PermissionsBoundary", "policy"),
+    ("OpenIDConnectProviderArn", "oidc-provider"),
+    ("SAMLProviderArn", "saml-provider"),
 )
 _BASE_FIELDS: Final = frozenset(
     {
@@ -212,7 +222,7 @@ def resource_of_arn(arn: str) -> Resource | None:
         return Resource(ASSUMED_ROLE, arn, frozenset({arn, resource.split("/")[1]}))
     for kind, type_ in RESOURCE_TYPES.items():
         if resource.startswith(f"{kind}/"):
-            display = arn if kind == "policy" else name
+            display = arn if kind in NAMED_BY_ARN else name
             return Resource(type_, display, frozenset({name, arn}))
     return None
 
@@ -238,11 +248,11 @@ class _Entity:
 
     def resource(self) -> Resource:
         arn = self.arn
-        display = arn if self.kind == "policy" else self.name
+        display = arn if self.kind in NAMED_BY_ARN else self.name
         return Resource(RESOURCE_TYPES[self.kind], display, frozenset({self.name, arn}))
 
     def param(self) -> tuple[str, str]:
-        return NAME_PARAMS[self.kind], (self.arn if self.kind == "policy" else self.name)
+        return NAME_PARAMS[self.kind], (self.arn if self.kind in NAMED_BY_ARN else self.name)
 
 
 @dataclass(frozen=True)
@@ -404,6 +414,10 @@ class Trail:
                 event.instance_profile_id,
             )
             self._register(oid, entity)
+        elif isinstance(event, OpenIDConnectProvider.Created | SAMLProvider.Created):
+            from iamledger.projections.trail_federation import provider_entity
+
+            self._register(oid, provider_entity(event))
         elif isinstance(event, Account.Created):
             self.entities[oid] = _Entity("account", event.account_id, "root")
         elif isinstance(event, User.Updated | Group.Updated):
@@ -461,8 +475,14 @@ class Trail:
             username = rest[-1] if rest else role_name
             identity = self._assumed_role(actor, account, role_name, username, access_key_id)
         else:
-            username = resource.rsplit("/", 1)[-1]
-            identity = {"type": "Unknown", "principalId": actor, "arn": actor, "accountId": account}
+            from iamledger.projections.trail_federation import federated_identity
+
+            federated = federated_identity(actor)
+            if federated is not None:
+                identity, username = federated
+            else:
+                username = resource.rsplit("/", 1)[-1]
+                identity = {"type": "Unknown", "principalId": actor, "arn": actor, "accountId": account}
         if access_key_id:
             identity["accessKeyId"] = access_key_id
         if identity["type"] == "IAMUser":
@@ -526,6 +546,14 @@ class Trail:
             return _Fact(position, event, "AccountRegistry", primary=False, joins=("CreateAccount",))
         if isinstance(event, Account.Event):
             return self._account_fact(position, event)
+        if isinstance(event, SAMLRoleSession.RoleAssumedWithSAML | WebIdentityRoleSession.RoleAssumedWithWebIdentity):
+            from iamledger.projections.trail_federation import federated_session_fact
+
+            return federated_session_fact(position, event)
+        if isinstance(event, OpenIDConnectProvider.Created | SAMLProvider.Created):
+            from iamledger.projections.trail_federation import provider_created_fact
+
+            return provider_created_fact(position, event)
         if isinstance(event, RoleSession.RoleAssumed):
             return self._assume_role_fact(position, event)
         if isinstance(event, UserSession.SessionTokenIssued):
@@ -581,6 +609,10 @@ class Trail:
             return self._role_fact(fact, event, base)
         if entity.kind == "policy":
             return self._policy_fact(fact, event, base)
+        if entity.kind in {"oidc-provider", "saml-provider"}:
+            from iamledger.projections.trail_federation import provider_fact
+
+            return provider_fact(fact, event, base)
         return self._instance_profile_fact(fact, event, base)
 
     @staticmethod
@@ -1075,6 +1107,8 @@ def _param_resources(params: Mapping[str, Any], account_id: str) -> list[Resourc
             continue
         if kind == "policy":
             found.append(_policy_resource(value))
+        elif kind in NAMED_BY_ARN:
+            found.append(Resource(RESOURCE_TYPES[kind], value, frozenset({value})))
         else:
             path = params.get("Path") if param in {"UserName", "GroupName", "RoleName", "InstanceProfileName"} else None
             arn = iam_arn(account_id, kind, str(path or "/"), value) if account_id else value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import iamledger.projections.access_keys
 import iamledger.projections.accounts
 import iamledger.projections.credential_material
+import iamledger.projections.federation
 import iamledger.projections.groups
 import iamledger.projections.instance_profiles
 import iamledger.projections.policies

@@ -49,6 +49,7 @@ from iamledger.logconfig import configure_logging, get_logger
 from iamledger.projections.access_keys import find_access_key
 from iamledger.projections.projector import Progress, Projector
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
+from iamledger.server.unsigned import unsigned_caller
 from iamledger.store import IdentityStore
 
 log = get_logger(__name__)
@@ -281,7 +282,9 @@ class Endpoint:
             model = service_model(VERSIONS.get(version or "", "iam"))
             claimed = self._claimed_context(store, request, request_id, source_ip, user_agent)
             with bound_audit_context(claimed):
-                caller = store.verify_request(request, expected_service=set(SERVICES))
+                caller = unsigned_caller(model, action, request) or store.verify_request(
+                    request, expected_service=set(SERVICES)
+                )
             model = service_model(caller.service)
             operation = self._operation(model, action, version)
             params = parse_parameters(operation, pairs)
@@ -289,7 +292,7 @@ class Endpoint:
             context = AuditContext(
                 actor=caller.owner_arn,
                 request_id=request_id,
-                access_key_id=caller.access_key_id,
+                access_key_id=caller.access_key_id or None,
                 source_ip=source_ip,
                 user_agent=user_agent,
             )

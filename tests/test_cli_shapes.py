@@ -51,6 +51,13 @@ BOUNDARY = "arn:aws:iam::aws:policy/PowerUserAccess"
 POLICY = f"{ARN}:policy/app/S3Read"
 
 ALICE = f"{ARN}:user/eng/alice"
+OIDC = f"{ARN}:oidc-provider/id.example.com"
+SAML = f"{ARN}:saml-provider/Corp"
+SAML_METADATA = (
+    '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/">'
+    + "<!-- padding -->" * 70
+    + "</EntityDescriptor>"
+)
 
 
 def _key_of_alice(results: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +161,24 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
     ("TagInstanceProfile", {"InstanceProfileName": "app", "Tags": [{"Key": "c", "Value": "d"}]}),
     ("ListInstanceProfileTags", {"InstanceProfileName": "app"}),
     ("UntagInstanceProfile", {"InstanceProfileName": "app", "TagKeys": ["a"]}),
+    ("CreateOpenIDConnectProvider", {"Url": "https://id.example.com", "ClientIDList": ["app"]}),
+    ("GetOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC}),
+    ("ListOpenIDConnectProviders", {}),
+    ("AddClientIDToOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC, "ClientID": "cli"}),
+    ("RemoveClientIDFromOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC, "ClientID": "app"}),
+    ("UpdateOpenIDConnectProviderThumbprint", {"OpenIDConnectProviderArn": OIDC, "ThumbprintList": ["a" * 40]}),
+    ("TagOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC, "Tags": [{"Key": "k", "Value": "v"}]}),
+    ("ListOpenIDConnectProviderTags", {"OpenIDConnectProviderArn": OIDC}),
+    ("UntagOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC, "TagKeys": ["k"]}),
+    ("DeleteOpenIDConnectProvider", {"OpenIDConnectProviderArn": OIDC}),
+    ("CreateSAMLProvider", {"Name": "Corp", "SAMLMetadataDocument": SAML_METADATA}),
+    ("GetSAMLProvider", {"SAMLProviderArn": SAML}),
+    ("ListSAMLProviders", {}),
+    ("UpdateSAMLProvider", {"SAMLProviderArn": SAML, "SAMLMetadataDocument": SAML_METADATA + " "}),
+    ("TagSAMLProvider", {"SAMLProviderArn": SAML, "Tags": [{"Key": "k", "Value": "v"}]}),
+    ("ListSAMLProviderTags", {"SAMLProviderArn": SAML}),
+    ("UntagSAMLProvider", {"SAMLProviderArn": SAML, "TagKeys": ["k"]}),
+    ("DeleteSAMLProvider", {"SAMLProviderArn": SAML}),
     ("AttachUserPolicy", {"UserName": "alice", "PolicyArn": POLICY}),
     ("AttachGroupPolicy", {"GroupName": "devs", "PolicyArn": POLICY}),
     ("AttachRolePolicy", {"RoleName": "app", "PolicyArn": POLICY}),

@@ -329,7 +329,9 @@ def test_routing_by_signed_service_and_action(endpoint: Endpoint):
     assert body.startswith(b'<ListUsersResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><ListUsersResult>')
 
     # An operation AWS has and the store does not implement yet.
-    status, body = send(signed_request(endpoint, "iam", {"Action": "ListSAMLProviders", "Version": "2010-05-08"}))
+    status, body = send(
+        signed_request(endpoint, "iam", {"Action": "ListServiceSpecificCredentials", "Version": "2010-05-08"})
+    )
     assert status == 501
     assert b"<Code>NotImplemented</Code>" in body
 

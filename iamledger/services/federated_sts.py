@@ -1,0 +1,386 @@
+"""STS federation: AssumeRoleWithSAML and AssumeRoleWithWebIdentity.
+
+Both are unsigned in AWS (the caller has no AWS credentials yet): the identity provider's assertion or token is the
+credential. The store checks what it can offline, as AWS does: the provider is registered (an OIDC provider whose URL
+is the token's ``iss``, or one of the built-in web identity providers; the SAML provider of ``PrincipalArn``), the
+token's audience is one of the provider's client IDs, the assertion names the role and provider in its ``Role``
+attribute, the credential is within its validity period, the role exists and its trust policy allows
+``sts:AssumeRoleWithSAML`` / ``sts:AssumeRoleWithWebIdentity`` for the ``Federated`` provider with the request's
+``saml:*`` or ``<provider>:aud``/``:sub`` keys. Signatures are **not** verified (see
+:mod:`iamledger.domain.federation_tokens`); every session records ``signature_verified=False`` and why.
+
+The session is a :class:`~iamledger.domain.sessions.RoleSession` like AssumeRole's, acting with the role's
+policies; its event's actor is the provider (its ARN, or the built-in provider's name).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, select
+
+from iamledger.awsmodel import validate_input
+from iamledger.context import bound_audit_context
+from iamledger.domain.audit import AuditContext, audit_context
+from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, ValidationError
+from iamledger.domain.federation import OIDC_KIND, SAMLRoleSession, WebIdentityRoleSession, provider_arn
+from iamledger.domain.federation_tokens import (
+    SESSION_DURATION,
+    SOURCE_IDENTITY,
+    UNVERIFIED_JWT,
+    UNVERIFIED_SAML,
+    check_jwt_times,
+    check_saml_assertion,
+    invalid_token,
+    metadata_entity,
+    parse_jwt,
+    parse_saml_response,
+)
+from iamledger.domain.ids import new_access_key_id, new_secret_access_key, secret_fingerprint
+from iamledger.domain.policy import (
+    AppliedPolicy,
+    PolicyKind,
+    PolicySet,
+    PolicySource,
+    Principal,
+    Request,
+    evaluate,
+    policy_size,
+    request_context,
+)
+from iamledger.projections.federation import find_oidc_provider, find_saml_provider
+from iamledger.projections.tables import ROLES
+from iamledger.projections.temporal import live
+from iamledger.security import without_secrets
+from iamledger.services.base import ServiceBase, translated
+from iamledger.services.sts import DEFAULT_DURATION, new_session_token, token_digest
+
+BUILT_IN_PROVIDERS: Final = frozenset(
+    {"accounts.google.com", "graph.facebook.com", "www.amazon.com", "cognito-identity.amazonaws.com"}
+)
+"""Web identity providers AWS knows without an OIDC provider in the account (trust policies name them as is)."""
+MIN_DURATION: Final = 900
+MAX_DURATION: Final = 43200
+
+
+def name_qualifier(issuer: str, account_id: str, provider_name: str) -> str:
+    """AWS's ``NameQualifier``: ``BASE64(SHA1(issuer + account id + "/" + provider name))``."""
+    digest = hashlib.sha1(f"{issuer}{account_id}/{provider_name}".encode(), usedforsecurity=False).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _issuer_name(issuer: str) -> str:
+    """A token's ``iss`` as OIDC provider names are kept: without ``https://``, no trailing slash."""
+    return issuer.removeprefix("https://").rstrip("/")
+
+
+class FederatedStsService(ServiceBase):
+    """The STS federation operations of the store."""
+
+    def _federated(self, operation: str, params: dict[str, Any], run: Any) -> dict[str, Any]:
+        """Validate, run ``run()`` reading caught-up views, and record a refusal in the security log."""
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input("sts", operation, present)
+        self.projector.catch_up()
+        try:
+            with translated():
+                result: dict[str, Any] = run()
+                return result
+        except AccessDeniedError:
+            raise  # recorded as a denial where it was decided
+        except IdentityStoreError as error:
+            self._record_failed_write("sts", operation, without_secrets(present), error)
+            raise
+
+    def _trusted_role(
+        self,
+        conn: Connection,
+        role_arn: str,
+        action: str,
+        principal: Principal,
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The role of ``role_arn`` if its trust policy allows ``action`` for ``principal``; ``AccessDenied``
+        (recorded) otherwise, also when there is no such role."""
+        row = conn.execute(select(ROLES).where(ROLES.c.arn == role_arn, live(ROLES))).mappings().first()
+        denied = f"Not authorized to perform {action}"
+        if row is not None:
+            trust = AppliedPolicy.from_text(
+                row["trust_policy"], PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+            )
+            ctx = audit_context.get()
+            context = request_context(
+                principal,
+                now=self.clock(),
+                source_ip=ctx.source_ip if ctx else None,
+                user_agent=ctx.user_agent if ctx else None,
+                extra=extra,
+            )
+            request = Request(principal, action, role_arn, context, str(row["account_id"]))
+            if evaluate(request, PolicySet(resource=trust)).allowed:
+                return dict(row)
+        self.record_security_incident("AccessDenied", action=action, resource=role_arn, reason=denied)
+        raise AccessDeniedError(denied)
+
+    @staticmethod
+    def _duration(requested: int | None, role: dict[str, Any]) -> int:
+        duration = requested or DEFAULT_DURATION
+        if duration > int(role["max_session_duration"]):
+            raise ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+        return duration
+
+    def _issue(
+        self,
+        session_class: type[SAMLRoleSession | WebIdentityRoleSession],
+        actor: str,
+        role: dict[str, Any],
+        session_name: str,
+        duration: int,
+        expiration_cap: datetime | None,
+        params: dict[str, Any],
+        details: dict[str, Any],
+    ) -> tuple[dict[str, Any], Any]:
+        """Issue the session's credentials (secret in the vault only) and save its event under the provider as
+        actor; returns the ``Credentials``/``AssumedRoleUser``/``PackedPolicySize`` part of the response."""
+        if params.get("Policy") is not None:
+            self._check_session_policies_of(role["account_id"], params["Policy"], params.get("PolicyArns"))
+        elif params.get("PolicyArns"):
+            self._check_session_policies_of(role["account_id"], None, params["PolicyArns"])
+        key_id = new_access_key_id(temporary=True)
+        secret = new_secret_access_key()
+        token = new_session_token(params.get("MinimumSessionTokenSize"))
+        issued_at = self.clock().replace(microsecond=0)
+        expiration = issued_at + timedelta(seconds=duration)
+        if expiration_cap is not None and expiration_cap < expiration:
+            expiration = expiration_cap.replace(microsecond=0)
+        outer = audit_context.get()
+        context = AuditContext(
+            actor=actor,
+            request_id=outer.request_id if outer else AuditContext.new_request_id(),
+            source_ip=outer.source_ip if outer else None,
+            user_agent=outer.user_agent if outer else None,
+        )
+        with bound_audit_context(context):
+            session = session_class(
+                account_id=role["account_id"],
+                role_uuid=role["entity_uuid"],
+                role_arn=role["arn"],
+                role_id=role["role_id"],
+                role_name=role["role_name"],
+                session_name=session_name,
+                caller_arn=actor,
+                key_id=key_id,
+                secret_fingerprint=secret_fingerprint(secret),
+                session_token_digest=token_digest(token),
+                issued_at=issued_at,
+                expiration=expiration,
+                duration_seconds=duration,
+                session_policy=params.get("Policy"),
+                policy_arns=[p["arn"] for p in params.get("PolicyArns") or []],
+                source_identity=details.pop("source_identity", None),
+                tags=[],
+                transitive_tag_keys=[],
+                chained=False,
+                external_id_given=False,
+                **details,
+            )
+            self.vault.put_secret(
+                secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
+            )
+            try:
+                self._save(session)
+            except BaseException:
+                self.vault.delete_secret(key_id)
+                raise
+        result: dict[str, Any] = {
+            "Credentials": {
+                "AccessKeyId": key_id,
+                "SecretAccessKey": secret,
+                "SessionToken": token,
+                "Expiration": expiration,
+            },
+            "AssumedRoleUser": {"AssumedRoleId": session.assumed_role_id, "Arn": session.arn},
+        }
+        if params.get("Policy") is not None:
+            result["PackedPolicySize"] = max(1, policy_size(params["Policy"]) * 100 // 2048)
+        if session.source_identity is not None:
+            result["SourceIdentity"] = session.source_identity
+        return result, session
+
+    def _check_session_policies_of(self, account_id: str, policy: str | None, arns: Any) -> None:
+        check = getattr(self, "_check_session_policies", None)
+        if check is None:  # pragma: no cover - the store always has the STS mixin
+            return
+        with self.engine.connect() as conn:
+            check(conn, account_id, policy, arns)
+
+    # -- AssumeRoleWithSAML -------------------------------------------------------------------------------------
+
+    def assume_role_with_saml(  # noqa: C901 - one check per part of the assertion, in AWS's order
+        self,
+        *,
+        RoleArn: str,
+        PrincipalArn: str,
+        SAMLAssertion: str,
+        PolicyArns: list[dict[str, str]] | None = None,
+        Policy: str | None = None,
+        DurationSeconds: int | None = None,
+        MinimumSessionTokenSize: int | None = None,
+    ) -> dict[str, Any]:
+        """Temporary credentials of ``RoleArn`` for the user a SAML assertion of the provider ``PrincipalArn``
+        vouches for; unsigned, as in AWS. The assertion's signature is not verified (recorded as such)."""
+        params = {
+            "RoleArn": RoleArn,
+            "PrincipalArn": PrincipalArn,
+            "SAMLAssertion": SAMLAssertion,
+            "PolicyArns": PolicyArns,
+            "Policy": Policy,
+            "DurationSeconds": DurationSeconds,
+            "MinimumSessionTokenSize": MinimumSessionTokenSize,
+        }
+
+        def run() -> dict[str, Any]:
+            now = self.clock()
+            assertion = parse_saml_response(SAMLAssertion)
+            session_name = check_saml_assertion(assertion, now)
+            with self.engine.connect() as conn:
+                provider = find_saml_provider(conn, PrincipalArn)
+                if provider is None:
+                    raise invalid_token("Specified provider doesn't exist.")
+                entity_id, _ = metadata_entity(provider["metadata_document"])
+                if entity_id is not None and entity_id != assertion.issuer:
+                    raise invalid_token("Issuer of the SAML assertion does not match the provider's metadata.")
+                if (RoleArn, PrincipalArn) not in assertion.role_pairs():
+                    denied = "Not authorized to perform sts:AssumeRoleWithSAML"
+                    self.record_security_incident(
+                        "AccessDenied", action="sts:AssumeRoleWithSAML", resource=RoleArn, reason=denied
+                    )
+                    raise AccessDeniedError(denied)
+                qualifier = name_qualifier(assertion.issuer, provider["account_id"], provider["name"])
+                extra: dict[str, Any] = {
+                    "saml:iss": assertion.issuer,
+                    "saml:sub": assertion.subject,
+                    "saml:namequalifier": qualifier,
+                    "aws:FederatedProvider": PrincipalArn,
+                }
+                if assertion.audience is not None:
+                    extra["saml:aud"] = assertion.audience
+                if assertion.subject_type is not None:
+                    extra["saml:sub_type"] = assertion.subject_type
+                principal = Principal.identity_provider(PrincipalArn, saml=True)
+                role = self._trusted_role(conn, RoleArn, "sts:AssumeRoleWithSAML", principal, extra)
+            requested = DurationSeconds
+            if requested is None and assertion.attributes.get(SESSION_DURATION):
+                try:
+                    requested = min(max(int(assertion.attributes[SESSION_DURATION][0]), MIN_DURATION), MAX_DURATION)
+                except ValueError:
+                    raise invalid_token("Invalid SAML response: SessionDuration must be a number of seconds.") from None
+            duration = self._duration(requested, role)
+            source = assertion.attributes.get(SOURCE_IDENTITY)
+            details = {
+                "provider_arn": PrincipalArn,
+                "subject": assertion.subject,
+                "subject_type": assertion.subject_type,
+                "issuer": assertion.issuer,
+                "audience": assertion.audience,
+                "name_qualifier": qualifier,
+                "signature_verified": False,
+                "verification": UNVERIFIED_SAML,
+                "source_identity": source[0] if source else None,
+            }
+            result, _ = self._issue(
+                SAMLRoleSession,
+                PrincipalArn,
+                role,
+                session_name,
+                duration,
+                assertion.session_not_on_or_after,
+                params,
+                details,
+            )
+            result |= {"Subject": assertion.subject, "Issuer": assertion.issuer, "NameQualifier": qualifier}
+            if assertion.subject_type is not None:
+                result["SubjectType"] = assertion.subject_type
+            if assertion.audience is not None:
+                result["Audience"] = assertion.audience
+            return result
+
+        return self._federated("AssumeRoleWithSAML", params, run)
+
+    # -- AssumeRoleWithWebIdentity ------------------------------------------------------------------------------
+
+    def assume_role_with_web_identity(
+        self,
+        *,
+        RoleArn: str,
+        RoleSessionName: str,
+        WebIdentityToken: str,
+        ProviderId: str | None = None,
+        PolicyArns: list[dict[str, str]] | None = None,
+        Policy: str | None = None,
+        DurationSeconds: int | None = None,
+        MinimumSessionTokenSize: int | None = None,
+    ) -> dict[str, Any]:
+        """Temporary credentials of ``RoleArn`` for the user an OpenID Connect ID token vouches for; unsigned, as
+        in AWS. The token's signature is not verified (recorded as such)."""
+        params = {
+            "RoleArn": RoleArn,
+            "RoleSessionName": RoleSessionName,
+            "WebIdentityToken": WebIdentityToken,
+            "ProviderId": ProviderId,
+            "PolicyArns": PolicyArns,
+            "Policy": Policy,
+            "DurationSeconds": DurationSeconds,
+            "MinimumSessionTokenSize": MinimumSessionTokenSize,
+        }
+
+        def run() -> dict[str, Any]:
+            jwt = parse_jwt(WebIdentityToken)
+            check_jwt_times(jwt, self.clock())
+            name = _issuer_name(ProviderId or jwt.issuer)
+            role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
+            with self.engine.connect() as conn:
+                registered = find_oidc_provider(conn, provider_arn(role_account, OIDC_KIND, name))
+                if registered is None and name not in BUILT_IN_PROVIDERS:
+                    raise invalid_token(f"No OpenIDConnect provider found in your account for {jwt.issuer}")
+                audience = next(iter(jwt.audiences))
+                if registered is not None:
+                    matching = [a for a in jwt.audiences if a in registered["client_ids"]]
+                    if not matching:
+                        raise invalid_token("Incorrect token audience")
+                    audience = matching[0]
+                federated = registered["arn"] if registered is not None else name
+                extra: dict[str, Any] = {
+                    f"{name}:aud": audience,
+                    f"{name}:sub": jwt.subject,
+                    "sts:RoleSessionName": RoleSessionName,
+                    "aws:FederatedProvider": federated,
+                }
+                if "amr" in jwt.claims:
+                    extra[f"{name}:amr"] = jwt.claims["amr"]
+                principal = Principal.identity_provider(federated)
+                role = self._trusted_role(conn, RoleArn, "sts:AssumeRoleWithWebIdentity", principal, extra)
+            duration = self._duration(DurationSeconds, role)
+            source = jwt.claims.get("https://aws.amazon.com/source_identity")
+            details = {
+                "provider": name,
+                "provider_arn": registered["arn"] if registered is not None else None,
+                "subject": jwt.subject,
+                "audience": audience,
+                "signature_verified": False,
+                "verification": UNVERIFIED_JWT,
+                "source_identity": str(source) if source is not None else None,
+            }
+            result, _ = self._issue(
+                WebIdentityRoleSession, federated, role, RoleSessionName, duration, None, params, details
+            )
+            return result | {
+                "SubjectFromWebIdentityToken": jwt.subject,
+                "Provider": jwt.issuer if ProviderId is None else ProviderId,
+                "Audience": audience,
+            }
+
+        return self._federated("AssumeRoleWithWebIdentity", params, run)
