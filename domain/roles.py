@@ -8,6 +8,7 @@ boundary cannot be changed and they cannot be deleted with ``DeleteRole`` (``Unm
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any, ClassVar, Final
 
 from iamledger.domain.arns import iam_arn
@@ -59,6 +60,7 @@ class Role(Taggable, PermissionsHolder):
         max_session_duration: int
         permissions_boundary: str | None
         tags: list[dict[str, str]]
+        create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ bound acts as the account's root user under a fresh request id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
@@ -20,7 +20,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
-from iamledger.catalogue import aws_managed_policies
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
 from iamledger.database import create_store_engine
@@ -45,6 +44,7 @@ from iamledger.domain.ids import (
 )
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
 from iamledger.projections.temporal import read_position, reading_now
@@ -408,9 +408,12 @@ class IdentityStore(
             self.security_log.record(kind, account_id, **details)
         log.info("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
 
-    def aws_managed_policy(self, arn: str) -> dict[str, Any] | None:
-        """The AWS managed policy of the built-in catalogue with ``arn``, or ``None``."""
-        return aws_managed_policies().get(arn)
+    def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None:
+        """The AWS managed policy with ``arn`` (built in, or imported with an account's authorization details), or
+        ``None``."""
+        with self.engine.connect() as conn:
+            entry = StoreCatalogue(conn).get(arn)
+            return None if entry is None else dict(entry)
 
 
 def _account_shape(account: Account) -> dict[str, Any]:

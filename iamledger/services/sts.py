@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from iamledger.authorization import denial_message
 from iamledger.awsmodel import validate_input
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
@@ -36,6 +35,7 @@ from iamledger.domain.policy import (
     session_policy_limit,
 )
 from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, RoleSession, UserSession
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
 from iamledger.projections.tables import ROLES
 from iamledger.projections.temporal import live
@@ -190,7 +190,7 @@ class StsService(ServiceBase):
                 f"Member must have length less than or equal to {MAX_POLICY_ARNS}"
             )
         for arn in arns:
-            if managed_document(conn, account_id, arn, aws_managed_policies()) is None:
+            if managed_document(conn, account_id, arn, StoreCatalogue(conn)) is None:
                 raise TranslatedError("InvalidParameterValue", f"Invalid policy ARN: {arn}", 400, sender_fault=True)
 
     def _issue_role_session(
