@@ -72,6 +72,7 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         first_version_id: str = FIRST_VERSION
         create_date: datetime | None = None
         update_date: datetime | None = None
+        version_create_date: datetime | None = None  # the first version's, when it differs from the policy's
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         first_version_id: str = FIRST_VERSION,
         create_date: datetime | None = None,
         update_date: datetime | None = None,
+        version_create_date: datetime | None = None,
     ) -> None:
         self.account_id = account_id
         self.policy_id = policy_id
@@ -92,7 +94,9 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         self.path = path
         self.description = description
         self.versions: dict[str, PolicyVersion] = {
-            first_version_id: PolicyVersion(first_version_id, document, create_date or self.created_on)
+            first_version_id: PolicyVersion(
+                first_version_id, document, version_create_date or create_date or self.created_on
+            )
         }
         self.default_version_id = first_version_id
         self.last_version_number = version_number(first_version_id)
@@ -121,6 +125,7 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         document: str
         set_as_default: bool
         create_date: datetime | None = None  # AWS's CreateDate of an imported version; None: the event's time
+        update_date: datetime | None = None  # AWS's UpdateDate of an imported policy whose default this becomes
 
         def apply(self, aggregate: ManagedPolicy) -> None:
             created = self.create_date or self.timestamp
@@ -128,7 +133,7 @@ class ManagedPolicy(Taggable, AuditedAggregate):
             aggregate.last_version_number = max(aggregate.last_version_number, version_number(self.version_id))
             if self.set_as_default:
                 aggregate.default_version_id = self.version_id
-                aggregate.update_date = created
+                aggregate.update_date = self.update_date or created
 
     def create_version(self, document: str, *, set_as_default: bool) -> PolicyVersion:
         """Store a new version (``v<highest ever + 1>``: ids are never reused); at most five versions."""
@@ -141,10 +146,11 @@ class ManagedPolicy(Taggable, AuditedAggregate):
 
     class DefaultVersionSet(AuditedAggregate.Event):
         version_id: str
+        update_date: datetime | None = None  # AWS's UpdateDate when imported; None: the event's own time
 
         def apply(self, aggregate: ManagedPolicy) -> None:
             aggregate.default_version_id = self.version_id
-            aggregate.update_date = self.timestamp
+            aggregate.update_date = self.update_date or self.timestamp
 
     def set_default_version(self, version_id: str) -> None:
         """Make a stored version the operative one for every entity the policy is attached to."""

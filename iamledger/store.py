@@ -55,6 +55,7 @@ from iamledger.services.audit import AuditService
 from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService
 from iamledger.services.groups import GroupsService
+from iamledger.services.importer import ImportService
 from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.permissions import PermissionsService
 from iamledger.services.policies import PoliciesService
@@ -104,6 +105,7 @@ class IdentityStore(
     AuditService,
     TrailService,
     AuthenticationService,
+    ImportService,
     Application[uuid.UUID],
 ):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).

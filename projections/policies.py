@@ -59,7 +59,8 @@ def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> N
         create_date=event.create_date or event.timestamp,
         update_date=event.update_date or event.create_date or event.timestamp,
     )
-    _open_version(conn, position, entity, event.first_version_id, event.document, event.create_date or event.timestamp)
+    version_date = event.version_create_date or event.create_date or event.timestamp
+    _open_version(conn, position, entity, event.first_version_id, event.document, version_date)
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 
@@ -83,13 +84,13 @@ def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, posi
     created = event.create_date or event.timestamp
     _open_version(conn, position, entity, event.version_id, event.document, created)
     if event.set_as_default:
-        changes = {"default_version_id": event.version_id, "update_date": created}
+        changes = {"default_version_id": event.version_id, "update_date": event.update_date or created}
         replace_row(conn, POLICIES, position, {"entity_uuid": entity}, **changes)
 
 
 @handles(ManagedPolicy.DefaultVersionSet, batched=True)
 def _default_set(conn: Connection, event: ManagedPolicy.DefaultVersionSet, position: int) -> None:
-    changes = {"default_version_id": event.version_id, "update_date": event.timestamp}
+    changes = {"default_version_id": event.version_id, "update_date": event.update_date or event.timestamp}
     replace_row(conn, POLICIES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 

@@ -228,3 +228,12 @@ ACCESS_KEYS: Final = _temporal(
     Column("last_used_region", String(64), nullable=True),
     indexes=(("access_key_id",), ("owner_uuid",)),
 )
+
+
+ROLE_LAST_USED: Final = _temporal(
+    "iamledger_role_last_used",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("last_used_date", DateTime(timezone=True), nullable=False),
+    Column("region", String(32), nullable=False),
+    indexes=(("entity_uuid",),),
+)

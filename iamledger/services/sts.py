@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any, Final
 
@@ -48,6 +49,8 @@ SESSION_TOKEN_BYTES: Final = 192
 USER_SESSION_DEFAULT: Final = 43200
 USER_SESSION_MAX: Final = 129600
 ROOT_SESSION_MAX: Final = 3600
+# The region a role's use is recorded in: STS's global endpoint (us-east-1), boto3's and the aws CLI's default.
+ROLE_USE_REGION: Final = "us-east-1"
 
 
 def new_session_token(minimum_size: int | None = None) -> str:
@@ -226,8 +229,10 @@ class StsService(ServiceBase):
         self.vault.put_secret(
             secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
         )
+        role_aggregate: Any = self.repository.get(uuid.UUID(str(role["entity_uuid"])))
+        used = role_aggregate.record_use(issued_at, ROLE_USE_REGION)
         try:
-            self._save(session)
+            self._save(session, role_aggregate if used else None)
         except BaseException:
             self.vault.delete_secret(key_id)
             raise
