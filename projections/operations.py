@@ -60,6 +60,8 @@ EVENT_NAMES: Final = {
     "InstanceProfile.Deleted": "DeleteInstanceProfile",
     "RoleSession.RoleAssumed": "AssumeRole",
     "UserSession.SessionTokenIssued": "GetSessionToken",
+    "Role.LastUsed": "AssumeRole",  # recorded with the session (or by an import), no record of its own
+    "ImportRecord.Recorded": "ImportAuthorizationDetails",
 }
 # The principal's policy events name their operation after its kind: User.PolicyAttached is AttachUserPolicy.
 PER_KIND: Final = {
