@@ -26,6 +26,7 @@ from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
 from iamledger.cli.projections import projections_group
+from iamledger.cli.quickstart import quickstart_command
 from iamledger.cli.serve import serve_command
 from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
@@ -144,6 +145,7 @@ def cli(
 
 
 cli.add_command(init_command)
+cli.add_command(quickstart_command)
 cli.add_command(account_group)
 cli.add_command(login_command)
 cli.add_command(audit_group)
