@@ -9,7 +9,7 @@ bound acts as the account's root user under a fresh request id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
@@ -159,6 +159,22 @@ class IdentityStore(
         """Re-compute the hash chain over the stored events and compare it with the checkpoints; the report names
         the first position where an event was changed, removed or reordered (see docs/tamper-evidence.md)."""
         return self.projector.verify_log(progress=progress, expect_head=expect_head, extend=extend)
+
+    def existing_aggregates(self, aggregate_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``aggregate_ids`` have events (one query per thousand ids)."""
+        sqlite = self.store_url.backend == "sqlite"
+        ids = list(aggregate_ids)
+        found: set[uuid.UUID] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                keys = {f"k{i}": (value.hex if sqlite else value) for i, value in enumerate(chunk)}
+                placeholders = ", ".join(f":{k}" for k in keys)
+                query = text(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table()} WHERE originator_id IN ({placeholders})"
+                )
+                found.update(uuid.UUID(str(row[0])) for row in conn.execute(query, keys))
+        return found
 
     def events_table(self) -> str:
         """The (possibly schema-qualified) name of the table the events are stored in."""

@@ -204,14 +204,23 @@ class _Reader:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         else:
             raise malformed(path, "expected a policy document" if key in self.value else "missing")
-        try:
-            parse(text, kind)  # AWS accepted it, so no size limit: only that it is a policy IAM understands
-        except PolicyError as error:
-            raise malformed(path, f"{error.code}: {error.message}") from None
+        if (text, kind) not in _CHECKED:  # a dump repeats documents (the same inline policy on many principals)
+            try:
+                parse(text, kind)  # AWS accepted it, so no size limit: only that it is a policy IAM understands
+            except PolicyError as error:
+                raise malformed(path, f"{error.code}: {error.message}") from None
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED.add((text, kind))
         return text
 
     def tags(self, key: str = "Tags") -> list[tuple[str, str]]:
         return [(tag.text("Key"), tag.text("Value")) for tag in self.items(key)]
+
+
+# Documents already found valid, by text and kind (bounded: a cache, not a record).
+_CHECKED: set[tuple[str, PolicyKind]] = set()
+_CHECKED_MAX: Final = 10_000
 
 
 def _kind(value: Any) -> str:

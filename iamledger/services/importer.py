@@ -60,6 +60,12 @@ DEFAULT_BATCH: Final = 500
 ProgressCallback = Callable[[int, int], None]
 
 
+@functools.lru_cache(maxsize=65536)
+def name_index_id(account_id: str, kind: str, name: str) -> uuid.UUID:
+    """:meth:`NameIndex.create_id`, remembered: an import asks for each name's index several times."""
+    return NameIndex.create_id(account_id, kind, name)
+
+
 def _same_document(left: str, right: str) -> bool:
     """Whether two policy documents are the same JSON (whitespace and key order aside)."""
     try:
@@ -110,6 +116,11 @@ class _Workspace:
         self.cache[entity_id] = aggregate
         return aggregate
 
+    def known_absent(self, entity_ids: list[uuid.UUID]) -> None:
+        """Learn in one query which of ``entity_ids`` have no events, so that loading them costs nothing."""
+        unknown = [i for i in entity_ids if i not in self.cache and i not in self.missing]
+        self.missing.update(set(unknown) - self.service.existing_aggregates(unknown))  # type: ignore[attr-defined]
+
     def touch(self, *aggregates: Any) -> None:
         for aggregate in aggregates:
             self.cache[aggregate.id] = aggregate
@@ -135,7 +146,7 @@ class _Workspace:
     # -- names ----------------------------------------------------------------------------------------------------
 
     def index(self, account_id: str, kind: str, name: str) -> NameIndex | None:
-        found: NameIndex | None = self.get(NameIndex.create_id(account_id, kind, name))
+        found: NameIndex | None = self.get(name_index_id(account_id, kind, name))
         return found
 
     def holder(self, account_id: str, kind: str, name: str) -> Any:
@@ -292,15 +303,37 @@ class _Importer:
         self.roles = [r for r in dump.roles if r.account_id == account_id]
         self.policies = [p for p in dump.policies if p.account_id == account_id]
         self.group_entities: dict[str, Group] = {}
+        self.catalogue = StoreCatalogue(conn)
+        # The store's live users, groups and roles by their AWS id (read once: a dump is matched against them).
+        self.by_id: dict[str, dict[str, str]] = {
+            "user": {str(r["user_id"]): str(r["entity_uuid"]) for r in current_users(conn, account_id)},
+            "group": {str(r["group_id"]): str(r["entity_uuid"]) for r in current_groups(conn, account_id)},
+            "role": {str(r["role_id"]): str(r["entity_uuid"]) for r in current_roles(conn, account_id)},
+        }
+        workspace.known_absent(self._name_ids())
+
+    def _name_ids(self) -> list[uuid.UUID]:
+        """The name indexes this import may claim: checked for existence in one query instead of one each."""
+        ids = [name_index_id(self.account_id, "user", u.name) for u in self.users]
+        ids += [name_index_id(self.account_id, "group", g.name) for g in self.groups]
+        ids += [name_index_id(self.account_id, "role", r.name) for r in self.roles]
+        ids += [name_index_id(self.account_id, ManagedPolicy.kind, p.name) for p in self.policies]
+        ids += [
+            name_index_id(self.account_id, InstanceProfile.kind, profile.name)
+            for r in self.roles
+            for profile in r.instance_profiles
+        ]
+        if self.account_id == self.dump.account_ids[0]:
+            ids += [name_index_id(AWS_ACCOUNT, ManagedPolicy.kind, p.name) for p in self.dump.policies]
+        return ids
 
     def run(self) -> None:
         self._delete_missing()
         for policy in self.policies:
             self._policy(policy)
         if self.account_id == self.dump.account_ids[0]:
-            catalogue = StoreCatalogue(self.conn)
             for policy in (p for p in self.dump.policies if p.aws_managed):
-                self._aws_policy(policy, catalogue)
+                self._aws_policy(policy, self.catalogue)
         for group in self.groups:
             self._group(group)
         for user in self.users:
@@ -313,18 +346,12 @@ class _Importer:
 
     def _delete_missing(self) -> None:
         """Delete the users, roles and groups the store has and the dump does not (matched by id, then name)."""
-        kept_users = {u.entity_id for u in self.users}
-        for row in current_users(self.conn, self.account_id):
-            if row["user_id"] not in kept_users:
-                self._delete_principal(self.ws.get(uuid.UUID(row["entity_uuid"])))
-        kept_roles = {r.entity_id for r in self.roles}
-        for row in current_roles(self.conn, self.account_id):
-            if row["role_id"] not in kept_roles:
-                self._delete_principal(self.ws.get(uuid.UUID(row["entity_uuid"])))
-        kept_groups = {g.entity_id for g in self.groups}
-        for row in current_groups(self.conn, self.account_id):
-            if row["group_id"] not in kept_groups:
-                self._delete_principal(self.ws.get(uuid.UUID(row["entity_uuid"])))
+        for kind, wanted in (("user", self.users), ("role", self.roles), ("group", self.groups)):
+            kept = {p.entity_id for p in wanted}
+            for entity_id, entity_uuid in list(self.by_id[kind].items()):
+                if entity_id not in kept:
+                    self._delete_principal(self.ws.get(uuid.UUID(entity_uuid)))
+                    del self.by_id[kind][entity_id]
 
     def _delete_principal(self, entity: Any) -> None:
         if entity is None:
@@ -527,14 +554,8 @@ class _Importer:
             return by_name
         if by_name is not None:
             self._delete_principal(by_name)
-        for row in self._rows(kind):
-            if row[id_attribute] == wanted.entity_id:
-                return self.ws.get(uuid.UUID(row["entity_uuid"]))
-        return None
-
-    def _rows(self, kind: str) -> list[Any]:
-        lister = {"user": current_users, "group": current_groups, "role": current_roles}[kind]
-        return list(lister(self.conn, self.account_id))
+        entity_uuid = self.by_id[kind].get(wanted.entity_id)
+        return None if entity_uuid is None else self.ws.get(uuid.UUID(entity_uuid))
 
     def _rename(self, entity: Any, kind: str, wanted: Principal) -> None:
         if entity.display_name != wanted.name:
@@ -758,7 +779,7 @@ class _Importer:
         policy = self._policy_entity(arn)
         if arn.split(":")[4] == AWS_ACCOUNT:
             if (
-                StoreCatalogue(self.conn).get(arn) is None
+                self.catalogue.get(arn) is None
                 and self.ws.holder(AWS_ACCOUNT, ManagedPolicy.kind, arn.rsplit("/", 1)[1]) is None
             ):
                 raise malformed(
