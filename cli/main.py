@@ -26,9 +26,11 @@ from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
 from iamledger.cli.projections import projections_group
+from iamledger.cli.quickstart import quickstart_command
 from iamledger.cli.serve import serve_command
 from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
+from iamledger.cli.transfer import export_group, import_group
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.logconfig import configure_logging, get_logger
 
@@ -143,11 +145,14 @@ def cli(
 
 
 cli.add_command(init_command)
+cli.add_command(quickstart_command)
 cli.add_command(account_group)
 cli.add_command(login_command)
 cli.add_command(audit_group)
 cli.add_command(serve_command)
 cli.add_command(projections_group)
+cli.add_command(import_group)
+cli.add_command(export_group)
 cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
 cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 

@@ -4,6 +4,7 @@ nothing here could add either."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import ClassVar
 
 from iamledger.domain.arns import iam_arn
@@ -29,6 +30,7 @@ class Group(PermissionsHolder):
         group_id: str
         group_name: str
         path: str
+        create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
     def __init__(self, account_id: str, group_id: str, group_name: str, path: str) -> None:
         self.account_id = account_id

@@ -4,6 +4,7 @@ act as. Names are unique in the account whatever their case; tag keys are case-s
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import ClassVar, Final
 
 from iamledger.domain.arns import iam_arn
@@ -28,6 +29,7 @@ class InstanceProfile(Taggable, AuditedAggregate):
         instance_profile_name: str
         path: str
         tags: list[dict[str, str]]
+        create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
     def __init__(
         self,

@@ -39,6 +39,11 @@ def check_document(document: str) -> None:
     parse(document, PolicyKind.IDENTITY, max_size=managed_policy_limit())
 
 
+def version_number(version_id: str) -> int:
+    """``v3`` -> 3."""
+    return int(version_id[1:])
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyVersion:
     """One stored version of a managed policy."""
@@ -63,6 +68,11 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         description: str | None
         document: str
         tags: list[dict[str, str]]
+        # Kept from an imported dump: the id of the oldest stored version, and AWS's dates (None: the event's time).
+        first_version_id: str = FIRST_VERSION
+        create_date: datetime | None = None
+        update_date: datetime | None = None
+        version_create_date: datetime | None = None  # the first version's, when it differs from the policy's
 
     def __init__(
         self,
@@ -73,6 +83,10 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         description: str | None,
         document: str,
         tags: list[dict[str, str]],
+        first_version_id: str = FIRST_VERSION,
+        create_date: datetime | None = None,
+        update_date: datetime | None = None,
+        version_create_date: datetime | None = None,
     ) -> None:
         self.account_id = account_id
         self.policy_id = policy_id
@@ -80,11 +94,13 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         self.path = path
         self.description = description
         self.versions: dict[str, PolicyVersion] = {
-            FIRST_VERSION: PolicyVersion(FIRST_VERSION, document, self.created_on)
+            first_version_id: PolicyVersion(
+                first_version_id, document, version_create_date or create_date or self.created_on
+            )
         }
-        self.default_version_id = FIRST_VERSION
-        self.last_version_number = 1
-        self.update_date: datetime = self.created_on
+        self.default_version_id = first_version_id
+        self.last_version_number = version_number(first_version_id)
+        self.update_date: datetime = update_date or create_date or self.created_on
         self.tags: list[Tag] = [(t["Key"], t["Value"]) for t in tags]
         self.attachments: dict[uuid.UUID, str] = {}
         self.deleted = False
@@ -108,13 +124,16 @@ class ManagedPolicy(Taggable, AuditedAggregate):
         version_id: str
         document: str
         set_as_default: bool
+        create_date: datetime | None = None  # AWS's CreateDate of an imported version; None: the event's time
+        update_date: datetime | None = None  # AWS's UpdateDate of an imported policy whose default this becomes
 
         def apply(self, aggregate: ManagedPolicy) -> None:
-            aggregate.versions[self.version_id] = PolicyVersion(self.version_id, self.document, self.timestamp)
-            aggregate.last_version_number = int(self.version_id[1:])
+            created = self.create_date or self.timestamp
+            aggregate.versions[self.version_id] = PolicyVersion(self.version_id, self.document, created)
+            aggregate.last_version_number = max(aggregate.last_version_number, version_number(self.version_id))
             if self.set_as_default:
                 aggregate.default_version_id = self.version_id
-                aggregate.update_date = self.timestamp
+                aggregate.update_date = self.update_date or created
 
     def create_version(self, document: str, *, set_as_default: bool) -> PolicyVersion:
         """Store a new version (``v<highest ever + 1>``: ids are never reused); at most five versions."""
@@ -127,10 +146,11 @@ class ManagedPolicy(Taggable, AuditedAggregate):
 
     class DefaultVersionSet(AuditedAggregate.Event):
         version_id: str
+        update_date: datetime | None = None  # AWS's UpdateDate when imported; None: the event's own time
 
         def apply(self, aggregate: ManagedPolicy) -> None:
             aggregate.default_version_id = self.version_id
-            aggregate.update_date = self.timestamp
+            aggregate.update_date = self.update_date or self.timestamp
 
     def set_default_version(self, version_id: str) -> None:
         """Make a stored version the operative one for every entity the policy is attached to."""

@@ -8,6 +8,7 @@ boundary cannot be changed and they cannot be deleted with ``DeleteRole`` (``Unm
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
 from iamledger.domain.arns import iam_arn
@@ -28,6 +29,7 @@ from iamledger.domain.tags import Tag
 
 SERVICE_LINKED_PATH: Final = "/aws-service-role/"
 DEFAULT_MAX_SESSION_DURATION: Final = 3600
+ROLE_USE_INTERVAL: Final = timedelta(hours=1)
 
 
 def check_trust_policy(document: str) -> None:
@@ -59,6 +61,7 @@ class Role(Taggable, PermissionsHolder):
         max_session_duration: int
         permissions_boundary: str | None
         tags: list[dict[str, str]]
+        create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class Role(Taggable, PermissionsHolder):
         self.permissions_boundary = permissions_boundary
         self.tags: list[Tag] = [(t["Key"], t["Value"]) for t in tags]
         self.instance_profiles: dict[uuid.UUID, str] = {}
+        self.last_used: tuple[datetime, str] | None = None
         self.inline_policies = {}
         self.attached_policies = []
         self.deleted = False
@@ -130,6 +134,25 @@ class Role(Taggable, PermissionsHolder):
             description=self.description if description is None else description,
             max_session_duration=(self.max_session_duration if max_session_duration is None else max_session_duration),
         )
+
+    # -- last use ------------------------------------------------------------------------------------------
+
+    class LastUsed(AuditedAggregate.Event):
+        last_used_date: datetime
+        region: str
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.last_used = (self.last_used_date, self.region)
+
+    def record_use(self, now: datetime, region: str, *, always: bool = False) -> bool:
+        """Note that the role was assumed (``RoleLastUsed``): the first use, a use in another region, or the first
+        an hour or more after the last recorded one (AWS's date is approximate too), unless ``always``."""
+        if not always and self.last_used is not None:
+            last_date, last_region = self.last_used
+            if last_region == region and now - last_date < ROLE_USE_INTERVAL:
+                return False
+        self.trigger_event(self.LastUsed, last_used_date=now, region=region)
+        return True
 
     # -- trust policy ----------------------------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ class User(Taggable, PermissionsHolder):
         path: str
         permissions_boundary: str | None
         tags: list[dict[str, str]]
+        create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
     def __init__(
         self,

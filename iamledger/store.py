@@ -9,7 +9,7 @@ bound acts as the account's root user under a fresh request id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
@@ -20,7 +20,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
-from iamledger.catalogue import aws_managed_policies
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
 from iamledger.database import create_store_engine
@@ -45,6 +44,7 @@ from iamledger.domain.ids import (
 )
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
 from iamledger.projections.temporal import read_position, reading_now
@@ -57,6 +57,7 @@ from iamledger.services.credentials import CredentialsService
 from iamledger.services.federated_sts import FederatedStsService
 from iamledger.services.federation import FederationService
 from iamledger.services.groups import GroupsService
+from iamledger.services.importer import ImportService
 from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.mfa import MFAService
 from iamledger.services.permissions import PermissionsService
@@ -114,6 +115,7 @@ class IdentityStore(
     AuditService,
     TrailService,
     AuthenticationService,
+    ImportService,
     Application[uuid.UUID],
 ):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).
@@ -167,6 +169,22 @@ class IdentityStore(
         """Re-compute the hash chain over the stored events and compare it with the checkpoints; the report names
         the first position where an event was changed, removed or reordered (see docs/tamper-evidence.md)."""
         return self.projector.verify_log(progress=progress, expect_head=expect_head, extend=extend)
+
+    def existing_aggregates(self, aggregate_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``aggregate_ids`` have events (one query per thousand ids)."""
+        sqlite = self.store_url.backend == "sqlite"
+        ids = list(aggregate_ids)
+        found: set[uuid.UUID] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                keys = {f"k{i}": (value.hex if sqlite else value) for i, value in enumerate(chunk)}
+                placeholders = ", ".join(f":{k}" for k in keys)
+                query = text(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table()} WHERE originator_id IN ({placeholders})"
+                )
+                found.update(uuid.UUID(str(row[0])) for row in conn.execute(query, keys))
+        return found
 
     def events_table(self) -> str:
         """The (possibly schema-qualified) name of the table the events are stored in."""
@@ -418,9 +436,12 @@ class IdentityStore(
             self.security_log.record(kind, account_id, **details)
         log.info("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
 
-    def aws_managed_policy(self, arn: str) -> dict[str, Any] | None:
-        """The AWS managed policy of the built-in catalogue with ``arn``, or ``None``."""
-        return aws_managed_policies().get(arn)
+    def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None:
+        """The AWS managed policy with ``arn`` (built in, or imported with an account's authorization details), or
+        ``None``."""
+        with self.engine.connect() as conn:
+            entry = StoreCatalogue(conn).get(arn)
+            return None if entry is None else dict(entry)
 
 
 def _account_shape(account: Account) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def _created(conn: Connection, event: Group.Created, position: int) -> None:
         name_key=name_key(event.group_name),
         path=event.path,
         arn=f"arn:aws:iam::{event.account_id}:group{event.path}{event.group_name}",
-        create_date=event.timestamp,
+        create_date=event.create_date or event.timestamp,
     )
 
 

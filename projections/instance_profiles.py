@@ -47,7 +47,7 @@ def _created(conn: Connection, event: InstanceProfile.Created, position: int) ->
         name_key=name_key(event.instance_profile_name),
         path=event.path,
         arn=iam_arn(event.account_id, KIND, event.path, event.instance_profile_name),
-        create_date=event.timestamp,
+        create_date=event.create_date or event.timestamp,
     )
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 

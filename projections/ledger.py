@@ -128,12 +128,27 @@ def append(
         rows.append({"position": notification.id, "recorded_at": recorded, "event_time": timestamp, "link": previous})
     if not rows:
         return
-    if conn.dialect.name == "sqlite":
-        conn.execute(sqlite.insert(POSITIONS).on_conflict_do_nothing(), rows)
-    elif conn.dialect.name == "postgresql":
+    _insert_positions(conn, rows)
+
+
+def _insert_positions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert index rows, skipping positions another process indexed first. On SQLite one driver-level
+    ``executemany`` with the columns' own bind processing (SQLAlchemy's per-row handling cost more than the hashing);
+    on PostgreSQL SQLAlchemy's batched multi-row insert."""
+    if conn.dialect.name == "postgresql":
         conn.execute(postgresql.insert(POSITIONS).on_conflict_do_nothing(), rows)
-    else:  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
+        return
+    if conn.dialect.name != "sqlite":  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
         conn.execute(insert(POSITIONS), rows)
+        return
+    compiled = _SQLITE_INSERT.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    processors = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
+    names = compiled.positiontup or []
+    values = [tuple(processors[n](row[n]) if n in processors else row[n] for n in names) for row in rows]
+    conn.exec_driver_sql(str(compiled), values)
+
+
+_SQLITE_INSERT: Final = sqlite.insert(POSITIONS).on_conflict_do_nothing()
 
 
 def count(conn: Connection) -> int:

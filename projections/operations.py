@@ -94,6 +94,8 @@ EVENT_NAMES: Final = {
     "SAMLProvider.Untagged": "UntagSAMLProvider",
     "SAMLProvider.Deleted": "DeleteSAMLProvider",
     "UserSession.SessionTokenIssued": "GetSessionToken",
+    "Role.LastUsed": "AssumeRole",  # recorded with the session (or by an import), no record of its own
+    "ImportRecord.Recorded": "ImportAuthorizationDetails",
 }
 # The principal's policy events name their operation after its kind: User.PolicyAttached is AttachUserPolicy.
 PER_KIND: Final = {

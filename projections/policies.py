@@ -4,12 +4,13 @@ with the AWS managed catalogue and the per-account usage counts (attachments and
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
 
 from iamledger.domain.names import name_key
-from iamledger.domain.policies import FIRST_VERSION, ManagedPolicy
+from iamledger.domain.policies import ManagedPolicy
 from iamledger.projections.principals import account_of
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
@@ -54,15 +55,18 @@ def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> N
         path=event.path,
         arn=f"arn:aws:iam::{event.account_id}:policy{event.path}{event.policy_name}",
         description=event.description,
-        default_version_id=FIRST_VERSION,
-        create_date=event.timestamp,
-        update_date=event.timestamp,
+        default_version_id=event.first_version_id,
+        create_date=event.create_date or event.timestamp,
+        update_date=event.update_date or event.create_date or event.timestamp,
     )
-    _open_version(conn, position, entity, FIRST_VERSION, event.document, event)
+    version_date = event.version_create_date or event.create_date or event.timestamp
+    _open_version(conn, position, entity, event.first_version_id, event.document, version_date)
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 
-def _open_version(conn: Connection, position: int, entity: str, version_id: str, document: str, event: Any) -> None:
+def _open_version(
+    conn: Connection, position: int, entity: str, version_id: str, document: str, create_date: datetime
+) -> None:
     open_row(
         conn,
         POLICY_VERSIONS,
@@ -70,22 +74,23 @@ def _open_version(conn: Connection, position: int, entity: str, version_id: str,
         policy_uuid=entity,
         version_id=version_id,
         document=document,
-        create_date=event.timestamp,
+        create_date=create_date,
     )
 
 
 @handles(ManagedPolicy.VersionCreated, batched=True)
 def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, position: int) -> None:
     entity = str(event.originator_id)
-    _open_version(conn, position, entity, event.version_id, event.document, event)
+    created = event.create_date or event.timestamp
+    _open_version(conn, position, entity, event.version_id, event.document, created)
     if event.set_as_default:
-        changes = {"default_version_id": event.version_id, "update_date": event.timestamp}
+        changes = {"default_version_id": event.version_id, "update_date": event.update_date or created}
         replace_row(conn, POLICIES, position, {"entity_uuid": entity}, **changes)
 
 
 @handles(ManagedPolicy.DefaultVersionSet, batched=True)
 def _default_set(conn: Connection, event: ManagedPolicy.DefaultVersionSet, position: int) -> None:
-    changes = {"default_version_id": event.version_id, "update_date": event.timestamp}
+    changes = {"default_version_id": event.version_id, "update_date": event.update_date or event.timestamp}
     replace_row(conn, POLICIES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 

@@ -56,7 +56,7 @@ def _created(conn: Connection, event: Role.Created, position: int) -> None:
         name_key=name_key(event.role_name),
         path=event.path,
         arn=iam_arn(event.account_id, KIND, event.path, event.role_name),
-        create_date=event.timestamp,
+        create_date=event.create_date or event.timestamp,
         trust_policy=event.assume_role_policy_document,
         description=event.description,
         max_session_duration=event.max_session_duration,

@@ -302,3 +302,11 @@ SERVER_CERTIFICATES: Final = _temporal(
     Column("expiration", DateTime(timezone=True), nullable=False),
     indexes=(("entity_uuid",), ("account_id", "name_key")),
 )
+
+ROLE_LAST_USED: Final = _temporal(
+    "iamledger_role_last_used",
+    Column("entity_uuid", String(36), nullable=False),
+    Column("last_used_date", DateTime(timezone=True), nullable=False),
+    Column("region", String(32), nullable=False),
+    indexes=(("entity_uuid",),),
+)

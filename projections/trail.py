@@ -33,6 +33,7 @@ from iamledger.domain.arns import iam_arn, policy_arn_parts
 from iamledger.domain.errors import ValidationError
 from iamledger.domain.federation import OpenIDConnectProvider, SAMLProvider, SAMLRoleSession, WebIdentityRoleSession
 from iamledger.domain.groups import Group
+from iamledger.domain.imports import ImportRecord
 from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import NameIndex
 from iamledger.domain.permissions import (
@@ -57,6 +58,7 @@ REGION: Final = "us-east-1"
 IAM: Final = "iam.amazonaws.com"
 STS: Final = "sts.amazonaws.com"
 ORGANIZATIONS: Final = "organizations.amazonaws.com"
+IMPORT: Final = "iamledger.import"  # an import of authorization details: iamledger's own, no AWS service
 SIGNIN: Final = "signin.amazonaws.com"
 POSITION_KEY: Final = "iamledgerPosition"
 SECURITY_POSITION_KEY: Final = "iamledgerSecurityPosition"
@@ -534,8 +536,19 @@ class Trail:
     def fact(self, position: int, event: Any) -> _Fact | None:  # noqa: C901, PLR0911, PLR0912 - one branch per event kind
         """What ``event`` (at ``position``) says about its call, from the state before it applies; ``None`` for
         events that are no API call of their own (recorded key uses)."""
-        if isinstance(event, User.AccessKeyUsed | Account.RootAccessKeyUsed):
+        if isinstance(event, User.AccessKeyUsed | Account.RootAccessKeyUsed | Role.LastUsed):
             return None
+        if isinstance(event, ImportRecord.Recorded):
+            return _Fact(
+                position,
+                event,
+                "ImportAuthorizationDetails",
+                source=IMPORT,
+                params={"source": event.source, "sha256": event.sha256},
+                response={"accounts": list(event.accounts), "contents": event.contents, "changes": event.changes},
+                resources=[Resource(ACCOUNT, a, frozenset({a})) for a in event.accounts],
+                account=event.accounts[0] if event.accounts else None,
+            )
         if isinstance(event, NameIndex.Released):
             return _Fact(
                 position, event, "NameIndex", primary=False, joins=("Delete*", "Update*", "CreateAccountAlias")

@@ -54,7 +54,7 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
         name_key=name_key(event.user_name),
         path=event.path,
         arn=f"arn:aws:iam::{event.account_id}:user{event.path}{event.user_name}",
-        create_date=event.timestamp,
+        create_date=event.create_date or event.timestamp,
         boundary_arn=event.permissions_boundary,
     )
     open_tags(conn, position, event.account_id, "user", entity, event.tags)

@@ -10,6 +10,7 @@ import iamledger.projections.groups
 import iamledger.projections.instance_profiles
 import iamledger.projections.policies
 import iamledger.projections.principals
+import iamledger.projections.role_usage
 import iamledger.projections.roles
 import iamledger.projections.sessions
 import iamledger.projections.users  # noqa: F401

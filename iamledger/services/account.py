@@ -7,7 +7,6 @@ from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, Account, alias_taken
 from iamledger.domain.permissions import MAX_ATTACHED_POLICIES
 from iamledger.domain.policies import MAX_VERSIONS
@@ -21,6 +20,7 @@ from iamledger.domain.policy.limits import (
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import MAX_GROUPS_PER_USER
 from iamledger.projections.accounts import account_alias
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.tables import (
     ATTACHMENTS,
     GROUPS,
@@ -163,7 +163,7 @@ class AccountService(ServiceBase):
         params = {"Filter": Filter, "MaxItems": MaxItems, "Marker": Marker}
 
         def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            items = authorization_details(conn, account_id, list(Filter or []), aws_managed_policies())
+            items = authorization_details(conn, account_id, list(Filter or []), StoreCatalogue(conn))
             chunk, more = page(items, Marker, MaxItems)
             result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
             for key, item in chunk:

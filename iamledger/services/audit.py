@@ -24,7 +24,6 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection, Table
 
 from iamledger.awsmodel import service_model, validate_input
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError, ValidationError
 from iamledger.domain.policy import (
     AppliedPolicy,
@@ -52,6 +51,7 @@ from iamledger.domain.policy.simulation import (
 )
 from iamledger.domain.policy.wildcards import compile_glob
 from iamledger.projections import analysis
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
 from iamledger.projections.operations import event_name
 from iamledger.projections.tables import (
@@ -268,7 +268,7 @@ def _with_policies(subject: Subject) -> Subject:
 
 def _stored_subject(conn: Connection, kind: str, row: dict[str, Any]) -> Subject:
     tags = dict(current_tags(conn, str(row["entity_uuid"])))
-    policies = effective_policies(conn, str(row["account_id"]), kind, row, aws_managed_policies())
+    policies = effective_policies(conn, str(row["account_id"]), kind, row, StoreCatalogue(conn))
     return _with_policies(Subject(str(row["arn"]), kind, row, _principal_for(kind, row, tags), policies))
 
 
@@ -299,13 +299,13 @@ def _session_subject(store: ServiceBase, conn: Connection, arn: str, moment: Mom
         tags=tags,
         session=Session(session.issued_at, source_identity=session.source_identity),
     )
-    policies = effective_policies(conn, account, "role", row, aws_managed_policies())
+    policies = effective_policies(conn, account, "role", row, StoreCatalogue(conn))
     subject = _with_policies(Subject(arn, "session", row, principal, policies, session_row=key))
     if session.session_policy or session.policy_arns:
         if session.session_policy:
             subject.session_documents.append((session.session_policy, {"SourcePolicyId": "SessionPolicy"}))
         for policy_arn in session.policy_arns:
-            document = managed_document(conn, account, policy_arn, aws_managed_policies())
+            document = managed_document(conn, account, policy_arn, StoreCatalogue(conn))
             if document is not None:
                 source = {"SourcePolicyId": policy_arn.rsplit("/", 1)[1], "PolicyArn": policy_arn}
                 subject.session_documents.append((document, source))

@@ -12,6 +12,7 @@ from iamledger.projections import policies as policy_views
 from iamledger.projections.groups import current_groups
 from iamledger.projections.instance_profiles import instance_profiles_of_role, roles_of_instance_profile
 from iamledger.projections.principals import attached_policy_arns, inline_policies
+from iamledger.projections.role_usage import role_last_used
 from iamledger.projections.roles import current_roles
 from iamledger.projections.tags import current_tags
 from iamledger.projections.users import current_users, groups_of_user
@@ -82,7 +83,7 @@ def _instance_profile_shape(conn: Connection, row: Mapping[str, Any]) -> dict[st
 
 
 def role_details(conn: Connection, account_id: str) -> list[dict[str, Any]]:
-    """``RoleDetailList``: ``RoleLastUsed`` is empty (no use is recorded yet)."""
+    """``RoleDetailList``, with each role's ``RoleLastUsed``."""
     details = []
     for row in current_roles(conn, account_id):
         entity = row["entity_uuid"]
@@ -94,7 +95,7 @@ def role_details(conn: Connection, account_id: str) -> list[dict[str, Any]]:
         detail["AttachedManagedPolicies"] = _attached(conn, entity)
         detail |= boundary_shape(row["boundary_arn"])
         detail["Tags"] = [{"Key": k, "Value": v} for k, v in current_tags(conn, entity)]
-        detail["RoleLastUsed"] = {}
+        detail["RoleLastUsed"] = role_last_used(conn, entity)
         details.append(detail)
     return details
 

@@ -15,7 +15,6 @@ from sqlalchemy import Connection
 
 from iamledger.authorization import denial_message, permissions
 from iamledger.awsmodel import validate_input
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
 from iamledger.domain.audit import audit_context
 from iamledger.domain.base import AuditedAggregate
@@ -28,6 +27,7 @@ from iamledger.domain.errors import (
 )
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.principals import find_by_name
 from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, SERVER_CERTIFICATES, USERS
 from iamledger.projections.tags import current_tags
@@ -175,7 +175,7 @@ class ServiceBase:
         ctx = audit_context.get()
         if ctx is None:
             return None
-        return resolve_caller(conn, ctx.actor, ctx.access_key_id, aws_managed_policies(), self._load_session)
+        return resolve_caller(conn, ctx.actor, ctx.access_key_id, StoreCatalogue(conn), self._load_session)
 
     def _authorize(self, service: str, operation: str, params: Mapping[str, Any], account_id: str) -> None:
         """Refuse with ``AccessDenied`` (and record the refusal) unless the caller's policies allow the operation.

@@ -8,7 +8,6 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import NoSuchEntityError, TranslatedError
@@ -17,6 +16,7 @@ from iamledger.domain.names import NameIndex
 from iamledger.domain.policies import ManagedPolicy, check_document
 from iamledger.domain.tags import parse_tags
 from iamledger.projections import policies as views
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.paging import page
@@ -65,7 +65,7 @@ class PoliciesService(ServiceBase):
         """The view row (with usage counts) of an AWS managed or customer managed policy; ``NoSuchEntity``."""
         if not is_aws_managed_policy_arn(policy_arn) and policy_arn_parts(policy_arn) is None:
             raise invalid_arn(policy_arn)
-        row = views.find_policy(conn, account_id, policy_arn, aws_managed_policies())
+        row = views.find_policy(conn, account_id, policy_arn, StoreCatalogue(conn))
         if row is None:
             raise NoSuchEntityError(policy_not_found(policy_arn))
         return row
@@ -155,7 +155,7 @@ class PoliciesService(ServiceBase):
             scope = Scope or "All"
             rows: list[dict[str, Any]] = []
             if scope in {"All", "AWS"}:
-                rows += views.aws_managed_policies(conn, account_id, aws_managed_policies())
+                rows += views.aws_managed_policies(conn, account_id, StoreCatalogue(conn))
             if scope in {"All", "Local"}:
                 rows += views.customer_policies(conn, account_id)
             rows = [r for r in rows if r["path"].startswith(PathPrefix or "/")]

@@ -13,6 +13,7 @@ from iamledger.domain.errors import NoSuchEntityError
 from iamledger.domain.ids import new_unique_id
 from iamledger.domain.roles import DEFAULT_MAX_SESSION_DURATION, Role, check_new_role_path, check_trust_policy
 from iamledger.domain.tags import parse_tags
+from iamledger.projections.role_usage import role_last_used
 from iamledger.projections.roles import current_roles, find_role
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
@@ -51,9 +52,12 @@ def role_list_shape(row: dict[str, Any]) -> dict[str, Any]:
     return shape
 
 
-def role_detail_shape(row: dict[str, Any], tags: list[tuple[str, str]]) -> dict[str, Any]:
-    """A ``Role`` as ``GetRole`` returns it: everything, with an empty ``RoleLastUsed`` (no use is recorded yet)."""
-    return role_list_shape(row) | boundary_shape(row["boundary_arn"]) | tags_shape(tags) | {"RoleLastUsed": {}}
+def role_detail_shape(
+    row: dict[str, Any], tags: list[tuple[str, str]], last_used: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``Role`` as ``GetRole`` returns it: everything, with ``RoleLastUsed`` (``{}`` for a role never assumed)."""
+    shape = role_list_shape(row) | boundary_shape(row["boundary_arn"]) | tags_shape(tags)
+    return shape | {"RoleLastUsed": last_used or {}}
 
 
 def role_row(role: Role) -> dict[str, Any]:
@@ -142,7 +146,8 @@ class RolesService(ServiceBase):
 
         def body(conn: Connection, account_id: str) -> dict[str, Any]:
             row = self._role_row(conn, account_id, RoleName)
-            return {"Role": role_detail_shape(row, current_tags(conn, row["entity_uuid"]))}
+            entity = row["entity_uuid"]
+            return {"Role": role_detail_shape(row, current_tags(conn, entity), role_last_used(conn, entity))}
 
         return self._query("GetRole", {"RoleName": RoleName}, body)
 
@@ -180,7 +185,10 @@ class RolesService(ServiceBase):
             role, _ = self._role(account_id, RoleName)
             role.update(description=Description)
             self._save(role)
-            return {"Role": role_detail_shape(role_row(role), role.tags)}
+            last_used = (
+                {} if role.last_used is None else {"LastUsedDate": role.last_used[0], "Region": role.last_used[1]}
+            )
+            return {"Role": role_detail_shape(role_row(role), role.tags, last_used)}
 
         return self._command("UpdateRoleDescription", {"RoleName": RoleName, "Description": Description}, body)
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from iamledger.awsmodel import validate_input
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import (
     AppliedPolicy,
@@ -19,6 +18,7 @@ from iamledger.domain.policy import (
     simulate_policies,
 )
 from iamledger.domain.policy import simulate_custom_policy as simulate
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import EffectivePolicy, effective_policies
 from iamledger.projections.tables import GROUPS, ROLES, USERS
 from iamledger.projections.temporal import live
@@ -91,7 +91,7 @@ class SimulationService(ServiceBase):
         self.projector.catch_up()
         with translated(), self.engine.connect() as conn:
             kind, row = self._principal_row(conn, account_id, PolicySourceArn)
-            return effective_policies(conn, account_id, kind, row, aws_managed_policies())
+            return effective_policies(conn, account_id, kind, row, StoreCatalogue(conn))
 
     def _principal_row(self, conn: Connection, account_id: str, arn: str) -> tuple[str, dict[str, Any]]:
         match = _PRINCIPAL_ARN.fullmatch(arn)
@@ -147,7 +147,7 @@ class SimulationService(ServiceBase):
                 ResourceHandlingOption=ResourceHandlingOption,
             )
             kind, row = self._principal_row(conn, account_id, PolicySourceArn)
-            stored = effective_policies(conn, account_id, kind, row, aws_managed_policies())
+            stored = effective_policies(conn, account_id, kind, row, StoreCatalogue(conn))
             identity = [
                 AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
                 for p in stored

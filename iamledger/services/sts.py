@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any, Final
 
@@ -19,7 +20,6 @@ from sqlalchemy import select
 
 from iamledger.authorization import denial_message
 from iamledger.awsmodel import validate_input
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
@@ -36,6 +36,7 @@ from iamledger.domain.policy import (
     session_policy_limit,
 )
 from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, RoleSession, UserSession
+from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
 from iamledger.projections.tables import ROLES
 from iamledger.projections.temporal import live
@@ -48,6 +49,8 @@ SESSION_TOKEN_BYTES: Final = 192
 USER_SESSION_DEFAULT: Final = 43200
 USER_SESSION_MAX: Final = 129600
 ROOT_SESSION_MAX: Final = 3600
+# The region a role's use is recorded in: STS's global endpoint (us-east-1), boto3's and the aws CLI's default.
+ROLE_USE_REGION: Final = "us-east-1"
 
 
 def new_session_token(minimum_size: int | None = None) -> str:
@@ -190,7 +193,7 @@ class StsService(ServiceBase):
                 f"Member must have length less than or equal to {MAX_POLICY_ARNS}"
             )
         for arn in arns:
-            if managed_document(conn, account_id, arn, aws_managed_policies()) is None:
+            if managed_document(conn, account_id, arn, StoreCatalogue(conn)) is None:
                 raise TranslatedError("InvalidParameterValue", f"Invalid policy ARN: {arn}", 400, sender_fault=True)
 
     def _issue_role_session(
@@ -226,8 +229,10 @@ class StsService(ServiceBase):
         self.vault.put_secret(
             secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
         )
+        role_aggregate: Any = self.repository.get(uuid.UUID(str(role["entity_uuid"])))
+        used = role_aggregate.record_use(issued_at, ROLE_USE_REGION)
         try:
-            self._save(session)
+            self._save(session, role_aggregate if used else None)
         except BaseException:
             self.vault.delete_secret(key_id)
             raise
