@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -142,7 +142,7 @@ def _insert_positions(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(POSITIONS), rows)
         return
     compiled = _SQLITE_INSERT.compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    processors = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
+    processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]  # noqa: SLF001 - the types' bind processing, as execute() applies it
     names = compiled.positiontup or []
     values = [tuple(processors[n](row[n]) if n in processors else row[n] for n in names) for row in rows]
     conn.exec_driver_sql(str(compiled), values)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import Connection
@@ -27,10 +27,12 @@ from iamledger.domain.credentials import (
     NEVER_USED,
     REUSE_VIOLATION,
     SIGN_IN_FAILED,
+    KeyUse,
     LoginProfile,
     PasswordPolicy,
     check_password,
     password_expired,
+    use_worth_recording,
 )
 from iamledger.domain.errors import (
     AuthenticationFailedError,
@@ -564,6 +566,8 @@ class CredentialsService(ServiceBase):
             row = find_access_key(conn, access_key_id)
         if row is None or row["owner_uuid"] is None or row["owner_kind"] not in {"root", "user"}:
             return False
+        if not _use_worth_loading(row, service, region, self.clock()):
+            return False  # the view shows a recent enough use: no need to load the owner to learn it
         ctx = audit_context.get() or AuditContext(
             actor=row["owner_arn"], request_id=AuditContext.new_request_id(), access_key_id=access_key_id
         )
@@ -588,6 +592,14 @@ class CredentialsService(ServiceBase):
                     continue
                 return recorded
         raise AssertionError  # pragma: no cover - the loop returns or raises
+
+
+def _use_worth_loading(row: dict[str, Any], service: str, region: str, now: datetime) -> bool:
+    """Whether a key's use may be worth recording, judged from its view row (the aggregate decides for good)."""
+    if row["last_used_date"] is None:
+        return True
+    last = KeyUse(row["last_used_date"], row["last_used_service"], row["last_used_region"])
+    return use_worth_recording(last, service, region, now)
 
 
 def _login_profile_shape(user_name: str, profile: LoginProfile) -> dict[str, Any]:
