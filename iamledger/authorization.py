@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from iamledger.domain.policy import Decision, EvalDecision, PolicyRole
+from iamledger.domain.roles import service_linked_role_name
 
 # Entity parameters, in the order they name the resource when several are given: group membership is checked on
 # the group, an instance profile's roles on the instance profile.
@@ -67,11 +68,22 @@ def _entity_arn(account_id: str, kind: str, name: str, path_of: PathLookup) -> s
     return f"arn:aws:iam::{account_id}:{kind}{path}{name}"
 
 
-def _resource(  # noqa: PLR0911 - one return per kind of resource
+def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
     operation: str, params: Mapping[str, Any], account_id: str, caller_arn: str, path_of: PathLookup
 ) -> tuple[str, tuple[str, str] | None]:
     if operation in LIST_RESOURCES:
         return f"arn:aws:iam::{account_id}:{LIST_RESOURCES[operation]}{params.get('PathPrefix') or '/'}", None
+    if operation == "CreateServiceLinkedRole":
+        service = str(params["AWSServiceName"])
+        role_name = service_linked_role_name(service, params.get("CustomSuffix"))
+        return f"arn:aws:iam::{account_id}:role/aws-service-role/{service}/{role_name}", None
+    if operation == "GetServiceLinkedRoleDeletionStatus":
+        parts = str(params["DeletionTaskId"]).split("/")
+        if len(parts) == 5 and parts[0] == "task" and parts[1] == "aws-service-role":  # noqa: PLR2004
+            return f"arn:aws:iam::{account_id}:role/aws-service-role/{parts[2]}/{parts[3]}", None
+        return "*", None
+    if operation == "GetFederationToken":
+        return f"arn:aws:sts::{account_id}:federated-user/{params['Name']}", None
     if operation == "CreatePolicy":
         return f"arn:aws:iam::{account_id}:policy{params.get('Path') or '/'}{params['PolicyName']}", None
     for param, kind in ENTITY_PARAMS:
@@ -100,6 +112,8 @@ def _request_keys(params: Mapping[str, Any]) -> dict[str, Any]:
         keys["aws:TagKeys"] = list(params["TagKeys"])
     if params.get("PolicyArn"):
         keys["iam:PolicyARN"] = params["PolicyArn"]
+    if params.get("AWSServiceName"):
+        keys["iam:AWSServiceName"] = params["AWSServiceName"]
     if params.get("PermissionsBoundary"):
         keys["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
     return keys
