@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from iamledger.domain.base import AuditedAggregate
@@ -29,6 +29,8 @@ ROOT_ACCESS_KEY_QUOTA: Final = 2
 ALIAS_SCOPE: Final = "global"
 """The pseudo-account under which alias name indexes live: AWS account aliases are unique across all accounts."""
 ALIAS_KIND: Final = "account-alias"
+CREDENTIAL_REPORT_TTL: Final = timedelta(hours=4)
+"""How long AWS keeps a credential report: a newer one is generated only after that."""
 
 
 def alias_taken(alias: str) -> str:
@@ -68,6 +70,7 @@ class Account(AuditedAggregate):
         self.root_access_keys: dict[str, RootAccessKey] = {}
         self.root_access_key_uses: dict[str, KeyUse] = {}
         self.password_policy: PasswordPolicy | None = None
+        self.credential_report_time: datetime | None = None
 
     @property
     def root_arn(self) -> str:
@@ -181,6 +184,22 @@ class Account(AuditedAggregate):
         if self.password_policy is None:
             raise NoSuchEntityError(password_policy_not_found(self.account_id))
         self.trigger_event(self.PasswordPolicyDeleted)
+
+    class CredentialReportGenerated(AuditedAggregate.Event):
+        """``GenerateCredentialReport`` started a report (done at once here) at ``generated_at``."""
+
+        generated_at: datetime
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.credential_report_time = self.generated_at
+
+    def generate_credential_report(self, now: datetime) -> bool:
+        """Start a new credential report unless one younger than four hours exists (AWS then keeps it); whether a
+        new one was started."""
+        if self.credential_report_time is not None and now - self.credential_report_time < CREDENTIAL_REPORT_TTL:
+            return False
+        self.trigger_event(self.CredentialReportGenerated, generated_at=now)
+        return True
 
     class AliasCreated(AuditedAggregate.Event):
         account_id: str

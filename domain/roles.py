@@ -7,7 +7,9 @@ boundary cannot be changed and they cannot be deleted with ``DeleteRole`` (``Unm
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final
 
@@ -38,6 +40,68 @@ def check_trust_policy(document: str) -> None:
     parse(document, PolicyKind.TRUST, max_size=trust_policy_limit())
 
 
+#: The role names AWS gives the service-linked roles of some services (``AWSServiceRoleFor`` + this); another
+#: service's role is named after its service principal's first label, as given.
+SERVICE_LINKED_ROLE_NAMES: Final = {
+    "autoscaling.amazonaws.com": "AutoScaling",
+    "elasticbeanstalk.amazonaws.com": "ElasticBeanstalk",
+    "custom-resource.application-autoscaling.amazonaws.com": "ApplicationAutoScaling_CustomResource",
+    "dynamodb.application-autoscaling.amazonaws.com": "ApplicationAutoScaling_DynamoDBTable",
+    "ecs.application-autoscaling.amazonaws.com": "ApplicationAutoScaling_ECSService",
+    "ecs.amazonaws.com": "ECS",
+    "eks.amazonaws.com": "AmazonEKS",
+    "eks-nodegroup.amazonaws.com": "AmazonEKSNodegroup",
+    "elasticloadbalancing.amazonaws.com": "ElasticLoadBalancing",
+    "es.amazonaws.com": "AmazonElasticsearchService",
+    "opensearchservice.amazonaws.com": "AmazonOpenSearchService",
+    "rds.amazonaws.com": "RDS",
+    "redshift.amazonaws.com": "Redshift",
+    "elasticache.amazonaws.com": "ElastiCache",
+    "organizations.amazonaws.com": "Organizations",
+    "config.amazonaws.com": "Config",
+    "cloudtrail.amazonaws.com": "CloudTrail",
+    "guardduty.amazonaws.com": "AmazonGuardDuty",
+    "securityhub.amazonaws.com": "SecurityHub",
+    "ssm.amazonaws.com": "AmazonSSM",
+    "spot.amazonaws.com": "EC2Spot",
+    "spotfleet.amazonaws.com": "EC2SpotFleet",
+    "support.amazonaws.com": "Support",
+    "trustedadvisor.amazonaws.com": "TrustedAdvisor",
+    "backup.amazonaws.com": "Backup",
+    "kafka.amazonaws.com": "Kafka",
+    "sso.amazonaws.com": "SSO",
+    "transitgateway.amazonaws.com": "VPCTransitGateway",
+    "globalaccelerator.amazonaws.com": "GlobalAccelerator",
+}
+
+
+def service_linked_role_name(service_name: str, custom_suffix: str | None) -> str:
+    """The name AWS gives the service-linked role of ``service_name`` (``autoscaling.amazonaws.com`` ->
+    ``AWSServiceRoleForAutoScaling``), with ``_SUFFIX`` when a custom suffix is given."""
+    base = SERVICE_LINKED_ROLE_NAMES.get(service_name) or service_name.removesuffix(".amazonaws.com")
+    name = f"AWSServiceRoleFor{base}"
+    return f"{name}_{custom_suffix}" if custom_suffix else name
+
+
+def check_service_principal(service_name: str) -> None:
+    """``InvalidInput`` unless ``service_name`` is a service principal (``NAME.amazonaws.com``)."""
+    prefix = service_name.removesuffix(".amazonaws.com")
+    if prefix == service_name or not prefix or "/" in prefix:
+        raise InvalidInputError(f"Invalid service name: {service_name}.")
+
+
+def service_trust_policy(service_name: str) -> str:
+    """The trust policy of a service-linked role: the service may assume it."""
+    statement = {"Effect": "Allow", "Principal": {"Service": service_name}, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+
+
+def deletion_task_id(service_name: str, role_name: str, role_uuid: uuid.UUID) -> str:
+    """The id of the task deleting a service-linked role, in AWS's form
+    ``task/aws-service-role/SERVICE/ROLE-NAME/UUID`` (the uuid is the role's own, so the task finds its role)."""
+    return f"task{SERVICE_LINKED_PATH}{service_name}/{role_name}/{role_uuid}"
+
+
 def check_new_role_path(path: str) -> None:
     """``InvalidInput`` for a path reserved to service-linked roles, which only AWS services create."""
     if path.startswith(SERVICE_LINKED_PATH):
@@ -63,6 +127,13 @@ class Role(Taggable, PermissionsHolder):
         tags: list[dict[str, str]]
         create_date: datetime | None = None  # AWS's CreateDate when imported; None: the event's own timestamp
 
+    class ServiceLinkedCreated(Created):
+        """A service-linked role was created (``CreateServiceLinkedRole``), with its service's trust policy."""
+
+        # Keyword-only: they follow Created's optional create_date.
+        aws_service_name: str = field(kw_only=True)
+        custom_suffix: str | None = field(kw_only=True)
+
     def __init__(
         self,
         account_id: str,
@@ -74,7 +145,12 @@ class Role(Taggable, PermissionsHolder):
         max_session_duration: int,
         permissions_boundary: str | None,
         tags: list[dict[str, str]],
+        aws_service_name: str | None = None,
+        custom_suffix: str | None = None,
     ) -> None:
+        del custom_suffix  # part of the role's name
+        self.aws_service_name = aws_service_name
+        self.deletion_task_id: str | None = None
         self.account_id = account_id
         self.role_id = role_id
         self.role_name = role_name
@@ -262,6 +338,25 @@ class Role(Taggable, PermissionsHolder):
     class Deleted(AuditedAggregate.Event):
         def apply(self, aggregate: Role) -> None:
             aggregate.deleted = True
+
+    class ServiceLinkedDeleted(Deleted):
+        """A service-linked role was deleted by ``DeleteServiceLinkedRole``; the task is done at once."""
+
+        deletion_task_id: str
+
+        def apply(self, aggregate: Role) -> None:
+            aggregate.deleted = True
+            aggregate.deletion_task_id = self.deletion_task_id
+
+    def delete_service_linked(self) -> str:
+        """Delete a service-linked role (only its service's operation may); the deletion task's id.
+        ``InvalidInput`` for a role that is not service-linked."""
+        if not self.is_service_linked:
+            raise InvalidInputError(f"Role {self.role_name} is not a service-linked role.")
+        service = self.aws_service_name or self.path[len(SERVICE_LINKED_PATH) :].strip("/")
+        task_id = deletion_task_id(service, self.role_name, self.id)
+        self.trigger_event(self.ServiceLinkedDeleted, deletion_task_id=task_id)
+        return task_id
 
     def delete(self) -> None:
         """Delete the role; AWS refuses while it has policies or is in an instance profile (DeleteConflict)."""

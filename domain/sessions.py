@@ -126,3 +126,60 @@ class UserSession(AuditedAggregate):
         self.expiration = expiration
         self.mfa_authenticated = mfa_authenticated
         del secret_fingerprint, duration_seconds
+
+
+class FederatedSession(AuditedAggregate):
+    """A federated-user session, created by ``sts:GetFederationToken`` for an IAM user (or the root user). Its
+    permissions are the issuing principal's policies intersected with the session policies passed; without any
+    session policy it may do nothing."""
+
+    class FederationTokenIssued(AuditedAggregate.Created):
+        account_id: str
+        principal_arn: str
+        federated_user_name: str
+        key_id: str
+        secret_fingerprint: str
+        session_token_digest: str
+        issued_at: datetime
+        expiration: datetime
+        duration_seconds: int
+        session_policy: str | None
+        policy_arns: list[str]
+        tags: list[dict[str, str]]
+
+    def __init__(
+        self,
+        account_id: str,
+        principal_arn: str,
+        federated_user_name: str,
+        key_id: str,
+        secret_fingerprint: str,
+        session_token_digest: str,
+        issued_at: datetime,
+        expiration: datetime,
+        duration_seconds: int,
+        session_policy: str | None,
+        policy_arns: list[str],
+        tags: list[dict[str, str]],
+    ) -> None:
+        del secret_fingerprint, duration_seconds
+        self.account_id = account_id
+        self.principal_arn = principal_arn
+        self.federated_user_name = federated_user_name
+        self.key_id = key_id
+        self.session_token_digest = session_token_digest
+        self.issued_at = issued_at
+        self.expiration = expiration
+        self.session_policy = session_policy
+        self.policy_arns = list(policy_arns)
+        self.tags = list(tags)
+
+    @property
+    def arn(self) -> str:
+        """``arn:aws:sts::ACCOUNT:federated-user/NAME``."""
+        return federated_user_arn(self.account_id, self.federated_user_name)
+
+
+def federated_user_arn(account_id: str, name: str) -> str:
+    """The ARN of a federated user: ``arn:aws:sts::ACCOUNT:federated-user/NAME``."""
+    return f"arn:aws:sts::{account_id}:federated-user/{name}"

@@ -11,6 +11,7 @@ from typing import Any, Final
 from iamledger.domain.errors import ValidationError
 from iamledger.domain.federation import oidc_provider_name
 from iamledger.domain.policy import Decision, EvalDecision, PolicyRole
+from iamledger.domain.roles import service_linked_role_name
 
 # Entity parameters, in the order they name the resource when several are given: group membership is checked on
 # the group, an instance profile's roles on the instance profile.
@@ -95,14 +96,30 @@ def _entity_arn(account_id: str, kind: str, name: str, path_of: PathLookup) -> s
     return f"arn:aws:iam::{account_id}:{kind}{path}{name}"
 
 
+def _service_role_resource(operation: str, params: Mapping[str, Any], account_id: str) -> str | None:
+    """The resource of the service-linked role operations and of GetFederationToken; ``None`` for others."""
+    if operation == "CreateServiceLinkedRole":
+        service = str(params["AWSServiceName"])
+        role_name = service_linked_role_name(service, params.get("CustomSuffix"))
+        return f"arn:aws:iam::{account_id}:role/aws-service-role/{service}/{role_name}"
+    if operation == "GetServiceLinkedRoleDeletionStatus":
+        parts = str(params["DeletionTaskId"]).split("/")
+        if len(parts) == 5 and parts[0] == "task" and parts[1] == "aws-service-role":  # noqa: PLR2004
+            return f"arn:aws:iam::{account_id}:role/aws-service-role/{parts[2]}/{parts[3]}"
+        return "*"
+    if operation == "GetFederationToken":
+        return f"arn:aws:sts::{account_id}:federated-user/{params['Name']}"
+    return None
+
+
 def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
     operation: str, params: Mapping[str, Any], account_id: str, caller_arn: str, path_of: PathLookup
 ) -> tuple[str, tuple[str, str] | None]:
     if operation in LIST_RESOURCES:
         return f"arn:aws:iam::{account_id}:{LIST_RESOURCES[operation]}{params.get('PathPrefix') or '/'}", None
-    provider = _provider_resource(operation, params, account_id)
-    if provider is not None:
-        return provider, None
+    special = _provider_resource(operation, params, account_id) or _service_role_resource(operation, params, account_id)
+    if special is not None:
+        return special, None
     if operation == "CreatePolicy":
         return f"arn:aws:iam::{account_id}:policy{params.get('Path') or '/'}{params['PolicyName']}", None
     if operation in CREATED_WITH_PATH:
@@ -153,6 +170,8 @@ def _request_keys(params: Mapping[str, Any]) -> dict[str, Any]:
         keys["aws:TagKeys"] = list(params["TagKeys"])
     if params.get("PolicyArn"):
         keys["iam:PolicyARN"] = params["PolicyArn"]
+    if params.get("AWSServiceName"):
+        keys["iam:AWSServiceName"] = params["AWSServiceName"]
     if params.get("PermissionsBoundary"):
         keys["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
     return keys

@@ -17,6 +17,7 @@ EVENT_NAMES: Final = {
     "Account.PasswordPolicyDeleted": "DeleteAccountPasswordPolicy",
     "Account.AliasCreated": "CreateAccountAlias",
     "Account.AliasDeleted": "DeleteAccountAlias",
+    "Account.CredentialReportGenerated": "GenerateCredentialReport",
     "AccountRegistry.AccountRegistered": "CreateAccount",
     "User.Created": "CreateUser",
     "User.Updated": "UpdateUser",
@@ -40,6 +41,8 @@ EVENT_NAMES: Final = {
     "Role.Created": "CreateRole",
     "Role.Updated": "UpdateRole",
     "Role.Deleted": "DeleteRole",
+    "Role.ServiceLinkedCreated": "CreateServiceLinkedRole",
+    "Role.ServiceLinkedDeleted": "DeleteServiceLinkedRole",
     "Role.AssumeRolePolicyUpdated": "UpdateAssumeRolePolicy",
     "Role.Tagged": "TagRole",
     "Role.Untagged": "UntagRole",
@@ -96,6 +99,7 @@ EVENT_NAMES: Final = {
     "UserSession.SessionTokenIssued": "GetSessionToken",
     "Role.LastUsed": "AssumeRole",  # recorded with the session (or by an import), no record of its own
     "ImportRecord.Recorded": "ImportAuthorizationDetails",
+    "FederatedSession.FederationTokenIssued": "GetFederationToken",
 }
 # The principal's policy events name their operation after its kind: User.PolicyAttached is AttachUserPolicy.
 PER_KIND: Final = {

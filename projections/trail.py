@@ -47,7 +47,7 @@ from iamledger.domain.permissions import (
 from iamledger.domain.policies import ManagedPolicy
 from iamledger.domain.roles import Role
 from iamledger.domain.security import SecurityIncident
-from iamledger.domain.sessions import RoleSession, UserSession
+from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession, federated_user_arn
 from iamledger.domain.tagging import TaggedEvent, UntaggedEvent
 from iamledger.domain.users import User
 from iamledger.projections.timeindex import parse_time
@@ -476,6 +476,14 @@ class Trail:
             _, role_name, *rest = resource.split("/")
             username = rest[-1] if rest else role_name
             identity = self._assumed_role(actor, account, role_name, username, access_key_id)
+        elif actor.startswith("arn:aws:sts::") and resource.startswith("federated-user/"):
+            username = resource.split("/", 1)[1]
+            identity = {
+                "type": "FederatedUser",
+                "principalId": f"{account}:{username}",
+                "arn": actor,
+                "accountId": account,
+            }
         else:
             from iamledger.projections.trail_federation import federated_identity
 
@@ -569,6 +577,33 @@ class Trail:
             return provider_created_fact(position, event)
         if isinstance(event, RoleSession.RoleAssumed):
             return self._assume_role_fact(position, event)
+        if isinstance(event, FederatedSession.FederationTokenIssued):
+            arn = federated_user_arn(event.account_id, event.federated_user_name)
+            return _Fact(
+                position,
+                event,
+                "GetFederationToken",
+                source=STS,
+                params=_drop_none(
+                    {
+                        "name": event.federated_user_name,
+                        "durationSeconds": event.duration_seconds,
+                        "policy": event.session_policy,
+                        "policyArns": [{"arn": a} for a in event.policy_arns] or None,
+                        "tags": _tags(event.tags) or None,
+                    }
+                ),
+                response={
+                    "credentials": {"accessKeyId": event.key_id, "expiration": iso(event.expiration)},
+                    "federatedUser": {
+                        "federatedUserId": f"{event.account_id}:{event.federated_user_name}",
+                        "arn": arn,
+                    },
+                },
+                resources=[Resource(ACCESS_KEY, event.key_id, frozenset({event.key_id}))],
+                key_ids={event.key_id},
+                account=event.account_id,
+            )
         if isinstance(event, UserSession.SessionTokenIssued):
             return _Fact(
                 position,
@@ -677,6 +712,9 @@ class Trail:
             return self._set(fact, "UpdateAccountPasswordPolicy", {camel(k): v for k, v in _payload(event).items()})
         if isinstance(event, Account.PasswordPolicyDeleted):
             return self._set(fact, "DeleteAccountPasswordPolicy", None)
+        if isinstance(event, Account.CredentialReportGenerated):
+            fact.response = {"state": "STARTED"}
+            return self._set(fact, "GenerateCredentialReport", None)
         if isinstance(event, Account.AliasCreated | Account.AliasDeleted):
             fact.resources = [Resource(ACCOUNT_ALIAS, event.alias, frozenset({event.alias}))]
             verb = "Create" if isinstance(event, Account.AliasCreated) else "Delete"
@@ -766,6 +804,13 @@ class Trail:
                 "maxSessionDuration": event.max_session_duration,
                 "permissionsBoundary": event.permissions_boundary,
             }
+            if isinstance(event, Role.ServiceLinkedCreated):
+                operation = "CreateServiceLinkedRole"
+                params = {
+                    "aWSServiceName": event.aws_service_name,
+                    "description": event.description,
+                    "customSuffix": event.custom_suffix,
+                }
             response = {
                 "role": {
                     "path": event.path,
@@ -903,7 +948,7 @@ class Trail:
             return self._set(fact, "DeleteGroup", base)
         return None
 
-    def _role_fact(self, fact: _Fact, event: Any, base: dict[str, Any]) -> _Fact | None:
+    def _role_fact(self, fact: _Fact, event: Any, base: dict[str, Any]) -> _Fact | None:  # noqa: PLR0911
         if isinstance(event, Role.Updated):
             params = base | _drop_none(
                 {"description": event.description, "maxSessionDuration": event.max_session_duration}
@@ -917,6 +962,9 @@ class Trail:
         if isinstance(event, Role.RemovedFromInstanceProfile):
             fact.entities.add(event.instance_profile_uuid)
             return self._set(fact, "RoleInProfile", None, primary=False, joins=("RemoveRoleFromInstanceProfile",))
+        if isinstance(event, Role.ServiceLinkedDeleted):
+            fact.response = {"deletionTaskId": event.deletion_task_id}
+            return self._set(fact, "DeleteServiceLinkedRole", base)
         if isinstance(event, Role.Deleted):
             return self._set(fact, "DeleteRole", base)
         return None

@@ -3,11 +3,13 @@ GetAccountAuthorizationDetails."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, Account, alias_taken
+from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, CREDENTIAL_REPORT_TTL, Account, alias_taken
+from iamledger.domain.errors import TranslatedError
 from iamledger.domain.permissions import MAX_ATTACHED_POLICIES
 from iamledger.domain.policies import MAX_VERSIONS
 from iamledger.domain.policy.limits import (
@@ -18,10 +20,11 @@ from iamledger.domain.policy.limits import (
     USER_INLINE_CHARS,
 )
 from iamledger.domain.user_keys import UserKeyring
-from iamledger.domain.users import MAX_GROUPS_PER_USER
+from iamledger.domain.users import MAX_GROUPS_PER_USER, User
 from iamledger.projections.accounts import account_alias
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.tables import (
+    ACCOUNTS,
     ATTACHMENTS,
     GROUPS,
     INSTANCE_PROFILES,
@@ -35,6 +38,7 @@ from iamledger.projections.tables import (
 from iamledger.projections.temporal import live
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
+from iamledger.services.credential_report import render, root_line, user_line
 from iamledger.services.paging import page
 
 # AWS's default quotas (reference section 6.3), as GetAccountSummary reports them.
@@ -153,6 +157,55 @@ class AccountService(ServiceBase):
             return {"SummaryMap": counts | QUOTAS | ABSENT}
 
         return self._query("GetAccountSummary", {}, body)
+
+    def generate_credential_report(self) -> dict[str, Any]:
+        """Start a credential report: ``STARTED`` when none younger than four hours exists, else ``COMPLETE``."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            account = self._account(account_id)
+            if account.generate_credential_report(self.clock()):
+                self._save(account)
+                return {"State": "STARTED", "Description": "No report exists. Starting a new report generation task"}
+            return {"State": "COMPLETE"}
+
+        return self._command("GenerateCredentialReport", {}, body)
+
+    def get_credential_report(self) -> dict[str, Any]:
+        """The credential report as CSV bytes (``ReportFormat`` ``text/csv``); ``ReportNotPresent`` before any
+        ``GenerateCredentialReport``, ``ReportExpired`` four hours after it."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            account = self._account(account_id)
+            generated = account.credential_report_time
+            if generated is None:
+                raise TranslatedError(
+                    "ReportNotPresent",
+                    "Credential report not present. Use GenerateCredentialReport to generate a report.",
+                    410,
+                    sender_fault=True,
+                )
+            if self.clock() - generated >= CREDENTIAL_REPORT_TTL:
+                raise TranslatedError(
+                    "ReportExpired",
+                    "Credential report expired. Use GenerateCredentialReport to generate a new report.",
+                    410,
+                    sender_fault=True,
+                )
+            created = conn.execute(
+                select(ACCOUNTS.c.create_date).where(ACCOUNTS.c.account_id == account_id, live(ACCOUNTS))
+            ).scalar()
+            lines = [root_line(account, created or generated)]
+            rows = conn.execute(
+                select(USERS.c.entity_uuid, USERS.c.create_date)
+                .where(USERS.c.account_id == account_id, live(USERS))
+                .order_by(USERS.c.create_date, USERS.c.row_id)
+            ).all()
+            for entity_uuid, user_created in rows:
+                user: User = self.repository.get(uuid.UUID(entity_uuid))
+                lines.append(user_line(user, user_created, account.password_policy))
+            return {"Content": render(lines), "ReportFormat": "text/csv", "GeneratedTime": generated}
+
+        return self._query("GetCredentialReport", {}, body)
 
     def get_account_authorization_details(
         self, *, Filter: list[str] | None = None, MaxItems: int | None = None, Marker: str | None = None

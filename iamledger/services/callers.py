@@ -17,7 +17,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, select
 
 from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
-from iamledger.domain.sessions import RoleSession
+from iamledger.domain.sessions import FederatedSession, RoleSession
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
 from iamledger.projections.tables import ACCESS_KEYS, ROLES, USERS
 from iamledger.projections.tags import current_tags
@@ -26,6 +26,8 @@ from iamledger.projections.temporal import live
 _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
 _ASSUMED: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)")
+_FEDERATED: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):federated-user/(?P<name>.+)")
+_ALLOW_ALL: Final = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,12 @@ class Caller:
 
     arn: str
     account_id: str
-    kind: str  # root | user | role-session | unknown
+    kind: str  # root | user | role-session | federated-user | unknown
     principal: Principal
     identity: tuple[AppliedPolicy, ...] = ()
     boundary: AppliedPolicy | None = None
     session: tuple[AppliedPolicy, ...] | None = None
-    session_aggregate: RoleSession | None = None
+    session_aggregate: RoleSession | FederatedSession | None = None
     extra_context: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -90,7 +92,57 @@ def resolve_caller(
     assumed = _ASSUMED.fullmatch(actor)
     if assumed is not None:
         return _role_session(conn, actor, assumed, access_key_id, catalogue, load_session)
+    federated = _FEDERATED.fullmatch(actor)
+    if federated is not None:
+        return _federated_session(conn, actor, federated, access_key_id, catalogue, load_session)
     return Caller(actor, "", "unknown", Principal.anonymous())
+
+
+def _federated_session(
+    conn: Connection,
+    actor: str,
+    match: re.Match[str],
+    access_key_id: str | None,
+    catalogue: Mapping[str, Mapping[str, Any]],
+    load_session: Any,
+) -> Caller:
+    """A GetFederationToken session: the issuing user's policies (all actions for a root-issued one) narrowed by the
+    session policies; no session policy at all means no permission (``session`` is then an empty tuple)."""
+    account = match["account"]
+    session: FederatedSession | None = None
+    if access_key_id:
+        key = conn.execute(
+            select(ACCESS_KEYS.c.owner_uuid).where(ACCESS_KEYS.c.access_key_id == access_key_id, live(ACCESS_KEYS))
+        ).first()
+        if key is not None and key[0]:
+            loaded = load_session(key[0])
+            session = loaded if isinstance(loaded, FederatedSession) else None
+    if session is None:
+        return Caller(actor, account, "unknown", Principal.federated_user(account, match["name"]))
+    identity: tuple[AppliedPolicy, ...] = ()
+    boundary: AppliedPolicy | None = None
+    tags = {t["Key"]: t["Value"] for t in session.tags}
+    if _ROOT.fullmatch(session.principal_arn):
+        identity = (AppliedPolicy.from_text(_ALLOW_ALL, PolicySource("root", "identity")),)
+    else:
+        row = conn.execute(select(USERS).where(USERS.c.arn == session.principal_arn, live(USERS))).mappings().first()
+        if row is not None:  # a deleted user's sessions act with no permissions
+            identity, boundary = _applied(effective_policies(conn, account, "user", dict(row), catalogue))
+    policies: list[AppliedPolicy] = []
+    if session.session_policy:
+        policies.append(AppliedPolicy.from_text(session.session_policy, PolicySource("SessionPolicy", "session")))
+    for arn in session.policy_arns:
+        document = managed_document(conn, account, arn, catalogue)
+        if document is not None:
+            policies.append(AppliedPolicy.from_text(document, PolicySource(arn.rsplit("/", 1)[1], "session")))
+    principal = Principal.federated_user(
+        account,
+        session.federated_user_name,
+        source_user_arn=session.principal_arn,
+        tags=tags,
+        session=Session(session.issued_at),
+    )
+    return Caller(actor, account, "federated-user", principal, identity, boundary, tuple(policies), session)
 
 
 def _role_session(

@@ -7,11 +7,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
-from iamledger.domain.errors import NoSuchEntityError
+from iamledger.domain.errors import EntityAlreadyExistsError, InvalidInputError, NoSuchEntityError
 from iamledger.domain.ids import new_unique_id
-from iamledger.domain.roles import DEFAULT_MAX_SESSION_DURATION, Role, check_new_role_path, check_trust_policy
+from iamledger.domain.roles import (
+    DEFAULT_MAX_SESSION_DURATION,
+    SERVICE_LINKED_PATH,
+    Role,
+    check_new_role_path,
+    check_service_principal,
+    check_trust_policy,
+    service_linked_role_name,
+    service_trust_policy,
+)
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.role_usage import role_last_used
 from iamledger.projections.roles import current_roles, find_role
@@ -274,3 +284,72 @@ class RolesService(ServiceBase):
             return {}
 
         return self._command("DeleteRolePermissionsBoundary", {"RoleName": RoleName}, body)
+
+    # -- service-linked roles -------------------------------------------------------------------------------
+
+    def create_service_linked_role(
+        self, *, AWSServiceName: str, Description: str | None = None, CustomSuffix: str | None = None
+    ) -> dict[str, Any]:
+        """Create the role an AWS service uses: ``/aws-service-role/SERVICE/`` ``AWSServiceRoleForX[_SUFFIX]``,
+        trusted by the service; only ``DeleteServiceLinkedRole`` can remove it."""
+        params = {"AWSServiceName": AWSServiceName, "Description": Description, "CustomSuffix": CustomSuffix}
+
+        def body(account_id: str) -> dict[str, Any]:
+            check_service_principal(AWSServiceName)
+            role_name = service_linked_role_name(AWSServiceName, CustomSuffix)
+            entity_id = uuid.uuid4()
+            conflict = f"Service role name {role_name} has been taken in this account, please try a different suffix."
+            try:
+                index = self._claim_name(account_id, KIND, role_name, entity_id, conflict)
+            except EntityAlreadyExistsError:  # AWS answers InvalidInput for a taken name
+                raise InvalidInputError(conflict) from None
+            role = Role._create(  # noqa: SLF001 - the aggregate's own factory, with its service-linked event
+                Role.ServiceLinkedCreated,
+                id=entity_id,
+                account_id=account_id,
+                role_id=new_unique_id("AROA"),
+                role_name=role_name,
+                path=f"{SERVICE_LINKED_PATH}{AWSServiceName}/",
+                assume_role_policy_document=service_trust_policy(AWSServiceName),
+                description=Description,
+                max_session_duration=DEFAULT_MAX_SESSION_DURATION,
+                permissions_boundary=None,
+                tags=[],
+                aws_service_name=AWSServiceName,
+                custom_suffix=CustomSuffix,
+            )
+            self._save(role, index)
+            shape = role_shape(role_row(role))
+            if Description:
+                shape["Description"] = Description
+            return {"Role": shape}
+
+        return self._command("CreateServiceLinkedRole", params, body)
+
+    def delete_service_linked_role(self, *, RoleName: str) -> dict[str, Any]:
+        """Delete a service-linked role; the answer names the deletion task (done at once here)."""
+
+        def body(account_id: str) -> dict[str, Any]:
+            role, index = self._role(account_id, RoleName)
+            task_id = role.delete_service_linked()
+            index.release()
+            self._save(role, index)
+            return {"DeletionTaskId": task_id}
+
+        return self._command("DeleteServiceLinkedRole", {"RoleName": RoleName}, body)
+
+    def get_service_linked_role_deletion_status(self, *, DeletionTaskId: str) -> dict[str, Any]:
+        """The status of a deletion task: ``SUCCEEDED`` (deletions are done when they are asked for)."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            del conn
+            missing = f"Deletion task {DeletionTaskId} cannot be found."
+            try:
+                role: Any = self.repository.get(uuid.UUID(DeletionTaskId.rsplit("/", 1)[-1]))
+            except (AggregateNotFoundError, ValueError):
+                raise NoSuchEntityError(missing) from None
+            if not isinstance(role, Role) or role.account_id != account_id or role.deletion_task_id != DeletionTaskId:
+                raise NoSuchEntityError(missing)
+            return {"Status": "SUCCEEDED"}
+
+        return self._query("GetServiceLinkedRoleDeletionStatus", {"DeletionTaskId": DeletionTaskId}, body)

@@ -1,4 +1,4 @@
-"""STS: AssumeRole, GetSessionToken and GetCallerIdentity.
+"""STS: AssumeRole, GetSessionToken, GetFederationToken, GetCallerIdentity and GetAccessKeyInfo.
 
 AssumeRole is evaluated as AWS does: the role's trust policy is the resource-based policy of the request, and the
 caller's own policies count as the evaluation logic requires (a same-account caller named in the trust policy needs
@@ -10,13 +10,14 @@ digest is kept.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import secrets
 import uuid
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from iamledger.authorization import denial_message
 from iamledger.awsmodel import validate_input
@@ -35,7 +36,8 @@ from iamledger.domain.policy import (
     request_context,
     session_policy_limit,
 )
-from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, RoleSession, UserSession
+from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSession, RoleSession, UserSession
+from iamledger.projections.access_keys import find_access_key
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
 from iamledger.projections.tables import ROLES
@@ -51,6 +53,8 @@ USER_SESSION_MAX: Final = 129600
 ROOT_SESSION_MAX: Final = 3600
 # The region a role's use is recorded in: STS's global endpoint (us-east-1), boto3's and the aws CLI's default.
 ROLE_USE_REGION: Final = "us-east-1"
+KEY_ID_ACCOUNT_BYTES: Final = 6
+KEY_ID_ACCOUNT_MASK: Final = 0x7FFFFFFFFF80
 
 
 def new_session_token(minimum_size: int | None = None) -> str:
@@ -65,8 +69,36 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def account_of_key_id(access_key_id: str) -> str | None:
+    """The account an AWS access key id encodes (keys issued since 2019: the base32 text after the 4-letter prefix
+    holds the account number in bits 1..40 of its first six bytes); ``None`` when the id cannot be decoded."""
+    body = access_key_id[4:].upper()
+    try:
+        raw = base64.b32decode(body + "=" * (-len(body) % 8))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < KEY_ID_ACCOUNT_BYTES:
+        return None
+    number = (int.from_bytes(raw[:KEY_ID_ACCOUNT_BYTES], "big") & KEY_ID_ACCOUNT_MASK) >> 7
+    return f"{number:012d}"
+
+
 class StsService(ServiceBase):
     """The STS operations of the store."""
+
+    def get_access_key_info(self, *, AccessKeyId: str) -> dict[str, Any]:
+        """The account owning an access key: the store's own record of the key when it knows it, else the account
+        AWS's key id encodes (AWS answers from the id alone, whoever owns it)."""
+
+        def body(conn: Connection, account_id: str) -> dict[str, Any]:
+            del account_id
+            row = find_access_key(conn, AccessKeyId)
+            account = str(row["account_id"]) if row is not None else account_of_key_id(AccessKeyId)
+            if account is None:
+                raise ValidationError(f"The access key ID {AccessKeyId} is not valid.")
+            return {"Account": account}
+
+        return self._query("GetAccessKeyInfo", {"AccessKeyId": AccessKeyId}, body, service="sts")
 
     def get_caller_identity(self) -> dict[str, Any]:
         """Who the call acts as: ``UserId``, ``Account``, ``Arn``; needs no permission."""
@@ -315,3 +347,76 @@ class StsService(ServiceBase):
                     "Expiration": expiration,
                 }
             }
+
+    def get_federation_token(
+        self,
+        *,
+        Name: str,
+        Policy: str | None = None,
+        PolicyArns: list[dict[str, str]] | None = None,
+        DurationSeconds: int | None = None,
+        Tags: list[dict[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """Temporary credentials of a federated user ``arn:aws:sts::A:federated-user/NAME`` for the calling IAM user
+        (or root user): 900 s to 36 h (root: at most 1 h), default 12 h. The session may do what both the caller's
+        policies and the session policies (``Policy``, ``PolicyArns``) allow: nothing when none is passed."""
+        params = {
+            "Name": Name,
+            "Policy": Policy,
+            "PolicyArns": PolicyArns,
+            "DurationSeconds": DurationSeconds,
+            "Tags": Tags,
+        }
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input("sts", "GetFederationToken", present)
+        account_id = self.current_account_id()
+        self._authorize("sts", "GetFederationToken", present, account_id)
+        self.projector.catch_up()
+        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
+            caller = self.caller(conn)
+            assert caller is not None  # noqa: S101
+            if caller.kind not in {"root", "user"}:
+                raise AccessDeniedError("Cannot call GetFederationToken with session credentials")
+            self._check_session_policies(conn, caller.account_id, Policy, PolicyArns)
+            requested = DurationSeconds or USER_SESSION_DEFAULT
+            duration = min(requested, ROOT_SESSION_MAX) if caller.is_root else requested
+            key_id = new_access_key_id(temporary=True)
+            secret = new_secret_access_key()
+            token = new_session_token()
+            now = self.clock()
+            expiration = (now + timedelta(seconds=duration)).replace(microsecond=0)
+            session = FederatedSession(
+                account_id=caller.account_id,
+                principal_arn=ctx.actor,
+                federated_user_name=Name,
+                key_id=key_id,
+                secret_fingerprint=secret_fingerprint(secret),
+                session_token_digest=token_digest(token),
+                issued_at=now,
+                expiration=expiration,
+                duration_seconds=duration,
+                session_policy=Policy,
+                policy_arns=[p["arn"] for p in PolicyArns or []],
+                tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in Tags or []],
+            )
+            self.vault.put_secret(
+                secret_id=key_id, account_id=caller.account_id, kind="session", owner_arn=session.arn, secret=secret
+            )
+            try:
+                self._save(session)
+            except BaseException:
+                self.vault.delete_secret(key_id)
+                raise
+        result: dict[str, Any] = {
+            "Credentials": {
+                "AccessKeyId": key_id,
+                "SecretAccessKey": secret,
+                "SessionToken": token,
+                "Expiration": expiration,
+            },
+            "FederatedUser": {"FederatedUserId": f"{caller.account_id}:{Name}", "Arn": session.arn},
+        }
+        if Policy is not None or Tags:
+            packed = policy_size(Policy or "") + sum(len(t["Key"]) + len(t.get("Value", "")) for t in Tags or [])
+            result["PackedPolicySize"] = max(1, packed * 100 // 2048)
+        return result
