@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
 from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, CREDENTIAL_REPORT_TTL, Account, alias_taken
@@ -202,7 +203,11 @@ class AccountService(ServiceBase):
             ).all()
             for entity_uuid, user_created in rows:
                 user: User = self.repository.get(uuid.UUID(entity_uuid))
-                lines.append(user_line(user, user_created, account.password_policy))
+                try:
+                    keyring: UserKeyring | None = self.repository.get(UserKeyring.create_id(user.id))
+                except AggregateNotFoundError:
+                    keyring = None
+                lines.append(user_line(user, user_created, account.password_policy, keyring))
             return {"Content": render(lines), "ReportFormat": "text/csv", "GeneratedTime": generated}
 
         return self._query("GetCredentialReport", {}, body)

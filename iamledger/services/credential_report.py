@@ -17,6 +17,7 @@ from typing import Final
 
 from iamledger.domain.accounts import Account
 from iamledger.domain.credentials import KeyUse, PasswordPolicy
+from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
 
 COLUMNS: Final = (
@@ -78,8 +79,12 @@ def root_line(account: Account, created: datetime) -> list[str]:
     return head + _key_cells(keys) + ["false", NA, "false", NA]
 
 
-def user_line(user: User, created: datetime, policy: PasswordPolicy | None) -> list[str]:
-    """A user's line. ``password_last_used`` is ``no_information`` for a password (its uses are not recorded)."""
+def user_line(
+    user: User, created: datetime, policy: PasswordPolicy | None, keyring: UserKeyring | None = None
+) -> list[str]:
+    """A user's line. ``password_last_used`` is ``no_information`` for a password (its uses are not recorded);
+    ``mfa_active`` and the certificate columns come from the user's keyring (enabled MFA devices, signing
+    certificates, oldest first)."""
     profile = user.login_profile
     if profile is None:
         password = ["false", NA, NA, NA]
@@ -89,8 +94,21 @@ def user_line(user: User, created: datetime, policy: PasswordPolicy | None) -> l
             rotation = report_time(profile.password_last_changed + timedelta(days=policy.max_password_age))
         password = ["true", "no_information", report_time(profile.password_last_changed), rotation]
     keys = [(k.status, k.create_date, k.last_used) for k in user.access_keys.values()]
-    head = [user.user_name, user.arn, report_time(created), *password, "false"]
-    return [*head, *_key_cells(keys), "false", NA, "false", NA]
+    mfa = keyring is not None and bool(keyring.mfa_devices)
+    head = [user.user_name, user.arn, report_time(created), *password, _flag(mfa)]
+    return [*head, *_key_cells(keys), *_certificate_cells(keyring)]
+
+
+def _certificate_cells(keyring: UserKeyring | None) -> list[str]:
+    """``cert_N_active`` and ``cert_N_last_rotated`` of the first two signing certificates."""
+    certificates = [] if keyring is None else sorted(keyring.signing_certificates.values(), key=lambda c: c.upload_date)
+    cells: list[str] = []
+    for index in range(2):
+        if index < len(certificates):
+            cells += [_flag(certificates[index].status == "Active"), report_time(certificates[index].upload_date)]
+        else:
+            cells += ["false", NA]
+    return cells
 
 
 def render(lines: Iterable[list[str]]) -> bytes:
