@@ -15,9 +15,11 @@ compares rebuilt views with the live ones (:meth:`Projector.verify_views`), and 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -27,16 +29,18 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
+from iamledger.domain.errors import ConcurrentModificationError
 from iamledger.logconfig import get_logger
 from iamledger.projections import ledger
 from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
-from iamledger.projections.registry import dispatch_batch, handles_topic
+from iamledger.projections.registry import all_batched, dispatch_batch, handles_topic
 from iamledger.projections.scratch import Scratch, compare, row_counts
 from iamledger.projections.tables import TRACKING, ledger_metadata, metadata
-from iamledger.projections.temporal import reading_now
+from iamledger.projections.temporal import bulk_loading, reading_now
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 5000
+BULK_MIN_EVENTS: Final = 5000  # views this far behind from empty are built in bulk beside the live ones (rebuild)
 SWITCH_ATTEMPTS: Final = 3
 _MAX_REASON: Final = 200
 
@@ -216,9 +220,19 @@ class Projector:
         an upgrade from a version without one)."""
         self.index(position)
 
+    def _bulk_catch_up(self, progress: Progress | None) -> int:
+        """Empty views far behind the log: build them in bulk beside the live ones and switch (as :meth:`rebuild`);
+        returns the position reached (the live one when another process is building them already)."""
+        try:
+            return self._rebuild(progress, "projections_built")
+        except ConcurrentModificationError:  # another process builds them: catch up batch by batch meanwhile
+            return self.position()
+
     def _catch_up(self, progress: Progress | None) -> int:
         position = self.position()
         head = self.head()
+        if position == 0 and head >= BULK_MIN_EVENTS and all_batched():
+            position = self._bulk_catch_up(progress)
         indexed = 0
         if position < head:
             self._index_up_to(position)
@@ -254,16 +268,29 @@ class Projector:
 
     def _build(self, conn: Connection, start: int, stop: int, progress: Progress | None) -> int:
         """Apply the events after ``start`` up to ``stop`` to the views ``conn`` reaches (a scratch copy), a batch
-        per transaction; returns the position reached."""
+        per transaction; returns the position reached. From empty tables (``start`` 0) this is a bulk load
+        (:func:`~iamledger.projections.temporal.bulk_loading`): each row is written once, and the tables are
+        complete only when it returns. Events no view handles are not decoded (the time index is not built here)."""
+        if start == 0 and all_batched():
+            with _without_cyclic_gc(), bulk_loading(conn):
+                position = self._build_batches(conn, start, stop, progress)
+            conn.commit()
+            return position
+        return self._build_batches(conn, start, stop, progress)
+
+    def _build_batches(self, conn: Connection, start: int, stop: int, progress: Progress | None) -> int:
         position = start
         while position < stop:
             notifications = self._select(position + 1, stop)
             if not notifications:
                 break
-            events = [self._decode(n) for n in notifications]
-            self._apply(conn, notifications, events)
-            conn.commit()
-            position = notifications[-1].id
+            last = notifications[-1].id
+            notifications = [n for n in notifications if handles_topic(n.topic)]
+            if notifications:
+                events = [self._decode(n) for n in notifications]
+                self._apply(conn, notifications, events)
+                conn.commit()
+            position = last
             if progress is not None:
                 progress(position, stop)
         return position
@@ -272,11 +299,18 @@ class Projector:
         """Build the views again from the first event into new tables, then switch to them in one transaction; the
         time index and hash chain are kept (they are not views). Returns the position the views are current to."""
         with reading_now():
+            return self._rebuild(progress, "projections_rebuilt")
+
+    def _rebuild(self, progress: Progress | None, logged: str) -> int:
+        """:meth:`rebuild`; also how empty views far behind the log are caught up (a bulk load beside them, without
+        indexes, which are created once it is done)."""
+        with reading_now():
             target = self.head()
             self.index(target)
             scratch = Scratch(self._engine, "rebuild")
-            with scratch.open() as conn:
+            with scratch.open(indexes=False) as conn:
                 built = [self._build(conn, 0, target, progress)]
+                scratch.finish_bulk(conn)
                 for attempt in range(1, SWITCH_ATTEMPTS + 1):
                     try:
                         position = self._switch(scratch, conn, built)
@@ -286,7 +320,7 @@ class Projector:
                         log.warning("projections_switch_retried", attempt=attempt)
                         continue
                     break
-        log.info("projections_rebuilt", position=position)
+        log.info(logged, position=position)
         return position
 
     def _switch(self, scratch: Scratch, conn: Connection, built: list[int]) -> int:
@@ -299,6 +333,7 @@ class Projector:
             )
             target = max(_tracked(live), built[0])
             if built[0] < target:
+                scratch.create_indexes(conn)
                 built[0] = self._build(conn, built[0], target, None)
             scratch.switch(live)
             live.execute(update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=target))
@@ -310,7 +345,7 @@ class Projector:
         and row by row (ignoring ``row_id``). ``{"Consistent": bool, "Position": P, "Tables": [...]}``."""
         with reading_now():
             position = self.position()
-            with Scratch(self._engine, "verify").open() as conn:
+            with Scratch(self._engine, "verify").open(indexes=False) as conn:
                 self._build(conn, 0, position, progress)
                 with self._engine.connect() as live:
                     tables = compare(live, conn, position)
@@ -383,8 +418,8 @@ class Projector:
         try:
             reached = self.catch_up(advanced)
             return reached, reached >= self.head()
-        except _Stopped as stopped:
-            return stopped.position, False
+        except _Stopped:  # the position committed (a bulk build stopped half-way committed nothing)
+            return self.position(), False
         except OperationalError as error:
             log.warning("projections_follow_retrying", error=_reason(error))
             return position, False
@@ -396,6 +431,20 @@ class _Stopped(Exception):
     def __init__(self, position: int) -> None:
         super().__init__(position)
         self.position = position
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """No cyclic garbage collection in this block (a bulk load): the hundreds of thousands of rows it holds make
+    each full collection long, and it triggers them all the time while it allocates (the rate halved at 200,000
+    events). The objects of a load do not form cycles worth collecting; reference counting frees the rest."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _tracked(conn: Connection) -> int:

@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, Table
 
-from iamledger.projections.temporal import batched, prefetch, unbatched
+from iamledger.projections.temporal import batched, bulk_checkpoint, bulk_loading_active, prefetch, unbatched
 
 Handler = Callable[[Connection, Any, int], None]
 Prefetch = Callable[[Any], Iterable[tuple[Table, str, Any]]]
@@ -92,8 +92,24 @@ def dispatch(conn: Connection, event: Any, position: int) -> None:
     dispatch_batch(conn, [(event, position)])
 
 
+def all_batched() -> bool:
+    """Whether every registered handler is batch-aware (a bulk load needs them all to be)."""
+    return all(h in _BATCHED for handlers in HANDLERS.values() for h in handlers)
+
+
+def _dispatch_bulk(conn: Connection, events: list[tuple[Any, int]]) -> None:
+    """In a bulk load every current row is in memory: nothing to prefetch; the rows closed are written after."""
+    for event, position in events:
+        for handler, _ in (_PLANS.get(type(event)) or _plan(type(event)))[0]:
+            handler(conn, event, position)
+    bulk_checkpoint(conn)
+
+
 def dispatch_batch(conn: Connection, events: list[tuple[Any, int]]) -> None:
     """Apply a batch of ``(event, position)`` pairs, in order, in the caller's transaction."""
+    if bulk_loading_active(conn):
+        _dispatch_bulk(conn, events)
+        return
     with batched(conn):
         plans = [(_PLANS.get(type(event)) or _plan(type(event)), event, position) for event, position in events]
         wanted: dict[tuple[Table, str], list[Any]] = {}

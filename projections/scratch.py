@@ -23,6 +23,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, Table, create_engine, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.pool import NullPool
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from iamledger.domain.errors import ConcurrentModificationError
 from iamledger.projections.tables import TRACKING, metadata
@@ -51,10 +52,37 @@ class Scratch:
         self._path = Path(f"{engine.url.database}.{purpose}") if self._sqlite else None
         self.schema = ""
         self.live_schema = ""
+        self.indexed = True
+
+    def _create(self, conn: Connection, indexes: bool) -> None:
+        self.indexed = indexes
+        if indexes:
+            metadata.create_all(conn, tables=view_tables())
+            return
+        for table in view_tables():
+            conn.execute(CreateTable(table))
+
+    def create_indexes(self, conn: Connection) -> None:
+        """Create the indexes of the scratch tables (made without them by ``open(indexes=False)``), if not yet."""
+        if not self.indexed:
+            for table in view_tables():
+                for index in sorted(table.indexes, key=lambda i: str(i.name)):
+                    conn.execute(CreateIndex(index))
+            conn.commit()
+            self.indexed = True
+
+    def finish_bulk(self, conn: Connection) -> None:
+        """After a bulk load into tables made without indexes: on PostgreSQL create them now (the tables move into
+        the live schema with them); on SQLite the switch copies the rows into the live tables and indexes them
+        there, so the scratch file needs none."""
+        if self._path is None:
+            self.create_indexes(conn)
 
     @contextlib.contextmanager
-    def open(self) -> Iterator[Connection]:
-        """A connection on which the view tables' names mean an empty scratch copy; it is dropped afterwards."""
+    def open(self, *, indexes: bool = True) -> Iterator[Connection]:
+        """A connection on which the view tables' names mean an empty scratch copy; it is dropped afterwards.
+        ``indexes=False`` creates the tables without their secondary indexes (for a bulk load, see
+        :meth:`finish_bulk`)."""
         if self._path is not None:
             with self._file_lock():
                 self._remove_files()
@@ -63,7 +91,7 @@ class Scratch:
                     with engine.connect() as conn:
                         conn.exec_driver_sql("PRAGMA journal_mode = MEMORY")
                         conn.exec_driver_sql("PRAGMA synchronous = OFF")
-                        metadata.create_all(conn, tables=view_tables())
+                        self._create(conn, indexes)
                         conn.commit()
                         yield conn
                 finally:
@@ -82,7 +110,7 @@ class Scratch:
                 try:
                     conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
                     conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-                    metadata.create_all(conn, tables=view_tables())
+                    self._create(conn, indexes)
                     conn.commit()
                     yield conn
                 finally:
@@ -142,9 +170,13 @@ class Scratch:
 
     def switch(self, live: Connection) -> None:
         """Make the scratch copy the live view tables, in the caller's transaction on the live connection ``live``
-        (on SQLite, inside :meth:`attached`)."""
+        (on SQLite, inside :meth:`attached`). On SQLite the live tables' indexes are dropped while the rows are
+        copied and created again afterwards (indexing sorted rows at once costs much less than row by row)."""
         tables = view_tables()
         if self._path is not None:
+            indexes = [index for table in tables for index in sorted(table.indexes, key=lambda i: str(i.name))]
+            for index in indexes:
+                live.exec_driver_sql(f'DROP INDEX IF EXISTS main."{index.name}"')
             for table in reversed(tables):
                 live.exec_driver_sql(f'DELETE FROM main."{table.name}"')
             for table in tables:
@@ -152,6 +184,9 @@ class Scratch:
                 live.exec_driver_sql(
                     f'INSERT INTO main."{table.name}" ({columns}) SELECT {columns} FROM {SQLITE_SCRATCH}."{table.name}"'
                 )
+            for index in indexes:
+                ddl = str(CreateIndex(index).compile(dialect=live.dialect))
+                live.exec_driver_sql(ddl.replace("CREATE INDEX ", "CREATE INDEX main.", 1))
             return
         for table in reversed(tables):
             live.execute(text(f'DROP TABLE "{self.live_schema}"."{table.name}"'))

@@ -216,6 +216,16 @@ class _Statements:
         self.insert_params = _Params(
             self.processors, list(inserting.positiontup or ()) if inserting.positional else None
         )
+        every = [c.name for c in table.c]
+        bulk = insert(table).compile(dialect=dialect, column_keys=every)
+        self.bulk_insert_sql = str(bulk)
+        self.bulk_insert_params = _Params(self.processors, list(bulk.positiontup or ()) if bulk.positional else None)
+        # the driver's tuples built straight from the rows when the statement takes the columns in table order
+        self.bulk_tuples = bool(bulk.positional) and list(bulk.positiontup or ()) == every
+        kept = [name for name in every if name not in _BOOKKEEPING]
+        self.bulk_values = _getter(tuple(kept)) if len(kept) != 1 else (lambda row, name=kept[0]: (row[name],))
+        processing = dict(self.processors)
+        self.bulk_processors = [(i, processing[name]) for i, name in enumerate(every) if name in processing]
         closing = update(table).where(table.c.row_id == bindparam("b_row_id")).values(valid_to=bindparam("b_to"))
         compiled = closing.compile(dialect=dialect)
         self.update_sql = str(compiled)
@@ -251,9 +261,13 @@ class _TableBatch:
     Rows are found through indexes by a sorted tuple of column names (a signature); the key of a row under a
     signature is the value of its one column, or the tuple of the values of its columns."""
 
-    def __init__(self, conn: Connection, table: Table) -> None:
+    def __init__(self, conn: Connection, table: Table, bulk: bool = False) -> None:
         self.conn = conn
         self.table = table
+        self.bulk = bulk  # every current row of the table is in memory (a bulk load from empty tables)
+        self.next_id = 1  # in a bulk load: the row_id of the next row opened
+        self.live: dict[int, _Row] = {}  # in a bulk load: the rows not written yet that are current, by row_id
+        self.finished: list[_Row] = []  # in a bulk load: the rows closed since the last write
         self.stored: dict[int, _Row] = {}  # loaded rows by row_id
         self.new: list[_Row] = []  # opened in this batch, in order
         self.closed: list[_Row] = []  # stored rows closed in this batch
@@ -291,7 +305,7 @@ class _TableBatch:
         index = self.indexes.get(signature)
         if index is None:
             index = {}
-            for row in [*self.stored.values(), *self.new]:
+            for row in [*self.stored.values(), *self.new, *self.live.values()]:
                 key = getter(row.values)
                 bucket = index.get(key)
                 if bucket is None:
@@ -334,6 +348,8 @@ class _TableBatch:
         self.loaded.setdefault(signature, (getter, set()))[1].add(getter(where))
 
     def load_many(self, column: str, values: Iterable[Any]) -> None:
+        if self.bulk:
+            return
         whole = self.loaded.get(())
         if whole is not None and () in whole[1]:
             return  # the whole table is loaded
@@ -350,7 +366,7 @@ class _TableBatch:
         return self._index(signature, getter).get(getter(where), [])
 
     def current(self, where: dict[str, Any]) -> list[_Row]:
-        if not self._complete(where):
+        if not self.bulk and not self._complete(where):
             self.load(where)
         rows = [r for r in self.known(where) if r.valid_to is None]
         if len(rows) > 1:
@@ -364,8 +380,13 @@ class _TableBatch:
         full = {**defaults, **values}
         if len(full) != len(defaults):  # columns the table does not have: ignored
             full = {c: values.get(c, default) for c, default in defaults.items()}
-        row = _Row(full, None, len(self.new), position, None)
-        self.new.append(row)
+        if self.bulk:
+            row = _Row(full, None, self.next_id, position, None)
+            self.live[self.next_id] = row
+            self.next_id += 1
+        else:
+            row = _Row(full, None, len(self.new), position, None)
+            self.new.append(row)
         self._add(row)
 
     def close(self, position: int, where: dict[str, Any]) -> int:
@@ -378,6 +399,8 @@ class _TableBatch:
             row.valid_to = position
             if row.row_id is not None:
                 self.closed.append(row)
+            elif self.bulk:
+                self.finished.append(row)
 
     def flush(self) -> None:
         statements = _statements(self.table, self.conn.dialect)
@@ -388,18 +411,71 @@ class _TableBatch:
             rows = [{**r.values, "valid_from": r.valid_from, "valid_to": r.valid_to} for r in self.new]
             self.conn.exec_driver_sql(statements.insert_sql, statements.insert_params(rows))
 
+    def flush_bulk(self, final: bool) -> None:
+        """In a bulk load: write the rows closed so far (once, with their final ``valid_to``) and forget them; with
+        ``final``, the current rows too. Rows get the ``row_id`` of their opening order, as a plain load gives."""
+        if final:
+            rows = sorted([*self.finished, *self.live.values()], key=_Row.order)
+            self.finished, self.live = [], {}
+            if not rows:
+                return
+        else:
+            rows, self.finished = self.finished, []
+            if not rows:
+                return
+            rows.sort(key=_Row.order)  # closed in event order: written in row id order
+            self._forget(rows)
+        self._write_bulk(rows)
+
+    def _forget(self, rows: list[_Row]) -> None:
+        """Drop rows (written, closed) from the memory of a bulk load."""
+        live = self.live
+        for row in rows:
+            del live[row.seq]
+        for getter, index in self.adders:
+            for row in rows:
+                key = getter(row.values)
+                bucket = index[key]
+                if len(bucket) == 1:
+                    del index[key]
+                else:
+                    bucket.remove(row)
+
+    def _write_bulk(self, rows: list[_Row]) -> None:
+        """Insert rows of a bulk load, with their row ids and final ``valid_to``."""
+        statements = _statements(self.table, self.conn.dialect)
+        if not statements.bulk_tuples:
+            values = [{**r.values, "row_id": r.seq, "valid_from": r.valid_from, "valid_to": r.valid_to} for r in rows]
+            self.conn.exec_driver_sql(statements.bulk_insert_sql, statements.bulk_insert_params(values))
+            return
+        getter, processors = statements.bulk_values, statements.bulk_processors
+        tuples: list[Any] = [(r.seq, *getter(r.values), r.valid_from, r.valid_to) for r in rows]
+        if processors:
+            for n, row in enumerate(tuples):
+                listed = list(row)
+                for i, processor in processors:
+                    listed[i] = processor(listed[i])
+                tuples[n] = tuple(listed)
+        self.conn.exec_driver_sql(statements.bulk_insert_sql, tuples)
+
 
 class _Batch:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, bulk: bool = False) -> None:
         self.conn = conn
+        self.bulk = bulk
         self.tables: dict[Table, _TableBatch] = {}
         self.memo: dict[Any, Any] = {}
 
     def table(self, table: Table) -> _TableBatch:
         found = self.tables.get(table)
         if found is None:
-            found = self.tables[table] = _TableBatch(self.conn, table)
+            found = self.tables[table] = _TableBatch(self.conn, table, self.bulk)
         return found
+
+    def checkpoint(self) -> None:
+        """In a bulk load: write the rows closed so far (the caller commits)."""
+        for table_batch in self.tables.values():
+            table_batch.flush_bulk(final=False)
 
     def flush(self) -> None:
         """Write what the batch changed and forget it (the next use loads afresh)."""
@@ -426,6 +502,41 @@ def batched(conn: Connection) -> Iterator[None]:
     try:
         yield
         batch.flush()
+    finally:
+        _batch.reset(token)
+
+
+def bulk_loading_active(conn: Connection) -> bool:
+    """Whether a :func:`bulk_loading` block is active on ``conn``."""
+    batch = _active(conn)
+    return batch is not None and batch.bulk
+
+
+def bulk_checkpoint(conn: Connection) -> None:
+    """Inside :func:`bulk_loading`: write the rows closed so far (they are final); the caller commits."""
+    batch = _active(conn)
+    if batch is not None and batch.bulk:
+        batch.checkpoint()
+
+
+@contextmanager
+def bulk_loading(conn: Connection) -> Iterator[None]:
+    """Load empty view tables through ``conn`` (a scratch copy being built) in one pass: every current row stays in
+    memory for the whole block (no query finds them), a row is written once, when it is closed (with its final
+    ``valid_to``, at the next :func:`bulk_checkpoint`), and the rows still current when the block ends are written
+    then. Row for row (row ids included) the result is what applying the events one at a time gives. Nothing in
+    the tables is complete before the block ends: only for tables nobody reads as views until then."""
+    batch = _Batch(conn, bulk=True)
+    token = _batch.set(batch)
+    try:
+        yield
+        for table_batch in batch.tables.values():
+            table_batch.flush_bulk(final=True)
+            if conn.dialect.name == "postgresql" and table_batch.next_id > 1:  # row ids were given explicitly
+                conn.exec_driver_sql(
+                    "SELECT setval(pg_get_serial_sequence(%(table)s, 'row_id'), %(last)s)",
+                    {"table": table_batch.table.name, "last": table_batch.next_id - 1},
+                )
     finally:
         _batch.reset(token)
 
