@@ -237,6 +237,20 @@ class ServiceBase:
         except IntegrityError:
             raise ConcurrentModificationError("The entity was modified concurrently; try again.") from None
 
+    def _save_with_secret(
+        self, key_id: str, account_id: str, owner_arn: str, secret: str, *aggregates: AuditedAggregate | None
+    ) -> None:
+        """Put a temporary credential's secret in the vault and save the events issuing it; if the save fails the
+        secret is deleted again, so no vault row outlives a refused session."""
+        self.vault.put_secret(
+            secret_id=key_id, account_id=account_id, kind="session", owner_arn=owner_arn, secret=secret
+        )
+        try:
+            self._save(*aggregates)
+        except BaseException:
+            self.vault.delete_secret(key_id)
+            raise
+
     # -- entities by name ---------------------------------------------------------------------------------------
 
     def _name_index(self, account_id: str, kind: str, name: str) -> NameIndex | None:

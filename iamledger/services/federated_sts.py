@@ -187,14 +187,7 @@ class FederatedStsService(ServiceBase):
                 external_id_given=False,
                 **details,
             )
-            self.vault.put_secret(
-                secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
-            )
-            try:
-                self._save(session)
-            except BaseException:
-                self.vault.delete_secret(key_id)
-                raise
+            self._save_with_secret(key_id, role["account_id"], session.arn, secret, session)
         result: dict[str, Any] = {
             "Credentials": {
                 "AccessKeyId": key_id,

@@ -258,16 +258,11 @@ class StsService(ServiceBase):
             chained=caller.kind == "role-session",
             external_id_given=params["ExternalId"] is not None,
         )
-        self.vault.put_secret(
-            secret_id=key_id, account_id=role["account_id"], kind="session", owner_arn=session.arn, secret=secret
-        )
         role_aggregate: Any = self.repository.get(uuid.UUID(str(role["entity_uuid"])))
         used = role_aggregate.record_use(issued_at, ROLE_USE_REGION)
-        try:
-            self._save(session, role_aggregate if used else None)
-        except BaseException:
-            self.vault.delete_secret(key_id)
-            raise
+        self._save_with_secret(
+            key_id, role["account_id"], session.arn, secret, session, role_aggregate if used else None
+        )
         result: dict[str, Any] = {
             "Credentials": {
                 "AccessKeyId": key_id,
@@ -331,14 +326,7 @@ class StsService(ServiceBase):
                 duration_seconds=duration,
                 mfa_authenticated=SerialNumber is not None and TokenCode is not None,
             )
-            self.vault.put_secret(
-                secret_id=key_id, account_id=caller.account_id, kind="session", owner_arn=ctx.actor, secret=secret
-            )
-            try:
-                self._save(session)
-            except BaseException:
-                self.vault.delete_secret(key_id)
-                raise
+            self._save_with_secret(key_id, caller.account_id, ctx.actor, secret, session)
             return {
                 "Credentials": {
                     "AccessKeyId": key_id,
@@ -399,14 +387,7 @@ class StsService(ServiceBase):
                 policy_arns=[p["arn"] for p in PolicyArns or []],
                 tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in Tags or []],
             )
-            self.vault.put_secret(
-                secret_id=key_id, account_id=caller.account_id, kind="session", owner_arn=session.arn, secret=secret
-            )
-            try:
-                self._save(session)
-            except BaseException:
-                self.vault.delete_secret(key_id)
-                raise
+            self._save_with_secret(key_id, caller.account_id, session.arn, secret, session)
         result: dict[str, Any] = {
             "Credentials": {
                 "AccessKeyId": key_id,
