@@ -22,6 +22,7 @@ from iamledger import __version__
 from iamledger.cli import audit_verify  # noqa: F401 - registers `audit verify`
 from iamledger.cli.accounts import account_group
 from iamledger.cli.audit import audit_group
+from iamledger.cli.bench import bench_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
@@ -53,6 +54,7 @@ OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
     ("account", "create"): "CreateAccount",
     ("account", "list"): "ListAccounts",
     ("account", "get"): "GetAccount",
+    ("bench", "generate"): "BenchGenerate",
 }
 
 log = get_logger(__name__)
@@ -153,6 +155,7 @@ cli.add_command(serve_command)
 cli.add_command(projections_group)
 cli.add_command(import_group)
 cli.add_command(export_group)
+cli.add_command(bench_group)
 cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
 cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
 
