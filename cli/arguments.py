@@ -9,10 +9,12 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
-from botocore.model import OperationModel, Shape
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel, Shape
 
 HIDDEN_PAGING_MEMBERS = frozenset({"Marker", "MaxItems"})
 

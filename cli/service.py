@@ -7,11 +7,10 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from botocore import xform_name
-from botocore.model import OperationModel
 
 from iamledger.asof import StoreAsOf, is_read_operation
 from iamledger.awsmodel import operation_model, paginator_config, service_model
@@ -21,6 +20,9 @@ from iamledger.cli.output import check_renderable
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
+
+if TYPE_CHECKING:
+    from botocore.model import OperationModel
 
 # Operations whose store method is the iamledger one of another signature, not the boto3-shaped one.
 EXCLUDED: frozenset[str] = frozenset()

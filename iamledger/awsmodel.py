@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import botocore.exceptions
-import botocore.session
 import regex
-from botocore.model import OperationModel, ServiceModel, Shape
 
 from iamledger.domain.errors import ValidationError
+
+if TYPE_CHECKING:  # botocore itself is imported when a model is first needed: a process that never needs one
+    # (a projection rebuild) is spared its memory
+    from botocore.model import OperationModel, ServiceModel, Shape
 
 SERVICES: Final = ("iam", "sts")
 
@@ -24,6 +25,8 @@ SERVICES: Final = ("iam", "sts")
 @functools.cache
 def service_model(service: str) -> ServiceModel:
     """botocore's model of ``service`` (``iam`` or ``sts``)."""
+    import botocore.session
+
     return botocore.session.get_session().get_service_model(service)
 
 
@@ -35,6 +38,9 @@ def operation_model(service: str, operation: str) -> OperationModel:
 
 @functools.cache
 def _paginators(service: str) -> dict[str, Any]:
+    import botocore.exceptions
+    import botocore.session
+
     loader = botocore.session.get_session().get_component("data_loader")
     version = service_model(service).api_version
     try:

@@ -40,6 +40,9 @@ from iamledger.projections.temporal import bulk_loading, reading_now
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 5000
+# events per transaction of a bulk load: its memory holds every current row already, so a batch's own events (read,
+# decoded, applied) are kept few; the rate is the same
+BULK_BATCH_SIZE: Final = 2000
 BULK_MIN_EVENTS: Final = 5000  # views this far behind from empty are built in bulk beside the live ones (rebuild)
 SWITCH_ATTEMPTS: Final = 3
 _MAX_REASON: Final = 200
@@ -81,11 +84,11 @@ class Projector:
 
     # -- reading the log ---------------------------------------------------------------------------------------------
 
-    def _select(self, start: int, stop: int) -> Sequence[Notification]:
+    def _select(self, start: int, stop: int, limit: int = BATCH_SIZE) -> Sequence[Notification]:
         """The stored events from ``start`` to ``stop`` (at most a batch); a row the recorder cannot read becomes
         :class:`EventLogCorruptedError` naming its position."""
         try:
-            return self._app.recorder.select_notifications(start=start, limit=BATCH_SIZE, stop=stop)
+            return self._app.recorder.select_notifications(start=start, limit=limit, stop=stop)
         except (ValueError, TypeError, AttributeError) as error:
             with self._engine.connect() as conn:
                 position = ledger.unreadable_position(conn, self.events_table, start - 1, stop)
@@ -273,15 +276,17 @@ class Projector:
         complete only when it returns. Events no view handles are not decoded (the time index is not built here)."""
         if start == 0 and all_batched():
             with _without_cyclic_gc(), bulk_loading(conn):
-                position = self._build_batches(conn, start, stop, progress)
+                position = self._build_batches(conn, start, stop, progress, BULK_BATCH_SIZE)
             conn.commit()
             return position
         return self._build_batches(conn, start, stop, progress)
 
-    def _build_batches(self, conn: Connection, start: int, stop: int, progress: Progress | None) -> int:
+    def _build_batches(
+        self, conn: Connection, start: int, stop: int, progress: Progress | None, batch: int = BATCH_SIZE
+    ) -> int:
         position = start
         while position < stop:
-            notifications = self._select(position + 1, stop)
+            notifications = self._select(position + 1, stop, batch)
             if not notifications:
                 break
             last = notifications[-1].id

@@ -27,12 +27,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
-
-from botocore.auth import S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from iamledger.auth.errors import (
     ExpiredTokenError,
@@ -42,6 +38,10 @@ from iamledger.auth.errors import (
     RequestExpiredError,
     SignatureDoesNotMatchError,
 )
+
+if TYPE_CHECKING:  # botocore is imported when a signature is first checked (see _rebuild)
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
 
 ALGORITHM: Final = "AWS4-HMAC-SHA256"
 TERMINATOR: Final = "aws4_request"
@@ -477,6 +477,8 @@ def _rebuild(request: HttpRequest, info: SignatureInfo) -> AWSRequest:
     params = [
         (name, value) for name, value in request.query_pairs() if not (info.presigned and name == "X-Amz-Signature")
     ]
+    from botocore.awsrequest import AWSRequest
+
     aws_request = AWSRequest(
         method=request.method,
         url=urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")),
@@ -498,6 +500,9 @@ def _signatures(request: HttpRequest, info: SignatureInfo, key: KeyRecord) -> li
     uses for IAM and STS) or, for an empty body only, ``UNSIGNED-PAYLOAD`` (``S3SigV4QueryAuth``, other SDKs).
     """
     aws_request = _rebuild(request, info)
+    from botocore.auth import S3SigV4QueryAuth, SigV4Auth, SigV4QueryAuth
+    from botocore.credentials import Credentials
+
     credentials = Credentials(key.access_key_id, key.secret_access_key)
     scope = info.scope
     signers: list[SigV4Auth]
