@@ -19,6 +19,7 @@ position where a stored event was changed, removed, inserted or moved (reordered
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import struct
@@ -28,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Dialect, func, insert, select, text
+from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.projections.tables import POSITIONS
@@ -170,49 +171,77 @@ def append(
     rows = []
     for (notification, timestamp), value in zip(new, links, strict=True):
         recorded = timestamp if recorded is None or timestamp > recorded else recorded
-        rows.append({"position": notification.id, "recorded_at": recorded, "event_time": timestamp, "link": value})
+        rows.append((notification.id, recorded, timestamp, value))
     _insert_positions(conn, rows)
 
 
-def _insert_positions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+_Row = tuple[int, datetime, datetime, str]  # position, recorded_at, event_time, link
+
+
+def _insert_positions(conn: Connection, rows: list[_Row]) -> None:
     """Insert index rows, skipping positions another process indexed first. On SQLite one driver-level
-    ``executemany`` with the columns' own bind processing (SQLAlchemy's per-row handling cost more than the hashing);
-    on PostgreSQL SQLAlchemy's batched multi-row insert."""
+    ``executemany`` with the times formatted as the columns' bind processors would (SQLAlchemy's per-row handling
+    cost more than the hashing); on PostgreSQL SQLAlchemy's batched multi-row insert."""
     if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(POSITIONS).on_conflict_do_nothing(), rows)
+        columns = list(zip(*rows, strict=True))
+        conn.execute(
+            _POSTGRES_INSERT,
+            {
+                "p": list(columns[0]),
+                "r": [_utc(t) for t in columns[1]],
+                "e": [_utc(t) for t in columns[2]],
+                "l": list(columns[3]),
+            },
+        )
         return
     if conn.dialect.name != "sqlite":  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
-        conn.execute(insert(POSITIONS), rows)
+        conn.execute(insert(POSITIONS), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         return
-    compiled = _SQLITE_INSERT.compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]  # noqa: SLF001 - the types' bind processing, as execute() applies it
-    names = compiled.positiontup or []
-    if names == _SQLITE_COLUMNS and processors.keys() == _SQLITE_TIMES:
-        times: dict[datetime, str] = {}  # an event's recorded time is mostly its own timestamp: formatted once
-        values = [
-            (
-                row["position"],
-                times.get(row["recorded_at"]) or times.setdefault(row["recorded_at"], sqlite_time(row["recorded_at"])),
-                times.get(row["event_time"]) or times.setdefault(row["event_time"], sqlite_time(row["event_time"])),
-                row["link"],
+    statement, names, processors = _sqlite_insert(conn.dialect)
+    if names == _COLUMNS and processors.keys() == _TIMES:
+        values: list[tuple[Any, ...]] = []
+        for position, recorded, event_time, value in rows:
+            event_text = sqlite_time(event_time)
+            values.append(
+                (position, event_text if recorded is event_time else sqlite_time(recorded), event_text, value)
             )
-            for row in rows
-        ]
     else:  # pragma: no cover - the table as it is defined takes the path above
-        values = [tuple(processors[n](row[n]) if n in processors else row[n] for n in names) for row in rows]
-    conn.exec_driver_sql(str(compiled), values)
+        records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        values = [tuple(processors[n](r[n]) if n in processors else r[n] for n in names) for r in records]
+    conn.exec_driver_sql(statement, values)
 
 
 def sqlite_time(value: datetime) -> str:
     """What the index's time columns (:class:`iamledger.projections.tables.DateTime`: UTC, then SQLAlchemy's SQLite
-    ``DateTime``) store for ``value``, ``YYYY-MM-DD HH:MM:SS.ffffff``, in one C call instead of two bind
-    processors a value."""
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    ``DateTime``) store for ``value``, ``YYYY-MM-DD HH:MM:SS.ffffff``, in C calls instead of two bind processors a
+    value."""
+    return _utc(value).isoformat(" ", "microseconds")[:26]
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC, as the time columns bind it."""
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=16)
+def _sqlite_insert(dialect: Dialect) -> tuple[str, list[str], Mapping[str, Callable[[Any], Any]]]:
+    """The index's SQLite insert compiled once (compiling it cost a few milliseconds a batch): its SQL, its columns in
+    order and the columns' bind processors."""
+    compiled = _SQLITE_INSERT.compile(dialect=dialect, column_keys=_COLUMNS)
+    processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]  # noqa: SLF001 - the types' bind processing, as execute() applies it
+    return str(compiled), list(compiled.positiontup or []), processors
 
 
 _SQLITE_INSERT: Final = sqlite.insert(POSITIONS).on_conflict_do_nothing()
-_SQLITE_COLUMNS: Final = ["position", "recorded_at", "event_time", "link"]
-_SQLITE_TIMES: Final = {"recorded_at", "event_time"}
+# On PostgreSQL a batch is one statement with a column of values a parameter (SQLAlchemy's multi-row VALUES cost
+# about as much as the rest of the save).
+_POSTGRES_INSERT: Final = text(
+    f"INSERT INTO {POSITIONS.name} (position, recorded_at, event_time, link) "
+    "SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:r AS timestamptz[]), CAST(:e AS timestamptz[]), "
+    "CAST(:l AS varchar[])) ON CONFLICT DO NOTHING"
+)
+_COLUMNS: Final = ["position", "recorded_at", "event_time", "link"]
+_TIMES: Final = {"recorded_at", "event_time"}
 
 
 def count(conn: Connection) -> int:

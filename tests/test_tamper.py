@@ -303,7 +303,7 @@ def test_the_sqlite_time_format_is_the_bind_processors():
 
     compiled = ledger._SQLITE_INSERT.compile(
         dialect=sqlalchemy.create_engine("sqlite://").dialect,
-        column_keys=ledger._SQLITE_COLUMNS,
+        column_keys=ledger._COLUMNS,
     )
     rng = random.Random(9)
     moments = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
@@ -311,6 +311,6 @@ def test_the_sqlite_time_format_is_the_bind_processors():
         zone = timezone(timedelta(minutes=rng.randint(-900, 900)))
         micro = rng.choice([0, rng.randint(0, 999_999)])
         moments.append(datetime(rng.randint(2, 9998), 6, 15, rng.randint(0, 23), 30, 0, micro, tzinfo=zone))
-    for column in ledger._SQLITE_TIMES:
+    for column in ledger._TIMES:
         process = compiled._bind_processors[column]
         assert [ledger.sqlite_time(m) for m in moments] == [process(m) for m in moments]
