@@ -74,8 +74,8 @@ def fewer_collections() -> Iterator[None]:
     """Fewer cyclic garbage collections while an import runs. An import allocates hundreds of thousands of objects
     that live until it ends (the dump, aggregates, events), and with Python's default thresholds (a young collection
     every 700 net allocations, an older one every ten of those) the collector scans them over and over: about a
-    tenth of an import's time. The young threshold is raised to :data:`GC_THRESHOLD` (never lowered) and restored when the last
-    running import ends; nothing is collected less in the end, only in fewer, larger passes."""
+    tenth of an import's time. The young threshold is raised to :data:`GC_THRESHOLD` (never lowered) and restored
+    when the last running import ends; nothing is collected less in the end, only in fewer, larger passes."""
     global _gc_imports, _gc_thresholds  # noqa: PLW0603 - one process-wide setting, shared by concurrent imports
     with _gc_lock:
         if _gc_imports == 0:
