@@ -190,8 +190,10 @@ class _Workspace:
 
     def claim(self, account_id: str, kind: str, name: str, entity_id: uuid.UUID) -> None:
         index = self.index(account_id, kind, name)
-        if index is None:
-            index = NameIndex(account_id=account_id, kind=kind, name=name, entity_id=entity_id)
+        if index is None:  # created with the id already computed (NameIndex(...) would compute it again)
+            index = NameIndex.create_with_id(
+                name_index_id(account_id, kind, name), account_id=account_id, kind=kind, name=name, entity_id=entity_id
+            )
         else:
             index.claim(name, entity_id, f"The {kind} name {name} is taken.")
         self.touch(index)
