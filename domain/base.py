@@ -50,6 +50,6 @@ class AuditedAggregate(Aggregate):
         pass
 
     @classmethod
-    def create_with_id(cls, entity_id: uuid.UUID, **kwargs: Any) -> Self:
+    def create_with_id(cls, entity_id: uuid.UUID, /, **kwargs: Any) -> Self:
         """A new aggregate with a chosen id (the entity's id is chosen before its name index is claimed)."""
         return cls._create(cls.Created, id=entity_id, **kwargs)

@@ -19,16 +19,18 @@ position where a stored event was changed, removed, inserted or moved (reordered
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import struct
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Dialect, func, insert, select, text
+from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.projections.tables import POSITIONS
@@ -77,12 +79,62 @@ def link(previous: str, position: int, originator_id: Any, version: Any, topic: 
     ``originator_id`` is a UUID (the recorders' notifications) or the stored text (a raw SQLite row: the same 32 hex
     digits); the other values are taken as stored, so a raw row and the recorder's notification give the same link.
     """
-    try:
-        seed = bytes.fromhex(previous)
-    except ValueError:  # a hand-edited checkpoint: it cannot match anything anyway
-        seed = previous.encode("utf-8", "surrogateescape")
+    seed = _seed(previous)
     fields = b"".join([_field(position), _field(originator_id), _field(version), _field(topic), _field(state)])
     return hashlib.sha256(seed + fields).hexdigest()
+
+
+def _seed(previous: str) -> bytes:
+    try:
+        return bytes.fromhex(previous)
+    except ValueError:  # a hand-edited checkpoint: it cannot match anything anyway
+        return previous.encode("utf-8", "surrogateescape")
+
+
+_LENGTH: Final = struct.Struct(">Q").pack
+
+
+def _links(previous: str, events: Iterable[tuple[int, Any, Any, Any, Any]]) -> list[str]:
+    """The links of consecutive stored events ``(position, originator_id, version, topic, state)`` after
+    ``previous``: :func:`link` applied in turn, each link the previous one of the next, with the fields of a
+    recorder's notification (int, UUID, int, str, bytes) encoded inline instead of through :func:`_field`."""
+    seed = _seed(previous)
+    links = []
+    sha256 = hashlib.sha256
+    for position, originator_id, version, topic, state in events:
+        if (
+            type(position) is int
+            and type(originator_id) is uuid.UUID
+            and type(version) is int
+            and type(topic) is str
+            and type(state) is bytes
+        ):
+            p = str(position).encode()
+            v = str(version).encode()
+            t = topic.encode("utf-8", "surrogateescape")
+            digest = sha256(
+                b"".join(
+                    (
+                        seed,
+                        _LENGTH(len(p)),
+                        p,
+                        b"\0\0\0\0\0\0\0\x20",  # the 32 hex digits of the originator id
+                        originator_id.hex.encode(),
+                        _LENGTH(len(v)),
+                        v,
+                        _LENGTH(len(t)),
+                        t,
+                        _LENGTH(len(state)),
+                        state,
+                    )
+                )
+            )
+        else:
+            fields = (_field(position), _field(originator_id), _field(version), _field(topic), _field(state))
+            digest = sha256(seed + b"".join(fields))
+        seed = digest.digest()
+        links.append(digest.hexdigest())
+    return links
 
 
 # -- the index -----------------------------------------------------------------------------------------------------
@@ -112,43 +164,84 @@ def append(
     Another process may index the same positions at the same time: it computes the same rows, and whichever inserts
     second does nothing."""
     last, recorded, previous = head(conn) if after is None else after
-    rows = []
-    for notification, timestamp in zip(notifications, timestamps, strict=True):
-        if notification.id <= last:
-            continue
-        recorded = timestamp if recorded is None or timestamp > recorded else recorded
-        previous = link(
-            previous,
-            notification.id,
-            notification.originator_id,
-            notification.originator_version,
-            notification.topic,
-            notification.state,
-        )
-        rows.append({"position": notification.id, "recorded_at": recorded, "event_time": timestamp, "link": previous})
-    if not rows:
+    new = [(n, t) for n, t in zip(notifications, timestamps, strict=True) if n.id > last]
+    if not new:
         return
+    links = _links(previous, ((n.id, n.originator_id, n.originator_version, n.topic, n.state) for n, _ in new))
+    rows = []
+    for (notification, timestamp), value in zip(new, links, strict=True):
+        recorded = timestamp if recorded is None or timestamp > recorded else recorded
+        rows.append((notification.id, recorded, timestamp, value))
     _insert_positions(conn, rows)
 
 
-def _insert_positions(conn: Connection, rows: list[dict[str, Any]]) -> None:
+_Row = tuple[int, datetime, datetime, str]  # position, recorded_at, event_time, link
+
+
+def _insert_positions(conn: Connection, rows: list[_Row]) -> None:
     """Insert index rows, skipping positions another process indexed first. On SQLite one driver-level
-    ``executemany`` with the columns' own bind processing (SQLAlchemy's per-row handling cost more than the hashing);
-    on PostgreSQL SQLAlchemy's batched multi-row insert."""
+    ``executemany`` with the times formatted as the columns' bind processors would (SQLAlchemy's per-row handling
+    cost more than the hashing); on PostgreSQL SQLAlchemy's batched multi-row insert."""
     if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(POSITIONS).on_conflict_do_nothing(), rows)
+        columns = list(zip(*rows, strict=True))
+        conn.execute(
+            _POSTGRES_INSERT,
+            {
+                "p": list(columns[0]),
+                "r": [_utc(t) for t in columns[1]],
+                "e": [_utc(t) for t in columns[2]],
+                "l": list(columns[3]),
+            },
+        )
         return
     if conn.dialect.name != "sqlite":  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
-        conn.execute(insert(POSITIONS), rows)
+        conn.execute(insert(POSITIONS), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         return
-    compiled = _SQLITE_INSERT.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    statement, names, processors = _sqlite_insert(conn.dialect)
+    if names == _COLUMNS and processors.keys() == _TIMES:
+        values: list[tuple[Any, ...]] = []
+        for position, recorded, event_time, value in rows:
+            event_text = sqlite_time(event_time)
+            values.append(
+                (position, event_text if recorded is event_time else sqlite_time(recorded), event_text, value)
+            )
+    else:  # pragma: no cover - the table as it is defined takes the path above
+        records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        values = [tuple(processors[n](r[n]) if n in processors else r[n] for n in names) for r in records]
+    conn.exec_driver_sql(statement, values)
+
+
+def sqlite_time(value: datetime) -> str:
+    """What the index's time columns (:class:`iamledger.projections.tables.DateTime`: UTC, then SQLAlchemy's SQLite
+    ``DateTime``) store for ``value``, ``YYYY-MM-DD HH:MM:SS.ffffff``, in C calls instead of two bind processors a
+    value."""
+    return _utc(value).isoformat(" ", "microseconds")[:26]
+
+
+def _utc(value: datetime) -> datetime:
+    """``value`` in UTC, as the time columns bind it."""
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=16)
+def _sqlite_insert(dialect: Dialect) -> tuple[str, list[str], Mapping[str, Callable[[Any], Any]]]:
+    """The index's SQLite insert compiled once (compiling it cost a few milliseconds a batch): its SQL, its columns in
+    order and the columns' bind processors."""
+    compiled = _SQLITE_INSERT.compile(dialect=dialect, column_keys=_COLUMNS)
     processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]  # noqa: SLF001 - the types' bind processing, as execute() applies it
-    names = compiled.positiontup or []
-    values = [tuple(processors[n](row[n]) if n in processors else row[n] for n in names) for row in rows]
-    conn.exec_driver_sql(str(compiled), values)
+    return str(compiled), list(compiled.positiontup or []), processors
 
 
 _SQLITE_INSERT: Final = sqlite.insert(POSITIONS).on_conflict_do_nothing()
+# On PostgreSQL a batch is one statement with a column of values a parameter (SQLAlchemy's multi-row VALUES cost
+# about as much as the rest of the save).
+_POSTGRES_INSERT: Final = text(
+    f"INSERT INTO {POSITIONS.name} (position, recorded_at, event_time, link) "
+    "SELECT * FROM unnest(CAST(:p AS bigint[]), CAST(:r AS timestamptz[]), CAST(:e AS timestamptz[]), "
+    "CAST(:l AS varchar[])) ON CONFLICT DO NOTHING"
+)
+_COLUMNS: Final = ["position", "recorded_at", "event_time", "link"]
+_TIMES: Final = {"recorded_at", "event_time"}
 
 
 def count(conn: Connection) -> int:

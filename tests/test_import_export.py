@@ -334,6 +334,25 @@ def test_a_bad_file_names_the_json_path_and_writes_nothing(store, change, path):
     assert _head(store) == head
 
 
+def test_an_import_collects_garbage_less_often_and_restores_the_thresholds(store, monkeypatch):
+    import gc
+
+    from iamledger.services import importer
+
+    seen: list[tuple[int, int, int]] = []
+    read_dump = importer.read_dump
+    monkeypatch.setattr(importer, "read_dump", lambda document: seen.append(gc.get_threshold()) or read_dump(document))
+    before = gc.get_threshold()
+    store.import_authorization_details(small_dump())
+    bad = small_dump()
+    bad["UserDetailList"][0].pop("UserName")
+    with pytest.raises(IdentityStoreError):
+        store.import_authorization_details(bad)
+    assert gc.get_threshold() == before
+    assert [t[0] for t in seen] == [max(before[0], importer.GC_THRESHOLD)] * 2
+    assert [t[1:] for t in seen] == [before[1:]] * 2
+
+
 def test_a_list_of_pages_imports_like_one_response(store):
     dump = small_dump()
     pages = [

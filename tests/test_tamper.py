@@ -269,3 +269,48 @@ def test_events_checkpointed_at_save_time_are_checked_before_any_read(store_url:
 
     assert 1 == result.exit_code
     assert (position, "changed") == (report["FirstBadPosition"], report["Problem"])
+
+
+def test_the_batched_links_are_the_links_one_at_a_time():
+    """``append`` computes a batch's links inline; they must be :func:`ledger.link` chained, whatever the types."""
+    import os
+    import random
+    import uuid
+
+    rng = random.Random(5)
+    events: list[tuple[Any, ...]] = []
+    for i in range(300):
+        originator: Any = uuid.uuid4() if i % 3 else uuid.uuid4().hex
+        state: Any = os.urandom(rng.randint(0, 200))
+        if i % 5 == 0:
+            state = memoryview(state)
+        topic = "iamledger.domain.users:User.Cr\u00e9\udcff" if i % 7 == 0 else "iamledger.domain.users:User.Created"
+        events.append((rng.randint(1, 10**12), originator, rng.randint(1, 10**6), topic, state))
+    for previous in (ledger.GENESIS, "ab" * 32, "not a hex link"):
+        expected, current = [], previous
+        for event in events:
+            current = ledger.link(current, *event)
+            expected.append(current)
+        assert ledger._links(previous, events) == expected
+
+
+def test_the_sqlite_time_format_is_the_bind_processors():
+    """The index's SQLite insert formats its time columns itself: exactly as the columns' bind processors do."""
+    import random
+    from datetime import UTC, datetime, timedelta, timezone
+
+    import sqlalchemy
+
+    compiled = ledger._SQLITE_INSERT.compile(
+        dialect=sqlalchemy.create_engine("sqlite://").dialect,
+        column_keys=ledger._COLUMNS,
+    )
+    rng = random.Random(9)
+    moments = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]
+    for _ in range(2000):
+        zone = timezone(timedelta(minutes=rng.randint(-900, 900)))
+        micro = rng.choice([0, rng.randint(0, 999_999)])
+        moments.append(datetime(rng.randint(2, 9998), 6, 15, rng.randint(0, 23), 30, 0, micro, tzinfo=zone))
+    for column in ledger._TIMES:
+        process = compiled._bind_processors[column]
+        assert [ledger.sqlite_time(m) for m in moments] == [process(m) for m in moments]

@@ -41,7 +41,7 @@ from iamledger.domain.policy.limits import (
     user_inline_limit,
 )
 from iamledger.domain.policy.matching import PrincipalMatch, statement_match
-from iamledger.domain.policy.parser import parse
+from iamledger.domain.policy.parser import check_document, parse
 from iamledger.domain.policy.principals import Principal, PrincipalType, Session
 from iamledger.domain.policy.render import render
 from iamledger.domain.policy.simulation import check_simulation_input, simulate_custom_policy, simulate_policies
@@ -79,6 +79,7 @@ __all__ = [
     "SizeLimit",
     "Statement",
     "ValidationError",
+    "check_document",
     "check_simulation_input",
     "combine",
     "compile_policy",

@@ -76,6 +76,14 @@ def _line_starts(text: str) -> list[int]:
     return [0, *(match.end() for match in re.finditer(r"\r\n|\r|\n", text))]
 
 
+def _string(token: str) -> str:
+    """The value of a string token (already checked by :data:`_TOKEN`): its characters, unless it has escapes."""
+    if "\\" not in token:
+        return token[1:-1]
+    decoded: str = json.loads(token)
+    return decoded
+
+
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -95,8 +103,7 @@ class _Reader:
     def value(self, path: JsonPath, depth: int) -> JsonValue:
         kind, text, start = self.token()
         if kind == "string":
-            decoded: str = json.loads(text)
-            return decoded
+            return _string(text)
         if kind == "number":
             return JsonNumber(text)
         if kind == "literal":
@@ -116,7 +123,7 @@ class _Reader:
             while True:
                 if kind != "string":
                     raise JsonSyntaxError(offset)
-                key: str = json.loads(text)
+                key = _string(text)
                 kind, text, offset = self.token()
                 if text != ":" or kind != "punct":
                     raise JsonSyntaxError(offset)

@@ -33,6 +33,18 @@ def parse(
     (a :class:`SizeLimit` or a number of characters) is exceeded; whitespace between JSON tokens is not counted.
     Nothing else is raised, whatever the input.
     """
+    return build_document(_checked(text, kind, max_size))
+
+
+def check_document(
+    text: str, kind: PolicyKind = PolicyKind.IDENTITY, *, max_size: SizeLimit | int | None = None
+) -> None:
+    """Raise what :func:`parse` raises for ``text``, without building the document (for a caller that only needs to
+    know IAM would accept it, as an import reading thousands of documents)."""
+    _checked(text, kind, max_size)
+
+
+def _checked(text: str, kind: PolicyKind, max_size: SizeLimit | int | None) -> JsonText:
     if not isinstance(text, str):
         raise MalformedPolicyDocument(SYNTAX_ERROR)
     try:
@@ -45,7 +57,7 @@ def parse(
     if max_size is not None:
         limit = max_size if isinstance(max_size, SizeLimit) else SizeLimit(max_size, "Policy size exceeds quota")
         limit.check(source.significant_chars)
-    return build_document(source)
+    return source
 
 
 def build_document(source: JsonText) -> PolicyDocument:

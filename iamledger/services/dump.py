@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.domain.errors import IdentityStoreError, TranslatedError
-from iamledger.domain.policy import PolicyKind, parse
+from iamledger.domain.policy import PolicyKind, check_document
 from iamledger.domain.policy.errors import PolicyError
 
 LIST_KEYS: Final = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -206,7 +206,9 @@ class _Reader:
             raise malformed(path, "expected a policy document" if key in self.value else "missing")
         if (text, kind) not in _CHECKED:  # a dump repeats documents (the same inline policy on many principals)
             try:
-                parse(text, kind)  # AWS accepted it, so no size limit: only that it is a policy IAM understands
+                check_document(
+                    text, kind
+                )  # AWS accepted it, so no size limit: only that it is a policy IAM understands
             except PolicyError as error:
                 raise malformed(path, f"{error.code}: {error.message}") from None
             if len(_CHECKED) >= _CHECKED_MAX:

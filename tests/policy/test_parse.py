@@ -11,6 +11,7 @@ from iamledger.domain.policy import (
     PolicyKind,
     PolicySizeExceeded,
     Position,
+    check_document,
     managed_policy_limit,
     parse,
     policy_size,
@@ -293,6 +294,21 @@ def test_invalid_document_is_refused_with_aws_message_and_pointer(
     )
 
 
+@pytest.mark.parametrize(("text", "kind", "message", "pointer"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_checking_a_document_refuses_what_parsing_refuses(text: str, kind: PolicyKind, message: str, pointer: str):
+    with pytest.raises(MalformedPolicyDocument) as raised:
+        check_document(text, kind)
+    assert (raised.value.message, raised.value.pointer) == (message, pointer)
+
+
+def test_strings_with_and_without_escapes_read_as_json_reads_them():
+    value = {"Sid": 'a\\b"c\u00e9\t/', "Plain": "s3:Get*", '\u00e9"': "x"}
+    text = json.dumps({"Version": V, "Statement": {**ALLOW, "Sid": "ok"}, "Id": json.dumps(value)})
+    assert parse(text).id == json.loads(text)["Id"]
+    escaped = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:Get\\u002a","Resource":"*"}}'
+    assert parse(escaped) == parse(_doc(ALLOW).replace("s3:GetObject", "s3:Get*"))
+
+
 VALID = [
     ("identity", _doc(ALLOW), PolicyKind.IDENTITY),
     ("statement as a list", _doc([ALLOW, {**ALLOW, "Effect": "Deny"}]), PolicyKind.IDENTITY),
@@ -344,6 +360,7 @@ def test_valid_document_parses_and_renders_back_to_an_equal_document(text: str, 
     document = parse(text, kind)
     assert document == parse(render(document), kind)
     assert document == parse(render(document, indent=None), kind)
+    check_document(text, kind)
 
 
 def test_condition_scalars_become_text():
