@@ -164,12 +164,18 @@ class _Holdings:
         self._customer = customer
         self._catalogue = catalogue
 
+        self._documents: dict[str, str | None] = {}
+        self._groups: dict[str, list[EffectivePolicy]] = {}
+
     def document_of(self, arn: str) -> str | None:
         """What :func:`managed_document` answers for ``arn``."""
-        if is_aws_managed_policy_arn(arn):
-            entry = self._catalogue.get(arn)
-            return None if entry is None else str(entry["Document"])
-        return self._customer.get(arn)
+        if arn not in self._documents:
+            if is_aws_managed_policy_arn(arn):
+                entry = self._catalogue.get(arn)
+                self._documents[arn] = None if entry is None else str(entry["Document"])
+            else:
+                self._documents[arn] = self._customer.get(arn)
+        return self._documents[arn]
 
     def policies_of(self, entity: str, kind: str, via: str | None) -> list[EffectivePolicy]:
         """The inline then the attached managed policies of ``entity``."""
@@ -184,6 +190,13 @@ class _Holdings:
                 source_type = "aws-managed" if is_aws_managed_policy_arn(arn) else "user-managed"
                 found.append(EffectivePolicy("identity", arn.rsplit("/", 1)[1], source_type, document, arn, via))
         return found
+
+    def group_policies(self, group: Mapping[str, Any]) -> list[EffectivePolicy]:
+        """:meth:`policies_of` a group, through it (each group's read once)."""
+        entity = str(group["entity_uuid"])
+        if entity not in self._groups:
+            self._groups[entity] = self.policies_of(entity, "group", group["group_name"])
+        return self._groups[entity]
 
 
 def effective_policies_of_all(
@@ -225,7 +238,7 @@ def effective_policies_of_all(
         found = holdings.policies_of(entity, kind, None)
         if kind == "user":
             for group in groups.get(entity, []):
-                found += holdings.policies_of(str(group["entity_uuid"]), "group", group["group_name"])
+                found += holdings.group_policies(group)
         boundary = row.get("boundary_arn")
         if boundary:
             document = holdings.document_of(boundary)

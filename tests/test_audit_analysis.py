@@ -20,6 +20,7 @@ from iamledger import IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
+from iamledger.projections import analysis
 from iamledger.projections.operations import event_name
 from iamledger.projections.trail import lookup_events
 from iamledger.services import audit
@@ -539,4 +540,11 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
         with audit._reading(store, f"position:{position}") as (conn, _moment):
             fast = audit._all_subjects(conn, A)
             slow = audit._all_subjects_one_by_one(conn, A)
-        assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
+            assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
+            reasons = analysis.ReasonBook(conn)
+            credentials = audit._CredentialBook(conn, store, A, _moment)
+            for subject in fast:
+                for policy in subject.policies:
+                    expected = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+                    assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
+                assert credentials.of(subject) == audit._credentials(conn, store, subject, _moment)

@@ -257,12 +257,17 @@ def _principal_for(kind: str, row: Mapping[str, Any], tags: Mapping[str, str]) -
     return Principal.user(row["account_id"], "simulated-group-member")
 
 
-def _with_policies(subject: Subject) -> Subject:
+def _with_policies(subject: Subject, shared: dict[EffectivePolicy, AppliedPolicy] | None = None) -> Subject:
+    """Compile the subject's policies; ``shared`` lets subjects with the same policy (a group's) share its compiled
+    form and source."""
     identity: list[AppliedPolicy] = []
     for policy in subject.policies:
-        source = PolicySource(policy.source_id, policy.source_type)
-        applied = AppliedPolicy.from_text(policy.document, source)
-        subject.sources[id(source)] = policy
+        applied = None if shared is None else shared.get(policy)
+        if applied is None:
+            applied = AppliedPolicy.from_text(policy.document, PolicySource(policy.source_id, policy.source_type))
+            if shared is not None:
+                shared[policy] = applied
+        subject.sources[id(applied.source)] = policy
         if policy.role == "identity":
             identity.append(applied)
         else:
@@ -348,6 +353,7 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
     ]
     tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
     policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
+    shared: dict[EffectivePolicy, AppliedPolicy] = {}
     subjects = [
         _with_policies(
             Subject(
@@ -356,7 +362,8 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
                 row,
                 _principal_for(kind, row, dict(tags.get(str(row["entity_uuid"]), []))),
                 found,
-            )
+            ),
+            shared,
         )
         for (kind, row), found in zip(rows, policies, strict=True)
     ]
@@ -514,6 +521,57 @@ def _credentials(conn: Connection, store: ServiceBase, subject: Subject, moment:
     return out
 
 
+class _CredentialBook:
+    """:func:`_credentials` for many subjects of an account: the access keys and the sessions valid at the moment read
+    once, then each subject's picked out (in the same order)."""
+
+    def __init__(self, conn: Connection, store: ServiceBase, account_id: str, moment: Moment) -> None:
+        self._conn = conn
+        self._store = store
+        self._account_id = account_id
+        self._moment = moment
+        self._keys: dict[str, list[dict[str, Any]]] | None = None
+        self._by_owner: dict[str, list[dict[str, Any]]] = {}
+        self._by_role: dict[str, list[dict[str, Any]]] = {}
+
+    def _load(self) -> dict[str, list[dict[str, Any]]]:
+        if self._keys is None:
+            self._keys = {}
+            for key in analysis.live_rows(self._conn, ACCESS_KEYS):
+                self._keys.setdefault(str(key["owner_uuid"]), []).append(key)
+            base = f"arn:aws:sts::{self._account_id}:assumed-role/"
+            for session in analysis.sessions_valid_at(self._conn, self._account_id, self._moment.time):
+                owner = str(session["owner_arn"])
+                self._by_owner.setdefault(owner, []).append(session)
+                if owner.startswith(base):
+                    role, slash, _rest = owner[len(base) :].partition("/")
+                    if slash:
+                        self._by_role.setdefault(role, []).append(session)
+        return self._keys
+
+    def of(self, subject: Subject) -> dict[str, Any]:
+        """What :func:`_credentials` answers for a user or role of the account."""
+        if subject.kind not in {"user", "role"} or str(subject.row["account_id"]) != self._account_id:
+            return _credentials(self._conn, self._store, subject, self._moment)
+        keys = self._load()
+        out: dict[str, Any] = {}
+        if subject.kind == "user":
+            entity = str(subject.row["entity_uuid"])
+            out["AccessKeys"] = [
+                {"AccessKeyId": k["access_key_id"], "Status": k["status"]}
+                for k in keys.get(entity, [])
+                if k["owner_kind"] == "user"
+            ]
+            out["ConsolePassword"] = _has_login_profile(self._store, entity)
+            sessions = self._by_owner.get(subject.arn, [])
+        else:
+            sessions = self._by_role.get(str(subject.row["role_name"]), [])
+        out["ValidSessions"] = [
+            {"Arn": s["owner_arn"], "AccessKeyId": s["access_key_id"], "Expiration": s["expiration"]} for s in sessions
+        ]
+        return out
+
+
 def _has_login_profile(store: ServiceBase, entity: str) -> bool:
     try:
         user: Any = store.repository.get(uuid.UUID(entity))
@@ -625,7 +683,9 @@ def simulate_principal_policy_at(
 # -- 2. reverse queries -------------------------------------------------------------------------------------------
 
 
-def _paths(conn: Connection, book: EventBook, subject: Subject, decision: Decision) -> list[dict[str, Any]]:
+def _paths(
+    reasons_book: analysis.ReasonBook, book: EventBook, subject: Subject, decision: Decision
+) -> list[dict[str, Any]]:
     paths: dict[tuple[Any, ...], dict[str, Any]] = {}
     for statement in decision.matched_statements:
         if statement.role is not PolicyRole.IDENTITY:
@@ -641,7 +701,7 @@ def _paths(conn: Connection, book: EventBook, subject: Subject, decision: Decisi
             path["PolicySource"]["PolicyArn"] = policy.policy_arn
         key = (policy.via, policy.source_id, policy.source_type, policy.policy_arn)
         if key not in paths:
-            reasons = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+            reasons = reasons_book.reasons_for(subject.entity_kind, subject.row, policy)
             path["Provenance"] = [book.describe(r.position, r.what) for r in reasons]
             paths[key] = path
     return list(paths.values())
@@ -711,6 +771,8 @@ def who_can(
     _check_action(ActionName)
     with _reading(store, At) as (conn, moment):
         book = EventBook(store, conn)
+        reasons = analysis.ReasonBook(conn)
+        credentials = _CredentialBook(conn, store, account_id, moment)
         subjects = _all_subjects(conn, account_id)
         allowed: dict[str, dict[str, Any]] = {}
         for subject in subjects:
@@ -718,10 +780,10 @@ def who_can(
             if not decision.allowed:
                 continue
             entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
-            entry["Paths"] = _paths(conn, book, subject, decision)
+            entry["Paths"] = _paths(reasons, book, subject, decision)
             if subject.kind == "role":
                 entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries)
-            entry["Credentials"] = _credentials(conn, store, subject, moment)
+            entry["Credentials"] = credentials.of(subject)
             allowed[subject.arn] = entry
         by_arn = {s.arn: s for s in subjects}
         for entry in list(allowed.values()):
@@ -733,7 +795,7 @@ def who_can(
                 if target is None:
                     other = by_arn[arn]
                     target = {"Arn": arn, "Type": other.kind.capitalize(), "Paths": []}
-                    target["Credentials"] = _credentials(conn, store, other, moment)
+                    target["Credentials"] = credentials.of(other)
                     allowed[arn] = target
                 target["Paths"].append({"Via": "role", "RoleArn": entry["Arn"]})
         principals = sorted(allowed.values(), key=lambda e: (e["Type"], e["Arn"]))
