@@ -730,19 +730,52 @@ def _trust_outsiders(trust_text: str, account_id: str) -> list[dict[str, Any]]:
     return found
 
 
+_ASSUME_ROLE: Final = "sts:assumerole"
+_ACCOUNT_NAME: Final = re.compile(r"\d{12}|arn:aws:iam::\d{12}:root")
+
+
+def may_assume_roles(subject: Subject) -> bool:
+    """Whether one of the subject's identity policies has an ``Allow`` statement covering ``sts:AssumeRole``."""
+    return any(
+        statement.allow for applied in subject.identity for statement in applied.policy.statements_for(_ASSUME_ROLE)
+    )
+
+
+def _trust_names_principals(trust: AppliedPolicy) -> bool:
+    """Whether an ``Allow`` of the trust policy may admit one of the account's users or roles by itself (naming it,
+    ``*``, ``NotPrincipal``...), rather than only delegating to the account's identity policies (naming an account)
+    or admitting services and identity providers. Errs on the side of ``True``."""
+    for statement in trust.policy.statements_for(_ASSUME_ROLE):
+        if not statement.allow:
+            continue
+        principal = statement.principal
+        if principal is None or principal.wildcard or principal.canonical_user:
+            return True
+        if any(_ACCOUNT_NAME.fullmatch(name) is None for name in principal.aws):
+            return True
+    return False
+
+
 def assumable_by(
     subjects: Sequence[Subject],
     role: Subject,
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
+    assumers: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
-    outside principals the trust policy names."""
+    outside principals the trust policy names.
+
+    ``assumers``, when given, are the ``subjects`` for which :func:`may_assume_roles` holds (in the same order): when
+    the trust policy only names accounts (or services, identity providers), an identity ``Allow`` is needed, so only
+    they are evaluated; the answer is the same."""
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
+    if assumers is not None and not _trust_names_principals(trust):
+        subjects = assumers
     found: list[dict[str, Any]] = []
     for other in subjects:
         if other.arn == role.arn:
@@ -774,6 +807,7 @@ def who_can(
         reasons = analysis.ReasonBook(conn)
         credentials = _CredentialBook(conn, store, account_id, moment)
         subjects = _all_subjects(conn, account_id)
+        assumers: list[Subject] | None = None
         allowed: dict[str, dict[str, Any]] = {}
         for subject in subjects:
             decision = decide(subject, ActionName, ResourceArn, moment, ContextEntries)
@@ -782,7 +816,9 @@ def who_can(
             entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
             entry["Paths"] = _paths(reasons, book, subject, decision)
             if subject.kind == "role":
-                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries)
+                if assumers is None:
+                    assumers = [other for other in subjects if may_assume_roles(other)]
+                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries, assumers)
             entry["Credentials"] = credentials.of(subject)
             allowed[subject.arn] = entry
         by_arn = {s.arn: s for s in subjects}
