@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import Connection, Table
+from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, or_, select
 
 from iamledger.awsmodel import service_model, validate_input
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError, ValidationError
@@ -182,12 +182,30 @@ class EventBook:
         return out
 
     def _name_of(self, table: Table, column: str, entity: str, position: int) -> str | None:
-        for at in (position, position - 1):
-            with reading_at(at):
-                rows = analysis.live_rows(self._conn, table, table.c.entity_uuid == entity)
-            if rows:
-                return str(rows[0][column])
+        query = _NAME_QUERIES.get((table.name, column))
+        if query is None:
+            at: BindParameter[int] = bindparam("position")
+            query = (
+                select(table.c[column])
+                .where(
+                    table.c.entity_uuid == bindparam("entity"),
+                    table.c.valid_from <= at,
+                    or_(table.c.valid_to.is_(None), table.c.valid_to > at),
+                )
+                .order_by(table.c.valid_from, table.c.row_id)
+                .limit(1)
+            )
+            _NAME_QUERIES[(table.name, column)] = query
+        for moment in (position, position - 1):
+            name = self._conn.execute(query, {"entity": entity, "position": moment}).scalar()
+            if name is not None:
+                return str(name)
         return None
+
+
+# The statement naming an entity as of a position, per (table, column): built once, as describing thousands of
+# events (who-can on a large account) otherwise spends most of its time building it.
+_NAME_QUERIES: dict[tuple[str, str], Select[tuple[Any]]] = {}
 
 
 # -- moments and the principals of an answer ---------------------------------------------------------------------
