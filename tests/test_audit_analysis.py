@@ -489,8 +489,10 @@ def _mixed(store: _Store, clock: Clock, seed: int) -> None:
             store.create_group(GroupName=groups[-1])
         elif choice == 2:
             roles.append(f"r{step}")
-            named = rng.choice([ROOT, A, ALICE, "*"])
-            trust = _doc({"Effect": "Allow", "Principal": {"AWS": named}, "Action": "sts:AssumeRole"})
+            named = rng.choice(
+                [{"AWS": ROOT}, {"AWS": A}, {"AWS": ALICE}, {"AWS": "*"}, {"Service": "ec2.amazonaws.com"}]
+            )
+            trust = _doc({"Effect": "Allow", "Principal": named, "Action": "sts:AssumeRole"})
             store.create_role(RoleName=roles[-1], AssumeRolePolicyDocument=trust)
         elif choice == 3:
             store.add_user_to_group(UserName=rng.choice(users), GroupName=rng.choice(groups))
@@ -550,6 +552,8 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
                     assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
                 assert credentials.of(subject) == audit._credentials(conn, store, subject, _moment)
             assumers = [s for s in fast if audit.may_assume_roles(s)]
+            contexts: dict[str, dict] = {}
             for role in (s for s in fast if s.kind == "role"):
                 expected = audit.assumable_by(fast, role, _moment, None)
                 assert audit.assumable_by(fast, role, _moment, None, assumers) == expected
+                assert audit.assumable_by(fast, role, _moment, None, assumers, contexts) == expected

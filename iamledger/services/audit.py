@@ -759,6 +759,18 @@ def may_assume_roles(subject: Subject) -> bool:
     )
 
 
+def _trust_names_no_account(trust: AppliedPolicy) -> bool:
+    """Whether no ``Allow`` of the trust policy can name one of the account's users or roles at all (it names only
+    services and identity providers): then none of them can assume the role, since a trust policy must allow them."""
+    for statement in trust.policy.statements_for(_ASSUME_ROLE):
+        if not statement.allow:
+            continue
+        principal = statement.principal
+        if principal is None or principal.wildcard or principal.canonical_user or principal.aws:
+            return False
+    return True
+
+
 def _trust_names_principals(trust: AppliedPolicy) -> bool:
     """Whether an ``Allow`` of the trust policy may admit one of the account's users or roles by itself (naming it,
     ``*``, ``NotPrincipal``...), rather than only delegating to the account's identity policies (naming an account)
@@ -780,6 +792,7 @@ def assumable_by(
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
     assumers: Sequence[Subject] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
@@ -787,18 +800,23 @@ def assumable_by(
 
     ``assumers``, when given, are the ``subjects`` for which :func:`may_assume_roles` holds (in the same order): when
     the trust policy only names accounts (or services, identity providers), an identity ``Allow`` is needed, so only
-    they are evaluated; the answer is the same."""
+    they are evaluated (none when it names no account or principal of one); the answer is the same. ``contexts``
+    keeps each subject's request context across calls."""
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
     if assumers is not None and not _trust_names_principals(trust):
-        subjects = assumers
+        subjects = [] if _trust_names_no_account(trust) else assumers
     found: list[dict[str, Any]] = []
     for other in subjects:
         if other.arn == role.arn:
             continue
-        context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
+        context = None if contexts is None else contexts.get(other.arn)
+        if context is None:
+            context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
+            if contexts is not None:
+                contexts[other.arn] = context
         request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
         if evaluate(request, other.policy_set(trust)).allowed:
             found.append({"Arn": other.arn, "Type": other.kind.capitalize()})
@@ -826,6 +844,7 @@ def who_can(
         credentials = _CredentialBook(conn, store, account_id, moment)
         subjects = _all_subjects(conn, account_id)
         assumers: list[Subject] | None = None
+        contexts: dict[str, dict[str, Any]] = {}
         allowed: dict[str, dict[str, Any]] = {}
         for subject in subjects:
             decision = decide(subject, ActionName, ResourceArn, moment, ContextEntries)
@@ -836,7 +855,7 @@ def who_can(
             if subject.kind == "role":
                 if assumers is None:
                     assumers = [other for other in subjects if may_assume_roles(other)]
-                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries, assumers)
+                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries, assumers, contexts)
             entry["Credentials"] = credentials.of(subject)
             allowed[subject.arn] = entry
         by_arn = {s.arn: s for s in subjects}
