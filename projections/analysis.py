@@ -170,6 +170,86 @@ def reasons_for(conn: Connection, kind: str, row: Mapping[str, Any], policy: Eff
     return _ordered(reasons)
 
 
+class ReasonBook:
+    """:func:`reasons_for` for many principals at the bound position, read set-based: the memberships, inline policies
+    and attachments of every principal once (the earliest ``valid_from`` of each live key, as :func:`_valid_from`
+    answers), a managed policy's reasons once per ARN. Same answers as :func:`reasons_for`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._loaded = False
+        self._groups: dict[str, list[tuple[str, str]]] = {}
+        self._joined: dict[tuple[str, str], int] = {}
+        self._put: dict[tuple[str, str], int] = {}
+        self._attached: dict[tuple[str, str], int] = {}
+        self._managed: dict[str, list[Reason]] = {}
+
+    @staticmethod
+    def _earliest(found: dict[tuple[str, str], int], key: tuple[str, str], position: int) -> None:
+        if key not in found or position < found[key]:
+            found[key] = position
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        members = (
+            select(GROUP_MEMBERS.c.user_uuid, GROUPS.c.entity_uuid, GROUPS.c.group_name, GROUP_MEMBERS.c.valid_from)
+            .join(GROUPS, GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid)
+            .where(live(GROUP_MEMBERS), live(GROUPS))
+            .order_by(GROUP_MEMBERS.c.user_uuid, GROUPS.c.name_key)
+        )
+        for user, group, name, since in self._conn.execute(members):
+            self._groups.setdefault(str(user), []).append((str(name), str(group)))
+            self._earliest(self._joined, (str(user), str(group)), int(since))
+        inline = select(INLINE_POLICIES.c.principal_uuid, INLINE_POLICIES.c.policy_name, INLINE_POLICIES.c.valid_from)
+        for owner, name, since in self._conn.execute(inline.where(live(INLINE_POLICIES))):
+            self._earliest(self._put, (str(owner), str(name)), int(since))
+        attached = select(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.policy_arn, ATTACHMENTS.c.valid_from)
+        for owner, arn, since in self._conn.execute(attached.where(live(ATTACHMENTS))):
+            self._earliest(self._attached, (str(owner), str(arn)), int(since))
+        self._loaded = True
+
+    def _owner_of(self, kind: str, entity: str, policy: EffectivePolicy) -> str | None:
+        if policy.via is None:
+            return entity
+        if kind != "user":
+            return None
+        for name, group in self._groups.get(entity, []):
+            if name == policy.via:
+                return group
+        return None
+
+    def _managed_reasons(self, arn: str) -> list[Reason]:
+        if arn not in self._managed:
+            self._managed[arn] = _managed_reasons(self._conn, arn)
+        return self._managed[arn]
+
+    def reasons_for(self, kind: str, row: Mapping[str, Any], policy: EffectivePolicy) -> list[Reason]:
+        """What :func:`reasons_for` answers."""
+        if policy.role == "boundary":
+            return reasons_for(self._conn, kind, row, policy)
+        self._load()
+        entity = str(row["entity_uuid"])
+        owner = self._owner_of(kind, entity, policy)
+        if owner is None:
+            return []
+        reasons: list[Reason] = []
+        if policy.via is not None:
+            joined = self._joined.get((entity, owner))
+            if joined is not None:
+                reasons.append(Reason(joined, "membership"))
+        if policy.policy_arn is None:
+            put = self._put.get((owner, policy.source_id))
+            if put is not None:
+                reasons.append(Reason(put, "inline-policy"))
+        else:
+            attached = self._attached.get((owner, policy.policy_arn))
+            if attached is not None:
+                reasons.append(Reason(attached, "attachment"))
+            reasons += self._managed_reasons(policy.policy_arn)
+        return _ordered(reasons)
+
+
 def _ordered(reasons: Iterable[Reason]) -> list[Reason]:
     seen: dict[int, Reason] = {}
     for reason in reasons:

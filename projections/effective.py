@@ -4,7 +4,7 @@ policies, each of its groups' inline and attached policies, its boundary) or to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -12,8 +12,8 @@ from sqlalchemy import BindParameter, ColumnElement, Connection, Select, Table, 
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections.principals import attached_policy_arns, inline_policies
-from iamledger.projections.tables import POLICIES, POLICY_VERSIONS
-from iamledger.projections.temporal import read_position
+from iamledger.projections.tables import ATTACHMENTS, GROUP_MEMBERS, GROUPS, INLINE_POLICIES, POLICIES, POLICY_VERSIONS
+from iamledger.projections.temporal import live, read_position
 from iamledger.projections.users import groups_of_user
 
 
@@ -120,3 +120,130 @@ def effective_policies(
             kind_name = "aws-managed" if is_aws_managed_policy_arn(boundary) else "user-managed"
             found.append(EffectivePolicy("boundary", boundary.rsplit("/", 1)[1], kind_name, document, boundary))
     return found
+
+
+def _grouped(rows: Any, key: str, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        owner = str(row[key])
+        if owner in wanted:
+            found.setdefault(owner, []).append(dict(row))
+    return found
+
+
+def _customer_documents(conn: Connection, account_id: str) -> dict[str, str]:
+    """The default versions' documents of the account's customer managed policies at the bound position, by ARN."""
+    query = (
+        select(POLICIES.c.arn, POLICY_VERSIONS.c.document)
+        .join(POLICIES, POLICIES.c.entity_uuid == POLICY_VERSIONS.c.policy_uuid)
+        .where(
+            POLICIES.c.account_id == account_id,
+            live(POLICIES),
+            POLICY_VERSIONS.c.version_id == POLICIES.c.default_version_id,
+            live(POLICY_VERSIONS),
+        )
+    )
+    documents: dict[str, str] = {}
+    for arn, document in conn.execute(query):
+        documents.setdefault(str(arn), str(document))
+    return documents
+
+
+class _Holdings:
+    """The inline policies and attachments of many holders, and the managed policies' documents, read once."""
+
+    def __init__(
+        self,
+        inline: dict[str, list[dict[str, Any]]],
+        attached: dict[str, list[dict[str, Any]]],
+        customer: dict[str, str],
+        catalogue: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self._inline = inline
+        self._attached = attached
+        self._customer = customer
+        self._catalogue = catalogue
+
+        self._documents: dict[str, str | None] = {}
+        self._groups: dict[str, list[EffectivePolicy]] = {}
+
+    def document_of(self, arn: str) -> str | None:
+        """What :func:`managed_document` answers for ``arn``."""
+        if arn not in self._documents:
+            if is_aws_managed_policy_arn(arn):
+                entry = self._catalogue.get(arn)
+                self._documents[arn] = None if entry is None else str(entry["Document"])
+            else:
+                self._documents[arn] = self._customer.get(arn)
+        return self._documents[arn]
+
+    def policies_of(self, entity: str, kind: str, via: str | None) -> list[EffectivePolicy]:
+        """The inline then the attached managed policies of ``entity``."""
+        found = [
+            EffectivePolicy("identity", p["policy_name"], kind, p["document"], None, via)
+            for p in self._inline.get(entity, [])
+        ]
+        for attachment in self._attached.get(entity, []):
+            arn = str(attachment["policy_arn"])
+            document = self.document_of(arn)
+            if document is not None:
+                source_type = "aws-managed" if is_aws_managed_policy_arn(arn) else "user-managed"
+                found.append(EffectivePolicy("identity", arn.rsplit("/", 1)[1], source_type, document, arn, via))
+        return found
+
+    def group_policies(self, group: Mapping[str, Any]) -> list[EffectivePolicy]:
+        """:meth:`policies_of` a group, through it (each group's read once)."""
+        entity = str(group["entity_uuid"])
+        if entity not in self._groups:
+            self._groups[entity] = self.policies_of(entity, "group", group["group_name"])
+        return self._groups[entity]
+
+
+def effective_policies_of_all(
+    conn: Connection,
+    account_id: str,
+    principals: Sequence[tuple[str, Mapping[str, Any]]],
+    catalogue: Mapping[str, Mapping[str, Any]],
+) -> list[list[EffectivePolicy]]:
+    """:func:`effective_policies` of each ``(kind, row)`` of ``principals`` (users and roles of ``account_id``), read
+    in a handful of set-based queries instead of a score per principal: the same policies, in the same order."""
+    entities = {str(row["entity_uuid"]) for _kind, row in principals}
+    member_rows = conn.execute(
+        select(GROUP_MEMBERS.c.user_uuid, GROUPS)
+        .join(GROUPS, GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid)
+        .where(live(GROUP_MEMBERS), live(GROUPS))
+        .order_by(GROUP_MEMBERS.c.user_uuid, GROUPS.c.name_key)
+    ).mappings()
+    groups = _grouped(member_rows, "user_uuid", entities)
+    owners = entities | {str(g["entity_uuid"]) for found in groups.values() for g in found}
+    inline = conn.execute(
+        select(INLINE_POLICIES)
+        .where(live(INLINE_POLICIES))
+        .order_by(INLINE_POLICIES.c.principal_uuid, INLINE_POLICIES.c.policy_name)
+    ).mappings()
+    attached = conn.execute(
+        select(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.policy_arn)
+        .where(live(ATTACHMENTS))
+        .order_by(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
+    ).mappings()
+    holdings = _Holdings(
+        _grouped(inline, "principal_uuid", owners),
+        _grouped(attached, "principal_uuid", owners),
+        _customer_documents(conn, account_id),
+        catalogue,
+    )
+    answers: list[list[EffectivePolicy]] = []
+    for kind, row in principals:
+        entity = str(row["entity_uuid"])
+        found = holdings.policies_of(entity, kind, None)
+        if kind == "user":
+            for group in groups.get(entity, []):
+                found += holdings.group_policies(group)
+        boundary = row.get("boundary_arn")
+        if boundary:
+            document = holdings.document_of(boundary)
+            if document is not None:
+                kind_name = "aws-managed" if is_aws_managed_policy_arn(boundary) else "user-managed"
+                found.append(EffectivePolicy("boundary", boundary.rsplit("/", 1)[1], kind_name, document, boundary))
+        answers.append(found)
+    return answers

@@ -9,6 +9,7 @@ expiry times, "now") is replaced on the instance. Each step runs under an audit 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -19,8 +20,10 @@ from iamledger import IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
+from iamledger.projections import analysis
 from iamledger.projections.operations import event_name
 from iamledger.projections.trail import lookup_events
+from iamledger.services import audit
 from tests.clirunner import run
 
 A = "123456789012"
@@ -460,3 +463,97 @@ def test_cli_bad_input_is_an_aws_style_error(timeline, store_url, capsys, args, 
     result = run(capsys, "audit", *args, "--db", store_url)
     assert result.exit_code == 254
     assert f"An error occurred ({code})" in result.stderr
+
+
+# -- the set-based reads of who-can against the per-principal ones ---------------------------------------------------
+
+
+def _mixed(store: _Store, clock: Clock, seed: int) -> None:
+    """Add users, groups, roles, tags, inline and managed policies, boundaries, memberships and removals, chosen
+    by a seeded random generator, after the timeline."""
+    rng = random.Random(seed)
+    clock.at(11, 5)
+    users, groups, roles, policies = ["alice", "bob"], ["devs"], ["reader"], [POLICY]
+    aws = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    for number in range(3):
+        arn = store.create_policy(PolicyName=f"p{number}", PolicyDocument=_doc(_allow(f"s3:Get{'*' * number}")))
+        policies.append(arn["Policy"]["Arn"])
+    for step in range(60):
+        choice = rng.randrange(10)
+        if choice == 0:
+            name = f"u{step}"
+            store.create_user(UserName=name, Tags=[{"Key": "team", "Value": rng.choice(["a", "b"])}])
+            users.append(name)
+        elif choice == 1:
+            groups.append(f"g{step}")
+            store.create_group(GroupName=groups[-1])
+        elif choice == 2:
+            roles.append(f"r{step}")
+            named = rng.choice(
+                [{"AWS": ROOT}, {"AWS": A}, {"AWS": ALICE}, {"AWS": "*"}, {"Service": "ec2.amazonaws.com"}]
+            )
+            trust = _doc({"Effect": "Allow", "Principal": named, "Action": "sts:AssumeRole"})
+            store.create_role(RoleName=roles[-1], AssumeRolePolicyDocument=trust)
+        elif choice == 3:
+            store.add_user_to_group(UserName=rng.choice(users), GroupName=rng.choice(groups))
+        elif choice == 4:
+            group = rng.choice(groups)
+            members = store.get_group(GroupName=group)["Users"]
+            if members:
+                store.remove_user_from_group(UserName=rng.choice(members)["UserName"], GroupName=group)
+        elif choice == 5:
+            kind, name = rng.choice([("user", u) for u in users] + [("group", g) for g in groups])
+            arn = rng.choice([*policies, aws])
+            if kind == "user":
+                store.attach_user_policy(UserName=name, PolicyArn=arn)
+            else:
+                store.attach_group_policy(GroupName=name, PolicyArn=arn)
+        elif choice == 6:
+            document = _doc(_allow(rng.choice(["s3:GetObject", "s3:*", "sts:AssumeRole"])))
+            name = f"i{rng.randrange(3)}"
+            store.put_user_policy(UserName=rng.choice(users), PolicyName=name, PolicyDocument=document)
+        elif choice == 7:
+            document = _doc(_allow(rng.choice(["s3:GetObject", "iam:*"])))
+            name = f"i{rng.randrange(3)}"
+            store.put_role_policy(RoleName=rng.choice(roles), PolicyName=name, PolicyDocument=document)
+        elif choice == 8:
+            store.put_user_permissions_boundary(UserName=rng.choice(users), PermissionsBoundary=rng.choice(policies))
+        else:
+            store.tag_role(RoleName=rng.choice(roles), Tags=[{"Key": "k", "Value": str(step)}])
+
+
+def _shape(subject: audit.Subject) -> tuple[object, ...]:
+    return (
+        subject.arn,
+        subject.kind,
+        subject.row,
+        subject.principal,
+        subject.policies,
+        [(p.policy, p.source) for p in subject.identity],
+        None if subject.boundary is None else (subject.boundary.policy, subject.boundary.source),
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clock, seed):
+    store, _positions = timeline
+    _mixed(store, clock, seed)
+    head = _head(store)
+    for position in [*range(1, head + 1, 7), head]:
+        with audit._reading(store, f"position:{position}") as (conn, _moment):
+            fast = audit._all_subjects(conn, A)
+            slow = audit._all_subjects_one_by_one(conn, A)
+            assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
+            reasons = analysis.ReasonBook(conn)
+            credentials = audit._CredentialBook(conn, store, A, _moment)
+            for subject in fast:
+                for policy in subject.policies:
+                    expected = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+                    assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
+                assert credentials.of(subject) == audit._credentials(conn, store, subject, _moment)
+            assumers = [s for s in fast if audit.may_assume_roles(s)]
+            contexts: dict[str, dict] = {}
+            for role in (s for s in fast if s.kind == "role"):
+                expected = audit.assumable_by(fast, role, _moment, None)
+                assert audit.assumable_by(fast, role, _moment, None, assumers) == expected
+                assert audit.assumable_by(fast, role, _moment, None, assumers, contexts) == expected

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import Connection, Table
+from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, or_, select
 
 from iamledger.awsmodel import service_model, validate_input
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError, ValidationError
@@ -52,7 +52,12 @@ from iamledger.domain.policy.simulation import (
 from iamledger.domain.policy.wildcards import compile_glob
 from iamledger.projections import analysis
 from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
+from iamledger.projections.effective import (
+    EffectivePolicy,
+    effective_policies,
+    effective_policies_of_all,
+    managed_document,
+)
 from iamledger.projections.operations import event_name
 from iamledger.projections.tables import (
     ACCESS_KEYS,
@@ -65,7 +70,7 @@ from iamledger.projections.tables import (
     ROLES,
     USERS,
 )
-from iamledger.projections.tags import current_tags
+from iamledger.projections.tags import current_tags, current_tags_of_all
 from iamledger.projections.temporal import reading_at, reading_now
 from iamledger.projections.timeindex import Moment, indexed_head, resolve, time_of
 from iamledger.services.base import ServiceBase, translated
@@ -177,12 +182,30 @@ class EventBook:
         return out
 
     def _name_of(self, table: Table, column: str, entity: str, position: int) -> str | None:
-        for at in (position, position - 1):
-            with reading_at(at):
-                rows = analysis.live_rows(self._conn, table, table.c.entity_uuid == entity)
-            if rows:
-                return str(rows[0][column])
+        query = _NAME_QUERIES.get((table.name, column))
+        if query is None:
+            at: BindParameter[int] = bindparam("position")
+            query = (
+                select(table.c[column])
+                .where(
+                    table.c.entity_uuid == bindparam("entity"),
+                    table.c.valid_from <= at,
+                    or_(table.c.valid_to.is_(None), table.c.valid_to > at),
+                )
+                .order_by(table.c.valid_from, table.c.row_id)
+                .limit(1)
+            )
+            _NAME_QUERIES[(table.name, column)] = query
+        for moment in (position, position - 1):
+            name = self._conn.execute(query, {"entity": entity, "position": moment}).scalar()
+            if name is not None:
+                return str(name)
         return None
+
+
+# The statement naming an entity as of a position, per (table, column): built once, as describing thousands of
+# events (who-can on a large account) otherwise spends most of its time building it.
+_NAME_QUERIES: dict[tuple[str, str], Select[tuple[Any]]] = {}
 
 
 # -- moments and the principals of an answer ---------------------------------------------------------------------
@@ -252,12 +275,17 @@ def _principal_for(kind: str, row: Mapping[str, Any], tags: Mapping[str, str]) -
     return Principal.user(row["account_id"], "simulated-group-member")
 
 
-def _with_policies(subject: Subject) -> Subject:
+def _with_policies(subject: Subject, shared: dict[EffectivePolicy, AppliedPolicy] | None = None) -> Subject:
+    """Compile the subject's policies; ``shared`` lets subjects with the same policy (a group's) share its compiled
+    form and source."""
     identity: list[AppliedPolicy] = []
     for policy in subject.policies:
-        source = PolicySource(policy.source_id, policy.source_type)
-        applied = AppliedPolicy.from_text(policy.document, source)
-        subject.sources[id(source)] = policy
+        applied = None if shared is None else shared.get(policy)
+        if applied is None:
+            applied = AppliedPolicy.from_text(policy.document, PolicySource(policy.source_id, policy.source_type))
+            if shared is not None:
+                shared[policy] = applied
+        subject.sources[id(applied.source)] = policy
         if policy.role == "identity":
             identity.append(applied)
         else:
@@ -334,6 +362,34 @@ def resolve_subject(store: ServiceBase, conn: Connection, account_id: str, arn: 
 
 
 def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
+    """Every user and role of the account at the bound position, read set-based (a handful of queries whatever the
+    number of principals): the same subjects :func:`_stored_subject` builds one by one."""
+    rows: list[tuple[str, dict[str, Any]]] = [
+        (kind, row)
+        for kind, table in (("user", USERS), ("role", ROLES))
+        for row in analysis.live_rows(conn, table, table.c.account_id == account_id)
+    ]
+    tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
+    policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
+    shared: dict[EffectivePolicy, AppliedPolicy] = {}
+    subjects = [
+        _with_policies(
+            Subject(
+                str(row["arn"]),
+                kind,
+                row,
+                _principal_for(kind, row, dict(tags.get(str(row["entity_uuid"]), []))),
+                found,
+            ),
+            shared,
+        )
+        for (kind, row), found in zip(rows, policies, strict=True)
+    ]
+    return sorted(subjects, key=lambda s: (s.kind, s.arn))
+
+
+def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]:
+    """:func:`_all_subjects` the slow way, a subject at a time (kept to check the set-based reads against)."""
     subjects = [
         _stored_subject(conn, kind, row)
         for kind, table in (("user", USERS), ("role", ROLES))
@@ -483,6 +539,57 @@ def _credentials(conn: Connection, store: ServiceBase, subject: Subject, moment:
     return out
 
 
+class _CredentialBook:
+    """:func:`_credentials` for many subjects of an account: the access keys and the sessions valid at the moment read
+    once, then each subject's picked out (in the same order)."""
+
+    def __init__(self, conn: Connection, store: ServiceBase, account_id: str, moment: Moment) -> None:
+        self._conn = conn
+        self._store = store
+        self._account_id = account_id
+        self._moment = moment
+        self._keys: dict[str, list[dict[str, Any]]] | None = None
+        self._by_owner: dict[str, list[dict[str, Any]]] = {}
+        self._by_role: dict[str, list[dict[str, Any]]] = {}
+
+    def _load(self) -> dict[str, list[dict[str, Any]]]:
+        if self._keys is None:
+            self._keys = {}
+            for key in analysis.live_rows(self._conn, ACCESS_KEYS):
+                self._keys.setdefault(str(key["owner_uuid"]), []).append(key)
+            base = f"arn:aws:sts::{self._account_id}:assumed-role/"
+            for session in analysis.sessions_valid_at(self._conn, self._account_id, self._moment.time):
+                owner = str(session["owner_arn"])
+                self._by_owner.setdefault(owner, []).append(session)
+                if owner.startswith(base):
+                    role, slash, _rest = owner[len(base) :].partition("/")
+                    if slash:
+                        self._by_role.setdefault(role, []).append(session)
+        return self._keys
+
+    def of(self, subject: Subject) -> dict[str, Any]:
+        """What :func:`_credentials` answers for a user or role of the account."""
+        if subject.kind not in {"user", "role"} or str(subject.row["account_id"]) != self._account_id:
+            return _credentials(self._conn, self._store, subject, self._moment)
+        keys = self._load()
+        out: dict[str, Any] = {}
+        if subject.kind == "user":
+            entity = str(subject.row["entity_uuid"])
+            out["AccessKeys"] = [
+                {"AccessKeyId": k["access_key_id"], "Status": k["status"]}
+                for k in keys.get(entity, [])
+                if k["owner_kind"] == "user"
+            ]
+            out["ConsolePassword"] = _has_login_profile(self._store, entity)
+            sessions = self._by_owner.get(subject.arn, [])
+        else:
+            sessions = self._by_role.get(str(subject.row["role_name"]), [])
+        out["ValidSessions"] = [
+            {"Arn": s["owner_arn"], "AccessKeyId": s["access_key_id"], "Expiration": s["expiration"]} for s in sessions
+        ]
+        return out
+
+
 def _has_login_profile(store: ServiceBase, entity: str) -> bool:
     try:
         user: Any = store.repository.get(uuid.UUID(entity))
@@ -594,7 +701,9 @@ def simulate_principal_policy_at(
 # -- 2. reverse queries -------------------------------------------------------------------------------------------
 
 
-def _paths(conn: Connection, book: EventBook, subject: Subject, decision: Decision) -> list[dict[str, Any]]:
+def _paths(
+    reasons_book: analysis.ReasonBook, book: EventBook, subject: Subject, decision: Decision
+) -> list[dict[str, Any]]:
     paths: dict[tuple[Any, ...], dict[str, Any]] = {}
     for statement in decision.matched_statements:
         if statement.role is not PolicyRole.IDENTITY:
@@ -610,7 +719,7 @@ def _paths(conn: Connection, book: EventBook, subject: Subject, decision: Decisi
             path["PolicySource"]["PolicyArn"] = policy.policy_arn
         key = (policy.via, policy.source_id, policy.source_type, policy.policy_arn)
         if key not in paths:
-            reasons = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+            reasons = reasons_book.reasons_for(subject.entity_kind, subject.row, policy)
             path["Provenance"] = [book.describe(r.position, r.what) for r in reasons]
             paths[key] = path
     return list(paths.values())
@@ -639,24 +748,75 @@ def _trust_outsiders(trust_text: str, account_id: str) -> list[dict[str, Any]]:
     return found
 
 
+_ASSUME_ROLE: Final = "sts:assumerole"
+_ACCOUNT_NAME: Final = re.compile(r"\d{12}|arn:aws:iam::\d{12}:root")
+
+
+def may_assume_roles(subject: Subject) -> bool:
+    """Whether one of the subject's identity policies has an ``Allow`` statement covering ``sts:AssumeRole``."""
+    return any(
+        statement.allow for applied in subject.identity for statement in applied.policy.statements_for(_ASSUME_ROLE)
+    )
+
+
+def _trust_names_no_account(trust: AppliedPolicy) -> bool:
+    """Whether no ``Allow`` of the trust policy can name one of the account's users or roles at all (it names only
+    services and identity providers): then none of them can assume the role, since a trust policy must allow them."""
+    for statement in trust.policy.statements_for(_ASSUME_ROLE):
+        if not statement.allow:
+            continue
+        principal = statement.principal
+        if principal is None or principal.wildcard or principal.canonical_user or principal.aws:
+            return False
+    return True
+
+
+def _trust_names_principals(trust: AppliedPolicy) -> bool:
+    """Whether an ``Allow`` of the trust policy may admit one of the account's users or roles by itself (naming it,
+    ``*``, ``NotPrincipal``...), rather than only delegating to the account's identity policies (naming an account)
+    or admitting services and identity providers. Errs on the side of ``True``."""
+    for statement in trust.policy.statements_for(_ASSUME_ROLE):
+        if not statement.allow:
+            continue
+        principal = statement.principal
+        if principal is None or principal.wildcard or principal.canonical_user:
+            return True
+        if any(_ACCOUNT_NAME.fullmatch(name) is None for name in principal.aws):
+            return True
+    return False
+
+
 def assumable_by(
     subjects: Sequence[Subject],
     role: Subject,
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
+    assumers: Sequence[Subject] | None = None,
+    contexts: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
-    outside principals the trust policy names."""
+    outside principals the trust policy names.
+
+    ``assumers``, when given, are the ``subjects`` for which :func:`may_assume_roles` holds (in the same order): when
+    the trust policy only names accounts (or services, identity providers), an identity ``Allow`` is needed, so only
+    they are evaluated (none when it names no account or principal of one); the answer is the same. ``contexts``
+    keeps each subject's request context across calls."""
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
+    if assumers is not None and not _trust_names_principals(trust):
+        subjects = [] if _trust_names_no_account(trust) else assumers
     found: list[dict[str, Any]] = []
     for other in subjects:
         if other.arn == role.arn:
             continue
-        context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
+        context = None if contexts is None else contexts.get(other.arn)
+        if context is None:
+            context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
+            if contexts is not None:
+                contexts[other.arn] = context
         request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
         if evaluate(request, other.policy_set(trust)).allowed:
             found.append({"Arn": other.arn, "Type": other.kind.capitalize()})
@@ -680,17 +840,23 @@ def who_can(
     _check_action(ActionName)
     with _reading(store, At) as (conn, moment):
         book = EventBook(store, conn)
+        reasons = analysis.ReasonBook(conn)
+        credentials = _CredentialBook(conn, store, account_id, moment)
         subjects = _all_subjects(conn, account_id)
+        assumers: list[Subject] | None = None
+        contexts: dict[str, dict[str, Any]] = {}
         allowed: dict[str, dict[str, Any]] = {}
         for subject in subjects:
             decision = decide(subject, ActionName, ResourceArn, moment, ContextEntries)
             if not decision.allowed:
                 continue
             entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
-            entry["Paths"] = _paths(conn, book, subject, decision)
+            entry["Paths"] = _paths(reasons, book, subject, decision)
             if subject.kind == "role":
-                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries)
-            entry["Credentials"] = _credentials(conn, store, subject, moment)
+                if assumers is None:
+                    assumers = [other for other in subjects if may_assume_roles(other)]
+                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries, assumers, contexts)
+            entry["Credentials"] = credentials.of(subject)
             allowed[subject.arn] = entry
         by_arn = {s.arn: s for s in subjects}
         for entry in list(allowed.values()):
@@ -702,7 +868,7 @@ def who_can(
                 if target is None:
                     other = by_arn[arn]
                     target = {"Arn": arn, "Type": other.kind.capitalize(), "Paths": []}
-                    target["Credentials"] = _credentials(conn, store, other, moment)
+                    target["Credentials"] = credentials.of(other)
                     allowed[arn] = target
                 target["Paths"].append({"Via": "role", "RoleArn": entry["Arn"]})
         principals = sorted(allowed.values(), key=lambda e: (e["Type"], e["Arn"]))
