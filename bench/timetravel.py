@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy
@@ -141,28 +141,28 @@ class Sample:
 
 
 def samples(store: IdentityStore, count: int, rng: random.Random) -> list[Sample]:
-    """Random times, each resolved to its position and given a user that existed then (found without timing; the
-    time is resolved with an index-friendly query of our own, see :func:`time_lookup`)."""
+    """Random recorded moments, each with the position it resolves to and a user that existed then (found without
+    timing). A moment is drawn from the distinct recorded times, not uniformly over the span: a small history saved
+    in one transaction has a single time after the account's creation, and a uniform draw would almost never reach
+    it (the draw would loop for ever)."""
     recorded = POSITIONS.c.recorded_at
     with store.engine.connect() as conn:
-        first, last = conn.execute(select(sqlalchemy.func.min(recorded), sqlalchemy.func.max(recorded))).one()
+        times = conn.execute(
+            select(recorded, sqlalchemy.func.max(POSITIONS.c.position)).group_by(recorded).order_by(recorded)
+        ).all()
         rows = conn.execute(select(USERS.c.user_name, USERS.c.arn, USERS.c.valid_from, USERS.c.valid_to)).all()
-        span = (last - first).total_seconds()
-        found: list[Sample] = []
-        while len(found) < count:
-            when = first + timedelta(seconds=rng.random() * span)
-            query = (
-                select(POSITIONS.c.position)
-                .where(recorded <= when)
-                .order_by(recorded.desc(), POSITIONS.c.position.desc())
-                .limit(1)
-            )
-            position = int(conn.execute(query).scalar() or 0)
-            for _ in range(1000):
-                name, arn, valid_from, valid_to = rng.choice(rows)
-                if valid_from <= position and (valid_to is None or valid_to > position):
-                    found.append(Sample(when, position, name, arn))
-                    break
+    found: list[Sample] = []
+    for _ in range(count * 1000):
+        if len(found) >= count:
+            break
+        when, position = rng.choice(times)
+        for _ in range(1000):
+            name, arn, valid_from, valid_to = rng.choice(rows)
+            if valid_from <= position and (valid_to is None or valid_to > position):
+                found.append(Sample(when, int(position), name, arn))
+                break
+    if len(found) < count:
+        raise SystemExit(f"found {len(found)} of {count} moments with a user in the store's history")
     return found
 
 
