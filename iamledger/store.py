@@ -142,6 +142,9 @@ class IdentityStore(
     def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store_url = store_url
         self.engine: Engine = create_store_engine(store_url)
+        self._known_accounts: tuple[str, ...] = ()
+        """The account ids last read from the registry: accounts are only ever added, so an id found here exists
+        and the first is the default for good (the hot path of every request reads them)."""
         with self._schema_lock():
             super().__init__(env=store_url.eventsourcing_env())
             self._master_key = master_key
@@ -354,11 +357,17 @@ class IdentityStore(
     def account_ids(self) -> list[str]:
         """The store's account ids, the default (first) one first."""
         registry = self._registry()
-        return [] if registry is None else list(registry.account_ids)
+        ids = [] if registry is None else list(registry.account_ids)
+        self._known_accounts = tuple(ids)
+        return ids
+
+    def has_account(self, account_id: str) -> bool:
+        """Whether the store has the account ``account_id`` (read from the registry only for an id not seen yet)."""
+        return account_id in self._known_accounts or account_id in self.account_ids()
 
     def default_account_id(self) -> str:
         """The store's first account, which commands act in unless told otherwise."""
-        ids = self.account_ids()
+        ids = self._known_accounts or tuple(self.account_ids())
         if not ids:
             raise StoreNotInitializedError(
                 f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
@@ -369,7 +378,7 @@ class IdentityStore(
         """``account_id`` checked to exist in this store, or the default account when it is ``None``."""
         if account_id is None:
             return self.default_account_id()
-        if check_account_id(account_id) not in self.account_ids():
+        if not self.has_account(check_account_id(account_id)):
             raise NoSuchEntityError(f"The account {account_id} does not exist in this store.")
         return account_id
 

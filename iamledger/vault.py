@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from iamledger.domain.errors import ConfigurationError
 
 NONCE_BYTES: Final = 12
+KEY_MEMO_SIZE: Final = 10_000
 
 metadata = MetaData()
 
@@ -52,6 +53,8 @@ class Vault:
     def __init__(self, engine: Engine, master_key: Callable[[], bytes]) -> None:
         self._engine = engine
         self._master_key = master_key
+        self._key_secrets: dict[str, str] = {}
+        """Access-key secrets already decrypted (:meth:`get_access_key_secret`), at most ``KEY_MEMO_SIZE``."""
 
     def create_tables(self) -> None:
         """Create the vault's tables if they do not exist yet."""
@@ -62,6 +65,7 @@ class Vault:
 
     def put_secret(self, *, secret_id: str, account_id: str, kind: str, owner_arn: str, secret: str) -> None:
         """Encrypt and store ``secret`` under ``secret_id``."""
+        self._key_secrets.pop(secret_id, None)
         nonce = secrets.token_bytes(NONCE_BYTES)
         ciphertext = nonce + self._cipher().encrypt(nonce, secret.encode("utf-8"), secret_id.encode("utf-8"))
         with self._engine.begin() as conn:
@@ -91,8 +95,22 @@ class Vault:
             ) from None
         return plain.decode("utf-8")
 
+    def get_access_key_secret(self, access_key_id: str) -> str | None:
+        """The secret of the access key ``access_key_id``, memoised: a key's secret never changes and a key id is
+        never reused, so a memoised secret is never stale for a key the access-keys view still holds (callers check
+        the key's row first: a deleted key has none). Request authentication reads one per request."""
+        secret = self._key_secrets.get(access_key_id)
+        if secret is None:
+            secret = self.get_secret(access_key_id)
+            if secret is not None:
+                if len(self._key_secrets) >= KEY_MEMO_SIZE:
+                    self._key_secrets.clear()
+                self._key_secrets[access_key_id] = secret
+        return secret
+
     def delete_secret(self, secret_id: str) -> None:
         """Forget the secret stored under ``secret_id``."""
+        self._key_secrets.pop(secret_id, None)
         with self._engine.begin() as conn:
             conn.execute(delete(vault_secrets).where(vault_secrets.c.secret_id == secret_id))
 

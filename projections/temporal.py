@@ -91,10 +91,28 @@ def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] 
         table_batch = batch.table(table)
         rows = table_batch.current(where)
         return table_batch.as_dict(rows[0]) if rows else None
-    row = conn.execute(select(table).where(_current(table, where))).mappings().first()
+    if None in where.values():  # ``= NULL`` never matches: ``_current`` writes ``IS NULL``
+        row = conn.execute(select(table).where(_current(table, where))).mappings().first()
+    else:
+        row = conn.execute(_current_row_query(table, tuple(where)), where).mappings().first()
     if row is None:
         return None
     return {k: v for k, v in row.items() if k not in _BOOKKEEPING}
+
+
+_CURRENT_ROW_QUERIES: dict[tuple[Table, tuple[str, ...]], Any] = {}
+
+
+def _current_row_query(table: Table, columns: tuple[str, ...]) -> Any:
+    """The select of the current row by ``columns``, with a bound parameter per column, built once per table and
+    columns: building a statement and its cache key costs more than running it on the hot paths (a request's
+    access-key lookup)."""
+    key = (table, columns)
+    query = _CURRENT_ROW_QUERIES.get(key)
+    if query is None:
+        condition = and_(table.c.valid_to.is_(None), *(table.c[c] == bindparam(c) for c in columns))
+        query = _CURRENT_ROW_QUERIES[key] = select(table).where(condition)
+    return query
 
 
 def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str, Any]]:

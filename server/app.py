@@ -46,7 +46,6 @@ from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
 from iamledger.logconfig import configure_logging, get_logger
-from iamledger.projections.access_keys import find_access_key
 from iamledger.projections.projector import Progress, Projector
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 from iamledger.server.unsigned import unsigned_caller
@@ -63,7 +62,7 @@ VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 STORE_ENV: Final = "IAMLEDGER_SERVE_DB"
 """The store URL a worker process of ``iamledger serve --workers N`` opens (set by the command for its workers)."""
-CLAIMED_MEMO_SIZE: Final = 10_000
+EXPECTED_SERVICES: Final = frozenset(SERVICES)
 LOG_LEVEL_ENV: Final = "IAMLEDGER_SERVE_LOG_LEVEL"
 LOG_FORMAT_ENV: Final = "IAMLEDGER_SERVE_LOG_FORMAT"
 
@@ -233,10 +232,6 @@ class Endpoint:
     def __init__(self, holder: StoreHolder) -> None:
         self.holder = holder
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamledger-store")
-        self._claimed: dict[str, str] = {}
-        """Access key id -> owner ARN (the claimed actor) at the views' position ``_claimed_at``: a label for the
-        records of refused requests, never used to authenticate; forgotten as soon as the views move."""
-        self._claimed_at = -1
 
     async def run(self, function: Callable[[], Any]) -> Any:
         """Run ``function`` on the store's thread."""
@@ -280,10 +275,10 @@ class Endpoint:
             action = _first(pairs, "Action") or ""
             version = _first(pairs, "Version")
             model = service_model(VERSIONS.get(version or "", "iam"))
-            claimed = self._claimed_context(store, request, request_id, source_ip, user_agent)
+            claimed = self._claimed_context(request, request_id, source_ip, user_agent)
             with bound_audit_context(claimed):
                 caller = unsigned_caller(model, action, request) or store.verify_request(
-                    request, expected_service=set(SERVICES)
+                    request, expected_service=EXPECTED_SERVICES, as_key_owner=True
                 )
             model = service_model(caller.service)
             operation = self._operation(model, action, version)
@@ -316,26 +311,22 @@ class Endpoint:
                 sender=False,
             )
 
+    @staticmethod
     def _claimed_context(
-        self, store: IdentityStore, request: HttpRequest, request_id: str, source_ip: str | None, user_agent: str | None
+        request: HttpRequest, request_id: str, source_ip: str | None, user_agent: str | None
     ) -> AuditContext:
-        """The audit context while the signature is checked: the owner of the access key the request names (a refusal
-        is recorded under that claimed identity), or ``anonymous`` when it names no known key."""
-        actor = ANONYMOUS
+        """The audit context while the signature is checked: the access key id the request names, and the anonymous
+        actor, which the check replaces by the key's owner when the store holds the key (a refusal is recorded
+        under that claimed identity, an accepted key's use under its owner)."""
         access_key_id: str | None = None
         with contextlib.suppress(AuthenticationError):
             access_key_id = parse_authorization(request).access_key_id
-        if access_key_id is not None:
-            position = store.projector.catch_up()
-            if position != self._claimed_at or len(self._claimed) > CLAIMED_MEMO_SIZE:
-                self._claimed, self._claimed_at = {}, position
-            if access_key_id not in self._claimed:
-                with store.engine.connect() as conn:
-                    row = find_access_key(conn, access_key_id)
-                self._claimed[access_key_id] = ANONYMOUS if row is None else str(row["owner_arn"])
-            actor = self._claimed[access_key_id]
         return AuditContext(
-            actor=actor, request_id=request_id, access_key_id=access_key_id, source_ip=source_ip, user_agent=user_agent
+            actor=ANONYMOUS,
+            request_id=request_id,
+            access_key_id=access_key_id,
+            source_ip=source_ip,
+            user_agent=user_agent,
         )
 
     @staticmethod

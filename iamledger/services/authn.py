@@ -4,12 +4,17 @@ token), as the command line does with a ``--profile``; and SigV4-signed HTTP req
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import hmac
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
 from iamledger.auth import AuthenticationError, HttpRequest, KeyRecord, VerifiedCaller, verify
+from iamledger.context import bound_audit_context
+from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import TranslatedError
 from iamledger.projections.access_keys import find_access_key
 from iamledger.services.base import ServiceBase
@@ -79,16 +84,27 @@ class AuthenticationService(ServiceBase):
                     "ExpiredToken", "The security token included in the request is expired", 403, sender_fault=True
                 )
 
-    def verify_request(self, request: HttpRequest, *, expected_service: set[str] | None = None) -> VerifiedCaller:
+    def verify_request(
+        self,
+        request: HttpRequest,
+        *,
+        expected_service: AbstractSet[str] | None = None,
+        as_key_owner: bool = False,
+    ) -> VerifiedCaller:
         """Verify a SigV4-signed HTTP request against the store's keys (long-term keys of root and users, and
         temporary session keys with their tokens) at the store's clock. A refusal raises AWS's error and is recorded
-        in the security log; an accepted long-term key's last use is noted (``GetAccessKeyLastUsed``)."""
+        in the security log; an accepted long-term key's last use is noted (``GetAccessKeyLastUsed``).
+
+        Both records are made in the bound audit context; with ``as_key_owner`` (the endpoint, which cannot know the
+        caller before this check) its actor is replaced by the owner of the key the request names, when the store
+        holds that key: a refusal is then recorded under the identity the request claimed."""
         self.projector.catch_up()
+        found: dict[str, dict[str, Any] | None] = {}
         with self.engine.connect() as conn:
 
             def lookup(access_key_id: str) -> KeyRecord | None:
-                row = find_access_key(conn, access_key_id)
-                secret = None if row is None else self.vault.get_secret(access_key_id)
+                row = found[access_key_id] = find_access_key(conn, access_key_id)
+                secret = None if row is None else self.vault.get_access_key_secret(access_key_id)
                 if row is None or secret is None:
                     return None
                 return KeyRecord(
@@ -104,8 +120,22 @@ class AuthenticationService(ServiceBase):
             try:
                 caller = verify(request, lookup=lookup, now=self.clock(), expected_service=expected_service)
             except AuthenticationError as error:
-                self.record_security_incident("SignatureRejected", account_id="", reason=error.code)
+                with self._as_owner_of(found, enabled=as_key_owner):
+                    self.record_security_incident("SignatureRejected", account_id="", reason=error.code)
                 raise
         if not caller.temporary:
-            self.record_access_key_use(caller.access_key_id, caller.service, caller.region)
+            with self._as_owner_of(found, enabled=as_key_owner):
+                self.record_access_key_use(
+                    caller.access_key_id, caller.service, caller.region, row=found.get(caller.access_key_id)
+                )
         return caller
+
+    @staticmethod
+    def _as_owner_of(found: dict[str, dict[str, Any] | None], *, enabled: bool) -> Any:
+        """The bound audit context with the owner of the looked-up key as its actor (unchanged when not
+        ``enabled``, when no context is bound or when the request named no key the store holds)."""
+        ctx = audit_context.get()
+        rows = [row for row in found.values() if row is not None]
+        if not enabled or ctx is None or not rows:
+            return contextlib.nullcontext()
+        return bound_audit_context(dataclasses.replace(ctx, actor=str(rows[0]["owner_arn"])))

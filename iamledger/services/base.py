@@ -70,6 +70,8 @@ class ServiceBase:
 
         def account_ids(self) -> list[str]: ...
 
+        def has_account(self, account_id: str) -> bool: ...
+
         def acting(self, account_id: str) -> Any: ...
 
         def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None: ...
@@ -81,7 +83,7 @@ class ServiceBase:
         ctx = audit_context.get()
         if ctx is not None and ctx.actor.startswith(("arn:aws:iam::", "arn:aws:sts::")):
             account = ctx.actor.split(":")[4]
-            if account in self.account_ids():
+            if self.has_account(account):
                 return account
         return self.default_account_id()
 
@@ -225,9 +227,11 @@ class ServiceBase:
         """Append a refused request to the security log (overridden by the store; a no-op here)."""
         del kind, details
 
-    def record_access_key_use(self, access_key_id: str, service: str, region: str) -> bool:
+    def record_access_key_use(
+        self, access_key_id: str, service: str, region: str, *, row: Mapping[str, Any] | None = None
+    ) -> bool:
         """Note a use of an access key (implemented by the credentials service)."""
-        del access_key_id, service, region
+        del access_key_id, service, region, row
         return False
 
     def _save(self, *aggregates: AuditedAggregate | None) -> None:

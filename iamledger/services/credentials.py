@@ -555,19 +555,21 @@ class CredentialsService(ServiceBase):
 
         return self._query("GetAccessKeyLastUsed", {"AccessKeyId": AccessKeyId}, body)
 
-    def record_access_key_use(self, access_key_id: str, service: str, region: str) -> bool:
+    def record_access_key_use(
+        self, access_key_id: str, service: str, region: str, *, row: Mapping[str, Any] | None = None
+    ) -> bool:
         """Note that ``access_key_id`` signed a request to ``service`` in ``region`` (for GetAccessKeyLastUsed).
 
         To keep the log small an event is recorded at most once an hour per key, unless the service or region
         differs from the last recorded use. Returns whether an event was recorded; an unknown or deleted key
-        records nothing. Acts in the bound audit context, else as the key's owner signing with that key."""
-        self.projector.catch_up()
-        with self.engine.connect() as conn:
-            row = find_access_key(conn, access_key_id)
-        if row is None or row["owner_uuid"] is None or row["owner_kind"] not in {"root", "user"}:
-            return False
-        if not _use_worth_loading(row, service, region, self.clock()):
-            return False  # the view shows a recent enough use: no need to load the owner to learn it
+        records nothing. Acts in the bound audit context, else as the key's owner signing with that key. ``row``:
+        the key's current view row when the caller has just read it (request authentication), saving a query."""
+        if row is None:
+            self.projector.catch_up()
+            with self.engine.connect() as conn:
+                row = find_access_key(conn, access_key_id)
+        if row is None or not _use_worth_loading(row, service, region, self.clock()):
+            return False  # no such long-term key, or the view shows a recent enough use: no need to load the owner
         ctx = audit_context.get() or AuditContext(
             actor=row["owner_arn"], request_id=AuditContext.new_request_id(), access_key_id=access_key_id
         )
@@ -594,8 +596,11 @@ class CredentialsService(ServiceBase):
         raise AssertionError  # pragma: no cover - the loop returns or raises
 
 
-def _use_worth_loading(row: dict[str, Any], service: str, region: str, now: datetime) -> bool:
-    """Whether a key's use may be worth recording, judged from its view row (the aggregate decides for good)."""
+def _use_worth_loading(row: Mapping[str, Any], service: str, region: str, now: datetime) -> bool:
+    """Whether a key's use may be worth recording, judged from its view row (the aggregate decides for good): never
+    for a session's key, whose use is not recorded."""
+    if row["owner_uuid"] is None or row["owner_kind"] not in {"root", "user"}:
+        return False
     if row["last_used_date"] is None:
         return True
     last = KeyUse(row["last_used_date"], row["last_used_service"], row["last_used_region"])
