@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Executable, Table, bindparam, select
 
 from iamledger.domain.groups import Group
 from iamledger.domain.names import name_key
 from iamledger.projections.principals import close_principal, find_by_name, hanging_rows
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
-from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, execute_prepared, live, open_row, replace_row
 
 
 @prefetches(Group.Updated, Group.Deleted)
@@ -82,10 +82,13 @@ def find_group(conn: Connection, account_id: str, group_name: str) -> dict[str, 
 
 def members_of_group(conn: Connection, group_uuid: str) -> list[dict[str, Any]]:
     """The current users of a group, ordered by name."""
-    query = (
-        select(USERS)
-        .join(GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == USERS.c.entity_uuid)
-        .where(GROUP_MEMBERS.c.group_uuid == group_uuid, live(GROUP_MEMBERS), live(USERS))
-        .order_by(USERS.c.name_key)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+
+    def build() -> Executable:
+        return (
+            select(USERS)
+            .join(GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == USERS.c.entity_uuid)
+            .where(GROUP_MEMBERS.c.group_uuid == bindparam("group_uuid"), live(GROUP_MEMBERS), live(USERS))
+            .order_by(USERS.c.name_key)
+        )
+
+    return [dict(r) for r in execute_prepared(conn, members_of_group, build, group_uuid=group_uuid).mappings()]

@@ -3,11 +3,11 @@ with the AWS managed catalogue and the per-account usage counts (attachments and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Executable, Table, bindparam, func, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.policies import ManagedPolicy
@@ -15,7 +15,7 @@ from iamledger.projections.principals import account_of
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row, replace_row
 
 KIND = "policy"
 
@@ -210,10 +210,41 @@ def find_policy(
 ) -> dict[str, Any] | None:
     """The managed policy with ``arn`` (AWS's, or a current one of the account) with its usage counts, or ``None``."""
     if arn in catalogue:
-        return _with_counts(conn, account_id, [aws_policy_row(catalogue[arn])])[0]
-    query = select(POLICIES).where(POLICIES.c.account_id == account_id, POLICIES.c.arn == arn, live(POLICIES))
-    row = conn.execute(query).mappings().first()
-    return None if row is None else _with_counts(conn, account_id, [_customer_row(row)])[0]
+        return _with_counts_of(conn, account_id, aws_policy_row(catalogue[arn]))
+
+    def build() -> Executable:
+        by_arn = (POLICIES.c.account_id == bindparam("account_id"), POLICIES.c.arn == bindparam("arn"))
+        return select(POLICIES).where(*by_arn, live(POLICIES))
+
+    row = execute_prepared(conn, find_policy, build, account_id=account_id, arn=arn).mappings().first()
+    return None if row is None else _with_counts_of(conn, account_id, _customer_row(row))
+
+
+def _with_counts_of(conn: Connection, account_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """One policy's row with its usage counts (counted for that policy alone)."""
+
+    def build_attached() -> Executable:
+        return select(func.count()).where(
+            ATTACHMENTS.c.account_id == bindparam("account_id"),
+            ATTACHMENTS.c.policy_arn == bindparam("arn"),
+            live(ATTACHMENTS),
+        )
+
+    def build_bounded(table: Table) -> Callable[[], Executable]:
+        def build() -> Executable:
+            return select(func.count()).where(
+                table.c.account_id == bindparam("account_id"), table.c.boundary_arn == bindparam("arn"), live(table)
+            )
+
+        return build
+
+    values = {"account_id": account_id, "arn": row["arn"]}
+    attached = execute_prepared(conn, "attachment_count", build_attached, **values).scalar_one()
+    bounded = sum(
+        execute_prepared(conn, ("boundary_count", table), build_bounded(table), **values).scalar_one()
+        for table in (USERS, ROLES)
+    )
+    return row | {"attachment_count": int(attached), "boundary_count": int(bounded)}
 
 
 def policy_versions(conn: Connection, policy_uuid: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Executable, Table, bindparam, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.permissions import (
@@ -25,7 +25,7 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import batch_memo, close_rows, known_rows, live, open_row
+from iamledger.projections.temporal import batch_memo, close_rows, execute_prepared, known_rows, live, open_row
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
 PRINCIPAL_TABLES: dict[str, Table] = {"user": USERS, "group": GROUPS, "role": ROLES}
@@ -139,26 +139,37 @@ def close_principal(conn: Connection, table: Table, entity: str, position: int) 
 
 def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> dict[str, Any] | None:
     """The current entity of ``table`` called ``name`` (compared case-insensitively), or ``None``."""
-    query = select(table).where(table.c.account_id == account_id, table.c.name_key == name_key(name), live(table))
-    row = conn.execute(query).mappings().first()
+
+    def build() -> Executable:
+        by_name = (table.c.account_id == bindparam("account_id"), table.c.name_key == bindparam("name_key"))
+        return select(table).where(*by_name, live(table))
+
+    result = execute_prepared(conn, (find_by_name, table), build, account_id=account_id, name_key=name_key(name))
+    row = result.mappings().first()
     return dict(row) if row else None
 
 
 def inline_policies(conn: Connection, entity: str) -> list[dict[str, Any]]:
     """The current inline policies of an entity, ordered by name."""
-    query = (
-        select(INLINE_POLICIES)
-        .where(INLINE_POLICIES.c.principal_uuid == entity, live(INLINE_POLICIES))
-        .order_by(INLINE_POLICIES.c.policy_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+
+    def build() -> Executable:
+        return (
+            select(INLINE_POLICIES)
+            .where(INLINE_POLICIES.c.principal_uuid == bindparam("entity"), live(INLINE_POLICIES))
+            .order_by(INLINE_POLICIES.c.policy_name)
+        )
+
+    return [dict(r) for r in execute_prepared(conn, inline_policies, build, entity=entity).mappings()]
 
 
 def attached_policy_arns(conn: Connection, entity: str) -> list[str]:
     """The ARNs of the managed policies currently attached to an entity, in attachment order."""
-    query = (
-        select(ATTACHMENTS.c.policy_arn)
-        .where(ATTACHMENTS.c.principal_uuid == entity, live(ATTACHMENTS))
-        .order_by(ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
-    )
-    return [str(r[0]) for r in conn.execute(query)]
+
+    def build() -> Executable:
+        return (
+            select(ATTACHMENTS.c.policy_arn)
+            .where(ATTACHMENTS.c.principal_uuid == bindparam("entity"), live(ATTACHMENTS))
+            .order_by(ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
+        )
+
+    return [str(r[0]) for r in execute_prepared(conn, attached_policy_arns, build, entity=entity)]

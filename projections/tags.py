@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Executable, bindparam, select
 
 from iamledger.domain.tags import merge_tags, remove_tags
 from iamledger.projections.tables import TAGS
-from iamledger.projections.temporal import close_rows, current_rows, live, open_row
+from iamledger.projections.temporal import close_rows, current_rows, execute_prepared, live, open_row
 
 # Users and roles compare tag keys case-insensitively; policies and instance profiles do not.
 CASE_INSENSITIVE_KINDS = frozenset({"user", "role"})
@@ -35,12 +35,16 @@ def open_tags(
 
 def current_tags(conn: Connection, entity: str) -> list[tuple[str, str]]:
     """The current tags of an entity as ``(key, value)`` pairs, in order."""
-    query = (
-        select(TAGS.c.tag_key, TAGS.c.tag_value)
-        .where(TAGS.c.resource_uuid == entity, live(TAGS))
-        .order_by(TAGS.c.ordinal, TAGS.c.row_id)
-    )
-    return [(r[0], r[1]) for r in conn.execute(query)]
+
+    def build() -> Executable:
+        return (
+            select(TAGS.c.tag_key, TAGS.c.tag_value)
+            .where(TAGS.c.resource_uuid == bindparam("entity"), live(TAGS))
+            .order_by(TAGS.c.ordinal, TAGS.c.row_id)
+        )
+
+    rows: Iterable[Any] = execute_prepared(conn, current_tags, build, entity=entity)
+    return [(str(key), str(value)) for key, value in rows]
 
 
 def _tag_rows(conn: Connection, entity: str) -> list[dict[str, Any]]:

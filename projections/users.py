@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, select
+from sqlalchemy import Connection, Executable, Table, and_, bindparam, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.users import User
@@ -12,7 +12,7 @@ from iamledger.projections.principals import account_of, close_principal, find_b
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, current_row, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, current_row, execute_prepared, live, open_row, replace_row
 
 
 @prefetches(
@@ -136,14 +136,13 @@ def find_user(conn: Connection, account_id: str, user_name: str) -> dict[str, An
 
 def groups_of_user(conn: Connection, user_uuid: str) -> list[dict[str, Any]]:
     """The current groups of a user, ordered by name."""
-    query = (
-        select(GROUPS)
-        .join(GROUP_MEMBERS, and_(GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid))
-        .where(
-            GROUP_MEMBERS.c.user_uuid == user_uuid,
-            live(GROUP_MEMBERS),
-            live(GROUPS),
+
+    def build() -> Executable:
+        return (
+            select(GROUPS)
+            .join(GROUP_MEMBERS, and_(GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid))
+            .where(GROUP_MEMBERS.c.user_uuid == bindparam("user_uuid"), live(GROUP_MEMBERS), live(GROUPS))
+            .order_by(GROUPS.c.name_key)
         )
-        .order_by(GROUPS.c.name_key)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+
+    return [dict(r) for r in execute_prepared(conn, groups_of_user, build, user_uuid=user_uuid).mappings()]

@@ -1,4 +1,4 @@
-"""The AWS-compatible IAM and STS endpoint: a Starlette ASGI application over one :class:`IdentityStore`.
+"""The AWS-compatible IAM and STS endpoint: an ASGI application over one :class:`IdentityStore`.
 
 One URL serves both services, as AWS's Query protocol: a ``POST /`` with a form-encoded body (or a ``GET /`` with
 the same fields in the query string) names the ``Action``; the SigV4 signature's credential scope names the service
@@ -7,8 +7,8 @@ and then runs as the signing principal, under an audit context holding the calle
 user agent and a fresh request id (returned as ``RequestId`` and in the ``x-amzn-RequestId`` header); the store
 authorizes the call with its own policies.
 
-The store is used from one dedicated thread: every request's work (verification, the operation, serialisation) runs
-there in turn, so the store never sees two threads at once. The event loop only reads requests and writes responses.
+The store is used from the event loop's thread: every request's work (verification, the operation, serialisation)
+runs there in turn, so the store never sees two threads at once (:class:`QueryApp`).
 
 Each request starts by bringing the views up to the log's head (:class:`RequestViews`): a write made by any process
 before the request started is seen by it, so a policy change applies from the next request on, in every worker.
@@ -19,7 +19,6 @@ application factory each worker imports.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import functools
@@ -28,7 +27,6 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl
@@ -36,6 +34,7 @@ from urllib.parse import parse_qsl
 from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -56,6 +55,7 @@ log = get_logger(__name__)
 ANONYMOUS: Final = "anonymous"
 """The actor of a request whose signature names no known access key (recorded with its refusal)."""
 XML_CONTENT_TYPE: Final = "text/xml"
+XML_CONTENT_TYPE_HEADER: Final = b"text/xml; charset=utf-8"
 REQUEST_ID_HEADER: Final = "x-amzn-RequestId"
 VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
 """API version -> service, to answer in the right namespace before the signature has named the service."""
@@ -231,17 +231,11 @@ class Endpoint:
 
     def __init__(self, holder: StoreHolder) -> None:
         self.holder = holder
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iamledger-store")
-
-    async def run(self, function: Callable[[], Any]) -> Any:
-        """Run ``function`` on the store's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, function)
 
     def shutdown(self) -> None:
-        self.executor.submit(self.holder.close).result()
-        self.executor.shutdown(wait=True)
+        self.holder.close()
 
-    # -- one request, on the store's thread ------------------------------------------------------------------------
+    # -- one request ---------------------------------------------------------------------------------------------------
 
     def handle(self, request: HttpRequest, source_ip: str | None) -> Outcome:
         """Authenticate, route, run and serialise one Query-protocol request; every error becomes AWS's XML."""
@@ -353,20 +347,58 @@ class Endpoint:
         self.holder.reset()
 
 
-def create_app(holder: StoreHolder) -> Starlette:
-    """The endpoint's ASGI application over the store ``holder`` opens (on the store's own thread, at start-up)."""
-    endpoint = Endpoint(holder)
+class QueryApp:
+    """The ASGI application: ``GET``/``POST /`` (every IAM and STS call) is handled here directly, without a
+    framework's middleware between the server and the store; the other routes (``/moto-api/...``) and the lifespan
+    go to a Starlette application.
 
-    async def query(request: Request) -> Response:
+    A request runs on the event loop's own thread, start to end: the store is used from that one thread, and requests
+    are handled one at a time, in the order they arrive (the store serialises writes anyway; handing each request to
+    a worker thread cost more, in thread switches, than the work of a typical read). After a write, the views are
+    caught up once the response has been handed to the server, so the next request finds them current."""
+
+    def __init__(self, endpoint: Endpoint, fallback: Starlette) -> None:
+        self.endpoint = endpoint
+        self.fallback = fallback
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] in {"GET", "POST"}:
+            await self.query(scope, receive, send)
+        else:
+            await self.fallback(scope, receive, send)
+
+    async def query(self, scope: Any, receive: Any, send: Any) -> None:
         started = time.perf_counter()
-        body = await request.body()
-        headers = [(name.decode("latin-1"), value) for name, value in request.headers.raw]  # values: UTF-8 or Latin-1
-        http = HttpRequest(request.method, str(request.url), headers, body)
-        source_ip = request.client.host if request.client is not None else None
-        outcome: Outcome = await endpoint.run(functools.partial(endpoint.handle, http, source_ip))
-        if outcome.wrote:  # queued on the store's thread: it runs while the response is sent, before the next request
-            with contextlib.suppress(RuntimeError):  # the executor is shutting down
-                endpoint.executor.submit(endpoint.refresh)
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        headers = [(name.decode("latin-1"), value) for name, value in scope["headers"]]  # values: UTF-8 or Latin-1
+        http = HttpRequest(scope["method"], str(URL(scope=scope)), headers, b"".join(chunks))
+        client = scope.get("client")
+        source_ip = client[0] if client else None
+        outcome = self.endpoint.handle(http, source_ip)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": outcome.status,
+                "headers": [
+                    (b"content-type", XML_CONTENT_TYPE_HEADER),
+                    (b"content-length", str(len(outcome.body)).encode("ascii")),
+                    *(
+                        (name.lower().encode("latin-1"), value.encode("latin-1"))
+                        for name, value in outcome.headers.items()
+                    ),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": outcome.body})
+        if outcome.wrote:  # the response is on its way: catch the views up before the next request
+            self.endpoint.refresh()
         log.info(
             "endpoint_request",
             operation=outcome.operation,
@@ -376,7 +408,15 @@ def create_app(holder: StoreHolder) -> Starlette:
             request_id=outcome.headers.get(REQUEST_ID_HEADER),
             duration_ms=round((time.perf_counter() - started) * 1000, 2),
         )
-        return Response(outcome.body, status_code=outcome.status, headers=outcome.headers, media_type=XML_CONTENT_TYPE)
+
+
+def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+def create_app(holder: StoreHolder) -> QueryApp:
+    """The endpoint's ASGI application over the store ``holder`` opens (at start-up)."""
+    endpoint = Endpoint(holder)
 
     async def moto_reset(request: Request) -> Response:
         del request
@@ -384,7 +424,7 @@ def create_app(holder: StoreHolder) -> Starlette:
             return JSONResponse(
                 {"message": "This endpoint's store cannot be reset (not --ephemeral)."}, status_code=404
             )
-        await endpoint.run(endpoint.reset)
+        endpoint.reset()
         return JSONResponse({"status": "ok"})
 
     async def moto_reset_auth(request: Request) -> Response:
@@ -398,21 +438,20 @@ def create_app(holder: StoreHolder) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         del app
-        await endpoint.run(holder.current)
+        holder.current()
         try:
             yield
         finally:
-            await asyncio.get_running_loop().run_in_executor(None, endpoint.shutdown)
+            endpoint.shutdown()
 
     routes = [
-        Route("/", query, methods=["GET", "POST"]),
         Route("/moto-api/reset", moto_reset, methods=["POST"]),
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return QueryApp(endpoint, Starlette(routes=routes, lifespan=lifespan))
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> QueryApp:
     """The application over the store ``$IAMLEDGER_SERVE_DB`` names: the factory each worker process of
     ``iamledger serve --workers N`` imports (``uvicorn iamledger.server.app:app_from_environment --factory``)."""
     url = os.environ.get(STORE_ENV)

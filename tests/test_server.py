@@ -248,6 +248,7 @@ def test_tampered_and_unknown_credentials_are_refused(endpoint: Endpoint):
     # A body changed after signing no longer matches the signature.
     request = signed_request(endpoint, "iam", {"Action": "ListUsers", "Version": "2010-05-08"})
     request.body = b"Action=CreateUser&Version=2010-05-08&UserName=eve"
+    request.headers["Content-Length"] = str(len(request.body))  # a well-framed request, only its body tampered with
     status, body = send(request)
     assert status == 403
     assert b"<Code>SignatureDoesNotMatch</Code>" in body

@@ -77,6 +77,8 @@ class HttpRequest:
     url: str
     headers: HeaderInput
     body: bytes = b""
+    _signature: list[SignatureInfo] = field(default_factory=list, init=False, repr=False, compare=False)
+    """:func:`parse_authorization`'s answer, once given (the endpoint reads the key id before verifying)."""
 
     def __post_init__(self) -> None:
         items_method = getattr(self.headers, "items", None)
@@ -204,6 +206,14 @@ def parse_authorization(request: HttpRequest) -> SignatureInfo:
     Raises :class:`MissingAuthenticationTokenError` when the request carries neither, and
     :class:`IncompleteSignatureError` when a part is missing or malformed. Nothing is verified here.
     """
+    if request._signature:  # noqa: SLF001 - the request's own memo
+        return request._signature[0]  # noqa: SLF001
+    info = _parse_authorization(request)
+    request._signature.append(info)  # noqa: SLF001
+    return info
+
+
+def _parse_authorization(request: HttpRequest) -> SignatureInfo:
     query = request.query_pairs()
     presigned = any(name == "X-Amz-Algorithm" for name, _ in query)
     authorization = request.header("authorization")
@@ -336,8 +346,16 @@ def _bad_date(value: str) -> IncompleteSignatureError:
 def _parse_amz_date(value: str) -> datetime:
     if not _AMZ_DATE.fullmatch(value):
         raise _bad_date(value)
-    try:
-        return datetime.strptime(value, AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+    try:  # the pattern matched: ``YYYYMMDDTHHMMSSZ`` (strptime costs ten times more)
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         raise _bad_date(value) from None
 
