@@ -140,13 +140,16 @@ def _links(previous: str, events: Iterable[tuple[int, Any, Any, Any, Any]]) -> l
 # -- the index -----------------------------------------------------------------------------------------------------
 
 
+_HEAD: Final = (
+    select(POSITIONS.c.position, POSITIONS.c.recorded_at, POSITIONS.c.link)
+    .order_by(POSITIONS.c.position.desc())
+    .limit(1)
+)
+
+
 def head(conn: Connection) -> tuple[int, datetime | None, str]:
     """The last indexed position, its recorded time and its link (``0, None, GENESIS`` for an empty index)."""
-    row = conn.execute(
-        select(POSITIONS.c.position, POSITIONS.c.recorded_at, POSITIONS.c.link)
-        .order_by(POSITIONS.c.position.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_HEAD).first()
     if row is None:
         return 0, None, GENESIS
     return int(row[0]), row[1], str(row[2])

@@ -452,8 +452,11 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+_TRACKED: Final = select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)
+
+
 def _tracked(conn: Connection) -> int:
-    value = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).scalar()
+    value = conn.execute(_TRACKED).scalar()
     return int(value or 0)
 
 

@@ -32,6 +32,8 @@ PREFETCHES: Final[dict[type, list[Prefetch]]] = {}
 _BATCHED: Final[set[Handler]] = set()
 _PLANS: Final[dict[type, tuple[list[tuple[Handler, bool]], list[Prefetch]]]] = {}
 _TOPICS: Final[dict[str, bool]] = {}  # whether a topic's events have handlers
+SMALL_BATCH: Final = 2
+"""Up to this many events are applied without a batch (:func:`~iamledger.projections.temporal.batched`)."""
 
 
 def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
@@ -99,17 +101,27 @@ def all_batched() -> bool:
 
 def _dispatch_bulk(conn: Connection, events: list[tuple[Any, int]]) -> None:
     """In a bulk load every current row is in memory: nothing to prefetch; the rows closed are written after."""
+    _dispatch_each(conn, events)
+    bulk_checkpoint(conn)
+
+
+def _dispatch_each(conn: Connection, events: list[tuple[Any, int]]) -> None:
     for event, position in events:
         for handler, _ in (_PLANS.get(type(event)) or _plan(type(event)))[0]:
             handler(conn, event, position)
-    bulk_checkpoint(conn)
 
 
 def dispatch_batch(conn: Connection, events: list[tuple[Any, int]]) -> None:
     """Apply a batch of ``(event, position)`` pairs, in order, in the caller's transaction."""
     if bulk_loading_active(conn):
         _dispatch_bulk(conn, events)
-        return
+    elif len(events) <= SMALL_BATCH:  # a request's few events: statements one by one cost less than a batch's set-up
+        _dispatch_each(conn, events)
+    else:
+        _dispatch_batched(conn, events)
+
+
+def _dispatch_batched(conn: Connection, events: list[tuple[Any, int]]) -> None:
     with batched(conn):
         plans = [(_PLANS.get(type(event)) or _plan(type(event)), event, position) for event, position in events]
         wanted: dict[tuple[Table, str], list[Any]] = {}
