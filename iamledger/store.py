@@ -46,6 +46,7 @@ from iamledger.domain.ids import (
 )
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
+from iamledger.projections.access_keys import AccessKeyRows
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
@@ -143,6 +144,7 @@ class IdentityStore(
         self.store_url = store_url
         self.engine: Engine = create_store_engine(store_url)
         self._known_accounts: tuple[str, ...] = ()
+        self.access_key_rows = AccessKeyRows()
         """The account ids last read from the registry: accounts are only ever added, so an id found here exists
         and the first is the default for good (the hot path of every request reads them)."""
         with self._schema_lock():

@@ -3,7 +3,7 @@ recorded use (never its secret: that is in the credential vault, under the key's
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Table, select
 
@@ -123,6 +123,31 @@ def find_access_key(conn: Connection, access_key_id: str) -> dict[str, Any] | No
     ``create_date`` and the ``last_used_*`` columns; ``None`` for an unknown or deleted key. Request authentication
     pairs it with ``store.vault.get_secret(access_key_id)``."""
     return current_row(conn, ACCESS_KEYS, access_key_id=access_key_id)
+
+
+class AccessKeyRows:
+    """:func:`find_access_key`'s answers, remembered while the views stay at one position (request authentication
+    reads the same key's row on every request; the views change only by moving to another position). The rows are
+    shared: callers must not change them."""
+
+    MAX_ROWS: Final = 10_000
+
+    def __init__(self) -> None:
+        self._position = -1
+        self._rows: dict[str, dict[str, Any] | None] = {}
+
+    def find(self, conn: Connection, access_key_id: str, position: int) -> dict[str, Any] | None:
+        """The key's current row, the views being at ``position`` (what the projector's catch-up returned)."""
+        if position != self._position:
+            self._rows.clear()
+            self._position = position
+        try:
+            return self._rows[access_key_id]
+        except KeyError:
+            row = find_access_key(conn, access_key_id)
+            if len(self._rows) < self.MAX_ROWS:
+                self._rows[access_key_id] = row
+            return row
 
 
 def keys_of_owner(conn: Connection, owner_uuid: str) -> list[dict[str, Any]]:

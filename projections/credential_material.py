@@ -245,7 +245,7 @@ def current_server_certificates(conn: Connection, account_id: str, path_prefix: 
     table = SERVER_CERTIFICATES
     query = (
         select(table)
-        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix))
+        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix, autoescape=True))
         .order_by(table.c.name_key, table.c.server_certificate_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -69,7 +69,7 @@ def current_groups(conn: Connection, account_id: str, path_prefix: str = "/") ->
     """The account's groups whose path starts with ``path_prefix``, ordered by name."""
     query = (
         select(GROUPS)
-        .where(GROUPS.c.account_id == account_id, live(GROUPS), GROUPS.c.path.startswith(path_prefix))
+        .where(GROUPS.c.account_id == account_id, live(GROUPS), GROUPS.c.path.startswith(path_prefix, autoescape=True))
         .order_by(GROUPS.c.name_key, GROUPS.c.group_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -98,7 +98,7 @@ def current_instance_profiles(conn: Connection, account_id: str, path_prefix: st
     table = INSTANCE_PROFILES
     query = (
         select(table)
-        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix))
+        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix, autoescape=True))
         .order_by(table.c.name_key, table.c.instance_profile_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Executable, Table, bindparam, select
 
 from iamledger.domain.roles import Role
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLE_LAST_USED
-from iamledger.projections.temporal import close_rows, live, open_row
+from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row
 
 
 @prefetches(Role.LastUsed, Role.Deleted)
@@ -34,8 +34,11 @@ def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
 
 def role_last_used(conn: Connection, entity_uuid: str) -> dict[str, Any]:
     """``RoleLastUsed`` of a role: ``{"LastUsedDate", "Region"}``, or ``{}`` when it was never assumed."""
-    query = select(ROLE_LAST_USED.c.last_used_date, ROLE_LAST_USED.c.region).where(
-        ROLE_LAST_USED.c.entity_uuid == entity_uuid, live(ROLE_LAST_USED)
-    )
-    row = conn.execute(query).first()
+
+    def build() -> Executable:
+        return select(ROLE_LAST_USED.c.last_used_date, ROLE_LAST_USED.c.region).where(
+            ROLE_LAST_USED.c.entity_uuid == bindparam("entity_uuid"), live(ROLE_LAST_USED)
+        )
+
+    row = execute_prepared(conn, role_last_used, build, entity_uuid=entity_uuid).first()
     return {} if row is None else {"LastUsedDate": row.last_used_date, "Region": row.region}

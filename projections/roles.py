@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Table, select
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.roles import Role
-from iamledger.projections.principals import account_of, close_principal, hanging_rows
+from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -108,7 +108,7 @@ def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> 
     """The account's roles whose path starts with ``path_prefix``, ordered by name."""
     query = (
         select(ROLES)
-        .where(ROLES.c.account_id == account_id, live(ROLES), ROLES.c.path.startswith(path_prefix))
+        .where(ROLES.c.account_id == account_id, live(ROLES), ROLES.c.path.startswith(path_prefix, autoescape=True))
         .order_by(ROLES.c.name_key, ROLES.c.role_name)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -116,6 +116,4 @@ def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> 
 
 def find_role(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
     """The current role called ``role_name`` (any case), or ``None``."""
-    query = select(ROLES).where(ROLES.c.account_id == account_id, ROLES.c.name_key == name_key(role_name), live(ROLES))
-    row = conn.execute(query).mappings().first()
-    return dict(row) if row else None
+    return find_by_name(conn, ROLES, account_id, role_name)

@@ -121,12 +121,18 @@ def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
 
 def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's users whose path starts with ``path_prefix``, ordered by name."""
-    query = (
-        select(USERS)
-        .where(USERS.c.account_id == account_id, live(USERS), USERS.c.path.startswith(path_prefix))
-        .order_by(USERS.c.name_key, USERS.c.user_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+
+    def build() -> Executable:
+        return (
+            select(USERS)
+            .where(USERS.c.account_id == bindparam("account_id"), live(USERS))
+            .where(USERS.c.path.like(bindparam("path"), "/"))
+            .order_by(USERS.c.name_key, USERS.c.user_name)
+        )
+
+    pattern = path_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"  # a prefix, not a pattern
+    rows = execute_prepared(conn, current_users, build, account_id=account_id, path=pattern).mappings()
+    return [dict(r) for r in rows]
 
 
 def find_user(conn: Connection, account_id: str, user_name: str) -> dict[str, Any] | None:

@@ -95,8 +95,14 @@ class RequestViews(Projector):
     a write by this request (noted through :meth:`index_recorded`, which every save calls) is seen by its own later
     reads."""
 
-    def __init__(self, projector: Projector) -> None:
+    def __init__(self, projector: Projector, *, sole_writer: bool = False) -> None:
         super().__init__(projector._app, projector._engine)  # noqa: SLF001 - the same store and engine
+        self.sole_writer = sole_writer
+        """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
+        then the views, once current, stay current until this process saves, and a request need not ask the log
+        for its head."""
+        self._settled: int | None = None
+        """With ``sole_writer``: the position the views were last caught up to with nothing saved since."""
         self._in_request = False
         self._current: int | None = None
         self.wrote = False
@@ -117,30 +123,37 @@ class RequestViews(Projector):
     def catch_up(self, progress: Progress | None = None) -> int:
         if self._in_request and self._current is not None and progress is None:
             return self._current
-        head = self.head()
-        if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
-            position = self._known_head
+        if self._settled is not None and progress is None:
+            position = self._settled
         else:
-            position = super().catch_up(progress)
-            self._known_head = max(self._known_head, min(position, head))
+            head = self.head()
+            if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
+                position = self._known_head
+            else:
+                position = super().catch_up(progress)
+                self._known_head = max(self._known_head, min(position, head))
+            if self.sole_writer and position >= head:
+                self._settled = position
         if self._in_request:
             self._current = position
         return position
 
     def index_recorded(self, recordings: Any) -> int:
         self._current = None  # this request wrote: its next read catches up again
+        self._settled = None
         self.wrote = True
         return super().index_recorded(recordings)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         self._known_head = -1
+        self._settled = None
         return super().rebuild(progress)
 
 
-def serving_views(store: IdentityStore) -> IdentityStore:
+def serving_views(store: IdentityStore, *, sole_writer: bool = False) -> IdentityStore:
     """``store`` with its projector replaced by a :class:`RequestViews` over the same store."""
     if not isinstance(store.projector, RequestViews):
-        store.projector = RequestViews(store.projector)
+        store.projector = RequestViews(store.projector, sole_writer=sole_writer)
     return store
 
 
@@ -152,17 +165,19 @@ class StoreHolder:
     reset_store: Callable[[IdentityStore], IdentityStore] | None = None
     """Given the current store, close it and return a fresh one; None when resetting is not offered."""
     close_store: Callable[[IdentityStore], None] = IdentityStore.close
+    sole_writer: bool = False
+    """Whether the stores opened are written by this process only (see :class:`RequestViews`)."""
     store: IdentityStore | None = field(default=None, init=False)
 
     def current(self) -> IdentityStore:
         if self.store is None:
-            self.store = serving_views(self.open_store())
+            self.store = serving_views(self.open_store(), sole_writer=self.sole_writer)
         return self.store
 
     def reset(self) -> None:
         if self.reset_store is None:
             raise RuntimeError("this endpoint's store cannot be reset")
-        self.store = serving_views(self.reset_store(self.current()))
+        self.store = serving_views(self.reset_store(self.current()), sole_writer=self.sole_writer)
 
     def close(self) -> None:
         if self.store is not None:

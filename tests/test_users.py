@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from iamledger import IdentityStore
@@ -68,6 +70,27 @@ def test_list_users_omits_tags_and_boundary_and_filters_by_path(iam: IdentitySto
     assert_output_shape("iam", "ListUsers", result)
     assert [{"Path", "UserName", "UserId", "Arn", "CreateDate"}] == [set(u) for u in result["Users"]]
     assert ["a"] == [u["UserName"] for u in result["Users"]]
+
+
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+
+
+def test_path_prefix_is_a_literal_prefix(iam: IdentityStore):
+    # ``_`` and ``%`` are LIKE wildcards in SQL; in a PathPrefix they are characters.
+    for name, path in (("a", "/a_b/"), ("b", "/aXb/"), ("c", "/a%/"), ("d", "/az/")):
+        iam.create_user(UserName=name, Path=path)
+        iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=TRUST)
+        iam.create_group(GroupName=name, Path=path)
+    assert ["a"] == [u["UserName"] for u in iam.list_users(PathPrefix="/a_")["Users"]]
+    assert ["c"] == [u["UserName"] for u in iam.list_users(PathPrefix="/a%")["Users"]]
+    assert ["a"] == [r["RoleName"] for r in iam.list_roles(PathPrefix="/a_")["Roles"]]
+    assert ["c"] == [g["GroupName"] for g in iam.list_groups(PathPrefix="/a%")["Groups"]]
+    assert ["a", "b", "c", "d"] == [u["UserName"] for u in iam.list_users(PathPrefix="/a")["Users"]]
 
 
 def test_list_users_pages_with_marker_and_max_items(iam: IdentityStore):

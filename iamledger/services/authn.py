@@ -98,12 +98,12 @@ class AuthenticationService(ServiceBase):
         Both records are made in the bound audit context; with ``as_key_owner`` (the endpoint, which cannot know the
         caller before this check) its actor is replaced by the owner of the key the request names, when the store
         holds that key: a refusal is then recorded under the identity the request claimed."""
-        self.projector.catch_up()
+        position = self.projector.catch_up()
         found: dict[str, dict[str, Any] | None] = {}
         with self.engine.connect() as conn:
 
             def lookup(access_key_id: str) -> KeyRecord | None:
-                row = found[access_key_id] = find_access_key(conn, access_key_id)
+                row = found[access_key_id] = self.access_key_rows.find(conn, access_key_id, position)
                 secret = None if row is None else self.vault.get_access_key_secret(access_key_id)
                 if row is None or secret is None:
                     return None

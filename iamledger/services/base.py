@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from sqlalchemy import Engine
 
+    from iamledger.projections.access_keys import AccessKeyRows
     from iamledger.projections.projector import Projector
     from iamledger.vault import Vault
 
@@ -60,6 +61,7 @@ class ServiceBase:
         engine: Engine
         projector: Projector
         vault: Vault
+        access_key_rows: AccessKeyRows
 
         @property
         def repository(self) -> Repository[uuid.UUID]: ...
