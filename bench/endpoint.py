@@ -9,17 +9,17 @@ the same concurrency, and the run reports calls/s and the server's CPU time per 
 - the **write mix**: CreateUser, TagUser, AttachUserPolicy, AddUserToGroup, RemoveUserFromGroup,
   DetachUserPolicy, DeleteUser, one fresh user per round.
 
-The load generator is pre-signed (``--client presigned``, the default), so that the run measures the servers and
-not boto3: a boto3 call costs its client about 2 ms of CPU of its own (serialise, sign, send, parse the XML), which
-caps one client near 150 to 250 calls/s whatever the server does, and on a small machine takes CPU from the server
-too. Before the timed phase each client process builds its whole call sequence with a real boto3 client (the same
-endpoint, credentials, region, calls and parameters; the write mix's user names fixed in advance) and keeps each
-*signed* request instead of sending it: a ``before-send.iam.*`` handler on the client's event system stores the
-``AWSPreparedRequest`` (method, URL, headers, body) and stops the send. The timed phase then replays those exact
-requests in order over one keep-alive ``http.client`` connection per client process, reads every response in full,
-and counts each non-2xx answer as an error (any error fails the run, with the first error body shown); the first
-answer to each operation is parsed to check it is that operation's ``<{Operation}Response``. SigV4 signatures are
-valid for 15 minutes, so a replay stops (with a warning) 10 minutes after its first signature.
+The load generator is pre-signed (``--client presigned``, the default), so that the run measures the servers and not
+boto3: a boto3 call costs its client CPU of its own (serialise, sign, send, parse the XML), which caps what one
+client can push whatever the server does, and on a small machine takes CPU from the server too. Before the timed
+phase each client process builds its whole call sequence with a real boto3 client (the same endpoint, credentials,
+region, calls and parameters; the write mix's user names fixed in advance) and keeps each *signed* request instead
+of sending it: a ``before-send.iam.*`` handler on the client's event system stores the ``AWSPreparedRequest``
+(method, URL, headers, body) and stops the send. The timed phase then replays those exact requests in order over one
+keep-alive ``http.client`` connection per client process, reads every response in full, and counts each non-2xx
+answer as an error (any error fails the run, with the first error body shown); the first answer to each operation is
+parsed to check it is that operation's ``<{Operation}Response``. SigV4 signatures are valid for 15 minutes, so a
+replay stops (with a warning) 10 minutes after its first signature.
 
 ``--client boto3`` keeps the former load generator: every call a full boto3 call, its client CPU included.
 
