@@ -1,19 +1,34 @@
 """Benchmark: the IAM endpoint (``iamledger serve --ephemeral``) against ``moto_server``, with boto3-signed calls.
 
-Both servers are started on free loopback ports; client processes (this script with ``--drive``, one boto3 client
-each, all starting at the same instant) then drive each server in turn with the same code, the same calls and the
-same concurrency, and the run reports calls/s:
+Both servers are started on free loopback ports; client processes (this script with ``--drive``, all starting at the
+same instant once every one of them is ready) then drive each server in turn with the same code, the same calls and
+the same concurrency, and the run reports calls/s and the server's CPU time per call:
 
 - the **read mix**: GetUser, ListUsers, GetRole, ListAttachedUserPolicies, GetPolicy, ListGroupsForUser,
   GetGroup, ListUserTags, over a small fixture (users in a group, a role, a managed policy attached to them);
 - the **write mix**: CreateUser, TagUser, AttachUserPolicy, AddUserToGroup, RemoveUserFromGroup,
   DetachUserPolicy, DeleteUser, one fresh user per round.
 
+The load generator is pre-signed (``--client presigned``, the default), so that the run measures the servers and not
+boto3: a boto3 call costs its client CPU of its own (serialise, sign, send, parse the XML), which caps what one
+client can push whatever the server does, and on a small machine takes CPU from the server too. Before the timed
+phase each client process builds its whole call sequence with a real boto3 client (the same endpoint, credentials,
+region, calls and parameters; the write mix's user names fixed in advance) and keeps each *signed* request instead
+of sending it: a ``before-send.iam.*`` handler on the client's event system stores the ``AWSPreparedRequest``
+(method, URL, headers, body) and stops the send. The timed phase then replays those exact requests in order over one
+keep-alive ``http.client`` connection per client process, reads every response in full, and counts each non-2xx
+answer as an error (any error fails the run, with the first error body shown); the first answer to each operation is
+parsed to check it is that operation's ``<{Operation}Response``. SigV4 signatures are valid for 15 minutes, so a
+replay stops (with a warning) 10 minutes after its first signature.
+
+``--client boto3`` keeps the former load generator: every call a full boto3 call, its client CPU included.
+
 iamledger authenticates every request (SigV4 with the store's keys), authorizes it with the store's policies and
 records every write in the event log; moto checks neither signature nor policy. The target is iamledger at 3x moto's
 rate or better: reported, never asserted.
 
-    python bench/endpoint.py                    # 2,000 calls per mix and server, one client
+    python bench/endpoint.py                    # 2,000 calls per mix and server, one pre-signed client
+    python bench/endpoint.py --client boto3     # the same with full boto3 calls (client CPU included)
     python bench/endpoint.py --clients 4        # four client processes per server (the same for both)
     python bench/endpoint.py --quick            # CI smoke run: 40 calls per mix, a few seconds
     python bench/endpoint.py --only iamledger   # skip moto (no ratio)
@@ -22,6 +37,7 @@ rate or better: reported, never asserted.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import secrets
@@ -33,14 +49,19 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree as ET
 
 ACCESS_KEY_ID = "BENCHKEY"
 ACCOUNT = "123456789012"
 FIXTURE_USERS = 10
 TARGET_RATIO = 3.0
 MIXES = ("read", "write")
+CLIENT_MODES = ("presigned", "boto3")
+SIGNATURE_BUDGET = 600.0  # seconds of replay after the first signature (SigV4 allows 15 minutes of skew)
 READ_CALLS = (
     "GetUser",
     "ListUsers",
@@ -194,14 +215,150 @@ def write_round(iam: Any, fixture: dict[str, Any], n: int, thread: int) -> int:
 ROUNDS: dict[str, Callable[[Any, dict[str, Any], int, int], int]] = {"read": read_round, "write": write_round}
 
 
-def drive(url: str, secret: str, mix: str, calls: int, start_at: float, label: str) -> dict[str, Any]:
-    """One client process: set up its fixture, wait for ``start_at`` (the wall-clock time every client starts at),
-    then make ``calls`` calls of ``mix`` against ``url``; the calls made and when they started and ended."""
+@dataclass(frozen=True)
+class Signed:
+    """One request exactly as boto3 would have sent it (signature included)."""
+
+    operation: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class _Captured(Exception):
+    """Raised by the ``before-send`` handler once it has kept the signed request."""
+
+
+class _Capturing:
+    """Stands for a boto3 client in ``read_round`` / ``write_round``: each call builds and signs its request (kept by
+    the client's ``before-send`` handler), which is not sent."""
+
+    def __init__(self, iam: Any) -> None:
+        self._iam = iam
+
+    def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
+        method = getattr(self._iam, name)
+
+        def call(**params: Any) -> dict[str, Any]:
+            try:
+                method(**params)
+            except _Captured:
+                return {}
+            raise RuntimeError(f"{name} was sent instead of captured")
+
+        return call
+
+
+def capture(iam: Any, fixture: dict[str, Any], mix: str, rounds: int) -> list[Signed]:
+    """The signed requests of ``rounds`` rounds of ``mix``, built by the boto3 client ``iam`` but not sent; the
+    first is an extra GetUser that opens the connection before timing."""
+    kept: list[Signed] = []
+
+    def keep(request: Any, event_name: str, **_: Any) -> None:
+        body = request.body or b""
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode()
+        split = urlsplit(request.url)
+        path = (split.path or "/") + (f"?{split.query}" if split.query else "")
+        headers = {k: v.decode() if isinstance(v, bytes) else str(v) for k, v in request.headers.items()}
+        kept.append(Signed(event_name.rsplit(".", 1)[1], request.method, path, headers, bytes(body)))
+        raise _Captured
+
+    iam.meta.events.register("before-send.iam.*", keep)
+    try:
+        proxy = _Capturing(iam)
+        proxy.get_user(UserName=fixture["users"][0])
+        for n in range(rounds):
+            ROUNDS[mix](proxy, fixture, n, 0)
+    finally:
+        iam.meta.events.unregister("before-send.iam.*", keep)
+    return kept
+
+
+def send(connection: http.client.HTTPConnection, request: Signed) -> tuple[int, bytes]:
+    """Send ``request`` on ``connection`` (reconnecting once if the server closed the idle connection); the status
+    and the whole body of the answer."""
+    for attempt in (1, 2):
+        try:
+            connection.request(request.method, request.path, body=request.body, headers=request.headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            connection.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def check_answer(operation: str, body: bytes, label: str) -> None:
+    """Fail unless ``body`` is an XML ``<{operation}Response>`` (proof that the replayed call was really answered)."""
+    try:
+        tag = ET.fromstring(body).tag  # noqa: S314 - the answer of a server this script started
+    except ET.ParseError as error:
+        raise SystemExit(f"{label}: the answer to {operation} is not XML ({error}): {body[:500]!r}") from None
+    if tag.rsplit("}", 1)[-1] != f"{operation}Response":
+        raise SystemExit(f"{label}: the answer to {operation} is <{tag}>, not <{operation}Response>: {body[:500]!r}")
+
+
+def replay(url: str, requests: Sequence[Signed], start_at: float, deadline: float, label: str) -> dict[str, Any]:
+    """Send the warm-up request, wait for ``start_at``, then send ``requests[1:]`` in order over one keep-alive
+    connection (stopping at ``deadline``, before the signatures expire); the calls made, when they started and
+    ended, the non-2xx answers and the first one's body."""
+    split = urlsplit(url)
+    connection = http.client.HTTPConnection(split.hostname or "127.0.0.1", split.port or 80, timeout=120)
+    status, body = send(connection, requests[0])
+    if not 200 <= status < 300:
+        raise SystemExit(f"{label}: the warm-up {requests[0].operation} failed: HTTP {status}: {body[:2000]!r}")
+    time.sleep(max(0.0, start_at - time.time()))
+    started = time.time()
+    shown = started
+    done = errors = 0
+    first_error: str | None = None
+    samples: dict[str, bytes] = {}
+    for request in requests[1:]:
+        if time.time() > deadline:
+            print(f"  {label}: stopped after {done} calls, the signatures are about to expire", file=sys.stderr)
+            break
+        status, body = send(connection, request)
+        done += 1
+        if not 200 <= status < 300:
+            errors += 1
+            if first_error is None:
+                first_error = f"{request.operation}: HTTP {status}: {body[:2000].decode(errors='replace')}"
+        elif request.operation not in samples:
+            samples[request.operation] = body
+        now = time.time()
+        if now - shown >= 2.0:
+            shown = now
+            print(f"  {label}: {done}/{len(requests) - 1} calls, {done / (now - started):,.0f}/s", file=sys.stderr)
+    ended = time.time()
+    connection.close()
+    for operation, answer in samples.items():
+        check_answer(operation, answer, label)
+    return {"calls": done, "started": started, "ended": ended, "errors": errors, "first_error": first_error}
+
+
+def drive(url: str, secret: str, mode: str, mix: str, calls: int, label: str) -> dict[str, Any]:
+    """One client process: set up its fixture (and, pre-signed, build and sign its calls), say ``ready`` on stdout,
+    read the wall-clock time every client starts at from stdin, then make ``calls`` calls of ``mix`` against
+    ``url``; the calls made, when they started and ended, and the errors."""
     iam = client(url, secret)
     fixture = setup_fixture(iam, f"b{secrets.token_hex(3)}")
-    iam.get_user(UserName=fixture["users"][0])  # the connection is open and the model loaded before timing
     per_round = len(READ_CALLS if mix == "read" else WRITE_CALLS)
     rounds = max(1, calls // per_round)
+    signed: list[Signed] = []
+    signed_at = time.time()
+    if mode == "presigned":
+        signed = capture(iam, fixture, mix, rounds)
+    else:
+        iam.get_user(UserName=fixture["users"][0])  # the connection is open and the model loaded before timing
+    print("ready", flush=True)
+    start_at = float(sys.stdin.readline())
+    if mode == "presigned":
+        return replay(url, signed, start_at, signed_at + SIGNATURE_BUDGET, label)
     time.sleep(max(0.0, start_at - time.time()))
     started = time.time()
     shown = started
@@ -212,7 +369,7 @@ def drive(url: str, secret: str, mix: str, calls: int, start_at: float, label: s
         if now - shown >= 2.0:
             shown = now
             print(f"  {label}: {done}/{rounds * per_round} calls, {done / (now - started):,.0f}/s", file=sys.stderr)
-    return {"calls": done, "started": started, "ended": time.time()}
+    return {"calls": done, "started": started, "ended": time.time(), "errors": 0, "first_error": None}
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -235,10 +392,10 @@ def server_cpu(pid: int) -> float | None:
     return own + sum(cpu_seconds(int(kid)) or 0.0 for kid in kids)
 
 
-def run_drivers(url: str, pid: int, mix: str, calls: int, clients: int, name: str) -> dict[str, Any]:
-    """Drive ``url`` from ``clients`` client processes at once (``calls`` in all); the aggregate rate and the
-    server's CPU time per call (which the load of other programs on the machine affects far less)."""
-    start_at = time.time() + 4.0 + 0.5 * clients  # time for every client to start and set up its fixture
+def run_drivers(url: str, pid: int, mode: str, mix: str, calls: int, clients: int, name: str) -> dict[str, Any]:
+    """Drive ``url`` from ``clients`` client processes at once (``calls`` in all), started together once each is
+    ready; the aggregate rate, the errors and the server's CPU time per call (which the load of other programs on
+    the machine affects far less)."""
     processes = [
         subprocess.Popen(
             [
@@ -246,36 +403,61 @@ def run_drivers(url: str, pid: int, mix: str, calls: int, clients: int, name: st
                 __file__,
                 "--drive",
                 url,
+                "--client",
+                mode,
                 "--mix",
                 mix,
                 "--calls",
                 str(max(1, calls // clients)),
-                "--start-at",
-                str(start_at),
                 "--label",
                 f"{name} {mix} client {i + 1}/{clients}",
             ],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         for i in range(clients)
     ]
-    time.sleep(max(0.0, start_at - time.time()))
-    cpu_before = server_cpu(pid)
-    results = []
-    for process in processes:
-        out, _ = process.communicate()
-        if process.returncode != 0:
-            raise SystemExit(f"a client of {name} failed (exit code {process.returncode})")
-        results.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for process in processes:
+            if process.stdout is None or process.stdout.readline().strip() != "ready":
+                raise SystemExit(f"a client of {name} failed before it was ready (exit code {process.wait()})")
+        start_at = time.time() + 0.5
+        for process in processes:
+            if process.stdin is not None:
+                process.stdin.write(f"{start_at}\n")
+                process.stdin.flush()
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu_before = server_cpu(pid)
+        results = []
+        for process in processes:
+            out, _ = process.communicate()
+            if process.returncode != 0:
+                raise SystemExit(f"a client of {name} failed (exit code {process.returncode})")
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    cpu_after = server_cpu(pid)
     late = [r for r in results if r["started"] > start_at + 1.0]
     if late:
-        print(f"  warning: {len(late)} client(s) of {name} started late (slow set-up)", file=sys.stderr)
-    cpu_after = server_cpu(pid)
+        print(f"  warning: {len(late)} client(s) of {name} started late", file=sys.stderr)
     total = sum(r["calls"] for r in results)
     cpu_ms = None if cpu_before is None or cpu_after is None else (cpu_after - cpu_before) * 1000 / total
     elapsed = max(r["ended"] for r in results) - min(r["started"] for r in results)
-    return {"mix": mix, "calls": total, "seconds": round(elapsed, 3), "rate": total / elapsed, "cpu_ms": cpu_ms}
+    errors = sum(r["errors"] for r in results)
+    first_error = next((r["first_error"] for r in results if r["first_error"]), None)
+    return {
+        "mix": mix,
+        "calls": total,
+        "seconds": round(elapsed, 3),
+        "rate": total / elapsed,
+        "cpu_ms": cpu_ms,
+        "errors": errors,
+        "first_error": first_error,
+    }
 
 
 # -- main --------------------------------------------------------------------------------------------------------
@@ -286,42 +468,73 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="CI smoke run: 40 calls per mix, a few seconds")
     parser.add_argument("--calls", type=int, help="calls per mix and server (default 2000; --quick: 40)")
     parser.add_argument("--clients", type=int, default=1, help="client processes per server, the same for both")
+    parser.add_argument(
+        "--client",
+        choices=CLIENT_MODES,
+        default="presigned",
+        help="presigned (default): replay requests boto3 signed before timing, over http.client; "
+        "boto3: a full boto3 call each time (its client CPU included)",
+    )
     parser.add_argument("--only", choices=["iamledger", "moto"], help="drive one server only")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--drive", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--mix", choices=MIXES, help=argparse.SUPPRESS)
     parser.add_argument("--label", default="", help=argparse.SUPPRESS)
-    parser.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     calls = args.calls or (40 if args.quick else 2000)
     secret = os.environ.get("BENCH_SECRET", "")
     if args.drive:
-        print(json.dumps(drive(args.drive, secret, args.mix, calls, args.start_at, args.label)))
+        print(json.dumps(drive(args.drive, secret, args.client, args.mix, calls, args.label)))
         return 0
     secret = secrets.token_urlsafe(30)
     os.environ["BENCH_SECRET"] = secret
     names = [args.only] if args.only else ["iamledger", "moto"]
     results: dict[str, dict[str, float]] = {}
     cpus: dict[str, dict[str, float]] = {}
+    errors: dict[str, dict[str, int]] = {}
+    first_error: str | None = None
     print(
-        f"endpoint benchmark: {calls} calls per mix and server, from {args.clients} boto3 client process(es)",
+        f"endpoint benchmark: {calls} calls per mix and server, from {args.clients} {args.client} client process(es)",
         flush=True,
     )
     for name in names:
         with server(name, secret) as (url, pid):
             print(f"{name} at {url}", flush=True)
             for mix in MIXES:
-                result = run_drivers(url, pid, mix, calls, args.clients, name)
+                result = run_drivers(url, pid, args.client, mix, calls, args.clients, name)
                 results.setdefault(name, {})[mix] = result["rate"]
+                errors.setdefault(name, {})[mix] = result["errors"]
+                if first_error is None and result["first_error"]:
+                    first_error = f"{name} {mix} mix: {result['first_error']}"
                 cpu = result["cpu_ms"]
                 if cpu is not None:
                     cpus.setdefault(name, {})[mix] = cpu
                 cpu_text = f", server CPU {cpu:.2f} ms/call" if cpu is not None else ""
+                error_text = f", {result['errors']} ERRORS" if result["errors"] else ""
                 print(
-                    f"  {name:<10} {mix:<5} {result['rate']:8.1f} calls/s ({result['calls']} calls{cpu_text})",
+                    f"  {name:<10} {mix:<5} {result['rate']:8.1f} calls/s ({result['calls']} calls{cpu_text}"
+                    f"{error_text})",
                     flush=True,
                 )
+    summary(args.client, results, cpus, errors, as_json=args.json)
+    if first_error is not None:
+        failed = sum(n for by_mix in errors.values() for n in by_mix.values())
+        print(f"{failed} call(s) failed; the first: {first_error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary(
+    mode: str,
+    results: dict[str, dict[str, float]],
+    cpus: dict[str, dict[str, float]],
+    errors: dict[str, dict[str, int]],
+    *,
+    as_json: bool,
+) -> None:
+    """The final table (which client mode ran, calls/s, server CPU per call, ratios) and the target lines."""
     print()
+    print(f"client: {mode}")
     print(f"{'calls/s':<14} {'iamledger':>10} {'moto':>10} {'ratio':>7}   server CPU ms/call: iamledger, moto, ratio")
     for mix in MIXES:
         print(f"{mix + ' mix':<14} {_row(results, mix)}   {_row(cpus, mix, inverse=True)}")
@@ -330,9 +543,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ours and theirs:
             verdict = "pass" if ours >= TARGET_RATIO * theirs else "FAIL"
             print(f"target {mix} mix: iamledger at {TARGET_RATIO:g}x moto's calls/s or more: {verdict}")
-    if args.json:
-        print(json.dumps({"calls_per_second": results, "server_cpu_ms_per_call": cpus}))
-    return 0
+    if as_json:
+        print(
+            json.dumps({"client": mode, "calls_per_second": results, "server_cpu_ms_per_call": cpus, "errors": errors})
+        )
 
 
 def _row(values: dict[str, dict[str, float]], mix: str, *, inverse: bool = False) -> str:
