@@ -567,6 +567,7 @@ def test_responses_parse_back_with_botocore_to_the_library_s_dicts(iam: Identity
     iam.update_account_password_policy(MaxPasswordAge=30)
     results = {
         ("iam", "GetInstanceProfile"): iam.get_instance_profile(InstanceProfileName="ip"),  # "Tags": [] as <Tags/>
+        ("iam", "GetPolicy"): iam.get_policy(PolicyArn=arn),  # "Tags": [] as <Tags/>
         ("iam", "GetAccountPasswordPolicy"): iam.get_account_password_policy(),  # "HardExpiry": False
         ("iam", "GetUser"): iam.get_user(UserName="alice"),
         ("iam", "GetUserPolicy"): iam.get_user_policy(UserName="alice", PolicyName="p"),
