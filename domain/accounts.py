@@ -39,8 +39,12 @@ def alias_taken(alias: str) -> str:
 
 
 def password_policy_not_found(account_id: str) -> str:
-    """AWS's message when an account has no custom password policy."""
+    """AWS's message when an account has no custom password policy (``GetAccountPasswordPolicy``)."""
     return f"The Password Policy with domain name {account_id} cannot be found."
+
+
+# DeleteAccountPasswordPolicy words it otherwise (AWS's code examples for DeleteAccountPasswordPolicy quote it).
+NO_POLICY_TO_DELETE = "The account policy with name PasswordPolicy cannot be found."
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +186,7 @@ class Account(AuditedAggregate):
     def delete_password_policy(self) -> None:
         """Remove the account password policy (AWS's default rules apply again)."""
         if self.password_policy is None:
-            raise NoSuchEntityError(password_policy_not_found(self.account_id))
+            raise NoSuchEntityError(NO_POLICY_TO_DELETE)
         self.trigger_event(self.PasswordPolicyDeleted)
 
     class CredentialReportGenerated(AuditedAggregate.Event):

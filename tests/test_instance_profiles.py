@@ -203,6 +203,18 @@ def test_instance_profile_tag_keys_are_case_sensitive(iam: IdentityStore):
     assert [{"Key": "Env", "Value": "c"}] == iam.list_instance_profile_tags(InstanceProfileName="web")["Tags"]
 
 
+def test_get_instance_profile_answers_an_empty_tag_list_but_create_omits_it(iam: IdentityStore):
+    # Real `aws iam get-instance-profile` output shows "Tags": [] for a profile without tags; create-instance-profile
+    # output has no Tags member.
+    assert "Tags" not in _profile(iam)
+    assert [] == iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]["Tags"]
+    iam.tag_instance_profile(InstanceProfileName="web", Tags=[{"Key": "k", "Value": "v"}])
+    iam.untag_instance_profile(InstanceProfileName="web", TagKeys=["k"])
+    got = iam.get_instance_profile(InstanceProfileName="web")
+    assert_output_shape("iam", "GetInstanceProfile", got)
+    assert [] == got["InstanceProfile"]["Tags"]
+
+
 def test_more_than_fifty_instance_profile_tags_are_limit_exceeded(iam: IdentityStore):
     _profile(iam, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     with pytest.raises(IdentityStoreError) as caught:

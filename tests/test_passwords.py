@@ -143,8 +143,12 @@ def test_password_policy_is_not_a_partial_update(iam: IdentityStore):
         "ExpirePasswords": False,
     } == iam.get_account_password_policy()["PasswordPolicy"]
 
+    iam.update_account_password_policy(MaxPasswordAge=90)
+    policy = iam.get_account_password_policy()["PasswordPolicy"]
+    assert (True, 90, False) == (policy["ExpirePasswords"], policy["MaxPasswordAge"], policy["HardExpiry"])
+
     iam.delete_account_password_policy()
-    with pytest.raises(NoSuchEntityError):
+    with pytest.raises(NoSuchEntityError, match="^The account policy with name PasswordPolicy cannot be found.$"):
         iam.delete_account_password_policy()
 
 

@@ -564,7 +564,12 @@ def test_responses_parse_back_with_botocore_to_the_library_s_dicts(iam: Identity
     iam.create_role(RoleName="r", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{ACCOUNT}:root"))
     arn = iam.create_policy(PolicyName="mp", PolicyDocument=policy("s3:*"))["Policy"]["Arn"]
     iam.attach_role_policy(RoleName="r", PolicyArn=arn)
+    iam.create_instance_profile(InstanceProfileName="ip")
+    iam.update_account_password_policy(MaxPasswordAge=30)
     results = {
+        ("iam", "GetInstanceProfile"): iam.get_instance_profile(InstanceProfileName="ip"),  # "Tags": [] as <Tags/>
+        ("iam", "GetPolicy"): iam.get_policy(PolicyArn=arn),  # "Tags": [] as <Tags/>
+        ("iam", "GetAccountPasswordPolicy"): iam.get_account_password_policy(),  # "HardExpiry": False
         ("iam", "GetUser"): iam.get_user(UserName="alice"),
         ("iam", "GetUserPolicy"): iam.get_user_policy(UserName="alice", PolicyName="p"),
         ("iam", "GetAccountAuthorizationDetails"): iam.get_account_authorization_details(),

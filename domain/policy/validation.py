@@ -241,8 +241,15 @@ def _check_legacy_parsing(document: dict[str, JsonValue]) -> None:
         if isinstance(condition, dict):
             for operator, block in condition.items():
                 _check_legacy_dates(operator, block, (*path, "Condition", operator))
-        for element in ("Resource", "NotResource"):
-            if any(_legacy_bad_resource(resource) for resource in _strings(statement.get(element))):
+    # Resources are legacy-parsed only until a resource has a format error: that error is reported later instead
+    # (IAM answers `Partition "s3" is not valid for resource "arn:s3:::example_bucket:*".` for the resource
+    # `aws:s3:::example_bucket`, not "legacy parsing").
+    for element in ("Resource", "NotResource"):
+        for path, statement in _statements(document):
+            resources = _strings(statement.get(element))
+            if any(resource_format_error(resource) for resource in resources):
+                return
+            if any(_legacy_bad_resource(resource) for resource in resources):
                 _fail(LEGACY_PARSING, *path, element)
 
 
@@ -289,9 +296,11 @@ def _check_actions_present(document: dict[str, JsonValue]) -> None:
 
 
 def _check_resource_formats(document: dict[str, JsonValue]) -> None:
-    for path, statement in _statements(document):
-        for element in ("Resource", "NotResource"):
-            for resource in sorted(_strings(statement.get(element)), reverse=True):
+    # Every statement's Resource, then every statement's NotResource; within one, the resources in sorted order
+    # (of `["arn:error:s3:::b", "arn:error:s3::b"]` IAM names the first).
+    for element in ("Resource", "NotResource"):
+        for path, statement in _statements(document):
+            for resource in sorted(_strings(statement.get(element))):
                 message = resource_format_error(resource)
                 if message:
                     _fail(message, *path, element)

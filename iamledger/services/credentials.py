@@ -619,8 +619,10 @@ def _login_profile_shape(user_name: str, profile: LoginProfile) -> dict[str, Any
 
 
 def _password_policy_shape(policy: PasswordPolicy) -> dict[str, Any]:
-    """``PasswordPolicy`` as AWS returns it: ``MaxPasswordAge``, ``PasswordReusePrevention`` and ``HardExpiry``
-    only when set."""
+    """``PasswordPolicy`` as AWS returns it: ``MaxPasswordAge`` and ``PasswordReusePrevention`` only when set (their
+    model ranges start at 1); ``HardExpiry`` when true, and also as ``false`` when passwords expire. Real
+    ``get-account-password-policy`` outputs show ``"HardExpiry": false`` next to ``"MaxPasswordAge": 90``, and neither
+    member after an ``update-account-password-policy`` without options."""
     shape: dict[str, Any] = {
         "MinimumPasswordLength": policy.minimum_password_length,
         "RequireSymbols": policy.require_symbols,
@@ -634,8 +636,8 @@ def _password_policy_shape(policy: PasswordPolicy) -> dict[str, Any]:
         shape["MaxPasswordAge"] = policy.max_password_age
     if policy.password_reuse_prevention:
         shape["PasswordReusePrevention"] = policy.password_reuse_prevention
-    if policy.hard_expiry:
-        shape["HardExpiry"] = True
+    if policy.hard_expiry or policy.max_password_age:
+        shape["HardExpiry"] = policy.hard_expiry
     return shape
 
 

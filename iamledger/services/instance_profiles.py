@@ -105,7 +105,10 @@ class InstanceProfilesService(ServiceBase):
             row = self._profile_row(conn, account_id, InstanceProfileName)
             entity = row["entity_uuid"]
             shape = instance_profile_shape(row, roles_of_instance_profile(conn, entity))
-            return {"InstanceProfile": shape | tags_shape(current_tags(conn, entity))}
+            # GetInstanceProfile, unlike CreateInstanceProfile and GetRole, answers an empty `Tags` list for an
+            # instance profile without tags (as real `aws iam get-instance-profile` output shows).
+            tags = current_tags(conn, entity)
+            return {"InstanceProfile": shape | {"Tags": [{"Key": k, "Value": v} for k, v in tags]}}
 
         return self._query("GetInstanceProfile", {"InstanceProfileName": InstanceProfileName}, body)
 

@@ -190,6 +190,27 @@ ERRORS = [
         "/Statement/0/Resource",
     ),
     (
+        "a bad partition is reported rather than legacy parsing of the same resource",
+        _doc([{**ALLOW, "Resource": "aws:s3:::example_bucket"}]),
+        PolicyKind.IDENTITY,
+        'Partition "s3" is not valid for resource "arn:s3:::example_bucket:*".',
+        "/Statement/0/Resource",
+    ),
+    (
+        "of several bad resources, the first in sorted order; legacy parsing stops at a format error",
+        _doc([{**ALLOW, "Resource": ["arn:error:s3:::example_bucket", "arn:error:s3::example_bucket"]}]),
+        PolicyKind.IDENTITY,
+        'Partition "error" is not valid for resource "arn:error:s3:::example_bucket".',
+        "/Statement/0/Resource",
+    ),
+    (
+        "legacy parsing still fails a resource before any format error",
+        _doc([{**ALLOW, "Resource": "arn:aws:s3::b"}, {**ALLOW, "Resource": "arn:aws-foo:s3:::b"}]),
+        PolicyKind.IDENTITY,
+        "The policy failed legacy parsing",
+        "/Statement/0/Resource",
+    ),
+    (
         "action without vendor",
         _doc([{**ALLOW, "Action": "GetObject"}]),
         PolicyKind.IDENTITY,
