@@ -231,16 +231,23 @@ class Projector:
         except ConcurrentModificationError:  # another process builds them: catch up batch by batch meanwhile
             return self.position()
 
+    def _indexed_past(self, position: int) -> int:
+        """The index's head, the index first extended to ``position`` if it ends before (the views are ahead of the
+        index only after an upgrade from a version without one: writers index what they save)."""
+        with self._engine.connect() as conn:
+            indexed = ledger.head(conn)[0]
+        if indexed < position:
+            self._index_up_to(position)
+            with self._engine.connect() as conn:
+                indexed = ledger.head(conn)[0]
+        return indexed
+
     def _catch_up(self, progress: Progress | None) -> int:
         position = self.position()
         head = self.head()
         if position == 0 and head >= BULK_MIN_EVENTS and all_batched():
             position = self._bulk_catch_up(progress)
-        indexed = 0
-        if position < head:
-            self._index_up_to(position)
-            with self._engine.connect() as conn:
-                indexed = ledger.head(conn)[0]
+        indexed = self._indexed_past(position) if position < head else 0
         while position < head:
             notifications = self._select(position + 1, head)
             if not notifications:

@@ -110,7 +110,10 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
     if batch is not None:
         batch.table(table).open(position, values)
         return
-    conn.execute(insert(table).values(**values, valid_from=position, valid_to=None))
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(table)
+    conn.execute(statement, {**values, "valid_from": position, "valid_to": None})
 
 
 def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> int:
@@ -118,8 +121,27 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
     batch = _active(conn)
     if batch is not None:
         return batch.table(table).close(position, where)
-    result = conn.execute(update(table).where(_current(table, where)).values(valid_to=position))
+    if None in where.values():  # ``= NULL`` never matches: ``_current`` writes ``IS NULL``
+        result = conn.execute(update(table).where(_current(table, where)).values(valid_to=position))
+    else:
+        values = {f"where_{c}": v for c, v in where.items()}
+        result = conn.execute(_close_query(table, tuple(where)), {**values, "closing_position": position})
     return int(result.rowcount)
+
+
+_INSERTS: dict[Table, Any] = {}
+_CLOSES: dict[tuple[Table, tuple[str, ...]], Any] = {}
+
+
+def _close_query(table: Table, columns: tuple[str, ...]) -> Any:
+    """The update ending the current rows matching ``columns`` (parameters ``where_<column>``: a parameter named
+    after a column would also set it) at ``closing_position``."""
+    key = (table, columns)
+    query = _CLOSES.get(key)
+    if query is None:
+        condition = and_(table.c.valid_to.is_(None), *(table.c[c] == bindparam(f"where_{c}") for c in columns))
+        query = _CLOSES[key] = update(table).where(condition).values(valid_to=bindparam("closing_position"))
+    return query
 
 
 def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] | None:
