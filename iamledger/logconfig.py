@@ -15,6 +15,8 @@ from typing import Any, Final, Literal, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from iamledger.context import merge_audit_context
+
 SECRET_FIELD: Final = re.compile(
     r"(secret|password|passwd|token|credential|private[_-]?key|master[_-]?key)", re.IGNORECASE
 )
@@ -37,6 +39,7 @@ def shared_processors() -> list[Processor]:
     """The processors both structlog and standard-library records go through, first to last."""
     return [
         structlog.contextvars.merge_contextvars,
+        merge_audit_context,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
