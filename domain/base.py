@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import field
-from typing import Any, Self
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Self
 
 from eventsourcing.domain import Aggregate
 
@@ -31,6 +33,24 @@ def _request_id() -> str:
     return current_audit_context().request_id
 
 
+_IMMUTABLE: Final = frozenset({str, int, float, bool, bytes, type(None), uuid.UUID, datetime, date, timedelta})
+"""Types whose values a copy of an aggregate may share with the original: nothing can change them."""
+
+
+def _copied(value: Any, memo: dict[int, Any]) -> Any:
+    """``value`` deep-copied: itself when immutable; a list, set or dict of immutable values copied one level deep
+    (a group's members, a policy's attachments); anything else by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is list or kind is set:
+        if all(type(item) in _IMMUTABLE for item in value):
+            return kind(value)
+    elif kind is dict and all(type(k) in _IMMUTABLE and type(v) in _IMMUTABLE for k, v in value.items()):
+        return dict(value)
+    return copy.deepcopy(value, memo)
+
+
 class AuditedAggregate(Aggregate):
     """An aggregate whose events record who triggered them (``actor``), with which access key, from which source
     IP and user agent, under which request id. The values come from the bound
@@ -48,6 +68,17 @@ class AuditedAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """A deep copy that shares the immutable attribute values (strings, numbers, ids, times) and deep-copies the
+        rest: what ``copy.deepcopy`` gives, without walking every string and UUID. The repository copies each
+        aggregate it hands out from its cache, on every command."""
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        state = clone.__dict__
+        for name, value in self.__dict__.items():
+            state[name] = _copied(value, memo)
+        return clone
 
     @classmethod
     def create_with_id(cls, entity_id: uuid.UUID, /, **kwargs: Any) -> Self:

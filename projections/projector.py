@@ -25,7 +25,7 @@ from typing import Any, Final
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
@@ -231,11 +231,10 @@ class Projector:
         except ConcurrentModificationError:  # another process builds them: catch up batch by batch meanwhile
             return self.position()
 
-    def _indexed_past(self, position: int) -> int:
+    def _indexed_past(self, position: int, indexed: int) -> int:
         """The index's head, the index first extended to ``position`` if it ends before (the views are ahead of the
-        index only after an upgrade from a version without one: writers index what they save)."""
-        with self._engine.connect() as conn:
-            indexed = ledger.head(conn)[0]
+        index only after an upgrade from a version without one: writers index what they save). ``indexed``: the
+        index's head as read a moment ago (it only grows)."""
         if indexed < position:
             self._index_up_to(position)
             with self._engine.connect() as conn:
@@ -243,11 +242,13 @@ class Projector:
         return indexed
 
     def _catch_up(self, progress: Progress | None) -> int:
-        position = self.position()
+        with self._engine.connect() as conn:
+            position = _tracked(conn)
+            indexed = ledger.head(conn)[0]
         head = self.head()
         if position == 0 and head >= BULK_MIN_EVENTS and all_batched():
             position = self._bulk_catch_up(progress)
-        indexed = self._indexed_past(position) if position < head else 0
+        indexed = self._indexed_past(position, indexed) if position < head else 0
         while position < head:
             notifications = self._select(position + 1, head)
             if not notifications:
@@ -259,11 +260,7 @@ class Projector:
             else:
                 events = [self._decode(n) for n in notifications]
             with self._engine.begin() as conn:
-                moved = conn.execute(
-                    update(TRACKING)
-                    .where(TRACKING.c.name == PROJECTION_NAME, TRACKING.c.position == position)
-                    .values(position=last)
-                ).rowcount
+                moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
                 if moved == 1:
                     if notifications:
                         self._apply(conn, notifications, events)
@@ -460,6 +457,12 @@ def _without_cyclic_gc() -> Iterator[None]:
 
 
 _TRACKED: Final = select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)
+_ADVANCE: Final = (
+    update(TRACKING)
+    .where(TRACKING.c.name == PROJECTION_NAME, TRACKING.c.position == bindparam("from_position"))
+    .values(position=bindparam("to_position"))
+)
+"""Move the views' position on, only from where this process read it (another process may have moved it)."""
 
 
 def _tracked(conn: Connection) -> int:
