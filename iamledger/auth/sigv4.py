@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -256,7 +256,7 @@ def verify(
         raise ExpiredTokenError
     _check_payload_hash(request, info)
     provided = info.signature.encode("utf-8")
-    if not any(hmac.compare_digest(expected.encode("utf-8"), provided) for expected in _signatures(request, info, key)):
+    if not any(hmac.compare_digest(expected.encode("utf-8"), provided) for expected in _candidates(request, info, key)):
         raise SignatureDoesNotMatchError
     return VerifiedCaller(
         access_key_id=key.access_key_id,
@@ -509,6 +509,81 @@ def _rebuild(request: HttpRequest, info: SignatureInfo) -> AWSRequest:
             aws_request.headers[name] = value  # HTTPHeaders appends: repeated headers keep every value
     aws_request.context["timestamp"] = info.amz_date
     return aws_request
+
+
+def _candidates(request: HttpRequest, info: SignatureInfo, key: KeyRecord) -> Iterator[str]:
+    """The signatures the request may carry: :func:`direct_signature` where it applies (an SDK's usual request),
+    then, only if that one does not match, what botocore itself computes (every form botocore signs)."""
+    direct = direct_signature(request, info, key.secret_access_key)
+    if direct is not None:
+        yield direct
+    yield from _signatures(request, info, key)
+
+
+_NOT_SIGNED: Final = frozenset({"expect", "transfer-encoding", "user-agent", "x-amzn-trace-id"})
+"""The headers botocore never signs (``botocore.auth.SIGNED_HEADERS_BLACKLIST``)."""
+_SIGNING_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+
+
+def direct_signature(request: HttpRequest, info: SignatureInfo, secret_access_key: str) -> str | None:
+    """The SigV4 signature of a header-signed request to ``/`` without a query string, each signed header present
+    once (what SDKs send to IAM and STS), computed here as botocore's ``SigV4Auth`` computes it, without building
+    botocore's request; ``None`` for any other request (then botocore computes it). The signing key is derived once
+    per secret, day, region and service."""
+    if info.presigned or request.method.upper() not in {"GET", "POST"}:
+        return None
+    parts = urlsplit(request.url)
+    if parts.path != "/" or parts.query:
+        return None
+    values = _signed_values(request, info)
+    if values is None:
+        return None
+    names = sorted(values)
+    payload = request.header("x-amz-content-sha256") if "x-amz-content-sha256" in values else None
+    if payload is None:  # botocore takes the header's value as it is, else hashes the body
+        payload = hashlib.sha256(request.body).hexdigest()
+    canonical = "\n".join(
+        [
+            request.method.upper(),
+            "/",
+            "",
+            "".join(f"{name}:{values[name]}\n" for name in names),
+            ";".join(names),
+            payload,
+        ]
+    )
+    day = info.amz_date[0:8]
+    scope = f"{day}/{info.scope.region}/{info.scope.service}/aws4_request"
+    to_sign = "\n".join([ALGORITHM, info.amz_date, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
+    memo = (secret_access_key, day, info.scope.region, info.scope.service)
+    signing_key = _SIGNING_KEYS.get(memo)
+    if signing_key is None:
+        signing_key = ("AWS4" + secret_access_key).encode("utf-8")
+        for part in (day, info.scope.region, info.scope.service, "aws4_request"):
+            signing_key = hmac.new(signing_key, part.encode("utf-8"), hashlib.sha256).digest()
+        if len(_SIGNING_KEYS) >= _SIGNING_KEYS_MAX:
+            _SIGNING_KEYS.clear()
+        _SIGNING_KEYS[memo] = signing_key
+    return hmac.new(signing_key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_SIGNING_KEYS_MAX: Final = 10_000
+
+
+def _signed_values(request: HttpRequest, info: SignatureInfo) -> dict[str, str] | None:
+    """The signed headers' canonical values (spaces folded) by lower-case name; ``None`` when one is missing or
+    repeated, or is one botocore never signs."""
+    values: dict[str, str] = {}
+    wanted = set(info.signed_headers)
+    if wanted & _NOT_SIGNED:
+        return None
+    for name, value in request.header_pairs:
+        lowered = name.lower()
+        if lowered in wanted:
+            if lowered in values:
+                return None  # repeated: botocore joins the values
+            values[lowered] = " ".join(value.split())
+    return values if len(values) == len(wanted) else None
 
 
 def _signatures(request: HttpRequest, info: SignatureInfo, key: KeyRecord) -> list[str]:
