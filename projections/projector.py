@@ -163,11 +163,7 @@ class Projector:
     def _index_recorded(self, recordings: Sequence[Any]) -> int:
         notifications = [r.notification for r in recordings]
         with self._engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
-            else:
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+            _derived_data_commit(conn)
             last = ledger.head(conn)
             if last[0] >= notifications[-1].id:
                 conn.rollback()
@@ -260,6 +256,7 @@ class Projector:
             else:
                 events = [self._decode(n) for n in notifications]
             with self._engine.begin() as conn:
+                _derived_data_commit(conn)
                 moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
                 if moved == 1:
                     if notifications:
@@ -463,6 +460,16 @@ _ADVANCE: Final = (
     .values(position=bindparam("to_position"))
 )
 """Move the views' position on, only from where this process read it (another process may have moved it)."""
+
+
+def _derived_data_commit(conn: Connection) -> None:
+    """Let this transaction commit without waiting for the disk: it writes only what can be derived again from the
+    log (views, checkpoints). On SQLite (WAL) the next fsync of the log's own commits covers it; on PostgreSQL the
+    WAL flush is asynchronous for this transaction only."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+    else:
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def _tracked(conn: Connection) -> int:

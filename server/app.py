@@ -139,10 +139,14 @@ class RequestViews(Projector):
         return position
 
     def index_recorded(self, recordings: Any) -> int:
+        """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
+        (in the views' own transaction: a later read of this request, else the catch-up right after the response
+        is handed over, before the next request), not in a transaction of their own as a library writer's are."""
+        del recordings
         self._current = None  # this request wrote: its next read catches up again
         self._settled = None
         self.wrote = True
-        return super().index_recorded(recordings)
+        return 0
 
     def rebuild(self, progress: Progress | None = None) -> int:
         self._known_head = -1
