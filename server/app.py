@@ -463,7 +463,12 @@ def create_app(holder: StoreHolder) -> QueryApp:
         finally:
             endpoint.shutdown()
 
+    async def query_elsewhere(request: Request) -> Response:  # pragma: no cover - QueryApp answers these itself
+        del request
+        raise RuntimeError("GET and POST / are handled by QueryApp")
+
     routes = [
+        Route("/", query_elsewhere, methods=["GET", "POST"]),  # other methods: 405, as before QueryApp
         Route("/moto-api/reset", moto_reset, methods=["POST"]),
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
     ]

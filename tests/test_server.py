@@ -311,6 +311,11 @@ def send(request: Raw) -> tuple[int, bytes]:
         connection.close()
 
 
+def test_other_methods_and_paths_are_not_the_query_api(endpoint: Endpoint):
+    assert send(Raw("PUT", endpoint.url + "/", b"Action=ListUsers"))[0] == 405
+    assert send(Raw("POST", endpoint.url + "/elsewhere", b"Action=ListUsers"))[0] == 404
+
+
 def test_routing_by_signed_service_and_action(endpoint: Endpoint):
     status, body = send(signed_request(endpoint, "iam", {"Action": "FlyToTheMoon", "Version": "2010-05-08"}))
     assert status == 400
