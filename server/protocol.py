@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -217,20 +218,49 @@ def _member_element_name(shape: Shape, member_name: str) -> str:
     return _serialized_name(shape, member_name)
 
 
-def _write_members(out: list[str], shape: Shape, value: Mapping[str, Any]) -> None:
+@functools.cache
+def _member_plan(shape: Shape) -> tuple[tuple[str, str, Shape, str, str, str], ...]:
+    """How to write each member of a structure, in the model's order: ``(member name, element, member shape, how,
+    key element, value element)``, ``how`` being ``flat-list``, ``flat-map`` or ``nested``. Worked out once per
+    shape (the models are loaded once), not on every response."""
+    plan = []
     for member_name, member_shape in shape.members.items():
+        element = _member_element_name(member_shape, member_name)
+        flattened = bool(member_shape.serialization.get("flattened"))
+        key = value = ""
+        if member_shape.type_name == "list" and flattened:
+            how = "flat-list"
+        elif member_shape.type_name == "map" and flattened:
+            how = "flat-map"
+            key = _serialized_name(member_shape.key, "key")
+            value = _serialized_name(member_shape.value, "value")
+        else:
+            how = "nested"
+        plan.append((member_name, element, member_shape, how, key, value))
+    return tuple(plan)
+
+
+@functools.cache
+def _child_names(shape: Shape) -> tuple[str, str]:
+    """The element names of a list's members (``member``) or of a map's keys and values (``key``, ``value``)."""
+    if shape.type_name == "list":
+        return _serialized_name(shape.member, "member"), ""
+    return _serialized_name(shape.key, "key"), _serialized_name(shape.value, "value")
+
+
+def _write_members(out: list[str], shape: Shape, value: Mapping[str, Any]) -> None:
+    for member_name, element, member_shape, how, key_name, value_name in _member_plan(shape):
         item = value.get(member_name)
         if item is None:
             continue
-        element = _member_element_name(member_shape, member_name)
-        if member_shape.type_name == "list" and member_shape.serialization.get("flattened"):
+        if how == "flat-list":
             for entry in item:
                 _write(out, element, member_shape.member, entry)
-        elif member_shape.type_name == "map" and member_shape.serialization.get("flattened"):
+        elif how == "flat-map":
             for key, entry in item.items():
                 out.append(f"<{element}>")
-                _write(out, _serialized_name(member_shape.key, "key"), member_shape.key, key)
-                _write(out, _serialized_name(member_shape.value, "value"), member_shape.value, entry)
+                _write(out, key_name, member_shape.key, key)
+                _write(out, value_name, member_shape.value, entry)
                 out.append(f"</{element}>")
         else:
             _write(out, element, member_shape, item)
@@ -244,14 +274,13 @@ def _write(out: list[str], element: str, shape: Shape, value: Any) -> None:
         out.append(f"</{element}>")
     elif kind == "list":
         out.append(f"<{element}>")
-        member = _serialized_name(shape.member, "member")
+        member = _child_names(shape)[0]
         for entry in value:
             _write(out, member, shape.member, entry)
         out.append(f"</{element}>")
     elif kind == "map":
         out.append(f"<{element}>")
-        key_name = _serialized_name(shape.key, "key")
-        value_name = _serialized_name(shape.value, "value")
+        key_name, value_name = _child_names(shape)
         for key, entry in value.items():
             out.append("<entry>")
             _write(out, key_name, shape.key, key)
