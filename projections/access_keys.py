@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from iamledger.domain.accounts import Account
 from iamledger.domain.ids import root_arn
@@ -136,15 +136,17 @@ class AccessKeyRows:
         self._position = -1
         self._rows: dict[str, dict[str, Any] | None] = {}
 
-    def find(self, conn: Connection, access_key_id: str, position: int) -> dict[str, Any] | None:
-        """The key's current row, the views being at ``position`` (what the projector's catch-up returned)."""
+    def find(self, engine: Engine, access_key_id: str, position: int) -> dict[str, Any] | None:
+        """The key's current row, the views being at ``position`` (what the projector's catch-up returned); a
+        connection of ``engine`` is taken only when the row is not remembered."""
         if position != self._position:
             self._rows.clear()
             self._position = position
         try:
             return self._rows[access_key_id]
         except KeyError:
-            row = find_access_key(conn, access_key_id)
+            with engine.connect() as conn:
+                row = find_access_key(conn, access_key_id)
             if len(self._rows) < self.MAX_ROWS:
                 self._rows[access_key_id] = row
             return row

@@ -100,29 +100,28 @@ class AuthenticationService(ServiceBase):
         holds that key: a refusal is then recorded under the identity the request claimed."""
         position = self.projector.catch_up()
         found: dict[str, dict[str, Any] | None] = {}
-        with self.engine.connect() as conn:
 
-            def lookup(access_key_id: str) -> KeyRecord | None:
-                row = found[access_key_id] = self.access_key_rows.find(conn, access_key_id, position)
-                secret = None if row is None else self.vault.get_access_key_secret(access_key_id)
-                if row is None or secret is None:
-                    return None
-                return KeyRecord(
-                    access_key_id=access_key_id,
-                    secret_access_key=secret,
-                    status="Active" if row["status"] == "Active" else "Inactive",
-                    owner_arn=str(row["owner_arn"]),
-                    account_id=str(row["account_id"]),
-                    expiration=row["expiration"],
-                    session_token_digest=row["session_token_digest"],
-                )
+        def lookup(access_key_id: str) -> KeyRecord | None:
+            row = found[access_key_id] = self.access_key_rows.find(self.engine, access_key_id, position)
+            secret = None if row is None else self.vault.get_access_key_secret(access_key_id)
+            if row is None or secret is None:
+                return None
+            return KeyRecord(
+                access_key_id=access_key_id,
+                secret_access_key=secret,
+                status="Active" if row["status"] == "Active" else "Inactive",
+                owner_arn=str(row["owner_arn"]),
+                account_id=str(row["account_id"]),
+                expiration=row["expiration"],
+                session_token_digest=row["session_token_digest"],
+            )
 
-            try:
-                caller = verify(request, lookup=lookup, now=self.clock(), expected_service=expected_service)
-            except AuthenticationError as error:
-                with self._as_owner_of(found, enabled=as_key_owner):
-                    self.record_security_incident("SignatureRejected", account_id="", reason=error.code)
-                raise
+        try:
+            caller = verify(request, lookup=lookup, now=self.clock(), expected_service=expected_service)
+        except AuthenticationError as error:
+            with self._as_owner_of(found, enabled=as_key_owner):
+                self.record_security_incident("SignatureRejected", account_id="", reason=error.code)
+            raise
         if not caller.temporary:
             with self._as_owner_of(found, enabled=as_key_owner):
                 self.record_access_key_use(
