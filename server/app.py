@@ -54,8 +54,7 @@ log = get_logger(__name__)
 
 ANONYMOUS: Final = "anonymous"
 """The actor of a request whose signature names no known access key (recorded with its refusal)."""
-XML_CONTENT_TYPE: Final = "text/xml"
-XML_CONTENT_TYPE_HEADER: Final = b"text/xml; charset=utf-8"
+XML_CONTENT_TYPE: Final = b"text/xml; charset=utf-8"
 REQUEST_ID_HEADER: Final = "x-amzn-RequestId"
 VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
 """API version -> service, to answer in the right namespace before the signature has named the service."""
@@ -406,7 +405,7 @@ class QueryApp:
                 "type": "http.response.start",
                 "status": outcome.status,
                 "headers": [
-                    (b"content-type", XML_CONTENT_TYPE_HEADER),
+                    (b"content-type", XML_CONTENT_TYPE),
                     (b"content-length", str(len(outcome.body)).encode("ascii")),
                     *(
                         (name.lower().encode("latin-1"), value.encode("latin-1"))
