@@ -77,7 +77,21 @@ def live(table: Table) -> ColumnElement[bool]:
 
 
 READ_POSITION: Final = "read_position"
-_PREPARED: dict[tuple[Hashable, bool], Executable] = {}
+_STATEMENTS: dict[Hashable, Any] = {}
+
+
+def _once(key: Hashable, build: Callable[[], Any]) -> Any:
+    """The statement ``build`` makes, built once per ``key``: on a request's hot path building a statement (and its
+    cache key) costs more than running it."""
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
+def _current_by(table: Table, columns: tuple[str, ...], prefix: str = "") -> ColumnElement[bool]:
+    """The current rows whose ``columns`` equal the bound parameters ``<prefix><column>``."""
+    return and_(table.c.valid_to.is_(None), *(table.c[c] == bindparam(prefix + c) for c in columns))
 
 
 def execute_prepared(
@@ -88,9 +102,7 @@ def execute_prepared(
     ``bindparam(name)`` and reads rows with :func:`live`; ``values`` are the parameters, to which the bound read
     position is added."""
     position = _read_position.get()
-    statement = _PREPARED.get((key, position is not None))
-    if statement is None:
-        statement = _PREPARED[key, position is not None] = build()
+    statement = _once(("prepared", key, position is not None), build)
     if position is not None:
         values[READ_POSITION] = position
     return conn.execute(statement, values)
@@ -110,9 +122,7 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
     if batch is not None:
         batch.table(table).open(position, values)
         return
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(table)
+    statement = _once(("open", table), lambda: insert(table))
     conn.execute(statement, {**values, "valid_from": position, "valid_to": None})
 
 
@@ -124,24 +134,19 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
     if None in where.values():  # ``= NULL`` never matches: ``_current`` writes ``IS NULL``
         result = conn.execute(update(table).where(_current(table, where)).values(valid_to=position))
     else:
+        # parameters ``where_<column>``: in an update, a parameter named after a column would also set it
+        columns = tuple(where)
+        statement = _once(
+            ("close", table, columns),
+            lambda: (
+                update(table)
+                .where(_current_by(table, columns, "where_"))
+                .values(valid_to=bindparam("closing_position"))
+            ),
+        )
         values = {f"where_{c}": v for c, v in where.items()}
-        result = conn.execute(_close_query(table, tuple(where)), {**values, "closing_position": position})
+        result = conn.execute(statement, {**values, "closing_position": position})
     return int(result.rowcount)
-
-
-_INSERTS: dict[Table, Any] = {}
-_CLOSES: dict[tuple[Table, tuple[str, ...]], Any] = {}
-
-
-def _close_query(table: Table, columns: tuple[str, ...]) -> Any:
-    """The update ending the current rows matching ``columns`` (parameters ``where_<column>``: a parameter named
-    after a column would also set it) at ``closing_position``."""
-    key = (table, columns)
-    query = _CLOSES.get(key)
-    if query is None:
-        condition = and_(table.c.valid_to.is_(None), *(table.c[c] == bindparam(f"where_{c}") for c in columns))
-        query = _CLOSES[key] = update(table).where(condition).values(valid_to=bindparam("closing_position"))
-    return query
 
 
 def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] | None:
@@ -154,25 +159,12 @@ def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] 
     if None in where.values():  # ``= NULL`` never matches: ``_current`` writes ``IS NULL``
         row = conn.execute(select(table).where(_current(table, where))).mappings().first()
     else:
-        row = conn.execute(_current_row_query(table, tuple(where)), where).mappings().first()
+        columns = tuple(where)
+        statement = _once(("current", table, columns), lambda: select(table).where(_current_by(table, columns)))
+        row = conn.execute(statement, where).mappings().first()
     if row is None:
         return None
     return {k: v for k, v in row.items() if k not in _BOOKKEEPING}
-
-
-_CURRENT_ROW_QUERIES: dict[tuple[Table, tuple[str, ...]], Any] = {}
-
-
-def _current_row_query(table: Table, columns: tuple[str, ...]) -> Any:
-    """The select of the current row by ``columns``, with a bound parameter per column, built once per table and
-    columns: building a statement and its cache key costs more than running it on the hot paths (a request's
-    access-key lookup)."""
-    key = (table, columns)
-    query = _CURRENT_ROW_QUERIES.get(key)
-    if query is None:
-        condition = and_(table.c.valid_to.is_(None), *(table.c[c] == bindparam(c) for c in columns))
-        query = _CURRENT_ROW_QUERIES[key] = select(table).where(condition)
-    return query
 
 
 def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str, Any]]:
@@ -337,14 +329,10 @@ class _Statements:
         self.update_params = _Params(self.processors, list(compiled.positiontup or ()) if compiled.positional else None)
 
 
-_STATEMENTS: dict[tuple[Table, str, str], _Statements] = {}
-
-
 def _statements(table: Table, dialect: Dialect) -> _Statements:
-    key = (table, dialect.name, str(dialect.paramstyle))
-    found = _STATEMENTS.get(key)
-    if found is None:
-        found = _STATEMENTS[key] = _Statements(table, dialect)
+    found: _Statements = _once(
+        ("batch", table, dialect.name, str(dialect.paramstyle)), lambda: _Statements(table, dialect)
+    )
     return found
 
 
