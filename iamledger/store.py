@@ -15,7 +15,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Cache,
+    LRUCache,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from sqlalchemy import Engine, text
@@ -100,6 +107,21 @@ class _TemporalRepository(Repository[uuid.UUID]):
     is loaded at the version it had at that position, and one created later is not found."""
 
     version_at: Callable[[uuid.UUID, int], int | None]
+    absent: set[uuid.UUID] | None = None
+    """With :meth:`only_writer`: the ids of aggregates found not to exist (until this process saves one)."""
+    MAX_ABSENT: Final = 10_000
+
+    def only_writer(self) -> None:
+        """This process is the only one writing the store from now on (``serve --ephemeral``): a cached aggregate
+        is current without asking the log for events saved since (what this process saves replaces it in the cache
+        as it is recorded), and an aggregate found not to exist stays so until this process saves it. What was
+        cached before is forgotten: saves did not update it while it was fast-forwarded on use."""
+        if isinstance(self.cache, LRUCache):
+            self.cache = LRUCache(maxsize=self.cache.maxsize)
+        elif self.cache is not None:
+            self.cache = Cache()
+        self.fastforward = False
+        self.absent = set()
 
     def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
         position = read_position()
@@ -107,7 +129,22 @@ class _TemporalRepository(Repository[uuid.UUID]):
             version = self.version_at(aggregate_id, position)
             if version is None:
                 raise AggregateNotFoundError(aggregate_id)
-        return super().get(aggregate_id, version=version, **kwargs)
+        absent = self.absent if version is None else None
+        if absent is not None and aggregate_id in absent:
+            raise AggregateNotFoundError(aggregate_id)
+        try:
+            return super().get(aggregate_id, version=version, **kwargs)
+        except AggregateNotFoundError:
+            if absent is not None:
+                if len(absent) >= self.MAX_ABSENT:
+                    absent.clear()
+                absent.add(aggregate_id)
+            raise
+
+    def saved(self, aggregate_ids: Iterable[uuid.UUID]) -> None:
+        """These aggregates exist now."""
+        if self.absent:
+            self.absent.difference_update(aggregate_ids)
 
 
 class IdentityStore(
@@ -169,6 +206,14 @@ class IdentityStore(
         repository.version_at = self._version_at
         return repository
 
+    def only_writer(self) -> None:
+        """Declare this process the only writer of the store from now on (``serve --ephemeral``, whose temporary
+        database nothing else opens): cached aggregates are then trusted as current (no query for newer events
+        before each use) and so is an aggregate's absence. Another writer after this would go unseen."""
+        repository = self.repository
+        if isinstance(repository, _TemporalRepository):
+            repository.only_writer()
+
     def _version_at(self, aggregate_id: uuid.UUID, position: int) -> int | None:
         """The version an aggregate had at notification id ``position`` (``None``: it did not exist yet)."""
         sqlite = self.store_url.backend == "sqlite"
@@ -200,6 +245,9 @@ class IdentityStore(
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
+        repository = self.repository
+        if isinstance(repository, _TemporalRepository) and repository.absent:
+            repository.saved(event.originator_id for event in processing_event.events)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # deprecated in eventsourcing, called as Application.save does

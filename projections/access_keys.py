@@ -127,14 +127,25 @@ def find_access_key(conn: Connection, access_key_id: str) -> dict[str, Any] | No
 
 class AccessKeyRows:
     """:func:`find_access_key`'s answers, remembered while the views stay at one position (request authentication
-    reads the same key's row on every request; the views change only by moving to another position). The rows are
-    shared: callers must not change them."""
+    reads the same key's row on every request; the views change only by moving to another position), and past a
+    move of this process's projector that did not touch the key rows (:meth:`advanced`). The rows are shared:
+    callers must not change them."""
 
     MAX_ROWS: Final = 10_000
 
     def __init__(self) -> None:
         self._position = -1
         self._rows: dict[str, dict[str, Any] | None] = {}
+
+    def advanced(self, start: int, end: int, *, touched: bool) -> None:
+        """The views were moved from ``start`` to ``end`` by this process, changing the key rows or not
+        (``touched``): rows remembered at ``start`` still hold at ``end`` when they were not. (A move by another
+        process is not reported here: the position differs, and :meth:`find` forgets.)"""
+        if touched:
+            self._rows.clear()
+            self._position = -1
+        elif self._position == start:
+            self._position = end
 
     def find(self, engine: Engine, access_key_id: str, position: int) -> dict[str, Any] | None:
         """The key's current row, the views being at ``position`` (what the projector's catch-up returned); a

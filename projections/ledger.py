@@ -160,22 +160,23 @@ def append(
     notifications: Sequence[Any],
     timestamps: Sequence[datetime],
     after: tuple[int, datetime | None, str] | None = None,
-) -> None:
+) -> tuple[int, datetime | None, str]:
     """Index ``notifications`` (with their events' timestamps) that are past the index's head (``after``, when the
-    caller has just read it with :func:`head`).
+    caller has just read it with :func:`head`); returns the index's head after them, as :func:`head` would.
 
     Another process may index the same positions at the same time: it computes the same rows, and whichever inserts
     second does nothing."""
-    last, recorded, previous = head(conn) if after is None else after
+    last, recorded, previous = current = head(conn) if after is None else after
     new = [(n, t) for n, t in zip(notifications, timestamps, strict=True) if n.id > last]
     if not new:
-        return
+        return current
     links = _links(previous, ((n.id, n.originator_id, n.originator_version, n.topic, n.state) for n, _ in new))
     rows = []
     for (notification, timestamp), value in zip(new, links, strict=True):
         recorded = timestamp if recorded is None or timestamp > recorded else recorded
         rows.append((notification.id, recorded, timestamp, value))
     _insert_positions(conn, rows)
+    return int(rows[-1][0]), rows[-1][1], rows[-1][3]
 
 
 _Row = tuple[int, datetime, datetime, str]  # position, recorded_at, event_time, link

@@ -3,6 +3,7 @@ everything of an entity when it is deleted."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
@@ -36,6 +37,10 @@ def kind_of(event: Any) -> str:
     return type(event).__qualname__.split(".", 1)[0].lower()
 
 
+def _account_query(table: Table) -> Executable:
+    return select(table.c.account_id).where(table.c.entity_uuid == bindparam("entity")).limit(1)
+
+
 def account_of(conn: Connection, entity: str, tables: tuple[Table, ...] = ENTITY_TABLES) -> str:
     """The account of an entity, from whichever of the entity views ``tables`` holds it (any of its rows: an
     entity never changes account). In a projection batch the answer comes from the rows the batch holds when it can,
@@ -51,7 +56,7 @@ def account_of(conn: Connection, entity: str, tables: tuple[Table, ...] = ENTITY
                 memo["account", entity] = rows[0]["account_id"]
                 return str(rows[0]["account_id"])
     for table in tables:
-        row = conn.execute(select(table.c.account_id).where(table.c.entity_uuid == entity).limit(1)).first()
+        row = execute_prepared(conn, ("account_of", table), partial(_account_query, table), entity=entity).first()
         if row is not None:
             if memo is not None:
                 memo["account", entity] = row[0]

@@ -35,8 +35,8 @@ from iamledger.projections import ledger
 from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
 from iamledger.projections.registry import all_batched, dispatch_batch, handles_topic
 from iamledger.projections.scratch import Scratch, compare, row_counts
-from iamledger.projections.tables import TRACKING, ledger_metadata, metadata
-from iamledger.projections.temporal import bulk_loading, reading_now
+from iamledger.projections.tables import ACCESS_KEYS, TRACKING, ledger_metadata, metadata
+from iamledger.projections.temporal import bulk_loading, reading_now, writes_to
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 5000
@@ -255,6 +255,7 @@ class Projector:
                 events = [self._decode(n) for n in notifications]
             else:
                 events = [self._decode(n) for n in notifications]
+            key_writes = writes_to(ACCESS_KEYS)
             with self._engine.begin() as conn:
                 _derived_data_commit(conn)
                 moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
@@ -263,10 +264,48 @@ class Projector:
                         self._apply(conn, notifications, events)
                     if last > indexed:
                         ledger.append(conn, notifications, [_timestamp(e) for e in events])
+            if moved == 1:
+                self._advanced(position, last, key_writes)
             position = last if moved == 1 else self.position()
             if progress is not None:
                 progress(position, head)
         return position
+
+    def _advanced(self, start: int, end: int, key_writes: int) -> None:
+        """This process moved the views from ``start`` to ``end``; ``key_writes``: :func:`writes_to` of the access
+        key rows before (the remembered key rows of request authentication stay valid when it is unchanged)."""
+        rows = getattr(self._app, "access_key_rows", None)
+        if rows is not None:
+            rows.advanced(start, end, touched=writes_to(ACCESS_KEYS) != key_writes)
+
+    def apply_recorded(
+        self, position: int, recordings: Sequence[Any], indexed: tuple[int, datetime | None, str] | None
+    ) -> tuple[int, tuple[int, datetime | None, str]] | None:
+        """Apply events this process has just saved (``Recording`` objects, as ``Application.save`` returns them)
+        from memory, without reading them back, when they directly follow the views' ``position``; checkpoint them
+        too (after ``indexed``, the index's head when the caller knows it). For a process that is the only writer of
+        its store. Returns the position reached and the index's new head; ``None`` when the views were not at
+        ``position`` or the recordings do not follow each other without a gap (nothing is changed then: catch up
+        as usual)."""
+        notifications = [r.notification for r in recordings]
+        if not notifications or any(n.id != position + i for i, n in enumerate(notifications, 1)):
+            return None  # not right after the views, or with events of another writer between them
+        last = int(notifications[-1].id)
+        events = [r.domain_event for r in recordings]
+        applied = [(n, e) for n, e in zip(notifications, events, strict=True) if handles_topic(n.topic)]
+        key_writes = writes_to(ACCESS_KEYS)
+        with reading_now(), self._engine.begin() as conn:
+            _derived_data_commit(conn)
+            moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
+            if moved != 1:
+                return None
+            if applied:
+                self._apply(conn, [n for n, _ in applied], [e for _, e in applied])
+            head = ledger.head(conn) if indexed is None else indexed
+            if head[0] < last:
+                head = ledger.append(conn, notifications, [_timestamp(e) for e in events], after=head)
+        self._advanced(position, last, key_writes)
+        return last, head
 
     # -- rebuilding and verifying the views --------------------------------------------------------------------------
 

@@ -42,6 +42,17 @@ from sqlalchemy import (
 )
 
 _read_position: ContextVar[int | None] = ContextVar("iamledger_read_position", default=None)
+_writes: dict[str, int] = {}
+
+
+def writes_to(table: Table) -> int:
+    """How many times this process has asked to change rows of ``table`` (open, close or replace; a rolled-back
+    change counts too): equal counts before and after some work mean it did not touch the table."""
+    return _writes.get(table.name, 0)
+
+
+def _count_write(table: Table) -> None:
+    _writes[table.name] = _writes.get(table.name, 0) + 1
 
 
 def read_position() -> int | None:
@@ -118,6 +129,7 @@ def _current(table: Table, where: dict[str, Any]) -> Any:
 
 def open_row(conn: Connection, table: Table, position: int, **values: Any) -> None:
     """Insert a row that is true from ``position`` on."""
+    _count_write(table)
     batch = _active(conn)
     if batch is not None:
         batch.table(table).open(position, values)
@@ -128,6 +140,7 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
 
 def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> int:
     """End, at ``position``, every current row matching ``where``; returns how many were ended."""
+    _count_write(table)
     batch = _active(conn)
     if batch is not None:
         return batch.table(table).close(position, where)
@@ -179,6 +192,7 @@ def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str,
 
 def replace_row(conn: Connection, table: Table, position: int, key: dict[str, Any], **changes: Any) -> None:
     """End the current row matching ``key`` at ``position`` and open its successor with ``changes`` applied."""
+    _count_write(table)
     batch = _active(conn)
     if batch is not None:
         table_batch = batch.table(table)

@@ -24,10 +24,12 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -51,6 +53,7 @@ from iamledger.server.unsigned import unsigned_caller
 from iamledger.store import IdentityStore
 
 log = get_logger(__name__)
+_request_log = logging.getLogger(__name__)
 
 ANONYMOUS: Final = "anonymous"
 """The actor of a request whose signature names no known access key (recorded with its refusal)."""
@@ -99,9 +102,13 @@ class RequestViews(Projector):
         self.sole_writer = sole_writer
         """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
         then the views, once current, stay current until this process saves, and a request need not ask the log
-        for its head."""
+        for its head; what it saves is applied to the views from memory (:meth:`Projector.apply_recorded`)."""
         self._settled: int | None = None
-        """With ``sole_writer``: the position the views were last caught up to with nothing saved since."""
+        """With ``sole_writer``: the position the views are at, known to be the log's head but for ``_recorded``."""
+        self._recorded: list[Any] = []
+        """With ``sole_writer``: the recordings saved since the views were at ``_settled``, in order."""
+        self._indexed: tuple[int, datetime | None, str] | None = None
+        """With ``sole_writer``: the time index's head as last written here (``None``: read it)."""
         self._in_request = False
         self._current: int | None = None
         self.wrote = False
@@ -123,7 +130,7 @@ class RequestViews(Projector):
         if self._in_request and self._current is not None and progress is None:
             return self._current
         if self._settled is not None and progress is None:
-            position = self._settled
+            position = self._settled if not self._recorded else self._apply_recorded(self._settled)
         else:
             head = self.head()
             if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
@@ -133,23 +140,41 @@ class RequestViews(Projector):
                 self._known_head = max(self._known_head, min(position, head))
             if self.sole_writer and position >= head:
                 self._settled = position
+                self._recorded.clear()
+                self._indexed = None
         if self._in_request:
             self._current = position
         return position
 
+    def _apply_recorded(self, settled: int) -> int:
+        """The views brought from ``settled`` past what this process saved since, from memory; should that not
+        line up, an ordinary catch-up."""
+        recorded, self._recorded = self._recorded, []
+        self._settled = None
+        applied = self.apply_recorded(settled, recorded, self._indexed)
+        if applied is None:
+            log.warning("views_caught_up_from_the_log", position=settled)
+            return self.catch_up()
+        self._settled, self._indexed = applied
+        self._known_head = max(self._known_head, applied[0])
+        return applied[0]
+
     def index_recorded(self, recordings: Any) -> int:
         """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
         (in the views' own transaction: a later read of this request, else the catch-up right after the response
-        is handed over, before the next request), not in a transaction of their own as a library writer's are."""
-        del recordings
+        is handed over, before the next request), not in a transaction of their own as a library writer's are.
+        The only writer keeps the recordings, to apply them to the views from memory."""
         self._current = None  # this request wrote: its next read catches up again
-        self._settled = None
         self.wrote = True
+        if self._settled is not None and recordings:
+            self._recorded.extend(recordings)
         return 0
 
     def rebuild(self, progress: Progress | None = None) -> int:
         self._known_head = -1
         self._settled = None
+        self._recorded.clear()
+        self._indexed = None
         return super().rebuild(progress)
 
 
@@ -157,6 +182,8 @@ def serving_views(store: IdentityStore, *, sole_writer: bool = False) -> Identit
     """``store`` with its projector replaced by a :class:`RequestViews` over the same store."""
     if not isinstance(store.projector, RequestViews):
         store.projector = RequestViews(store.projector, sole_writer=sole_writer)
+        if sole_writer:
+            store.only_writer()
     return store
 
 
@@ -417,15 +444,16 @@ class QueryApp:
         await send({"type": "http.response.body", "body": outcome.body})
         if outcome.wrote:  # the response is on its way: catch the views up before the next request
             self.endpoint.refresh()
-        log.info(
-            "endpoint_request",
-            operation=outcome.operation,
-            status=outcome.status,
-            error_code=outcome.error_code,
-            source_ip=source_ip,
-            request_id=outcome.headers.get(REQUEST_ID_HEADER),
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
+        if _request_log.isEnabledFor(logging.INFO):  # a cheap test first: below INFO the line is dropped anyway
+            log.info(
+                "endpoint_request",
+                operation=outcome.operation,
+                status=outcome.status,
+                error_code=outcome.error_code,
+                source_ip=source_ip,
+                request_id=outcome.headers.get(REQUEST_ID_HEADER),
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
 
 
 def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

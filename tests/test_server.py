@@ -457,6 +457,41 @@ def test_ephemeral_store_uses_the_given_root_credentials_and_resets():
     assert not stores.directory.exists()
 
 
+@pytest.fixture
+def ephemeral() -> Iterator[tuple[Endpoint, StoreHolder]]:
+    """An ephemeral endpoint (``serve --ephemeral``: this process is its store's only writer) and its holder."""
+    stores = EphemeralStores(access_key_id="AKIAEPHEMERALROOTKEY", secret_access_key="FOOBARSECRET")
+    holder = stores.holder()
+    with serving(holder) as url:
+        yield Endpoint(url, "AKIAEPHEMERALROOTKEY", "FOOBARSECRET", stores.store_url), holder
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        test_users_groups_and_policies_with_paginators,
+        test_calls_as_a_user_are_authorized_by_its_policies,
+        test_assume_role_then_call_as_the_role_session,
+        test_tampered_and_unknown_credentials_are_refused,
+        test_a_write_calls_events_are_checkpointed_before_the_next_request,
+    ],
+    ids=lambda scenario: scenario.__name__.removeprefix("test_"),
+)
+def test_scenarios_on_an_ephemeral_store(ephemeral: tuple[Endpoint, StoreHolder], scenario: Any):
+    # The only writer applies what it saves to the views from memory, trusts its cached aggregates and remembers key
+    # rows across its own writes: the answers are the same, and the views equal views rebuilt from the log.
+    endpoint, holder = ephemeral
+    scenario(endpoint)
+    iam = endpoint.client("iam")
+    root_use = iam.get_access_key_last_used(AccessKeyId="AKIAEPHEMERALROOTKEY")["AccessKeyLastUsed"]
+    assert (root_use["ServiceName"], root_use["Region"]) == ("iam", "us-east-1")
+    store = holder.current()
+    assert store.projector.verify_views()["Consistent"]
+    report = store.verify_log(extend=False)
+    assert report.verified
+    assert (report.position, report.unverified_tail) == (report.log_head, 0)
+
+
 @pytest.mark.slow
 def test_iamledger_serve_ephemeral_prints_its_url_and_generated_credentials(tmp_path: Path):
     process = subprocess.Popen(
