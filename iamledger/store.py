@@ -253,6 +253,18 @@ class IdentityStore(
         self.notify(processing_event.events)  # deprecated in eventsourcing, called as Application.save does
         return recordings
 
+    def _record(self, processing_event: ProcessingEvent[uuid.UUID]) -> list[Recording[uuid.UUID]]:
+        """``Application._record``, unless the projector records the events itself (the only writer of an
+        ephemeral store records and projects a save in one transaction)."""
+        recordings = self.projector.record(processing_event.events)
+        if recordings is None:
+            return super()._record(processing_event)
+        repository = self.repository
+        if repository.cache and not repository.fastforward:  # as Application._record does
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                repository.cache.put(aggregate_id, aggregate)
+        return recordings
+
     def _notify(self, recordings: list[Recording[uuid.UUID]]) -> None:
         """Checkpoint the events just saved, so the hash chain covers every event from the moment it is recorded
         (not only once some read has caught the views up)."""
@@ -343,6 +355,7 @@ class IdentityStore(
 
     def close(self) -> None:
         """Release the database connections."""
+        self.projector.close()
         self.security_log.close()
         super().close()
         self.engine.dispose()

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -279,33 +281,96 @@ class Projector:
             rows.advanced(start, end, touched=writes_to(ACCESS_KEYS) != key_writes)
 
     def apply_recorded(
-        self, position: int, recordings: Sequence[Any], indexed: tuple[int, datetime | None, str] | None
+        self,
+        position: int,
+        recordings: Sequence[Any],
+        indexed: tuple[int, datetime | None, str] | None,
+        conn: Connection | None = None,
     ) -> tuple[int, tuple[int, datetime | None, str]] | None:
         """Apply events this process has just saved (``Recording`` objects, as ``Application.save`` returns them)
         from memory, without reading them back, when they directly follow the views' ``position``; checkpoint them
         too (after ``indexed``, the index's head when the caller knows it). For a process that is the only writer of
-        its store. Returns the position reached and the index's new head; ``None`` when the views were not at
-        ``position`` or the recordings do not follow each other without a gap (nothing is changed then: catch up
-        as usual)."""
-        notifications = [r.notification for r in recordings]
-        if not notifications or any(n.id != position + i for i, n in enumerate(notifications, 1)):
+        its store. ``conn``: a connection the caller keeps for this (else one of the pool's). Returns the position
+        reached and the index's new head; ``None`` when the views were not at ``position`` or the recordings do not
+        follow each other without a gap (nothing is changed then: catch up as usual)."""
+        if not _follow(position, recordings):
             return None  # not right after the views, or with events of another writer between them
+        key_writes = writes_to(ACCESS_KEYS)
+        with reading_now(), _derived_transaction(self._engine, conn) as writing:
+            applied = self._apply_recorded_in(writing, position, recordings, indexed)
+        if applied is not None:
+            self._advanced(position, applied[0], key_writes)
+        return applied
+
+    def record_and_apply(
+        self,
+        conn: Connection,
+        position: int,
+        events: Sequence[Any],
+        indexed: tuple[int, datetime | None, str] | None,
+    ) -> tuple[list[Recording[Any]], tuple[int, tuple[int, datetime | None, str]] | None]:
+        """Record ``events`` in the log (SQLite) and, in the same transaction on ``conn``, apply them to the views and
+        checkpoint them, as :meth:`apply_recorded` would right after. For the only writer of a store whose views are
+        at ``position`` (and whose index's head is ``indexed``, when known): one transaction a save instead of two,
+        and the views never lag the log. Returns the recordings (``Application.save``'s) and what
+        :meth:`apply_recorded` returns (``None``: the views did not move; catch up as usual). A save that conflicts
+        with a stored event raises eventsourcing's ``IntegrityError`` and records nothing; so does a failure to
+        apply the events."""
+        mapper = self._app.mapper
+        stored = [mapper.to_stored_event(event) for event in events]
+        key_writes = writes_to(ACCESS_KEYS)
+        with reading_now(), conn.begin():
+            ids = _insert_stored_events(conn, self.events_table, stored)
+            recordings = [
+                Recording(
+                    event,
+                    Notification(
+                        id=notification_id,
+                        originator_id=s.originator_id,
+                        originator_version=s.originator_version,
+                        topic=s.topic,
+                        state=s.state,
+                    ),
+                )
+                for event, s, notification_id in zip(events, stored, ids, strict=True)
+            ]
+            applied = (
+                self._apply_recorded_in(conn, position, recordings, indexed) if _follow(position, recordings) else None
+            )
+        if applied is not None:
+            self._advanced(position, applied[0], key_writes)
+        return recordings, applied
+
+    def _apply_recorded_in(
+        self,
+        writing: Connection,
+        position: int,
+        recordings: Sequence[Any],
+        indexed: tuple[int, datetime | None, str] | None,
+    ) -> tuple[int, tuple[int, datetime | None, str]] | None:
+        """:meth:`apply_recorded`'s work in the caller's transaction on ``writing``."""
+        notifications = [r.notification for r in recordings]
         last = int(notifications[-1].id)
         events = [r.domain_event for r in recordings]
+        moved = writing.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
+        if moved != 1:
+            return None
         applied = [(n, e) for n, e in zip(notifications, events, strict=True) if handles_topic(n.topic)]
-        key_writes = writes_to(ACCESS_KEYS)
-        with reading_now(), self._engine.begin() as conn:
-            _derived_data_commit(conn)
-            moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
-            if moved != 1:
-                return None
-            if applied:
-                self._apply(conn, [n for n, _ in applied], [e for _, e in applied])
-            head = ledger.head(conn) if indexed is None else indexed
-            if head[0] < last:
-                head = ledger.append(conn, notifications, [_timestamp(e) for e in events], after=head)
-        self._advanced(position, last, key_writes)
+        if applied:
+            self._apply(writing, [n for n, _ in applied], [e for _, e in applied])
+        head = ledger.head(writing) if indexed is None else indexed
+        if head[0] < last:
+            head = ledger.append(writing, notifications, [_timestamp(e) for e in events], after=head)
         return last, head
+
+    def record(self, events: Sequence[Any]) -> list[Recording[Any]] | None:
+        """Record ``events`` for the store, or ``None``: the store records them itself (as here; a projector that
+        knows its process is the store's only writer may record and project them at once)."""
+        del events
+        return None
+
+    def close(self) -> None:
+        """Release what this projector holds (the store calls it when it closes)."""
 
     # -- rebuilding and verifying the views --------------------------------------------------------------------------
 
@@ -509,6 +574,50 @@ def _derived_data_commit(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
     else:
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+_SYNC_RELAXED: Final = "iamledger_derived_data_commit"
+
+
+@contextlib.contextmanager
+def _derived_transaction(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """A transaction of :func:`_derived_data_commit`, committed at the end: on ``conn``, a connection kept for
+    derived data only (on SQLite its setting, which lasts as long as the connection, is made once), else on one of
+    ``engine``'s pool."""
+    if conn is None:
+        with engine.begin() as pooled:
+            _derived_data_commit(pooled)
+            yield pooled
+        return
+    with conn.begin():
+        if conn.dialect.name != "sqlite" or not conn.info.get(_SYNC_RELAXED):
+            _derived_data_commit(conn)
+            conn.info[_SYNC_RELAXED] = True
+        yield conn
+
+
+def _follow(position: int, recordings: Sequence[Any]) -> bool:
+    """Whether ``recordings`` directly follow ``position`` and each other (no event of another writer between)."""
+    return bool(recordings) and all(r.notification.id == position + i for i, r in enumerate(recordings, 1))
+
+
+def _insert_stored_events(conn: Connection, table: str, stored: Sequence[StoredEvent]) -> list[int]:
+    """Insert ``stored`` into the SQLite log table ``table`` in ``conn``'s transaction, as eventsourcing's SQLite
+    recorder does (one row each; the row id is the notification id); their notification ids. A conflicting version
+    raises eventsourcing's ``IntegrityError``, as the recorder would."""
+    statement = f"INSERT INTO {table} VALUES (?,?,?,?)"
+    cursor = conn.connection.cursor()
+    ids: list[int] = []
+    try:
+        for s in stored:
+            originator = s.originator_id.hex if isinstance(s.originator_id, uuid.UUID) else s.originator_id
+            cursor.execute(statement, (originator, s.originator_version, s.topic, s.state))
+            ids.append(int(cursor.lastrowid or 0))
+    except sqlite3.IntegrityError as error:
+        raise IntegrityError(error) from error
+    finally:
+        cursor.close()
+    return ids
 
 
 def _tracked(conn: Connection) -> int:

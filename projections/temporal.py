@@ -186,8 +186,16 @@ def current_rows(conn: Connection, table: Table, **where: Any) -> list[dict[str,
     if batch is not None:
         table_batch = batch.table(table)
         return [table_batch.as_dict(r) for r in table_batch.current(where)]
-    query = select(table).where(_current(table, where)).order_by(table.c.row_id)
-    return [{k: v for k, v in r.items() if k not in _BOOKKEEPING} for r in conn.execute(query).mappings()]
+    if None in where.values():  # ``= NULL`` never matches: ``_current`` writes ``IS NULL``
+        result = conn.execute(select(table).where(_current(table, where)).order_by(table.c.row_id))
+    else:
+        columns = tuple(where)
+        statement = _once(
+            ("current_rows", table, columns),
+            lambda: select(table).where(_current_by(table, columns)).order_by(table.c.row_id),
+        )
+        result = conn.execute(statement, where)
+    return [{k: v for k, v in r.items() if k not in _BOOKKEEPING} for r in result.mappings()]
 
 
 def replace_row(conn: Connection, table: Table, position: int, key: dict[str, Any], **changes: Any) -> None:

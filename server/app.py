@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl
 
 from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel
+from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.requests import Request
@@ -97,9 +98,13 @@ class RequestViews(Projector):
     a write by this request (noted through :meth:`index_recorded`, which every save calls) is seen by its own later
     reads."""
 
-    def __init__(self, projector: Projector, *, sole_writer: bool = False) -> None:
+    def __init__(self, projector: Projector, *, sole_writer: bool = False, disposable: bool = False) -> None:
         super().__init__(projector._app, projector._engine)  # noqa: SLF001 - the same store and engine
         self.sole_writer = sole_writer
+        self.disposable = disposable
+        """Whether the store is thrown away with this process (``--ephemeral``): its saves need not wait for the
+        disk (SQLite ``synchronous = NORMAL`` in WAL mode: a commit is not fsynced; a crash of the machine may lose
+        the last ones, not corrupt the database)."""
         """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
         then the views, once current, stay current until this process saves, and a request need not ask the log
         for its head; what it saves is applied to the views from memory (:meth:`Projector.apply_recorded`)."""
@@ -109,6 +114,9 @@ class RequestViews(Projector):
         """With ``sole_writer``: the recordings saved since the views were at ``_settled``, in order."""
         self._indexed: tuple[int, datetime | None, str] | None = None
         """With ``sole_writer``: the time index's head as last written here (``None``: read it)."""
+        self._writer: Connection | None = None
+        """With ``sole_writer``: the connection that records this process's saves and applies them to the views
+        (:meth:`record`)."""
         self._in_request = False
         self._current: int | None = None
         self.wrote = False
@@ -159,6 +167,26 @@ class RequestViews(Projector):
         self._known_head = max(self._known_head, applied[0])
         return applied[0]
 
+    def record(self, events: Sequence[Any]) -> list[Any] | None:
+        """As the only writer with the views current: record ``events`` and apply them to the views in one
+        transaction (:meth:`Projector.record_and_apply`); their recordings. ``None`` when this is not the case (the
+        store records them as usual)."""
+        if not self.sole_writer or self._settled is None or self._recorded or self._engine.dialect.name != "sqlite":
+            return None
+        if self._writer is None:
+            self._writer = self._engine.connect()
+            if self.disposable:
+                self._writer.exec_driver_sql("PRAGMA synchronous = NORMAL")
+                self._writer.commit()  # (ends the transaction the statement began)
+        recordings, applied = self.record_and_apply(self._writer, self._settled, events, self._indexed)
+        if applied is None:  # another writer after all: catch up from the log from now on
+            self._settled = None
+            self._indexed = None
+        else:
+            self._settled, self._indexed = applied
+            self._known_head = max(self._known_head, applied[0])
+        return recordings
+
     def index_recorded(self, recordings: Any) -> int:
         """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
         (in the views' own transaction: a later read of this request, else the catch-up right after the response
@@ -166,9 +194,15 @@ class RequestViews(Projector):
         The only writer keeps the recordings, to apply them to the views from memory."""
         self._current = None  # this request wrote: its next read catches up again
         self.wrote = True
-        if self._settled is not None and recordings:
-            self._recorded.extend(recordings)
+        if self._settled is not None and recordings and recordings[-1].notification.id > self._settled:
+            self._recorded.extend(recordings)  # (not when :meth:`record` applied them already)
         return 0
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        super().close()
 
     def rebuild(self, progress: Progress | None = None) -> int:
         self._known_head = -1
@@ -178,10 +212,10 @@ class RequestViews(Projector):
         return super().rebuild(progress)
 
 
-def serving_views(store: IdentityStore, *, sole_writer: bool = False) -> IdentityStore:
+def serving_views(store: IdentityStore, *, sole_writer: bool = False, disposable: bool = False) -> IdentityStore:
     """``store`` with its projector replaced by a :class:`RequestViews` over the same store."""
     if not isinstance(store.projector, RequestViews):
-        store.projector = RequestViews(store.projector, sole_writer=sole_writer)
+        store.projector = RequestViews(store.projector, sole_writer=sole_writer, disposable=disposable)
         if sole_writer:
             store.only_writer()
     return store
@@ -197,17 +231,21 @@ class StoreHolder:
     close_store: Callable[[IdentityStore], None] = IdentityStore.close
     sole_writer: bool = False
     """Whether the stores opened are written by this process only (see :class:`RequestViews`)."""
+    disposable: bool = False
+    """Whether the stores opened are thrown away with this process (see :class:`RequestViews`)."""
     store: IdentityStore | None = field(default=None, init=False)
 
     def current(self) -> IdentityStore:
         if self.store is None:
-            self.store = serving_views(self.open_store(), sole_writer=self.sole_writer)
+            self.store = serving_views(self.open_store(), sole_writer=self.sole_writer, disposable=self.disposable)
         return self.store
 
     def reset(self) -> None:
         if self.reset_store is None:
             raise RuntimeError("this endpoint's store cannot be reset")
-        self.store = serving_views(self.reset_store(self.current()), sole_writer=self.sole_writer)
+        self.store = serving_views(
+            self.reset_store(self.current()), sole_writer=self.sole_writer, disposable=self.disposable
+        )
 
     def close(self) -> None:
         if self.store is not None:

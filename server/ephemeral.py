@@ -79,4 +79,6 @@ class EphemeralStores:
 
     def holder(self) -> StoreHolder:
         """The endpoint's store holder: opens, resets and removes stores as above."""
-        return StoreHolder(open_store=self.open, reset_store=self.reset, close_store=self.close, sole_writer=True)
+        return StoreHolder(
+            open_store=self.open, reset_store=self.reset, close_store=self.close, sole_writer=True, disposable=True
+        )
