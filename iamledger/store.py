@@ -107,21 +107,21 @@ class _TemporalRepository(Repository[uuid.UUID]):
     is loaded at the version it had at that position, and one created later is not found."""
 
     version_at: Callable[[uuid.UUID, int], int | None]
-    absent: set[uuid.UUID] | None = None
-    """With :meth:`only_writer`: the ids of aggregates found not to exist (until this process saves one)."""
-    MAX_ABSENT: Final = 10_000
+    known: set[uuid.UUID] | None = None
+    """With :meth:`only_writer`: the ids of every aggregate in the store (an id not here has no events)."""
 
-    def only_writer(self) -> None:
-        """This process is the only one writing the store from now on (``serve --ephemeral``): a cached aggregate
-        is current without asking the log for events saved since (what this process saves replaces it in the cache
-        as it is recorded), and an aggregate found not to exist stays so until this process saves it. What was
-        cached before is forgotten: saves did not update it while it was fast-forwarded on use."""
+    def only_writer(self, known: set[uuid.UUID]) -> None:
+        """This process is the only one writing the store from now on (``serve --ephemeral``), whose aggregates
+        have the ids ``known``: a cached aggregate is current without asking the log for events saved since (what
+        this process saves replaces it in the cache as it is recorded), and an aggregate whose id is not known does
+        not exist. What was cached before is forgotten: saves did not update it while it was fast-forwarded on
+        use."""
         if isinstance(self.cache, LRUCache):
             self.cache = LRUCache(maxsize=self.cache.maxsize)
         elif self.cache is not None:
             self.cache = Cache()
         self.fastforward = False
-        self.absent = set()
+        self.known = known
 
     def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
         position = read_position()
@@ -129,22 +129,14 @@ class _TemporalRepository(Repository[uuid.UUID]):
             version = self.version_at(aggregate_id, position)
             if version is None:
                 raise AggregateNotFoundError(aggregate_id)
-        absent = self.absent if version is None else None
-        if absent is not None and aggregate_id in absent:
+        if version is None and self.known is not None and aggregate_id not in self.known:
             raise AggregateNotFoundError(aggregate_id)
-        try:
-            return super().get(aggregate_id, version=version, **kwargs)
-        except AggregateNotFoundError:
-            if absent is not None:
-                if len(absent) >= self.MAX_ABSENT:
-                    absent.clear()
-                absent.add(aggregate_id)
-            raise
+        return super().get(aggregate_id, version=version, **kwargs)
 
     def saved(self, aggregate_ids: Iterable[uuid.UUID]) -> None:
         """These aggregates exist now."""
-        if self.absent:
-            self.absent.difference_update(aggregate_ids)
+        if self.known is not None:
+            self.known.update(aggregate_ids)
 
 
 class IdentityStore(
@@ -212,7 +204,11 @@ class IdentityStore(
         before each use) and so is an aggregate's absence. Another writer after this would go unseen."""
         repository = self.repository
         if isinstance(repository, _TemporalRepository):
-            repository.only_writer()
+            sqlite = self.store_url.backend == "sqlite"
+            with self.engine.connect() as conn:
+                ids = conn.execute(text(f"SELECT DISTINCT originator_id FROM {self.events_table()}")).scalars()
+                known = {uuid.UUID(hex=i) if sqlite else uuid.UUID(str(i)) for i in ids}
+            repository.only_writer(known)
 
     def _version_at(self, aggregate_id: uuid.UUID, position: int) -> int | None:
         """The version an aggregate had at notification id ``position`` (``None``: it did not exist yet)."""
@@ -246,7 +242,7 @@ class IdentityStore(
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
         repository = self.repository
-        if isinstance(repository, _TemporalRepository) and repository.absent:
+        if isinstance(repository, _TemporalRepository) and repository.known is not None:
             repository.saved(event.originator_id for event in processing_event.events)
         self._take_snapshots(processing_event)
         self._notify(recordings)

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.projections.tables import POSITIONS
+from iamledger.projections.temporal import driver_execute
 
 GENESIS: Final = "0" * 64
 VERIFY_BATCH: Final = 5000
@@ -212,7 +213,7 @@ def _insert_positions(conn: Connection, rows: list[_Row]) -> None:
     else:  # pragma: no cover - the table as it is defined takes the path above
         records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
         values = [tuple(processors[n](r[n]) if n in processors else r[n] for n in names) for r in records]
-    conn.exec_driver_sql(statement, values)
+    driver_execute(conn, statement, values)
 
 
 def sqlite_time(value: datetime) -> str:

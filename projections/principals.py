@@ -4,7 +4,7 @@ everything of an entity when it is deleted."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
 
@@ -37,6 +37,11 @@ def kind_of(event: Any) -> str:
     return type(event).__qualname__.split(".", 1)[0].lower()
 
 
+_ACCOUNTS: Final = "iamledger_accounts_of_entities"
+"""Where :func:`account_of` remembers, per database connection, the accounts it found (an entity's never changes)."""
+_MAX_ACCOUNTS: Final = 10_000
+
+
 def _account_query(table: Table) -> Executable:
     return select(table.c.account_id).where(table.c.entity_uuid == bindparam("entity")).limit(1)
 
@@ -55,11 +60,18 @@ def account_of(conn: Connection, entity: str, tables: tuple[Table, ...] = ENTITY
             if rows:
                 memo["account", entity] = rows[0]["account_id"]
                 return str(rows[0]["account_id"])
+    known: dict[str, str] = conn.info.setdefault(_ACCOUNTS, {})
+    found = known.get(entity)
+    if found is not None:
+        return found
     for table in tables:
         row = execute_prepared(conn, ("account_of", table), partial(_account_query, table), entity=entity).first()
         if row is not None:
             if memo is not None:
                 memo["account", entity] = row[0]
+            if len(known) >= _MAX_ACCOUNTS:
+                known.clear()
+            known[entity] = str(row[0])
             return str(row[0])
     return ""
 

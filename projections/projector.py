@@ -38,7 +38,7 @@ from iamledger.projections.ledger import EventLogCorruptedError, Problem, Verify
 from iamledger.projections.registry import all_batched, dispatch_batch, handles_topic
 from iamledger.projections.scratch import Scratch, compare, row_counts
 from iamledger.projections.tables import ACCESS_KEYS, TRACKING, ledger_metadata, metadata
-from iamledger.projections.temporal import bulk_loading, reading_now, writes_to
+from iamledger.projections.temporal import bulk_loading, driver_execute, reading_now, writes_to
 
 PROJECTION_NAME: Final = "identity_views"
 BATCH_SIZE: Final = 5000
@@ -352,8 +352,7 @@ class Projector:
         notifications = [r.notification for r in recordings]
         last = int(notifications[-1].id)
         events = [r.domain_event for r in recordings]
-        moved = writing.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
-        if moved != 1:
+        if _advance(writing, position, last) != 1:
             return None
         applied = [(n, e) for n, e in zip(notifications, events, strict=True) if handles_topic(n.topic)]
         if applied:
@@ -594,6 +593,17 @@ def _derived_transaction(engine: Engine, conn: Connection | None) -> Iterator[Co
             _derived_data_commit(conn)
             conn.info[_SYNC_RELAXED] = True
         yield conn
+
+
+_SQLITE_ADVANCE: Final = f"UPDATE {TRACKING.name} SET position = ? WHERE name = ? AND position = ?"
+
+
+def _advance(conn: Connection, start: int, end: int) -> int:
+    """:data:`_ADVANCE` the views' position from ``start`` to ``end`` (on SQLite without SQLAlchemy's execution
+    work: a write request's hot path); 1 when it moved, 0 when another process had moved it."""
+    if conn.dialect.name == "sqlite":
+        return driver_execute(conn, _SQLITE_ADVANCE, [(end, PROJECTION_NAME, start)])
+    return int(conn.execute(_ADVANCE, {"from_position": start, "to_position": end}).rowcount)
 
 
 def _follow(position: int, recordings: Sequence[Any]) -> bool:
