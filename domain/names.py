@@ -9,6 +9,7 @@ other records nothing.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Final
 
@@ -27,6 +28,7 @@ class NameIndex(AuditedAggregate):
     """Which entity holds a name of one kind in one account, if any."""
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # a request names an entity on every call: hashing costs more than a lookup
     def create_id(account_id: str, kind: str, name: str) -> uuid.UUID:
         """The index id of ``name`` (any case) for entities of ``kind`` in ``account_id``."""
         return uuid.uuid5(NAMESPACE, f"{account_id}:{kind}:{name_key(name)}")

@@ -151,8 +151,13 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
     if batch is not None:
         batch.table(table).open(position, values)
         return
+    params = {**values, "valid_from": position, "valid_to": None}
     statement = _once(("open", table), lambda: insert(table))
-    conn.execute(statement, {**values, "valid_from": position, "valid_to": None})
+    plain = _plain_form(conn, ("open", table, tuple(params)), statement, tuple(params))
+    if plain is not None:
+        driver_execute(conn, plain[0], [tuple(params[name] for name in plain[1])])
+        return
+    conn.execute(statement, params)
 
 
 def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> int:
@@ -175,8 +180,39 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
             ),
         )
         values = {f"where_{c}": v for c, v in where.items()}
-        result = conn.execute(statement, {**values, "closing_position": position})
+        values["closing_position"] = position
+        plain = _plain_form(conn, ("close", table, columns), statement, None)
+        if plain is not None:
+            return driver_execute(conn, plain[0], [tuple(values[name] for name in plain[1])])
+        result = conn.execute(statement, values)
     return int(result.rowcount)
+
+
+_PLAIN: Final[dict[tuple[Hashable, str], tuple[str, tuple[str, ...]] | None]] = {}
+
+
+def _plain_form(
+    conn: Connection, key: Hashable, statement: Any, column_keys: tuple[str, ...] | None
+) -> tuple[str, tuple[str, ...]] | None:
+    """On SQLite, ``statement`` compiled once (for ``column_keys``, an insert's columns) as its SQL and the names of
+    its parameters in order, when SQLAlchemy would pass every value to the driver unchanged (no type processes a
+    value; nothing is computed at execution): :func:`driver_execute` can then run it. ``None`` otherwise."""
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        return None
+    cache_key = (key, dialect.name)
+    try:
+        return _PLAIN[cache_key]
+    except KeyError:
+        pass
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
+    processed = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
+    computed = compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch
+    names = tuple(compiled.positiontup or ())
+    literal = any(compiled.binds[name].value is not None and not compiled.binds[name].required for name in names)
+    plain = None if processed or computed or literal else (compiled.string, names)
+    _PLAIN[cache_key] = plain
+    return plain
 
 
 def current_row(conn: Connection, table: Table, **where: Any) -> dict[str, Any] | None:

@@ -259,9 +259,13 @@ class ServiceBase:
 
     # -- entities by name ---------------------------------------------------------------------------------------
 
-    def _name_index(self, account_id: str, kind: str, name: str) -> NameIndex | None:
+    def _name_index(self, account_id: str, kind: str, name: str, *, to_change: bool = True) -> NameIndex | None:
+        """The name index of ``name``, if any; ``to_change=False`` when the caller only reads it (then it may be the
+        repository's cached copy itself, which must not be changed)."""
         try:
-            index: NameIndex = self.repository.get(NameIndex.create_id(account_id, kind, name))
+            index: NameIndex = self.repository.get(
+                NameIndex.create_id(account_id, kind, name), deepcopy_from_cache=to_change
+            )
         except AggregateNotFoundError:
             return None
         return index
@@ -272,6 +276,13 @@ class ServiceBase:
         if index is None or index.entity_id is None:
             raise NoSuchEntityError(not_found)
         return self.repository.get(index.entity_id), index
+
+    def _entity_only(self, account_id: str, kind: str, name: str, not_found: str) -> Any:
+        """:meth:`_entity` without its name index (read, not copied)."""
+        index = self._name_index(account_id, kind, name, to_change=False)
+        if index is None or index.entity_id is None:
+            raise NoSuchEntityError(not_found)
+        return self.repository.get(index.entity_id)
 
     def _claim_name(self, account_id: str, kind: str, name: str, entity_id: uuid.UUID, conflict: str) -> NameIndex:
         """The name index of ``name`` claimed for ``entity_id`` (to save with the entity)."""
@@ -296,10 +307,10 @@ class ServiceBase:
         account, _, name = parts
         if account != account_id:
             raise NoSuchEntityError(missing)
-        index = self._name_index(account_id, "policy", name)
+        index = self._name_index(account_id, "policy", name, to_change=False)
         if index is None or index.entity_id is None:
             raise NoSuchEntityError(missing)
-        policy: Any = self.repository.get(index.entity_id)
+        policy: Any = self.repository.get(index.entity_id, deepcopy_from_cache=False)  # only read
         if getattr(policy, "arn", policy_arn) != policy_arn:  # ARNs match exactly: case and path count
             raise NoSuchEntityError(missing)
 

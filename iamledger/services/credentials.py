@@ -134,7 +134,7 @@ class CredentialsService(ServiceBase):
         return account
 
     def _named_user(self, account_id: str, user_name: str) -> User:
-        user, _ = self._entity(account_id, USER_KIND, user_name, user_not_found(user_name))
+        user = self._entity_only(account_id, USER_KIND, user_name, user_not_found(user_name))
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
 

@@ -30,7 +30,7 @@ class GroupsService(ServiceBase):
     """The group operations of the store."""
 
     def _group(self, account_id: str, group_name: str) -> Group:
-        group, _ = self._entity(account_id, KIND, group_name, group_not_found(group_name))
+        group = self._entity_only(account_id, KIND, group_name, group_not_found(group_name))
         assert isinstance(group, Group)  # noqa: S101 - the index of kind "group" only ever holds groups
         return group
 
@@ -120,7 +120,7 @@ class GroupsService(ServiceBase):
 
         def body(account_id: str) -> dict[str, Any]:
             group = self._group(account_id, GroupName)
-            user, _ = self._entity(account_id, "user", UserName, user_not_found(UserName))
+            user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
             assert isinstance(user, User)  # noqa: S101
             if user.join_group(group.id, group.group_name):
                 group.add_member(user.id)
@@ -134,7 +134,7 @@ class GroupsService(ServiceBase):
 
         def body(account_id: str) -> dict[str, Any]:
             group = self._group(account_id, GroupName)
-            user, _ = self._entity(account_id, "user", UserName, user_not_found(UserName))
+            user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
             assert isinstance(user, User)  # noqa: S101
             if group.id not in user.groups:
                 raise NoSuchEntityError(f"User {UserName} is not in group {GroupName}.")

@@ -57,7 +57,7 @@ class InstanceProfilesService(ServiceBase):
 
     def _profile_and_role(self, account_id: str, profile_name: str, role_name: str) -> tuple[InstanceProfile, Role]:
         profile, _ = self._instance_profile(account_id, profile_name)
-        role, _ = self._entity(account_id, Role.kind, role_name, role_not_found(role_name))
+        role = self._entity_only(account_id, Role.kind, role_name, role_not_found(role_name))
         assert isinstance(role, Role)  # noqa: S101 - the index of kind "role" only ever holds roles
         return profile, role
 

@@ -34,7 +34,7 @@ class PermissionsService(ServiceBase):
     """Inline and attached policies of every kind of principal."""
 
     def _holder(self, account_id: str, kind: str, name: str) -> PermissionsHolder:
-        holder, _ = self._entity(account_id, kind, name, KINDS[kind][2].format(name))
+        holder = self._entity_only(account_id, kind, name, KINDS[kind][2].format(name))
         assert isinstance(holder, PermissionsHolder)  # noqa: S101
         return holder
 

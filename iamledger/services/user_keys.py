@@ -158,7 +158,7 @@ class KeyringBase(ServiceBase):
             if match is None or match["account"] != account_id:
                 raise ValidationError(NOT_A_USER)
             user_name = match["name"]
-        user, _ = self._entity(account_id, USER_KIND, user_name, _user_not_found(user_name))
+        user = self._entity_only(account_id, USER_KIND, user_name, _user_not_found(user_name))
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
 

@@ -34,7 +34,7 @@ class UsersService(ServiceBase):
     """The user operations of the store."""
 
     def _user(self, account_id: str, user_name: str) -> User:
-        user, _ = self._entity(account_id, KIND, user_name, user_not_found(user_name))
+        user = self._entity_only(account_id, KIND, user_name, user_not_found(user_name))
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
 
