@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
-from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.base import AuditedAggregate, shared_when_copied
 from iamledger.domain.credentials import KeyUse, PasswordPolicy, check_access_key_status, use_worth_recording
 from iamledger.domain.errors import (
     EntityAlreadyExistsError,
@@ -47,6 +47,7 @@ def password_policy_not_found(account_id: str) -> str:
 NO_POLICY_TO_DELETE = "The account policy with name PasswordPolicy cannot be found."
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class RootAccessKey:
     """A root access key as the domain knows it: never its secret."""

@@ -6,7 +6,7 @@ import copy
 import uuid
 from dataclasses import field
 from datetime import date, datetime, timedelta
-from typing import Any, Final, Self
+from typing import Any, Final, Self, TypeVar
 
 from eventsourcing.domain import Aggregate
 
@@ -33,21 +33,40 @@ def _request_id() -> str:
     return current_audit_context().request_id
 
 
-_IMMUTABLE: Final = frozenset({str, int, float, bool, bytes, type(None), uuid.UUID, datetime, date, timedelta})
-"""Types whose values a copy of an aggregate may share with the original: nothing can change them."""
+_IMMUTABLE: Final = {str, int, float, bool, bytes, type(None), uuid.UUID, datetime, date, timedelta}
+"""Types whose values a copy of an aggregate may share with the original: nothing can change them (and the value
+classes registered with :func:`shared_when_copied`)."""
+
+T = TypeVar("T", bound=type)
+
+
+def shared_when_copied(cls: T) -> T:
+    """Register ``cls`` (a frozen dataclass whose fields hold only immutable values) as immutable: a copy of an
+    aggregate shares its instances instead of copying them."""
+    _IMMUTABLE.add(cls)
+    return cls
+
+
+def _immutable(value: Any) -> bool:
+    kind = type(value)
+    return kind in _IMMUTABLE or (kind is tuple and all(type(item) in _IMMUTABLE for item in value))
 
 
 def _copied(value: Any, memo: dict[int, Any]) -> Any:
-    """``value`` deep-copied: itself when immutable; a list, set or dict of immutable values copied one level deep
-    (a group's members, a policy's attachments); anything else by ``copy.deepcopy``."""
+    """``value`` deep-copied: itself when immutable (a tuple of immutable values too); a list, set or dict of
+    immutable values copied one level deep (a group's members, a policy's attachments, an entity's tags); anything
+    else by ``copy.deepcopy``."""
     kind = type(value)
     if kind in _IMMUTABLE:
         return value
     if kind is list or kind is set:
-        if all(type(item) in _IMMUTABLE for item in value):
+        if all(_immutable(item) for item in value):
             return kind(value)
-    elif kind is dict and all(type(k) in _IMMUTABLE and type(v) in _IMMUTABLE for k, v in value.items()):
-        return dict(value)
+    elif kind is dict:
+        if all(type(k) in _IMMUTABLE and _immutable(v) for k, v in value.items()):
+            return dict(value)
+    elif kind is tuple and all(_immutable(item) for item in value):
+        return value
     return copy.deepcopy(value, memo)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from iamledger.domain.base import shared_when_copied
 from iamledger.domain.errors import InvalidInputError, PasswordPolicyViolationError
 
 ACCESS_KEYS_PER_USER: Final = 2
@@ -31,6 +32,7 @@ DEFAULT_SIGNIN_SESSION: Final = timedelta(hours=12)
 SIGN_IN_FAILED: Final = "The user name or password is incorrect."
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class PasswordPolicy:
     """An account password policy. ``max_password_age`` and ``password_reuse_prevention`` are 0 when unset."""
@@ -126,6 +128,7 @@ def password_expired(policy: PasswordPolicy | None, last_changed: datetime, now:
     return now - last_changed >= timedelta(days=policy.max_password_age)
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class LoginProfile:
     """A user's console password, as the domain knows it: when it was created and last set, and its flags."""
@@ -136,6 +139,7 @@ class LoginProfile:
     max_signin_session_duration: int | None = None
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class KeyUse:
     """The last recorded use of an access key."""
@@ -145,6 +149,7 @@ class KeyUse:
     region: str
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class AccessKey:
     """A user's long-term access key: its id, the fingerprint of its secret, status and last recorded use."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import ClassVar, Final
 
 from iamledger.domain.arns import iam_arn
-from iamledger.domain.base import AuditedAggregate
+from iamledger.domain.base import AuditedAggregate, shared_when_copied
 from iamledger.domain.errors import DeleteConflictError, LimitExceededError, NoSuchEntityError
 from iamledger.domain.policy import PolicyKind, managed_policy_limit, parse
 from iamledger.domain.tagging import Taggable, TaggedEvent, UntaggedEvent
@@ -44,6 +44,7 @@ def version_number(version_id: str) -> int:
     return int(version_id[1:])
 
 
+@shared_when_copied
 @dataclass(frozen=True, slots=True)
 class PolicyVersion:
     """One stored version of a managed policy."""

@@ -79,11 +79,22 @@ class HttpRequest:
     body: bytes = b""
     _signature: list[SignatureInfo] = field(default_factory=list, init=False, repr=False, compare=False)
     """:func:`parse_authorization`'s answer, once given (the endpoint reads the key id before verifying)."""
+    _by_name: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The header values by lower-case name (a request's headers are looked up a few times each)."""
 
     def __post_init__(self) -> None:
         items_method = getattr(self.headers, "items", None)
         raw: Any = items_method() if callable(items_method) else self.headers
-        object.__setattr__(self, "headers", tuple((_text(name), _text(value)) for name, value in raw))
+        headers = tuple((_text(name), _text(value)) for name, value in raw)
+        object.__setattr__(self, "headers", headers)
+        by_name = self._by_name
+        for name, value in headers:
+            key = name.lower()
+            found = by_name.get(key)
+            if found is None:
+                by_name[key] = [value]
+            else:
+                found.append(value)
         if not isinstance(self.body, bytes):
             raise TypeError("HttpRequest.body must be bytes")
         parts = urlsplit(self.url)
@@ -97,12 +108,11 @@ class HttpRequest:
 
     def header_values(self, name: str) -> list[str]:
         """Every value of the header ``name`` (case-insensitive), in the order received."""
-        wanted = name.lower()
-        return [value for key, value in self.header_pairs if key.lower() == wanted]
+        return list(self._by_name.get(name.lower(), ()))
 
     def header(self, name: str) -> str | None:
         """The first value of the header ``name`` (case-insensitive), or None."""
-        values = self.header_values(name)
+        values = self._by_name.get(name.lower())
         return values[0] if values else None
 
     def query_pairs(self) -> list[tuple[str, str]]:
