@@ -98,7 +98,9 @@ def serve_command(
 
         _serve_workers(StoreURL.parse(db).url, workers, listener)  # db None: $IAMLEDGER_DB
         return
-    config = uvicorn.Config(create_app(holder), log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        create_app(holder, server_process=True), log_level="warning", lifespan="on", access_log=False
+    )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
         uvicorn.Server(config).run(sockets=[listener])
 

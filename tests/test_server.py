@@ -667,3 +667,16 @@ def test_timestamps_are_whole_seconds_in_utc():
     local = datetime(2026, 11, 27, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
     assert format_timestamp(local) == "2026-11-27T10:00:00Z"
     assert format_timestamp(datetime(2026, 11, 27, 10, 0, tzinfo=UTC)) == "2026-11-27T10:00:00Z"
+
+
+def test_a_serving_process_tunes_its_garbage_collector():
+    # In a process of its own: the test process keeps Python's defaults.
+    script = (
+        "import gc\n"
+        "from iamledger.server.app import GC_THRESHOLDS, tune_collector\n"
+        "tune_collector()\n"
+        "assert gc.isenabled() and gc.get_threshold() == GC_THRESHOLDS, gc.get_threshold()\n"
+        "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
