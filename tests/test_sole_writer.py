@@ -1,0 +1,89 @@
+"""The write path of the only writer of a store (``serve --ephemeral``): a save is recorded, applied to the views and
+checkpointed in one transaction, and anything that does not line up falls back to the ordinary catch-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from iamledger import IdentityStore
+from iamledger.domain.errors import IdentityStoreError
+from iamledger.server import EphemeralStores
+from iamledger.server.app import RequestViews
+
+
+@pytest.fixture
+def only_writer() -> Iterator[tuple[IdentityStore, EphemeralStores]]:
+    stores = EphemeralStores(access_key_id="AKIASOLEWRITERTEST00", secret_access_key="sole-writer-secret")
+    holder = stores.holder()
+    store = holder.current()
+    assert isinstance(store.projector, RequestViews)
+    store.projector.catch_up()  # as the first request does: the views are known current from here
+    try:
+        yield store, stores
+    finally:
+        holder.close()
+
+
+def _head(store: IdentityStore) -> int:
+    return int(store.recorder.max_notification_id() or 0)
+
+
+def test_a_save_moves_log_views_and_chain_together(only_writer):
+    store, _ = only_writer
+    store.create_user(UserName="ann", Tags=[{"Key": "team", "Value": "blue"}])
+    store.create_group(GroupName="devs")
+    store.add_user_to_group(GroupName="devs", UserName="ann")
+    head = _head(store)
+    assert store.projector.position() == head  # applied in the save's own transaction, no catch-up needed
+    report = store.verify_log(extend=False)
+    assert report.verified
+    assert (report.position, report.unverified_tail) == (head, 0)
+    assert store.get_group(GroupName="devs")["Users"][0]["UserName"] == "ann"
+    assert store.projector.verify_views()["Consistent"]
+
+
+def test_a_save_whose_views_cannot_be_applied_records_nothing(only_writer, monkeypatch: pytest.MonkeyPatch):
+    store, _ = only_writer
+    store.create_user(UserName="ann")
+    before = _head(store)
+
+    def broken(*_: Any) -> None:
+        raise ValueError("a view handler failed")
+
+    monkeypatch.setattr("iamledger.projections.projector.dispatch_batch", broken)
+    with pytest.raises(IdentityStoreError):
+        store.create_user(UserName="bob")
+    monkeypatch.undo()
+    assert _head(store) == before  # the events were rolled back with the views
+    assert store.projector.position() == before
+    store.create_user(UserName="bob")  # and the name is still free
+    assert store.projector.verify_views()["Consistent"]
+
+
+def test_a_conflicting_event_is_an_integrity_error_and_records_nothing(only_writer):
+    store, _ = only_writer
+    store.create_user(UserName="ann")
+    views = store.projector
+    assert isinstance(views, RequestViews)
+    stored = store.recorder.select_notifications(start=_head(store), limit=1)[0]
+    again = store.mapper.to_domain_event(stored)  # the same originator and version as a stored event
+    before = _head(store)
+    with store.engine.connect() as conn, pytest.raises(IntegrityError):
+        views.record_and_apply(conn, views.position(), [again], None)
+    assert _head(store) == before
+
+
+def test_another_writer_sends_the_views_back_to_the_log(only_writer):
+    store, stores = only_writer
+    store.create_user(UserName="ann")
+    with IdentityStore.open(stores.store_url, create=False) as other:  # breaks the only-writer promise
+        other.create_user(UserName="made-elsewhere")
+    store.create_user(UserName="bob")  # its events do not follow the views: they are recorded, not applied
+    names = {u["UserName"] for u in store.list_users()["Users"]}  # the next read catches up from the log
+    assert names == {"ann", "made-elsewhere", "bob"}
+    assert store.projector.position() == _head(store)
+    assert store.projector.verify_views()["Consistent"]
