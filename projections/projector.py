@@ -280,28 +280,6 @@ class Projector:
         if rows is not None:
             rows.advanced(start, end, touched=writes_to(ACCESS_KEYS) != key_writes)
 
-    def apply_recorded(
-        self,
-        position: int,
-        recordings: Sequence[Any],
-        indexed: tuple[int, datetime | None, str] | None,
-        conn: Connection | None = None,
-    ) -> tuple[int, tuple[int, datetime | None, str]] | None:
-        """Apply events this process has just saved (``Recording`` objects, as ``Application.save`` returns them)
-        from memory, without reading them back, when they directly follow the views' ``position``; checkpoint them
-        too (after ``indexed``, the index's head when the caller knows it). For a process that is the only writer of
-        its store. ``conn``: a connection the caller keeps for this (else one of the pool's). Returns the position
-        reached and the index's new head; ``None`` when the views were not at ``position`` or the recordings do not
-        follow each other without a gap (nothing is changed then: catch up as usual)."""
-        if not _follow(position, recordings):
-            return None  # not right after the views, or with events of another writer between them
-        key_writes = writes_to(ACCESS_KEYS)
-        with reading_now(), _derived_transaction(self._engine, conn) as writing:
-            applied = self._apply_recorded_in(writing, position, recordings, indexed)
-        if applied is not None:
-            self._advanced(position, applied[0], key_writes)
-        return applied
-
     def record_and_apply(
         self,
         conn: Connection,
@@ -309,13 +287,14 @@ class Projector:
         events: Sequence[Any],
         indexed: tuple[int, datetime | None, str] | None,
     ) -> tuple[list[Recording[Any]], tuple[int, tuple[int, datetime | None, str]] | None]:
-        """Record ``events`` in the log (SQLite) and, in the same transaction on ``conn``, apply them to the views and
-        checkpoint them, as :meth:`apply_recorded` would right after. For the only writer of a store whose views are
-        at ``position`` (and whose index's head is ``indexed``, when known): one transaction a save instead of two,
-        and the views never lag the log. Returns the recordings (``Application.save``'s) and what
-        :meth:`apply_recorded` returns (``None``: the views did not move; catch up as usual). A save that conflicts
-        with a stored event raises eventsourcing's ``IntegrityError`` and records nothing; so does a failure to
-        apply the events."""
+        """Record ``events`` in the log (SQLite) and, in the same transaction on ``conn``, apply them to the views
+        from memory and checkpoint them, without reading anything back. For the only writer of a store whose views
+        are at ``position`` (and whose index's head is ``indexed``, when known): one transaction a save instead of
+        two, and the views never lag the log. Returns the recordings (what ``Application.save`` returns) and the
+        position the views reached with the index's new head; ``None`` for the latter when the events do not
+        directly follow ``position`` (another writer's got in between): they are recorded, and the views are left
+        to the ordinary catch-up. A save that conflicts with a stored event raises eventsourcing's
+        ``IntegrityError`` and records nothing; so does a failure to apply the events."""
         mapper = self._app.mapper
         stored = [mapper.to_stored_event(event) for event in events]
         key_writes = writes_to(ACCESS_KEYS)
@@ -348,7 +327,9 @@ class Projector:
         recordings: Sequence[Any],
         indexed: tuple[int, datetime | None, str] | None,
     ) -> tuple[int, tuple[int, datetime | None, str]] | None:
-        """:meth:`apply_recorded`'s work in the caller's transaction on ``writing``."""
+        """Move the views from ``position`` past ``recordings`` (which follow it), apply them and checkpoint them,
+        in the caller's transaction on ``writing``; the position reached and the index's head, or ``None`` when
+        the views were not at ``position`` after all (nothing is changed then)."""
         notifications = [r.notification for r in recordings]
         last = int(notifications[-1].id)
         events = [r.domain_event for r in recordings]
@@ -573,26 +554,6 @@ def _derived_data_commit(conn: Connection) -> None:
         conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
     else:
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-
-
-_SYNC_RELAXED: Final = "iamledger_derived_data_commit"
-
-
-@contextlib.contextmanager
-def _derived_transaction(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
-    """A transaction of :func:`_derived_data_commit`, committed at the end: on ``conn``, a connection kept for
-    derived data only (on SQLite its setting, which lasts as long as the connection, is made once), else on one of
-    ``engine``'s pool."""
-    if conn is None:
-        with engine.begin() as pooled:
-            _derived_data_commit(pooled)
-            yield pooled
-        return
-    with conn.begin():
-        if conn.dialect.name != "sqlite" or not conn.info.get(_SYNC_RELAXED):
-            _derived_data_commit(conn)
-            conn.info[_SYNC_RELAXED] = True
-        yield conn
 
 
 _SQLITE_ADVANCE: Final = f"UPDATE {TRACKING.name} SET position = ? WHERE name = ? AND position = ?"

@@ -102,17 +102,15 @@ class RequestViews(Projector):
     def __init__(self, projector: Projector, *, sole_writer: bool = False, disposable: bool = False) -> None:
         super().__init__(projector._app, projector._engine)  # noqa: SLF001 - the same store and engine
         self.sole_writer = sole_writer
+        """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
+        then the views, once current, stay current but for what this process saves, which it records and applies
+        to the views at once (:meth:`record`), and a request need not ask the log for its head."""
         self.disposable = disposable
         """Whether the store is thrown away with this process (``--ephemeral``): its saves need not wait for the
         disk (SQLite ``synchronous = NORMAL`` in WAL mode: a commit is not fsynced; a crash of the machine may lose
         the last ones, not corrupt the database)."""
-        """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
-        then the views, once current, stay current until this process saves, and a request need not ask the log
-        for its head; what it saves is applied to the views from memory (:meth:`Projector.apply_recorded`)."""
         self._settled: int | None = None
-        """With ``sole_writer``: the position the views are at, known to be the log's head but for ``_recorded``."""
-        self._recorded: list[Any] = []
-        """With ``sole_writer``: the recordings saved since the views were at ``_settled``, in order."""
+        """With ``sole_writer``: the position the views are at, known to be the log's head."""
         self._indexed: tuple[int, datetime | None, str] | None = None
         """With ``sole_writer``: the time index's head as last written here (``None``: read it)."""
         self._writer: Connection | None = None
@@ -139,7 +137,7 @@ class RequestViews(Projector):
         if self._in_request and self._current is not None and progress is None:
             return self._current
         if self._settled is not None and progress is None:
-            position = self._settled if not self._recorded else self._apply_recorded(self._settled)
+            position = self._settled
         else:
             head = self.head()
             if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
@@ -149,30 +147,16 @@ class RequestViews(Projector):
                 self._known_head = max(self._known_head, min(position, head))
             if self.sole_writer and position >= head:
                 self._settled = position
-                self._recorded.clear()
                 self._indexed = None
         if self._in_request:
             self._current = position
         return position
 
-    def _apply_recorded(self, settled: int) -> int:
-        """The views brought from ``settled`` past what this process saved since, from memory; should that not
-        line up, an ordinary catch-up."""
-        recorded, self._recorded = self._recorded, []
-        self._settled = None
-        applied = self.apply_recorded(settled, recorded, self._indexed)
-        if applied is None:
-            log.warning("views_caught_up_from_the_log", position=settled)
-            return self.catch_up()
-        self._settled, self._indexed = applied
-        self._known_head = max(self._known_head, applied[0])
-        return applied[0]
-
     def record(self, events: Sequence[Any]) -> list[Any] | None:
         """As the only writer with the views current: record ``events`` and apply them to the views in one
         transaction (:meth:`Projector.record_and_apply`); their recordings. ``None`` when this is not the case (the
         store records them as usual)."""
-        if not self.sole_writer or self._settled is None or self._recorded or self._engine.dialect.name != "sqlite":
+        if not self.sole_writer or self._settled is None or self._engine.dialect.name != "sqlite":
             return None
         if self._writer is None:
             self._writer = self._engine.connect()
@@ -192,11 +176,11 @@ class RequestViews(Projector):
         """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
         (in the views' own transaction: a later read of this request, else the catch-up right after the response
         is handed over, before the next request), not in a transaction of their own as a library writer's are.
-        The only writer keeps the recordings, to apply them to the views from memory."""
+        (The only writer's saves are applied and checkpointed already: :meth:`record`.)"""
         self._current = None  # this request wrote: its next read catches up again
         self.wrote = True
         if self._settled is not None and recordings and recordings[-1].notification.id > self._settled:
-            self._recorded.extend(recordings)  # (not when :meth:`record` applied them already)
+            self._settled = None  # saved without :meth:`record`: the views are behind, catch up from the log
         return 0
 
     def close(self) -> None:
@@ -208,7 +192,6 @@ class RequestViews(Projector):
     def rebuild(self, progress: Progress | None = None) -> int:
         self._known_head = -1
         self._settled = None
-        self._recorded.clear()
         self._indexed = None
         return super().rebuild(progress)
 
