@@ -7,7 +7,7 @@ processes can read and write one file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
@@ -23,6 +23,7 @@ def create_store_engine(store_url: StoreURL) -> Engine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
         )
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "checkin", _sqlite_on_checkin)
         return engine
     connect_args: dict[str, Any] = {}
     if store_url.schema:
@@ -39,6 +40,19 @@ def create_store_engine(store_url: StoreURL) -> Engine:
         connect_args=connect_args,
         pool_pre_ping=True,
     )
+
+
+RELAXED_COMMITS: Final = "iamledger_relaxed_commits"
+"""Set in a SQLite connection's ``info`` when it was told not to wait for the disk (``PRAGMA synchronous = NORMAL``,
+for data derived from the log): the setting lasts as long as the connection, so the pool restores the durable one when
+it gets the connection back, and its next user (the vault) commits durably again."""
+
+
+def _sqlite_on_checkin(dbapi_connection: Any, record: Any) -> None:
+    if dbapi_connection is not None and record is not None and record.info.pop(RELAXED_COMMITS, False):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
+from iamledger.database import RELAXED_COMMITS
 from iamledger.domain.errors import ConcurrentModificationError
 from iamledger.logconfig import get_logger
 from iamledger.projections import ledger
@@ -552,6 +553,7 @@ def _derived_data_commit(conn: Connection) -> None:
     WAL flush is asynchronous for this transaction only."""
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
+        conn.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
     else:
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 

@@ -46,6 +46,7 @@ from starlette.routing import Route
 from iamledger.auth import AuthenticationError, HttpRequest, parse_authorization
 from iamledger.awsmodel import SERVICES, service_model
 from iamledger.context import bound_audit_context
+from iamledger.database import RELAXED_COMMITS
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
 from iamledger.logconfig import configure_logging, get_logger
@@ -162,6 +163,7 @@ class RequestViews(Projector):
             self._writer = self._engine.connect()
             if self.disposable:
                 self._writer.exec_driver_sql("PRAGMA synchronous = NORMAL")
+                self._writer.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
                 self._writer.commit()  # (ends the transaction the statement began)
         recordings, applied = self.record_and_apply(self._writer, self._settled, events, self._indexed)
         if applied is None:  # another writer after all: catch up from the log from now on

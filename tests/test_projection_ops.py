@@ -175,3 +175,14 @@ def test_follow_keeps_the_views_current_for_another_process_writing(iam: Identit
         out, err = follower.communicate(timeout=60)
     assert 0 == follower.returncode, err
     assert head == json.loads(out)["Position"]
+
+
+def test_a_pooled_sqlite_connection_commits_durably_again_after_derived_data(tmp_path):
+    # The views and checkpoints commit without an fsync (PRAGMA synchronous = NORMAL, a per-connection setting);
+    # the pool restores FULL when it gets the connection back, so the vault's next commit on it is durable.
+    with IdentityStore.open(f"sqlite:///{tmp_path / 'durable.db'}") as store:
+        store.init("123456789012")
+        store.create_user(UserName="ann")
+        store.projector.catch_up()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
