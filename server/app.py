@@ -108,8 +108,8 @@ class RequestViews(Projector):
         to the views at once (:meth:`record`), and a request need not ask the log for its head."""
         self.disposable = disposable
         """Whether the store is thrown away with this process (``--ephemeral``): its saves need not wait for the
-        disk (SQLite ``synchronous = NORMAL`` in WAL mode: a commit is not fsynced; a crash of the machine may lose
-        the last ones, not corrupt the database)."""
+        disk (SQLite ``synchronous = OFF``: neither a commit nor a WAL checkpoint is fsynced; a crash of the
+        machine may lose or damage the database, which nobody opens again: a new process starts a new one)."""
         self._settled: int | None = None
         """With ``sole_writer``: the position the views are at, known to be the log's head."""
         self._indexed: tuple[int, datetime | None, str] | None = None
@@ -162,7 +162,7 @@ class RequestViews(Projector):
         if self._writer is None:
             self._writer = self._engine.connect()
             if self.disposable:
-                self._writer.exec_driver_sql("PRAGMA synchronous = NORMAL")
+                self._writer.exec_driver_sql("PRAGMA synchronous = OFF")
                 self._writer.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
                 self._writer.commit()  # (ends the transaction the statement began)
         recordings, applied = self.record_and_apply(self._writer, self._settled, events, self._indexed)
