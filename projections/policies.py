@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Executable, Table, bindparam, func, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.policies import ManagedPolicy
-from iamledger.projections.principals import account_of
+from iamledger.projections.principals import account_of, remember_account
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -61,6 +61,7 @@ def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> N
     )
     version_date = event.version_create_date or event.create_date or event.timestamp
     _open_version(conn, position, entity, event.first_version_id, event.document, version_date)
+    remember_account(conn, entity, event.account_id)
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 

@@ -46,6 +46,15 @@ def _account_query(table: Table) -> Executable:
     return select(table.c.account_id).where(table.c.entity_uuid == bindparam("entity")).limit(1)
 
 
+def remember_account(conn: Connection, entity: str, account_id: str) -> None:
+    """Note the account of an entity whose row ``conn`` has just written (its creation): :func:`account_of` then
+    answers without a query (an entity never changes account, and its id is never reused)."""
+    known: dict[str, str] = conn.info.setdefault(_ACCOUNTS, {})
+    if len(known) >= _MAX_ACCOUNTS:
+        known.clear()
+    known[entity] = account_id
+
+
 def account_of(conn: Connection, entity: str, tables: tuple[Table, ...] = ENTITY_TABLES) -> str:
     """The account of an entity, from whichever of the entity views ``tables`` holds it (any of its rows: an
     entity never changes account). In a projection batch the answer comes from the rows the batch holds when it can,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Table, select
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.roles import Role
-from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows
+from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows, remember_account
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -62,6 +62,7 @@ def _created(conn: Connection, event: Role.Created, position: int) -> None:
         max_session_duration=event.max_session_duration,
         boundary_arn=event.permissions_boundary,
     )
+    remember_account(conn, entity, event.account_id)
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from sys import intern
 from typing import Any, Final
@@ -125,8 +126,9 @@ _CHUNK: Final = 500  # values per ``IN (...)`` of a bulk load
 
 def driver_execute(conn: Connection, statement: str, rows: list[tuple[Any, ...]]) -> int:
     """Run a plain SQL ``statement`` (the driver's parameter style) once per row of ``rows`` on ``conn``'s driver
-    connection, in ``conn``'s transaction (begun here if need be): for hot statements whose values need no type
-    processing, without SQLAlchemy's per-execution work (which costs more than SQLite's). The rows changed."""
+    connection, in ``conn``'s transaction (begun here if need be): for hot statements (compiled once, their values
+    processed by the caller: :func:`_plain_form`), without SQLAlchemy's per-execution work (which costs more than
+    SQLite's). The rows changed."""
     if not conn.in_transaction():
         conn.begin()
     cursor = conn.connection.cursor()
@@ -155,7 +157,7 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
     statement = _once(("open", table), lambda: insert(table))
     plain = _plain_form(conn, ("open", table, tuple(params)), statement, tuple(params))
     if plain is not None:
-        driver_execute(conn, plain[0], [tuple(params[name] for name in plain[1])])
+        driver_execute(conn, plain.sql, [plain.row(params)])
         return
     conn.execute(statement, params)
 
@@ -183,20 +185,35 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
         values["closing_position"] = position
         plain = _plain_form(conn, ("close", table, columns), statement, None)
         if plain is not None:
-            return driver_execute(conn, plain[0], [tuple(values[name] for name in plain[1])])
+            return driver_execute(conn, plain.sql, [plain.row(values)])
         result = conn.execute(statement, values)
     return int(result.rowcount)
 
 
-_PLAIN: Final[dict[tuple[Hashable, str], tuple[str, tuple[str, ...]] | None]] = {}
+@dataclass(frozen=True)
+class _Plain:
+    """A statement compiled once for :func:`driver_execute`: its SQL, the names of its parameters in order, and each
+    one's bind processing (``None``: passed as it is), as SQLAlchemy's ``execute`` would apply it."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def row(self, values: dict[str, Any]) -> tuple[Any, ...]:
+        """The driver's parameters for ``values``."""
+        return tuple(
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        )
 
 
-def _plain_form(
-    conn: Connection, key: Hashable, statement: Any, column_keys: tuple[str, ...] | None
-) -> tuple[str, tuple[str, ...]] | None:
-    """On SQLite, ``statement`` compiled once (for ``column_keys``, an insert's columns) as its SQL and the names of
-    its parameters in order, when SQLAlchemy would pass every value to the driver unchanged (no type processes a
-    value; nothing is computed at execution): :func:`driver_execute` can then run it. ``None`` otherwise."""
+_PLAIN: Final[dict[tuple[Hashable, str], _Plain | None]] = {}
+
+
+def _plain_form(conn: Connection, key: Hashable, statement: Any, column_keys: tuple[str, ...] | None) -> _Plain | None:
+    """On SQLite, ``statement`` compiled once (for ``column_keys``, an insert's columns) for :func:`driver_execute`,
+    when SQLAlchemy would pass each value to the driver as it is or through its type's bind processor (a timestamp
+    written as text, say), and nothing is computed at execution. ``None`` otherwise."""
     dialect = conn.dialect
     if dialect.name != "sqlite":
         return None
@@ -206,11 +223,15 @@ def _plain_form(
     except KeyError:
         pass
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-    processed = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
+    processors = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
     computed = compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch
     names = tuple(compiled.positiontup or ())
     literal = any(compiled.binds[name].value is not None and not compiled.binds[name].required for name in names)
-    plain = None if processed or computed or literal else (compiled.string, names)
+    plain = (
+        None
+        if computed or literal or compiled.literal_execute_params or compiled.post_compile_params
+        else _Plain(compiled.string, names, tuple(processors.get(name) for name in names))
+    )
     _PLAIN[cache_key] = plain
     return plain
 

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Executable, Table, and_, bindparam, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.users import User
-from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows
+from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows, remember_account
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -57,6 +57,7 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
         create_date=event.create_date or event.timestamp,
         boundary_arn=event.permissions_boundary,
     )
+    remember_account(conn, entity, event.account_id)
     open_tags(conn, position, event.account_id, "user", entity, event.tags)
 
 
