@@ -296,30 +296,49 @@ class Projector:
         directly follow ``position`` (another writer's got in between): they are recorded, and the views are left
         to the ordinary catch-up. A save that conflicts with a stored event raises eventsourcing's
         ``IntegrityError`` and records nothing; so does a failure to apply the events."""
-        mapper = self._app.mapper
-        stored = [mapper.to_stored_event(event) for event in events]
+        stored = self._stored(events)
         key_writes = writes_to(ACCESS_KEYS)
         with reading_now(), conn.begin():
-            ids = _insert_stored_events(conn, self.events_table, stored)
-            recordings = [
-                Recording(
-                    event,
-                    Notification(
-                        id=notification_id,
-                        originator_id=s.originator_id,
-                        originator_version=s.originator_version,
-                        topic=s.topic,
-                        state=s.state,
-                    ),
-                )
-                for event, s, notification_id in zip(events, stored, ids, strict=True)
-            ]
+            recordings = _recordings(events, stored, _insert_stored_events(conn, self.events_table, stored))
             applied = (
                 self._apply_recorded_in(conn, position, recordings, indexed) if _follow(position, recordings) else None
             )
         if applied is not None:
             self._advanced(position, applied[0], key_writes)
         return recordings, applied
+
+    def record_in(self, conn: Connection, events: Sequence[Any]) -> list[Recording[Any]]:
+        """Record ``events`` in the log (SQLite) in a transaction of their own on ``conn``, as eventsourcing's
+        recorder would; their recordings, which :meth:`apply_recorded` applies to the views later (the only writer's
+        save while it serves a request: the views follow once the response is on its way). A conflicting event
+        raises eventsourcing's ``IntegrityError`` and records nothing."""
+        stored = self._stored(events)
+        with conn.begin():
+            return _recordings(events, stored, _insert_stored_events(conn, self.events_table, stored))
+
+    def apply_recorded(
+        self,
+        conn: Connection,
+        position: int,
+        recordings: Sequence[Any],
+        indexed: tuple[int, datetime | None, str] | None,
+    ) -> tuple[int, tuple[int, datetime | None, str]] | None:
+        """Apply ``recordings`` (:meth:`record_in`'s, in order) to views at ``position`` from memory and checkpoint
+        them, in one transaction on ``conn``; the position reached and the index's new head, or ``None`` (nothing
+        changed) when they do not directly follow ``position``: another writer's events got in between, and the
+        ordinary catch-up from the log must take over."""
+        key_writes = writes_to(ACCESS_KEYS)
+        if not _follow(position, recordings):
+            return None
+        with reading_now(), conn.begin():
+            applied = self._apply_recorded_in(conn, position, recordings, indexed)
+        if applied is not None:
+            self._advanced(position, applied[0], key_writes)
+        return applied
+
+    def _stored(self, events: Sequence[Any]) -> list[StoredEvent]:
+        mapper = self._app.mapper
+        return [mapper.to_stored_event(event) for event in events]
 
     def _apply_recorded_in(
         self,
@@ -567,6 +586,23 @@ def _advance(conn: Connection, start: int, end: int) -> int:
     if conn.dialect.name == "sqlite":
         return driver_execute(conn, _SQLITE_ADVANCE, [(end, PROJECTION_NAME, start)])
     return int(conn.execute(_ADVANCE, {"from_position": start, "to_position": end}).rowcount)
+
+
+def _recordings(events: Sequence[Any], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[Any]]:
+    """What ``Application.save`` returns for ``events``, recorded as ``stored`` under the notification ``ids``."""
+    return [
+        Recording(
+            event,
+            Notification(
+                id=notification_id,
+                originator_id=s.originator_id,
+                originator_version=s.originator_version,
+                topic=s.topic,
+                state=s.state,
+            ),
+        )
+        for event, s, notification_id in zip(events, stored, ids, strict=True)
+    ]
 
 
 def _follow(position: int, recordings: Sequence[Any]) -> bool:

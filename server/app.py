@@ -117,6 +117,8 @@ class RequestViews(Projector):
         self._writer: Connection | None = None
         """With ``sole_writer``: the connection that records this process's saves and applies them to the views
         (:meth:`record`)."""
+        self._pending: list[Any] = []
+        """With ``sole_writer``: this request's saves, recorded but not yet applied to the views (:meth:`record`)."""
         self._in_request = False
         self._current: int | None = None
         self.wrote = False
@@ -135,6 +137,8 @@ class RequestViews(Projector):
         return self.wrote
 
     def catch_up(self, progress: Progress | None = None) -> int:
+        if self._pending:
+            self._apply_pending()
         if self._in_request and self._current is not None and progress is None:
             return self._current
         if self._settled is not None and progress is None:
@@ -154,44 +158,83 @@ class RequestViews(Projector):
         return position
 
     def record(self, events: Sequence[Any]) -> list[Any] | None:
-        """As the only writer with the views current: record ``events`` and apply them to the views in one
-        transaction (:meth:`Projector.record_and_apply`); their recordings. ``None`` when this is not the case (the
-        store records them as usual)."""
-        if not self.sole_writer or self._settled is None or self._engine.dialect.name != "sqlite":
+        """As the only writer with the views current: record ``events``; their recordings. ``None`` when this is not
+        the case (the store records them as usual).
+
+        In a request they are recorded in a transaction of their own (:meth:`Projector.record_in`) and applied to
+        the views from memory by the next catch-up (:meth:`_apply_pending`): a later read of the same request, else
+        the one the endpoint runs once the response is on its way, before the next request is handled. The client
+        waits for the log's commit, not for the views'. Outside a request (start-up, the library's own use) they
+        are recorded, applied and checkpointed in one transaction (:meth:`Projector.record_and_apply`)."""
+        if not self.sole_writer or self._engine.dialect.name != "sqlite":
             return None
+        if not self._in_request:
+            self._apply_pending()
+        settled = self._settled
+        if settled is None:
+            return None
+        writer = self._writing()
+        if self._in_request:
+            recordings = self.record_in(writer, events)
+            self._pending.extend(recordings)
+            return recordings
+        recordings, applied = self.record_and_apply(writer, settled, events, self._indexed)
+        self._applied(applied)
+        return recordings
+
+    def _writing(self) -> Connection:
+        """The connection this process records its saves on (kept open)."""
         if self._writer is None:
             self._writer = self._engine.connect()
             if self.disposable:
                 self._writer.exec_driver_sql("PRAGMA synchronous = OFF")
                 self._writer.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
                 self._writer.commit()  # (ends the transaction the statement began)
-        recordings, applied = self.record_and_apply(self._writer, self._settled, events, self._indexed)
+        return self._writer
+
+    def _applied(self, applied: tuple[int, tuple[int, datetime | None, str]] | None) -> None:
         if applied is None:  # another writer after all: catch up from the log from now on
             self._settled = None
             self._indexed = None
         else:
             self._settled, self._indexed = applied
             self._known_head = max(self._known_head, applied[0])
-        return recordings
+
+    def _apply_pending(self) -> None:
+        """Apply the saves :meth:`record` recorded in this request and has not applied yet to the views, from
+        memory, in one transaction. When they do not follow the views (another writer got in) or cannot be
+        applied, the views are left to the ordinary catch-up from the log (which then raises what failed)."""
+        pending, self._pending = self._pending, []
+        if not pending or self._settled is None:
+            return
+        applied = None
+        try:
+            applied = self.apply_recorded(self._writing(), self._settled, pending, self._indexed)
+        finally:
+            self._applied(applied)
 
     def index_recorded(self, recordings: Any) -> int:
         """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
         (in the views' own transaction: a later read of this request, else the catch-up right after the response
         is handed over, before the next request), not in a transaction of their own as a library writer's are.
-        (The only writer's saves are applied and checkpointed already: :meth:`record`.)"""
+        (The only writer's saves are applied and checkpointed with the views: :meth:`record`.)"""
         self._current = None  # this request wrote: its next read catches up again
         self.wrote = True
-        if self._settled is not None and recordings and recordings[-1].notification.id > self._settled:
+        known = self._pending[-1].notification.id if self._pending else self._settled
+        if known is not None and recordings and recordings[-1].notification.id > known:
             self._settled = None  # saved without :meth:`record`: the views are behind, catch up from the log
         return 0
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):  # a store being closed: what is not applied is in the log
+            self._apply_pending()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
         super().close()
 
     def rebuild(self, progress: Progress | None = None) -> int:
+        self._pending = []  # recorded in the log: the rebuild reads them there
         self._known_head = -1
         self._settled = None
         self._indexed = None

@@ -1,5 +1,7 @@
-"""The write path of the only writer of a store (``serve --ephemeral``): a save is recorded, applied to the views and
-checkpointed in one transaction, and anything that does not line up falls back to the ordinary catch-up."""
+"""The write path of the only writer of a store (``serve --ephemeral``): outside a request a save is recorded, applied
+to the views and checkpointed in one transaction; in a request it is recorded at once and applied from memory by the
+next catch-up (a later read, else the one after the response); anything that does not line up falls back to the
+ordinary catch-up from the log."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from iamledger import IdentityStore
 from iamledger.domain.errors import IdentityStoreError
+from iamledger.projections.ledger import EventLogCorruptedError
 from iamledger.server import EphemeralStores
 from iamledger.server.app import RequestViews
 
@@ -87,3 +90,84 @@ def test_another_writer_sends_the_views_back_to_the_log(only_writer):
     assert names == {"ann", "made-elsewhere", "bob"}
     assert store.projector.position() == _head(store)
     assert store.projector.verify_views()["Consistent"]
+
+
+def _views(store: IdentityStore) -> RequestViews:
+    views = store.projector
+    assert isinstance(views, RequestViews)
+    return views
+
+
+def test_in_a_request_a_save_is_recorded_at_once_and_applied_by_the_next_catch_up(
+    only_writer, monkeypatch: pytest.MonkeyPatch
+):
+    store, _ = only_writer
+    views = _views(store)
+    before = views.position()
+    views.begin_request()
+    store.create_user(UserName="ann", Tags=[{"Key": "team", "Value": "blue"}])
+    store.create_group(GroupName="devs")
+    assert _head(store) == before + 4  # in the log (committed) before the response: a name index and an entity each
+    assert views.position() == before  # the views follow once the response is on its way
+    assert views.end_request()  # the request wrote: the endpoint catches up after its response
+
+    def read_back(*_: Any) -> None:
+        raise AssertionError("the views read the log back")
+
+    monkeypatch.setattr(views, "_select", read_back)
+    views.catch_up()  # applied from memory
+    monkeypatch.undo()
+    assert views.position() == _head(store)
+    report = store.verify_log(extend=False)
+    assert report.verified
+    assert (report.position, report.unverified_tail) == (_head(store), 0)
+    assert views.verify_views()["Consistent"]
+
+
+def test_a_read_after_a_save_in_the_same_request_sees_it(only_writer):
+    store, _ = only_writer
+    views = _views(store)
+    views.begin_request()
+    store.create_user(UserName="ann")
+    assert [u["UserName"] for u in store.list_users()["Users"]] == ["ann"]
+    views.end_request()
+    assert views.position() == _head(store)
+
+
+def test_another_writer_between_a_request_and_its_catch_up_sends_the_views_back_to_the_log(only_writer):
+    store, stores = only_writer
+    views = _views(store)
+    views.begin_request()
+    with IdentityStore.open(stores.store_url, create=False) as other:  # breaks the only-writer promise
+        other.create_user(UserName="made-elsewhere")
+    store.create_user(UserName="ann")  # recorded after the other writer's event: it does not follow the views
+    views.end_request()
+    views.catch_up()
+    assert {u["UserName"] for u in store.list_users()["Users"]} == {"made-elsewhere", "ann"}
+    assert views.position() == _head(store)
+    assert views.verify_views()["Consistent"]
+
+
+def test_a_view_failure_after_the_response_leaves_the_save_in_the_log_for_the_catch_up(
+    only_writer, monkeypatch: pytest.MonkeyPatch
+):
+    store, _ = only_writer
+    views = _views(store)
+    views.begin_request()
+    store.create_user(UserName="ann")
+    views.end_request()
+    head = _head(store)
+
+    def broken(*_: Any) -> None:
+        raise ValueError("a view handler failed")
+
+    monkeypatch.setattr("iamledger.projections.projector.dispatch_batch", broken)
+    with pytest.raises(EventLogCorruptedError, match="a view handler failed"):
+        views.catch_up()
+    monkeypatch.undo()
+    assert _head(store) == head  # the save stays recorded (its caller was answered)
+    assert views.position() < head
+    views.catch_up()  # the ordinary catch-up from the log takes over
+    assert views.position() == head
+    assert [u["UserName"] for u in store.list_users()["Users"]] == ["ann"]
+    assert views.verify_views()["Consistent"]
