@@ -20,13 +20,13 @@ application factory each worker imports.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import inspect
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -282,7 +282,7 @@ class StoreHolder:
             self.store = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """What one request answers: status, XML body, headers."""
 
@@ -360,7 +360,8 @@ class Endpoint:
             outcome = self._handle(store, request, source_ip)
         finally:
             wrote = views.end_request()
-        return dataclasses.replace(outcome, wrote=True) if wrote else outcome
+        outcome.wrote = wrote
+        return outcome
 
     def refresh(self) -> None:
         """Catch the views up with the log (after a write, once its response is on its way): the next request then
@@ -459,6 +460,24 @@ class Endpoint:
         self.holder.reset()
 
 
+_PLAIN_HOST: Final = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
+_MAX_PORT: Final = 65535
+
+
+def _request_url(scope: Any) -> str:
+    """The request's full URL, as Starlette's ``URL(scope=scope)`` gives it: built directly for the usual request to
+    ``/`` with a plain ``Host`` header (name or IPv4 address, optional port), by Starlette otherwise."""
+    if scope["path"] == "/" and not scope.get("root_path"):
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        if host is not None:
+            text = host.decode("latin-1")
+            if _PLAIN_HOST.fullmatch(text) and (":" not in text or 0 < int(text.rsplit(":", 1)[1]) <= _MAX_PORT):
+                query = scope.get("query_string", b"")
+                url = f"{scope.get('scheme', 'http')}://{text}/"
+                return f"{url}?{query.decode()}" if query else url
+    return str(URL(scope=scope))
+
+
 class QueryApp:
     """The ASGI application: ``GET``/``POST /`` (every IAM and STS call) is handled here directly, without a
     framework's middleware between the server and the store; the other routes (``/moto-api/...``) and the lifespan
@@ -490,7 +509,7 @@ class QueryApp:
             if not message.get("more_body", False):
                 break
         headers = [(name.decode("latin-1"), value) for name, value in scope["headers"]]  # values: UTF-8 or Latin-1
-        http = HttpRequest(scope["method"], str(URL(scope=scope)), headers, b"".join(chunks))
+        http = HttpRequest(scope["method"], _request_url(scope), headers, b"".join(chunks))
         client = scope.get("client")
         source_ip = client[0] if client else None
         outcome = self.endpoint.handle(http, source_ip)

@@ -283,11 +283,15 @@ def verify(
 # --- parsing ---------------------------------------------------------------------------------------------------------
 
 
+_WHITESPACE: Final = re.compile(r"\s+")
+_PARAMETER_SEPARATORS: Final = re.compile(r"[,\s]+")
+
+
 def _parse_header(request: HttpRequest, header: str) -> SignatureInfo:
-    algorithm, *after = re.split(r"\s+", header, maxsplit=1)
+    algorithm, *after = _WHITESPACE.split(header, maxsplit=1)
     rest = after[0] if after else ""
     params: dict[str, str] = {}
-    for part in re.split(r"[,\s]+", rest.strip()):
+    for part in _PARAMETER_SEPARATORS.split(rest.strip()):
         if not part:
             continue
         name, equals, value = part.partition("=")
@@ -314,7 +318,7 @@ def _parse_header(request: HttpRequest, header: str) -> SignatureInfo:
         scope=scope,
         signed_headers=tuple(params["SignedHeaders"].split(";")),
         signature=params["Signature"],
-        amz_date=signing_time.strftime(AMZ_DATE_FORMAT),
+        amz_date=amz_date if amz_date is not None else signing_time.strftime(AMZ_DATE_FORMAT),
         signing_time=signing_time,
         expires=None,
         security_token=request.header("x-amz-security-token"),
