@@ -2,7 +2,10 @@
 
 Both servers are started on free loopback ports; client processes (this script with ``--drive``, all starting at the
 same instant once every one of them is ready) then drive each server in turn with the same code, the same calls and
-the same concurrency, and the run reports calls/s and the server's CPU time per call:
+the same concurrency, and the run reports calls/s and the server's CPU time per call. Each mix's calls are split into
+slices (``--slices``, default 4) and the servers take turns slice by slice: the machine's speed drifts by a fifth and
+more over tens of seconds, and taking turns puts both servers through the same drift (the per-slice ratios are shown,
+so the spread is visible). The mixes:
 
 - the **read mix**: GetUser, ListUsers, GetRole, ListAttachedUserPolicies, GetPolicy, ListGroupsForUser,
   GetGroup, ListUserTags, over a small fixture (users in a group, a role, a managed policy attached to them);
@@ -32,11 +35,13 @@ rate or better: reported, never asserted.
     python bench/endpoint.py --clients 4        # four client processes per server (the same for both)
     python bench/endpoint.py --quick            # CI smoke run: 40 calls per mix, a few seconds
     python bench/endpoint.py --only iamledger   # skip moto (no ratio)
+    python bench/endpoint.py --slices 1         # each server's calls in one go (iamledger's, then moto's)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -59,6 +64,7 @@ ACCESS_KEY_ID = "BENCHKEY"
 ACCOUNT = "123456789012"
 FIXTURE_USERS = 10
 TARGET_RATIO = 3.0
+DEFAULT_SLICES = 4
 MIXES = ("read", "write")
 CLIENT_MODES = ("presigned", "boto3")
 SIGNATURE_BUDGET = 600.0  # seconds of replay after the first signature (SigV4 allows 15 minutes of skew)
@@ -460,6 +466,55 @@ def run_drivers(url: str, pid: int, mode: str, mix: str, calls: int, clients: in
     }
 
 
+@dataclass
+class Totals:
+    """One server's results for one mix, summed over its slices."""
+
+    calls: int = 0
+    seconds: float = 0.0
+    cpu_ms: float | None = 0.0
+    """Server CPU time in all (ms), or None where it cannot be read."""
+    errors: int = 0
+    first_error: str | None = None
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.calls += result["calls"]
+        self.seconds += result["seconds"]
+        self.errors += result["errors"]
+        self.first_error = self.first_error or result["first_error"]
+        cpu = result["cpu_ms"]
+        self.cpu_ms = None if cpu is None or self.cpu_ms is None else self.cpu_ms + cpu * result["calls"]
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+    def describe(self) -> str:
+        cpu = "" if self.cpu_ms is None else f", server CPU {self.cpu_ms / max(1, self.calls):.2f} ms/call"
+        errors = f", {self.errors} ERRORS" if self.errors else ""
+        return f"{self.rate:8.1f} calls/s ({self.calls} calls{cpu}{errors})"
+
+
+def run_mix(
+    servers: dict[str, tuple[str, int]], mode: str, mix: str, calls: int, clients: int, slices: int
+) -> tuple[dict[str, Totals], list[float]]:
+    """Drive each of ``servers`` with ``calls`` calls of ``mix`` in ``slices`` slices, the servers taking turns
+    slice by slice (the machine's speed drifts over seconds: each server then meets the same drift); each server's
+    totals, and iamledger's ratio to moto in each slice (when both ran)."""
+    totals = {name: Totals() for name in servers}
+    ratios = []
+    for index in range(slices):
+        share = calls // slices + (1 if index < calls % slices else 0)
+        rates = {}
+        for name, (url, pid) in servers.items():
+            result = run_drivers(url, pid, mode, mix, share, clients, name)
+            totals[name].add(result)
+            rates[name] = result["rate"]
+        if "iamledger" in rates and "moto" in rates:
+            ratios.append(rates["iamledger"] / rates["moto"])
+    return totals, ratios
+
+
 # -- main --------------------------------------------------------------------------------------------------------
 
 
@@ -476,6 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "boto3: a full boto3 call each time (its client CPU included)",
     )
     parser.add_argument("--only", choices=["iamledger", "moto"], help="drive one server only")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        help=f"split each mix's calls into this many slices per server, the servers taking turns slice by slice, so "
+        f"that both meet the same machine (default {DEFAULT_SLICES}; --quick: 1)",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--drive", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--mix", choices=MIXES, help=argparse.SUPPRESS)
@@ -489,33 +550,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     secret = secrets.token_urlsafe(30)
     os.environ["BENCH_SECRET"] = secret
     names = [args.only] if args.only else ["iamledger", "moto"]
+    slices = max(1, min(args.slices or (1 if args.quick else DEFAULT_SLICES), calls))
     results: dict[str, dict[str, float]] = {}
     cpus: dict[str, dict[str, float]] = {}
     errors: dict[str, dict[str, int]] = {}
     first_error: str | None = None
     print(
-        f"endpoint benchmark: {calls} calls per mix and server, from {args.clients} {args.client} client process(es)",
+        f"endpoint benchmark: {calls} calls per mix and server, from {args.clients} {args.client} client process(es), "
+        f"in {slices} slice(s) per server taken in turn",
         flush=True,
     )
-    for name in names:
-        with server(name, secret) as (url, pid):
+    with contextlib.ExitStack() as stack:
+        servers = {name: stack.enter_context(server(name, secret)) for name in names}
+        for name, (url, _) in servers.items():
             print(f"{name} at {url}", flush=True)
-            for mix in MIXES:
-                result = run_drivers(url, pid, args.client, mix, calls, args.clients, name)
-                results.setdefault(name, {})[mix] = result["rate"]
-                errors.setdefault(name, {})[mix] = result["errors"]
-                if first_error is None and result["first_error"]:
-                    first_error = f"{name} {mix} mix: {result['first_error']}"
-                cpu = result["cpu_ms"]
-                if cpu is not None:
-                    cpus.setdefault(name, {})[mix] = cpu
-                cpu_text = f", server CPU {cpu:.2f} ms/call" if cpu is not None else ""
-                error_text = f", {result['errors']} ERRORS" if result["errors"] else ""
-                print(
-                    f"  {name:<10} {mix:<5} {result['rate']:8.1f} calls/s ({result['calls']} calls{cpu_text}"
-                    f"{error_text})",
-                    flush=True,
-                )
+        for mix in MIXES:
+            totals, ratios = run_mix(servers, args.client, mix, calls, args.clients, slices)
+            for name, total in totals.items():
+                results.setdefault(name, {})[mix] = total.rate
+                errors.setdefault(name, {})[mix] = total.errors
+                if total.cpu_ms is not None:
+                    cpus.setdefault(name, {})[mix] = total.cpu_ms / max(1, total.calls)
+                if first_error is None and total.first_error:
+                    first_error = f"{name} {mix} mix: {total.first_error}"
+                print(f"  {name:<10} {mix:<5} {total.describe()}", flush=True)
+            if len(ratios) > 1:
+                print(f"  {mix} ratio per slice: {', '.join(f'{r:.2f}x' for r in ratios)}", flush=True)
     summary(args.client, results, cpus, errors, as_json=args.json)
     if first_error is not None:
         failed = sum(n for by_mix in errors.values() for n in by_mix.values())
