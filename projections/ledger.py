@@ -19,22 +19,21 @@ position where a stored event was changed, removed, inserted or moved (reordered
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import struct
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Dialect, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
 from iamledger.projections.tables import POSITIONS
-from iamledger.projections.temporal import driver_execute
+from iamledger.projections.temporal import driver_execute, plain_form
 
 GENESIS: Final = "0" * 64
 VERIFY_BATCH: Final = 5000
@@ -202,8 +201,11 @@ def _insert_positions(conn: Connection, rows: list[_Row]) -> None:
     if conn.dialect.name != "sqlite":  # pragma: no cover - iamledger runs on SQLite and PostgreSQL
         conn.execute(insert(POSITIONS), [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
         return
-    statement, names, processors = _sqlite_insert(conn.dialect)
-    if names == _COLUMNS and processors.keys() == _TIMES:
+    plain = plain_form(conn, "ledger_positions_insert", _SQLITE_INSERT, tuple(_COLUMNS))
+    if plain is None:  # pragma: no cover - the statement computes nothing at execution
+        conn.execute(_SQLITE_INSERT, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+        return
+    if list(plain.names) == _COLUMNS and {n for n, p in zip(plain.names, plain.processors, strict=True) if p} == _TIMES:
         values: list[tuple[Any, ...]] = []
         for position, recorded, event_time, value in rows:
             event_text = sqlite_time(event_time)
@@ -211,9 +213,8 @@ def _insert_positions(conn: Connection, rows: list[_Row]) -> None:
                 (position, event_text if recorded is event_time else sqlite_time(recorded), event_text, value)
             )
     else:  # pragma: no cover - the table as it is defined takes the path above
-        records = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
-        values = [tuple(processors[n](r[n]) if n in processors else r[n] for n in names) for r in records]
-    driver_execute(conn, statement, values)
+        values = [plain.row(dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+    driver_execute(conn, plain.sql, values)
 
 
 def sqlite_time(value: datetime) -> str:
@@ -226,15 +227,6 @@ def sqlite_time(value: datetime) -> str:
 def _utc(value: datetime) -> datetime:
     """``value`` in UTC, as the time columns bind it."""
     return value if value.tzinfo is UTC else value.astimezone(UTC)
-
-
-@functools.lru_cache(maxsize=16)
-def _sqlite_insert(dialect: Dialect) -> tuple[str, list[str], Mapping[str, Callable[[Any], Any]]]:
-    """The index's SQLite insert compiled once (compiling it cost a few milliseconds a batch): its SQL, its columns in
-    order and the columns' bind processors."""
-    compiled = _SQLITE_INSERT.compile(dialect=dialect, column_keys=_COLUMNS)
-    processors: Mapping[str, Callable[[Any], Any]] = compiled._bind_processors  # type: ignore[assignment]  # noqa: SLF001 - the types' bind processing, as execute() applies it
-    return str(compiled), list(compiled.positiontup or []), processors
 
 
 _SQLITE_INSERT: Final = sqlite.insert(POSITIONS).on_conflict_do_nothing()

@@ -127,7 +127,7 @@ _CHUNK: Final = 500  # values per ``IN (...)`` of a bulk load
 def driver_execute(conn: Connection, statement: str, rows: list[tuple[Any, ...]]) -> int:
     """Run a plain SQL ``statement`` (the driver's parameter style) once per row of ``rows`` on ``conn``'s driver
     connection, in ``conn``'s transaction (begun here if need be): for hot statements (compiled once, their values
-    processed by the caller: :func:`_plain_form`), without SQLAlchemy's per-execution work (which costs more than
+    processed by the caller: :func:`plain_form`), without SQLAlchemy's per-execution work (which costs more than
     SQLite's). The rows changed."""
     if not conn.in_transaction():
         conn.begin()
@@ -155,7 +155,7 @@ def open_row(conn: Connection, table: Table, position: int, **values: Any) -> No
         return
     params = {**values, "valid_from": position, "valid_to": None}
     statement = _once(("open", table), lambda: insert(table))
-    plain = _plain_form(conn, ("open", table, tuple(params)), statement, tuple(params))
+    plain = plain_form(conn, ("open", table, tuple(params)), statement, tuple(params))
     if plain is not None:
         driver_execute(conn, plain.sql, [plain.row(params)])
         return
@@ -183,7 +183,7 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
         )
         values = {f"where_{c}": v for c, v in where.items()}
         values["closing_position"] = position
-        plain = _plain_form(conn, ("close", table, columns), statement, None)
+        plain = plain_form(conn, ("close", table, columns), statement, None)
         if plain is not None:
             return driver_execute(conn, plain.sql, [plain.row(values)])
         result = conn.execute(statement, values)
@@ -191,7 +191,7 @@ def close_rows(conn: Connection, table: Table, position: int, **where: Any) -> i
 
 
 @dataclass(frozen=True)
-class _Plain:
+class Plain:
     """A statement compiled once for :func:`driver_execute`: its SQL, the names of its parameters in order, and each
     one's bind processing (``None``: passed as it is), as SQLAlchemy's ``execute`` would apply it."""
 
@@ -207,10 +207,10 @@ class _Plain:
         )
 
 
-_PLAIN: Final[dict[tuple[Hashable, str], _Plain | None]] = {}
+_PLAIN: Final[dict[tuple[Hashable, str], Plain | None]] = {}
 
 
-def _plain_form(conn: Connection, key: Hashable, statement: Any, column_keys: tuple[str, ...] | None) -> _Plain | None:
+def plain_form(conn: Connection, key: Hashable, statement: Any, column_keys: tuple[str, ...] | None) -> Plain | None:
     """On SQLite, ``statement`` compiled once (for ``column_keys``, an insert's columns) for :func:`driver_execute`,
     when SQLAlchemy would pass each value to the driver as it is or through its type's bind processor (a timestamp
     written as text, say), and nothing is computed at execution. ``None`` otherwise."""
@@ -230,7 +230,7 @@ def _plain_form(conn: Connection, key: Hashable, statement: Any, column_keys: tu
     plain = (
         None
         if computed or literal or compiled.literal_execute_params or compiled.post_compile_params
-        else _Plain(compiled.string, names, tuple(processors.get(name) for name in names))
+        else Plain(compiled.string, names, tuple(processors.get(name) for name in names))
     )
     _PLAIN[cache_key] = plain
     return plain
