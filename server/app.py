@@ -32,7 +32,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel
@@ -330,7 +330,24 @@ def _form_pairs(request: HttpRequest) -> list[tuple[str, str]]:
             text = request.body.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInputError("The request body is not UTF-8 form data.") from None
-        pairs.extend(parse_qsl(text, keep_blank_values=True))
+        pairs.extend(form_pairs(text))
+    return pairs
+
+
+def form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True)``, pair for pair: the fields are split on ``&`` (empty ones
+    skipped), a field without ``=`` has the value ``""``, and ``+`` and percent escapes are decoded (UTF-8, invalid
+    sequences replaced) only in the names and values that have them, which in an SDK's form body are few."""
+    if "&&" in text or text.startswith("&") or text.endswith("&"):
+        return parse_qsl(text, keep_blank_values=True)
+    pairs = []
+    for item in text.split("&") if text else ():
+        name, _, value = item.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote(name.replace("+", " "))
+        if "%" in value or "+" in value:
+            value = unquote(value.replace("+", " "))
+        pairs.append((name, value))
     return pairs
 
 
@@ -464,14 +481,24 @@ _PLAIN_HOST: Final = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?")
 _MAX_PORT: Final = 65535
 
 
+@functools.lru_cache(maxsize=256)
+def _plain_host(host: bytes) -> str | None:
+    """A ``Host`` header's value as text when it is a plain name or IPv4 address with an optional port (an
+    endpoint's clients send one or a few: the answer is remembered)."""
+    text = host.decode("latin-1")
+    if _PLAIN_HOST.fullmatch(text) and (":" not in text or 0 < int(text.rsplit(":", 1)[1]) <= _MAX_PORT):
+        return text
+    return None
+
+
 def _request_url(scope: Any) -> str:
     """The request's full URL, as Starlette's ``URL(scope=scope)`` gives it: built directly for the usual request to
     ``/`` with a plain ``Host`` header (name or IPv4 address, optional port), by Starlette otherwise."""
     if scope["path"] == "/" and not scope.get("root_path"):
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
         if host is not None:
-            text = host.decode("latin-1")
-            if _PLAIN_HOST.fullmatch(text) and (":" not in text or 0 < int(text.rsplit(":", 1)[1]) <= _MAX_PORT):
+            text = _plain_host(host)
+            if text is not None:
                 query = scope.get("query_string", b"")
                 url = f"{scope.get('scheme', 'http')}://{text}/"
                 return f"{url}?{query.decode()}" if query else url

@@ -704,6 +704,28 @@ def test_parse_authorization_reads_the_header_form():
     assert TEMP_TOKEN not in repr(info)
 
 
+@pytest.mark.parametrize(
+    "separator",
+    [", ", ",", " ", "\t", " ,\t, ", ",,", "\u3000"],
+    ids=["comma-space", "comma", "space", "tab", "mixed", "double", "ideographic"],
+)
+def test_the_header_parameters_are_read_between_any_run_of_commas_and_whitespace(separator: str):
+    signed = sign(headers={"Content-Type": FORM})
+    header = signed.header("authorization") or ""
+    algorithm, rest = header.split(" ", 1)
+    parts = [part.strip() for part in rest.split(",")]
+    respaced = HttpRequest(
+        signed.method,
+        signed.url,
+        [
+            (n, f"{algorithm}\t {separator.join(parts)}{separator}") if n.lower() == "authorization" else (n, v)
+            for n, v in signed.header_pairs
+        ],
+        signed.body,
+    )
+    assert parse_authorization(respaced) == parse_authorization(signed)
+
+
 def test_parse_authorization_reads_the_presigned_form():
     info = parse_authorization(presign(expires=300, key=TEMP_AKID, token=TEMP_TOKEN))
 

@@ -85,21 +85,28 @@ class HttpRequest:
     def __post_init__(self) -> None:
         items_method = getattr(self.headers, "items", None)
         raw: Any = items_method() if callable(items_method) else self.headers
-        headers = tuple((_text(name), _text(value)) for name, value in raw)
-        object.__setattr__(self, "headers", headers)
+        headers = []
         by_name = self._by_name
-        for name, value in headers:
+        for raw_name, raw_value in raw:
+            name = raw_name if type(raw_name) is str else _text(raw_name)
+            value = raw_value if type(raw_value) is str else _text(raw_value)
+            headers.append((name, value))
             key = name.lower()
             found = by_name.get(key)
             if found is None:
                 by_name[key] = [value]
             else:
                 found.append(value)
+        object.__setattr__(self, "headers", tuple(headers))
         if not isinstance(self.body, bytes):
             raise TypeError("HttpRequest.body must be bytes")
-        parts = urlsplit(self.url)
-        if not parts.scheme or not parts.hostname:
-            raise ValueError("HttpRequest.url must be a full URL with a scheme and a host")
+        if self.url not in _FULL_URLS:
+            parts = urlsplit(self.url)
+            if not parts.scheme or not parts.hostname:
+                raise ValueError("HttpRequest.url must be a full URL with a scheme and a host")
+            if len(_FULL_URLS) >= _FULL_URLS_MAX:
+                _FULL_URLS.clear()
+            _FULL_URLS.add(self.url)
 
     @property
     def header_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -123,6 +130,11 @@ class HttpRequest:
             name, _, value = item.partition("=")
             pairs.append((unquote(name), unquote(value)))
         return pairs
+
+
+_FULL_URLS: set[str] = set()
+"""URLs found to have a scheme and a host (an endpoint's requests go to one or a few)."""
+_FULL_URLS_MAX: Final = 1_000
 
 
 def _text(value: str | bytes) -> str:
@@ -283,17 +295,12 @@ def verify(
 # --- parsing ---------------------------------------------------------------------------------------------------------
 
 
-_WHITESPACE: Final = re.compile(r"\s+")
-_PARAMETER_SEPARATORS: Final = re.compile(r"[,\s]+")
-
-
 def _parse_header(request: HttpRequest, header: str) -> SignatureInfo:
-    algorithm, *after = _WHITESPACE.split(header, maxsplit=1)
+    # ``header`` is stripped: str.split() splits on the runs of whitespace that ``\s+`` matches, without a regex
+    algorithm, *after = header.split(None, 1)
     rest = after[0] if after else ""
     params: dict[str, str] = {}
-    for part in _PARAMETER_SEPARATORS.split(rest.strip()):
-        if not part:
-            continue
+    for part in rest.replace(",", " ").split():  # the parameters, between runs of commas and whitespace
         name, equals, value = part.partition("=")
         if not equals:
             raise IncompleteSignatureError(
@@ -574,11 +581,11 @@ def direct_signature(request: HttpRequest, info: SignatureInfo, secret_access_ke
     if signing_key is None:
         signing_key = ("AWS4" + secret_access_key).encode("utf-8")
         for part in (day, info.scope.region, info.scope.service, "aws4_request"):
-            signing_key = hmac.new(signing_key, part.encode("utf-8"), hashlib.sha256).digest()
+            signing_key = hmac.digest(signing_key, part.encode("utf-8"), "sha256")
         if len(_SIGNING_KEYS) >= _SIGNING_KEYS_MAX:
             _SIGNING_KEYS.clear()
         _SIGNING_KEYS[memo] = signing_key
-    return hmac.new(signing_key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(signing_key, to_sign.encode("utf-8"), "sha256").hex()  # OpenSSL's one-shot HMAC
 
 
 _SIGNING_KEYS_MAX: Final = 10_000
