@@ -10,27 +10,27 @@ from typing import Any, Final, Self, TypeVar
 
 from eventsourcing.domain import Aggregate
 
-from iamledger.domain.audit import current_audit_context
+from iamledger.domain.audit import audit_context, current_audit_context
 
 
 def _actor() -> str:
-    return current_audit_context().actor
+    return (audit_context.get() or current_audit_context()).actor  # the call raises when none is bound
 
 
 def _access_key_id() -> str | None:
-    return current_audit_context().access_key_id
+    return (audit_context.get() or current_audit_context()).access_key_id  # the call raises when none is bound
 
 
 def _source_ip() -> str | None:
-    return current_audit_context().source_ip
+    return (audit_context.get() or current_audit_context()).source_ip  # the call raises when none is bound
 
 
 def _user_agent() -> str | None:
-    return current_audit_context().user_agent
+    return (audit_context.get() or current_audit_context()).user_agent  # the call raises when none is bound
 
 
 def _request_id() -> str:
-    return current_audit_context().request_id
+    return (audit_context.get() or current_audit_context()).request_id  # the call raises when none is bound
 
 
 _IMMUTABLE: Final = {str, int, float, bool, bytes, type(None), uuid.UUID, datetime, date, timedelta}

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import MutableMapping
+from contextvars import Token
 from typing import Any
 
 from iamledger.domain.audit import AuditContext, audit_context
 
 
-@contextmanager
-def bound_audit_context(ctx: AuditContext) -> Iterator[AuditContext]:
+def bound_audit_context(ctx: AuditContext) -> BoundAuditContext:
     """Bind ``ctx`` for events (the audit ContextVar) until the block ends; log lines written meanwhile carry its
     fields too (:func:`merge_audit_context`, one of the logging processors)."""
-    token = audit_context.set(ctx)
-    try:
-        yield ctx
-    finally:
-        audit_context.reset(token)
+    return BoundAuditContext(ctx)
+
+
+class BoundAuditContext:
+    """The block :func:`bound_audit_context` gives: a class rather than a generator (an endpoint request binds two
+    contexts, and a generator's context manager costs several times the ContextVar's own work)."""
+
+    __slots__ = ("_ctx", "_token")
+
+    def __init__(self, ctx: AuditContext) -> None:
+        self._ctx = ctx
+        self._token: Token[AuditContext | None] | None = None
+
+    def __enter__(self) -> AuditContext:
+        self._token = audit_context.set(self._ctx)
+        return self._ctx
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            audit_context.reset(self._token)
+            self._token = None
 
 
 def merge_audit_context(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 from sys import intern
@@ -61,19 +61,32 @@ def read_position() -> int | None:
     return _read_position.get()
 
 
-@contextmanager
-def reading_at(position: int | None) -> Iterator[None]:
+def reading_at(position: int | None) -> ReadingAt:
     """Answer every view read in this block as of notification id ``position`` (``None``: the current state)."""
-    token = _read_position.set(position)
-    try:
-        yield
-    finally:
-        _read_position.reset(token)
+    return ReadingAt(position)
 
 
-def reading_now() -> Any:
+def reading_now() -> ReadingAt:
     """A block whose reads see the current state, whatever position an outer block bound."""
-    return reading_at(None)
+    return ReadingAt(None)
+
+
+class ReadingAt:
+    """The block :func:`reading_at` gives (a class rather than a generator: reads and commands enter several)."""
+
+    __slots__ = ("_position", "_token")
+
+    def __init__(self, position: int | None) -> None:
+        self._position = position
+        self._token: Token[int | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _read_position.set(self._position)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _read_position.reset(self._token)
+            self._token = None
 
 
 def live(table: Table) -> ColumnElement[bool]:

@@ -92,3 +92,26 @@ def test_importing_and_using_the_library_prints_nothing(capsys, store):
     out, err = capsys.readouterr()
     assert out == ""
     assert err == ""
+
+
+def test_a_context_acting_as_another_actor_keeps_every_other_field():
+    import dataclasses
+
+    ctx = AuditContext(
+        actor="arn:aws:iam::123456789012:root",
+        request_id="r-1",
+        access_key_id="AKIAEXAMPLE",
+        source_ip="192.0.2.7",
+        user_agent="aws-cli/2",
+    )
+    owner = "arn:aws:iam::123456789012:user/ann"
+    assert ctx.acting_as(owner) == dataclasses.replace(ctx, actor=owner)
+    with bound_audit_context(ctx) as bound, bound_audit_context(bound.acting_as(owner)) as inner:
+        assert inner.actor == owner
+    assert {f.name for f in dataclasses.fields(AuditContext)} == {
+        "actor",
+        "request_id",
+        "access_key_id",
+        "source_ip",
+        "user_agent",
+    }  # a new field must be carried by acting_as too

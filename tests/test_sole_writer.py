@@ -171,3 +171,61 @@ def test_a_view_failure_after_the_response_leaves_the_save_in_the_log_for_the_ca
     assert views.position() == head
     assert [u["UserName"] for u in store.list_users()["Users"]] == ["ann"]
     assert views.verify_views()["Consistent"]
+
+
+# -- a command's aggregates: lent from the cache, not copied -------------------------------------------------------
+
+
+def _cached_user(store: IdentityStore, name: str) -> Any:
+    """The user aggregate as the repository hands it out outside a command (a copy of the cached one)."""
+    account_id = store.default_account_id()
+    return store._entity_only(account_id, "user", name, "no such user")
+
+
+def test_a_command_is_lent_the_cached_aggregate_and_a_read_gets_a_copy(only_writer):
+    store, _ = only_writer
+    store.create_user(UserName="ann")
+    seen: list[Any] = []
+
+    def body(account_id: str) -> dict[str, Any]:
+        seen.append(store._entity_only(account_id, "user", "ann", "no such user"))
+        seen.append(store._entity_only(account_id, "user", "ann", "no such user"))
+        return {}
+
+    store._command("GetUser", {"UserName": "ann"}, body)
+    assert seen[0] is seen[1]  # the cached aggregate itself, twice
+    assert _cached_user(store, "ann") is not _cached_user(store, "ann")  # outside a command: copies
+
+
+def test_a_failed_command_leaves_no_change_in_the_cache(only_writer, monkeypatch: pytest.MonkeyPatch):
+    store, _ = only_writer
+    store.create_user(UserName="ann", Tags=[{"Key": "team", "Value": "blue"}])
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise IdentityStoreError("the save was refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(store, "save", refused)
+        with pytest.raises(IdentityStoreError, match="the save was refused"):
+            store.tag_user(UserName="ann", Tags=[{"Key": "env", "Value": "prod"}])
+    assert _cached_user(store, "ann").tags == [("team", "blue")]  # the tag the failed command added is gone
+    store.tag_user(UserName="ann", Tags=[{"Key": "owner", "Value": "ops"}])
+    assert _cached_user(store, "ann").tags == [("team", "blue"), ("owner", "ops")]
+    assert store.list_user_tags(UserName="ann")["Tags"] == [
+        {"Key": "team", "Value": "blue"},
+        {"Key": "owner", "Value": "ops"},
+    ]
+
+
+def test_a_change_a_command_does_not_save_is_dropped_from_the_cache(only_writer):
+    store, _ = only_writer
+    store.create_user(UserName="ann")
+
+    def body(account_id: str) -> dict[str, Any]:
+        user = store._entity_only(account_id, "user", "ann", "no such user")
+        user.tag([("env", "prod")])  # changed, never saved
+        return {}
+
+    store._command("TagUser", {"UserName": "ann", "Tags": []}, body)
+    assert _cached_user(store, "ann").tags == []
+    assert store.list_user_tags(UserName="ann")["Tags"] == []

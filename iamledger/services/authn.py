@@ -5,7 +5,6 @@ token), as the command line does with a ``--profile``; and SigV4-signed HTTP req
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import hmac
 from collections.abc import Set as AbstractSet
@@ -137,4 +136,4 @@ class AuthenticationService(ServiceBase):
         rows = [row for row in found.values() if row is not None]
         if not enabled or ctx is None or not rows:
             return contextlib.nullcontext()
-        return bound_audit_context(dataclasses.replace(ctx, actor=str(rows[0]["owner_arn"])))
+        return bound_audit_context(ctx.acting_as(str(rows[0]["owner_arn"])))

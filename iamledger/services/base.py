@@ -4,8 +4,8 @@ context a call acts in, retries of saves that lost a race, error translation, an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -76,6 +76,10 @@ class ServiceBase:
 
         def acting(self, account_id: str) -> Any: ...
 
+        def lending(self) -> AbstractContextManager[None]: ...
+
+        def forget_lent(self) -> None: ...
+
         def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None: ...
 
     # -- running operations ---------------------------------------------------------------------------------------
@@ -105,13 +109,14 @@ class ServiceBase:
         self._authorize(service, operation, present, account_id)
         with self.acting(account_id):
             try:
-                with translated():
+                with translated(), self.lending():
                     for attempt in range(1, SAVE_RETRIES + 1):
                         try:
                             return body(account_id)
                         except ConcurrentModificationError:
                             if attempt == SAVE_RETRIES:
                                 raise
+                            self.forget_lent()
             except IdentityStoreError as error:
                 self._record_failed_write(service, operation, present, error)
                 raise
@@ -326,10 +331,22 @@ def _missing_layer(request: Request, policies: PolicySet) -> str:
     return "identity"
 
 
-@contextmanager
-def translated() -> Iterator[None]:
+def translated() -> _Translated:
     """Report the policy language's errors as the store's, under their own AWS codes."""
-    try:
-        yield
-    except PolicyError as error:
-        raise TranslatedError(error.code, error.message, error.http_status, error.sender_fault) from None
+    return _TRANSLATED
+
+
+class _Translated:
+    """:func:`translated`'s block (a class: every command enters one)."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, _kind: object, error: BaseException | None, _traceback: object) -> None:
+        if isinstance(error, PolicyError):
+            raise TranslatedError(error.code, error.message, error.http_status, error.sender_fault) from None
+
+
+_TRANSLATED: Final = _Translated()
