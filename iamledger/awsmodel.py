@@ -97,47 +97,52 @@ def _value_text(value: Any) -> str:
     return "null" if value is None else f"'{value}'"
 
 
+def _failed(meta: Mapping[str, Any], value: Any, where: str, must: str) -> str:
+    """One validation error, in AWS's words. A sensitive value (a password) is never repeated back: AWS then writes
+    "Value at 'password' failed ..."."""
+    shown = "" if meta.get("sensitive") else f" {_value_text(value)}"
+    return f"Value{shown} at '{where}' failed to satisfy constraint: Member must {must}"
+
+
 def _check(shape: Shape, value: Any, where: str, errors: list[str]) -> None:  # noqa: C901, PLR0912
     meta = shape.metadata
-    # A sensitive value (a password) is never repeated back: AWS then writes "Value at 'password' failed ...".
-    shown = "" if meta.get("sensitive") else f" {_value_text(value)}"
-    prefix = f"Value{shown} at '{where}' failed to satisfy constraint: Member must"
-    if shape.type_name == "string":
+    kind = shape.type_name
+    if kind == "string":
         if not isinstance(value, str):
-            errors.append(f"{prefix} be a string")
+            errors.append(_failed(meta, value, where, "be a string"))
             return
         if "min" in meta and len(value) < meta["min"]:
-            errors.append(f"{prefix} have length greater than or equal to {meta['min']}")
+            errors.append(_failed(meta, value, where, f"have length greater than or equal to {meta['min']}"))
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{prefix} have length less than or equal to {meta['max']}")
+            errors.append(_failed(meta, value, where, f"have length less than or equal to {meta['max']}"))
         if "pattern" in meta and _compile(meta["pattern"]).fullmatch(value) is None:
-            errors.append(f"{prefix} satisfy regular expression pattern: {meta['pattern']}")
+            errors.append(_failed(meta, value, where, f"satisfy regular expression pattern: {meta['pattern']}"))
         if shape.enum and value not in shape.enum:
-            errors.append(f"{prefix} satisfy enum value set: [{', '.join(shape.enum)}]")
-    elif shape.type_name in {"integer", "long"}:
+            errors.append(_failed(meta, value, where, f"satisfy enum value set: [{', '.join(shape.enum)}]"))
+    elif kind in {"integer", "long"}:
         if isinstance(value, bool) or not isinstance(value, int):
-            errors.append(f"{prefix} be a number")
+            errors.append(_failed(meta, value, where, "be a number"))
             return
         if "min" in meta and value < meta["min"]:
-            errors.append(f"{prefix} have value greater than or equal to {meta['min']}")
+            errors.append(_failed(meta, value, where, f"have value greater than or equal to {meta['min']}"))
         if "max" in meta and value > meta["max"]:
-            errors.append(f"{prefix} have value less than or equal to {meta['max']}")
-    elif shape.type_name == "boolean":
+            errors.append(_failed(meta, value, where, f"have value less than or equal to {meta['max']}"))
+    elif kind == "boolean":
         if not isinstance(value, bool):
-            errors.append(f"{prefix} be a boolean")
-    elif shape.type_name == "list":
+            errors.append(_failed(meta, value, where, "be a boolean"))
+    elif kind == "list":
         if not isinstance(value, list | tuple):
-            errors.append(f"{prefix} be a list")
+            errors.append(_failed(meta, value, where, "be a list"))
             return
         if "min" in meta and len(value) < meta["min"]:
-            errors.append(f"{prefix} have length greater than or equal to {meta['min']}")
+            errors.append(_failed(meta, value, where, f"have length greater than or equal to {meta['min']}"))
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{prefix} have length less than or equal to {meta['max']}")
+            errors.append(_failed(meta, value, where, f"have length less than or equal to {meta['max']}"))
         for index, item in enumerate(value, start=1):
             _check(shape.member, item, f"{where}.{index}.member", errors)
-    elif shape.type_name == "structure":
+    elif kind == "structure":
         if not isinstance(value, Mapping):
-            errors.append(f"{prefix} be a structure")
+            errors.append(_failed(meta, value, where, "be a structure"))
             return
         _check_structure(shape, value, where + ".", errors)
 
