@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -104,6 +105,32 @@ def aggregate_cache_size() -> int | None:
     return size if size > 0 else None
 
 
+class OrderedLRUCache(LRUCache[uuid.UUID, Any]):
+    """eventsourcing's ``LRUCache`` (the same answers, the least recently used entry evicted past ``maxsize``) on an
+    ``OrderedDict``, whose reordering is one C call, for a single-threaded writer: the only writer's repository
+    reads it a few times every command, and eventsourcing's linked list under a lock cost about 3 µs a read."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.ordered: OrderedDict[uuid.UUID, Any] = OrderedDict()
+
+    def get(self, key: uuid.UUID, *, evict: bool = False) -> Any:
+        ordered = self.ordered
+        if evict:
+            return ordered.pop(key)
+        value = ordered[key]  # KeyError when absent, as LRUCache raises
+        ordered.move_to_end(key)
+        return value
+
+    def put(self, key: uuid.UUID, value: Any) -> Any | None:
+        ordered = self.ordered
+        ordered[key] = value
+        ordered.move_to_end(key)
+        if len(ordered) > self.maxsize:
+            return ordered.popitem(last=False)
+        return None, None
+
+
 class _TemporalRepository(Repository[uuid.UUID]):
     """The application's repository; inside a read bound to a past position (:meth:`IdentityStore.at`) an aggregate
     is loaded at the version it had at that position, and one created later is not found."""
@@ -121,7 +148,7 @@ class _TemporalRepository(Repository[uuid.UUID]):
         not exist. What was cached before is forgotten: saves did not update it while it was fast-forwarded on
         use."""
         if isinstance(self.cache, LRUCache):
-            self.cache = LRUCache(maxsize=self.cache.maxsize)
+            self.cache = OrderedLRUCache(maxsize=self.cache.maxsize)
         elif self.cache is not None:
             self.cache = Cache()
         self.fastforward = False

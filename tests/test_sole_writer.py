@@ -229,3 +229,31 @@ def test_a_change_a_command_does_not_save_is_dropped_from_the_cache(only_writer)
     store._command("TagUser", {"UserName": "ann", "Tags": []}, body)
     assert _cached_user(store, "ann").tags == []
     assert store.list_user_tags(UserName="ann")["Tags"] == []
+
+
+def test_the_only_writers_cache_answers_as_eventsourcings_lru_cache():
+    import random
+    import uuid
+
+    from eventsourcing.application import LRUCache
+
+    from iamledger.store import OrderedLRUCache
+
+    keys = [uuid.uuid4() for _ in range(12)]
+    ours, theirs = OrderedLRUCache(maxsize=5), LRUCache(maxsize=5)
+    chooser = random.Random(7)
+    for step in range(5_000):
+        key = chooser.choice(keys)
+        action = chooser.choice(["get", "get", "put", "evict"])
+        if action == "put":
+            ours.put(key, step)
+            theirs.put(key, step)
+            continue
+        answers = []
+        for cache in (ours, theirs):
+            try:
+                answers.append(cache.get(key, evict=action == "evict"))
+            except KeyError:
+                answers.append("absent")
+        assert answers[0] == answers[1], (step, action)
+    assert len(ours.ordered) == len(theirs.cache) == 5
