@@ -132,39 +132,43 @@ def _parse_value(form: _Form, shape: Shape, key: str) -> Any:
 
 def _parse_scalar(shape: Shape, raw: str, key: str) -> Any:
     kind = shape.type_name
-    where = ".".join(_camel(part) for part in key.split("."))
     if kind in {"integer", "long"}:
         try:
             return int(raw)
         except ValueError:
-            raise _invalid(raw, where, "be a number") from None
+            raise _invalid(raw, _where(key), "be a number") from None
     if kind in {"float", "double"}:
         try:
             return float(raw)
         except ValueError:
-            raise _invalid(raw, where, "be a number") from None
+            raise _invalid(raw, _where(key), "be a number") from None
     if kind == "boolean":
         lowered = raw.lower()
         if lowered not in {"true", "false"}:
-            raise _invalid(raw, where, "be a boolean")
+            raise _invalid(raw, _where(key), "be a boolean")
         return lowered == "true"
     if kind == "timestamp":
-        return _parse_timestamp(raw, where)
+        return _parse_timestamp(raw, key)
     if kind == "blob":
         try:
             return base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise _invalid(raw, where, "be base64-encoded binary data") from None
+            raise _invalid(raw, _where(key), "be base64-encoded binary data") from None
     return raw
 
 
-def _parse_timestamp(raw: str, where: str) -> datetime:
+def _where(key: str) -> str:
+    """A form field's name as AWS's validation errors write it (``Tags.member.1.Key`` -> ``tags.member.1.key``)."""
+    return ".".join(_camel(part) for part in key.split("."))
+
+
+def _parse_timestamp(raw: str, key: str) -> datetime:
     try:
         if raw.replace(".", "", 1).isdigit():
             return datetime.fromtimestamp(float(raw), UTC)
         parsed = datetime.fromisoformat(raw)
     except (ValueError, OverflowError):
-        raise _invalid(raw, where, "be a timestamp (ISO 8601 or epoch seconds)") from None
+        raise _invalid(raw, _where(key), "be a timestamp (ISO 8601 or epoch seconds)") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 

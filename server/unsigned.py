@@ -15,11 +15,24 @@ from iamledger.auth import HttpRequest
 from iamledger.auth.sigv4 import VerifiedCaller
 
 ANONYMOUS: Final = "anonymous"
+_UNSIGNED: dict[tuple[str, str], bool] = {}
+"""Whether a service's action is served unsigned, by service and action (every request asks; the models never change;
+an action no model has is not remembered)."""
+
+
+def _served_unsigned(model: ServiceModel, action: str) -> bool:
+    known = _UNSIGNED.get((model.service_name, action))
+    if known is not None:
+        return known
+    if action not in model.operation_names:
+        return False
+    unsigned = _UNSIGNED[(model.service_name, action)] = bool(model.operation_model(action).auth_type == "none")
+    return unsigned
 
 
 def unsigned_caller(model: ServiceModel, action: str, request: HttpRequest) -> VerifiedCaller | None:
     """The anonymous caller of an unsigned request for an operation AWS serves unsigned, else ``None``."""
-    if action not in model.operation_names or model.operation_model(action).auth_type != "none":
+    if not _served_unsigned(model, action):
         return None
     signed = request.header("authorization") is not None or any(
         name == "X-Amz-Signature" for name, _ in request.query_pairs()

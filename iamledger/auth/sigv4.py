@@ -19,6 +19,7 @@ has not expired; and last the signature itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -364,6 +365,7 @@ def _bad_date(value: str) -> IncompleteSignatureError:
     )
 
 
+@functools.lru_cache(maxsize=256)  # the requests of one second share it; a datetime is immutable
 def _parse_amz_date(value: str) -> datetime:
     if not _AMZ_DATE.fullmatch(value):
         raise _bad_date(value)
