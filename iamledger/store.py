@@ -15,7 +15,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
-from json import encoder as json_encoder
 from typing import Any, Final
 
 from eventsourcing.application import (
@@ -83,6 +82,7 @@ from iamledger.services.sts import StsService
 from iamledger.services.trail import TrailService
 from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
+from iamledger.transcoder import OneShotJSONTranscoder
 from iamledger.vault import Vault
 
 log = get_logger(__name__)
@@ -195,32 +195,6 @@ class _TemporalRepository(Repository[uuid.UUID]):
         """These aggregates exist now."""
         if self.known is not None:
             self.known.update(aggregate_ids)
-
-
-_NO_SORT_NO_SKIP_NAN: Final = (False, False, True)
-
-
-class OneShotJSONTranscoder(JSONTranscoder):
-    """eventsourcing's JSON transcoder, byte for byte, with json's C encoder built once instead of on every
-    ``encode`` (``json.JSONEncoder.encode`` builds it per call, a sizeable share of encoding a small event). Stored
-    events never hold reference cycles, so the encoder does not look for them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        make: Any = getattr(json_encoder, "c_make_encoder", None)
-        self._encode_once: Callable[[Any, int], Any] | None = (
-            None
-            if make is None
-            # c_make_encoder(markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys,
-            # allow_nan), what JSONEncoder(separators=(",", ":"), ensure_ascii=False) passes, without the markers
-            else make(None, self._encode_obj, json_encoder.encode_basestring, None, ":", ",", *_NO_SORT_NO_SKIP_NAN)
-        )
-
-    def encode(self, obj: Any) -> bytes:
-        encode_once = self._encode_once
-        if encode_once is None:  # pragma: no cover - CPython has the C encoder
-            return super().encode(obj)
-        return "".join(encode_once(obj, 0)).encode("utf8")
 
 
 class _Lending:
@@ -468,7 +442,7 @@ class IdentityStore(
         super().close()
         self.engine.dispose()
 
-    # -- audit context -------------------------------------------------------------------------------------------
+    # -- a command's aggregates ----------------------------------------------------------------------------------
 
     def lending(self) -> AbstractContextManager[None]:
         """A command's block: see :meth:`_TemporalRepository.lending`."""
@@ -480,6 +454,8 @@ class IdentityStore(
         repository = self.repository
         if isinstance(repository, _TemporalRepository) and repository.lent is not None:
             repository.forget_lent(failed=True)
+
+    # -- audit context -------------------------------------------------------------------------------------------
 
     def acting(self, account_id: str) -> AbstractContextManager[AuditContext]:
         """The bound audit context, or, when none is bound, the root of ``account_id`` under a fresh request id."""

@@ -86,7 +86,7 @@ def test_events_are_encoded_byte_for_byte_as_eventsourcing_encodes_them(iam: Ide
     transcoder stores (the hash chain covers those bytes)."""
     from eventsourcing.persistence import JSONTranscoder
 
-    from iamledger.store import OneShotJSONTranscoder
+    from iamledger.transcoder import OneShotJSONTranscoder
 
     iam.create_user(UserName="zoe", Path="/team/", Tags=[{"Key": "note", "Value": "zoë: café = ünïcode"}])
     iam.create_policy(
