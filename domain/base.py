@@ -13,24 +13,26 @@ from eventsourcing.domain import Aggregate
 from iamledger.domain.audit import audit_context, current_audit_context
 
 
+# The audit fields' defaults read the ContextVar directly (every event reads five); current_audit_context() only
+# runs, and raises, when no context is bound.
 def _actor() -> str:
-    return (audit_context.get() or current_audit_context()).actor  # the call raises when none is bound
+    return (audit_context.get() or current_audit_context()).actor
 
 
 def _access_key_id() -> str | None:
-    return (audit_context.get() or current_audit_context()).access_key_id  # the call raises when none is bound
+    return (audit_context.get() or current_audit_context()).access_key_id
 
 
 def _source_ip() -> str | None:
-    return (audit_context.get() or current_audit_context()).source_ip  # the call raises when none is bound
+    return (audit_context.get() or current_audit_context()).source_ip
 
 
 def _user_agent() -> str | None:
-    return (audit_context.get() or current_audit_context()).user_agent  # the call raises when none is bound
+    return (audit_context.get() or current_audit_context()).user_agent
 
 
 def _request_id() -> str:
-    return (audit_context.get() or current_audit_context()).request_id  # the call raises when none is bound
+    return (audit_context.get() or current_audit_context()).request_id
 
 
 _IMMUTABLE: Final = {str, int, float, bool, bytes, type(None), uuid.UUID, datetime, date, timedelta}

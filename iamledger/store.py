@@ -449,12 +449,6 @@ class IdentityStore(
         repository = self.repository
         return repository.lending() if isinstance(repository, _TemporalRepository) else nullcontext()
 
-    def forget_lent(self) -> None:
-        """Inside :meth:`lending`, before a command's body runs again: drop what it was lent from the cache."""
-        repository = self.repository
-        if isinstance(repository, _TemporalRepository) and repository.lent is not None:
-            repository.forget_lent(failed=True)
-
     # -- audit context -------------------------------------------------------------------------------------------
 
     def acting(self, account_id: str) -> AbstractContextManager[AuditContext]:

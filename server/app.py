@@ -355,11 +355,6 @@ def _first(pairs: Iterable[tuple[str, str]], name: str) -> str | None:
     return next((value for key, value in pairs if key == name), None)
 
 
-_OPERATIONS: dict[tuple[str, str, str | None], OperationModel] = {}
-"""The operations found for a service, an action and a version (only the ones that exist and are implemented: a
-few dozen at most)."""
-
-
 class Endpoint:
     """Handles requests against the held store, one at a time on the store's own thread."""
 
@@ -459,16 +454,8 @@ class Endpoint:
         )
 
     @staticmethod
+    @functools.lru_cache(maxsize=512)  # every request asks; a refusal raises, and is not remembered
     def _operation(model: ServiceModel, action: str, version: str | None) -> OperationModel:
-        known = _OPERATIONS.get((model.service_name, action, version))
-        if known is not None:
-            return known
-        operation = Endpoint._find_operation(model, action, version)
-        _OPERATIONS[(model.service_name, action, version)] = operation
-        return operation
-
-    @staticmethod
-    def _find_operation(model: ServiceModel, action: str, version: str | None) -> OperationModel:
         if not action:
             raise MissingActionError("Missing Action")
         if action not in model.operation_names or (version is not None and version != model.api_version):

@@ -6,6 +6,7 @@ verified as usual."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Final
 
@@ -15,19 +16,11 @@ from iamledger.auth import HttpRequest
 from iamledger.auth.sigv4 import VerifiedCaller
 
 ANONYMOUS: Final = "anonymous"
-_UNSIGNED: dict[tuple[str, str], bool] = {}
-"""Whether a service's action is served unsigned, by service and action (every request asks; the models never change;
-an action no model has is not remembered)."""
 
 
+@functools.lru_cache(maxsize=512)  # every request asks; the models never change
 def _served_unsigned(model: ServiceModel, action: str) -> bool:
-    known = _UNSIGNED.get((model.service_name, action))
-    if known is not None:
-        return known
-    if action not in model.operation_names:
-        return False
-    unsigned = _UNSIGNED[(model.service_name, action)] = bool(model.operation_model(action).auth_type == "none")
-    return unsigned
+    return action in model.operation_names and model.operation_model(action).auth_type == "none"
 
 
 def unsigned_caller(model: ServiceModel, action: str, request: HttpRequest) -> VerifiedCaller | None:

@@ -231,6 +231,27 @@ def test_a_change_a_command_does_not_save_is_dropped_from_the_cache(only_writer)
     assert store.list_user_tags(UserName="ann")["Tags"] == []
 
 
+def test_a_retried_command_starts_from_what_the_log_holds(only_writer):
+    from iamledger.domain.errors import ConcurrentModificationError
+
+    store, _ = only_writer
+    store.create_user(UserName="ann")
+    attempts: list[list[tuple[str, str]]] = []
+
+    def body(account_id: str) -> dict[str, Any]:
+        user = store._entity_only(account_id, "user", "ann", "no such user")
+        attempts.append(list(user.tags))
+        user.tag([("try", str(len(attempts)))])
+        if len(attempts) == 1:
+            raise ConcurrentModificationError("lost a race")
+        store._save(user)
+        return {}
+
+    store._command("TagUser", {"UserName": "ann", "Tags": []}, body)
+    assert attempts == [[], []]  # the second attempt did not see the first one's unsaved tag
+    assert _cached_user(store, "ann").tags == [("try", "2")]
+
+
 def test_the_only_writers_cache_answers_as_eventsourcings_lru_cache():
     import random
     import uuid

@@ -101,13 +101,8 @@ class HttpRequest:
         object.__setattr__(self, "headers", tuple(headers))
         if not isinstance(self.body, bytes):
             raise TypeError("HttpRequest.body must be bytes")
-        if self.url not in _FULL_URLS:
-            parts = urlsplit(self.url)
-            if not parts.scheme or not parts.hostname:
-                raise ValueError("HttpRequest.url must be a full URL with a scheme and a host")
-            if len(_FULL_URLS) >= _FULL_URLS_MAX:
-                _FULL_URLS.clear()
-            _FULL_URLS.add(self.url)
+        if not _full_url(self.url):
+            raise ValueError("HttpRequest.url must be a full URL with a scheme and a host")
 
     @property
     def header_pairs(self) -> tuple[tuple[str, str], ...]:
@@ -133,9 +128,11 @@ class HttpRequest:
         return pairs
 
 
-_FULL_URLS: set[str] = set()
-"""URLs found to have a scheme and a host (an endpoint's requests go to one or a few)."""
-_FULL_URLS_MAX: Final = 1_000
+@functools.lru_cache(maxsize=1024)  # an endpoint's requests go to one URL or a few
+def _full_url(url: str) -> bool:
+    """Whether ``url`` has a scheme and a host."""
+    parts = urlsplit(url)
+    return bool(parts.scheme and parts.hostname)
 
 
 def _text(value: str | bytes) -> str:

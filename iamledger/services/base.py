@@ -78,8 +78,6 @@ class ServiceBase:
 
         def lending(self) -> AbstractContextManager[None]: ...
 
-        def forget_lent(self) -> None: ...
-
         def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None: ...
 
     # -- running operations ---------------------------------------------------------------------------------------
@@ -109,14 +107,14 @@ class ServiceBase:
         self._authorize(service, operation, present, account_id)
         with self.acting(account_id):
             try:
-                with translated(), self.lending():
+                with translated():
                     for attempt in range(1, SAVE_RETRIES + 1):
                         try:
-                            return body(account_id)
+                            with self.lending():  # a failed attempt leaves nothing it changed in the cache
+                                return body(account_id)
                         except ConcurrentModificationError:
                             if attempt == SAVE_RETRIES:
                                 raise
-                            self.forget_lent()
             except IdentityStoreError as error:
                 self._record_failed_write(service, operation, present, error)
                 raise
