@@ -119,7 +119,11 @@ def to_glob_regex(parts: tuple[str | Literal, ...]) -> str:
 
 def to_arn_regex(parts: tuple[str | Literal, ...]) -> str | None:
     """Resolved parts of an ARN pattern as a regular expression (wildcards in the first five parts do not span
-    ``:``), or ``None`` if the raw text has fewer than five ``:``."""
+    ``:``), or ``None`` if the raw text has fewer than five ``:``. A bare ``*`` is every ARN, as it is where no
+    entry holds a variable (:func:`~iamledger.domain.policy.wildcards.compile_arn_pattern`): a policy that lists
+    ``"*"`` beside a variable ARN (``NotResource``, ``ArnLike``) means every ARN with or without the variable."""
+    if parts == ("*",):
+        return ".*"
     out: list[str] = []
     colons = 0
     for part in parts:
