@@ -11,6 +11,18 @@ from iamledger.cli.session import state
 from iamledger.domain.ids import check_account_id
 
 
+def _trusted_proxies(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """Check ``--forwarded-allow-ips`` now, so a typo stops the command instead of trusting or ignoring something;
+    the value is kept as text (the worker processes are given it in their environment)."""
+    from iamledger.server.proxies import TrustedProxies  # here, not at the top: the package imports the whole server
+
+    try:
+        TrustedProxies.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+    return value or ""
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option(
@@ -42,6 +54,16 @@ from iamledger.domain.ids import check_account_id
     envvar="IAMLEDGER_EPHEMERAL_SECRET_ACCESS_KEY",
     help="With --ephemeral: the root's secret access key. Env: IAMLEDGER_EPHEMERAL_SECRET_ACCESS_KEY.",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    metavar="IPS",
+    default=None,
+    callback=_trusted_proxies,
+    help="The proxies in front of the endpoint: comma-separated IP addresses and CIDR networks, or * (any peer). "
+    "A request from one of them has its client address (aws:SourceIp, the trail's sourceIPAddress) taken from "
+    "X-Forwarded-For, read from the right. Default: none; the client address is the TCP peer's and no forwarding "
+    "header is read.",
+)
 def serve_command(
     host: str,
     port: int,
@@ -50,6 +72,7 @@ def serve_command(
     account_id: str | None,
     access_key_id: str | None,
     secret_access_key: str | None,
+    forwarded_allow_ips: str,
 ) -> None:
     """Serve AWS's IAM and STS Query API on one URL: point boto3 or the aws CLI at it with --endpoint-url.
 
@@ -61,6 +84,7 @@ def serve_command(
 
     from iamledger.server.app import StoreHolder, create_app
     from iamledger.server.ephemeral import DEFAULT_ACCOUNT_ID, EphemeralStores
+    from iamledger.server.proxies import TrustedProxies
     from iamledger.store import IdentityStore
 
     if not ephemeral and (account_id or access_key_id or secret_access_key):
@@ -96,10 +120,16 @@ def serve_command(
     if workers > 1:
         from iamledger.config import StoreURL
 
-        _serve_workers(StoreURL.parse(db).url, workers, listener)  # db None: $IAMLEDGER_DB
+        _serve_workers(StoreURL.parse(db).url, workers, listener, forwarded_allow_ips)  # db None: $IAMLEDGER_DB
         return
     config = uvicorn.Config(
-        create_app(holder, server_process=True), log_level="warning", lifespan="on", access_log=False
+        create_app(holder, server_process=True, trusted_proxies=TrustedProxies.parse(forwarded_allow_ips)),
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        # The application reads X-Forwarded-For itself, from the proxies named only: uvicorn's own middleware would
+        # believe it from loopback (or $FORWARDED_ALLOW_IPS) whatever --forwarded-allow-ips says.
+        proxy_headers=False,
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down cleanly, then re-raised it
         uvicorn.Server(config).run(sockets=[listener])
@@ -120,17 +150,20 @@ def _check_workers(db: str | None, *, ephemeral: bool) -> None:
         )
 
 
-def _serve_workers(db: str, workers: int, listener: socket.socket) -> None:
-    """Run ``workers`` uvicorn worker processes on ``listener``, each opening the store ``db`` names."""
+def _serve_workers(db: str, workers: int, listener: socket.socket, forwarded_allow_ips: str) -> None:
+    """Run ``workers`` uvicorn worker processes on ``listener``, each opening the store ``db`` names and believing
+    the proxies ``forwarded_allow_ips`` names."""
     import logging
     import os
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from iamledger.server.app import LOG_LEVEL_ENV, STORE_ENV
+    from iamledger.server.app import FORWARDED_ALLOW_IPS_ENV, LOG_LEVEL_ENV, STORE_ENV
 
     os.environ[STORE_ENV] = db  # the spawned workers inherit it; app_from_environment reads it
+    # Set even when empty: a value this process inherited must not make the workers trust what the option does not.
+    os.environ[FORWARDED_ALLOW_IPS_ENV] = forwarded_allow_ips
     os.environ[LOG_LEVEL_ENV] = logging.getLevelName(logging.getLogger().level)
     click.echo(f"{workers} worker processes")
     config = uvicorn.Config(
@@ -140,6 +173,7 @@ def _serve_workers(db: str, workers: int, listener: socket.socket) -> None:
         log_level="warning",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # as in one process: the application alone reads X-Forwarded-For
     )
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[listener]).run()

@@ -21,6 +21,7 @@ def create_store_engine(store_url: StoreURL) -> Engine:
         engine = create_engine(
             URL.create("sqlite", database=str(store_url.path)),
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            hide_parameters=True,  # an error's message must not carry what a statement stored (the vault's rows)
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "checkin", _sqlite_on_checkin)
@@ -39,6 +40,7 @@ def create_store_engine(store_url: StoreURL) -> Engine:
         ),
         connect_args=connect_args,
         pool_pre_ping=True,
+        hide_parameters=True,  # as on SQLite
     )
 
 

@@ -2,6 +2,8 @@
 
 Standard-library loggers (SQLAlchemy, eventsourcing) are rendered by the same chain. A processor drops every field
 whose name looks like a secret, wherever it comes from, so a password or secret key can never reach a log line.
+A logged exception shows its type, message and traceback, never its frames' local variables: a local of any name
+may hold a request's password or a decrypted key, which no field-name rule would catch.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import MutableMapping
 from typing import Any, Final, Literal, TextIO
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from iamledger.context import merge_audit_context
@@ -48,13 +51,23 @@ def shared_processors() -> list[Processor]:
     ]
 
 
+def exception_without_locals() -> Processor:
+    """``exc_info`` as a structured traceback (type, message, and each frame's file, line and function), as
+    structlog's ``dict_tracebacks``, but without the frames' local variables, which that one includes."""
+    return structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
+
+
 def configure_logging(*, level: str = "WARNING", log_format: LogFormat = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library's root logger; call once per process, at the entry point."""
     stream = stream or sys.stderr
     use_console = log_format == "console" or (log_format == "auto" and stream.isatty())
     renderer: Processor
     if use_console:
-        renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+        # The standard library's traceback text, always: structlog's default is rich's (or better-exceptions')
+        # traceback whenever that package is installed, and it prints every frame's locals.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=stream.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     else:
         renderer = structlog.processors.JSONRenderer()
     pre_chain = shared_processors()
@@ -62,7 +75,7 @@ def configure_logging(*, level: str = "WARNING", log_format: LogFormat = "auto",
         foreign_pre_chain=pre_chain,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([] if use_console else [structlog.processors.dict_tracebacks]),
+            *([] if use_console else [exception_without_locals()]),
             renderer,
         ],
     )

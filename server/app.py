@@ -52,6 +52,7 @@ from iamledger.domain.errors import IdentityStoreError, InvalidInputError, Sende
 from iamledger.logconfig import configure_logging, get_logger
 from iamledger.projections.projector import Progress, Projector
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
+from iamledger.server.proxies import TrustedProxies
 from iamledger.server.unsigned import unsigned_caller
 from iamledger.store import IdentityStore
 
@@ -70,6 +71,9 @@ STORE_ENV: Final = "IAMLEDGER_SERVE_DB"
 EXPECTED_SERVICES: Final = frozenset(SERVICES)
 LOG_LEVEL_ENV: Final = "IAMLEDGER_SERVE_LOG_LEVEL"
 LOG_FORMAT_ENV: Final = "IAMLEDGER_SERVE_LOG_FORMAT"
+FORWARDED_ALLOW_IPS_ENV: Final = "IAMLEDGER_SERVE_FORWARDED_ALLOW_IPS"
+"""The proxies a worker process of ``iamledger serve --workers N`` believes (``--forwarded-allow-ips``; set by the
+command for its workers, empty when none are named)."""
 
 
 class InvalidActionError(SenderError):
@@ -514,11 +518,17 @@ class QueryApp:
     A request runs on the event loop's own thread, start to end: the store is used from that one thread, and requests
     are handled one at a time, in the order they arrive (the store serialises writes anyway; handing each request to
     a worker thread cost more, in thread switches, than the work of a typical read). After a write, the views are
-    caught up once the response has been handed to the server, so the next request finds them current."""
+    caught up once the response has been handed to the server, so the next request finds them current.
 
-    def __init__(self, endpoint: Endpoint, fallback: Starlette) -> None:
+    The client's address (``aws:SourceIp``, the trail's ``sourceIPAddress``) is the TCP peer's, or, for a request from
+    one of ``proxies``, the one its ``X-Forwarded-For`` gives (:meth:`TrustedProxies.client_address`). The server must
+    not rewrite the peer itself (uvicorn: ``proxy_headers=False``), else a forwarding header from any client on an
+    address it trusts by default (loopback) would be believed."""
+
+    def __init__(self, endpoint: Endpoint, fallback: Starlette, proxies: TrustedProxies | None = None) -> None:
         self.endpoint = endpoint
         self.fallback = fallback
+        self.proxies = proxies
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/" and scope["method"] in {"GET", "POST"}:
@@ -540,6 +550,8 @@ class QueryApp:
         http = HttpRequest(scope["method"], _request_url(scope), headers, b"".join(chunks))
         client = scope.get("client")
         source_ip = client[0] if client else None
+        if self.proxies is not None:
+            source_ip = self.proxies.client_address(source_ip, scope["headers"])
         outcome = self.endpoint.handle(http, source_ip)
         await send(
             {
@@ -589,10 +601,13 @@ def tune_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def create_app(holder: StoreHolder, *, server_process: bool = False) -> QueryApp:
+def create_app(
+    holder: StoreHolder, *, server_process: bool = False, trusted_proxies: TrustedProxies | None = None
+) -> QueryApp:
     """The endpoint's ASGI application over the store ``holder`` opens (at start-up). ``server_process``: the
     application is the process's only job (``iamledger serve``): its garbage collector is tuned for serving once the
-    store is open (:func:`tune_collector`)."""
+    store is open (:func:`tune_collector`). ``trusted_proxies``: the proxies whose ``X-Forwarded-For`` names the
+    client (``--forwarded-allow-ips``); none by default, and then the client is the TCP peer."""
     endpoint = Endpoint(holder)
 
     async def moto_reset(request: Request) -> Response:
@@ -632,12 +647,14 @@ def create_app(holder: StoreHolder, *, server_process: bool = False) -> QueryApp
         Route("/moto-api/reset", moto_reset, methods=["POST"]),
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
     ]
-    return QueryApp(endpoint, Starlette(routes=routes, lifespan=lifespan))
+    return QueryApp(endpoint, Starlette(routes=routes, lifespan=lifespan), trusted_proxies)
 
 
 def app_from_environment() -> QueryApp:
-    """The application over the store ``$IAMLEDGER_SERVE_DB`` names: the factory each worker process of
-    ``iamledger serve --workers N`` imports (``uvicorn iamledger.server.app:app_from_environment --factory``)."""
+    """The application over the store ``$IAMLEDGER_SERVE_DB`` names, believing the proxies
+    ``$IAMLEDGER_SERVE_FORWARDED_ALLOW_IPS`` names (none when unset): the factory each worker process of
+    ``iamledger serve --workers N`` imports (``uvicorn iamledger.server.app:app_from_environment --factory``; run
+    that way, pass uvicorn ``--no-proxy-headers``, else uvicorn itself believes forwarding headers from loopback)."""
     url = os.environ.get(STORE_ENV)
     if not url:
         raise RuntimeError(f"${STORE_ENV} must name the store the endpoint serves")
@@ -645,4 +662,8 @@ def app_from_environment() -> QueryApp:
         level=os.environ.get(LOG_LEVEL_ENV, "WARNING"),
         log_format=os.environ.get(LOG_FORMAT_ENV, "auto"),  # type: ignore[arg-type]
     )
-    return create_app(StoreHolder(lambda: IdentityStore.open(url, create=False)), server_process=True)
+    return create_app(
+        StoreHolder(lambda: IdentityStore.open(url, create=False)),
+        server_process=True,
+        trusted_proxies=TrustedProxies.parse(os.environ.get(FORWARDED_ALLOW_IPS_ENV)),
+    )

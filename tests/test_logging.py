@@ -115,3 +115,106 @@ def test_a_context_acting_as_another_actor_keeps_every_other_field():
         "source_ip",
         "user_agent",
     }  # a new field must be carried by acting_as too
+
+
+# --- exceptions: type, message and traceback, never frame locals ---------------------------------------------------
+
+FAKE_SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+
+
+def _fails_with_a_secret_local() -> None:
+    x = FAKE_SECRET  # an innocent name: no field-name rule can tell that it holds a secret
+    raise RuntimeError(f"the operation failed after {len(x)} characters")
+
+
+def _exception_logged(log_format: str, *, standard_library: bool) -> str:
+    stream = io.StringIO()
+    configure_logging(level="INFO", log_format=log_format, stream=stream)  # type: ignore[arg-type]
+    try:
+        _fails_with_a_secret_local()
+    except RuntimeError:
+        if standard_library:  # as SQLAlchemy or eventsourcing would log one
+            logging.getLogger("sqlalchemy.pool").exception("failed")
+        else:
+            get_logger("iamledger.test").exception("endpoint_internal_error")
+    return stream.getvalue()
+
+
+def _assert_traceback_without_locals(log_format: str, text: str) -> None:
+    assert FAKE_SECRET not in text
+    if log_format == "json":
+        (line,) = _lines(io.StringIO(text))
+        (exception,) = line["exception"]
+        assert exception["exc_type"] == "RuntimeError"
+        assert exception["exc_value"] == f"the operation failed after {len(FAKE_SECRET)} characters"
+        assert "_fails_with_a_secret_local" in [frame["name"] for frame in exception["frames"]]
+        assert all("locals" not in frame for frame in exception["frames"])
+    else:
+        assert "Traceback (most recent call last):" in text
+        assert ", in _fails_with_a_secret_local" in text
+        assert f"RuntimeError: the operation failed after {len(FAKE_SECRET)} characters" in text
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_a_logged_exception_shows_its_traceback_but_no_local_variable(log_format: str):
+    text = _exception_logged(log_format, standard_library=False)
+    assert "endpoint_internal_error" in text
+    _assert_traceback_without_locals(log_format, text)
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_a_standard_library_logger_s_exception_shows_no_local_variable(log_format: str):
+    text = _exception_logged(log_format, standard_library=True)
+    assert "failed" in text
+    _assert_traceback_without_locals(log_format, text)
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_an_internal_error_of_the_endpoint_logs_no_request_parameter(log_format: str, tmp_path, monkeypatch):
+    """A real request that fails inside the store (the database refuses to store a password): the log line names
+    the error and where it happened, and not the password the request carried, which the frames' locals hold all
+    along the call."""
+    import sqlite3
+
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    from iamledger import IdentityStore
+    from iamledger.server import StoreHolder
+    from tests.test_server import serving
+
+    monkeypatch.setenv("IAMLEDGER_MASTER_KEY_FILE", str(tmp_path / "master.key"))
+    database = tmp_path / "iamledger.db"
+    url = f"sqlite:///{database}"
+    with IdentityStore.open(url) as store:
+        key = store.init("123456789012")["AccessKey"]
+        store.create_user(UserName="alice")
+    stream = io.StringIO()
+    configure_logging(level="WARNING", log_format=log_format, stream=stream)  # type: ignore[arg-type]
+    with serving(StoreHolder(lambda: IdentityStore.open(url, create=False))) as endpoint_url:
+        iam = boto3.client(
+            "iam",
+            endpoint_url=endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=Config(retries={"max_attempts": 1}),
+        )
+        with sqlite3.connect(database) as connection:
+            connection.execute(
+                "CREATE TRIGGER refuse_passwords BEFORE INSERT ON iamledger_vault WHEN NEW.secret_id LIKE 'password:%'"
+                " BEGIN SELECT RAISE(ABORT, 'the disk refused the write'); END"
+            )
+        with pytest.raises(ClientError) as caught:
+            iam.create_login_profile(UserName="alice", Password=FAKE_SECRET)
+    assert caught.value.response["Error"]["Code"] == "InternalFailure"
+    text = stream.getvalue()
+    assert "endpoint_internal_error" in text
+    assert "the disk refused the write" in text
+    assert "IntegrityError" in text
+    assert "create_login_profile" in text  # a frame of the traceback
+    assert FAKE_SECRET not in text
+    # The database error's own message leaves out the statement's parameters (here the vault row: the encrypted
+    # password; elsewhere whatever a statement carries).
+    assert "[parameters:" not in text
