@@ -26,6 +26,7 @@ SEED_BYTES: Final = 20
 ENABLE_WINDOW_STEPS: Final = 10  # codes up to five minutes off the store's clock are accepted when enabling
 RESYNC_WINDOW_STEPS: Final = 2880  # a device whose clock drifted up to a day can be resynchronized
 INVALID_CODE_MESSAGE: Final = "Authentication code for device is not valid."
+SIGN_IN_WINDOW_STEPS: Final = 1  # a code given with a request may be a step behind or ahead of the store's clock
 
 
 def invalid_authentication_code() -> TranslatedError:
@@ -64,6 +65,22 @@ def check_consecutive_codes(seed_base32: str, code1: str, code2: str, now: datet
         ):
             return step + 1
     raise invalid_authentication_code()
+
+
+def code_step(seed_base32: str, code: str, now: datetime, window: int) -> int | None:
+    """The time step within ``window`` steps of ``now`` whose code is ``code`` (a one-time code given to sign a
+    request, as GetSessionToken's ``TokenCode``), or ``None``."""
+    if not (code.isdigit() and len(code) == TOTP_DIGITS):
+        return None
+    current = time_step(now)
+    return next(
+        (
+            step
+            for step in range(current - window, current + window + 1)
+            if hmac.compare_digest(totp(seed_base32, step), code)
+        ),
+        None,
+    )
 
 
 def serial_number_of(account_id: str, path: str, name: str) -> str:

@@ -16,7 +16,8 @@ class SecurityIncident(AuditedAggregate):
     """One refused or failed attempt. Its audit fields say who tried, from where, with which key, under which request
     id.
 
-    ``kind`` is ``AccessDenied`` (the caller's policies refused), ``SignInFailed``, ``CredentialsRejected``,
+    ``kind`` is ``AccessDenied`` (the caller's policies refused, or what its temporary credentials may call:
+    ``error_code`` then says AWS's code, ``InvalidClientTokenId`` for IAM), ``SignInFailed``, ``CredentialsRejected``,
     ``SignatureRejected`` or ``OperationFailed`` (a write operation raised a service error: ``error_code`` and
     ``error_message`` say which). The optional fields were added after the first version: incidents recorded before
     load with their defaults."""

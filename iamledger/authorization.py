@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
-from iamledger.domain.errors import ValidationError
+from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, TranslatedError, ValidationError
 from iamledger.domain.federation import oidc_provider_name
 from iamledger.domain.policy import Decision, EvalDecision, PolicyRole
 from iamledger.domain.roles import service_linked_role_name
@@ -58,6 +59,17 @@ SELF_SERVICE: Final = frozenset(
 UNCHECKED: Final = frozenset(
     {"GetCallerIdentity", "GetSessionToken", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
 )  # the federation operations are unsigned: the role's trust policy decides them
+# What temporary credentials may call depends on how they were obtained, whatever their policies allow (IAM User
+# Guide, "Compare AWS STS credentials"): GetSessionToken's call IAM only when the request that made them carried MFA,
+# and of STS only AssumeRole and GetCallerIdentity; GetFederationToken's call no IAM operation and of STS only
+# GetCallerIdentity; a role session's call neither GetSessionToken nor GetFederationToken. The unsigned federation
+# operations have no caller credentials to restrict.
+STS_FOR_SESSION_TOKENS: Final = frozenset({"AssumeRole", "GetCallerIdentity"})
+STS_FOR_FEDERATION_TOKENS: Final = frozenset({"GetCallerIdentity"})
+STS_NOT_FOR_ROLE_SESSIONS: Final = frozenset({"GetSessionToken", "GetFederationToken"})
+UNSIGNED_OPERATIONS: Final = frozenset({"AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
+# AWS's text for IAM refusing these credentials; IAM sends it without the final full stop it has for unknown keys.
+INVALID_SESSION_TOKEN: Final = "The security token included in the request is invalid"  # noqa: S105 - a message
 # Identity providers are named by ARN; their Create operations by the ARN they will have.
 PROVIDER_ARN_PARAMS: Final = ("OpenIDConnectProviderArn", "SAMLProviderArn")
 
@@ -175,6 +187,57 @@ def _request_keys(params: Mapping[str, Any]) -> dict[str, Any]:
     if params.get("PermissionsBoundary"):
         keys["iam:PermissionsBoundary"] = params["PermissionsBoundary"]
     return keys
+
+
+class TemporaryCredentials(StrEnum):
+    """How the temporary credentials of a request were obtained (the kinds AWS restricts)."""
+
+    SESSION_TOKEN = "GetSessionToken"  # noqa: S105 - the operation's name, not a secret
+    SESSION_TOKEN_WITH_MFA = "GetSessionToken with MFA"  # noqa: S105 - likewise
+    FEDERATION_TOKEN = "GetFederationToken"  # noqa: S105 - likewise
+    ROLE_SESSION = "AssumeRole"
+
+
+def temporary_credentials_of(actor: str) -> TemporaryCredentials | None:
+    """The kind of temporary credentials an ``arn:aws:sts::`` actor holds, by its ARN alone: a federated user's
+    come from GetFederationToken, a role session's from AssumeRole (and its federated variants)."""
+    resource = actor.split(":", 5)[-1]
+    if resource.startswith("federated-user/"):
+        return TemporaryCredentials.FEDERATION_TOKEN
+    if resource.startswith("assumed-role/"):
+        return TemporaryCredentials.ROLE_SESSION
+    return None
+
+
+def credentials_refusal(
+    credentials: TemporaryCredentials, service: str, operation: str, caller_arn: str, params: Mapping[str, Any]
+) -> IdentityStoreError | None:
+    """AWS's refusal of ``operation`` of ``service`` to temporary ``credentials`` of that kind, or ``None`` when
+    they may call it (their policies then decide). IAM refuses with ``InvalidClientTokenId``, STS with
+    ``AccessDenied``; an ``AssumeRole`` refusal has the text of any other (it does not say why)."""
+    if operation in UNSIGNED_OPERATIONS:
+        return None
+    if service == "iam":
+        if credentials in {TemporaryCredentials.SESSION_TOKEN, TemporaryCredentials.FEDERATION_TOKEN}:
+            return TranslatedError("InvalidClientTokenId", INVALID_SESSION_TOKEN, 403, sender_fault=True)
+        return None
+    if service != "sts":
+        return None
+    if credentials is TemporaryCredentials.ROLE_SESSION:
+        allowed = operation not in STS_NOT_FOR_ROLE_SESSIONS
+    elif credentials is TemporaryCredentials.FEDERATION_TOKEN:
+        allowed = operation in STS_FOR_FEDERATION_TOKENS
+    else:
+        allowed = operation in STS_FOR_SESSION_TOKENS
+    if allowed:
+        return None
+    if operation == "AssumeRole":
+        message = (
+            f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {params.get('RoleArn')}"
+        )
+    else:
+        message = f"Cannot call {operation} with session credentials"
+    return AccessDeniedError(message)
 
 
 _PLACES: Final = {

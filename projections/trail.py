@@ -1085,7 +1085,8 @@ class Trail:
         if incident.kind == "AccessDenied":
             service, _, operation = (incident.action or ":").partition(":")
             source = f"{service}.amazonaws.com"
-            error_code, message = "AccessDenied", incident.reason
+            # the code is AccessDenied but for temporary credentials IAM refuses: InvalidClientTokenId
+            error_code, message = incident.error_code or "AccessDenied", incident.reason
             found = resource_of_arn(incident.resource or "")
             resources = [found] if found is not None else []
         elif incident.kind == "OperationFailed":

@@ -13,6 +13,7 @@ import pytest
 from iamledger import AuditContext, IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, ValidationError
+from iamledger.domain.mfa import time_step, totp
 from tests.clirunner import run
 
 A = "123456789012"
@@ -226,6 +227,169 @@ def test_get_session_token_gives_user_credentials(org: IdentityStore):
     who = org.authenticate_access_key(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
     assert user_arn("alice") == who.owner_arn
     assert who.temporary
+
+
+def enable_mfa(org: IdentityStore, user: str) -> tuple[str, str]:
+    """A virtual MFA device enabled for ``user``: its serial number and seed (the codes up to now are used)."""
+    device = org.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    step = time_step(org.clock())
+    org.enable_mfa_device(
+        UserName=user,
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )
+    return device["SerialNumber"], seed
+
+
+def next_code(org: IdentityStore, seed: str) -> str:
+    """The device's code of the next time step (those up to the current one were used to enable it)."""
+    return totp(seed, time_step(org.clock()) + 1)
+
+
+def test_session_token_credentials_without_mfa_call_no_iam_and_of_sts_only_assume_role(org: IdentityStore):
+    """AWS: credentials from GetSessionToken without MFA cannot call IAM (InvalidClientTokenId), and of STS only
+    AssumeRole and GetCallerIdentity, whatever the user's policies allow; each refusal is recorded, none changes
+    anything."""
+    org.create_role(RoleName="r", AssumeRolePolicyDocument=trust({"AWS": user_arn("admin")}))
+    with acting_as(user_arn("admin")):
+        key = org.get_session_token(DurationSeconds=900)["Credentials"]["AccessKeyId"]
+    before = org.recorder.max_notification_id()
+    with acting_as(user_arn("admin"), key):
+        for call in (lambda: org.create_user(UserName="mallory"), org.list_users):
+            with pytest.raises(IdentityStoreError) as refused:
+                call()
+            assert ("InvalidClientTokenId", 403) == (refused.value.code, refused.value.http_status)
+            assert "The security token included in the request is invalid" == refused.value.message
+        with pytest.raises(AccessDeniedError, match="^Cannot call GetSessionToken with session credentials$"):
+            org.get_session_token()
+        with pytest.raises(AccessDeniedError, match="^Cannot call GetFederationToken with session credentials$"):
+            org.get_federation_token(Name="Bob", Policy=doc(allow("*")))
+        with pytest.raises(AccessDeniedError):
+            org.get_access_key_info(AccessKeyId=key)
+        assert user_arn("admin") == org.get_caller_identity()["Arn"]
+        assert before == org.recorder.max_notification_id()
+        assert org.assume_role(RoleArn=f"arn:aws:iam::{A}:role/r", RoleSessionName="s1")["Credentials"]
+    incidents = [(i.kind, i.action, i.error_code, i.access_key_id) for i in org.security_log.incidents()]
+    assert [
+        ("AccessDenied", "iam:CreateUser", "InvalidClientTokenId", key),
+        ("AccessDenied", "iam:ListUsers", "InvalidClientTokenId", key),
+        ("AccessDenied", "sts:GetSessionToken", "AccessDenied", key),
+        ("AccessDenied", "sts:GetFederationToken", "AccessDenied", key),
+        ("AccessDenied", "sts:GetAccessKeyInfo", "AccessDenied", key),
+    ] == incidents
+    records = [json.loads(e["CloudTrailEvent"]) for e in org.lookup_events()["Events"]]
+    (create,) = [r for r in records if r["eventName"] == "CreateUser" and "errorCode" in r]
+    assert ("InvalidClientTokenId", key) == (create["errorCode"], create["userIdentity"]["accessKeyId"])
+    assert "false" == create["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"]
+
+
+def test_session_token_credentials_with_mfa_call_iam_as_the_user_s_policies_allow(org: IdentityStore):
+    serial, seed = enable_mfa(org, "admin")
+    with acting_as(user_arn("admin")):
+        key = org.get_session_token(SerialNumber=serial, TokenCode=next_code(org, seed))["Credentials"]["AccessKeyId"]
+    with acting_as(user_arn("admin"), key):
+        assert "made-with-mfa" == org.create_user(UserName="made-with-mfa")["User"]["UserName"]
+        assert org.list_users()["Users"]
+        with pytest.raises(AccessDeniedError, match="^Cannot call GetSessionToken with session credentials$"):
+            org.get_session_token(SerialNumber=serial, TokenCode=next_code(org, seed))
+        with pytest.raises(AccessDeniedError, match="^Cannot call GetFederationToken with session credentials$"):
+            org.get_federation_token(Name="Bob", Policy=doc(allow("*")))
+    # MFA lifts the restriction on IAM only: the user's own policies still decide.
+    alice_serial, alice_seed = enable_mfa(org, "alice")
+    with acting_as(user_arn("alice")):
+        alice_key = org.get_session_token(SerialNumber=alice_serial, TokenCode=next_code(org, alice_seed))
+    alice_session = acting_as(user_arn("alice"), alice_key["Credentials"]["AccessKeyId"])
+    with alice_session, pytest.raises(AccessDeniedError, match="is not authorized to perform: iam:CreateUser"):
+        org.create_user(UserName="mallory")
+
+
+def test_the_mfa_code_of_get_session_token_is_checked(org: IdentityStore):
+    serial, seed = enable_mfa(org, "admin")
+    enable_mfa(org, "alice")
+    invalid = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+    unknown = (
+        "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is "
+        "valid and associated with this user."
+    )
+    alice_serial = f"arn:aws:iam::{A}:mfa/alice"
+    with acting_as(user_arn("admin")):
+        for code in ("000000", totp(seed, time_step(org.clock()))):  # wrong, and already used to enable the device
+            with pytest.raises(AccessDeniedError) as wrong:
+                org.get_session_token(SerialNumber=serial, TokenCode=code)
+            assert invalid == wrong.value.message
+        for other in (alice_serial, f"arn:aws:iam::{A}:mfa/nobody"):  # another user's device, no device
+            with pytest.raises(AccessDeniedError) as not_mine:
+                org.get_session_token(SerialNumber=other, TokenCode="123456")
+            assert unknown == not_mine.value.message
+    assert 4 == len([i for i in org.security_log.incidents() if i.action == "sts:GetSessionToken"])
+
+
+def test_mfa_session_credentials_satisfy_a_trust_policy_that_requires_mfa(org: IdentityStore):
+    needs_mfa = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    org.create_role(RoleName="guarded", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}, needs_mfa))
+    role = f"arn:aws:iam::{A}:role/guarded"
+    serial, seed = enable_mfa(org, "alice")
+    with acting_as(user_arn("alice")):
+        plain = org.get_session_token()["Credentials"]["AccessKeyId"]
+        with_mfa = org.get_session_token(SerialNumber=serial, TokenCode=next_code(org, seed))
+    with acting_as(user_arn("alice"), plain), pytest.raises(AccessDeniedError):
+        org.assume_role(RoleArn=role, RoleSessionName="s1")
+    with acting_as(user_arn("alice"), with_mfa["Credentials"]["AccessKeyId"]):
+        assert org.assume_role(RoleArn=role, RoleSessionName="s1")["Credentials"]
+
+
+def test_session_token_credentials_on_the_command_line(capsys, store_url, tmp_path, monkeypatch):
+    """``--profile`` with GetSessionToken credentials: no IAM without MFA, GetCallerIdentity and AssumeRole yes."""
+    assert 0 == run(capsys, "--db", store_url, "init", "--account-id", A).exit_code
+    run(capsys, "--db", store_url, "iam", "create-user", "--user-name", "admin")
+    run(capsys, "--db", store_url, "iam", "attach-user-policy", "--user-name", "admin", "--policy-arn", ADMIN)
+    run(
+        capsys,
+        "--db",
+        store_url,
+        "iam",
+        "create-role",
+        "--role-name",
+        "r",
+        "--assume-role-policy-document",
+        trust({"AWS": user_arn("admin")}),
+    )
+    issued = run(capsys, "--db", store_url, "--as", user_arn("admin"), "sts", "get-session-token")
+    assert 0 == issued.exit_code, issued.stderr
+    creds = json.loads(issued.stdout)["Credentials"]
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text(
+        "[plain]\n"
+        f"aws_access_key_id = {creds['AccessKeyId']}\n"
+        f"aws_secret_access_key = {creds['SecretAccessKey']}\n"
+        f"aws_session_token = {creds['SessionToken']}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials_file))
+    profile = ("--db", store_url, "--profile", "plain")
+    refused = run(capsys, *profile, "iam", "create-user", "--user-name", "mallory")
+    assert 254 == refused.exit_code
+    assert (
+        "An error occurred (InvalidClientTokenId) when calling the CreateUser operation: The security token "
+        "included in the request is invalid"
+    ) in refused.stderr
+    again = run(capsys, *profile, "sts", "get-session-token")
+    assert 254 == again.exit_code
+    assert "(AccessDenied) when calling the GetSessionToken operation: Cannot call GetSessionToken" in again.stderr
+    identity = run(capsys, *profile, "sts", "get-caller-identity")
+    assert 0 == identity.exit_code, identity.stderr
+    assert user_arn("admin") == json.loads(identity.stdout)["Arn"]
+    assumed = run(
+        capsys, *profile, "sts", "assume-role", "--role-arn", f"arn:aws:iam::{A}:role/r", "--role-session-name", "cli"
+    )
+    assert 0 == assumed.exit_code, assumed.stderr
+    listed = run(capsys, "--db", store_url, "iam", "list-users")
+    assert ["admin"] == [u["UserName"] for u in json.loads(listed.stdout)["Users"]]
+    # --as names a principal, not credentials: a user acts with its policies, as with long-term keys.
+    created = run(capsys, "--db", store_url, "--as", user_arn("admin"), "iam", "create-user", "--user-name", "ok")
+    assert 0 == created.exit_code, created.stderr
 
 
 def test_secrets_of_sessions_are_nowhere_in_the_events(org: IdentityStore):

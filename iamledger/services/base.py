@@ -13,7 +13,13 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Connection
 
-from iamledger.authorization import denial_message, permissions
+from iamledger.authorization import (
+    TemporaryCredentials,
+    credentials_refusal,
+    denial_message,
+    permissions,
+    temporary_credentials_of,
+)
 from iamledger.awsmodel import validate_input
 from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
 from iamledger.domain.audit import audit_context
@@ -27,6 +33,7 @@ from iamledger.domain.errors import (
 )
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
+from iamledger.domain.sessions import UserSession
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.principals import find_by_name
 from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, SERVER_CERTIFICATES, USERS
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 A = TypeVar("A", bound=AuditedAggregate)
 SAVE_RETRIES: Final = 10
+TEMPORARY_KEY_PREFIX: Final = "ASIA"  # every session's key id; a long-term key is never a session's
 ENTITY_TABLES: Final = {
     "user": USERS,
     "group": GROUPS,
@@ -98,6 +106,7 @@ class ServiceBase:
         race. A service error of the validation or of the operation itself is recorded in the security log as a
         failed attempt (a denial by the caller's policies is recorded by :meth:`_authorize`)."""
         present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials(service, operation, present)
         try:
             validate_input(service, operation, present)
         except IdentityStoreError as error:
@@ -158,6 +167,7 @@ class ServiceBase:
         position = read_position()
         with reading_now():
             present = {k: v for k, v in params.items() if v is not None}
+            self._refuse_by_credentials(service, operation, present)
             validate_input(service, operation, present)
             account_id = self.current_account_id()
             self._authorize(service, operation, present, account_id)
@@ -184,10 +194,62 @@ class ServiceBase:
             return None
         return resolve_caller(conn, ctx.actor, ctx.access_key_id, StoreCatalogue(conn), self._load_session)
 
+    def _refuse_by_credentials(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
+        """Refuse (and record the refusal of) an operation the caller's temporary credentials may not call whatever
+        their policies allow, with AWS's error (:func:`iamledger.authorization.credentials_refusal`). Operations
+        call it before they validate their input, as AWS checks credentials first; :meth:`_authorize` calls it
+        again for the operations that call only that. Long-term keys and library calls are never refused here."""
+        ctx = audit_context.get()
+        if ctx is None:
+            return
+        credentials = self._temporary_credentials(ctx.actor, ctx.access_key_id)
+        if credentials is None:
+            return
+        refusal = credentials_refusal(credentials, service, operation, ctx.actor, params)
+        if refusal is None:
+            return
+        self.record_security_incident(
+            "AccessDenied",
+            action=f"{service}:{operation}",
+            resource=str(params["RoleArn"]) if operation == "AssumeRole" and params.get("RoleArn") else None,
+            reason=refusal.message,
+            event_name=operation,
+            event_source=f"{service}.amazonaws.com",
+            error_code=refusal.code,
+            error_message=refusal.message,
+        )
+        raise refusal
+
+    def _temporary_credentials(self, actor: str, access_key_id: str | None) -> TemporaryCredentials | None:
+        """The kind of temporary credentials ``actor`` acts with: a federated user or a role session by its ARN
+        alone (whether it signed or was named with ``--as``), a user's or the root user's GetSessionToken session by
+        its ``ASIA`` key; ``None`` for anything else."""
+        if actor.startswith("arn:aws:sts::"):
+            return temporary_credentials_of(actor)
+        if not access_key_id or not access_key_id.startswith(TEMPORARY_KEY_PREFIX):
+            return None  # a long-term key costs no lookup
+        session = self._user_session(access_key_id)
+        if session is None:
+            return None
+        if session.mfa_authenticated:
+            return TemporaryCredentials.SESSION_TOKEN_WITH_MFA
+        return TemporaryCredentials.SESSION_TOKEN
+
+    def _user_session(self, access_key_id: str) -> UserSession | None:
+        """The GetSessionToken session whose key ``access_key_id`` is, if it is one."""
+        position = self.projector.catch_up()
+        row = self.access_key_rows.find(self.engine, access_key_id, position)
+        if row is None or row["owner_kind"] != "session" or not row["owner_uuid"]:
+            return None
+        session = self._load_session(str(row["owner_uuid"]))
+        return session if isinstance(session, UserSession) else None
+
     def _authorize(self, service: str, operation: str, params: Mapping[str, Any], account_id: str) -> None:
         """Refuse with ``AccessDenied`` (and record the refusal) unless the caller's policies allow the operation.
         The account's root user is allowed everything in its account; a library call without a bound context acts as
-        that root user."""
+        that root user. Temporary credentials are first held to what their kind may call
+        (:meth:`_refuse_by_credentials`), the root user's too."""
+        self._refuse_by_credentials(service, operation, params)
         ctx = audit_context.get()
         if ctx is None or ctx.actor == f"arn:aws:iam::{account_id}:root":
             return

@@ -2,7 +2,8 @@
 that apply to it, ready for the evaluator.
 
 * ``arn:aws:iam::A:root``: the account's root user (no policies; allowed everything in its account).
-* ``arn:aws:iam::A:user/...``: an IAM user, with its own and its groups' policies and its boundary.
+* ``arn:aws:iam::A:user/...``: an IAM user, with its own and its groups' policies and its boundary (and, signing
+  with GetSessionToken credentials, their issue time and whether MFA made them).
 * ``arn:aws:sts::A:assumed-role/R/S``: a role session, with the role's policies and boundary and the session's
   policies, tags and issue time (found through the session's ``ASIA`` access key).
 """
@@ -17,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, select
 
 from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
-from iamledger.domain.sessions import FederatedSession, RoleSession
+from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
 from iamledger.projections.tables import ACCESS_KEYS, ROLES, USERS
 from iamledger.projections.tags import current_tags
@@ -85,7 +86,12 @@ def resolve_caller(
             return Caller(actor, user["account"], "unknown", Principal.user(user["account"], user["name"]))
         tags = dict(current_tags(conn, str(row["entity_uuid"])))
         principal = Principal.user(
-            row["account_id"], row["user_name"], path=row["path"], unique_id=row["user_id"], tags=tags
+            row["account_id"],
+            row["user_name"],
+            path=row["path"],
+            unique_id=row["user_id"],
+            tags=tags,
+            session=_user_session(conn, access_key_id, load_session),
         )
         identity, boundary = _applied(effective_policies(conn, row["account_id"], "user", dict(row), catalogue))
         return Caller(actor, row["account_id"], "user", principal, identity, boundary)
@@ -96,6 +102,22 @@ def resolve_caller(
     if federated is not None:
         return _federated_session(conn, actor, federated, access_key_id, catalogue, load_session)
     return Caller(actor, "", "unknown", Principal.anonymous())
+
+
+def _user_session(conn: Connection, access_key_id: str | None, load_session: Any) -> Session | None:
+    """The session facts of a user's GetSessionToken credentials (``aws:TokenIssueTime``,
+    ``aws:MultiFactorAuthPresent``), ``None`` for a long-term key or none."""
+    if not access_key_id:
+        return None
+    key = conn.execute(
+        select(ACCESS_KEYS.c.owner_uuid).where(
+            ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.owner_kind == "session", live(ACCESS_KEYS)
+        )
+    ).first()
+    loaded = load_session(key[0]) if key is not None and key[0] else None
+    if not isinstance(loaded, UserSession):
+        return None
+    return Session(loaded.created_on, mfa_authenticated=loaded.mfa_authenticated)
 
 
 def _federated_session(

@@ -91,6 +91,7 @@ class CredentialsService(ServiceBase):
         position = read_position()
         with reading_now():
             present = {k: v for k, v in params.items() if v is not None}
+            self._refuse_by_credentials("iam", operation, present)
             validate_input("iam", operation, present)
             account_id = self.current_account_id()
             self._authorize("iam", operation, present, account_id)
@@ -102,6 +103,8 @@ class CredentialsService(ServiceBase):
         ``iam:ChangePassword`` allow when the account policy lets users change their passwords, or when its
         password must be reset or has expired (AWS grants that implicitly)."""
         present = {k: v for k, v in params.items() if v is not None}
+        # checked here: a user changing its own password may never reach _authorize
+        self._refuse_by_credentials("iam", "ChangePassword", present)
         validate_input("iam", "ChangePassword", present)
         account_id = self.current_account_id()
         if not self._may_change_own_password(account_id):

@@ -80,6 +80,7 @@ class SimulationService(ServiceBase):
         entity, but a caller other than the root user needs ``iam:SimulateCustomPolicy``. Parameters and response as
         boto3's ``simulate_custom_policy``."""
         present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials("iam", "SimulateCustomPolicy", present)
         validate_input("iam", "SimulateCustomPolicy", present)
         self._authorize("iam", "SimulateCustomPolicy", present, self.current_account_id())
         return simulate_custom_policy(**params)

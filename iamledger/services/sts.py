@@ -24,6 +24,7 @@ from iamledger.awsmodel import validate_input
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
+from iamledger.domain.mfa import SIGN_IN_WINDOW_STEPS, VirtualMFADevice, code_step, device_key_of
 from iamledger.domain.policy import (
     AppliedPolicy,
     PolicyKind,
@@ -40,10 +41,11 @@ from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSessio
 from iamledger.projections.access_keys import find_access_key
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
-from iamledger.projections.tables import ROLES
+from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.temporal import live
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.callers import Caller
+from iamledger.services.mfa import seed_secret_id
 
 DEFAULT_DURATION: Final = 3600
 MAX_POLICY_ARNS: Final = 10
@@ -53,6 +55,12 @@ USER_SESSION_MAX: Final = 129600
 ROOT_SESSION_MAX: Final = 3600
 # The region a role's use is recorded in: STS's global endpoint (us-east-1), boto3's and the aws CLI's default.
 ROLE_USE_REGION: Final = "us-east-1"
+# AWS's refusals of GetSessionToken's MFA: a code that is not the device's, a device that is not the caller's.
+MFA_INVALID_CODE: Final = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+MFA_UNKNOWN_DEVICE: Final = (
+    "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and "
+    "associated with this user."
+)
 KEY_ID_ACCOUNT_BYTES: Final = 6
 KEY_ID_ACCOUNT_MASK: Final = 0x7FFFFFFFFF80
 
@@ -150,7 +158,9 @@ class StsService(ServiceBase):
             "ProvidedContexts": ProvidedContexts,
             "MinimumSessionTokenSize": MinimumSessionTokenSize,
         }
-        validate_input("sts", "AssumeRole", {k: v for k, v in params.items() if v is not None})
+        present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials("sts", "AssumeRole", present)
+        validate_input("sts", "AssumeRole", present)
         account_id = self.current_account_id()
         self.projector.catch_up()
         with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
@@ -296,7 +306,9 @@ class StsService(ServiceBase):
             "TokenCode": TokenCode,
             "MinimumSessionTokenSize": MinimumSessionTokenSize,
         }
-        validate_input("sts", "GetSessionToken", {k: v for k, v in params.items() if v is not None})
+        present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials("sts", "GetSessionToken", present)
+        validate_input("sts", "GetSessionToken", present)
         account_id = self.current_account_id()
         self.projector.catch_up()
         with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
@@ -304,6 +316,8 @@ class StsService(ServiceBase):
             assert caller is not None  # noqa: S101
             if caller.kind not in {"root", "user"}:
                 raise AccessDeniedError("Cannot call GetSessionToken with session credentials")
+            if SerialNumber is not None or TokenCode is not None:
+                self._check_mfa(conn, caller, SerialNumber, TokenCode)
             limit = ROOT_SESSION_MAX if caller.is_root else USER_SESSION_MAX
             duration = (
                 min(DurationSeconds or USER_SESSION_DEFAULT, limit)
@@ -336,6 +350,42 @@ class StsService(ServiceBase):
                 }
             }
 
+    def _check_mfa(self, conn: Connection, caller: Caller, serial_number: str | None, token_code: str | None) -> None:
+        """Refuse (and record) a GetSessionToken whose MFA is not the caller's device and its code: the session's
+        ``mfa_authenticated`` is what lets its credentials call IAM, so it must be earned. The device must be
+        assigned to the calling user; the code must be the device's for a step around now, later than the codes
+        that enabled or resynchronized it. AWS's texts; the code itself is a secret and never recorded."""
+        device: VirtualMFADevice | None = None
+        key = device_key_of(caller.account_id, serial_number or "")
+        user = conn.execute(select(USERS.c.entity_uuid).where(USERS.c.arn == caller.arn, live(USERS))).first()
+        if key is not None and user is not None:
+            index = self._name_index(caller.account_id, VirtualMFADevice.kind, key, to_change=False)
+            found: Any = (
+                None
+                if index is None or index.entity_id is None
+                else self.repository.get(index.entity_id, deepcopy_from_cache=False)  # only read
+            )
+            if isinstance(found, VirtualMFADevice) and str(found.user_uuid) == str(user[0]):
+                device = found
+        message = MFA_UNKNOWN_DEVICE
+        if device is not None:
+            seed = self.vault.get_secret(seed_secret_id(device.id))
+            step = None if seed is None else code_step(seed, token_code or "", self.clock(), SIGN_IN_WINDOW_STEPS)
+            if step is not None and step > device.last_step:
+                return
+            message = MFA_INVALID_CODE
+        self.record_security_incident(
+            "AccessDenied",
+            action="sts:GetSessionToken",
+            resource=serial_number,
+            reason=message,
+            event_name="GetSessionToken",
+            event_source="sts.amazonaws.com",
+            error_code=AccessDeniedError.code,
+            error_message=message,
+        )
+        raise AccessDeniedError(message)
+
     def get_federation_token(
         self,
         *,
@@ -356,6 +406,7 @@ class StsService(ServiceBase):
             "Tags": Tags,
         }
         present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials("sts", "GetFederationToken", present)
         validate_input("sts", "GetFederationToken", present)
         account_id = self.current_account_id()
         self._authorize("sts", "GetFederationToken", present, account_id)
