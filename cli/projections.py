@@ -73,7 +73,7 @@ def status_command() -> None:
     """Show the views' position, the log's head and the lag, the time index and hash chain (positions indexed,
     head link and its recorded time), and each view's row counts. Changes nothing."""
     with open_store() as store:
-        emit(store.projector.status(), title="ProjectionsStatus")
+        emit(store.projector.status() | {"Trail": store.trail.status()}, title="ProjectionsStatus")
 
 
 @projections_group.command("rebuild")
@@ -83,9 +83,12 @@ def rebuild_command() -> None:
     with open_store() as store:
         with progress_reporter("Rebuilding the views") as progress:
             position = store.projector.rebuild(progress)
+        with progress_reporter("Rebuilding the audit trail") as progress:
+            store.trail.rebuild(progress)
         counts = store.projector.status()["Views"]
-    click.echo(f"Rebuilt the views up to position {position}.", err=True)
-    emit({"Position": position, "Views": counts}, title="ProjectionsRebuild")
+        trail = store.trail.status()
+    click.echo(f"Rebuilt the views and the audit trail up to position {position}.", err=True)
+    emit({"Position": position, "Views": counts, "Trail": trail}, title="ProjectionsRebuild")
 
 
 @projections_group.command("verify")
@@ -93,18 +96,33 @@ def rebuild_command() -> None:
 def verify_command(ctx: click.Context) -> None:
     """Rebuild the views into scratch tables up to the live views' position and compare them row by row (ignoring
     row_id); report the differences per table. Exit status 1 when they differ."""
-    with open_store() as store, progress_reporter("Verifying the views") as progress:
-        report = store.projector.verify_views(progress)
+    with open_store() as store:
+        with progress_reporter("Verifying the views") as progress:
+            report = store.projector.verify_views(progress)
+        click.echo("Verifying the audit trail against a replay of the logs...", err=True)
+        trail = store.trail.verify()
+    report["Trail"] = trail
     emit(report, title="ProjectionsVerify")
-    if report["Consistent"]:
-        click.echo(f"The views match a fresh build at position {report['Position']}.", err=True)
+    if report["Consistent"] and trail["Consistent"]:
+        click.echo(
+            f"The views match a fresh build at position {report['Position']}, and the audit trail's "
+            f"{trail['Records']} records a replay of the logs.",
+            err=True,
+        )
         return
-    tables = ", ".join(t["Table"] for t in report["Tables"] if t["Missing"] or t["Unexpected"])
-    click.echo(
-        f"The views differ from a fresh build at position {report['Position']} ({report['Differences']} rows in "
-        f"{tables}): run `iamledger projections rebuild`.",
-        err=True,
-    )
+    if not report["Consistent"]:
+        tables = ", ".join(t["Table"] for t in report["Tables"] if t["Missing"] or t["Unexpected"])
+        click.echo(
+            f"The views differ from a fresh build at position {report['Position']} ({report['Differences']} rows "
+            f"in {tables}): run `iamledger projections rebuild`.",
+            err=True,
+        )
+    if not trail["Consistent"]:
+        click.echo(
+            f"The audit trail differs from a replay of the logs ({trail['Missing']} records missing, "
+            f"{trail['Unexpected']} unexpected): run `iamledger projections rebuild`.",
+            err=True,
+        )
     ctx.exit(EXIT_DIFFERENT)
 
 
@@ -133,7 +151,12 @@ def follow_command(interval: float, until_idle: bool, max_seconds: float | None)
                 log.info("projections_advanced", position=position, head=head)
 
             position = store.projector.follow(
-                interval=interval, until_idle=until_idle, max_seconds=max_seconds, stop=stop, progress=advanced
+                interval=interval,
+                until_idle=until_idle,
+                max_seconds=max_seconds,
+                stop=stop,
+                progress=advanced,
+                also=store.trail.catch_up,
             )
             head = store.projector.head()
     finally:

@@ -61,6 +61,7 @@ from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
 from iamledger.projections.temporal import read_position, reading_now
 from iamledger.projections.timeindex import resolve
+from iamledger.projections.trail_index import TrailProjection
 from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
 from iamledger.services.audit import AuditService
@@ -261,6 +262,8 @@ class IdentityStore(
             self.projector = Projector(self, self.engine)
             self.projector.create_tables()
             self.security_log = SecurityLog(store_url)
+            self.trail = TrailProjection(self, self.security_log, self.engine)
+            self.trail.create_tables()
 
     def construct_transcoder(self) -> Transcoder:
         """The events' transcoder: :class:`OneShotJSONTranscoder` where eventsourcing would use its JSON one."""

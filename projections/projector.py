@@ -500,16 +500,22 @@ class Projector:
         max_seconds: float | None = None,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        also: Callable[[], Any] | None = None,
     ) -> int:
         """Keep the views current until ``stop`` is set: catch up, then poll for new events every ``interval``
         seconds. ``until_idle`` returns once the views reach the log's head; ``max_seconds`` bounds the run. A
         database that is briefly unreachable is retried at the next poll; ``stop`` is honoured between batches.
-        Returns the position reached."""
+        ``also`` runs after each poll (the audit trail's catch-up). Returns the position reached."""
         stop = stop or threading.Event()
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         position = self.position()
         while True:
             position, idle = self._poll(position, stop, progress)
+            if also is not None and not stop.is_set():
+                try:
+                    also()
+                except OperationalError as error:
+                    log.warning("projections_follow_retrying", error=_reason(error))
             if stop.is_set() or (until_idle and idle):
                 return position
             wait = interval if deadline is None else min(interval, deadline - time.monotonic())

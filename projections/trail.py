@@ -23,7 +23,7 @@ import binascii
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -342,15 +342,18 @@ class TrailRecord:
 class Trail:
     """Every record of a store, built by one pass over its identity log and its security log."""
 
-    def __init__(self) -> None:
-        self.entities: dict[uuid.UUID, _Entity] = {}
-        self.names: dict[tuple[str, str, str], set[uuid.UUID]] = {}
-        self.user_ids: dict[str, str] = {}
-        self.sessions: dict[str, _Session] = {}
-        self.user_sessions: dict[str, _UserSession] = {}
+    def __init__(self, state: Any = None) -> None:
+        """``state``: where what the replay knows is kept (an object with the attributes below, read and written as
+        dicts: :class:`~iamledger.projections.trail_index.StoredState` keeps them in the database); dicts in memory
+        when ``None``."""
+        self.entities: Any = {} if state is None else state.entities  # id -> _Entity
+        self.names: Any = {} if state is None else state.names  # (kind, casefolded name) -> ids that had it
+        self.user_ids: Any = {} if state is None else state.user_ids  # user ARN -> unique id
+        self.sessions: Any = {} if state is None else state.sessions  # role session key id -> _Session
+        self.user_sessions: Any = {} if state is None else state.user_sessions  # key id -> _UserSession
         self.records: list[TrailRecord] = []
-        self.material: dict[uuid.UUID, Any] = {}  # MFA devices, keyrings, server certificates
-        self.mfa_users: dict[uuid.UUID, uuid.UUID] = {}  # MFA device -> the user it is enabled for
+        self.material: Any = {} if state is None else state.material  # MFA devices, keyrings, server certificates
+        self.mfa_users: Any = {} if state is None else state.mfa_users  # MFA device -> the user it is enabled for
 
     # -- reading the store -------------------------------------------------------------------------------------
 
@@ -390,7 +393,8 @@ class Trail:
 
     def _register(self, entity_id: uuid.UUID, entity: _Entity) -> None:
         self.entities[entity_id] = entity
-        self.names.setdefault((entity.account_id, entity.kind, entity.name.casefold()), set()).add(entity_id)
+        key = (entity.kind, entity.name.casefold())
+        self.names[key] = set(self.names.get(key, ())) | {entity_id}
         if entity.kind == "user" and entity.unique_id:
             self.user_ids[entity.arn] = entity.unique_id
 
@@ -447,11 +451,8 @@ class Trail:
 
     def entity_ids(self, account_id: str | None, kind: str, name: str) -> set[uuid.UUID]:
         """Every entity of ``kind`` that ever had ``name`` (any case) in ``account_id`` (any account: ``None``)."""
-        found: set[uuid.UUID] = set()
-        for (account, k, key), ids in self.names.items():
-            if k == kind and key == name.casefold() and account_id in {None, account}:
-                found |= ids
-        return found
+        ids = self.names.get((kind, name.casefold()), set())
+        return {i for i in ids if account_id is None or self.entities[i].account_id == account_id}
 
     # -- who acted ---------------------------------------------------------------------------------------------
 
@@ -1241,29 +1242,6 @@ def _decode_token(token: str) -> tuple[datetime, int, int]:
         raise ValidationError(f"Invalid NextToken: {token}. Pass the NextToken of a previous answer.") from None
 
 
-def select_records(
-    records: Iterable[TrailRecord],
-    *,
-    account_id: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    attributes: Sequence[tuple[str, str]] = (),
-) -> list[TrailRecord]:
-    """The records of ``account_id`` (every account: ``None``) whose ``eventTime`` is in ``[start, end]`` and that
-    match every attribute, newest first."""
-    chosen = []
-    for record in records:
-        if account_id is not None and account_id not in record.accounts:
-            continue
-        moment = _second(record.time)
-        if (start is not None and moment < start) or (end is not None and moment > end):
-            continue
-        if all(_matches(record, key, value) for key, value in attributes):
-            chosen.append(record)
-    chosen.sort(key=lambda r: r.order, reverse=True)
-    return chosen
-
-
 def lookup_events(
     store: Any,
     *,
@@ -1281,7 +1259,11 @@ def lookup_events(
     Unlike CloudTrail, any number of ``LookupAttributes`` may be given: a record must match all of them. Times are
     ``datetime`` or text (ISO 8601, a date, ``90m``/``7d`` ago, epoch seconds); the range is inclusive.
     ``MaxResults`` is 1 to 50 (default 50). ``account_id`` keeps the records of one account (its caller's or its
-    recipient's)."""
+    recipient's). The records are read from the trail's projection (:mod:`iamledger.projections.trail_index`),
+    caught up first with what was recorded since it last read; ``NextToken`` names the last record of the page by
+    its place in that order, so later records do not move the next page."""
+    from iamledger.projections.trail_index import lookup_page
+
     clock = now or datetime.now(UTC)
     attributes = _check_attributes(list(LookupAttributes or []))
     if EventCategory not in {None, "insight"}:
@@ -1296,14 +1278,14 @@ def lookup_events(
     after = _decode_token(NextToken) if NextToken else None
     if EventCategory == "insight":  # no Insights events exist here
         return {"Events": []}
-    trail = Trail.of_store(store)
-    chosen = select_records(trail.records, account_id=account_id, start=start, end=end, attributes=attributes)
-    if after is not None:
-        chosen = [r for r in chosen if r.order < after]
-    page = chosen[:size]
-    result: dict[str, Any] = {"Events": [r.lookup_shape() for r in page]}
-    if len(chosen) > size:
-        result["NextToken"] = _encode_token(page[-1].order)
+    store.trail.catch_up()
+    with store.engine.connect() as conn:
+        page = lookup_page(
+            conn, account_id=account_id, attributes=attributes, start=start, end=end, after=after, size=size + 1
+        )
+    result: dict[str, Any] = {"Events": [r.lookup_shape() for r in page[:size]]}
+    if len(page) > size:
+        result["NextToken"] = _encode_token(page[size - 1].order)
     return result
 
 
@@ -1318,49 +1300,14 @@ def entity_history(store: Any, kind: str, name: str, *, account_id: str | None =
     name), ``policy`` (``name`` is its ARN) or ``access-key`` (its id).
 
     An entity is followed by its id, so a renamed user's history goes on under its new name. A user's or role's
-    history also holds what it did itself (a role's: what its sessions did), denied and failed attempts included."""
+    history also holds what it did itself (a role's: what its sessions did), denied and failed attempts included.
+    Read from the trail's projection, as :func:`lookup_events`."""
+    from iamledger.projections.trail_index import StoredState, history
+
     if kind not in HISTORY_KINDS:
         raise ValidationError(f"Invalid entity kind {kind!r}: use one of {', '.join(HISTORY_KINDS)}.")
-    trail = Trail.of_store(store)
-    touches: Callable[[TrailRecord], bool]
-    if kind == "access-key":
-        touches = lambda record: name in record.access_key_ids  # noqa: E731
-    else:
-        touches = _touches(trail, kind, name, account_id)
-    chosen = [r for r in trail.records if (account_id is None or account_id in r.accounts) and touches(r)]
-    chosen.sort(key=lambda r: r.order)
-    return chosen
-
-
-def _touches(trail: Trail, kind: str, name: str, account_id: str | None) -> Callable[[TrailRecord], bool]:
-    if kind == "policy":
-        parts = policy_arn_parts(name)
-        ids = (
-            {i for i in trail.entity_ids(account_id, "policy", parts[2]) if trail.entities[i].arn == name}
-            if parts
-            else set()
-        )
-        names = {name}
-    else:
-        ids = trail.entity_ids(account_id, kind, name)
-        names = {name} | {trail.entities[i].name for i in ids} | {trail.entities[i].arn for i in ids}
-    type_ = RESOURCE_TYPES[kind]
-    arns = {trail.entities[i].arn for i in ids}
-
-    def actor_matches(record: TrailRecord) -> bool:
-        arn = str(record.record["userIdentity"].get("arn") or "")
-        if kind == "user":
-            return arn in arns or (record.record["userIdentity"]["type"] == "IAMUser" and record.username in names)
-        if kind == "role":
-            issuer = record.record["userIdentity"].get("sessionContext", {}).get("sessionIssuer", {})
-            return issuer.get("arn") in arns or (bool(issuer) and issuer.get("userName") in names)
-        return False
-
-    def touches(record: TrailRecord) -> bool:
-        if record.entities & ids:
-            return True
-        if any(r.type == type_ and any(r.matches(n) for n in names) for r in record.resources):
-            return True
-        return actor_matches(record)
-
-    return touches
+    store.trail.catch_up()
+    with store.engine.connect() as conn:
+        state = StoredState()
+        state.conn = conn
+        return history(conn, state, kind, name, account_id)

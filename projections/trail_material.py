@@ -172,7 +172,8 @@ def _device_fact(trail: Trail, position: int, event: Any, device: _Device) -> _F
 
 
 def _assigned_user(trail: Trail, device_id: uuid.UUID) -> uuid.UUID | None:
-    return trail.mfa_users.get(device_id)
+    user: uuid.UUID | None = trail.mfa_users.get(device_id)
+    return user
 
 
 def _tag_fact(fact: _Fact, event: Any, base: dict[str, Any], suffix: str) -> _Fact | None:

@@ -78,9 +78,16 @@ def test_status_reports_the_views_position_the_lag_and_the_chain(iam: IdentitySt
         "IndexedHead": head,
         "HeadLink": link,
         "HeadRecordedAt": recorded_at.isoformat(),
-    } == {k: v for k, v in after.items() if k != "Views"}
+    } == {k: v for k, v in after.items() if k not in {"Views", "Trail"}}
     users = next(v for v in after["Views"] if v["Table"] == "iamledger_users")
     assert {"Table": "iamledger_users", "Rows": 3, "CurrentRows": 2} == users  # bob was renamed: one row closed
+
+    # the audit trail follows the logs on its own: caught up by a lookup (or by `projections follow`)
+    assert after["Trail"]["Position"] < head
+    iam.lookup_events(MaxResults=1)
+    code, caught_up, _ = _cli(capsys, store_url, "status")
+    assert caught_up["Trail"]["Position"] == head
+    assert caught_up["Trail"]["Records"] == len(_all_events(iam))
 
 
 def test_a_rebuild_gives_identical_views_and_keeps_time_travel(iam: IdentityStore, store_url: str, capsys):
@@ -186,3 +193,13 @@ def test_a_pooled_sqlite_connection_commits_durably_again_after_derived_data(tmp
         store.projector.catch_up()
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def _all_events(store: IdentityStore) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    page = store.lookup_events()
+    events += page["Events"]
+    while page.get("NextToken"):
+        page = store.lookup_events(NextToken=page["NextToken"])
+        events += page["Events"]
+    return events
