@@ -8,8 +8,11 @@ expression pattern: [\\w+=,.@-]+`` is what AWS answers; this module answers the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from types import FunctionType
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import regex
 
@@ -20,6 +23,11 @@ if TYPE_CHECKING:  # botocore itself is imported when a model is first needed: a
     from botocore.model import OperationModel, ServiceModel, Shape
 
 SERVICES: Final = ("iam", "sts")
+STORABLE_PATTERN: Final = "[^\\u0000\\uD800-\\uDFFF]*"
+"""The constraint every string member meets beyond its model's: no NUL, no lone surrogate (which only a Python
+caller can pass, a command-line argument that is not UTF-8 among them)."""
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+C = TypeVar("C", bound=type)
 
 
 @functools.cache
@@ -117,6 +125,11 @@ def _check(shape: Shape, value: Any, where: str, errors: list[str]) -> None:  # 
             errors.append(_failed(meta, value, where, f"have length less than or equal to {meta['max']}"))
         if "pattern" in meta and _compile(meta["pattern"]).fullmatch(value) is None:
             errors.append(_failed(meta, value, where, f"satisfy regular expression pattern: {meta['pattern']}"))
+        elif ("\x00" in value or not value.isascii()) and _UNSTORABLE.search(value) is not None:
+            # Some members have no pattern (a policy's Description, an OIDC client id): PostgreSQL's text cannot hold
+            # a NUL, and one recorded in the log could never be projected, every later read of the store failing;
+            # a lone surrogate cannot be encoded to be stored at all.
+            errors.append(_failed(meta, value, where, f"satisfy regular expression pattern: {STORABLE_PATTERN}"))
         if shape.enum and value not in shape.enum:
             errors.append(_failed(meta, value, where, f"satisfy enum value set: [{', '.join(shape.enum)}]"))
     elif kind in {"integer", "long"}:
@@ -147,17 +160,25 @@ def _check(shape: Shape, value: Any, where: str, errors: list[str]) -> None:  # 
         _check_structure(shape, value, where + ".", errors)
 
 
+@functools.cache
+def _member_checks(shape: Shape) -> tuple[tuple[str, Shape, str, bool], ...]:
+    """A structure's members in the model's order, as :func:`_check_structure` checks them: ``(name, shape, name as
+    AWS's messages write it, required)``. Worked out once per shape (the models are loaded once)."""
+    required = set(shape.required_members)
+    return tuple((name, member, _camel(name), name in required) for name, member in shape.members.items())
+
+
 def _check_structure(shape: Shape, params: Mapping[str, Any], prefix: str, errors: list[str]) -> None:
-    members: Mapping[str, Shape] = shape.members
-    errors.extend(
-        f"Value null at '{prefix}{_camel(name)}' failed to satisfy constraint: Member must not be null"
-        for name in shape.required_members
-        if params.get(name) is None
-    )
-    for name, value in params.items():
-        if value is None or name not in members:
+    # One pass in the model's order, a missing required member and a bad value alike: AWS lists its errors in the
+    # order of the members, whatever order the caller's parameters come in. Members the shape does not have are
+    # not looked at here (:func:`validate_input` refuses them at the top level).
+    for name, member, where, required in _member_checks(shape):
+        value = params.get(name)
+        if value is None:
+            if required:
+                errors.append(f"Value null at '{prefix}{where}' failed to satisfy constraint: Member must not be null")
             continue
-        _check(members[name], value, prefix + _camel(name), errors)
+        _check(member, value, prefix + where, errors)
 
 
 def validate_input(service: str, operation: str, params: Mapping[str, Any]) -> None:
@@ -178,3 +199,54 @@ def validate_input(service: str, operation: str, params: Mapping[str, Any]) -> N
         count = len(errors)
         noun = "error" if count == 1 else "errors"
         raise ValidationError(f"{count} validation {noun} detected: " + "; ".join(errors))
+
+
+@functools.cache
+def _operations_by_method() -> dict[str, tuple[str, str]]:
+    from botocore import xform_name
+
+    return {
+        xform_name(name): (service, name) for service in SERVICES for name in service_model(service).operation_names
+    }
+
+
+def aws_operation(method_name: str) -> tuple[str, str] | None:
+    """The AWS operation a store method is named after (``create_user`` -> ``("iam", "CreateUser")``), if any."""
+    return _operations_by_method().get(method_name)
+
+
+def missing_members_as_null(cls: C) -> C:
+    """Let every method of ``cls`` named after an AWS operation be called without a required member, which then
+    reaches it as ``None``, the null AWS's ``Value null at 'userName' ... Member must not be null`` names.
+
+    The store's methods take the operation's required members as required keyword-only arguments, which keeps them
+    typed for the library's callers; but a request to the endpoint can leave any member out, and Python would refuse
+    such a call with a ``TypeError`` before the method's own validation (:func:`validate_input`) could answer in
+    AWS's words, record a refused write in the security log, and leave the store unchanged, as it does for a
+    ``None``. Methods not named after an AWS operation keep Python's ``TypeError``; so does an argument a method does
+    not take. The check costs a set comparison per call; botocore's models are consulted only when a required
+    argument is missing."""
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        function = inspect.getattr_static(cls, name)
+        if not isinstance(function, FunctionType):
+            continue
+        code = function.__code__
+        keyword_only = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+        required = frozenset(keyword_only) - set(function.__kwdefaults__ or ())
+        if required:
+            setattr(cls, name, _with_nulls(function, required))
+    return cls
+
+
+def _with_nulls(function: Callable[..., Any], required: frozenset[str]) -> Callable[..., Any]:
+    name = function.__name__
+
+    @functools.wraps(function)
+    def operation(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.keys() >= required and aws_operation(name) is not None:
+            kwargs = dict.fromkeys(required - kwargs.keys()) | kwargs
+        return function(*args, **kwargs)
+
+    return operation

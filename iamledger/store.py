@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
+from iamledger.awsmodel import missing_members_as_null
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
 from iamledger.database import create_store_engine
@@ -217,6 +218,7 @@ class _Lending:
             repository.lent = None
 
 
+@missing_members_as_null  # a required member left out is null, as AWS says: ValidationError, never a TypeError
 class IdentityStore(
     UsersService,
     CredentialsService,

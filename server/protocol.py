@@ -13,6 +13,7 @@ import base64
 import binascii
 import functools
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -21,43 +22,84 @@ from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from iamledger.domain.errors import ValidationError
+from iamledger.domain.errors import SenderError, ValidationError
 
 POLICY_DOCUMENT_SHAPE: Final = "policyDocumentType"
 """IAM's shape of policy documents: sent URL-encoded (botocore decodes them into dicts, as the store returns them)."""
 RESERVED_PARAMETERS: Final = frozenset({"Action", "Version"})
 TIMESTAMP_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
+MAX_INDEX_DIGITS: Final = 9
+"""The most digits a list element's or map entry's number may have: AWS's services read it as a 32-bit integer,
+and a request never holds anywhere near a billion elements."""
+PREFIX_DEPTH: Final = 16
+"""How many dotted prefixes of a field's name are indexed for :meth:`_Form.has` (the models' deepest field,
+``ContextEntries.member.1.ContextKeyValues.member.1`` and the like, has 8 parts); deeper ones are found by a scan."""
+NOT_XML: Final = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""The characters XML 1.0 cannot carry, not even as character references (``\\x00``, other control characters,
+lone surrogates, U+FFFE and U+FFFF)."""
+UNREPRESENTABLE: Final = "\ufffd"
+
+
+class InvalidQueryParameterError(SenderError):
+    """A form field the Query protocol cannot read, such as a list element numbered ``²`` (AWS's
+    ``InvalidQueryParameter``, HTTP 400: "The AWS query string is malformed or does not adhere to AWS standards")."""
+
+    code = "InvalidQueryParameter"
 
 
 # --- requests ----------------------------------------------------------------------------------------------------
 
 
 class _Form:
-    """The request's parameters by name, with the set of every dotted prefix for quick presence checks."""
+    """The request's parameters by name, with the set of their dotted prefixes for quick presence checks."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         self.values: dict[str, str] = {}
         for name, value in pairs:
             self.values.setdefault(name, value)
-        self.prefixes: set[str] = set()
+        # Only the first PREFIX_DEPTH prefixes of a name: all of a name made of many dots (``a.a.a...``, 100 KB)
+        # would be quadratic in its length, seconds of the event loop's time for one request.
+        prefixes: set[str] = set()
         for name in self.values:
-            parts = name.split(".")
-            for i in range(1, len(parts)):
-                self.prefixes.add(".".join(parts[:i]))
+            end = name.find(".")
+            depth = 0
+            while end != -1 and depth < PREFIX_DEPTH:
+                prefixes.add(name[:end])
+                end = name.find(".", end + 1)
+                depth += 1
+        self.prefixes = prefixes
 
     def has(self, key: str) -> bool:
-        return key in self.values or key in self.prefixes
+        if key in self.values or key in self.prefixes:
+            return True
+        if key.count(".") < PREFIX_DEPTH:
+            return False
+        start = key + "."
+        return any(name.startswith(start) for name in self.values)
 
-    def indices(self, prefix: str) -> list[int]:
-        """The element numbers under ``prefix`` (``Tags.member`` -> ``[1, 2]`` for ``Tags.member.1.Key``, ...)."""
+    def indices(self, prefix: str) -> list[str]:
+        """The element numbers under ``prefix``, as the request writes them, in numeric order (``Tags.member`` ->
+        ``["1", "2"]`` for ``Tags.member.1.Key``, ...); ``InvalidQueryParameter`` for one that is not a number."""
         start = prefix + "."
-        found: set[int] = set()
+        found: dict[str, int] = {}
         for name in self.values:
             if name.startswith(start):
                 head = name[len(start) :].split(".", 1)[0]
-                if head.isdigit():
-                    found.add(int(head))
-        return sorted(found)
+                if head not in found:
+                    found[head] = _index(prefix, head)
+        return sorted(found, key=found.__getitem__)
+
+
+def _index(prefix: str, head: str) -> int:
+    # ASCII digits only: str.isdigit() also holds for "²" and "٣", which int() refuses or reads as another number;
+    # and a bounded count of them: int() refuses more than 4,300 digits, and AWS reads an index as a 32-bit int.
+    if 0 < len(head) <= MAX_INDEX_DIGITS and head.isascii() and head.isdigit():
+        return int(head)
+    shown = head if len(head) <= MAX_INDEX_DIGITS + 1 else head[: MAX_INDEX_DIGITS + 1] + "..."
+    raise InvalidQueryParameterError(
+        f"The AWS query string is malformed or does not adhere to AWS standards: {prefix}.{shown} is not an element "
+        f"of a list (an element's number is 1 to {MAX_INDEX_DIGITS} digits 0-9)."
+    )
 
 
 def _camel(name: str) -> str:
@@ -167,7 +209,7 @@ def _parse_timestamp(raw: str, key: str) -> datetime:
         if raw.replace(".", "", 1).isdigit():
             return datetime.fromtimestamp(float(raw), UTC)
         parsed = datetime.fromisoformat(raw)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError, OSError):  # OSError: a time the platform's time_t cannot hold, on some systems
         raise _invalid(raw, _where(key), "be a timestamp (ISO 8601 or epoch seconds)") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -209,7 +251,7 @@ def serialize_error(model: ServiceModel, code: str, message: str, *, sender_faul
     fault = "Sender" if sender_fault else "Receiver"
     return (
         f'<ErrorResponse xmlns="{namespace(model)}"><Error><Type>{fault}</Type><Code>{escape(code)}</Code>'
-        f"<Message>{escape(message)}</Message></Error><RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
+        f"<Message>{xml_text(message)}</Message></Error><RequestId>{escape(request_id)}</RequestId></ErrorResponse>"
     ).encode()
 
 
@@ -292,7 +334,10 @@ def _write(out: list[str], element: str, shape: Shape, value: Any) -> None:
             out.append("</entry>")
         out.append(f"</{element}>")
     else:
-        out.append(f"<{element}>{escape(_scalar_text(shape, value))}</{element}>")
+        text = _scalar_text(shape, value)
+        if kind == "string":  # numbers, booleans, timestamps and base64 are written here in characters XML takes
+            text = xml_text(text)
+        out.append(f"<{element}>{text}</{element}>")
 
 
 def _scalar_text(shape: Shape, value: Any) -> str:  # noqa: PLR0911 - one branch per scalar type
@@ -312,6 +357,15 @@ def _scalar_text(shape: Shape, value: Any) -> str:  # noqa: PLR0911 - one branch
         text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         return quote(text, safe="")
     return str(value)
+
+
+def xml_text(text: str) -> str:
+    """``text`` escaped for an XML element, each character XML cannot carry replaced by U+FFFD: a message quoting
+    what the client sent (``Value '\\x00' at 'userName' ...``), or a stored value that holds one, would otherwise
+    make the whole answer unreadable to the client's XML parser."""
+    if not text.isprintable() and NOT_XML.search(text) is not None:  # isprintable: a quick test, true for nearly all
+        text = NOT_XML.sub(UNREPRESENTABLE, text)
+    return escape(text)
 
 
 def format_timestamp(value: datetime | str) -> str:

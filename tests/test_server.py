@@ -35,6 +35,7 @@ from botocore.exceptions import ClientError
 
 from iamledger import IdentityStore
 from iamledger.awsmodel import operation_model
+from iamledger.domain.mfa import time_step, totp
 from iamledger.server import EphemeralStores, StoreHolder, create_app
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 
@@ -63,7 +64,9 @@ def serving(holder: StoreHolder) -> Iterator[str]:
     """Run the endpoint over ``holder`` in a thread on a free loopback port; yields its URL."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(holder), log_level="warning", lifespan="on"))
+    # as `iamledger serve` runs it: uvicorn must not believe forwarding headers (the application decides)
+    config = uvicorn.Config(create_app(holder), log_level="warning", lifespan="on", proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -230,6 +233,111 @@ def test_assume_role_then_call_as_the_role_session(endpoint: Endpoint):
     assert error_of(root_sts.assume_role, RoleArn=role["Role"]["Arn"], RoleSessionName="xx")[:2] == (
         "AccessDenied",
         403,
+    )
+
+
+INVALID_TOKEN = ("InvalidClientTokenId", 403, "The security token included in the request is invalid")
+
+
+def session_of(response: dict[str, Any]) -> tuple[str, str, str]:
+    credentials = response["Credentials"]
+    return credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+
+
+def test_temporary_credentials_call_only_what_their_kind_may(endpoint: Endpoint):
+    """AWS limits temporary credentials by how they were obtained, whatever their policies allow: GetSessionToken's
+    call IAM only with MFA, and of STS only AssumeRole and GetCallerIdentity; GetFederationToken's call no IAM
+    operation, and of STS only GetCallerIdentity. A refusal changes nothing and is in the trail with its code."""
+    iam = endpoint.client("iam")
+    iam.create_user(UserName="dave")
+    iam.put_user_policy(UserName="dave", PolicyName="all", PolicyDocument=policy("iam:*", "sts:*"))
+    key = iam.create_access_key(UserName="dave")["AccessKey"]
+    dave = f"arn:aws:iam::{ACCOUNT}:user/dave"
+    role_arn = iam.create_role(RoleName="ops", AssumeRolePolicyDocument=trust(dave))["Role"]["Arn"]
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="dave")["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    step = time_step(datetime.now(UTC))
+    iam.enable_mfa_device(
+        UserName="dave",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=totp(seed, step - 1),
+        AuthenticationCode2=totp(seed, step),
+    )
+    dave_sts = endpoint.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    plain = session_of(dave_sts.get_session_token(DurationSeconds=900))
+    with_mfa = session_of(
+        dave_sts.get_session_token(
+            DurationSeconds=900, SerialNumber=device["SerialNumber"], TokenCode=totp(seed, step + 1)
+        )
+    )
+    wide = policy("iam:*", "sts:*")
+    federated = session_of(dave_sts.get_federation_token(Name="Bob", Policy=wide, DurationSeconds=900))
+    with IdentityStore.open(endpoint.store_url) as store:
+        before = store.recorder.max_notification_id()
+
+    session_denied = ("AccessDenied", 403, "Cannot call GetSessionToken with session credentials")
+    federation_denied = ("AccessDenied", 403, "Cannot call GetFederationToken with session credentials")
+    for session in (plain, federated):
+        assert error_of(endpoint.client("iam", *session).create_user, UserName="mallory") == INVALID_TOKEN
+        assert error_of(endpoint.client("iam", *session).list_users) == INVALID_TOKEN
+    for session in (plain, with_mfa, federated):
+        sts = endpoint.client("sts", *session)
+        assert error_of(sts.get_session_token) == session_denied
+        assert error_of(sts.get_federation_token, Name="Eve", Policy=wide) == federation_denied
+        assert error_of(sts.get_access_key_info, AccessKeyId=key["AccessKeyId"])[:2] == ("AccessDenied", 403)
+    federated_sts = endpoint.client("sts", *federated)
+    assert error_of(federated_sts.assume_role, RoleArn=role_arn, RoleSessionName="xx") == (
+        "AccessDenied",
+        403,
+        (
+            f"User: arn:aws:sts::{ACCOUNT}:federated-user/Bob is not authorized to perform: sts:AssumeRole on "
+            f"resource: {role_arn}"
+        ),
+    )
+    assert federated_sts.get_caller_identity()["Arn"] == f"arn:aws:sts::{ACCOUNT}:federated-user/Bob"
+    with IdentityStore.open(endpoint.store_url) as store:
+        assert before == store.recorder.max_notification_id()  # the refusals changed nothing
+        records = [json.loads(e["CloudTrailEvent"]) for e in store.lookup_events()["Events"]]
+    refused = {(r["eventName"], r["userIdentity"].get("accessKeyId"), r.get("errorCode")) for r in records}
+    assert {
+        ("CreateUser", plain[0], "InvalidClientTokenId"),
+        ("ListUsers", plain[0], "InvalidClientTokenId"),
+        ("GetSessionToken", plain[0], "AccessDenied"),
+        ("GetFederationToken", with_mfa[0], "AccessDenied"),
+        ("CreateUser", federated[0], "InvalidClientTokenId"),
+        ("AssumeRole", federated[0], "AccessDenied"),
+    } <= refused
+    create = next(r for r in records if r["eventName"] == "CreateUser" and r.get("errorCode"))
+    assert create["errorMessage"] == INVALID_TOKEN[2]
+    assert create["eventSource"] == "iam.amazonaws.com"
+
+    # What each kind may call: GetCallerIdentity always, AssumeRole with session-token credentials, and IAM with
+    # MFA (as far as the user's policies allow).
+    for session in (plain, with_mfa):
+        sts = endpoint.client("sts", *session)
+        assert sts.get_caller_identity()["Arn"] == dave
+        assumed = sts.assume_role(RoleArn=role_arn, RoleSessionName="ok", DurationSeconds=900)
+        assert assumed["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/ok"
+    mfa_iam = endpoint.client("iam", *with_mfa)
+    assert mfa_iam.create_user(UserName="made-with-mfa")["User"]["UserName"] == "made-with-mfa"
+    assert "made-with-mfa" in {u["UserName"] for u in mfa_iam.list_users()["Users"]}
+    assert "mallory" not in {u["UserName"] for u in iam.list_users()["Users"]}
+
+    # The MFA code is checked: a wrong code, or a device that is not the caller's, gets no session.
+    assert error_of(dave_sts.get_session_token, SerialNumber=device["SerialNumber"], TokenCode="000000") == (
+        "AccessDenied",
+        403,
+        "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+    )
+    assert error_of(
+        dave_sts.get_session_token, SerialNumber=f"arn:aws:iam::{ACCOUNT}:mfa/nobody", TokenCode="123456"
+    ) == (
+        "AccessDenied",
+        403,
+        (
+            "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is "
+            "valid and associated with this user."
+        ),
     )
 
 

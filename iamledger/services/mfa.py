@@ -16,7 +16,7 @@ from urllib.parse import quote
 import segno
 from sqlalchemy import Connection
 
-from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError
+from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, ValidationError
 from iamledger.domain.mfa import (
     ENABLE_WINDOW_STEPS,
     RESYNC_WINDOW_STEPS,
@@ -38,6 +38,9 @@ from iamledger.services.user_keys import KeyringBase
 KIND: Final = VirtualMFADevice.kind
 ISSUER: Final = "Amazon Web Services"
 ASSIGNMENT_STATUSES: Final = ("Assigned", "Unassigned", "Any")
+SERIAL_NUMBER_MAX: Final = 256
+"""The longest serial number any call takes (``serialNumberType``): the name a device is created with is limited by
+it (226 characters under the path ``/``), although the model gives the name no maximum of its own."""
 
 
 def seed_secret_id(device_id: uuid.UUID) -> str:
@@ -52,6 +55,24 @@ def qr_code_png(account_id: str, device_name: str, seed: str) -> bytes:
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="png", scale=4)
     return out.getvalue()
+
+
+def _check_serial_number_length(serial: str, name: str, path: str) -> None:
+    """``ValidationError`` for a device whose serial number would be longer than any call takes: it could never be
+    enabled, listed by serial number or deleted (and its QR code could not hold it)."""
+    if len(serial) <= SERIAL_NUMBER_MAX:
+        return
+    fixed = len(serial) - len(path) - len(name)  # arn:aws:iam::123456789012:mfa
+    longest = SERIAL_NUMBER_MAX - fixed - len(path)
+    if longest >= 1:
+        where, value = "virtualMFADeviceName", name
+    else:  # the path leaves no room for any name: it may be as long as leaves one character
+        where, value = "path", path
+        longest = SERIAL_NUMBER_MAX - fixed - 1
+    raise ValidationError(
+        f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy constraint: "
+        f"Member must have length less than or equal to {longest}"
+    )
 
 
 class MFAService(KeyringBase):
@@ -81,6 +102,7 @@ class MFAService(KeyringBase):
             tags = parse_tags(Tags)
             path = Path or "/"
             serial = serial_number_of(account_id, path, VirtualMFADeviceName)
+            _check_serial_number_length(serial, VirtualMFADeviceName, path)
             entity_id = uuid.uuid4()
             conflict = "MFADevice entity at the same path and name already exists."
             index = self._claim_name(account_id, KIND, f"{path}{VirtualMFADeviceName}", entity_id, conflict)
@@ -93,6 +115,7 @@ class MFAService(KeyringBase):
                 tags=[{"Key": k, "Value": v} for k, v in tags],
             )
             seed = base64.b32encode(secrets.token_bytes(SEED_BYTES)).decode()
+            qr_code = qr_code_png(account_id, VirtualMFADeviceName, seed)  # before saving: nothing is left if it fails
             self.vault.put_secret(
                 secret_id=seed_secret_id(entity_id),
                 account_id=account_id,
@@ -108,7 +131,7 @@ class MFAService(KeyringBase):
             shape = {
                 "SerialNumber": serial,
                 "Base32StringSeed": seed.encode(),
-                "QRCodePNG": qr_code_png(account_id, VirtualMFADeviceName, seed),
+                "QRCodePNG": qr_code,
             }
             return {"VirtualMFADevice": shape | tags_shape(tags)}
 
