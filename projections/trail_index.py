@@ -313,7 +313,8 @@ def _body(record: TrailRecord) -> bytes:
         "entities": sorted(_entity_key(e) for e in record.entities),
         "accounts": sorted(record.accounts),
     }
-    return zlib.compress(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode(), COMPRESSION)
+    # ASCII JSON: a refused request's parameters may hold text no encoding takes (a lone surrogate), kept escaped
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), COMPRESSION)
 
 
 def record_of_row(log: int, position: int, body: bytes) -> TrailRecord:
@@ -356,7 +357,19 @@ def index_entries(record: TrailRecord) -> set[tuple[str, str]]:
     issuer = identity.get("sessionContext", {}).get("sessionIssuer", {})
     if issuer.get("arn"):
         entries.add((ACTOR, str(issuer["arn"])))
-    return {(attribute, value) for attribute, value in entries if len(value) <= MAX_VALUE}
+    return {(attribute, value) for attribute, value in entries if _indexable(value)}
+
+
+def _indexable(value: str) -> bool:
+    """Whether a value can be an index entry: short enough to be looked up, and text every database keeps (a
+    refused request's parameters may hold a NUL, which PostgreSQL's text refuses, or a lone surrogate)."""
+    if len(value) > MAX_VALUE or "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _index_rows(record: TrailRecord) -> list[tuple[Any, ...]]:

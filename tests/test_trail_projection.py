@@ -191,3 +191,17 @@ def test_verify_finds_a_changed_record_and_a_rebuild_mends_it(iam, store_url, ca
     assert run(capsys, "--db", store_url, "projections", "verify").exit_code == 1
     assert run(capsys, "--db", store_url, "projections", "rebuild").exit_code == 0
     assert iam.trail.verify()["Consistent"]
+
+
+def test_refused_requests_with_text_no_database_keeps_are_still_projected(iam):
+    """A refused write's parameters are recorded as sent: a NUL (which PostgreSQL's text refuses) must neither stop
+    the trail nor be lost from the record. (A lone surrogate is not recorded in the security log at all: its JSON
+    encoder refuses it; the trail is not stopped by it either.)"""
+    for name in ("bad\x00name", "bad\udc80name"):
+        with contextlib.suppress(IdentityStoreError):
+            iam.create_user(UserName=name)
+    iam.create_user(UserName="after")
+    page = iam.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}])
+    records = [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
+    assert [r.get("errorCode") for r in records] == [None, "ValidationError"]
+    assert records[1]["requestParameters"]["userName"] == "bad\x00name"
