@@ -104,7 +104,7 @@ def _simulate(args: tuple[str, ...]) -> None:
     if params.pop("PolicyExclusionList", None) is not None:
         raise InvalidInputError("PolicyExclusionList is not supported by the audit simulation.")
     with acting_in_account() as (store, _):
-        result = audit.simulate_principal_policy_at(store, At=namespace.cli_at, **params)
+        result = audit.simulate_principal_policy_at(store.reader(), At=namespace.cli_at, **params)
     emit(result, title=_SIMULATE)
 
 
@@ -129,7 +129,7 @@ def _who_can(args: tuple[str, ...]) -> None:
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
         result = audit.who_can(
-            store,
+            store.reader(),
             ActionName=namespace.action_name,
             ResourceArn=namespace.resource_arn,
             At=namespace.at,
@@ -155,7 +155,7 @@ def _what_can(args: tuple[str, ...]) -> None:
     parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
     namespace = _parsed(parser, args)
     with acting_in_account() as (store, _):
-        result = audit.what_can(store, PrincipalArn=namespace.principal_arn, At=namespace.at)
+        result = audit.what_can(store.reader(), PrincipalArn=namespace.principal_arn, At=namespace.at)
     emit(result, title="WhatCan")
 
 
@@ -241,7 +241,7 @@ def _diff(args: tuple[str, ...]) -> None:
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
         result = audit.audit_diff(
-            store,
+            store.reader(),
             From=namespace.start,
             To=namespace.end,
             PrincipalArn=namespace.principal_arn,
@@ -304,7 +304,7 @@ def _exposure(args: tuple[str, ...]) -> None:
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
         result = audit.exposure(
-            store,
+            store.reader(),
             PrincipalArn=namespace.principal_arn,
             ActionName=namespace.action_name,
             ResourceArn=namespace.resource_arn,

@@ -234,7 +234,7 @@ def lookup_events_command(
 
         def call(size: int | None, token: str | None) -> dict[str, Any]:
             return lookup_events(
-                store, **params, MaxResults=size, NextToken=token, account_id=account_id, now=store.clock()
+                store.reader(), **params, MaxResults=size, NextToken=token, account_id=account_id, now=store.clock()
             )
 
         result = call(max_results, next_token) if single else _paginate(call, max_items, starting_token, page_size)
@@ -244,17 +244,19 @@ def lookup_events_command(
 def _paginate(call: Any, max_items: int | None, starting_token: str | None, page_size: int | None) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
     token = starting_token
+    as_of: dict[str, Any] = {}
     while True:
         size = page_size or 50
         if max_items is not None:
             size = min(size, max_items - len(events))
         page = call(size, token)
         events.extend(page["Events"])
+        as_of = as_of or page.get("AsOf", {})  # the first page's: the later ones only go further back
         token = page.get("NextToken")
         if not token:
-            return {"Events": events}
+            return {"Events": events, "AsOf": as_of}
         if max_items is not None and len(events) >= max_items:
-            return {"Events": events, "NextToken": token}
+            return {"Events": events, "NextToken": token, "AsOf": as_of}
 
 
 def _print_lookup(result: dict[str, Any]) -> None:
@@ -323,7 +325,7 @@ def history_command(
         )
     kind, name = chosen[0]
     with acting_in_account() as (store, _):
-        found = entity_history(store, kind, name, account_id=trail_account(store))
+        found = entity_history(store.reader(), kind, name, account_id=trail_account(store))
     _print_history(found)
 
 

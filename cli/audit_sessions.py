@@ -17,7 +17,7 @@ def list_sessions(role_name: str | None, when: str | None) -> None:
     """List the role sessions and session tokens valid at a moment (default now): ARN, key id, issue and expiry
     times. No secret or token is ever shown."""
     with acting_in_account() as (store, _):
-        source: Any = store if when is None else store.at(when)
+        source: Any = store.reader() if when is None else store.at(when)
         result = source.list_sessions(RoleName=role_name)
         if when is not None:
             result["Position"] = source.position

@@ -41,6 +41,8 @@ EXIT_OTHER_ERROR: Final = 255
 # Options that belong to the root but that aws CLI users habitually type after the command.
 HOISTED_OPTIONS: Final = (
     "--db",
+    "--read-db",
+    "--read-timeout",
     "--output",
     "--query",
     "--account-id",
@@ -81,6 +83,21 @@ def _compile_query(
     envvar="IAMLEDGER_DB",
     help="Database URL: sqlite:///path.db (default sqlite:///./iamledger.db) or postgresql://user:pass@host/db. "
     "Env: IAMLEDGER_DB.",
+)
+@click.option(
+    "--read-db",
+    metavar="URL",
+    envvar="IAMLEDGER_READ_DB",
+    help="A hot standby of the PostgreSQL store for audit and --at reads (postgresql://...; without ?schema= the "
+    "store's schema); writes stay on --db. Env: IAMLEDGER_READ_DB.",
+)
+@click.option(
+    "--read-timeout",
+    metavar="SECONDS",
+    type=float,
+    envvar="IAMLEDGER_READ_TIMEOUT",
+    help="How long a read on --read-db waits for a position the standby has not reached, then fails with "
+    "ReplicaBehind (default 5). Env: IAMLEDGER_READ_TIMEOUT.",
 )
 @click.option(
     "--output",
@@ -126,6 +143,8 @@ def _compile_query(
 def cli(
     ctx: click.Context,
     db: str | None,
+    read_db: str | None,
+    read_timeout: float | None,
     output: str,
     account_id: str | None,
     as_arn: str | None,
@@ -143,6 +162,8 @@ def cli(
         as_arn=as_arn,
         profile=profile,
         query=query,
+        read_db=read_db,
+        read_timeout=read_timeout,
     )
 
 

@@ -40,6 +40,8 @@ class CliState:
     as_arn: str | None = None
     profile: str | None = None
     query: jmespath.parser.ParsedResult | None = None
+    read_db: str | None = None
+    read_timeout: float | None = None
 
 
 def state() -> CliState:
@@ -63,8 +65,10 @@ def local_context(account_id: str) -> AuditContext:
 
 @contextmanager
 def open_store(*, create: bool = False) -> Iterator[IdentityStore]:
-    """The store the invocation names (``--db``, ``$IAMLEDGER_DB`` or the default), closed afterwards."""
-    store = IdentityStore.open(state().db, create=create)
+    """The store the invocation names (``--db``, ``$IAMLEDGER_DB`` or the default), closed afterwards; its audit and
+    as-of reads go to ``--read-db`` when given (:meth:`IdentityStore.reader`)."""
+    options = state()
+    store = IdentityStore.open(options.db, create=create, read_url=options.read_db, read_timeout=options.read_timeout)
     try:
         yield store
     finally:

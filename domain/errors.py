@@ -91,6 +91,15 @@ class DatabaseUnavailableError(IdentityStoreError):
     http_status = 503
 
 
+class ReplicaBehindError(IdentityStoreError):
+    """A read on a read replica asked for a position its views had not reached when the wait for it ran out: the
+    replica lags, nothing on the primary keeps the views current, or the position is not written yet. Asking again
+    later may succeed."""
+
+    code = "ReplicaBehind"
+    http_status = 503
+
+
 class PolicyNotAttachableError(SenderError):
     code = "PolicyNotAttachable"
 

@@ -9,13 +9,14 @@ bound acts as the account's root user under a fresh request id.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 from eventsourcing.application import (
     AggregateNotFoundError,
@@ -60,8 +61,9 @@ from iamledger.projections.access_keys import AccessKeyRows
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
+from iamledger.projections.standby import READ_TIMEOUT
 from iamledger.projections.temporal import read_position, reading_now
-from iamledger.projections.timeindex import resolve
+from iamledger.projections.timeindex import settle
 from iamledger.projections.trail_index import TrailProjection
 from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
@@ -96,6 +98,8 @@ SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schem
 
 
 AGGREGATE_CACHE_DEFAULT: Final = 4096
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def aggregate_cache_size() -> int | None:
@@ -218,6 +222,16 @@ class _Lending:
             repository.lent = None
 
 
+def _on_reader(method: Callable[Concatenate[Any, P], T]) -> Callable[Concatenate[IdentityStore, P], T]:
+    """``method`` run on the store's reader (:meth:`IdentityStore.reader`): its read replica when it has one."""
+
+    @functools.wraps(method)
+    def routed(self: IdentityStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return method(self.reader(), *args, **kwargs)
+
+    return routed
+
+
 @missing_members_as_null  # a required member left out is null, as AWS says: ValidationError, never a TypeError
 class IdentityStore(
     UsersService,
@@ -248,6 +262,11 @@ class IdentityStore(
     """
 
     name = APPLICATION_NAME
+    standby: IdentityStore | None = None
+    """The store's read side on a hot standby of its PostgreSQL primary (``open(url, read_url=...)``), once the
+    first audit or as-of read has opened it; ``None`` before, and without one."""
+    _standby_url: StoreURL | None = None
+    _read_timeout: float = READ_TIMEOUT
 
     def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
         self.store_url = store_url
@@ -389,11 +408,46 @@ class IdentityStore(
         """The store as it was at ``when``: a position (int), a ``datetime``, or text such as
         ``2026-11-01T09:00:00Z``, ``2026-11-01``, ``90m``, ``7d`` or ``position:1234``. The view is read-only and
         has the store's read methods (``list_groups_for_user``, ``get_account_authorization_details``,
-        ``simulate_principal_policy``, ...); its ``position`` and ``time`` say what the answers describe."""
-        self.projector.catch_up()
-        with reading_now(), self.engine.connect() as conn:
-            moment = resolve(conn, when, self.clock())
-        return StoreAsOf(self, moment)
+        ``simulate_principal_policy``, ...); its ``position`` and ``time`` say what the answers describe. With a
+        read replica the view reads there, once its views have reached ``when`` (see :meth:`reader`)."""
+        reader = self.reader()
+        with reading_now(), reader.engine.connect() as conn:
+            moment = settle(conn, when, reader.clock(), reader.projector.reach)
+        return StoreAsOf(reader, moment)
+
+    # -- audit and as-of reads: on the read replica when there is one ------------------------------------------------
+
+    def reader(self) -> IdentityStore:
+        """The store audit and as-of reads run on: its read replica (:attr:`standby`) when it has one, else itself.
+
+        There the views and the trail are read as the primary's follower left them, never caught up (a standby is
+        read-only), and each answer reports the position it was computed at; one that asks for a later position
+        waits for replication to deliver it, up to the read timeout, then raises ``ReplicaBehind``. Writes, and
+        every other read, stay on this store. The standby is opened by the first such read, so a command that only
+        writes never needs it reachable."""
+        if self.standby is None and self._standby_url is not None:
+            from iamledger.standby import StandbyStore
+
+            self.standby = StandbyStore(self, self._standby_url, timeout=self._read_timeout)
+        return self.standby or self
+
+    lookup_events = _on_reader(TrailService.lookup_events)
+    entity_history = _on_reader(TrailService.entity_history)
+
+    def audit_simulate_principal_policy(
+        self,
+        *,
+        At: str | int | datetime | None = None,  # noqa: N803 - the audit API's parameter name
+        **params: Any,
+    ) -> dict[str, Any]:
+        """``SimulatePrincipalPolicy`` as of ``At`` with the events behind each matched statement, on the reader;
+        see :meth:`AuditService.audit_simulate_principal_policy`."""
+        return AuditService.audit_simulate_principal_policy(self.reader(), At=At, **params)
+
+    who_can = _on_reader(AuditService.who_can)
+    what_can = _on_reader(AuditService.what_can)
+    audit_diff = _on_reader(AuditService.audit_diff)
+    exposure = _on_reader(AuditService.exposure)
 
     @contextmanager
     def _schema_lock(self) -> Iterator[None]:
@@ -423,13 +477,29 @@ class IdentityStore(
             conn.close()
 
     @classmethod
-    def open(cls, url: str | None = None, *, master_key: bytes | None = None, create: bool = True) -> IdentityStore:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        master_key: bytes | None = None,
+        create: bool = True,
+        read_url: str | None = None,
+        read_timeout: float | None = None,
+    ) -> IdentityStore:
         """Open the store at ``url`` (default ``$IAMLEDGER_DB``, else ``sqlite:///./iamledger.db``).
 
         With ``create=False`` a SQLite file that does not exist yet is refused with
-        :class:`StoreNotInitializedError` instead of being created empty.
+        :class:`StoreNotInitializedError` instead of being created empty. ``read_url`` names a hot standby of the
+        store's PostgreSQL primary for audit and as-of reads (:meth:`reader`; without a ``?schema=`` it reads the
+        store's); ``read_timeout`` is how long such a read waits for a position the standby has not reached
+        (default 5 seconds).
         """
         store_url = StoreURL.parse(url)
+        standby = None
+        if read_url:
+            from iamledger.standby import standby_url
+
+            standby = standby_url(read_url, store_url)  # a wrong URL is refused before anything is opened
         if store_url.backend == "sqlite":
             assert store_url.path is not None  # noqa: S101 - always set for SQLite
             if not store_url.path.exists():
@@ -438,10 +508,16 @@ class IdentityStore(
                         f"No iamledger store at {store_url.display()}: run `iamledger init` first."
                     )
                 store_url.path.parent.mkdir(parents=True, exist_ok=True)
-        return cls(store_url, master_key=master_key)
+        store = cls(store_url, master_key=master_key)
+        store._standby_url = standby
+        if read_timeout is not None:
+            store._read_timeout = read_timeout
+        return store
 
     def close(self) -> None:
         """Release the database connections."""
+        if self.standby is not None:
+            self.standby.close()
         self.projector.close()
         self.security_log.close()
         super().close()

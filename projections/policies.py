@@ -11,9 +11,19 @@ from sqlalchemy import Connection, Executable, Table, bindparam, func, select
 
 from iamledger.domain.names import name_key
 from iamledger.domain.policies import ManagedPolicy
+from iamledger.projections.permissions import close_services, open_services
 from iamledger.projections.principals import account_of, remember_account
 from iamledger.projections.registry import handles, prefetches
-from iamledger.projections.tables import ATTACHMENTS, GROUPS, POLICIES, POLICY_VERSIONS, ROLES, TAGS, USERS
+from iamledger.projections.tables import (
+    ATTACHMENTS,
+    GROUPS,
+    POLICIES,
+    POLICY_SERVICES,
+    POLICY_VERSIONS,
+    ROLES,
+    TAGS,
+    USERS,
+)
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
 from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row, replace_row
 
@@ -32,7 +42,8 @@ def _policy_row(event: Any) -> list[tuple[Table, str, Any]]:
 
 @prefetches(ManagedPolicy.VersionDeleted, ManagedPolicy.Deleted)
 def _versions(event: Any) -> list[tuple[Table, str, Any]]:
-    return [(POLICY_VERSIONS, "policy_uuid", str(event.originator_id))]
+    entity = str(event.originator_id)
+    return [(POLICY_VERSIONS, "policy_uuid", entity), (POLICY_SERVICES, "owner_uuid", entity)]
 
 
 @prefetches(ManagedPolicy.Tagged, ManagedPolicy.Untagged, ManagedPolicy.Deleted)
@@ -61,6 +72,7 @@ def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> N
     )
     version_date = event.version_create_date or event.create_date or event.timestamp
     _open_version(conn, position, entity, event.first_version_id, event.document, version_date)
+    open_services(conn, position, event.account_id, entity, event.first_version_id, event.document)
     remember_account(conn, entity, event.account_id)
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
@@ -84,6 +96,7 @@ def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, posi
     entity = str(event.originator_id)
     created = event.create_date or event.timestamp
     _open_version(conn, position, entity, event.version_id, event.document, created)
+    open_services(conn, position, account_of(conn, entity, (POLICIES,)), entity, event.version_id, event.document)
     if event.set_as_default:
         changes = {"default_version_id": event.version_id, "update_date": event.update_date or created}
         replace_row(conn, POLICIES, position, {"entity_uuid": entity}, **changes)
@@ -98,6 +111,7 @@ def _default_set(conn: Connection, event: ManagedPolicy.DefaultVersionSet, posit
 @handles(ManagedPolicy.VersionDeleted, batched=True)
 def _version_deleted(conn: Connection, event: ManagedPolicy.VersionDeleted, position: int) -> None:
     close_rows(conn, POLICY_VERSIONS, position, policy_uuid=str(event.originator_id), version_id=event.version_id)
+    close_services(conn, position, str(event.originator_id), event.version_id)
 
 
 @handles(ManagedPolicy.Tagged, batched=True)
@@ -115,6 +129,7 @@ def _deleted(conn: Connection, event: ManagedPolicy.Deleted, position: int) -> N
     entity = str(event.originator_id)
     close_rows(conn, POLICIES, position, entity_uuid=entity)
     close_rows(conn, POLICY_VERSIONS, position, policy_uuid=entity)
+    close_services(conn, position, entity)
     close_rows(conn, TAGS, position, resource_uuid=entity)
 
 

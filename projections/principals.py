@@ -15,6 +15,7 @@ from iamledger.domain.permissions import (
     PolicyAttachedEvent,
     PolicyDetachedEvent,
 )
+from iamledger.projections.permissions import close_services, open_services
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import (
     ATTACHMENTS,
@@ -22,6 +23,7 @@ from iamledger.projections.tables import (
     INLINE_POLICIES,
     INSTANCE_PROFILES,
     POLICIES,
+    POLICY_SERVICES,
     ROLES,
     TAGS,
     USERS,
@@ -96,6 +98,7 @@ def hanging_rows(event: Any) -> list[tuple[Table, str, Any]]:
     return [
         (TAGS, "resource_uuid", entity),
         (INLINE_POLICIES, "principal_uuid", entity),
+        (POLICY_SERVICES, "owner_uuid", entity),
         (ATTACHMENTS, "principal_uuid", entity),
     ]
 
@@ -107,7 +110,8 @@ def _principal_row(event: Any) -> list[tuple[Table, str, Any]]:
 
 @prefetches(InlinePolicyPutEvent, InlinePolicyDeletedEvent)
 def _inline_rows(event: Any) -> list[tuple[Table, str, Any]]:
-    return [(INLINE_POLICIES, "principal_uuid", str(event.originator_id))]
+    entity = str(event.originator_id)
+    return [(INLINE_POLICIES, "principal_uuid", entity), (POLICY_SERVICES, "owner_uuid", entity)]
 
 
 @prefetches(PolicyDetachedEvent)
@@ -118,22 +122,26 @@ def _attachment_rows(event: Any) -> list[tuple[Table, str, Any]]:
 @handles(InlinePolicyPutEvent, batched=True)
 def _inline_put(conn: Connection, event: InlinePolicyPutEvent, position: int) -> None:
     entity = str(event.originator_id)
+    account_id = account_of(conn, entity)
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity, policy_name=event.policy_name)
     open_row(
         conn,
         INLINE_POLICIES,
         position,
-        account_id=account_of(conn, entity),
+        account_id=account_id,
         principal_kind=kind_of(event),
         principal_uuid=entity,
         policy_name=event.policy_name,
         document=event.policy_document,
     )
+    close_services(conn, position, entity, event.policy_name)
+    open_services(conn, position, account_id, entity, event.policy_name, event.policy_document)
 
 
 @handles(InlinePolicyDeletedEvent, batched=True)
 def _inline_deleted(conn: Connection, event: InlinePolicyDeletedEvent, position: int) -> None:
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=str(event.originator_id), policy_name=event.policy_name)
+    close_services(conn, position, str(event.originator_id), event.policy_name)
 
 
 @handles(PolicyAttachedEvent, batched=True)
@@ -160,6 +168,7 @@ def close_principal(conn: Connection, table: Table, entity: str, position: int) 
     close_rows(conn, table, position, entity_uuid=entity)
     close_rows(conn, TAGS, position, resource_uuid=entity)
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity)
+    close_services(conn, position, entity)
     close_rows(conn, ATTACHMENTS, position, principal_uuid=entity)
 
 

@@ -27,7 +27,7 @@ from typing import Any, Final
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
@@ -68,13 +68,20 @@ class Projector:
         return str(getattr(self._app.recorder, "events_table_name", "stored_events"))
 
     def create_tables(self) -> None:
-        """Create the view tables and the tracking row if they do not exist yet."""
+        """Create the view tables and the tracking row if they do not exist yet. A view added by a newer version
+        to views already built is filled by rebuilding them all (its rows would otherwise begin only with the
+        events recorded from now on)."""
+        existing = set(inspect(self._engine).get_table_names())
         metadata.create_all(self._engine)
         ledger_metadata.create_all(self._engine)
         with self._engine.begin() as conn:
-            exists = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).first()
-            if exists is None:
+            tracked = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).first()
+            if tracked is None:
                 conn.execute(insert(TRACKING).values(name=PROJECTION_NAME, position=0))
+        added = sorted(table.name for table in metadata.sorted_tables if table.name not in existing)
+        if tracked is not None and tracked[0] > 0 and added:
+            log.warning("views_rebuilt_for_new_views", tables=added)
+            self.rebuild()
 
     def position(self) -> int:
         """The notification id up to which the views are current."""
@@ -216,6 +223,13 @@ class Projector:
         """Apply every event recorded after the views' position; returns the position reached."""
         with reading_now():
             return self._catch_up(progress)
+
+    def reach(self, position: int | None = None) -> int:
+        """The position the views are current to, at least ``position`` when that is written (default: the
+        log's head): a catch-up, here where the views are written. A standby's views wait for replication instead
+        (:class:`~iamledger.projections.standby.StandbyViews`)."""
+        del position  # a catch-up reaches the log's head, so any written position
+        return self.catch_up()
 
     def _index_up_to(self, position: int) -> None:
         """Extend the time index and hash chain to ``position`` (for views that are ahead of the index, as after

@@ -179,6 +179,19 @@ INLINE_POLICIES: Final = _temporal(
     indexes=(("principal_uuid", "policy_name"),),
 )
 
+POLICY_SERVICES: Final = _temporal(
+    "iamledger_policy_services",
+    Column("account_id", String(12), nullable=False),
+    # an inline policy's principal (user, group, role) or a managed policy (its version ``name``)
+    Column("owner_uuid", String(36), nullable=False),
+    Column("name", String(128), nullable=False),  # the inline policy's name, or the version id
+    Column("service", String(64), nullable=False),  # lowercased service prefix; ``*`` when it may be any
+    indexes=(("service", "account_id"), ("owner_uuid", "name")),
+)
+"""The permission index: for each inline policy and each managed policy version, the services whose actions one of
+its ``Allow`` statements can match (see :mod:`iamledger.projections.permissions`). Reverse questions ("who can do
+s3:GetObject?") read the principals holding such a policy, not every principal."""
+
 INSTANCE_PROFILES: Final = _temporal(
     "iamledger_instance_profiles",
     Column("entity_uuid", String(36), nullable=False),

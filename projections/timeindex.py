@@ -10,6 +10,7 @@ one probe of the index on ``recorded_at``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -96,6 +97,35 @@ def resolve(conn: Connection, when: str | int | datetime, now: datetime) -> Mome
         return _at_position(conn, int(exact["position"]), now)
     moment = parse_time(when, now)
     return Moment(position_at(conn, moment), moment)
+
+
+def requested_position(when: str | int | datetime | None) -> int | None:
+    """The position ``when`` names exactly (a number, ``position:N`` or ``#N``), else ``None``."""
+    if isinstance(when, int):
+        return int(when)
+    exact = _POSITION.match(when.strip()) if isinstance(when, str) else None
+    return int(exact["position"]) if exact else None
+
+
+def settle(
+    conn: Connection, when: str | int | datetime | None, now: datetime, reach: Callable[[int | None], int]
+) -> Moment:
+    """The moment ``when`` names, once the views are current to it; ``None`` (or ``""``) is the position the views are
+    current to, described at ``now`` (or at its recorded time, when the writer's clock ran ahead).
+
+    ``reach(P)`` brings the views to at least position ``P`` (``None``: as far as they go) and returns the position
+    they are at (:meth:`~iamledger.projections.projector.Projector.reach`): on the primary a catch-up, on a standby
+    a bounded wait for replication. An exact position is reached before it is resolved (a standby's time index may
+    not have it yet either); a time is resolved first, and reached when it maps past the views (writers index what
+    they save at once, so the time index runs ahead of views that another process catches up)."""
+    current = reach(requested_position(when))
+    if when is None or when == "":
+        recorded = time_of(conn, current)
+        return Moment(current, max(now, recorded) if recorded is not None else now)
+    moment = resolve(conn, when, now)
+    if moment.position > current:
+        reach(moment.position)
+    return moment
 
 
 def _at_position(conn: Connection, position: int, now: datetime) -> Moment:

@@ -391,12 +391,21 @@ class Trail:
 
     # -- state -------------------------------------------------------------------------------------------------
 
-    def _register(self, entity_id: uuid.UUID, entity: _Entity) -> None:
+    def _register(self, entity_id: uuid.UUID, entity: _Entity, since: datetime) -> None:
         self.entities[entity_id] = entity
         key = (entity.kind, entity.name.casefold())
         self.names[key] = set(self.names.get(key, ())) | {entity_id}
         if entity.kind == "user" and entity.unique_id:
-            self.user_ids[entity.arn] = entity.unique_id
+            self.user_ids[entity.arn] = [*self.user_ids.get(entity.arn, []), (since, entity.unique_id)]
+
+    def user_id(self, arn: str, at: datetime) -> str | None:
+        """The unique id of the user ``arn`` named at ``at`` (an ARN is reused for a new user with a new id), so that
+        a record says who acted then whenever it is rendered."""
+        found = None
+        for since, unique_id in self.user_ids.get(arn, []):
+            if since <= at:
+                found = unique_id
+        return found
 
     def apply(self, event: Any) -> None:  # noqa: C901 - one branch per kind of entity
         """Update what the replay knows of names, ids and sessions with ``event``."""
@@ -404,13 +413,23 @@ class Trail:
         if is_material_event(event):
             apply_material(self, event)
         elif isinstance(event, User.Created):
-            self._register(oid, _Entity("user", event.account_id, event.user_name, event.path, event.user_id))
+            self._register(
+                oid, _Entity("user", event.account_id, event.user_name, event.path, event.user_id), event.timestamp
+            )
         elif isinstance(event, Group.Created):
-            self._register(oid, _Entity("group", event.account_id, event.group_name, event.path, event.group_id))
+            self._register(
+                oid, _Entity("group", event.account_id, event.group_name, event.path, event.group_id), event.timestamp
+            )
         elif isinstance(event, Role.Created):
-            self._register(oid, _Entity("role", event.account_id, event.role_name, event.path, event.role_id))
+            self._register(
+                oid, _Entity("role", event.account_id, event.role_name, event.path, event.role_id), event.timestamp
+            )
         elif isinstance(event, ManagedPolicy.Created):
-            self._register(oid, _Entity("policy", event.account_id, event.policy_name, event.path, event.policy_id))
+            self._register(
+                oid,
+                _Entity("policy", event.account_id, event.policy_name, event.path, event.policy_id),
+                event.timestamp,
+            )
         elif isinstance(event, InstanceProfile.Created):
             entity = _Entity(
                 "instance-profile",
@@ -419,18 +438,18 @@ class Trail:
                 event.path,
                 event.instance_profile_id,
             )
-            self._register(oid, entity)
+            self._register(oid, entity, event.timestamp)
         elif isinstance(event, OpenIDConnectProvider.Created | SAMLProvider.Created):
             from iamledger.projections.trail_federation import provider_entity
 
-            self._register(oid, provider_entity(event))
+            self._register(oid, provider_entity(event), event.timestamp)
         elif isinstance(event, Account.Created):
             self.entities[oid] = _Entity("account", event.account_id, "root")
         elif isinstance(event, User.Updated | Group.Updated):
             old = self.entities.get(oid)
             if old is not None:
                 name = event.user_name if isinstance(event, User.Updated) else event.group_name
-                self._register(oid, dataclasses.replace(old, name=name, path=event.path))
+                self._register(oid, dataclasses.replace(old, name=name, path=event.path), event.timestamp)
         elif isinstance(event, RoleSession.RoleAssumed):
             session = _Session(
                 arn=f"arn:aws:sts::{event.account_id}:assumed-role/{event.role_name}/{event.session_name}",
@@ -456,8 +475,8 @@ class Trail:
 
     # -- who acted ---------------------------------------------------------------------------------------------
 
-    def identity(self, actor: str, access_key_id: str | None) -> tuple[dict[str, Any], str]:
-        """CloudTrail's ``userIdentity`` of an actor ARN and the key it signed with, and the ``Username``
+    def identity(self, actor: str, access_key_id: str | None, at: datetime) -> tuple[dict[str, Any], str]:
+        """CloudTrail's ``userIdentity`` of an actor ARN and the key it signed with at ``at``, and the ``Username``
         ``LookupEvents`` reports (the user's name, ``root``, or a role session's name)."""
         account = _account_of(actor) or ""
         resource = actor.split(":", 5)[5] if actor.count(":") >= 5 else actor  # noqa: PLR2004
@@ -469,7 +488,7 @@ class Trail:
             username = resource.rsplit("/", 1)[-1]
             identity = {
                 "type": "IAMUser",
-                "principalId": self.user_ids.get(actor, username),
+                "principalId": self.user_id(actor, at) or username,
                 "arn": actor,
                 "accountId": account,
             }
@@ -1034,7 +1053,7 @@ class Trail:
     def _record(self, call: list[_Fact]) -> TrailRecord:
         primary = call[0]
         event = primary.event
-        identity, username = self.identity(event.actor, event.access_key_id)
+        identity, username = self.identity(event.actor, event.access_key_id, event.timestamp)
         resources: list[Resource] = []
         for fact in call:
             resources += [r for r in fact.resources if r not in resources]
@@ -1078,7 +1097,7 @@ class Trail:
     def incident_record(self, position: int, incident: SecurityIncident.Recorded) -> TrailRecord | None:
         """The record of a denied request, a failed write or a failed console sign-in (other incidents, refused
         credentials and signatures, name no operation and have none)."""
-        identity, username = self.identity(incident.actor, incident.access_key_id)
+        identity, username = self.identity(incident.actor, incident.access_key_id, incident.timestamp)
         resources: list[Resource] = []
         params: dict[str, Any] | None = None
         response: dict[str, Any] | None = None
@@ -1106,7 +1125,7 @@ class Trail:
             arn = incident.principal_arn
             identity = {
                 "type": "IAMUser",
-                "principalId": self.user_ids.get(arn or "", ""),
+                "principalId": self.user_id(arn or "", incident.timestamp) or "",
                 "accountId": incident.account_id,
                 "accessKeyId": "",
                 "userName": username,
@@ -1261,7 +1280,9 @@ def lookup_events(
     ``MaxResults`` is 1 to 50 (default 50). ``account_id`` keeps the records of one account (its caller's or its
     recipient's). The records are read from the trail's projection (:mod:`iamledger.projections.trail_index`),
     caught up first with what was recorded since it last read; ``NextToken`` names the last record of the page by
-    its place in that order, so later records do not move the next page."""
+    its place in that order, so later records do not move the next page. ``AsOf`` says how far the trail had read
+    the identity log (``Position``) and the security log (``SecurityPosition``) for the page; on a read replica
+    nothing is caught up, and these are where the replicated trail is."""
     from iamledger.projections.trail_index import lookup_page
 
     clock = now or datetime.now(UTC)
@@ -1278,7 +1299,7 @@ def lookup_events(
     after = _decode_token(NextToken) if NextToken else None
     if EventCategory == "insight":  # no Insights events exist here
         return {"Events": []}
-    store.trail.catch_up()
+    identity, security = store.trail.catch_up()
     with store.engine.connect() as conn:
         page = lookup_page(
             conn, account_id=account_id, attributes=attributes, start=start, end=end, after=after, size=size + 1
@@ -1286,6 +1307,8 @@ def lookup_events(
     result: dict[str, Any] = {"Events": [r.lookup_shape() for r in page[:size]]}
     if len(page) > size:
         result["NextToken"] = _encode_token(page[size - 1].order)
+    # How far the trail had read each log: a read replica's page is repeatable, and comparable, by these.
+    result["AsOf"] = {"Position": identity, "SecurityPosition": security}
     return result
 
 

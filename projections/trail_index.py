@@ -45,12 +45,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     delete,
     exists,
     func,
     insert,
-    or_,
     select,
     tuple_,
     update,
@@ -220,7 +218,7 @@ class StoredState:
         self.names = StoredMap[tuple[str, str], set[uuid.UUID]](
             "name", "\x1f".join, lambda ids: sorted(i.hex for i in ids), lambda ids: {uuid.UUID(i) for i in ids}, self
         )
-        self.user_ids = StoredMap[str, str]("user-id", str, str, str, self)
+        self.user_ids = StoredMap[str, list[tuple[datetime, str]]]("user-id", str, _encode_user_ids, _user_ids, self)
         self.sessions = StoredMap[str, _Session]("session", str, _encode_session, _session, self)
         self.user_sessions = StoredMap[str, _UserSession](
             "user-session", str, _encode_user_session, _user_session, self
@@ -248,6 +246,14 @@ def _uuid_key(value: uuid.UUID) -> str:
 
 def _entity(data: dict[str, Any]) -> _Entity:
     return _Entity(**data)
+
+
+def _encode_user_ids(ids: list[tuple[datetime, str]]) -> list[list[str]]:
+    return [[since.isoformat(), unique_id] for since, unique_id in ids]
+
+
+def _user_ids(data: list[list[str]]) -> list[tuple[datetime, str]]:
+    return [(datetime.fromisoformat(since), unique_id) for since, unique_id in data]
 
 
 def _encode_session(session: _Session) -> dict[str, Any]:
@@ -797,16 +803,15 @@ def history(conn: Connection, state: StoredState, kind: str, name: str, account_
         decide = touches(kind, ids, names, arns)
     if not wanted:
         return []
-    matches = [and_(TRAIL_INDEX.c.attribute == key, TRAIL_INDEX.c.value == value) for key, value in wanted]
-    conditions = [or_(*matches)]
-    if account_id is not None:
-        conditions.append(TRAIL_INDEX.c.account_id == account_id)
-    query = (
-        select(TRAIL_INDEX.c.log, TRAIL_INDEX.c.position)
-        .where(*conditions)
-        .order_by(TRAIL_INDEX.c.at, TRAIL_INDEX.c.log, TRAIL_INDEX.c.position)
-    )
-    keys = list(dict.fromkeys((int(row[0]), int(row[1])) for row in conn.execute(query)))
+    # one index range per entry (an OR of them would not use the index), merged in the trail's order
+    found: set[tuple[int, int, int]] = set()
+    for key, value in wanted:
+        conditions = [TRAIL_INDEX.c.attribute == key, TRAIL_INDEX.c.value == value]
+        if account_id is not None:
+            conditions.append(TRAIL_INDEX.c.account_id == account_id)
+        query = select(TRAIL_INDEX.c.at, TRAIL_INDEX.c.log, TRAIL_INDEX.c.position).where(*conditions)
+        found |= {(int(at), int(log), int(position)) for at, log, position in conn.execute(query)}
+    keys = [(log, position) for _at, log, position in sorted(found)]
     return [record for record in _records(conn, keys) if decide(record)]
 
 

@@ -28,7 +28,13 @@ def postgres_base_url() -> str | None:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own store, key or environment."""
-    for var in ("IAMLEDGER_DB", "IAMLEDGER_MASTER_KEY", "IAMLEDGER_MASTER_KEY_FILE"):
+    for var in (
+        "IAMLEDGER_DB",
+        "IAMLEDGER_READ_DB",
+        "IAMLEDGER_READ_TIMEOUT",
+        "IAMLEDGER_MASTER_KEY",
+        "IAMLEDGER_MASTER_KEY_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 

@@ -261,7 +261,7 @@ def test_who_can_at_different_moments(timeline):
     assert all(a.get("Arn") != BOB for a in reader["AssumableBy"])  # bob has no identity allow
 
     later = store.who_can(ActionName="s3:GetObject", At=_at(10, 45))
-    assert _principals(later)[ALICE] == [{"Via": "role", "RoleArn": READER}]
+    assert _principals(later)[ALICE] == [{"Via": "role", "RoleArn": READER, "Chain": [READER]}]
     before_trust = store.who_can(ActionName="s3:GetObject", At=_at(10, 5))
     assert next(p for p in before_trust["Principals"] if p["Arn"] == READER)["AssumableBy"] == [
         {"Type": "Service", "Principal": "ec2.amazonaws.com", "Conditional": False}

@@ -65,7 +65,7 @@ def _run(store: IdentityStore, op: tuple[Any, ...]) -> None:
 def _as_user(store: IdentityStore, actor: str, target: str) -> None:
     """A call by a user (refused unless its policies allow it: the refusal is a record of the security log)."""
     context = AuditContext(actor=f"arn:aws:iam::{ACCOUNT_ID}:user/{actor}", request_id=str(uuid.uuid4()))
-    with bound_audit_context(context):
+    with bound_audit_context(context), contextlib.suppress(IdentityStoreError):
         store.create_group(GroupName=f"by-{target}")
 
 
@@ -205,3 +205,32 @@ def test_refused_requests_with_text_no_database_keeps_are_still_projected(iam):
     records = [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]
     assert [r.get("errorCode") for r in records] == [None, "ValidationError"]
     assert records[1]["requestParameters"]["userName"] == "bad\x00name"
+
+
+def _records_of(store: IdentityStore) -> tuple[list[str], list[str]]:
+    store.trail.catch_up()
+    replayed = Trail.of_store(store).records
+    with store.engine.connect() as conn:
+        projected = list(stored_records(conn))
+    as_text = lambda records: sorted(json.dumps(_comparable(r), sort_keys=True, default=str) for r in records)  # noqa: E731
+    return as_text(projected), as_text(replayed)
+
+
+def test_a_record_names_the_user_who_held_the_arn_when_it_was_made(iam):
+    """The trail may read a refused call before or after its user is deleted and a new user takes the name: either
+    way the record names the user that held the ARN when the call was made (its unique id), as a replay does."""
+    iam.create_user(UserName="u1")
+    first = iam.get_user(UserName="u1")["User"]["UserId"]
+    _as_user(iam, "u1", "a")
+    iam.trail.catch_up()  # the refusal is projected while the first u1 exists
+    iam.delete_user(UserName="u1")
+    iam.create_user(UserName="u1")
+    second = iam.get_user(UserName="u1")["User"]["UserId"]
+    _as_user(iam, "u1", "b")
+    _as_user(iam, "nobody", "c")  # a caller no user ever was
+    iam.create_user(UserName="nobody")  # then one is: the earlier record still names no id
+    projected, replayed = _records_of(iam)
+    assert projected == replayed
+    page = iam.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateGroup"}])
+    ids = [json.loads(e["CloudTrailEvent"])["userIdentity"]["principalId"] for e in page["Events"]]
+    assert ids == ["nobody", second, first]

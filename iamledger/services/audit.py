@@ -50,7 +50,7 @@ from iamledger.domain.policy.simulation import (
     simulation_context,
 )
 from iamledger.domain.policy.wildcards import compile_glob
-from iamledger.projections import analysis
+from iamledger.projections import analysis, permissions
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import (
     EffectivePolicy,
@@ -72,7 +72,7 @@ from iamledger.projections.tables import (
 )
 from iamledger.projections.tags import current_tags, current_tags_of_all
 from iamledger.projections.temporal import reading_at, reading_now
-from iamledger.projections.timeindex import Moment, indexed_head, resolve, time_of
+from iamledger.projections.timeindex import Moment, settle, time_of
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.paging import page
 
@@ -84,6 +84,7 @@ _PRINCIPAL_ARN: Final = re.compile(
     r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|group|role)(?:/.*)?/(?P<name>[^/]+)"
 )
 _ANALYSIS_OPERATION: Final = "GetAccountAuthorizationDetails"
+_CHUNK: Final = 500
 _EXPANDED_SERVICES: Final = ("iam", "sts")
 
 # Payload fields an event description may show (never a secret, a digest or a document), under AWS's names.
@@ -212,13 +213,9 @@ _NAME_QUERIES: dict[tuple[str, str], Select[tuple[Any]]] = {}
 
 
 def _moment(store: ServiceBase, conn: Connection, when: str | int | datetime | None) -> Moment:
-    """The moment ``when`` names; ``None`` is now, at the last indexed position."""
-    if when is None or when == "":
-        head = indexed_head(conn)
-        recorded = time_of(conn, head)
-        now = store.clock()
-        return Moment(head, max(now, recorded) if recorded is not None else now)
-    return resolve(conn, when, store.clock())
+    """The moment ``when`` names, the views current to it; ``None`` is now, at the position the views are current
+    to (caught up here; on a read replica, where they are, or waited for: see :func:`settle`)."""
+    return settle(conn, when, store.clock(), store.projector.reach)
 
 
 def describe_moment(moment: Moment) -> dict[str, Any]:
@@ -388,6 +385,39 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
     return sorted(subjects, key=lambda s: (s.kind, s.arn))
 
 
+def _subjects_of(conn: Connection, account_id: str, users: set[str], roles: set[str]) -> list[Subject]:
+    """The users and roles with the given aggregate ids, at the bound position, read set-based as
+    :func:`_all_subjects` reads them all."""
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for kind, table, ids in (("user", USERS, users), ("role", ROLES, roles)):
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            rows += [
+                (kind, row)
+                for row in analysis.live_rows(
+                    conn, table, table.c.account_id == account_id, table.c.entity_uuid.in_(chunk)
+                )
+            ]
+    tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
+    policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
+    shared: dict[EffectivePolicy, AppliedPolicy] = {}
+    subjects = [
+        _with_policies(
+            Subject(
+                str(row["arn"]),
+                kind,
+                row,
+                _principal_for(kind, row, dict(tags.get(str(row["entity_uuid"]), []))),
+                found,
+            ),
+            shared,
+        )
+        for (kind, row), found in zip(rows, policies, strict=True)
+    ]
+    return sorted(subjects, key=lambda s: (s.kind, s.arn))
+
+
 def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]:
     """:func:`_all_subjects` the slow way, a subject at a time (kept to check the set-based reads against)."""
     subjects = [
@@ -429,7 +459,6 @@ def _authorize(store: ServiceBase, operation: str, params: Mapping[str, Any], ac
 @contextmanager
 def _reading(store: ServiceBase, when: str | int | datetime | None) -> Iterator[tuple[Connection, Moment]]:
     """Catch the views up, resolve ``when``, and read as of it."""
-    store.projector.catch_up()
     with reading_now(), store.engine.connect() as conn:
         moment = _moment(store, conn, when)
     with reading_at(moment.position), translated(), store.engine.connect() as conn:
@@ -793,6 +822,7 @@ def assumable_by(
     entries: Sequence[dict[str, Any]] | None,
     assumers: Sequence[Subject] | None = None,
     contexts: dict[str, dict[str, Any]] | None = None,
+    shared: dict[tuple[int, ...], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
@@ -801,7 +831,9 @@ def assumable_by(
     ``assumers``, when given, are the ``subjects`` for which :func:`may_assume_roles` holds (in the same order): when
     the trust policy only names accounts (or services, identity providers), an identity ``Allow`` is needed, so only
     they are evaluated (none when it names no account or principal of one); the answer is the same. ``contexts``
-    keeps each subject's request context across calls."""
+    keeps each subject's request context across calls. ``shared``, when the trust policy decides alike for every
+    principal of the account (it names only accounts, without conditions), keeps the decision of each context-free
+    set of identity policies, evaluated once."""
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
@@ -817,11 +849,143 @@ def assumable_by(
             context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
             if contexts is not None:
                 contexts[other.arn] = context
-        request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
-        if evaluate(request, other.policy_set(trust)).allowed:
+        key = (*(id(a) for a in other.identity), id(other.boundary)) if shared is not None else None
+        allowed = None if key is None or not _context_free(other) else shared.get(key)  # type: ignore[union-attr]
+        if allowed is None:
+            request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
+            allowed = evaluate(request, other.policy_set(trust)).allowed
+            if key is not None and shared is not None and _context_free(other):
+                shared[key] = allowed
+        if allowed:
             found.append({"Arn": other.arn, "Type": other.kind.capitalize()})
     found += _trust_outsiders(str(role.row["trust_policy"]), str(role.row["account_id"]))
     return found
+
+
+def _context_free(subject: Subject) -> bool:
+    """Whether the subject's decisions depend on nothing but the action and resource: no statement of its policies
+    reads a condition key or a policy variable (then subjects with the same policies decide alike)."""
+    applied = [*subject.identity, *([subject.boundary] if subject.boundary else [])]
+    return all(not st.keys and not st.resource_keys for a in applied for st in a.policy.statements)
+
+
+class _Decider:
+    """Decisions for a request, evaluated once per set of policies shared by context-free subjects (the members of
+    a group with no policies of their own), else once per subject."""
+
+    def __init__(self, action: str, resource: str, moment: Moment, entries: Sequence[dict[str, Any]] | None) -> None:
+        self.action, self.resource, self.moment, self.entries = action, resource, moment, entries
+        self._shared: dict[tuple[int, ...], Decision] = {}
+
+    def __call__(self, subject: Subject) -> Decision:
+        if not _context_free(subject):
+            return decide(subject, self.action, self.resource, self.moment, self.entries)
+        key = (*(id(a) for a in subject.identity), id(subject.boundary))
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = decide(subject, self.action, self.resource, self.moment, self.entries)
+        return found
+
+
+class _Principals:
+    """The account's users and roles at the bound position, built as the questions need them (never all at once
+    unless a trust policy admits anyone)."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        self.conn, self.account_id = conn, account_id
+        self.by_arn: dict[str, Subject] = {}
+        self._uuids: set[str] = set()
+        self._everyone = False
+
+    def load(self, users: set[str], roles: set[str]) -> list[Subject]:
+        wanted_users, wanted_roles = users - self._uuids, roles - self._uuids
+        if (wanted_users or wanted_roles) and not self._everyone:
+            for subject in _subjects_of(self.conn, self.account_id, wanted_users, wanted_roles):
+                self.by_arn[subject.arn] = subject
+            self._uuids |= wanted_users | wanted_roles
+        wanted = users | roles
+        return [s for s in self.by_arn.values() if str(s.row["entity_uuid"]) in wanted]
+
+    def everyone(self) -> list[Subject]:
+        if not self._everyone:
+            for subject in _all_subjects(self.conn, self.account_id):
+                self.by_arn.setdefault(subject.arn, subject)
+            self._everyone = True
+        return sorted(self.by_arn.values(), key=lambda s: (s.kind, s.arn))
+
+
+def _named_in_trust(conn: Connection, account_id: str, trust: AppliedPolicy) -> tuple[set[str], set[str], bool] | None:
+    """The users and roles of the account a trust policy names itself (by ARN or unique id), and whether it names
+    an account (then the account's identity policies decide for everyone else); ``None`` when it may admit anyone
+    (``*``, ``NotPrincipal``, a canonical user): then every principal is a candidate."""
+    names: set[str] = set()
+    accounts = False
+    for statement in trust.policy.statements_for(_ASSUME_ROLE):
+        if not statement.allow:
+            continue
+        principal = statement.principal
+        if principal is None or principal.wildcard or principal.canonical_user:
+            return None
+        named_accounts = {name for name in principal.aws if _ACCOUNT_NAME.fullmatch(name) is not None}
+        accounts = accounts or bool(named_accounts)
+        names |= set(principal.aws) - named_accounts
+    found: tuple[set[str], set[str], bool] = (set(), set(), accounts)
+    if not names:
+        return found
+    for ids, table, id_column in ((found[0], USERS, USERS.c.user_id), (found[1], ROLES, ROLES.c.role_id)):
+        rows = analysis.live_rows(
+            conn, table, table.c.account_id == account_id, or_(table.c.arn.in_(names), id_column.in_(names))
+        )
+        ids |= {str(row["entity_uuid"]) for row in rows}
+    return found
+
+
+def _assumers(
+    conn: Connection,
+    principals: _Principals,
+    role: Subject,
+    moment: Moment,
+    entries: Sequence[dict[str, Any]] | None,
+    contexts: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """:func:`assumable_by` over the candidates only: the principals whose identity policies can allow
+    ``sts:AssumeRole`` and those the trust policy names itself (everyone when it may admit anyone)."""
+    trust = AppliedPolicy.from_text(
+        str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+    )
+    named = _named_in_trust(conn, principals.account_id, trust)
+    if named is None:
+        subjects = principals.everyone()
+    elif named[2]:  # an account named: whoever its identity policies allow sts:AssumeRole, besides those named
+        users, roles = permissions.candidates(conn, principals.account_id, "sts:AssumeRole")
+        loaded = principals.load(users | named[0], roles | named[1])
+        role_arn = str(role.row["arn"])
+        subjects = [
+            s
+            for s in loaded
+            if str(s.row["entity_uuid"]) in named[0] | named[1] or _may_allow(s, _ASSUME_ROLE, role_arn)
+        ]
+    else:  # only the principals named can be admitted: a trust policy must allow the caller
+        subjects = principals.load(named[0], named[1])
+    alike = named is not None and not named[0] and not named[1] and _unconditional(trust)
+    return assumable_by(subjects, role, moment, entries, None, contexts, {} if alike else None)
+
+
+def _may_allow(subject: Subject, action: str, resource: str) -> bool:
+    """Whether an ``Allow`` statement of the subject's identity policies can cover ``action`` (lowercased) on
+    ``resource``: a cheap test before the evaluation decides (a resource with policy variables counts as covered)."""
+    for applied in subject.identity:
+        for statement in applied.policy.statements_for(action):
+            if not statement.allow:
+                continue
+            if statement.resource is None or statement.resource_keys or statement.resource(resource, {}):
+                return True
+    return False
+
+
+def _unconditional(trust: AppliedPolicy) -> bool:
+    """Whether no statement of a trust policy reads a condition key or a policy variable."""
+    return all(not st.keys and not st.resource_keys for st in trust.policy.statements)
 
 
 def who_can(
@@ -833,8 +997,13 @@ def who_can(
     ContextEntries: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Every user and role of the account that would have been allowed ``ActionName`` on ``ResourceArn`` at ``At``
-    (default now), with the paths that allow it (``direct``, ``group`` with its name, or ``role`` for a user that can
-    assume an allowed role), the events behind each, and for roles who could assume them."""
+    (default now), with the paths that allow it (``direct``, ``group`` with its name, or ``role`` for a principal
+    that can reach an allowed role, through a chain of roles of any length: ``Chain`` names each role assumed in
+    turn), the events behind each, and for roles who could assume them.
+
+    Only the principals the permission index names as possibly allowed are evaluated
+    (:func:`iamledger.projections.permissions.candidates`), with the real evaluator; principals sharing a
+    context-free set of policies are evaluated once."""
     account_id = store.current_account_id()
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
     _check_action(ActionName)
@@ -842,41 +1011,53 @@ def who_can(
         book = EventBook(store, conn)
         reasons = analysis.ReasonBook(conn)
         credentials = _CredentialBook(conn, store, account_id, moment)
-        subjects = _all_subjects(conn, account_id)
-        assumers: list[Subject] | None = None
+        principals = _Principals(conn, account_id)
+        decider = _Decider(ActionName, ResourceArn, moment, ContextEntries)
+        users, roles = permissions.candidates(conn, account_id, ActionName)
         contexts: dict[str, dict[str, Any]] = {}
         allowed: dict[str, dict[str, Any]] = {}
-        for subject in subjects:
-            decision = decide(subject, ActionName, ResourceArn, moment, ContextEntries)
+        for subject in principals.load(users, roles):
+            decision = decider(subject)
             if not decision.allowed:
                 continue
             entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
             entry["Paths"] = _paths(reasons, book, subject, decision)
-            if subject.kind == "role":
-                if assumers is None:
-                    assumers = [other for other in subjects if may_assume_roles(other)]
-                entry["AssumableBy"] = assumable_by(subjects, subject, moment, ContextEntries, assumers, contexts)
             entry["Credentials"] = credentials.of(subject)
             allowed[subject.arn] = entry
-        by_arn = {s.arn: s for s in subjects}
-        for entry in list(allowed.values()):
-            for assumer in entry.get("AssumableBy", []):
+        # Roles lead on: whoever can assume an allowed role, directly or through other roles, reaches it.
+        directly = [(arn, [arn]) for arn, entry in sorted(allowed.items()) if entry["Type"] == "Role"]
+        frontier = list(directly)
+        assumers_of: dict[str, list[dict[str, Any]]] = {}
+        reached: set[tuple[str, str]] = set()
+        while frontier:
+            role_arn, chain = frontier.pop(0)
+            if role_arn not in assumers_of:
+                assumers_of[role_arn] = _assumers(
+                    conn, principals, principals.by_arn[role_arn], moment, ContextEntries, contexts
+                )
+            for assumer in assumers_of[role_arn]:
                 arn = assumer.get("Arn")
-                if arn is None or arn not in by_arn:
+                if arn is None or arn not in principals.by_arn or arn in chain or (arn, chain[-1]) in reached:
                     continue
+                reached.add((arn, chain[-1]))
+                other = principals.by_arn[arn]
                 target = allowed.get(arn)
                 if target is None:
-                    other = by_arn[arn]
                     target = {"Arn": arn, "Type": other.kind.capitalize(), "Paths": []}
                     target["Credentials"] = credentials.of(other)
                     allowed[arn] = target
-                target["Paths"].append({"Via": "role", "RoleArn": entry["Arn"]})
-        principals = sorted(allowed.values(), key=lambda e: (e["Type"], e["Arn"]))
+                # ``chain``: the roles from the one ``arn`` assumes first to the allowed one, in order
+                target["Paths"].append({"Via": "role", "RoleArn": chain[-1], "Chain": list(chain)})
+                if other.kind == "role":
+                    frontier.append((arn, [arn, *chain]))
+        for arn, _ in directly:
+            allowed[arn]["AssumableBy"] = assumers_of[arn]
+        principals_out = sorted(allowed.values(), key=lambda e: (e["Type"], e["Arn"]))
         return {
             "ActionName": ActionName,
             "ResourceArn": ResourceArn,
             "AsOf": describe_moment(moment),
-            "Principals": principals,
+            "Principals": principals_out,
         }
 
 
@@ -1324,7 +1505,6 @@ def audit_diff(
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
     for action in ActionNames or ():
         _check_action(action)
-    store.projector.catch_up()
     with reading_now(), store.engine.connect() as conn:
         first = _moment(store, conn, From)
         second = _moment(store, conn, To)
@@ -1397,7 +1577,6 @@ def exposure(
     _check_action(ActionName)
     if _SESSION_ARN.fullmatch(PrincipalArn):
         raise InvalidInputError("Exposure is computed for users, groups and roles; give the session's role ARN.")
-    store.projector.catch_up()
     with reading_now(), store.engine.connect() as conn:
         start = _moment(store, conn, From) if From is not None else None
         end = _moment(store, conn, To)
