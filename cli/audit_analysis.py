@@ -190,6 +190,16 @@ def _subject_text(change: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in change.items() if k not in _HIDDEN and v is not None)
 
 
+def _holders_text(ids: Mapping[str, str | None] | None) -> str:
+    """Who the ARN of a diff named at each moment, said only when that is not simply the same principal (an ARN is
+    given to a new principal, with a new id, after its holder is deleted or renamed)."""
+    if ids is None or (ids["From"] == ids["To"] and ids["From"] is not None):
+        return ""
+    if ids["From"] == ids["To"]:
+        return ", held by no one"
+    return f", held by {ids['From'] or 'no one'} then by {ids['To'] or 'no one'}"
+
+
 def render_diff(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """A diff as lines of text, each with the colour it is printed in on a terminal."""
     data = plain(result)
@@ -197,7 +207,9 @@ def render_diff(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     lines: list[tuple[str, str | None]] = [
         (
             f"Changes from position {first['Position']} ({first['Time']}) to position {second['Position']} "
-            f"({second['Time']})" + (f" affecting {data['PrincipalArn']}" if data.get("PrincipalArn") else ""),
+            f"({second['Time']})"
+            + (f" affecting {data['PrincipalArn']}" if data.get("PrincipalArn") else "")
+            + _holders_text(data.get("PrincipalIds")),
             None,
         )
     ]
@@ -279,16 +291,25 @@ def render_exposure(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
             None,
         )
     ]
-    if not data["Windows"]:
-        lines.append(("  never allowed", None))
-    for number, window in enumerate(data["Windows"], start=1):
-        opened = window["From"]
-        lines.append((f"[{number}] allowed from {opened['Time']}  {_who(opened['Event'], with_time=False)}", "green"))
-        closed = window["To"]
-        if closed is None:
-            lines.append(("    still allowed", "green"))
-        else:
-            lines.append((f"    until {closed['Time']}  {_who(closed['Event'], with_time=False)}", "red"))
+    series = data.get("Principals") or []
+    # An ARN held by several principals in turn: each one's windows under its unique id.
+    shown = [(s["PrincipalId"], s["Windows"]) for s in series] if len(series) > 1 else [(None, data["Windows"])]
+    number = 0
+    for principal_id, windows in shown:
+        if principal_id is not None:
+            lines.append((f"held by {principal_id}:", None))
+        if not windows:
+            lines.append(("  never allowed", None))
+        for window in windows:
+            number += 1
+            opened = window["From"]
+            edge = _who(opened["Event"], with_time=False)
+            lines.append((f"[{number}] allowed from {opened['Time']}  {edge}", "green"))
+            closed = window["To"]
+            if closed is None:
+                lines.append(("    still allowed", "green"))
+            else:
+                lines.append((f"    until {closed['Time']}  {_who(closed['Event'], with_time=False)}", "red"))
     return lines
 
 

@@ -33,6 +33,8 @@ from iamledger.projections.temporal import live, read_position
 from iamledger.projections.users import groups_of_user
 
 PRINCIPAL_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
+# The unique id AWS gives a user, group or role (AIDA..., AGPA..., AROA...): unlike its ARN, never given to another.
+UNIQUE_ID_COLUMNS: Final = {"user": "user_id", "group": "group_id", "role": "role_id"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +56,48 @@ def principal_at(conn: Connection, arn: str) -> tuple[str, dict[str, Any]] | Non
     return None
 
 
-def principal_ever(conn: Connection, arn: str) -> tuple[str, str] | None:
-    """``(kind, entity uuid)`` of the user, group or role that was ever called ``arn`` (the latest one)."""
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A principal that was called an ARN, and the positions ``[start, end)`` in which it was (``end`` ``None``
+    while it still is)."""
+
+    kind: str
+    entity: str
+    principal_id: str
+    held: tuple[tuple[int, int | None], ...]
+
+    def holds(self, position: int) -> bool:
+        """Whether the ARN named this principal at ``position``."""
+        return any(start <= position and (end is None or position < end) for start, end in self.held)
+
+    def overlaps(self, start: int, stop: int) -> bool:
+        """Whether the ARN named this principal at some position of ``[start, stop]``."""
+        return any(begin <= stop and (end is None or end > start) for begin, end in self.held)
+
+
+def holders(conn: Connection, arn: str) -> list[Holder]:
+    """Every user, group or role that was ever called ``arn``, in the order they were. AWS gives the ARN of a
+    deleted (or renamed) principal to the next one created or renamed with its name, with a new unique id, so an
+    ARN can name several principals over the history, one at a time."""
     for kind, table in PRINCIPAL_TABLES.items():
         if f":{kind}/" not in arn:
             continue
-        row = conn.execute(
-            select(table.c.entity_uuid).where(table.c.arn == arn).order_by(table.c.valid_from.desc()).limit(1)
-        ).first()
-        if row is not None:
-            return kind, str(row[0])
-    return None
+        query = (
+            select(table.c.entity_uuid, table.c[UNIQUE_ID_COLUMNS[kind]], table.c.valid_from, table.c.valid_to)
+            .where(table.c.arn == arn)
+            .order_by(table.c.valid_from, table.c.row_id)
+        )
+        spans: dict[str, tuple[str, list[tuple[int, int | None]]]] = {}
+        for entity, principal_id, start, end in conn.execute(query):
+            held = spans.setdefault(str(entity), (str(principal_id), []))[1]
+            stop = None if end is None else int(end)
+            if held and held[-1][1] == int(start):  # a row replaced (a boundary set...): the ARN still names it
+                held[-1] = (held[-1][0], stop)
+            else:
+                held.append((int(start), stop))
+        if spans:
+            return [Holder(kind, entity, principal_id, tuple(held)) for entity, (principal_id, held) in spans.items()]
+    return []
 
 
 def row_of(conn: Connection, kind: str, entity: str) -> dict[str, Any] | None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import eventsourcing.domain
 import pytest
@@ -343,6 +344,200 @@ def test_exposure_windows_open_and_close_at_the_events(timeline):
     old = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", To=_at(10, 45))
     assert [w["To"] and w["To"]["Position"] for w in old["Windows"]] == [positions["leave"]]
     assert store.exposure(PrincipalArn=BOB, ActionName="s3:PutObject")["Windows"] == []
+
+
+def test_without_arn_reuse_each_answer_names_the_one_holder(timeline):
+    store, positions = timeline
+    alice = store.get_user(UserName="alice")["User"]["UserId"]
+    diff = store.audit_diff(From=_at(9, 55), To=_at(10, 45), PrincipalArn=ALICE)
+    assert diff["PrincipalIds"] == {"From": alice, "To": alice}
+    put = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject")
+    (series,) = put["Principals"]
+    assert series["PrincipalId"] == alice
+    assert series["Windows"] == put["Windows"]
+    assert [w["PrincipalId"] for w in put["Windows"]] == [alice, alice]
+    assert [w["From"]["Position"] for w in put["Windows"]] == [positions["join"], positions["rejoin"]]
+
+
+# -- an ARN reused by a new principal -----------------------------------------------------------------------------
+
+
+def _reused(store: _Store, clock: Clock, how: str) -> dict[str, Any]:
+    """09:00 init; 09:10 the first alice; 09:20 group devs, 09:21 policy data (s3:GetObject), 09:22 attached to devs;
+    09:30 alice joins devs; 09:40 bob, 09:41 bob's inline s3:PutObject; 10:00 alice leaves devs (req-leave); 10:05
+    alice deleted (req-delete); then the second alice (req-second): bob renamed to alice at 10:10 (``rename``), or a
+    new user alice created at 10:10 and given bob's inline policy at 10:12 (``recreate``, req-put). Returns the
+    position of each named step's first event and both alices' unique ids (``first_id``, ``second_id``)."""
+    found: dict[str, Any] = {}
+
+    def step(name: str, hour: int, minute: int, call: Callable[[], object]) -> object:
+        clock.at(hour, minute)
+        before = _head(store)
+        with bound_audit_context(AuditContext(actor=ROOT, request_id=f"req-{name}", source_ip="10.0.0.1")):
+            result = call()
+        found[name] = before + 1
+        return result
+
+    store.clock = clock.now  # type: ignore[method-assign]
+    clock.at(9, 0)
+    store.init(A)
+    first = step("alice", 9, 10, lambda: store.create_user(UserName="alice"))
+    step("devs", 9, 20, lambda: store.create_group(GroupName="devs"))
+    step("policy", 9, 21, lambda: store.create_policy(PolicyName="data", PolicyDocument=_doc(_allow("s3:GetObject"))))
+    step("attach", 9, 22, lambda: store.attach_group_policy(GroupName="devs", PolicyArn=POLICY))
+    step("join", 9, 30, lambda: store.add_user_to_group(UserName="alice", GroupName="devs"))
+    put = _doc(_allow("s3:PutObject"))
+    step("bob", 9, 40, lambda: store.create_user(UserName="bob"))
+    step("bob-put", 9, 41, lambda: store.put_user_policy(UserName="bob", PolicyName="put", PolicyDocument=put))
+    step("leave", 10, 0, lambda: store.remove_user_from_group(UserName="alice", GroupName="devs"))
+    step("delete", 10, 5, lambda: store.delete_user(UserName="alice"))
+    if how == "rename":
+        step("second", 10, 10, lambda: store.update_user(UserName="bob", NewUserName="alice"))
+    else:
+        step("second", 10, 10, lambda: store.create_user(UserName="alice"))
+        step("put", 10, 12, lambda: store.put_user_policy(UserName="alice", PolicyName="put", PolicyDocument=put))
+    clock.at(10, 30)
+    found["first_id"] = cast("dict[str, Any]", first)["User"]["UserId"]
+    found["second_id"] = store.get_user(UserName="alice")["User"]["UserId"]
+    assert found["first_id"] != found["second_id"]
+    return found
+
+
+@pytest.fixture(params=["rename", "recreate"])
+def reused(request: pytest.FixtureRequest, store_url: str, clock: Clock) -> Iterator[tuple[_Store, dict[str, Any]]]:
+    opened = _Store.open(store_url)
+    try:
+        found = _reused(opened, clock, request.param)
+        found["how"] = request.param
+        yield opened, found
+    finally:
+        opened.close()
+
+
+def test_diff_of_a_reused_arn_compares_each_moments_holder(reused):
+    store, found = reused
+    answer = store.audit_diff(
+        From=_at(9, 45), To=_at(10, 20), PrincipalArn=ALICE, ActionNames=["s3:GetObject", "s3:PutObject"]
+    )
+    flips = {(f["PrincipalArn"], f["ActionName"], f["From"], f["To"]) for f in answer["DecisionChanges"]}
+    assert flips == {
+        (ALICE, "s3:GetObject", "allowed", "implicitDeny"),  # the first alice's, through devs
+        (ALICE, "s3:PutObject", "implicitDeny", "allowed"),  # the second alice's inline policy
+    }
+    assert answer["PrincipalIds"] == {"From": found["first_id"], "To": found["second_id"]}
+    changes = [(c["Category"], c["Change"], [e["Position"] for e in c["Events"]]) for c in answer["Changes"]]
+    if found["how"] == "rename":
+        # bob's inline policy did not change: it came to the ARN with the rename, the event shown.
+        added = [("User", "Added", [found["second"]]), ("InlinePolicy", "Added", [found["second"]])]
+    else:
+        added = [("User", "Added", [found["second"]]), ("InlinePolicy", "Added", [found["put"]])]
+    assert changes == [
+        ("GroupMembership", "Removed", [found["leave"]]),
+        ("User", "Removed", [found["delete"]]),
+        *added,
+    ]
+    users = [c for c in answer["Changes"] if c["Category"] == "User"]
+    assert [(c["UserName"], c["Arn"]) for c in users] == [("alice", ALICE), ("alice", ALICE)]
+    assert answer["Changes"][0]["UserName"] == "alice"  # the first alice's membership
+
+
+def test_diff_of_an_arn_without_a_holder_at_one_moment_has_an_empty_side(reused):
+    store, found = reused
+    actions = ["s3:GetObject", "s3:PutObject"]
+    gone = store.audit_diff(From=_at(9, 45), To=_at(10, 7), PrincipalArn=ALICE, ActionNames=actions)
+    assert [(f["ActionName"], f["From"], f["To"]) for f in gone["DecisionChanges"]] == [
+        ("s3:GetObject", "allowed", "implicitDeny")
+    ]
+    assert [(c["Category"], c["Change"]) for c in gone["Changes"]] == [
+        ("GroupMembership", "Removed"),
+        ("User", "Removed"),
+    ]
+    assert gone["PrincipalIds"] == {"From": found["first_id"], "To": None}
+    back = store.audit_diff(From=_at(10, 7), To=_at(10, 20), PrincipalArn=ALICE, ActionNames=actions)
+    assert [(f["ActionName"], f["From"], f["To"]) for f in back["DecisionChanges"]] == [
+        ("s3:PutObject", "implicitDeny", "allowed")
+    ]
+    assert back["PrincipalIds"] == {"From": None, "To": found["second_id"]}
+    assert [(c["Category"], c["Change"]) for c in back["Changes"]] == [("User", "Added"), ("InlinePolicy", "Added")]
+    if found["how"] == "rename":  # renamed to alice, bob's ARN names no one: its rows leave with the rename
+        renamed = store.audit_diff(From=_at(9, 45), To=_at(10, 20), PrincipalArn=BOB, ActionNames=actions)
+        assert [(f["ActionName"], f["From"], f["To"]) for f in renamed["DecisionChanges"]] == [
+            ("s3:PutObject", "allowed", "implicitDeny")
+        ]
+        assert [(c["Category"], c["Change"], [e["Position"] for e in c["Events"]]) for c in renamed["Changes"]] == [
+            ("User", "Removed", [found["second"]]),
+            ("InlinePolicy", "Removed", [found["second"]]),
+        ]
+        assert renamed["Changes"][0]["UserName"] == "bob"
+        assert renamed["PrincipalIds"] == {"From": found["second_id"], "To": None}
+    never = store.audit_diff(From=_at(9, 5), To=_at(9, 8), PrincipalArn=ALICE, ActionNames=actions)
+    assert never["PrincipalIds"] == {"From": None, "To": None}
+    assert never["Changes"] == []
+    assert never["DecisionChanges"] == []
+
+
+def _series(answer: dict[str, Any]) -> list[tuple[str, list[tuple[int, int | None]]]]:
+    return [
+        (s["PrincipalId"], [(w["From"]["Position"], w["To"] and w["To"]["Position"]) for w in s["Windows"]])
+        for s in answer["Principals"]
+    ]
+
+
+def test_exposure_of_a_reused_arn_reports_a_series_per_holder(reused):
+    store, found = reused
+    first, second = found["first_id"], found["second_id"]
+    get = store.exposure(PrincipalArn=ALICE, ActionName="s3:GetObject")
+    assert [(w["From"]["Position"], w["To"]["Position"]) for w in get["Windows"]] == [(found["join"], found["leave"])]
+    assert _series(get) == [(first, [(found["join"], found["leave"])]), (second, [])]
+    assert [w["PrincipalId"] for w in get["Windows"]] == [first]
+    assert get["AllowedAtEnd"] is False
+    put = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject")
+    # Renamed, bob's permission counts for the ARN alice from the rename only.
+    opened = found["second"] if found["how"] == "rename" else found["put"]
+    assert _series(put) == [(first, []), (second, [(opened, None)])]
+    assert put["Windows"][0]["From"]["Event"]["RequestId"] == f"req-{'second' if found['how'] == 'rename' else 'put'}"
+    assert put["AllowedAtEnd"] is True
+    recent = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", From=_at(10, 7))
+    assert [s["PrincipalId"] for s in recent["Principals"]] == [second]  # the first alice was gone by then
+    early = store.exposure(PrincipalArn=ALICE, ActionName="s3:GetObject", To=_at(10, 7))
+    assert _series(early) == [(first, [(found["join"], found["leave"])])]
+    if found["how"] == "rename":  # the ARN bob named bob until the rename
+        bob = store.exposure(PrincipalArn=BOB, ActionName="s3:PutObject")
+        assert _series(bob) == [(second, [(found["bob-put"], found["second"])])]
+        assert bob["AllowedAtEnd"] is False
+
+
+def test_cli_shows_each_moments_holder_of_a_reused_arn(reused, store_url, capsys):
+    _, found = reused
+    diff = run(
+        capsys,
+        "audit", "diff", "--from", _at(9, 45), "--to", _at(10, 20), "--principal-arn", ALICE, "--output", "text",
+        "--db", store_url,
+    )  # fmt: skip
+    assert diff.exit_code == 0, diff.stderr
+    header = diff.stdout.splitlines()[0]
+    assert header.endswith(f"affecting {ALICE}, held by {found['first_id']} then by {found['second_id']}")
+    gone = run(
+        capsys,
+        "audit", "diff", "--from", _at(9, 45), "--to", _at(10, 7), "--principal-arn", ALICE, "--output", "text",
+        "--db", store_url,
+    )  # fmt: skip
+    assert gone.stdout.splitlines()[0].endswith(f"affecting {ALICE}, held by {found['first_id']} then by no one")
+    exposure = run(
+        capsys,
+        "audit", "exposure", "--principal-arn", ALICE, "--action-name", "s3:GetObject", "--output", "text",
+        "--db", store_url,
+    )  # fmt: skip
+    assert exposure.exit_code == 0, exposure.stderr
+    lines = exposure.stdout.splitlines()
+    assert lines[1] == f"held by {found['first_id']}:"
+    assert lines[2].startswith(f"[1] allowed from 2026-11-01T09:30:00+00:00  #{found['join']} AddUserToGroup")
+    assert lines[3].startswith(f"    until 2026-11-01T10:00:00+00:00  #{found['leave']} RemoveUserFromGroup")
+    assert lines[4:] == [f"held by {found['second_id']}:", "  never allowed"]
+    as_json = _json(
+        capsys, "audit", "exposure", "--principal-arn", ALICE, "--action-name", "s3:GetObject", "--db", store_url
+    )
+    assert [s["PrincipalId"] for s in as_json["Principals"]] == [found["first_id"], found["second_id"]]
 
 
 def test_event_names_follow_the_api_operations():

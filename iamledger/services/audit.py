@@ -366,23 +366,7 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
         for kind, table in (("user", USERS), ("role", ROLES))
         for row in analysis.live_rows(conn, table, table.c.account_id == account_id)
     ]
-    tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
-    policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
-    shared: dict[EffectivePolicy, AppliedPolicy] = {}
-    subjects = [
-        _with_policies(
-            Subject(
-                str(row["arn"]),
-                kind,
-                row,
-                _principal_for(kind, row, dict(tags.get(str(row["entity_uuid"]), []))),
-                found,
-            ),
-            shared,
-        )
-        for (kind, row), found in zip(rows, policies, strict=True)
-    ]
-    return sorted(subjects, key=lambda s: (s.kind, s.arn))
+    return _subjects_from(conn, account_id, rows)
 
 
 def _subjects_of(conn: Connection, account_id: str, users: set[str], roles: set[str]) -> list[Subject]:
@@ -393,12 +377,14 @@ def _subjects_of(conn: Connection, account_id: str, users: set[str], roles: set[
         ordered = sorted(ids)
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start : start + _CHUNK]
-            rows += [
-                (kind, row)
-                for row in analysis.live_rows(
-                    conn, table, table.c.account_id == account_id, table.c.entity_uuid.in_(chunk)
-                )
-            ]
+            where = (table.c.account_id == account_id, table.c.entity_uuid.in_(chunk))
+            rows += [(kind, row) for row in analysis.live_rows(conn, table, *where)]
+    return _subjects_from(conn, account_id, rows)
+
+
+def _subjects_from(conn: Connection, account_id: str, rows: list[tuple[str, dict[str, Any]]]) -> list[Subject]:
+    """The subjects of ``(kind, row)`` pairs, their tags and policies read in a handful of queries, the compiled form
+    of a policy they share built once."""
     tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
     policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
     shared: dict[EffectivePolicy, AppliedPolicy] = {}
@@ -1351,17 +1337,31 @@ _CHANGED_WHAT: Final = {
 
 @dataclass
 class _Scope:
-    """What affects one principal: itself, its groups (at either moment), the policies attached to them."""
+    """What affects the principal an ARN names at either moment of a diff: the holder at each moment (its aggregate
+    id and unique id; ``None`` when the ARN named no one then), their groups (at either moment), the policies
+    attached to them. AWS gives a deleted principal's ARN to the next one of that name, so the two holders may
+    differ."""
 
-    entity: str
     kind: str
     arn: str
+    holders: tuple[str | None, str | None]
+    principal_ids: tuple[str | None, str | None]
     groups: set[str]
     policies: set[str]
     policy_arns: set[str]
+    # The positions between the moments at which the ARN began or stopped naming each moment's holder.
+    handovers: tuple[list[int], list[int]]
 
-    def covers(self, category: str, row: Mapping[str, Any]) -> bool:  # noqa: PLR0911 - one rule per category
-        holders = {self.entity} | self.groups
+    @property
+    def handed_over(self) -> bool:
+        """Whether the ARN named another principal (or no one) at one moment than at the other."""
+        return self.holders[0] != self.holders[1]
+
+    def covers(self, category: str, row: Mapping[str, Any], side: int) -> bool:  # noqa: PLR0911 - a rule per category
+        """Whether ``row`` affects the principal at moment ``side`` (0: From, 1: To): a principal's own rows count
+        only on the side of the moment it held the ARN, its groups' and policies' on both."""
+        own = self.holders[side]
+        holders = self.groups if own is None else {own} | self.groups
         if category in {"User", "Group", "Role"}:
             return str(row["entity_uuid"]) in holders
         if category == "Policy":
@@ -1369,11 +1369,11 @@ class _Scope:
         if category == "PolicyVersion":
             return str(row["policy_uuid"]) in self.policies
         if category == "GroupMembership":
-            return str(row["user_uuid"]) == self.entity
+            return str(row["user_uuid"]) == own
         if category in {"PolicyAttachment", "InlinePolicy"}:
             return str(row["principal_uuid"]) in holders
         if category == "AccessKey":
-            return str(row["owner_uuid"]) == self.entity
+            return str(row["owner_uuid"]) == own
         if category == "Session":
             owner = str(row["owner_arn"])
             if self.kind == "role":
@@ -1383,26 +1383,47 @@ class _Scope:
         return False
 
 
-def _scope(conn: Connection, account_id: str, arn: str, positions: Sequence[int]) -> _Scope:
-    found = analysis.principal_ever(conn, arn)
-    if found is None or arn.split(":")[4] != account_id:
+def _scope(conn: Connection, account_id: str, arn: str, first: Moment, second: Moment) -> _Scope:
+    found = analysis.holders(conn, arn)
+    if not found or arn.split(":")[4] != account_id:
         raise NoSuchEntityError(f"The principal {arn} cannot be found.")
-    kind, entity = found
+    # The ARN names whoever held it at each moment, not its latest holder.
+    held = [next((h for h in found if h.holds(m.position)), None) for m in (first, second)]
     groups: set[str] = set()
     arns: set[str] = set()
-    for position in positions:
-        with reading_at(position):
-            if kind == "user":
-                rows = analysis.live_rows(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == entity)
-                groups |= {str(r["group_uuid"]) for r in rows}
-            holders = [entity, *groups]
-            attached = analysis.live_rows(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(holders))
-            arns |= {str(r["policy_arn"]) for r in attached}
-            row = analysis.row_of(conn, kind, entity)
-            if row is not None and row.get("boundary_arn"):
-                arns.add(str(row["boundary_arn"]))
-    policies = analysis.policy_ids(conn, arns)
-    return _Scope(entity, kind, arn, groups, policies, arns)
+    for moment, holder in zip((first, second), held, strict=True):
+        with reading_at(moment.position):
+            owners = list(groups)
+            if holder is not None:
+                if holder.kind == "user":
+                    rows = analysis.live_rows(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == holder.entity)
+                    groups |= {str(r["group_uuid"]) for r in rows}
+                owners = [holder.entity, *groups]
+                row = analysis.row_of(conn, holder.kind, holder.entity)
+                if row is not None and row.get("boundary_arn"):
+                    arns.add(str(row["boundary_arn"]))
+            if owners:
+                attached = analysis.live_rows(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(owners))
+                arns |= {str(r["policy_arn"]) for r in attached}
+    handovers = tuple(
+        sorted(
+            bound
+            for span in ([] if holder is None else holder.held)
+            for bound in span
+            if bound is not None and first.position < bound <= second.position
+        )
+        for holder in held
+    )
+    return _Scope(
+        found[0].kind,
+        arn,
+        (None if held[0] is None else held[0].entity, None if held[1] is None else held[1].entity),
+        (None if held[0] is None else held[0].principal_id, None if held[1] is None else held[1].principal_id),
+        groups,
+        analysis.policy_ids(conn, arns),
+        arns,
+        (handovers[0], handovers[1]),
+    )
 
 
 def _rows_by_key(conn: Connection, category: _Category, account_id: str) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -1444,12 +1465,23 @@ def _changes(
             was, now = old.get(key), new.get(key)
             row = now if now is not None else was
             assert row is not None  # noqa: S101 - the key came from one side
-            if scope is not None and not scope.covers(category.name, row):
-                obtained = category.name == "Session" and any(
-                    e.get("Actor") == scope.arn for e in _events_of(conn, book, category, row, start, stop)
+            if scope is not None:
+                # Each side keeps what affected the ARN's holder at its moment: when the ARN changed hands, the
+                # first holder's own rows are only before and the second's only after (removed and added).
+                kept = (
+                    was if was is not None and scope.covers(category.name, was, 0) else None,
+                    now if now is not None and scope.covers(category.name, now, 1) else None,
                 )
-                if not obtained:  # a session the principal obtained for a role still concerns it
-                    continue
+                if kept == (None, None):
+                    obtained = category.name == "Session" and any(
+                        e.get("Actor") == scope.arn for e in _events_of(conn, book, category, row, start, stop)
+                    )
+                    if not obtained:  # a session the principal obtained for a role still concerns it
+                        continue
+                else:
+                    was, now = kept
+                    row = now if now is not None else was
+                    assert row is not None  # noqa: S101 - one side was kept
             change: dict[str, Any]
             if was is None:
                 change = {"Category": category.name, "Change": "Added", **category.show(row, names)}
@@ -1462,6 +1494,11 @@ def _changes(
                 change = {"Category": category.name, "Change": "Changed", **category.show(now, names)}
                 change["Changed"] = {_CHANGED_WHAT.get(c, c): {"From": was[c], "To": now[c]} for c in changed}
             change["Events"] = _events_of(conn, book, category, row, start, stop)
+            if not change["Events"] and scope is not None and scope.handed_over and change["Change"] != "Changed":
+                # A row on one side only that did not change between the moments belongs to a holder of the ARN
+                # at one moment only: what added or removed it is the event that handed the ARN over.
+                side = 1 if change["Change"] == "Added" else 0
+                change["Events"] = [book.describe(p) for p in scope.handovers[side]]
             changes.append(change)
     changes.sort(key=lambda c: c["Events"][0]["Position"] if c["Events"] else 0)
     return changes
@@ -1471,15 +1508,17 @@ def _decision_at(
     store: ServiceBase,
     conn: Connection,
     kind: str,
-    entity: str,
+    entity: str | None,
     moment: Moment,
     actions: Sequence[str],
     resources: Sequence[str],
     entries: Sequence[dict[str, Any]] | None,
 ) -> dict[tuple[str, str], str]:
+    """The decisions for the principal ``entity`` at ``moment``; implicit denies when it did not exist then (or
+    ``entity`` is ``None``: the ARN asked about named no one)."""
     del store
     with reading_at(moment.position):
-        row = analysis.row_of(conn, kind, entity)
+        row = None if entity is None else analysis.row_of(conn, kind, entity)
         if row is None:
             return {(a, r): EvalDecision.IMPLICIT_DENY.value for a in actions for r in resources}
         subject = _stored_subject(conn, kind, row)
@@ -1500,7 +1539,12 @@ def audit_diff(
     policies (default versions), policy versions, memberships, attachments, inline policies, access keys and
     sessions issued, each with the events between the moments that changed it; only what affects ``PrincipalArn``
     when given. With ``ActionNames`` (on ``ResourceArns``, default ``*``), also the decisions that flipped, for the
-    principal or for every user and role."""
+    principal or for every user and role.
+
+    ``PrincipalArn`` names, at each moment, the principal that held it then (AWS gives a deleted principal's ARN to
+    the next one of its name, with a new unique id): the first holder's rows and decisions at ``From`` are compared
+    with the second holder's at ``To``, and ``"PrincipalIds": {"From", "To"}`` gives each holder's unique id
+    (``None``, and no rows and implicit denies on that side, when the ARN named no one at that moment)."""
     account_id = store.current_account_id()
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
     for action in ActionNames or ():
@@ -1514,21 +1558,23 @@ def audit_diff(
         )
     with translated(), store.engine.connect() as conn:
         book = EventBook(store, conn)
-        scope = _scope(conn, account_id, PrincipalArn, [first.position, second.position]) if PrincipalArn else None
+        scope = _scope(conn, account_id, PrincipalArn, first, second) if PrincipalArn else None
         answer: dict[str, Any] = {"From": describe_moment(first), "To": describe_moment(second)}
-        if PrincipalArn:
-            answer["PrincipalArn"] = PrincipalArn
+        if scope is not None:
+            answer["PrincipalArn"] = scope.arn
+            answer["PrincipalIds"] = {"From": scope.principal_ids[0], "To": scope.principal_ids[1]}
         answer["Changes"] = _changes(conn, book, account_id, first, second, scope)
         if ActionNames:
             resources = list(ResourceArns or ["*"])
+            targets: list[tuple[str, str | None, str | None, str]]
             if scope is not None:
-                targets = [(scope.kind, scope.entity, scope.arn)]
+                targets = [(scope.kind, *scope.holders, scope.arn)]
             else:
-                targets = _principals_between(conn, account_id, first, second)
+                targets = [(k, e, e, arn) for k, e, arn in _principals_between(conn, account_id, first, second)]
             flips = []
-            for kind, entity, arn in targets:
-                before = _decision_at(store, conn, kind, entity, first, ActionNames, resources, ContextEntries)
-                after = _decision_at(store, conn, kind, entity, second, ActionNames, resources, ContextEntries)
+            for kind, earlier, later, arn in targets:
+                before = _decision_at(store, conn, kind, earlier, first, ActionNames, resources, ContextEntries)
+                after = _decision_at(store, conn, kind, later, second, ActionNames, resources, ContextEntries)
                 for (action, resource), was in before.items():
                     now = after[(action, resource)]
                     if was != now:
@@ -1570,6 +1616,12 @@ def exposure(
     ``ResourceArn``, each opened and closed by an event (``To`` null while it is still open at the end); only the
     windows that overlap ``From``..``To`` (default: the whole history up to now).
 
+    The ARN names, at each position, the principal that held it then: AWS gives a deleted (or renamed) principal's
+    ARN to the next one of its name, with a new unique id. ``"Principals"`` has one series of windows per principal
+    that held the ARN within ``From``..``To``, in the order they held it, each ``{"PrincipalId", "Windows"}``; a
+    holder's windows lie within the positions it held the ARN (a renamed user's permissions count for its new ARN
+    from the rename). ``"Windows"`` lists them all in time order, each with its ``PrincipalId``.
+
     The decision can change only where a row it depends on began or ended (see
     :func:`iamledger.projections.analysis.change_points`), so it is evaluated at those positions only."""
     account_id = store.current_account_id()
@@ -1581,26 +1633,21 @@ def exposure(
         start = _moment(store, conn, From) if From is not None else None
         end = _moment(store, conn, To)
     with translated(), store.engine.connect() as conn:
-        found = analysis.principal_ever(conn, PrincipalArn)
-        if found is None or PrincipalArn.split(":")[4] != account_id:
+        found = analysis.holders(conn, PrincipalArn)
+        if not found or PrincipalArn.split(":")[4] != account_id:
             raise NoSuchEntityError(f"The principal {PrincipalArn} cannot be found.")
-        kind, entity = found
         book = EventBook(store, conn)
-        windows: list[dict[str, Any]] = []
-        is_open = False
-        for position in analysis.change_points(conn, kind, entity):
-            if position > end.position:
-                break
-            moment = Moment(position, time_of(conn, position) or end.time)
-            decision = _decision_at(store, conn, kind, entity, moment, [ActionName], [ResourceArn], ContextEntries)
-            allowed = decision[(ActionName, ResourceArn)] == EvalDecision.ALLOWED.value
-            if allowed and not is_open:
-                windows.append({"From": _boundary(book, conn, position), "To": None})
-            elif is_open and not allowed:
-                windows[-1]["To"] = _boundary(book, conn, position)
-            is_open = allowed
-        if start is not None:
-            windows = [w for w in windows if w["To"] is None or w["To"]["Position"] > start.position]
+        series: list[dict[str, Any]] = []
+        allowed_at_end = False
+        for holder in found:
+            if not holder.overlaps(0 if start is None else start.position, end.position):
+                continue
+            request = (ActionName, ResourceArn, ContextEntries)
+            windows, is_open = _windows_of(store, conn, book, holder, end, *request)
+            if start is not None:
+                windows = [w for w in windows if w["To"] is None or w["To"]["Position"] > start.position]
+            series.append({"PrincipalId": holder.principal_id, "Windows": windows})
+            allowed_at_end = allowed_at_end or is_open
         answer: dict[str, Any] = {
             "PrincipalArn": PrincipalArn,
             "ActionName": ActionName,
@@ -1609,9 +1656,41 @@ def exposure(
         }
         if start is not None:
             answer["From"] = describe_moment(start)
-        answer["Windows"] = windows
-        answer["AllowedAtEnd"] = is_open
+        answer["Principals"] = series
+        answer["Windows"] = [window for held in series for window in held["Windows"]]
+        answer["AllowedAtEnd"] = allowed_at_end
         return answer
+
+
+def _windows_of(
+    store: ServiceBase,
+    conn: Connection,
+    book: EventBook,
+    holder: analysis.Holder,
+    end: Moment,
+    action: str,
+    resource: str,
+    entries: Sequence[dict[str, Any]] | None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The windows up to ``end`` in which ``holder`` held the ARN and was allowed the request, and whether the last
+    is still open at ``end``."""
+    windows: list[dict[str, Any]] = []
+    is_open = False
+    for position in analysis.change_points(conn, holder.kind, holder.entity):
+        if position > end.position:
+            break
+        # Its own row's bounds are change points, so the positions it took or lost the ARN are among them.
+        allowed = False
+        if holder.holds(position):
+            moment = Moment(position, time_of(conn, position) or end.time)
+            decision = _decision_at(store, conn, holder.kind, holder.entity, moment, [action], [resource], entries)
+            allowed = decision[(action, resource)] == EvalDecision.ALLOWED.value
+        if allowed and not is_open:
+            windows.append({"PrincipalId": holder.principal_id, "From": _boundary(book, conn, position), "To": None})
+        elif is_open and not allowed:
+            windows[-1]["To"] = _boundary(book, conn, position)
+        is_open = allowed
+    return windows, is_open
 
 
 # -- the store's methods -------------------------------------------------------------------------------------------
