@@ -21,7 +21,6 @@ from iamledger.cli.audit import audit_group
 from iamledger.cli.output import plain
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.domain.errors import InvalidInputError
-from iamledger.services import audit
 
 WHEN_HELP: Final = (
     "an ISO 8601 time (2026-11-01T09:00:00Z), a date, a duration ago (90m, 7d), epoch seconds, or position:N"
@@ -104,7 +103,7 @@ def _simulate(args: tuple[str, ...]) -> None:
     if params.pop("PolicyExclusionList", None) is not None:
         raise InvalidInputError("PolicyExclusionList is not supported by the audit simulation.")
     with acting_in_account() as (store, _):
-        result = audit.simulate_principal_policy_at(store.reader(), At=namespace.cli_at, **params)
+        result = store.audit_simulate_principal_policy(At=namespace.cli_at, **params)
     emit(result, title=_SIMULATE)
 
 
@@ -128,8 +127,7 @@ def _who_can(args: tuple[str, ...]) -> None:
     namespace = _parsed(parser, args)
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
-        result = audit.who_can(
-            store.reader(),
+        result = store.who_can(
             ActionName=namespace.action_name,
             ResourceArn=namespace.resource_arn,
             At=namespace.at,
@@ -155,7 +153,7 @@ def _what_can(args: tuple[str, ...]) -> None:
     parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
     namespace = _parsed(parser, args)
     with acting_in_account() as (store, _):
-        result = audit.what_can(store.reader(), PrincipalArn=namespace.principal_arn, At=namespace.at)
+        result = store.what_can(PrincipalArn=namespace.principal_arn, At=namespace.at)
     emit(result, title="WhatCan")
 
 
@@ -252,8 +250,7 @@ def _diff(args: tuple[str, ...]) -> None:
     namespace = _parsed(parser, args)
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
-        result = audit.audit_diff(
-            store.reader(),
+        result = store.audit_diff(
             From=namespace.start,
             To=namespace.end,
             PrincipalArn=namespace.principal_arn,
@@ -324,8 +321,7 @@ def _exposure(args: tuple[str, ...]) -> None:
     namespace = _parsed(parser, args)
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
-        result = audit.exposure(
-            store.reader(),
+        result = store.exposure(
             PrincipalArn=namespace.principal_arn,
             ActionName=namespace.action_name,
             ResourceArn=namespace.resource_arn,

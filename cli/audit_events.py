@@ -20,8 +20,7 @@ import click
 from iamledger.cli.audit import audit_group
 from iamledger.cli.output import render
 from iamledger.cli.session import acting_in_account, state
-from iamledger.projections.trail import TrailRecord, entity_history, lookup_events
-from iamledger.services.trail import trail_account
+from iamledger.projections.trail_records import TrailRecord
 
 CSV_COLUMNS: Final = (
     "eventTime",
@@ -230,12 +229,9 @@ def lookup_events_command(
     }
     single = max_results is not None or next_token is not None or no_paginate
     with acting_in_account() as (store, _):
-        account_id = trail_account(store)
 
         def call(size: int | None, token: str | None) -> dict[str, Any]:
-            return lookup_events(
-                store.reader(), **params, MaxResults=size, NextToken=token, account_id=account_id, now=store.clock()
-            )
+            return store.lookup_events(**params, MaxResults=size, NextToken=token)
 
         result = call(max_results, next_token) if single else _paginate(call, max_items, starting_token, page_size)
     _print_lookup(result)
@@ -325,7 +321,7 @@ def history_command(
         )
     kind, name = chosen[0]
     with acting_in_account() as (store, _):
-        found = entity_history(store.reader(), kind, name, account_id=trail_account(store))
+        found = store.entity_history(kind, name)
     _print_history(found)
 
 

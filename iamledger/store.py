@@ -32,6 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
+from iamledger.audit.service import AuditService, TrailService
 from iamledger.awsmodel import missing_members_as_null
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
@@ -67,7 +68,6 @@ from iamledger.projections.timeindex import settle
 from iamledger.projections.trail_index import TrailProjection
 from iamledger.security import SecurityLog
 from iamledger.services.account import AccountService
-from iamledger.services.audit import AuditService
 from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService
 from iamledger.services.federated_sts import FederatedStsService
@@ -83,7 +83,6 @@ from iamledger.services.server_certificates import ServerCertificatesService
 from iamledger.services.sessions import SessionsService
 from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
-from iamledger.services.trail import TrailService
 from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
 from iamledger.transcoder import OneShotJSONTranscoder

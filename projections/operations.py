@@ -1,7 +1,7 @@
 """Which API operation recorded each event: ``User.AddedToGroup`` -> ``AddUserToGroup``.
 
 The one table of it: the audit answers name events by it, and the audit trail's records
-(:mod:`iamledger.projections.trail`) agree with it (``tests/test_audit_analysis.py`` checks both).
+(:mod:`iamledger.projections.trail_render`) agree with it (``tests/test_audit_analysis.py`` checks both).
 """
 
 from __future__ import annotations

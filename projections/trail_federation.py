@@ -1,5 +1,5 @@
 """The audit trail's records of the identity provider operations and of the federated role sessions
-(``AssumeRoleWithSAML``, ``AssumeRoleWithWebIdentity``), used by :mod:`iamledger.projections.trail`.
+(``AssumeRoleWithSAML``, ``AssumeRoleWithWebIdentity``), used by :mod:`iamledger.projections.trail_render`.
 
 A federated session's record names the provider as its ``userIdentity`` (``SAMLUser`` / ``WebIdentityUser``, as
 CloudTrail does), and its response elements say that iamledger did not verify the credential's signature
@@ -19,7 +19,7 @@ from iamledger.domain.federation import (
     WebIdentityRoleSession,
     parse_provider_arn,
 )
-from iamledger.projections.trail import (
+from iamledger.projections.trail_records import (
     ACCESS_KEY,
     ASSUMED_ROLE,
     ROLE,

@@ -1,9 +1,9 @@
 """The audit trail as a projection: each CloudTrail record written once, when its events are projected, and indexed
 by what ``LookupEvents`` and the history of an entity look for.
 
-The records are rendered by the same code the replay used (:class:`~iamledger.projections.trail.Trail`), which needs
-to know, for each event, what came before it: which entity an id names, the ids a name has had, the sessions behind
-temporary keys, the MFA devices and certificates. That state is kept in a table of its own
+The records are rendered by the same code the replay used (:class:`~iamledger.projections.trail_render.Trail`),
+which needs to know, for each event, what came before it: which entity an id names, the ids a name has had, the
+sessions behind temporary keys, the MFA devices and certificates. That state is kept in a table of its own
 (``iamledger_trail_state``), read through a cache while a batch is projected and written with the batch, so a
 process that catches the trail up reads only the state the new events touch, never the log before them.
 
@@ -57,11 +57,11 @@ from sqlalchemy import (
 from iamledger.domain.arns import policy_arn_parts
 from iamledger.projections.tables import TRACKING
 from iamledger.projections.temporal import driver_execute
-from iamledger.projections.trail import (
+from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
+from iamledger.projections.trail_records import (
     POSITION_KEY,
     RESOURCE_TYPES,
     Resource,
-    Trail,
     TrailRecord,
     _Entity,
     _Fact,
@@ -69,7 +69,7 @@ from iamledger.projections.trail import (
     _Session,
     _UserSession,
 )
-from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
+from iamledger.projections.trail_render import Trail
 
 trail_metadata = MetaData()
 """The trail's tables: not views (no validity intervals), rebuilt by :meth:`TrailProjection.rebuild`."""
@@ -789,7 +789,7 @@ def _records(conn: Connection, keys: Sequence[tuple[int, int]]) -> list[TrailRec
 
 
 def history(conn: Connection, state: StoredState, kind: str, name: str, account_id: str | None) -> list[TrailRecord]:
-    """The records touching one entity, oldest first (see :func:`iamledger.projections.trail.entity_history`): the
+    """The records touching one entity, oldest first (see :func:`iamledger.projections.trail_query.entity_history`): the
     index finds the candidates (the entity's ids, the names it had, the ARNs it acted as), and the rule the replay
     applied decides among them (:func:`touches`)."""
     trail = Trail(state)

@@ -1,5 +1,5 @@
 """The audit trail's records of the credential-material operations: virtual MFA devices, users' SSH public keys and
-signing certificates, and server certificates (see :mod:`iamledger.projections.trail`).
+signing certificates, and server certificates (see :mod:`iamledger.projections.trail_render`).
 
 Certificate bodies and public keys are public and are recorded as AWS's CloudTrail records them; MFA seeds,
 authentication codes and server certificates' private keys are in no event, so in no record either."""
@@ -15,9 +15,10 @@ from iamledger.domain.mfa import VirtualMFADevice
 from iamledger.domain.server_certificates import ServerCertificate
 from iamledger.domain.tagging import TaggedEvent, UntaggedEvent
 from iamledger.domain.user_keys import UserKeyring
+from iamledger.projections.trail_records import Resource, _drop_none, _Fact, _tags, iso
 
 if TYPE_CHECKING:
-    from iamledger.projections.trail import Trail, _Fact
+    from iamledger.projections.trail_state import TrailState
 
 MFA_DEVICE: Final = "AWS::IAM::MFADevice"
 SERVER_CERTIFICATE: Final = "AWS::IAM::ServerCertificate"
@@ -51,7 +52,7 @@ def is_material_event(event: Any) -> bool:
     return type(event).__module__ in MODULES
 
 
-def apply_material(trail: Trail, event: Any) -> None:
+def apply_material(trail: TrailState, event: Any) -> None:
     """Remember what later records of devices, keyrings and server certificates need."""
     oid = event.originator_id
     if isinstance(event, VirtualMFADevice.Created):
@@ -71,18 +72,16 @@ def apply_material(trail: Trail, event: Any) -> None:
 
 
 def _resource(type_: str, name: str, *aliases: str) -> Any:
-    from iamledger.projections.trail import Resource
 
     return Resource(type_, name, frozenset({name, *aliases}))
 
 
 def _new_fact(position: int, event: Any, operation: str, **kwargs: Any) -> _Fact:
-    from iamledger.projections.trail import _Fact
 
     return _Fact(position, event, operation, **kwargs)
 
 
-def material_fact(trail: Trail, position: int, event: Any) -> _Fact | None:
+def material_fact(trail: TrailState, position: int, event: Any) -> _Fact | None:
     """What an event of this module says about its call (from the state before the event applies)."""
     if isinstance(event, VirtualMFADevice.Created | ServerCertificate.Created | UserKeyring.Created):
         return _created_fact(position, event)
@@ -97,7 +96,6 @@ def material_fact(trail: Trail, position: int, event: Any) -> _Fact | None:
 
 
 def _created_fact(position: int, event: Any) -> _Fact:
-    from iamledger.projections.trail import _drop_none, _tags, iso
 
     if isinstance(event, UserKeyring.Created):
         return _new_fact(position, event, "UserKeyring", primary=False, joins=("Upload*", "EnableMFADevice"))
@@ -142,7 +140,7 @@ def _created_fact(position: int, event: Any) -> _Fact:
     )
 
 
-def _device_fact(trail: Trail, position: int, event: Any, device: _Device) -> _Fact | None:
+def _device_fact(trail: TrailState, position: int, event: Any, device: _Device) -> _Fact | None:
     fact = _new_fact(
         position,
         event,
@@ -171,13 +169,12 @@ def _device_fact(trail: Trail, position: int, event: Any, device: _Device) -> _F
     return _tag_fact(fact, event, base, "MFADevice")
 
 
-def _assigned_user(trail: Trail, device_id: uuid.UUID) -> uuid.UUID | None:
+def _assigned_user(trail: TrailState, device_id: uuid.UUID) -> uuid.UUID | None:
     user: uuid.UUID | None = trail.mfa_users.get(device_id)
     return user
 
 
 def _tag_fact(fact: _Fact, event: Any, base: dict[str, Any], suffix: str) -> _Fact | None:
-    from iamledger.projections.trail import _tags
 
     if isinstance(event, TaggedEvent):
         return _set(fact, f"Tag{suffix}", base | {"tags": _tags(event.tags)})
@@ -186,8 +183,7 @@ def _tag_fact(fact: _Fact, event: Any, base: dict[str, Any], suffix: str) -> _Fa
     return None
 
 
-def _keyring_fact(trail: Trail, position: int, event: Any, keyring: _Keyring) -> _Fact | None:  # noqa: PLR0911 - one return per event kind
-    from iamledger.projections.trail import iso
+def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyring) -> _Fact | None:  # noqa: PLR0911 - one return per event kind
 
     user_name = trail._name_of(keyring.user_uuid)  # noqa: SLF001 - the trail's own helper
     fact = _new_fact(

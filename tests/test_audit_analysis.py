@@ -18,13 +18,16 @@ import eventsourcing.domain
 import pytest
 
 from iamledger import IdentityStore
+from iamledger.audit.moments import _reading
+from iamledger.audit.simulation import _CredentialBook, _credentials
+from iamledger.audit.subjects import Subject, _all_subjects, _all_subjects_one_by_one
+from iamledger.audit.trust import assumable_by, may_assume_roles
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
 from iamledger.projections import analysis
 from iamledger.projections.operations import event_name
-from iamledger.projections.trail import lookup_events
-from iamledger.services import audit
+from iamledger.projections.trail_query import lookup_events
 from tests.clirunner import run
 
 A = "123456789012"
@@ -717,7 +720,7 @@ def _mixed(store: _Store, clock: Clock, seed: int) -> None:
             store.tag_role(RoleName=rng.choice(roles), Tags=[{"Key": "k", "Value": str(step)}])
 
 
-def _shape(subject: audit.Subject) -> tuple[object, ...]:
+def _shape(subject: Subject) -> tuple[object, ...]:
     return (
         subject.arn,
         subject.kind,
@@ -735,20 +738,20 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
     _mixed(store, clock, seed)
     head = _head(store)
     for position in [*range(1, head + 1, 7), head]:
-        with audit._reading(store, f"position:{position}") as (conn, _moment):
-            fast = audit._all_subjects(conn, A)
-            slow = audit._all_subjects_one_by_one(conn, A)
+        with _reading(store, f"position:{position}") as (conn, _moment):
+            fast = _all_subjects(conn, A)
+            slow = _all_subjects_one_by_one(conn, A)
             assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
             reasons = analysis.ReasonBook(conn)
-            credentials = audit._CredentialBook(conn, store, A, _moment)
+            credentials = _CredentialBook(conn, store, A, _moment)
             for subject in fast:
                 for policy in subject.policies:
                     expected = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
                     assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
-                assert credentials.of(subject) == audit._credentials(conn, store, subject, _moment)
-            assumers = [s for s in fast if audit.may_assume_roles(s)]
+                assert credentials.of(subject) == _credentials(conn, store, subject, _moment)
+            assumers = [s for s in fast if may_assume_roles(s)]
             contexts: dict[str, dict] = {}
             for role in (s for s in fast if s.kind == "role"):
-                expected = audit.assumable_by(fast, role, _moment, None)
-                assert audit.assumable_by(fast, role, _moment, None, assumers) == expected
-                assert audit.assumable_by(fast, role, _moment, None, assumers, contexts) == expected
+                expected = assumable_by(fast, role, _moment, None)
+                assert assumable_by(fast, role, _moment, None, assumers) == expected
+                assert assumable_by(fast, role, _moment, None, assumers, contexts) == expected

@@ -16,8 +16,9 @@ from sqlalchemy import select as sa_select
 from iamledger import AuditContext, IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.errors import IdentityStoreError
-from iamledger.projections.trail import Trail, entity_history, lookup_events
 from iamledger.projections.trail_index import stored_records
+from iamledger.projections.trail_query import entity_history, lookup_events
+from iamledger.projections.trail_render import Trail
 from tests.conftest import ACCOUNT_ID
 from tests.test_time_travel import GROUPS, POLICIES, USERS, _apply, _fresh_store, _policy_arn, operations
 from tests.trail_oracle import replayed_entity_history, replayed_lookup_events

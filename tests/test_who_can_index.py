@@ -13,9 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iamledger import IdentityStore
+from iamledger.audit.decisions import decide
+from iamledger.audit.moments import _reading
+from iamledger.audit.subjects import _all_subjects
+from iamledger.audit.trust import assumable_by
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.projections import permissions
-from iamledger.services import audit
 from tests.conftest import ACCOUNT_ID
 from tests.test_time_travel import _fresh_store
 
@@ -136,12 +139,12 @@ def _run(store: IdentityStore, op: tuple[Any, ...]) -> None:
 def _brute_force(store: IdentityStore, action: str, at: int) -> dict[str, list[dict[str, Any]]]:
     """Every principal evaluated: who is allowed ``action`` directly, and who reaches an allowed role through any
     chain of roles (breadth first, shortest chain first), as who-can reports them."""
-    with audit._reading(store, at) as (conn, moment):
-        subjects = audit._all_subjects(conn, ACCOUNT_ID)
+    with _reading(store, at) as (conn, moment):
+        subjects = _all_subjects(conn, ACCOUNT_ID)
         by_arn = {s.arn: s for s in subjects}
         answer: dict[str, list[dict[str, Any]]] = {}
         for subject in subjects:
-            if audit.decide(subject, action, "*", moment).allowed:
+            if decide(subject, action, "*", moment).allowed:
                 answer[subject.arn] = []
         frontier = [(arn, [arn]) for arn in sorted(answer) if by_arn[arn].kind == "role"]
         reached: set[tuple[str, str]] = set()
@@ -149,7 +152,7 @@ def _brute_force(store: IdentityStore, action: str, at: int) -> dict[str, list[d
         while frontier:
             role, chain = frontier.pop(0)
             if role not in assumers:
-                found = audit.assumable_by(subjects, by_arn[role], moment, None)
+                found = assumable_by(subjects, by_arn[role], moment, None)
                 assumers[role] = [a["Arn"] for a in found if a.get("Arn") in by_arn]
             for arn in assumers[role]:
                 if arn in chain or (arn, chain[-1]) in reached:

@@ -2,7 +2,8 @@
 
 This was iamledger's implementation of ``LookupEvents`` and of an entity's history until the trail became a
 projection (:mod:`iamledger.projections.trail_index`). It stays here as the oracle the projection is compared with:
-the same renderer (:class:`~iamledger.projections.trail.Trail`) fed every event in order, then filtered by brute force.
+the same renderer (:class:`~iamledger.projections.trail_render.Trail`) fed every event in order, then filtered by
+brute force.
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from iamledger.domain.arns import policy_arn_parts
-from iamledger.projections.trail import (
+from iamledger.projections.trail_query import (
     HISTORY_KINDS,
-    MAX_RESULTS,
-    RESOURCE_TYPES,
-    Trail,
-    TrailRecord,
     _check_attributes,
     _decode_token,
     _encode_token,
     _matches,
     _moment,
-    _second,
 )
+from iamledger.projections.trail_records import MAX_RESULTS, RESOURCE_TYPES, TrailRecord, _second
+from iamledger.projections.trail_render import Trail
 
 
 def select_records(

@@ -244,6 +244,12 @@ class ServiceBase:
         session = self._load_session(str(row["owner_uuid"]))
         return session if isinstance(session, UserSession) else None
 
+    def authorize_operation(self, service: str, operation: str, params: Mapping[str, Any], account_id: str) -> None:
+        """Refuse with ``AccessDenied`` (and record the refusal) unless the bound caller may call ``operation`` of
+        ``service`` with ``params`` in ``account_id``: the check every operation of the store makes, for the
+        questions answered outside its operation table (the audit trail and the audit analysis)."""
+        self._authorize(service, operation, params, account_id)
+
     def _authorize(self, service: str, operation: str, params: Mapping[str, Any], account_id: str) -> None:
         """Refuse with ``AccessDenied`` (and record the refusal) unless the caller's policies allow the operation.
         The account's root user is allowed everything in its account; a library call without a bound context acts as

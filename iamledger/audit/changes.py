@@ -1,0 +1,332 @@
+"""The changes between two moments, category by category (users, groups, roles, policies, memberships...), each with
+the events that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, Table
+
+from iamledger.audit.provenance import EventBook
+from iamledger.domain.errors import NoSuchEntityError
+from iamledger.projections import analysis
+from iamledger.projections.tables import (
+    ACCESS_KEYS,
+    ATTACHMENTS,
+    GROUP_MEMBERS,
+    GROUPS,
+    INLINE_POLICIES,
+    POLICIES,
+    POLICY_VERSIONS,
+    ROLES,
+    USERS,
+)
+from iamledger.projections.temporal import reading_at
+from iamledger.projections.timeindex import Moment
+
+
+@dataclass(frozen=True)
+class _Category:
+    """One kind of row a diff compares: its table, the columns that identify a row, the columns whose change is a
+    change of the row, and how a row is shown."""
+
+    name: str
+    table: Table
+    key: tuple[str, ...]
+    compared: tuple[str, ...]
+    show: Callable[[Mapping[str, Any], _Names], dict[str, Any]]
+    where: Callable[[Table], tuple[Any, ...]] = lambda _table: ()
+
+
+class _Names:
+    """Names and ARNs of entities by aggregate id, as of either moment of a diff (the later one first)."""
+
+    def __init__(self) -> None:
+        self.by_uuid: dict[str, dict[str, Any]] = {}
+
+    def add(self, conn: Connection) -> None:
+        for kind, table, column in (
+            ("User", USERS, "user_name"),
+            ("Group", GROUPS, "group_name"),
+            ("Role", ROLES, "role_name"),
+            ("Policy", POLICIES, "policy_name"),
+        ):
+            for row in analysis.live_rows(conn, table):
+                self.by_uuid.setdefault(str(row["entity_uuid"]), {"Type": kind, "Name": row[column], "Arn": row["arn"]})
+
+    def arn(self, entity: Any) -> str | None:
+        found = self.by_uuid.get(str(entity))
+        return None if found is None else str(found["Arn"])
+
+    def name(self, entity: Any) -> str | None:
+        found = self.by_uuid.get(str(entity))
+        return None if found is None else str(found["Name"])
+
+
+def _show_entity(kind: str, column: str) -> Callable[[Mapping[str, Any], _Names], dict[str, Any]]:
+    def show(row: Mapping[str, Any], _names: _Names) -> dict[str, Any]:
+        out = {f"{kind}Name": row[column], "Arn": row["arn"]}
+        if row.get("boundary_arn") is not None:
+            out["PermissionsBoundary"] = row["boundary_arn"]
+        if kind == "Policy":
+            out["DefaultVersionId"] = row["default_version_id"]
+        if kind == "Role":
+            out["AssumeRolePolicyDocument"] = row["trust_policy"]
+        return out
+
+    return show
+
+
+def _show_membership(row: Mapping[str, Any], names: _Names) -> dict[str, Any]:
+    return {"UserName": names.name(row["user_uuid"]), "GroupName": names.name(row["group_uuid"])}
+
+
+def _show_attachment(row: Mapping[str, Any], names: _Names) -> dict[str, Any]:
+    return {
+        "PrincipalType": str(row["principal_kind"]).capitalize(),
+        "PrincipalArn": names.arn(row["principal_uuid"]),
+        "PolicyArn": row["policy_arn"],
+    }
+
+
+def _show_inline(row: Mapping[str, Any], names: _Names) -> dict[str, Any]:
+    return {
+        "PrincipalType": str(row["principal_kind"]).capitalize(),
+        "PrincipalArn": names.arn(row["principal_uuid"]),
+        "PolicyName": row["policy_name"],
+        "PolicyDocument": row["document"],
+    }
+
+
+def _show_version(row: Mapping[str, Any], names: _Names) -> dict[str, Any]:
+    return {"PolicyArn": names.arn(row["policy_uuid"]), "VersionId": row["version_id"]}
+
+
+def _show_key(row: Mapping[str, Any], _names: _Names) -> dict[str, Any]:
+    return {"AccessKeyId": row["access_key_id"], "OwnerArn": row["owner_arn"], "Status": row["status"]}
+
+
+def _show_session(row: Mapping[str, Any], _names: _Names) -> dict[str, Any]:
+    return {"Arn": row["owner_arn"], "AccessKeyId": row["access_key_id"], "Expiration": row["expiration"]}
+
+
+_CATEGORIES: Final = (
+    _Category(
+        "User", USERS, ("entity_uuid",), ("user_name", "path", "boundary_arn"), _show_entity("User", "user_name")
+    ),
+    _Category("Group", GROUPS, ("entity_uuid",), ("group_name", "path"), _show_entity("Group", "group_name")),
+    _Category(
+        "Role",
+        ROLES,
+        ("entity_uuid",),
+        ("role_name", "path", "boundary_arn", "trust_policy"),
+        _show_entity("Role", "role_name"),
+    ),
+    _Category(
+        "Policy",
+        POLICIES,
+        ("entity_uuid",),
+        ("policy_name", "default_version_id"),
+        _show_entity("Policy", "policy_name"),
+    ),
+    _Category("PolicyVersion", POLICY_VERSIONS, ("policy_uuid", "version_id"), (), _show_version),
+    _Category("GroupMembership", GROUP_MEMBERS, ("user_uuid", "group_uuid"), (), _show_membership),
+    _Category("PolicyAttachment", ATTACHMENTS, ("principal_uuid", "policy_arn"), (), _show_attachment),
+    _Category("InlinePolicy", INLINE_POLICIES, ("principal_uuid", "policy_name"), ("document",), _show_inline),
+    _Category(
+        "AccessKey",
+        ACCESS_KEYS,
+        ("access_key_id",),
+        ("status",),
+        _show_key,
+        lambda t: (t.c.owner_kind != "session",),
+    ),
+    _Category("Session", ACCESS_KEYS, ("access_key_id",), (), _show_session, lambda t: (t.c.owner_kind == "session",)),
+)
+
+
+# What a changed column means, for the readers of a diff.
+_CHANGED_WHAT: Final = {
+    "trust_policy": "AssumeRolePolicyDocument",
+    "default_version_id": "DefaultVersionId",
+    "boundary_arn": "PermissionsBoundary",
+    "document": "PolicyDocument",
+    "status": "Status",
+    "user_name": "UserName",
+    "group_name": "GroupName",
+    "role_name": "RoleName",
+    "policy_name": "PolicyName",
+    "path": "Path",
+}
+
+
+@dataclass
+class _Scope:
+    """What affects the principal an ARN names at either moment of a diff: the holder at each moment (its aggregate
+    id and unique id; ``None`` when the ARN named no one then), their groups (at either moment), the policies
+    attached to them. AWS gives a deleted principal's ARN to the next one of that name, so the two holders may
+    differ."""
+
+    kind: str
+    arn: str
+    holders: tuple[str | None, str | None]
+    principal_ids: tuple[str | None, str | None]
+    groups: set[str]
+    policies: set[str]
+    policy_arns: set[str]
+    # The positions between the moments at which the ARN began or stopped naming each moment's holder.
+    handovers: tuple[list[int], list[int]]
+
+    @property
+    def handed_over(self) -> bool:
+        """Whether the ARN named another principal (or no one) at one moment than at the other."""
+        return self.holders[0] != self.holders[1]
+
+    def covers(self, category: str, row: Mapping[str, Any], side: int) -> bool:  # noqa: PLR0911 - a rule per category
+        """Whether ``row`` affects the principal at moment ``side`` (0: From, 1: To): a principal's own rows count
+        only on the side of the moment it held the ARN, its groups' and policies' on both."""
+        own = self.holders[side]
+        holders = self.groups if own is None else {own} | self.groups
+        if category in {"User", "Group", "Role"}:
+            return str(row["entity_uuid"]) in holders
+        if category == "Policy":
+            return str(row["entity_uuid"]) in self.policies
+        if category == "PolicyVersion":
+            return str(row["policy_uuid"]) in self.policies
+        if category == "GroupMembership":
+            return str(row["user_uuid"]) == own
+        if category in {"PolicyAttachment", "InlinePolicy"}:
+            return str(row["principal_uuid"]) in holders
+        if category == "AccessKey":
+            return str(row["owner_uuid"]) == own
+        if category == "Session":
+            owner = str(row["owner_arn"])
+            if self.kind == "role":
+                name = self.arn.rsplit("/", 1)[1]
+                return owner.startswith(f"arn:aws:sts::{self.arn.split(':')[4]}:assumed-role/{name}/")
+            return owner == self.arn
+        return False
+
+
+def _scope(conn: Connection, account_id: str, arn: str, first: Moment, second: Moment) -> _Scope:
+    found = analysis.holders(conn, arn)
+    if not found or arn.split(":")[4] != account_id:
+        raise NoSuchEntityError(f"The principal {arn} cannot be found.")
+    # The ARN names whoever held it at each moment, not its latest holder.
+    held = [next((h for h in found if h.holds(m.position)), None) for m in (first, second)]
+    groups: set[str] = set()
+    arns: set[str] = set()
+    for moment, holder in zip((first, second), held, strict=True):
+        with reading_at(moment.position):
+            owners = list(groups)
+            if holder is not None:
+                if holder.kind == "user":
+                    rows = analysis.live_rows(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == holder.entity)
+                    groups |= {str(r["group_uuid"]) for r in rows}
+                owners = [holder.entity, *groups]
+                row = analysis.row_of(conn, holder.kind, holder.entity)
+                if row is not None and row.get("boundary_arn"):
+                    arns.add(str(row["boundary_arn"]))
+            if owners:
+                attached = analysis.live_rows(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(owners))
+                arns |= {str(r["policy_arn"]) for r in attached}
+    handovers = tuple(
+        sorted(
+            bound
+            for span in ([] if holder is None else holder.held)
+            for bound in span
+            if bound is not None and first.position < bound <= second.position
+        )
+        for holder in held
+    )
+    return _Scope(
+        found[0].kind,
+        arn,
+        (None if held[0] is None else held[0].entity, None if held[1] is None else held[1].entity),
+        (None if held[0] is None else held[0].principal_id, None if held[1] is None else held[1].principal_id),
+        groups,
+        analysis.policy_ids(conn, arns),
+        arns,
+        (handovers[0], handovers[1]),
+    )
+
+
+def _rows_by_key(conn: Connection, category: _Category, account_id: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    table = category.table
+    where = list(category.where(table))
+    if "account_id" in table.c:
+        where.append(table.c.account_id == account_id)
+    return {tuple(str(r[k]) for k in category.key): r for r in analysis.live_rows(conn, table, *where)}
+
+
+def _events_of(
+    conn: Connection, book: EventBook, category: _Category, row: Mapping[str, Any], start: int, stop: int
+) -> list[dict[str, Any]]:
+    table = category.table
+    where = [table.c[k] == row[k] for k in category.key]
+    positions: set[int] = set()
+    for touched in analysis.rows_touching(conn, table, start, stop, *where):
+        for bound in (touched["valid_from"], touched["valid_to"]):
+            if bound is not None and start < int(bound) <= stop:
+                positions.add(int(bound))
+    return [book.describe(p) for p in sorted(positions)]
+
+
+def _changes(
+    conn: Connection, book: EventBook, account_id: str, first: Moment, second: Moment, scope: _Scope | None
+) -> list[dict[str, Any]]:
+    names = _Names()
+    with reading_at(second.position):
+        names.add(conn)
+        after = {c.name: _rows_by_key(conn, c, account_id) for c in _CATEGORIES}
+    with reading_at(first.position):
+        names.add(conn)
+        before = {c.name: _rows_by_key(conn, c, account_id) for c in _CATEGORIES}
+    changes: list[dict[str, Any]] = []
+    start, stop = first.position, second.position
+    for category in _CATEGORIES:
+        old, new = before[category.name], after[category.name]
+        for key in sorted(set(old) | set(new)):
+            was, now = old.get(key), new.get(key)
+            row = now if now is not None else was
+            assert row is not None  # noqa: S101 - the key came from one side
+            if scope is not None:
+                # Each side keeps what affected the ARN's holder at its moment: when the ARN changed hands, the
+                # first holder's own rows are only before and the second's only after (removed and added).
+                kept = (
+                    was if was is not None and scope.covers(category.name, was, 0) else None,
+                    now if now is not None and scope.covers(category.name, now, 1) else None,
+                )
+                if kept == (None, None):
+                    obtained = category.name == "Session" and any(
+                        e.get("Actor") == scope.arn for e in _events_of(conn, book, category, row, start, stop)
+                    )
+                    if not obtained:  # a session the principal obtained for a role still concerns it
+                        continue
+                else:
+                    was, now = kept
+                    row = now if now is not None else was
+                    assert row is not None  # noqa: S101 - one side was kept
+            change: dict[str, Any]
+            if was is None:
+                change = {"Category": category.name, "Change": "Added", **category.show(row, names)}
+            elif now is None:
+                change = {"Category": category.name, "Change": "Removed", **category.show(row, names)}
+            else:
+                changed = [c for c in category.compared if was[c] != now[c]]
+                if not changed:
+                    continue
+                change = {"Category": category.name, "Change": "Changed", **category.show(now, names)}
+                change["Changed"] = {_CHANGED_WHAT.get(c, c): {"From": was[c], "To": now[c]} for c in changed}
+            change["Events"] = _events_of(conn, book, category, row, start, stop)
+            if not change["Events"] and scope is not None and scope.handed_over and change["Change"] != "Changed":
+                # A row on one side only that did not change between the moments belongs to a holder of the ARN
+                # at one moment only: what added or removed it is the event that handed the ARN over.
+                side = 1 if change["Change"] == "Added" else 0
+                change["Events"] = [book.describe(p) for p in scope.handovers[side]]
+            changes.append(change)
+    changes.sort(key=lambda c: c["Events"][0]["Position"] if c["Events"] else 0)
+    return changes

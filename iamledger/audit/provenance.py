@@ -1,0 +1,234 @@
+"""The events behind an answer: each described by position (:class:`EventBook`), and the matched statements
+extended with the events that put their policy in place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, or_, select
+
+from iamledger.audit.subjects import Subject
+from iamledger.domain.policy import Decision, MatchedStatement, PolicyRole
+from iamledger.projections import analysis
+from iamledger.projections.effective import EffectivePolicy
+from iamledger.projections.operations import event_name
+from iamledger.projections.tables import GROUPS, POLICIES, ROLES, USERS
+from iamledger.services.base import ServiceBase
+
+if TYPE_CHECKING:
+    from eventsourcing.application import Application
+
+
+# Payload fields an event description may show (never a secret, a digest or a document), under AWS's names.
+_SHOWN_FIELDS: Final = {
+    "user_name": "UserName",
+    "group_name": "GroupName",
+    "role_name": "RoleName",
+    "policy_name": "PolicyName",
+    "policy_arn": "PolicyArn",
+    "version_id": "VersionId",
+    "set_as_default": "SetAsDefault",
+    "key_id": "AccessKeyId",
+    "status": "Status",
+    "role_arn": "RoleArn",
+    "session_name": "RoleSessionName",
+    "caller_arn": "CallerArn",
+    "issued_at": "IssuedAt",
+    "expiration": "Expiration",
+    "path": "Path",
+    "instance_profile_name": "InstanceProfileName",
+    "alias": "AccountAlias",
+    "principal_arn": "PrincipalArn",
+}
+
+
+_ENTITY_NAMES: Final[dict[str, tuple[Table, str, str]]] = {
+    "User": (USERS, "user_name", "UserName"),
+    "Group": (GROUPS, "group_name", "GroupName"),
+    "Role": (ROLES, "role_name", "RoleName"),
+    "ManagedPolicy": (POLICIES, "arn", "PolicyArn"),
+}
+
+
+def _app(store: ServiceBase) -> Application[uuid.UUID]:
+    return cast("Application[uuid.UUID]", store)
+
+
+class EventBook:
+    """Loads and describes events by position for one answer (each position read once)."""
+
+    def __init__(self, store: ServiceBase, conn: Connection) -> None:
+        self._store = store
+        self._conn = conn
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def load(self, position: int) -> Any:
+        """The domain event at ``position`` (``None`` if there is none)."""
+        app = _app(self._store)
+        notifications = app.recorder.select_notifications(start=position, limit=1, stop=position)
+        if not notifications:
+            return None
+        return app.mapper.to_domain_event(notifications[0])
+
+    def describe(self, position: int, why: str | None = None) -> dict[str, Any]:
+        """``{"Position", "EventTime", "EventName", "Actor", "RequestId", "SourceIPAddress", ...}`` and what the event
+        did (the entity it acted on, the policy, the version...), never a secret."""
+        if position not in self._cache:
+            self._cache[position] = self._describe(position)
+        described = dict(self._cache[position])
+        if why is not None:
+            described["Reason"] = why
+        return described
+
+    def _describe(self, position: int) -> dict[str, Any]:
+        event = self.load(position)
+        if event is None:
+            return {"Position": position}
+        out: dict[str, Any] = {
+            "Position": position,
+            "EventTime": event.timestamp,
+            "EventName": event_name(event),
+            "Actor": event.actor,
+            "RequestId": event.request_id,
+            "SourceIPAddress": event.source_ip,
+            "UserAgent": event.user_agent,
+        }
+        if event.access_key_id:
+            out["ActorAccessKeyId"] = event.access_key_id
+        aggregate = type(event).__qualname__.partition(".")[0]
+        entity = _ENTITY_NAMES.get(aggregate)
+        if entity is not None:
+            name = self._name_of(entity[0], entity[1], str(event.originator_id), position)
+            if name is not None:
+                out[entity[2]] = name
+        for attribute, table, column, shown in (
+            ("user_id", USERS, "user_name", "UserName"),
+            ("group_id", GROUPS, "group_name", "GroupName"),
+        ):
+            other = getattr(event, attribute, None)
+            if isinstance(other, uuid.UUID) and shown not in out:
+                name = self._name_of(table, column, str(other), position)
+                if name is not None:
+                    out[shown] = name
+        for attribute, shown in _SHOWN_FIELDS.items():
+            value = getattr(event, attribute, None)
+            if value is not None and shown not in out:
+                out[shown] = value
+        return out
+
+    def _name_of(self, table: Table, column: str, entity: str, position: int) -> str | None:
+        query = _NAME_QUERIES.get((table.name, column))
+        if query is None:
+            at: BindParameter[int] = bindparam("position")
+            query = (
+                select(table.c[column])
+                .where(
+                    table.c.entity_uuid == bindparam("entity"),
+                    table.c.valid_from <= at,
+                    or_(table.c.valid_to.is_(None), table.c.valid_to > at),
+                )
+                .order_by(table.c.valid_from, table.c.row_id)
+                .limit(1)
+            )
+            _NAME_QUERIES[(table.name, column)] = query
+        for moment in (position, position - 1):
+            name = self._conn.execute(query, {"entity": entity, "position": moment}).scalar()
+            if name is not None:
+                return str(name)
+        return None
+
+
+# The statement naming an entity as of a position, per (table, column): built once, as describing thousands of
+# events (who-can on a large account) otherwise spends most of its time building it.
+_NAME_QUERIES: dict[tuple[str, str], Select[tuple[Any]]] = {}
+
+
+def _provenance(
+    conn: Connection, book: EventBook, subject: Subject, policy: EffectivePolicy | None, statement: MatchedStatement
+) -> list[dict[str, Any]]:
+    if statement.role is PolicyRole.SESSION or (policy is None and subject.session_row is not None):
+        if subject.session_row is not None and statement.role is PolicyRole.SESSION:
+            return [book.describe(int(subject.session_row["valid_from"]), "session")]
+        return []
+    if policy is None:
+        return []
+    reasons = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+    return [book.describe(r.position, r.what) for r in reasons]
+
+
+def _key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
+    start = entry.get("StartPosition") or {}
+    end = entry.get("EndPosition") or {}
+    return (
+        entry.get("SourcePolicyId"),
+        entry.get("SourcePolicyType"),
+        start.get("Line"),
+        start.get("Column"),
+        end.get("Line"),
+        end.get("Column"),
+    )
+
+
+def _statement_key(statement: MatchedStatement) -> tuple[Any, ...]:
+    start, end = statement.start, statement.end
+    return (
+        statement.source.id,
+        statement.source.type,
+        start.line if start else None,
+        start.column if start else None,
+        end.line if end else None,
+        end.column if end else None,
+    )
+
+
+def _explain(
+    conn: Connection,
+    book: EventBook,
+    subject: Subject,
+    entries: list[dict[str, Any]],
+    decisions: Sequence[Decision],
+) -> None:
+    """Extend each reported matched statement with the stored policy it came from and the events behind it."""
+    by_key: dict[tuple[Any, ...], list[MatchedStatement]] = {}
+    for decision in decisions:
+        for statement in decision.matched_statements:
+            by_key.setdefault(_statement_key(statement), []).append(statement)
+    for entry in entries:
+        provenance: dict[int, dict[str, Any]] = {}
+        for statement in by_key.get(_key(entry), []):
+            policy = subject.policy_of(statement)
+            if policy is not None:
+                if policy.policy_arn is not None:
+                    entry["PolicyArn"] = policy.policy_arn
+                if policy.via is not None:
+                    entry["GroupName"] = policy.via
+            for described in _provenance(conn, book, subject, policy, statement):
+                provenance.setdefault(int(described["Position"]), described)
+        entry["Provenance"] = [provenance[p] for p in sorted(provenance)]
+
+
+def _paths(
+    reasons_book: analysis.ReasonBook, book: EventBook, subject: Subject, decision: Decision
+) -> list[dict[str, Any]]:
+    paths: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for statement in decision.matched_statements:
+        if statement.role is not PolicyRole.IDENTITY:
+            continue
+        policy = subject.policy_of(statement)
+        if policy is None:
+            continue
+        path: dict[str, Any] = {"Via": "group" if policy.via else "direct"}
+        if policy.via:
+            path["GroupName"] = policy.via
+        path["PolicySource"] = {"SourcePolicyId": policy.source_id, "SourcePolicyType": policy.source_type}
+        if policy.policy_arn:
+            path["PolicySource"]["PolicyArn"] = policy.policy_arn
+        key = (policy.via, policy.source_id, policy.source_type, policy.policy_arn)
+        if key not in paths:
+            reasons = reasons_book.reasons_for(subject.entity_kind, subject.row, policy)
+            path["Provenance"] = [book.describe(r.position, r.what) for r in reasons]
+            paths[key] = path
+    return list(paths.values())

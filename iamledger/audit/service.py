@@ -1,0 +1,122 @@
+"""The audit operations of the store, the mixins :class:`~iamledger.store.IdentityStore` inherits: the analysis
+(:class:`AuditService`) and the trail (:class:`TrailService`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from iamledger.audit.diff import audit_diff
+from iamledger.audit.exposure import exposure
+from iamledger.audit.history import entity_history
+from iamledger.audit.lookup import lookup_events
+from iamledger.audit.simulation import simulate_principal_policy_at
+from iamledger.audit.what_can import what_can
+from iamledger.audit.who_can import who_can
+from iamledger.projections.trail_records import TrailRecord
+from iamledger.services.base import ServiceBase
+
+
+class AuditService(ServiceBase):
+    """The audit analysis operations of the store (see the module docstring)."""
+
+    def audit_simulate_principal_policy(
+        self, *, At: str | int | datetime | None = None, **params: Any
+    ) -> dict[str, Any]:
+        """``SimulatePrincipalPolicy`` as of ``At`` with the events behind each matched statement; see
+        :func:`simulate_principal_policy_at`."""
+        return simulate_principal_policy_at(self, At=At, **params)
+
+    def who_can(
+        self,
+        *,
+        ActionName: str,
+        ResourceArn: str = "*",
+        At: str | int | datetime | None = None,
+        ContextEntries: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Every user and role allowed ``ActionName`` on ``ResourceArn`` at ``At``; see :func:`who_can`."""
+        return who_can(self, ActionName=ActionName, ResourceArn=ResourceArn, At=At, ContextEntries=ContextEntries)
+
+    def what_can(self, *, PrincipalArn: str, At: str | int | datetime | None = None) -> dict[str, Any]:
+        """What ``PrincipalArn`` could do at ``At``, by service; see :func:`what_can`."""
+        return what_can(self, PrincipalArn=PrincipalArn, At=At)
+
+    def audit_diff(
+        self,
+        *,
+        From: str | int | datetime,
+        To: str | int | datetime | None = None,
+        PrincipalArn: str | None = None,
+        ActionNames: list[str] | None = None,
+        ResourceArns: list[str] | None = None,
+        ContextEntries: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The changes between two moments and the decisions that flipped; see :func:`audit_diff`."""
+        return audit_diff(
+            self,
+            From=From,
+            To=To,
+            PrincipalArn=PrincipalArn,
+            ActionNames=ActionNames,
+            ResourceArns=ResourceArns,
+            ContextEntries=ContextEntries,
+        )
+
+    def exposure(
+        self,
+        *,
+        PrincipalArn: str,
+        ActionName: str,
+        ResourceArn: str = "*",
+        From: str | int | datetime | None = None,
+        To: str | int | datetime | None = None,
+        ContextEntries: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The windows in which the request was allowed; see :func:`exposure`."""
+        return exposure(
+            self,
+            PrincipalArn=PrincipalArn,
+            ActionName=ActionName,
+            ResourceArn=ResourceArn,
+            From=From,
+            To=To,
+            ContextEntries=ContextEntries,
+        )
+
+
+class TrailService(ServiceBase):
+    """The audit trail operations of the store."""
+
+    def lookup_events(
+        self,
+        *,
+        StartTime: str | datetime | None = None,
+        EndTime: str | datetime | None = None,
+        LookupAttributes: Sequence[Mapping[str, Any]] | None = None,
+        MaxResults: int | None = None,
+        NextToken: str | None = None,
+        EventCategory: str | None = None,
+    ) -> dict[str, Any]:
+        """The account's records, newest first, in CloudTrail's ``LookupEvents`` shape: ``{"Events": [{"EventId",
+        "EventName", "ReadOnly", "AccessKeyId", "EventTime", "EventSource", "Username", "Resources",
+        "CloudTrailEvent"}], "NextToken"}``. Any number of ``LookupAttributes`` (``Username``, ``EventName``,
+        ``ResourceName``, ``ResourceType``, ``AccessKeyId``, ``EventId``, ``EventSource``, ``ReadOnly``) may be
+        combined; all must match. Writes, denied requests, failed writes and failed console sign-ins are recorded;
+        reads are not."""
+        return lookup_events(
+            self,
+            StartTime=StartTime,
+            EndTime=EndTime,
+            LookupAttributes=LookupAttributes,
+            MaxResults=MaxResults,
+            NextToken=NextToken,
+            EventCategory=EventCategory,
+        )
+
+    def entity_history(self, kind: str, name: str) -> list[TrailRecord]:
+        """The records touching one entity of the caller's account, oldest first: ``kind`` ``user``, ``group``,
+        ``role`` (by name), ``policy`` (by ARN) or ``access-key`` (by id); see
+        :func:`iamledger.audit.history.entity_history`."""
+        return entity_history(self, kind, name)

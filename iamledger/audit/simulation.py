@@ -1,0 +1,217 @@
+"""``SimulatePrincipalPolicy`` as of a moment, with the events behind each matched statement and the principal's
+credentials then.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from sqlalchemy import Connection
+
+from iamledger.audit.moments import _authorize, _reading, describe_moment
+from iamledger.audit.provenance import EventBook, _explain
+from iamledger.audit.subjects import _SESSION_ARN, Subject, resolve_subject
+from iamledger.awsmodel import validate_input
+from iamledger.domain.policy import (
+    AppliedPolicy,
+    PolicyKind,
+    PolicySet,
+    PolicySource,
+    Request,
+    check_simulation_input,
+    evaluate,
+)
+from iamledger.domain.policy.simulation import _action_result, _caller, _owner, _resource_owner, simulation_context
+from iamledger.projections import analysis
+from iamledger.projections.tables import ACCESS_KEYS
+from iamledger.projections.timeindex import Moment
+from iamledger.services.base import ServiceBase
+from iamledger.services.paging import page
+
+
+def _credentials(conn: Connection, store: ServiceBase, subject: Subject, moment: Moment) -> dict[str, Any]:
+    """The credentials the subject had at the moment: long-term keys and their status, sessions valid then."""
+    account = str(subject.row["account_id"])
+    out: dict[str, Any] = {}
+    if subject.kind == "user":
+        keys = analysis.live_rows(conn, ACCESS_KEYS, ACCESS_KEYS.c.owner_uuid == str(subject.row["entity_uuid"]))
+        out["AccessKeys"] = [
+            {"AccessKeyId": k["access_key_id"], "Status": k["status"]} for k in keys if k["owner_kind"] == "user"
+        ]
+        out["ConsolePassword"] = _has_login_profile(store, str(subject.row["entity_uuid"]))
+        sessions = analysis.sessions_valid_at(conn, account, moment.time, owner_arn=subject.arn)
+    elif subject.kind == "role":
+        prefix = f"arn:aws:sts::{account}:assumed-role/{subject.row['role_name']}/"
+        sessions = [
+            s for s in analysis.sessions_valid_at(conn, account, moment.time) if str(s["owner_arn"]).startswith(prefix)
+        ]
+    elif subject.kind == "session" and subject.session_row is not None:
+        sessions = [subject.session_row]
+    else:
+        return out
+    out["ValidSessions"] = [
+        {"Arn": s["owner_arn"], "AccessKeyId": s["access_key_id"], "Expiration": s["expiration"]} for s in sessions
+    ]
+    return out
+
+
+class _CredentialBook:
+    """:func:`_credentials` for many subjects of an account: the access keys and the sessions valid at the moment read
+    once, then each subject's picked out (in the same order)."""
+
+    def __init__(self, conn: Connection, store: ServiceBase, account_id: str, moment: Moment) -> None:
+        self._conn = conn
+        self._store = store
+        self._account_id = account_id
+        self._moment = moment
+        self._keys: dict[str, list[dict[str, Any]]] | None = None
+        self._by_owner: dict[str, list[dict[str, Any]]] = {}
+        self._by_role: dict[str, list[dict[str, Any]]] = {}
+
+    def _load(self) -> dict[str, list[dict[str, Any]]]:
+        if self._keys is None:
+            self._keys = {}
+            for key in analysis.live_rows(self._conn, ACCESS_KEYS):
+                self._keys.setdefault(str(key["owner_uuid"]), []).append(key)
+            base = f"arn:aws:sts::{self._account_id}:assumed-role/"
+            for session in analysis.sessions_valid_at(self._conn, self._account_id, self._moment.time):
+                owner = str(session["owner_arn"])
+                self._by_owner.setdefault(owner, []).append(session)
+                if owner.startswith(base):
+                    role, slash, _rest = owner[len(base) :].partition("/")
+                    if slash:
+                        self._by_role.setdefault(role, []).append(session)
+        return self._keys
+
+    def of(self, subject: Subject) -> dict[str, Any]:
+        """What :func:`_credentials` answers for a user or role of the account."""
+        if subject.kind not in {"user", "role"} or str(subject.row["account_id"]) != self._account_id:
+            return _credentials(self._conn, self._store, subject, self._moment)
+        keys = self._load()
+        out: dict[str, Any] = {}
+        if subject.kind == "user":
+            entity = str(subject.row["entity_uuid"])
+            out["AccessKeys"] = [
+                {"AccessKeyId": k["access_key_id"], "Status": k["status"]}
+                for k in keys.get(entity, [])
+                if k["owner_kind"] == "user"
+            ]
+            out["ConsolePassword"] = _has_login_profile(self._store, entity)
+            sessions = self._by_owner.get(subject.arn, [])
+        else:
+            sessions = self._by_role.get(str(subject.row["role_name"]), [])
+        out["ValidSessions"] = [
+            {"Arn": s["owner_arn"], "AccessKeyId": s["access_key_id"], "Expiration": s["expiration"]} for s in sessions
+        ]
+        return out
+
+
+def _has_login_profile(store: ServiceBase, entity: str) -> bool:
+    try:
+        user: Any = store.repository.get(uuid.UUID(entity))
+    except (AggregateNotFoundError, ValueError):
+        return False
+    return getattr(user, "login_profile", None) is not None
+
+
+def simulate_principal_policy_at(
+    store: ServiceBase,
+    *,
+    PolicySourceArn: str,
+    ActionNames: list[str],
+    At: str | int | datetime | None = None,
+    PolicyInputList: list[str] | None = None,
+    PermissionsBoundaryPolicyInputList: list[str] | None = None,
+    ResourceArns: list[str] | None = None,
+    ResourcePolicy: str | None = None,
+    ResourceOwner: str | None = None,
+    CallerArn: str | None = None,
+    ContextEntries: list[dict[str, Any]] | None = None,
+    ResourceHandlingOption: str | None = None,
+    MaxItems: int | None = None,
+    Marker: str | None = None,
+) -> dict[str, Any]:
+    """``SimulatePrincipalPolicy`` as of ``At`` (default now), each matched statement extended with ``Provenance``:
+    the events that made its policy apply to the principal then (the membership, the attachment or inline put, the
+    default version), oldest first. ``PolicySourceArn`` may also be a role session
+    (``arn:aws:sts::A:assumed-role/R/S``), and ``CallerArn`` too: a session counts only if it was valid at ``At``."""
+    params = {
+        "PolicySourceArn": PolicySourceArn,
+        "ActionNames": ActionNames,
+        "PolicyInputList": PolicyInputList,
+        "PermissionsBoundaryPolicyInputList": PermissionsBoundaryPolicyInputList,
+        "ResourceArns": ResourceArns,
+        "ResourcePolicy": ResourcePolicy,
+        "ResourceOwner": ResourceOwner,
+        "CallerArn": CallerArn,
+        "ContextEntries": ContextEntries,
+        "ResourceHandlingOption": ResourceHandlingOption,
+        "MaxItems": MaxItems,
+        "Marker": Marker,
+    }
+    present = {k: v for k, v in params.items() if v is not None}
+    validate_input("iam", "SimulatePrincipalPolicy", present)
+    account_id = store.current_account_id()
+    _authorize(store, "SimulatePrincipalPolicy", present, account_id)
+    with _reading(store, At) as (conn, moment):
+        check_simulation_input(
+            ActionNames=ActionNames,
+            PolicyInputList=PolicyInputList or [],
+            PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
+            ResourcePolicy=ResourcePolicy,
+            ResourceHandlingOption=ResourceHandlingOption,
+        )
+        subject = resolve_subject(store, conn, account_id, PolicySourceArn, moment)
+        identity = list(subject.identity) + [
+            AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", "IAM Policy"))
+            for number, text in enumerate(PolicyInputList or [], start=1)
+        ]
+        boundary = subject.boundary
+        if PermissionsBoundaryPolicyInputList:
+            source = PolicySource("PermissionsBoundaryPolicyInputList.1", "IAM Policy")
+            boundary = AppliedPolicy.from_text(PermissionsBoundaryPolicyInputList[0], source)
+        caller = subject.principal
+        if CallerArn is not None and _SESSION_ARN.fullmatch(CallerArn):
+            caller = resolve_subject(store, conn, account_id, CallerArn, moment).principal
+        elif CallerArn is not None:
+            caller = _caller(CallerArn, has_resource_policy=ResourcePolicy is not None)
+        default_owner = _resource_owner(ResourceOwner) or caller.account
+        resource_policy = (
+            AppliedPolicy.from_text(
+                ResourcePolicy, PolicySource("ResourcePolicy", "Resource Policy"), PolicyKind.RESOURCE
+            )
+            if ResourcePolicy is not None
+            else None
+        )
+        policies = PolicySet(
+            identity=tuple(identity), boundary=boundary, session=subject.session_policies, resource=resource_policy
+        )
+        context = simulation_context(ContextEntries)
+        resources = list(ResourceArns) if ResourceArns else ["*"]
+        per_resource = resources != ["*"]
+        book = EventBook(store, conn)
+        results = []
+        for action in ActionNames:
+            decisions = [
+                evaluate(Request(caller, action, resource, context, _owner(resource, default_owner)), policies)
+                for resource in resources
+            ]
+            result = _action_result(
+                action, resources, decisions, per_resource=per_resource, has_boundary=boundary is not None
+            )
+            worst = result["EvalDecision"]
+            _explain(conn, book, subject, result["MatchedStatements"], [d for d in decisions if d.decision == worst])
+            for resource_result, decision in zip(result.get("ResourceSpecificResults", []), decisions, strict=False):
+                _explain(conn, book, subject, resource_result["MatchedStatements"], [decision])
+            results.append(result)
+        shown, more = page(results, Marker, MaxItems)
+        answer: dict[str, Any] = {"EvaluationResults": shown, "IsTruncated": False, **more}
+        answer["AsOf"] = describe_moment(moment)
+        answer["PolicySource"] = {"Arn": subject.arn, "Type": subject.kind}
+        if subject.session_row is not None:
+            answer["Session"] = book.describe(int(subject.session_row["valid_from"]), "session")
+        answer["Credentials"] = _credentials(conn, store, subject, moment)
+        return answer
