@@ -95,7 +95,7 @@ def lookup_events(
     its place in that order, so later records do not move the next page. ``AsOf`` says how far the trail had read
     the identity log (``Position``) and the security log (``SecurityPosition``) for the page; on a read replica
     nothing is caught up, and these are where the replicated trail is."""
-    from iamledger.projections.trail_index import lookup_page
+    from iamledger.projections.trail_lookup import lookup_page
 
     clock = now or datetime.now(UTC)
     attributes = _check_attributes(list(LookupAttributes or []))
@@ -134,7 +134,8 @@ def entity_history(store: Any, kind: str, name: str, *, account_id: str | None =
     An entity is followed by its id, so a renamed user's history goes on under its new name. A user's or role's
     history also holds what it did itself (a role's: what its sessions did), denied and failed attempts included.
     Read from the trail's projection, as :func:`lookup_events`."""
-    from iamledger.projections.trail_index import StoredState, history
+    from iamledger.projections.trail_lookup import history
+    from iamledger.projections.trail_stored_state import StoredState
 
     if kind not in HISTORY_KINDS:
         raise ValidationError(f"Invalid entity kind {kind!r}: use one of {', '.join(HISTORY_KINDS)}.")

@@ -1,5 +1,5 @@
 """The state of the trail's renderer: what the replay knows of the entities, their names, the sessions and the material,
-kept in memory or in the database (:class:`~iamledger.projections.trail_index.StoredState`); and who made a call.
+kept in memory or in the database (:class:`~iamledger.projections.trail_stored_state.StoredState`); and who made a call.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class TrailState:
 
     def __init__(self, state: Any = None) -> None:
         """``state``: where what the replay knows is kept (an object with the attributes below, read and written as
-        dicts: :class:`~iamledger.projections.trail_index.StoredState` keeps them in the database); dicts in memory
-        when ``None``."""
+        dicts: :class:`~iamledger.projections.trail_stored_state.StoredState` keeps them in the database); dicts in
+        memory when ``None``."""
         self.entities: Any = {} if state is None else state.entities  # id -> _Entity
         self.names: Any = {} if state is None else state.names  # (kind, casefolded name) -> ids that had it
         self.user_ids: Any = {} if state is None else state.user_ids  # user ARN -> unique id

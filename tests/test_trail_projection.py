@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from iamledger import AuditContext, IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.errors import IdentityStoreError
-from iamledger.projections.trail_index import stored_records
+from iamledger.projections.trail_lookup import stored_records
 from iamledger.projections.trail_query import entity_history, lookup_events
 from iamledger.projections.trail_render import Trail
 from tests.conftest import ACCOUNT_ID
@@ -170,7 +170,7 @@ def test_lookups_and_histories_never_replay_the_logs(iam, monkeypatch):
 def test_verify_finds_a_changed_record_and_a_rebuild_mends_it(iam, store_url, capsys):
     import zlib
 
-    from iamledger.projections.trail_index import TRAIL_RECORDS
+    from iamledger.projections.trail_tables import TRAIL_RECORDS
     from tests.clirunner import run
 
     iam.create_user(UserName="alice")

@@ -1,0 +1,194 @@
+"""The trail renderer's state kept in ``iamledger_trail_state``: the mappings :class:`Trail` reads and writes as
+dicts, read through a cache and written back with each batch (see :mod:`iamledger.projections.trail_index`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final, Generic, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    delete,
+    insert,
+    select,
+)
+
+from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
+from iamledger.projections.trail_records import (
+    _Entity,
+    _Session,
+    _UserSession,
+)
+from iamledger.projections.trail_tables import TRAIL_STATE
+
+# -- the renderer's state, stored ---------------------------------------------------------------------------------
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class StoredMap(Generic[K, V]):
+    """One kind of the renderer's state: a mapping read through from ``iamledger_trail_state`` and written back by
+    :meth:`flush` (in the batch's transaction). What was read or written stays cached for the catch-up's life."""
+
+    def __init__(
+        self,
+        kind: str,
+        key: Callable[[K], str],
+        encode: Callable[[V], Any],
+        decode: Callable[[Any], V],
+        state: StoredState,
+    ) -> None:
+        self._kind = kind
+        self._key = key
+        self._encode = encode
+        self._decode = decode
+        self._state = state
+        self._cache: dict[str, V | None] = {}
+        self._dirty: set[str] = set()
+
+    def get(self, key: K, default: V | None = None) -> V | None:
+        text = self._key(key)
+        if text in self._cache:
+            found = self._cache[text]
+        else:
+            found = self._load(text)
+            self._cache[text] = found
+        return default if found is None else found
+
+    def __getitem__(self, key: K) -> V:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: K) -> bool:
+        return self.get(key) is not None
+
+    def __setitem__(self, key: K, value: V) -> None:
+        text = self._key(key)
+        self._cache[text] = value
+        self._dirty.add(text)
+
+    def pop(self, key: K, default: V | None = None) -> V | None:
+        found = self.get(key)
+        text = self._key(key)
+        self._cache[text] = None
+        self._dirty.add(text)
+        return default if found is None else found
+
+    def _load(self, text: str) -> V | None:
+        if self._state.empty or self._state.conn is None:
+            return None
+        row = self._state.conn.execute(
+            select(TRAIL_STATE.c.value).where(TRAIL_STATE.c.kind == self._kind, TRAIL_STATE.c.key == text)
+        ).first()
+        return None if row is None else self._decode(json.loads(row[0]))
+
+    def flush(self, conn: Connection) -> None:
+        if not self._dirty:
+            return
+        keys = sorted(self._dirty)
+        for chunk in _chunks(keys, 500):  # (in a rebuild too: an earlier batch may have written the key)
+            conn.execute(delete(TRAIL_STATE).where(TRAIL_STATE.c.kind == self._kind, TRAIL_STATE.c.key.in_(chunk)))
+        rows = [
+            {"kind": self._kind, "key": key, "value": json.dumps(self._encode(value), separators=(",", ":"))}
+            for key in keys
+            if (value := self._cache[key]) is not None
+        ]
+        if rows:
+            conn.execute(insert(TRAIL_STATE), rows)
+        self._dirty.clear()
+
+
+class StoredState:
+    """The renderer's state in ``iamledger_trail_state``: :class:`Trail` reads and writes it as it would its dicts."""
+
+    def __init__(self, *, empty: bool = False) -> None:
+        self.conn: Connection | None = None
+        self.empty = empty
+        """Whether the table is known to hold nothing (a rebuild): misses need no query then."""
+        self.entities = StoredMap[uuid.UUID, _Entity]("entity", _uuid_key, dataclasses.asdict, _entity, self)
+        self.names = StoredMap[tuple[str, str], set[uuid.UUID]](
+            "name", "\x1f".join, lambda ids: sorted(i.hex for i in ids), lambda ids: {uuid.UUID(i) for i in ids}, self
+        )
+        self.user_ids = StoredMap[str, list[tuple[datetime, str]]]("user-id", str, _encode_user_ids, _user_ids, self)
+        self.sessions = StoredMap[str, _Session]("session", str, _encode_session, _session, self)
+        self.user_sessions = StoredMap[str, _UserSession](
+            "user-session", str, _encode_user_session, _user_session, self
+        )
+        self.material = StoredMap[uuid.UUID, Any]("material", _uuid_key, _encode_material, _material, self)
+        self.mfa_users = StoredMap[uuid.UUID, uuid.UUID]("mfa-user", _uuid_key, _uuid_key, uuid.UUID, self)
+        self._maps: tuple[StoredMap[Any, Any], ...] = (
+            self.entities,
+            self.names,
+            self.user_ids,
+            self.sessions,
+            self.user_sessions,
+            self.material,
+            self.mfa_users,
+        )
+
+    def flush(self, conn: Connection) -> None:
+        for stored in self._maps:
+            stored.flush(conn)
+
+
+def _uuid_key(value: uuid.UUID) -> str:
+    return value.hex
+
+
+def _entity(data: dict[str, Any]) -> _Entity:
+    return _Entity(**data)
+
+
+def _encode_user_ids(ids: list[tuple[datetime, str]]) -> list[list[str]]:
+    return [[since.isoformat(), unique_id] for since, unique_id in ids]
+
+
+def _user_ids(data: list[list[str]]) -> list[tuple[datetime, str]]:
+    return [(datetime.fromisoformat(since), unique_id) for since, unique_id in data]
+
+
+def _encode_session(session: _Session) -> dict[str, Any]:
+    return dataclasses.asdict(session) | {"issued_at": session.issued_at.isoformat()}
+
+
+def _session(data: dict[str, Any]) -> _Session:
+    return _Session(**(data | {"issued_at": datetime.fromisoformat(data["issued_at"])}))
+
+
+def _encode_user_session(session: _UserSession) -> dict[str, Any]:
+    return {"principal_arn": session.principal_arn, "created": session.created.isoformat(), "mfa": session.mfa}
+
+
+def _user_session(data: dict[str, Any]) -> _UserSession:
+    return _UserSession(data["principal_arn"], datetime.fromisoformat(data["created"]), data["mfa"])
+
+
+_MATERIAL: Final = {"device": _Device, "keyring": _Keyring, "certificate": _Certificate}
+
+
+def _encode_material(value: Any) -> dict[str, Any]:
+    kind = next(name for name, klass in _MATERIAL.items() if isinstance(value, klass))
+    data = dataclasses.asdict(value)
+    if isinstance(value, _Keyring):
+        data["user_uuid"] = value.user_uuid.hex
+    return {"kind": kind, **data}
+
+
+def _material(data: dict[str, Any]) -> Any:
+    fields = dict(data)
+    klass = _MATERIAL[fields.pop("kind")]
+    if klass is _Keyring:
+        fields["user_uuid"] = uuid.UUID(fields["user_uuid"])
+    return klass(**fields)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
