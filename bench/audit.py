@@ -69,22 +69,13 @@ from sqlalchemy import select
 from iamledger import IdentityStore
 from iamledger.config import StoreURL, redact
 from iamledger.projections.tables import ACCESS_KEYS, USERS
+from iamledger.projections.trail_records import LOOKUP_KEYS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scale import WHO_CAN_ACTION, WHO_CAN_RESOURCE, database_size, drop_schema, iamledger
 from timetravel import bare_replay, percentile
 
 ACCOUNT = "123456789012"
-LOOKUP_KEYS = (
-    "EventId",
-    "EventName",
-    "ReadOnly",
-    "Username",
-    "ResourceType",
-    "ResourceName",
-    "EventSource",
-    "AccessKeyId",
-)
 REBUILD_RSS_MB = 300.0
 REBUILD_SHARE = 0.40  # of the bare replay rate
 LOOKUP_GROWTH = 2.0  # p50 against the baseline run's (--baseline)

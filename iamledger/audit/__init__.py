@@ -24,7 +24,7 @@ from iamledger.audit.moments import describe_moment
 from iamledger.audit.provenance import EventBook
 from iamledger.audit.simulation import simulate_principal_policy_at
 from iamledger.audit.subjects import Subject, resolve_subject
-from iamledger.audit.trust import assumable_by, may_assume_roles
+from iamledger.audit.trust import assumable_by
 from iamledger.audit.what_can import what_can
 from iamledger.audit.who_can import who_can
 
@@ -36,7 +36,6 @@ __all__ = [
     "decide",
     "describe_moment",
     "exposure",
-    "may_assume_roles",
     "resolve_subject",
     "simulate_principal_policy_at",
     "what_can",

@@ -230,8 +230,11 @@ def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]
     return sorted(subjects, key=lambda s: (s.kind, s.arn))
 
 
-def _context_free(subject: Subject) -> bool:
-    """Whether the subject's decisions depend on nothing but the action and resource: no statement of its policies
-    reads a condition key or a policy variable (then subjects with the same policies decide alike)."""
+def shared_decision_key(subject: Subject) -> tuple[int, ...] | None:
+    """What the subject's decisions depend on when nothing but the action and resource matters (no statement of its
+    policies reads a condition key or a policy variable): its compiled policies, shared by the subjects built
+    together with the same ones. ``None`` when a decision depends on the subject itself."""
     applied = [*subject.identity, *([subject.boundary] if subject.boundary else [])]
-    return all(not st.keys and not st.resource_keys for a in applied for st in a.policy.statements)
+    if any(st.keys or st.resource_keys for a in applied for st in a.policy.statements):
+        return None
+    return (*(id(a) for a in subject.identity), id(subject.boundary))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from iamledger.audit.decisions import _request_context
-from iamledger.audit.subjects import Subject, _context_free
+from iamledger.audit.subjects import Subject, shared_decision_key
 from iamledger.domain.policy import AppliedPolicy, PolicyKind, PolicySource, Request, evaluate, parse
 from iamledger.projections.timeindex import Moment
 
@@ -41,46 +41,11 @@ _ASSUME_ROLE: Final = "sts:assumerole"
 _ACCOUNT_NAME: Final = re.compile(r"\d{12}|arn:aws:iam::\d{12}:root")
 
 
-def may_assume_roles(subject: Subject) -> bool:
-    """Whether one of the subject's identity policies has an ``Allow`` statement covering ``sts:AssumeRole``."""
-    return any(
-        statement.allow for applied in subject.identity for statement in applied.policy.statements_for(_ASSUME_ROLE)
-    )
-
-
-def _trust_names_no_account(trust: AppliedPolicy) -> bool:
-    """Whether no ``Allow`` of the trust policy can name one of the account's users or roles at all (it names only
-    services and identity providers): then none of them can assume the role, since a trust policy must allow them."""
-    for statement in trust.policy.statements_for(_ASSUME_ROLE):
-        if not statement.allow:
-            continue
-        principal = statement.principal
-        if principal is None or principal.wildcard or principal.canonical_user or principal.aws:
-            return False
-    return True
-
-
-def _trust_names_principals(trust: AppliedPolicy) -> bool:
-    """Whether an ``Allow`` of the trust policy may admit one of the account's users or roles by itself (naming it,
-    ``*``, ``NotPrincipal``...), rather than only delegating to the account's identity policies (naming an account)
-    or admitting services and identity providers. Errs on the side of ``True``."""
-    for statement in trust.policy.statements_for(_ASSUME_ROLE):
-        if not statement.allow:
-            continue
-        principal = statement.principal
-        if principal is None or principal.wildcard or principal.canonical_user:
-            return True
-        if any(_ACCOUNT_NAME.fullmatch(name) is None for name in principal.aws):
-            return True
-    return False
-
-
 def assumable_by(
     subjects: Sequence[Subject],
     role: Subject,
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
-    assumers: Sequence[Subject] | None = None,
     contexts: dict[str, dict[str, Any]] | None = None,
     shared: dict[tuple[int, ...], bool] | None = None,
 ) -> list[dict[str, Any]]:
@@ -88,9 +53,7 @@ def assumable_by(
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
     outside principals the trust policy names.
 
-    ``assumers``, when given, are the ``subjects`` for which :func:`may_assume_roles` holds (in the same order): when
-    the trust policy only names accounts (or services, identity providers), an identity ``Allow`` is needed, so only
-    they are evaluated (none when it names no account or principal of one); the answer is the same. ``contexts``
+    ``subjects`` are the candidates (who-can picks them: :func:`iamledger.audit.who_can._assumers`). ``contexts``
     keeps each subject's request context across calls. ``shared``, when the trust policy decides alike for every
     principal of the account (it names only accounts, without conditions), keeps the decision of each context-free
     set of identity policies, evaluated once."""
@@ -98,8 +61,6 @@ def assumable_by(
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
-    if assumers is not None and not _trust_names_principals(trust):
-        subjects = [] if _trust_names_no_account(trust) else assumers
     found: list[dict[str, Any]] = []
     for other in subjects:
         if other.arn == role.arn:
@@ -109,12 +70,12 @@ def assumable_by(
             context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
             if contexts is not None:
                 contexts[other.arn] = context
-        key = (*(id(a) for a in other.identity), id(other.boundary)) if shared is not None else None
-        allowed = None if key is None or not _context_free(other) else shared.get(key)  # type: ignore[union-attr]
+        key = None if shared is None else shared_decision_key(other)
+        allowed = None if shared is None or key is None else shared.get(key)
         if allowed is None:
             request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
             allowed = evaluate(request, other.policy_set(trust)).allowed
-            if key is not None and shared is not None and _context_free(other):
+            if shared is not None and key is not None:
                 shared[key] = allowed
         if allowed:
             found.append({"Arn": other.arn, "Type": other.kind.capitalize()})

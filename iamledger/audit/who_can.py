@@ -14,7 +14,7 @@ from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_action, _reading, describe_moment
 from iamledger.audit.provenance import EventBook, _paths
 from iamledger.audit.simulation import _CredentialBook
-from iamledger.audit.subjects import Subject, _all_subjects, _context_free, _subjects_of
+from iamledger.audit.subjects import Subject, _all_subjects, _subjects_of, shared_decision_key
 from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, assumable_by
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
 from iamledger.projections import analysis, permissions
@@ -32,9 +32,9 @@ class _Decider:
         self._shared: dict[tuple[int, ...], Decision] = {}
 
     def __call__(self, subject: Subject) -> Decision:
-        if not _context_free(subject):
+        key = shared_decision_key(subject)
+        if key is None:
             return decide(subject, self.action, self.resource, self.moment, self.entries)
-        key = (*(id(a) for a in subject.identity), id(subject.boundary))
         found = self._shared.get(key)
         if found is None:
             found = self._shared[key] = decide(subject, self.action, self.resource, self.moment, self.entries)
@@ -122,7 +122,7 @@ def _assumers(
     else:  # only the principals named can be admitted: a trust policy must allow the caller
         subjects = principals.load(named[0], named[1])
     alike = named is not None and not named[0] and not named[1] and _unconditional(trust)
-    return assumable_by(subjects, role, moment, entries, None, contexts, {} if alike else None)
+    return assumable_by(subjects, role, moment, entries, contexts, {} if alike else None)
 
 
 def _may_allow(subject: Subject, action: str, resource: str) -> bool:
