@@ -10,7 +10,9 @@ prints a diff as a ``+``/``-`` list and exposure as a timeline of windows.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping, Sequence
+import json
+import textwrap
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import click
@@ -126,17 +128,46 @@ def _who_can(args: tuple[str, ...]) -> None:
     _add_context_entries(parser)
     namespace = _parsed(parser, args)
     entries = _entries(parser, namespace)
+    current = state()
     with acting_in_account() as (store, _):
-        result = store.who_can(
+        parts = store.stream_who_can(
             ActionName=namespace.action_name,
             ResourceArn=namespace.resource_arn,
             At=namespace.at,
             ContextEntries=entries,
         )
-    emit(result, title="WhoCan")
+        header = next(parts)
+        if current.output == "jsonl" and current.query is None:
+            _who_can_lines(header, parts)
+        elif current.output == "json" and current.query is None:
+            _who_can_json(header, parts)
+        else:  # a query or a table needs the whole answer
+            emit({**header, "Principals": list(parts)}, title="WhoCan")
 
 
 _command("who-can", WHO_CAN_HELP, _who_can)
+
+
+def _who_can_json(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> None:
+    """The answer as ``--output json`` prints it, written a principal at a time: the same text as rendering it
+    whole, without holding it (an answer about a large account runs to hundreds of megabytes)."""
+    opening = json.dumps({**plain(header), "Principals": []}, indent=4, ensure_ascii=False)
+    before, _, _ = opening.rpartition("[]")
+    click.echo(before + "[", nl=False)
+    separator = "\n"
+    for principal in principals:
+        text = json.dumps(plain(principal), indent=4, ensure_ascii=False)
+        click.echo(separator + textwrap.indent(text, " " * 8), nl=False)
+        separator = ",\n"
+    click.echo("]\n}" if separator == "\n" else "\n    ]\n}")
+
+
+def _who_can_lines(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> None:
+    """``--output jsonl``: one principal per line, written as it is found; the moment of the answer on stderr."""
+    moment = plain(header["AsOf"])
+    click.echo(f"As of position {moment['Position']} ({moment['Time']}).", err=True)
+    for principal in principals:
+        click.echo(json.dumps(plain(principal), ensure_ascii=False, separators=(",", ":")))
 
 
 # -- what-can -----------------------------------------------------------------------------------------------------

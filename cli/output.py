@@ -18,13 +18,16 @@ from iamledger.cli.table import format_table
 
 OutputFormat = Literal["json", "text", "table", "jsonl", "csv"]
 RECORD_FORMATS: frozenset[str] = frozenset({"jsonl", "csv"})
-"""Formats of audit trail records, which only ``iamledger audit lookup-events`` and ``audit history`` print."""
+"""Formats of records, which only ``iamledger audit lookup-events`` and ``audit history`` print (and ``audit who-can``
+``jsonl``: a principal per line)."""
 
 
 def check_renderable(fmt: str) -> None:
     """A usage error (exit 2) for ``--output jsonl`` or ``csv`` outside the audit trail commands."""
     if fmt in RECORD_FORMATS:
-        msg = f"--output {fmt} is only available for `iamledger audit lookup-events` and `iamledger audit history`."
+        msg = f"--output {fmt} is only available for `iamledger audit lookup-events` and `iamledger audit history`" + (
+            " (and jsonl for `iamledger audit who-can`)." if fmt == "jsonl" else "."
+        )
         raise click.UsageError(msg)
 
 

@@ -444,6 +444,7 @@ class IdentityStore(
         return AuditService.audit_simulate_principal_policy(self.reader(), At=At, **params)
 
     who_can = _on_reader(AuditService.who_can)
+    stream_who_can = _on_reader(AuditService.stream_who_can)
     what_can = _on_reader(AuditService.what_can)
     audit_diff = _on_reader(AuditService.audit_diff)
     exposure = _on_reader(AuditService.exposure)

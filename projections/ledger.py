@@ -284,6 +284,22 @@ def raw_events(conn: Connection, events_table: str, after: int, stop: int | None
     return [tuple(row) for row in conn.execute(query, params).all()]
 
 
+def raw_events_at(conn: Connection, events_table: str, positions: Iterable[int]) -> list[tuple[Any, ...]]:
+    """:func:`raw_events`' rows for the given positions (those that exist), read a few hundred at a time."""
+    column = _position_column(conn)
+    wanted = sorted(set(positions))
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        names = {f"p{i}": position for i, position in enumerate(chunk)}
+        query = text(
+            f"SELECT {column}, originator_id, originator_version, topic, state FROM {events_table} "
+            f"WHERE {column} IN ({', '.join(':' + name for name in names)})"
+        )
+        found += [tuple(row) for row in conn.execute(query, names).all()]
+    return found
+
+
 def log_head(conn: Connection, events_table: str) -> int:
     """The newest position of the log (0 when it is empty)."""
     column = _position_column(conn)

@@ -266,6 +266,14 @@ ACCESS_KEYS: Final = _temporal(
     indexes=(("access_key_id",), ("owner_uuid",)),
 )
 
+LOGIN_PROFILES: Final = _temporal(
+    "iamledger_login_profiles",
+    Column("user_uuid", String(36), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    indexes=(("user_uuid",),),
+)
+"""Which users have a console password, and since when (the hash is in the credential vault, never here)."""
+
 MFA_DEVICES: Final = _temporal(
     "iamledger_mfa_devices",
     Column("entity_uuid", String(36), nullable=False),

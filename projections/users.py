@@ -10,7 +10,7 @@ from iamledger.domain.names import name_key
 from iamledger.domain.users import User
 from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows, remember_account
 from iamledger.projections.registry import handles, prefetches
-from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, TAGS, USERS
+from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, LOGIN_PROFILES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
 from iamledger.projections.temporal import close_rows, current_row, execute_prepared, live, open_row, replace_row
 
@@ -38,6 +38,11 @@ def _tags(event: Any) -> list[tuple[Table, str, Any]]:
 
 
 prefetches(User.Deleted)(hanging_rows)
+
+
+@prefetches(User.LoginProfileDeleted, User.Deleted)
+def _login_profile(event: Any) -> list[tuple[Table, str, Any]]:
+    return [(LOGIN_PROFILES, "user_uuid", str(event.originator_id))]
 
 
 @handles(User.Created, batched=True)
@@ -115,9 +120,20 @@ def _untagged(conn: Connection, event: User.Untagged, position: int) -> None:
     untag_entity(conn, event, position, "user")
 
 
+@handles(User.LoginProfileCreated, batched=True)
+def _login_profile_created(conn: Connection, event: User.LoginProfileCreated, position: int) -> None:
+    open_row(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id), create_date=event.timestamp)
+
+
+@handles(User.LoginProfileDeleted, batched=True)
+def _login_profile_deleted(conn: Connection, event: User.LoginProfileDeleted, position: int) -> None:
+    close_rows(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id))
+
+
 @handles(User.Deleted, batched=True)
 def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
     close_principal(conn, USERS, str(event.originator_id), position)
+    close_rows(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id))
 
 
 def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:

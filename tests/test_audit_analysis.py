@@ -748,7 +748,7 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
                 for policy in subject.policies:
                     expected = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
                     assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
-                assert credentials.of(subject) == _credentials(conn, store, subject, _moment)
+                assert credentials.of(subject) == _credentials(conn, subject, _moment)
             contexts: dict[str, dict] = {}
             for role in (s for s in fast if s.kind == "role"):
                 expected = assumable_by(slow, role, _moment, None)

@@ -5,15 +5,17 @@ extended with the events that put their policy in place.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from eventsourcing.persistence import Notification
 from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, or_, select
 
 from iamledger.audit.subjects import Subject
 from iamledger.domain.policy import Decision, MatchedStatement, PolicyRole
 from iamledger.projections import analysis
 from iamledger.projections.effective import EffectivePolicy
+from iamledger.projections.ledger import raw_events_at
 from iamledger.projections.operations import event_name
 from iamledger.projections.tables import GROUPS, POLICIES, ROLES, USERS
 from iamledger.services.base import ServiceBase
@@ -45,6 +47,14 @@ _SHOWN_FIELDS: Final = {
 }
 
 
+_NAMED_IDS: Final = (
+    ("user_id", USERS, "user_name", "UserName"),
+    ("group_id", GROUPS, "group_name", "GroupName"),
+)
+"""Event fields naming another entity by id, described by its name at the event."""
+
+_TABLES: Final = {table.name: table for table in (USERS, GROUPS, ROLES, POLICIES)}
+
 _ENTITY_NAMES: Final[dict[str, tuple[Table, str, str]]] = {
     "User": (USERS, "user_name", "UserName"),
     "Group": (GROUPS, "group_name", "GroupName"),
@@ -58,20 +68,77 @@ def _app(store: ServiceBase) -> Application[uuid.UUID]:
 
 
 class EventBook:
-    """Loads and describes events by position for one answer (each position read once)."""
+    """Loads and describes events by position for one answer (each position read once; :meth:`prefetch` reads many
+    at once)."""
 
     def __init__(self, store: ServiceBase, conn: Connection) -> None:
         self._store = store
         self._conn = conn
         self._cache: dict[int, dict[str, Any]] = {}
+        self._events: dict[int, Any] = {}
+        # the rows of entities whose name at a position is asked: entity -> (valid_from, valid_to, name), in order
+        self._names: dict[tuple[str, str, str], list[tuple[int, int | None, str]]] = {}
 
     def load(self, position: int) -> Any:
         """The domain event at ``position`` (``None`` if there is none)."""
+        if position in self._events:
+            return self._events.pop(position)
         app = _app(self._store)
         notifications = app.recorder.select_notifications(start=position, limit=1, stop=position)
         if not notifications:
             return None
         return app.mapper.to_domain_event(notifications[0])
+
+    def prefetch(self, positions: Iterable[int]) -> None:
+        """Read the events at ``positions`` not described yet, and the names they will be described with, in a
+        few queries (describing thousands of events one query at a time is most of a large answer's time)."""
+        wanted = {p for p in positions if p not in self._cache and p not in self._events}
+        if not wanted:
+            return
+        app = _app(self._store)
+        table = str(getattr(app.recorder, "events_table_name", "stored_events"))
+        for position, originator, version, topic, state in raw_events_at(self._conn, table, wanted):
+            notification = Notification(
+                id=int(position),
+                originator_id=uuid.UUID(str(originator)),
+                originator_version=int(version),
+                topic=str(topic),
+                state=bytes(state),
+            )
+            self._events[int(position)] = app.mapper.to_domain_event(notification)
+        needed: dict[tuple[str, str], set[str]] = {}
+        for event in self._events.values():
+            for table_name, column, entity in self._names_needed(event):
+                if (table_name, column, entity) not in self._names:
+                    needed.setdefault((table_name, column), set()).add(entity)
+        for (table_name, column), entities in needed.items():
+            self._load_names(_TABLES[table_name], column, entities)
+
+    @staticmethod
+    def _names_needed(event: Any) -> list[tuple[str, str, str]]:
+        found: list[tuple[str, str, str]] = []
+        entity = _ENTITY_NAMES.get(type(event).__qualname__.partition(".")[0])
+        if entity is not None:
+            found.append((entity[0].name, entity[1], str(event.originator_id)))
+        for attribute, table, column, _shown in _NAMED_IDS:
+            other = getattr(event, attribute, None)
+            if isinstance(other, uuid.UUID):
+                found.append((table.name, column, str(other)))
+        return found
+
+    def _load_names(self, table: Table, column: str, entities: set[str]) -> None:
+        ordered = sorted(entities)
+        for entity in ordered:
+            self._names[(table.name, column, entity)] = []
+        for start in range(0, len(ordered), 500):
+            rows = self._conn.execute(
+                select(table.c.entity_uuid, table.c.valid_from, table.c.valid_to, table.c[column])
+                .where(table.c.entity_uuid.in_(ordered[start : start + 500]))
+                .order_by(table.c.valid_from, table.c.row_id)
+            )
+            for entity, since, until, name in rows:
+                key = (table.name, column, str(entity))
+                self._names[key].append((int(since), None if until is None else int(until), str(name)))
 
     def describe(self, position: int, why: str | None = None) -> dict[str, Any]:
         """``{"Position", "EventTime", "EventName", "Actor", "RequestId", "SourceIPAddress", ...}`` and what the event
@@ -104,10 +171,7 @@ class EventBook:
             name = self._name_of(entity[0], entity[1], str(event.originator_id), position)
             if name is not None:
                 out[entity[2]] = name
-        for attribute, table, column, shown in (
-            ("user_id", USERS, "user_name", "UserName"),
-            ("group_id", GROUPS, "group_name", "GroupName"),
-        ):
+        for attribute, table, column, shown in _NAMED_IDS:
             other = getattr(event, attribute, None)
             if isinstance(other, uuid.UUID) and shown not in out:
                 name = self._name_of(table, column, str(other), position)
@@ -120,6 +184,13 @@ class EventBook:
         return out
 
     def _name_of(self, table: Table, column: str, entity: str, position: int) -> str | None:
+        rows = self._names.get((table.name, column, entity))
+        if rows is not None:  # prefetched: the same rows the query below would find
+            for moment in (position, position - 1):
+                for since, until, held in rows:
+                    if since <= moment and (until is None or until > moment):
+                        return held
+            return None
         query = _NAME_QUERIES.get((table.name, column))
         if query is None:
             at: BindParameter[int] = bindparam("position")
@@ -213,12 +284,25 @@ def _explain(
 def _paths(
     reasons_book: analysis.ReasonBook, book: EventBook, subject: Subject, decision: Decision
 ) -> list[dict[str, Any]]:
-    paths: dict[tuple[Any, ...], dict[str, Any]] = {}
+    """The paths by which the decision's identity statements apply to the subject (``direct`` or ``group``), each
+    with the events that put it in place."""
+    return described_paths(book, pending_paths(reasons_book, subject, decision))
+
+
+def pending_paths(
+    reasons_book: analysis.ReasonBook, subject: Subject, decision: Decision
+) -> list[tuple[dict[str, Any], list[analysis.Reason]]]:
+    """:func:`_paths` before its events are described: each path with the reasons (positions) behind it, so that
+    the events of many answers can be read at once (:meth:`EventBook.prefetch`)."""
+    paths: dict[tuple[Any, ...], tuple[dict[str, Any], list[analysis.Reason]]] = {}
     for statement in decision.matched_statements:
         if statement.role is not PolicyRole.IDENTITY:
             continue
         policy = subject.policy_of(statement)
         if policy is None:
+            continue
+        key = (policy.via, policy.source_id, policy.source_type, policy.policy_arn)
+        if key in paths:
             continue
         path: dict[str, Any] = {"Via": "group" if policy.via else "direct"}
         if policy.via:
@@ -226,9 +310,14 @@ def _paths(
         path["PolicySource"] = {"SourcePolicyId": policy.source_id, "SourcePolicyType": policy.source_type}
         if policy.policy_arn:
             path["PolicySource"]["PolicyArn"] = policy.policy_arn
-        key = (policy.via, policy.source_id, policy.source_type, policy.policy_arn)
-        if key not in paths:
-            reasons = reasons_book.reasons_for(subject.entity_kind, subject.row, policy)
-            path["Provenance"] = [book.describe(r.position, r.what) for r in reasons]
-            paths[key] = path
+        paths[key] = (path, reasons_book.reasons_for(subject.entity_kind, subject.row, policy))
     return list(paths.values())
+
+
+def described_paths(
+    book: EventBook, pending: list[tuple[dict[str, Any], list[analysis.Reason]]]
+) -> list[dict[str, Any]]:
+    """The paths of :func:`pending_paths`, each with ``Provenance``: its events described."""
+    for path, reasons in pending:
+        path["Provenance"] = [book.describe(r.position, r.what) for r in reasons]
+    return [path for path, _ in pending]

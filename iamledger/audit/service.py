@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ from iamledger.audit.history import entity_history
 from iamledger.audit.lookup import lookup_events
 from iamledger.audit.simulation import simulate_principal_policy_at
 from iamledger.audit.what_can import what_can
-from iamledger.audit.who_can import who_can
+from iamledger.audit.who_can import stream_who_can, who_can
 from iamledger.projections.trail_records import TrailRecord
 from iamledger.services.base import ServiceBase
 
@@ -38,6 +38,19 @@ class AuditService(ServiceBase):
     ) -> dict[str, Any]:
         """Every user and role allowed ``ActionName`` on ``ResourceArn`` at ``At``; see :func:`who_can`."""
         return who_can(self, ActionName=ActionName, ResourceArn=ResourceArn, At=At, ContextEntries=ContextEntries)
+
+    def stream_who_can(
+        self,
+        *,
+        ActionName: str,
+        ResourceArn: str = "*",
+        At: str | int | datetime | None = None,
+        ContextEntries: list[dict[str, Any]] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`who_can`'s answer a part at a time (its header, then each principal); see :func:`stream_who_can`."""
+        return stream_who_can(
+            self, ActionName=ActionName, ResourceArn=ResourceArn, At=At, ContextEntries=ContextEntries
+        )
 
     def what_can(self, *, PrincipalArn: str, At: str | int | datetime | None = None) -> dict[str, Any]:
         """What ``PrincipalArn`` could do at ``At``, by service; see :func:`what_can`."""

@@ -4,11 +4,9 @@ credentials then.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.audit.moments import _authorize, _reading, describe_moment
@@ -26,13 +24,13 @@ from iamledger.domain.policy import (
 )
 from iamledger.domain.policy.simulation import _action_result, _caller, _owner, _resource_owner, simulation_context
 from iamledger.projections import analysis
-from iamledger.projections.tables import ACCESS_KEYS
+from iamledger.projections.tables import ACCESS_KEYS, LOGIN_PROFILES
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase
 from iamledger.services.paging import page
 
 
-def _credentials(conn: Connection, store: ServiceBase, subject: Subject, moment: Moment) -> dict[str, Any]:
+def _credentials(conn: Connection, subject: Subject, moment: Moment) -> dict[str, Any]:
     """The credentials the subject had at the moment: long-term keys and their status, sessions valid then."""
     account = str(subject.row["account_id"])
     out: dict[str, Any] = {}
@@ -41,7 +39,10 @@ def _credentials(conn: Connection, store: ServiceBase, subject: Subject, moment:
         out["AccessKeys"] = [
             {"AccessKeyId": k["access_key_id"], "Status": k["status"]} for k in keys if k["owner_kind"] == "user"
         ]
-        out["ConsolePassword"] = _has_login_profile(store, str(subject.row["entity_uuid"]))
+        profiles = analysis.live_rows(
+            conn, LOGIN_PROFILES, LOGIN_PROFILES.c.user_uuid == str(subject.row["entity_uuid"])
+        )
+        out["ConsolePassword"] = bool(profiles)
         sessions = analysis.sessions_valid_at(conn, account, moment.time, owner_arn=subject.arn)
     elif subject.kind == "role":
         prefix = f"arn:aws:sts::{account}:assumed-role/{subject.row['role_name']}/"
@@ -68,6 +69,7 @@ class _CredentialBook:
         self._account_id = account_id
         self._moment = moment
         self._keys: dict[str, list[dict[str, Any]]] | None = None
+        self._passwords: set[str] = set()
         self._by_owner: dict[str, list[dict[str, Any]]] = {}
         self._by_role: dict[str, list[dict[str, Any]]] = {}
 
@@ -76,6 +78,7 @@ class _CredentialBook:
             self._keys = {}
             for key in analysis.live_rows(self._conn, ACCESS_KEYS):
                 self._keys.setdefault(str(key["owner_uuid"]), []).append(key)
+            self._passwords = {str(row["user_uuid"]) for row in analysis.live_rows(self._conn, LOGIN_PROFILES)}
             base = f"arn:aws:sts::{self._account_id}:assumed-role/"
             for session in analysis.sessions_valid_at(self._conn, self._account_id, self._moment.time):
                 owner = str(session["owner_arn"])
@@ -89,7 +92,7 @@ class _CredentialBook:
     def of(self, subject: Subject) -> dict[str, Any]:
         """What :func:`_credentials` answers for a user or role of the account."""
         if subject.kind not in {"user", "role"} or str(subject.row["account_id"]) != self._account_id:
-            return _credentials(self._conn, self._store, subject, self._moment)
+            return _credentials(self._conn, subject, self._moment)
         keys = self._load()
         out: dict[str, Any] = {}
         if subject.kind == "user":
@@ -99,7 +102,7 @@ class _CredentialBook:
                 for k in keys.get(entity, [])
                 if k["owner_kind"] == "user"
             ]
-            out["ConsolePassword"] = _has_login_profile(self._store, entity)
+            out["ConsolePassword"] = entity in self._passwords
             sessions = self._by_owner.get(subject.arn, [])
         else:
             sessions = self._by_role.get(str(subject.row["role_name"]), [])
@@ -107,14 +110,6 @@ class _CredentialBook:
             {"Arn": s["owner_arn"], "AccessKeyId": s["access_key_id"], "Expiration": s["expiration"]} for s in sessions
         ]
         return out
-
-
-def _has_login_profile(store: ServiceBase, entity: str) -> bool:
-    try:
-        user: Any = store.repository.get(uuid.UUID(entity))
-    except (AggregateNotFoundError, ValueError):
-        return False
-    return getattr(user, "login_profile", None) is not None
 
 
 def simulate_principal_policy_at(
@@ -213,5 +208,5 @@ def simulate_principal_policy_at(
         answer["PolicySource"] = {"Arn": subject.arn, "Type": subject.kind}
         if subject.session_row is not None:
             answer["Session"] = book.describe(int(subject.session_row["valid_from"]), "session")
-        answer["Credentials"] = _credentials(conn, store, subject, moment)
+        answer["Credentials"] = _credentials(conn, subject, moment)
         return answer

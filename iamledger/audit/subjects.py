@@ -54,6 +54,7 @@ class Subject:
     session_documents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     identity: tuple[AppliedPolicy, ...] = ()
     boundary: AppliedPolicy | None = None
+    decision_keys: dict[str, tuple[int, ...] | None] = field(default_factory=dict)  # see shared_decision_key
 
     @property
     def entity_kind(self) -> str:
@@ -185,9 +186,16 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
     return _subjects_from(conn, account_id, rows)
 
 
-def _subjects_of(conn: Connection, account_id: str, users: set[str], roles: set[str]) -> list[Subject]:
+def _subjects_of(
+    conn: Connection,
+    account_id: str,
+    users: set[str],
+    roles: set[str],
+    shared: dict[EffectivePolicy, AppliedPolicy] | None = None,
+) -> list[Subject]:
     """The users and roles with the given aggregate ids, at the bound position, read set-based as
-    :func:`_all_subjects` reads them all."""
+    :func:`_all_subjects` reads them all; ``shared``: compiled policies kept across calls (see
+    :func:`_subjects_from`)."""
     rows: list[tuple[str, dict[str, Any]]] = []
     for kind, table, ids in (("user", USERS, users), ("role", ROLES, roles)):
         ordered = sorted(ids)
@@ -195,15 +203,21 @@ def _subjects_of(conn: Connection, account_id: str, users: set[str], roles: set[
             chunk = ordered[start : start + _CHUNK]
             where = (table.c.account_id == account_id, table.c.entity_uuid.in_(chunk))
             rows += [(kind, row) for row in analysis.live_rows(conn, table, *where)]
-    return _subjects_from(conn, account_id, rows)
+    return _subjects_from(conn, account_id, rows, shared)
 
 
-def _subjects_from(conn: Connection, account_id: str, rows: list[tuple[str, dict[str, Any]]]) -> list[Subject]:
+def _subjects_from(
+    conn: Connection,
+    account_id: str,
+    rows: list[tuple[str, dict[str, Any]]],
+    shared: dict[EffectivePolicy, AppliedPolicy] | None = None,
+) -> list[Subject]:
     """The subjects of ``(kind, row)`` pairs, their tags and policies read in a handful of queries, the compiled form
-    of a policy they share built once."""
+    of a policy they share built once (and kept in ``shared``, when given, for the subjects of later calls)."""
     tags = current_tags_of_all(conn, {str(row["entity_uuid"]) for _kind, row in rows})
     policies = effective_policies_of_all(conn, account_id, rows, StoreCatalogue(conn))
-    shared: dict[EffectivePolicy, AppliedPolicy] = {}
+    if shared is None:
+        shared = {}
     subjects = [
         _with_policies(
             Subject(
@@ -230,11 +244,25 @@ def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]
     return sorted(subjects, key=lambda s: (s.kind, s.arn))
 
 
-def shared_decision_key(subject: Subject) -> tuple[int, ...] | None:
-    """What the subject's decisions depend on when nothing but the action and resource matters (no statement of its
-    policies reads a condition key or a policy variable): its compiled policies, shared by the subjects built
-    together with the same ones. ``None`` when a decision depends on the subject itself."""
-    applied = [*subject.identity, *([subject.boundary] if subject.boundary else [])]
-    if any(st.keys or st.resource_keys for a in applied for st in a.policy.statements):
-        return None
-    return (*(id(a) for a in subject.identity), id(subject.boundary))
+def shared_decision_key(subject: Subject, action: str) -> tuple[int, ...] | None:
+    """What the subject's decisions of ``action`` (lowercased) depend on when nothing but the action and resource
+    matters (no statement of its policies that can match the action reads a condition key or a policy variable):
+    the compiled policies with such statements, shared by the subjects built together with the same ones, and its
+    boundary. Policies whose statements cannot match the action change no decision of it, so subjects that differ
+    only by those share one. ``None`` when a decision depends on the subject itself."""
+    if action in subject.decision_keys:
+        return subject.decision_keys[action]
+    key = subject.decision_keys[action] = _decision_key(subject, action)
+    return key
+
+
+def _decision_key(subject: Subject, action: str) -> tuple[int, ...] | None:
+    relevant = tuple(applied for applied in subject.identity if applied.policy.statements_for(action))
+    boundary = subject.boundary
+    bounded = () if boundary is None else boundary.policy.statements_for(action)
+    for statement in (*(st for applied in relevant for st in applied.policy.statements_for(action)), *bounded):
+        if statement.keys or statement.resource_keys:
+            return None
+    # a boundary that cannot match the action denies it, whichever boundary it is
+    fence = 0 if boundary is None else (id(boundary) if bounded else 1)
+    return (*(id(applied) for applied in relevant), -1, fence)

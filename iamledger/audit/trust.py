@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 from iamledger.audit.decisions import _request_context
@@ -47,37 +47,45 @@ def assumable_by(
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
     contexts: dict[str, dict[str, Any]] | None = None,
-    shared: dict[tuple[int, ...], bool] | None = None,
+    alike: Collection[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
-    ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), then the
-    outside principals the trust policy names.
+    ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), ordered by
+    type and ARN, then the outside principals the trust policy names.
 
     ``subjects`` are the candidates (who-can picks them: :func:`iamledger.audit.who_can._assumers`). ``contexts``
-    keeps each subject's request context across calls. ``shared``, when the trust policy decides alike for every
-    principal of the account (it names only accounts, without conditions), keeps the decision of each context-free
-    set of identity policies, evaluated once."""
+    keeps each subject's request context across calls. ``alike``, when given, says the trust policy decides alike
+    for every principal of the account but those it names (the ARNs in ``alike``): it names the account, without
+    conditions. Then the others' decision depends only on their identity policies, and each context-free set of
+    them (:func:`shared_decision_key`) is evaluated once, for the first subject holding it."""
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
-    found: list[dict[str, Any]] = []
-    for other in subjects:
-        if other.arn == role.arn:
-            continue
+
+    def allows(other: Subject) -> bool:
         context = None if contexts is None else contexts.get(other.arn)
         if context is None:
             context = _request_context(other, moment, entries, {"sts:RoleSessionName": "who-can"})
             if contexts is not None:
                 contexts[other.arn] = context
-        key = None if shared is None else shared_decision_key(other)
-        allowed = None if shared is None or key is None else shared.get(key)
-        if allowed is None:
-            request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
-            allowed = evaluate(request, other.policy_set(trust)).allowed
-            if shared is not None and key is not None:
-                shared[key] = allowed
+        request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
+        return evaluate(request, other.policy_set(trust)).allowed
+
+    shared: dict[tuple[int, ...], bool] = {}
+    found: list[Subject] = []
+    for other in subjects:
+        if other.arn == role.arn:
+            continue
+        key = None if alike is None or other.arn in alike else shared_decision_key(other, _ASSUME_ROLE)
+        if key is None:
+            allowed = allows(other)
+        elif (known := shared.get(key)) is not None:
+            allowed = known
+        else:
+            allowed = shared[key] = allows(other)
         if allowed:
-            found.append({"Arn": other.arn, "Type": other.kind.capitalize()})
-    found += _trust_outsiders(str(role.row["trust_policy"]), str(role.row["account_id"]))
-    return found
+            found.append(other)
+    found.sort(key=lambda s: (s.kind, s.arn))
+    answer: list[dict[str, Any]] = [{"Arn": s.arn, "Type": s.kind.capitalize()} for s in found]
+    return answer + _trust_outsiders(str(role.row["trust_policy"]), str(role.row["account_id"]))

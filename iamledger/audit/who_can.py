@@ -1,38 +1,42 @@
 """Who can: every user and role allowed an action on a resource at a moment, candidates taken from the permission
-index and evaluated with the real evaluator.
+index and evaluated with the real evaluator, the answer streamed a principal at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_
 
 from iamledger.audit.decisions import decide
-from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_action, _reading, describe_moment
-from iamledger.audit.provenance import EventBook, _paths
+from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_action, _moment, describe_moment
+from iamledger.audit.provenance import EventBook, described_paths, pending_paths
 from iamledger.audit.simulation import _CredentialBook
 from iamledger.audit.subjects import Subject, _all_subjects, _subjects_of, shared_decision_key
 from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, assumable_by
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
 from iamledger.projections import analysis, permissions
+from iamledger.projections.effective import EffectivePolicy
 from iamledger.projections.tables import ROLES, USERS
+from iamledger.projections.temporal import reading_at, reading_now
 from iamledger.projections.timeindex import Moment
-from iamledger.services.base import ServiceBase
+from iamledger.services.base import ServiceBase, translated
 
 
 class _Decider:
-    """Decisions for a request, evaluated once per set of policies shared by context-free subjects (the members of
-    a group with no policies of their own), else once per subject."""
+    """Decisions for a request, evaluated once per set of policies shared by subjects whose decision of the action
+    depends on nothing else (:func:`shared_decision_key`), else once per subject."""
 
     def __init__(self, action: str, resource: str, moment: Moment, entries: Sequence[dict[str, Any]] | None) -> None:
         self.action, self.resource, self.moment, self.entries = action, resource, moment, entries
+        self._lowered = action.lower()
         self._shared: dict[tuple[int, ...], Decision] = {}
 
     def __call__(self, subject: Subject) -> Decision:
-        key = shared_decision_key(subject)
+        key = shared_decision_key(subject, self._lowered)
         if key is None:
             return decide(subject, self.action, self.resource, self.moment, self.entries)
         found = self._shared.get(key)
@@ -43,29 +47,45 @@ class _Decider:
 
 class _Principals:
     """The account's users and roles at the bound position, built as the questions need them (never all at once
-    unless a trust policy admits anyone)."""
+    unless a trust policy admits anyone), the compiled form of a policy they share built once."""
 
     def __init__(self, conn: Connection, account_id: str) -> None:
         self.conn, self.account_id = conn, account_id
         self.by_arn: dict[str, Subject] = {}
-        self._uuids: set[str] = set()
+        self._by_uuid: dict[str, Subject] = {}
+        self._loaded: set[str] = set()  # aggregate ids asked for (a deleted one has no subject)
+        self._compiled: dict[EffectivePolicy, AppliedPolicy] = {}
         self._everyone = False
+        self._assume_candidates: list[Subject] | None = None
+
+    def _add(self, subject: Subject) -> None:
+        self.by_arn.setdefault(subject.arn, subject)
+        self._by_uuid.setdefault(str(subject.row["entity_uuid"]), subject)
 
     def load(self, users: set[str], roles: set[str]) -> list[Subject]:
-        wanted_users, wanted_roles = users - self._uuids, roles - self._uuids
+        """The subjects with these aggregate ids (those that exist at the bound position)."""
+        wanted_users, wanted_roles = users - self._loaded, roles - self._loaded
         if (wanted_users or wanted_roles) and not self._everyone:
-            for subject in _subjects_of(self.conn, self.account_id, wanted_users, wanted_roles):
-                self.by_arn[subject.arn] = subject
-            self._uuids |= wanted_users | wanted_roles
-        wanted = users | roles
-        return [s for s in self.by_arn.values() if str(s.row["entity_uuid"]) in wanted]
+            for subject in _subjects_of(self.conn, self.account_id, wanted_users, wanted_roles, self._compiled):
+                self._add(subject)
+            self._loaded |= wanted_users | wanted_roles
+        found = (self._by_uuid.get(uuid) for uuid in users | roles)
+        return sorted((s for s in found if s is not None), key=lambda s: (s.kind, s.arn))
 
     def everyone(self) -> list[Subject]:
+        """Every user and role of the account."""
         if not self._everyone:
             for subject in _all_subjects(self.conn, self.account_id):
-                self.by_arn.setdefault(subject.arn, subject)
+                self._add(subject)
             self._everyone = True
         return sorted(self.by_arn.values(), key=lambda s: (s.kind, s.arn))
+
+    def assume_candidates(self) -> list[Subject]:
+        """The principals whose identity policies can allow ``sts:AssumeRole`` (read once per answer)."""
+        if self._assume_candidates is None:
+            users, roles = permissions.candidates(self.conn, self.account_id, "sts:AssumeRole")
+            self._assume_candidates = self.load(users, roles)
+        return self._assume_candidates
 
 
 def _named_in_trust(conn: Connection, account_id: str, trust: AppliedPolicy) -> tuple[set[str], set[str], bool] | None:
@@ -109,37 +129,148 @@ def _assumers(
     )
     named = _named_in_trust(conn, principals.account_id, trust)
     if named is None:
-        subjects = principals.everyone()
-    elif named[2]:  # an account named: whoever its identity policies allow sts:AssumeRole, besides those named
-        users, roles = permissions.candidates(conn, principals.account_id, "sts:AssumeRole")
-        loaded = principals.load(users | named[0], roles | named[1])
-        role_arn = str(role.row["arn"])
-        subjects = [
-            s
-            for s in loaded
-            if str(s.row["entity_uuid"]) in named[0] | named[1] or _may_allow(s, _ASSUME_ROLE, role_arn)
-        ]
-    else:  # only the principals named can be admitted: a trust policy must allow the caller
-        subjects = principals.load(named[0], named[1])
-    alike = named is not None and not named[0] and not named[1] and _unconditional(trust)
-    return assumable_by(subjects, role, moment, entries, contexts, {} if alike else None)
-
-
-def _may_allow(subject: Subject, action: str, resource: str) -> bool:
-    """Whether an ``Allow`` statement of the subject's identity policies can cover ``action`` (lowercased) on
-    ``resource``: a cheap test before the evaluation decides (a resource with policy variables counts as covered)."""
-    for applied in subject.identity:
-        for statement in applied.policy.statements_for(action):
-            if not statement.allow:
-                continue
-            if statement.resource is None or statement.resource_keys or statement.resource(resource, {}):
-                return True
-    return False
+        return assumable_by(principals.everyone(), role, moment, entries, contexts)
+    if not named[2]:  # only the principals named can be admitted: a trust policy must allow the caller
+        return assumable_by(principals.load(named[0], named[1]), role, moment, entries, contexts)
+    # An account named: whoever its identity policies allow sts:AssumeRole, besides those named. Without conditions
+    # in the trust policy, it decides alike for all but those it names.
+    named_subjects = principals.load(named[0], named[1])
+    subjects = {s.arn: s for s in (*principals.assume_candidates(), *named_subjects)}
+    alike = {s.arn for s in named_subjects} if _unconditional(trust) else None
+    ordered = sorted(subjects.values(), key=lambda s: (s.kind, s.arn))
+    return assumable_by(ordered, role, moment, entries, contexts, alike)
 
 
 def _unconditional(trust: AppliedPolicy) -> bool:
     """Whether no statement of a trust policy reads a condition key or a policy variable."""
     return all(not st.keys and not st.resource_keys for st in trust.policy.statements)
+
+
+@dataclass
+class _Reached:
+    """A principal of the answer: the decision that allows it directly (if any) and the roles it reaches the
+    allowed ones through."""
+
+    subject: Subject
+    decision: Decision | None = None
+    role_paths: list[dict[str, Any]] = field(default_factory=list)
+    assumable_by: list[dict[str, Any]] | None = None
+
+
+def _reach(
+    conn: Connection,
+    account_id: str,
+    moment: Moment,
+    action: str,
+    resource: str,
+    entries: Sequence[dict[str, Any]] | None,
+) -> tuple[_Principals, dict[str, _Reached]]:
+    """Who is in the answer and why, without the parts each principal's entry adds (provenance, credentials):
+    the candidates' decisions, then, breadth first, whoever can assume an allowed role, through chains of roles of
+    any length (a role already in a chain is not taken again)."""
+    principals = _Principals(conn, account_id)
+    decider = _Decider(action, resource, moment, entries)
+    users, roles = permissions.candidates(conn, account_id, action)
+    reached: dict[str, _Reached] = {}
+    for subject in principals.load(users, roles):
+        decision = decider(subject)
+        if decision.allowed:
+            reached[subject.arn] = _Reached(subject, decision)
+    directly = [(arn, [arn]) for arn, found in sorted(reached.items()) if found.subject.kind == "role"]
+    frontier = list(directly)
+    contexts: dict[str, dict[str, Any]] = {}
+    assumers_of: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, str]] = set()
+    while frontier:
+        role_arn, chain = frontier.pop(0)
+        if role_arn not in assumers_of:
+            role = principals.by_arn[role_arn]
+            assumers_of[role_arn] = _assumers(conn, principals, role, moment, entries, contexts)
+        # one path object for every assumer of this chain (an answer is read, never changed; a large one holds
+        # hundreds of thousands of these)
+        path = {"Via": "role", "RoleArn": chain[-1], "Chain": list(chain)}
+        for assumer in assumers_of[role_arn]:
+            arn = assumer.get("Arn")
+            if arn is None or arn not in principals.by_arn or arn in chain or (arn, chain[-1]) in seen:
+                continue
+            seen.add((arn, chain[-1]))
+            other = reached.get(arn)
+            if other is None:
+                other = reached[arn] = _Reached(principals.by_arn[arn])
+            # ``chain``: the roles from the one ``arn`` assumes first to the allowed one, in order
+            other.role_paths.append(path)
+            if other.subject.kind == "role":
+                frontier.append((arn, [arn, *chain]))
+    for arn, _ in directly:
+        reached[arn].assumable_by = assumers_of[arn]
+    return principals, reached
+
+
+def stream_who_can(
+    store: ServiceBase,
+    *,
+    ActionName: str,
+    ResourceArn: str = "*",
+    At: str | int | datetime | None = None,
+    ContextEntries: list[dict[str, Any]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """:func:`who_can`'s answer a part at a time: first ``{"ActionName", "ResourceArn", "AsOf"}``, then each
+    principal's entry in turn (ordered by type and ARN), so that a caller writing them out holds one at a time.
+
+    The question is checked and authorized, and its moment resolved, before this returns; the answer is computed
+    as it is read."""
+    account_id = store.current_account_id()
+    _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
+    _check_action(ActionName)
+    with reading_now(), translated(), store.engine.connect() as conn:
+        moment = _moment(store, conn, At)
+    return _stream(store, account_id, ActionName, ResourceArn, moment, ContextEntries)
+
+
+def _stream(
+    store: ServiceBase,
+    account_id: str,
+    action: str,
+    resource: str,
+    moment: Moment,
+    entries: Sequence[dict[str, Any]] | None,
+) -> Iterator[dict[str, Any]]:
+    # Each part is computed inside its own ``reading_at`` block, never across a ``yield``: the position a read is
+    # made at is a context variable, which would otherwise stay set in the caller's code between two parts.
+    with store.engine.connect() as conn:
+        with reading_at(moment.position), translated():
+            principals, reached = _reach(conn, account_id, moment, action, resource, entries)
+            book = EventBook(store, conn)
+            reasons = analysis.ReasonBook(conn)
+            credentials = _CredentialBook(conn, store, account_id, moment)
+        yield {"ActionName": action, "ResourceArn": resource, "AsOf": describe_moment(moment)}
+        del principals  # what each entry needs is in ``reached``
+        order = sorted(reached, key=lambda a: (reached[a].subject.kind, a))
+        for start in range(0, len(order), _CHUNK):
+            chunk = [reached.pop(arn) for arn in order[start : start + _CHUNK]]  # an entry written is forgotten
+            with reading_at(moment.position), translated():
+                yield from _entries(chunk, book, reasons, credentials)
+
+
+_CHUNK = 500
+"""Principals whose entries are made together: their events are read in a few queries."""
+
+
+def _entries(
+    chunk: list[_Reached], book: EventBook, reasons: analysis.ReasonBook, credentials: _CredentialBook
+) -> list[dict[str, Any]]:
+    pending = [[] if f.decision is None else pending_paths(reasons, f.subject, f.decision) for f in chunk]
+    book.prefetch(reason.position for paths in pending for _, found in paths for reason in found)
+    entries: list[dict[str, Any]] = []
+    for found, paths in zip(chunk, pending, strict=True):
+        subject = found.subject
+        entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
+        entry["Paths"] = described_paths(book, paths) + found.role_paths
+        entry["Credentials"] = credentials.of(subject)
+        if found.assumable_by is not None:
+            entry["AssumableBy"] = found.assumable_by
+        entries.append(entry)
+    return entries
 
 
 def who_can(
@@ -157,59 +288,9 @@ def who_can(
 
     Only the principals the permission index names as possibly allowed are evaluated
     (:func:`iamledger.projections.permissions.candidates`), with the real evaluator; principals sharing a
-    context-free set of policies are evaluated once."""
-    account_id = store.current_account_id()
-    _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
-    _check_action(ActionName)
-    with _reading(store, At) as (conn, moment):
-        book = EventBook(store, conn)
-        reasons = analysis.ReasonBook(conn)
-        credentials = _CredentialBook(conn, store, account_id, moment)
-        principals = _Principals(conn, account_id)
-        decider = _Decider(ActionName, ResourceArn, moment, ContextEntries)
-        users, roles = permissions.candidates(conn, account_id, ActionName)
-        contexts: dict[str, dict[str, Any]] = {}
-        allowed: dict[str, dict[str, Any]] = {}
-        for subject in principals.load(users, roles):
-            decision = decider(subject)
-            if not decision.allowed:
-                continue
-            entry: dict[str, Any] = {"Arn": subject.arn, "Type": subject.kind.capitalize()}
-            entry["Paths"] = _paths(reasons, book, subject, decision)
-            entry["Credentials"] = credentials.of(subject)
-            allowed[subject.arn] = entry
-        # Roles lead on: whoever can assume an allowed role, directly or through other roles, reaches it.
-        directly = [(arn, [arn]) for arn, entry in sorted(allowed.items()) if entry["Type"] == "Role"]
-        frontier = list(directly)
-        assumers_of: dict[str, list[dict[str, Any]]] = {}
-        reached: set[tuple[str, str]] = set()
-        while frontier:
-            role_arn, chain = frontier.pop(0)
-            if role_arn not in assumers_of:
-                assumers_of[role_arn] = _assumers(
-                    conn, principals, principals.by_arn[role_arn], moment, ContextEntries, contexts
-                )
-            for assumer in assumers_of[role_arn]:
-                arn = assumer.get("Arn")
-                if arn is None or arn not in principals.by_arn or arn in chain or (arn, chain[-1]) in reached:
-                    continue
-                reached.add((arn, chain[-1]))
-                other = principals.by_arn[arn]
-                target = allowed.get(arn)
-                if target is None:
-                    target = {"Arn": arn, "Type": other.kind.capitalize(), "Paths": []}
-                    target["Credentials"] = credentials.of(other)
-                    allowed[arn] = target
-                # ``chain``: the roles from the one ``arn`` assumes first to the allowed one, in order
-                target["Paths"].append({"Via": "role", "RoleArn": chain[-1], "Chain": list(chain)})
-                if other.kind == "role":
-                    frontier.append((arn, [arn, *chain]))
-        for arn, _ in directly:
-            allowed[arn]["AssumableBy"] = assumers_of[arn]
-        principals_out = sorted(allowed.values(), key=lambda e: (e["Type"], e["Arn"]))
-        return {
-            "ActionName": ActionName,
-            "ResourceArn": ResourceArn,
-            "AsOf": describe_moment(moment),
-            "Principals": principals_out,
-        }
+    context-free set of policies are evaluated once. :func:`stream_who_can` gives the same answer a principal at
+    a time."""
+    parts = stream_who_can(store, ActionName=ActionName, ResourceArn=ResourceArn, At=At, ContextEntries=ContextEntries)
+    answer = next(parts)
+    answer["Principals"] = list(parts)
+    return answer
