@@ -315,8 +315,9 @@ def dependencies(conn: Connection, kind: str, entity: str) -> tuple[set[str], se
         for r in conn.execute(select(ATTACHMENTS.c.policy_arn).where(ATTACHMENTS.c.principal_uuid.in_(holders)))
     }
     table = PRINCIPAL_TABLES[kind]
-    query = select(table.c.boundary_arn).where(table.c.entity_uuid == entity, table.c.boundary_arn.is_not(None))
-    arns |= {str(r[0]) for r in conn.execute(query)}
+    if "boundary_arn" in table.c:  # users and roles have a boundary; groups have none
+        query = select(table.c.boundary_arn).where(table.c.entity_uuid == entity, table.c.boundary_arn.is_not(None))
+        arns |= {str(r[0]) for r in conn.execute(query)}
     return groups, arns
 
 

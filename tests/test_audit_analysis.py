@@ -753,3 +753,19 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
             for role in (s for s in fast if s.kind == "role"):
                 expected = assumable_by(slow, role, _moment, None)
                 assert assumable_by(fast, role, _moment, None, contexts) == expected
+
+
+def test_exposure_of_a_group_follows_its_own_policies(store_url, clock):
+    with IdentityStore.open(store_url) as store:
+        store.init(A)
+        clock.at(9, 0)
+        store.create_group(GroupName="devs")
+        clock.at(9, 1)
+        store.put_group_policy(GroupName="devs", PolicyName="s3", PolicyDocument=_doc(_allow("s3:*")))
+        opened = _head(store)
+        clock.at(9, 2)
+        store.delete_group_policy(GroupName="devs", PolicyName="s3")
+        closed = _head(store)
+        answer = store.exposure(PrincipalArn=f"arn:aws:iam::{A}:group/devs", ActionName="s3:GetObject")
+        assert [(w["From"]["Position"], w["To"]["Position"]) for w in answer["Windows"]] == [(opened, closed)]
+        assert answer["AllowedAtEnd"] is False
