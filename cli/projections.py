@@ -6,6 +6,7 @@ ones and switch over, check them against a fresh build, and keep them current fr
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import sys
 import threading
@@ -18,8 +19,9 @@ from typing import Any, Final
 import click
 
 from iamledger.cli.group import Group
-from iamledger.cli.session import emit, open_store
+from iamledger.cli.session import emit, open_store, state
 from iamledger.logconfig import get_logger
+from iamledger.store import IdentityStore
 
 EXIT_DIFFERENT: Final = 1
 LOG_EVERY_SECONDS: Final = 5.0
@@ -79,16 +81,51 @@ def status_command() -> None:
 @projections_group.command("rebuild")
 def rebuild_command() -> None:
     """Replay the whole log into new view tables (with a progress bar on stderr), then switch to them in one
-    transaction. The time index and hash chain are kept. Safe while other processes read and write."""
-    with open_store() as store:
+    transaction; meanwhile the audit trail is rebuilt in a second process. The time index and hash chain are kept.
+    Safe while other processes read and write."""
+    # The views and the trail read the same log and write tables of their own (the views a scratch copy until they
+    # switch); each is bound by Python, so the trail's rebuild runs on a second core, started before this process
+    # opens the store (a forked child shares no connection with it); opened once before, so that the two do not
+    # both create the tables of a store that lacks some (SQLite has no lock for that).
+    with open_store():
+        pass
+    with _trail_rebuilt_beside(state().db), open_store() as store:
         with progress_reporter("Rebuilding the views") as progress:
             position = store.projector.rebuild(progress)
-        with progress_reporter("Rebuilding the audit trail") as progress:
-            store.trail.rebuild(progress)
+        click.echo("Rebuilding the audit trail (in a second process)...", err=True)
+    with open_store() as store:
         counts = store.projector.status()["Views"]
         trail = store.trail.status()
     click.echo(f"Rebuilt the views and the audit trail up to position {position}.", err=True)
     emit({"Position": position, "Views": counts, "Trail": trail}, title="ProjectionsRebuild")
+
+
+@contextmanager
+def _trail_rebuilt_beside(url: str | None) -> Iterator[None]:
+    """Rebuild the audit trail of the store at ``url`` in a process of its own while the block runs; the block ends
+    once that process has (its failure, reported on stderr by the process itself, is raised here)."""
+    # fork where it is the default (Linux): the child needs no start-up of its own, which would take about as long
+    # as the views' whole rebuild
+    process = multiprocessing.Process(target=_rebuild_trail, args=(url,), daemon=True)
+    process.start()
+    try:
+        yield
+    finally:
+        process.join()
+    if process.exitcode != 0:
+        raise click.ClickException(
+            f"Rebuilding the audit trail failed (exit status {process.exitcode}): see above; the views were rebuilt."
+        )
+
+
+def _rebuild_trail(url: str | None) -> None:
+    """The second process of ``projections rebuild``: the store opened again and its trail rebuilt (without a
+    progress bar of its own: the views' has the terminal)."""
+    store = IdentityStore.open(url, create=False)
+    try:
+        store.trail.rebuild()
+    finally:
+        store.close()
 
 
 @projections_group.command("verify")

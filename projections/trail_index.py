@@ -77,6 +77,12 @@ _SKIPPED_TOPICS: Final = frozenset(
 )
 """Events that are no call of their own and change nothing the renderer knows (recorded key uses)."""
 
+IN_CHUNK: Final = 500
+"""Values per ``IN (...)``."""
+KEPT_STATE: Final = 50_000
+"""The most keys of the renderer's state kept cached from one catch-up to the next (:attr:`TrailProjection._kept`),
+some tens of MB; beyond (a rebuild's of a large store: it caches every key) the next catch-up reads what it needs."""
+
 
 class TrailProjection:
     """Writes the trail's records and index as events and incidents are recorded (:meth:`catch_up`)."""
@@ -85,6 +91,10 @@ class TrailProjection:
         self._app = app
         self._security = security_log
         self._engine = engine
+        self._kept: tuple[int, Trail, StoredState] | None = None
+        """The renderer of the last catch-up with the position it reached: its cached state is the stored state as
+        long as the trail is still at that position (whoever moves the trail writes its state in the same
+        transaction), so a catch-up after each write reads none of it again."""
 
     def create_tables(self) -> None:
         trail_metadata.create_all(self._engine)
@@ -96,7 +106,7 @@ class TrailProjection:
     def positions(self) -> tuple[int, int]:
         """How far the trail has read the identity log and the security log."""
         with self._engine.connect() as conn:
-            return _tracked(conn, IDENTITY_TRACKING), _tracked(conn, SECURITY_TRACKING)
+            return _both_tracked(conn)
 
     def status(self) -> dict[str, Any]:
         """How far the trail has read each log, and how many records it holds."""
@@ -111,9 +121,9 @@ class TrailProjection:
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Project every event and incident recorded since the trail last read; the positions reached."""
-        identity = self._catch_up_identity(progress)
-        security = self._catch_up_security()
-        return identity, security
+        with self._engine.connect() as conn:
+            identity, security = _both_tracked(conn)
+        return self._catch_up_identity(identity, progress), self._catch_up_security(security)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Forget the trail and project it again from the first event (the state table along with it)."""
@@ -123,16 +133,21 @@ class TrailProjection:
             conn.execute(
                 update(TRACKING).where(TRACKING.c.name.in_([IDENTITY_TRACKING, SECURITY_TRACKING])).values(position=0)
             )
+        self._kept = None
         return self.catch_up(progress)
 
     # -- the identity log -------------------------------------------------------------------------------------
 
-    def _catch_up_identity(self, progress: Callable[[int, int], None] | None) -> int:
-        with self._engine.connect() as conn:
-            position = _tracked(conn, IDENTITY_TRACKING)
+    def _catch_up_identity(self, position: int, progress: Callable[[int, int], None] | None) -> int:
         head = int(self._app.recorder.max_notification_id() or 0)
-        state = StoredState(empty=position == 0)
-        trail = Trail(state)
+        if position >= head:
+            return position
+        kept, self._kept = self._kept, None  # (kept again only when this catch-up ends well)
+        if kept is not None and kept[0] == position:
+            _, trail, state = kept
+        else:
+            state = StoredState(empty=position == 0)
+            trail = Trail(state)
         while position < head:
             batch = self._read(position, head)
             if not batch:
@@ -153,6 +168,8 @@ class TrailProjection:
             position = last
             if progress is not None:
                 progress(position, head)
+        if state.cached <= KEPT_STATE:
+            self._kept = (position, trail, state)
         return position
 
     def _read(self, position: int, head: int) -> list[tuple[int, Any]]:
@@ -199,19 +216,19 @@ class TrailProjection:
         by_request: dict[str, list[_Fact]] = {}
         for fact in facts:
             by_request.setdefault(fact.event.request_id, []).append(fact)
+        # the records stored by earlier batches that a fact may fold into, for all the batch's requests in one query
+        stored = _stored_calls(conn, [r for r, group in by_request.items() if _may_join_stored(group)])
         records: list[TrailRecord] = []
         for request_id, group in by_request.items():
-            calls = _calls(conn, request_id, group)
+            calls = _calls(conn, group, stored.get(request_id, []))
             records.extend(trail._record(call) for call in sorted(calls, key=lambda c: c[0].position))  # noqa: SLF001
         _write_records(conn, IDENTITY_LOG, records)
 
     # -- the security log -------------------------------------------------------------------------------------
 
-    def _catch_up_security(self) -> int:
+    def _catch_up_security(self, position: int) -> int:
         if self._security is None:
             return 0
-        with self._engine.connect() as conn:
-            position = _tracked(conn, SECURITY_TRACKING)
         recorder = self._security.recorder
         head = int(recorder.max_notification_id() or 0)
         state = StoredState()
@@ -241,12 +258,11 @@ class TrailProjection:
         return position
 
 
-def _calls(conn: Connection, request_id: str, group: Sequence[_Fact]) -> list[list[_Fact]]:
+def _calls(conn: Connection, group: Sequence[_Fact], stored: list[_StoredCall]) -> list[list[_Fact]]:
     """The calls of one request among a batch's facts, as :meth:`Trail.assemble` groups them: bookkeeping folded
     into the nearest call it joins. A fact whose call was written by an earlier batch (a request that saved twice,
-    with another writer's events between) is folded into that stored record."""
+    with another writer's events between) is folded into that stored record (``stored``: the request's)."""
     calls: list[list[_Fact]] = [[f] for f in group if f.primary and not f.joins]
-    stored: list[_StoredCall] | None = None
     for fact in group:
         if fact.primary and not fact.joins:
             continue
@@ -254,14 +270,22 @@ def _calls(conn: Connection, request_id: str, group: Sequence[_Fact]) -> list[li
         if candidates:
             min(candidates, key=lambda c: abs(c[0].position - fact.position)).append(fact)
             continue
-        if stored is None:
-            stored = _stored_calls(conn, request_id)
         earlier = [c for c in stored if _joins(fact, c.operation)]
         if earlier:
             min(earlier, key=lambda c: abs(c.position - fact.position)).extend(conn, fact)
         elif fact.primary:
             calls.append([fact])
     return calls
+
+
+def _may_join_stored(group: Sequence[_Fact]) -> bool:
+    """Whether a fact of one request's ``group`` may fold into a record stored by an earlier batch (:func:`_calls`):
+    one that joins no call the group opens itself."""
+    opened = [f.operation for f in group if f.primary and not f.joins]
+    return any(
+        not (fact.primary and not fact.joins) and not any(_joins(fact, operation) for operation in opened)
+        for fact in group
+    )
 
 
 @dataclasses.dataclass
@@ -295,15 +319,38 @@ class _StoredCall:
         _insert(conn, TRAIL_INDEX, _index_rows(record))
 
 
-def _stored_calls(conn: Connection, request_id: str | None) -> list[_StoredCall]:
-    if request_id is None:
-        return []
-    rows = conn.execute(
-        select(TRAIL_RECORDS.c.log, TRAIL_RECORDS.c.position, TRAIL_RECORDS.c.event_name, TRAIL_RECORDS.c.body).where(
-            TRAIL_RECORDS.c.request_id == request_id
-        )
-    ).all()
-    return [_StoredCall(*row) for row in rows if row.log == IDENTITY_LOG]
+def _stored_calls(conn: Connection, request_ids: Sequence[str | None]) -> dict[str, list[_StoredCall]]:
+    """The identity log's stored records of each of ``request_ids``."""
+    wanted = sorted({r for r in request_ids if r is not None})
+    found: dict[str, list[_StoredCall]] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        rows = conn.execute(
+            select(
+                TRAIL_RECORDS.c.request_id,
+                TRAIL_RECORDS.c.log,
+                TRAIL_RECORDS.c.position,
+                TRAIL_RECORDS.c.event_name,
+                TRAIL_RECORDS.c.body,
+            )
+            .where(TRAIL_RECORDS.c.request_id.in_(wanted[start : start + IN_CHUNK]))
+            .order_by(TRAIL_RECORDS.c.log, TRAIL_RECORDS.c.position)
+        ).all()
+        for request_id, log, position, operation, body in rows:
+            if log == IDENTITY_LOG:
+                found.setdefault(request_id, []).append(_StoredCall(log, position, operation, body))
+    return found
+
+
+def _both_tracked(conn: Connection) -> tuple[int, int]:
+    """How far the trail has read the identity log and the security log, in one query."""
+    rows = dict(
+        conn.execute(
+            select(TRACKING.c.name, TRACKING.c.position).where(
+                TRACKING.c.name.in_([IDENTITY_TRACKING, SECURITY_TRACKING])
+            )
+        ).all()
+    )
+    return int(rows.get(IDENTITY_TRACKING) or 0), int(rows.get(SECURITY_TRACKING) or 0)
 
 
 def _tracked(conn: Connection, name: str) -> int:

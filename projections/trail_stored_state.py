@@ -6,17 +6,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy import (
     Connection,
-    delete,
-    insert,
+    bindparam,
     select,
 )
 
+from iamledger.projections.temporal import driver_execute
 from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
 from iamledger.projections.trail_records import (
     _Entity,
@@ -26,6 +26,11 @@ from iamledger.projections.trail_records import (
 from iamledger.projections.trail_tables import TRAIL_STATE
 
 # -- the renderer's state, stored ---------------------------------------------------------------------------------
+
+_READ_STATE: Final = select(TRAIL_STATE.c.value).where(
+    TRAIL_STATE.c.kind == bindparam("kind"), TRAIL_STATE.c.key == bindparam("key")
+)
+"""One key's value: built once (a catch-up after a write reads a few keys, each a statement)."""
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -43,7 +48,7 @@ class StoredMap(Generic[K, V]):
         decode: Callable[[Any], V],
         state: StoredState,
     ) -> None:
-        self._kind = kind
+        self.kind = kind
         self._key = key
         self._encode = encode
         self._decode = decode
@@ -84,25 +89,24 @@ class StoredMap(Generic[K, V]):
     def _load(self, text: str) -> V | None:
         if self._state.empty or self._state.conn is None:
             return None
-        row = self._state.conn.execute(
-            select(TRAIL_STATE.c.value).where(TRAIL_STATE.c.kind == self._kind, TRAIL_STATE.c.key == text)
-        ).first()
+        row = self._state.conn.execute(_READ_STATE, {"kind": self.kind, "key": text}).first()
         return None if row is None else self._decode(json.loads(row[0]))
 
-    def flush(self, conn: Connection) -> None:
-        if not self._dirty:
-            return
+    def take_dirty(self) -> tuple[list[str], list[tuple[str, str, str]]]:
+        """What :meth:`flush` writes: the keys changed since, and the rows of those that hold a value (the others
+        were popped); forgotten as dirty."""
         keys = sorted(self._dirty)
-        for chunk in _chunks(keys, 500):  # (in a rebuild too: an earlier batch may have written the key)
-            conn.execute(delete(TRAIL_STATE).where(TRAIL_STATE.c.kind == self._kind, TRAIL_STATE.c.key.in_(chunk)))
+        self._dirty.clear()
         rows = [
-            {"kind": self._kind, "key": key, "value": json.dumps(self._encode(value), separators=(",", ":"))}
+            (self.kind, key, json.dumps(self._encode(value), separators=(",", ":")))
             for key in keys
             if (value := self._cache[key]) is not None
         ]
-        if rows:
-            conn.execute(insert(TRAIL_STATE), rows)
-        self._dirty.clear()
+        return keys, rows
+
+    @property
+    def cached(self) -> int:
+        return len(self._cache)
 
 
 class StoredState:
@@ -134,8 +138,29 @@ class StoredState:
         )
 
     def flush(self, conn: Connection) -> None:
+        """Write what changed since the last flush, in ``conn``'s transaction: each changed key deleted, then those
+        with a value inserted (in a rebuild too: an earlier batch may have written the key). Two statements for all
+        the kinds, on the driver: a catch-up after one write changes three or four keys, and SQLAlchemy's work per
+        statement would cost more than the database's."""
+        keys: list[tuple[str, str]] = []
+        rows: list[tuple[str, str, str]] = []
         for stored in self._maps:
-            stored.flush(conn)
+            changed, values = stored.take_dirty()
+            keys += [(stored.kind, key) for key in changed]
+            rows += values
+        marker = "?" if conn.dialect.name == "sqlite" else "%s"
+        table = TRAIL_STATE.name
+        if keys:
+            driver_execute(conn, f'DELETE FROM {table} WHERE "kind" = {marker} AND "key" = {marker}', keys)
+        if rows:
+            driver_execute(
+                conn, f'INSERT INTO {table} ("kind", "key", "value") VALUES ({marker}, {marker}, {marker})', rows
+            )
+
+    @property
+    def cached(self) -> int:
+        """How many keys are cached (read or written) in all."""
+        return sum(stored.cached for stored in self._maps)
 
 
 def _uuid_key(value: uuid.UUID) -> str:
@@ -187,8 +212,3 @@ def _material(data: dict[str, Any]) -> Any:
     if klass is _Keyring:
         fields["user_uuid"] = uuid.UUID(fields["user_uuid"])
     return klass(**fields)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -385,13 +385,23 @@ class Endpoint:
         return outcome
 
     def refresh(self) -> None:
-        """Catch the views up with the log (after a write, once its response is on its way): the next request then
-        finds them current. A failure is only logged: the next request catches up anyway."""
+        """Catch the views and the audit trail up with the log (after a write, once its response is on its way):
+        the next request then finds the views current, and an audit question finds the trail current (it has at
+        most the writes since the last response to project). A failure is only logged: the next request catches
+        the views up anyway, and a question the trail."""
+        store = self.holder.store
+        if store is None:
+            return
         try:
-            if self.holder.store is not None:
-                self.holder.store.projector.catch_up()
+            store.projector.catch_up()
         except Exception:
             log.exception("endpoint_catch_up_failed")
+        try:
+            # Not in the write's own transaction: rendering a record costs as much as the write itself (see
+            # docs/performance.md), here it delays only a request that arrives meanwhile.
+            store.trail.catch_up()
+        except Exception:
+            log.exception("endpoint_trail_catch_up_failed")
 
     def _handle(self, store: IdentityStore, request: HttpRequest, source_ip: str | None) -> Outcome:
         request_id = AuditContext.new_request_id()

@@ -412,3 +412,11 @@ def test_the_cli_refuses_a_file_that_is_not_json(capsys, store_url, tmp_path):
     result = run(capsys, "--db", store_url, "import", "authorization-details", str(path))
     assert result.exit_code == 254
     assert "MalformedAuthorizationDetails" in result.stderr and "$: the file is not JSON" in result.stderr
+
+
+def test_an_import_leaves_the_trail_current(store):
+    """The import is thousands of events at once: the trail projects them before it returns, so the first audit
+    question after it has nothing to catch up."""
+    store.import_authorization_details(small_dump())
+    assert store.trail.positions()[0] == _head(store) > 0
+    assert store.trail.verify()["Consistent"]

@@ -235,3 +235,22 @@ def test_a_record_names_the_user_who_held_the_arn_when_it_was_made(iam):
     page = iam.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateGroup"}])
     ids = [json.loads(e["CloudTrailEvent"])["userIdentity"]["principalId"] for e in page["Events"]]
     assert ids == ["nobody", second, first]
+
+
+def test_a_catch_up_after_another_process_moved_the_trail_reads_the_state_again(iam, store_url):
+    """A catch-up keeps its renderer's state for the next one (no state read after each write); once another process
+    has moved the trail on, that state is stale and must not be used."""
+    iam.create_user(UserName="alice")
+    iam.create_access_key(UserName="alice")
+    iam.trail.catch_up()
+    with IdentityStore.open(store_url, create=False) as other:
+        for key in other.list_access_keys(UserName="alice")["AccessKeyMetadata"]:
+            other.delete_access_key(UserName="alice", AccessKeyId=key["AccessKeyId"])
+        other.delete_user(UserName="alice")
+        other.create_user(UserName="alice")  # a new user of the same name: a new entity, a new unique id
+        other.trail.catch_up()
+    iam.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "blue"}])
+    iam.trail.catch_up()
+    assert iam.trail.verify()["Consistent"]
+    history = iam.entity_history("user", "alice")
+    assert [r.record["eventName"] for r in history][-2:] == ["CreateUser", "TagUser"]

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from iamledger.projections.access_keys import AccessKeyRows
     from iamledger.projections.projector import Projector
+    from iamledger.projections.trail_index import TrailProjection
     from iamledger.vault import Vault
 
 T = TypeVar("T")
@@ -68,6 +69,7 @@ class ServiceBase:
     if TYPE_CHECKING:
         engine: Engine
         projector: Projector
+        trail: TrailProjection
         vault: Vault
         access_key_rows: AccessKeyRows
 
