@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, or_, select
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
+from iamledger.projections import permissions
+from iamledger.projections.catalogue import AWS_ACCOUNT
 from iamledger.projections.effective import EffectivePolicy
 from iamledger.projections.tables import (
     ACCESS_KEYS,
@@ -29,7 +31,7 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import live, read_position
+from iamledger.projections.temporal import live, read_position, reading_at
 from iamledger.projections.users import groups_of_user
 
 PRINCIPAL_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
@@ -347,6 +349,57 @@ def rows_touching(conn: Connection, table: Table, start: int, stop: int, *where:
     ended = table.c.valid_to.between(start + 1, stop)
     query = select(table).where(or_(began, ended), *where).order_by(table.c.valid_from, table.c.row_id)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _touching(table: Table, start: int, stop: int) -> ColumnElement[bool]:
+    """The rows of ``table`` that began or ended in the positions ``(start, stop]``."""
+    return or_(table.c.valid_from.between(start + 1, stop), table.c.valid_to.between(start + 1, stop))
+
+
+def principals_touched(conn: Connection, account_id: str, start: int, stop: int) -> set[str]:
+    """The users and roles of ``account_id`` (aggregate ids; a few may be ids of other entities, which name no user
+    or role) of which a row the permissions depend on (see :func:`change_points`) began or ended in the positions
+    ``(start, stop]``, read set-based from those rows: a user's or role's own rows and tags, memberships, the inline
+    policies and attachments of it or of a group it is in at ``start`` or ``stop``, the rows and versions of a
+    managed policy it holds at either (attached to it or such a group, or as its boundary). Its decisions at
+    ``start`` and ``stop`` can differ only if it is one of them, or holds a policy that reads the time
+    (:func:`~iamledger.projections.permissions.time_dependent_holders`)."""
+    touched: set[str] = set()
+    groups: set[str] = set()
+    for table in (USERS, ROLES):
+        query = select(table.c.entity_uuid).where(table.c.account_id == account_id, _touching(table, start, stop))
+        touched |= {str(uuid) for (uuid,) in conn.execute(query)}
+    tagged = select(TAGS.c.resource_uuid).where(TAGS.c.account_id == account_id, _touching(TAGS, start, stop))
+    touched |= {str(uuid) for (uuid,) in conn.execute(tagged)}
+    members = select(GROUP_MEMBERS.c.user_uuid, GROUP_MEMBERS.c.group_uuid).where(
+        GROUP_MEMBERS.c.account_id == account_id, _touching(GROUP_MEMBERS, start, stop)
+    )
+    touched |= {str(user) for user, _group in conn.execute(members)}
+    renamed = select(GROUPS.c.entity_uuid).where(GROUPS.c.account_id == account_id, _touching(GROUPS, start, stop))
+    groups |= {str(uuid) for (uuid,) in conn.execute(renamed)}
+    for table in (INLINE_POLICIES, ATTACHMENTS):
+        query = select(table.c.principal_kind, table.c.principal_uuid).where(
+            table.c.account_id == account_id, _touching(table, start, stop)
+        )
+        for kind, uuid in conn.execute(query):
+            (groups if kind == "group" else touched).add(str(uuid))
+    # a managed policy is found by ARN, as attachments and boundaries name it: imported AWS ones too (account "aws")
+    accounts = [account_id, AWS_ACCOUNT]
+    policies = select(POLICIES.c.arn).where(POLICIES.c.account_id.in_(accounts), _touching(POLICIES, start, stop))
+    arns = {str(arn) for (arn,) in conn.execute(policies)}
+    versions = (
+        select(POLICIES.c.arn)
+        .join(POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid == POLICIES.c.entity_uuid)
+        .where(POLICIES.c.account_id.in_(accounts), _touching(POLICY_VERSIONS, start, stop))
+    )
+    arns |= {str(arn) for (arn,) in conn.execute(versions)}
+    for position in (start, stop):
+        with reading_at(position):
+            users, roles = permissions.principals_holding(
+                conn, account_id, {("group", group) for group in groups}, arns, as_boundary=True
+            )
+        touched |= users | roles
+    return touched
 
 
 def live_rows(conn: Connection, table: Table, *where: Any) -> list[dict[str, Any]]:

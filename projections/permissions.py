@@ -9,22 +9,41 @@ patterns (``*`` for a pattern whose service part has a wildcard, and for ``NotAc
 policies themselves. :func:`candidates` reads the holders of the policies that can allow an action at the bound
 position: a superset of the principals allowed, which the real evaluator then decides on; no approximation reaches an
 answer.
+
+A policy whose decision can change with nothing but the time (a statement, ``Allow`` or ``Deny``, that reads
+``aws:CurrentTime`` or ``aws:EpochTime``, as a condition key or a policy variable) also gets a marker row whose service
+is :data:`TIME_MARKER`; :func:`time_dependent_holders` reads the principals holding one, so that a diff between two
+moments evaluates them even when none of their rows changed.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
 from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.policy import PolicyError, PolicyKind, parse
-from iamledger.projections.tables import ATTACHMENTS, GROUP_MEMBERS, INLINE_POLICIES, POLICIES, POLICY_SERVICES
+from iamledger.projections.tables import (
+    ATTACHMENTS,
+    GROUP_MEMBERS,
+    INLINE_POLICIES,
+    POLICIES,
+    POLICY_SERVICES,
+    ROLES,
+    USERS,
+)
 from iamledger.projections.temporal import close_rows, live, open_row
 
 ANY_SERVICE: Final = "*"
+# The index "service" of a policy that reads the time: ``@`` is in no service prefix (they are letters, digits and
+# hyphens), and :func:`candidates` only ever asks for an action's service and ``*``, so the marker never makes one.
+TIME_MARKER: Final = "@time"
+# The request context keys whose values come from the moment asked about, not from any row (``request_context``).
+TIME_KEYS: Final = ("aws:currenttime", "aws:epochtime")
 CHUNK: Final = 500
 
 
@@ -55,9 +74,43 @@ def services_allowed(document: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@functools.lru_cache(maxsize=4096)
+def reads_time(document: str) -> bool:
+    """Whether some statement of ``document`` may read a time key: any key or string of the document that names one
+    (lowercased, as key names are case-insensitive), wherever it is, so a ``Sid`` naming one is a false positive but
+    no condition or ``${aws:CurrentTime}`` variable is missed. Both values of a repeated key are looked at."""
+    found = False
+
+    def look(pairs: list[tuple[str, Any]]) -> None:
+        # called for every object, innermost first: its members' objects are already looked at (and are None)
+        nonlocal found
+        found = found or any(_names_time(key) or _names_time(value) for key, value in pairs)
+
+    try:
+        json.loads(document, object_pairs_hook=look)
+    except ValueError:
+        return False  # policies are stored valid; a document that does not parse has no statement to evaluate
+    return found
+
+
+def _names_time(value: Any) -> bool:
+    if isinstance(value, str):
+        lowered = value.lower()
+        return any(key in lowered for key in TIME_KEYS)
+    if isinstance(value, list):
+        return any(_names_time(item) for item in value)
+    return False
+
+
+def index_entries(document: str) -> frozenset[str]:
+    """The index rows of a policy: the services it can allow, and :data:`TIME_MARKER` when it reads the time."""
+    services = services_allowed(document)
+    return services | {TIME_MARKER} if reads_time(document) else services
+
+
 def open_services(conn: Connection, position: int, account_id: str, owner: str, name: str, document: str) -> None:
     """Index a policy put (inline, by its principal and name) or created (a managed policy's version)."""
-    for service in sorted(services_allowed(document)):
+    for service in sorted(index_entries(document)):
         open_row(conn, POLICY_SERVICES, position, account_id=account_id, owner_uuid=owner, name=name, service=service)
 
 
@@ -79,10 +132,34 @@ def _catalogue_allowing(service: str) -> frozenset[str]:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def _catalogue_reading_time() -> frozenset[str]:
+    """The built-in AWS managed policies that read the time."""
+    return frozenset(arn for arn, entry in aws_managed_policies().items() if reads_time(str(entry["Document"])))
+
+
 def candidates(conn: Connection, account_id: str, action: str) -> tuple[set[str], set[str]]:
     """The users and roles of ``account_id`` (their aggregate ids) that may be allowed ``action`` at the bound
     position: those holding, themselves or through a group, a policy whose ``Allow`` can match it."""
-    services = [service_of(action), ANY_SERVICE]
+    holders, arns = _indexed(
+        conn, account_id, [service_of(action), ANY_SERVICE], _catalogue_allowing(service_of(action))
+    )
+    return principals_holding(conn, account_id, holders, arns)
+
+
+def time_dependent_holders(conn: Connection, account_id: str) -> tuple[set[str], set[str]]:
+    """The users and roles of ``account_id`` (their aggregate ids) holding at the bound position a policy that reads
+    the time (:data:`TIME_MARKER`): themselves or through a group, inline or managed, or as their boundary. Only
+    their decisions can differ between two moments at which none of the rows they depend on differ."""
+    holders, arns = _indexed(conn, account_id, [TIME_MARKER], _catalogue_reading_time())
+    return principals_holding(conn, account_id, holders, arns, as_boundary=True)
+
+
+def _indexed(
+    conn: Connection, account_id: str, services: list[str], catalogue: frozenset[str]
+) -> tuple[set[tuple[str, str]], set[str]]:
+    """The holders (``(kind, uuid)``) of the inline policies indexed under one of ``services`` at the bound position,
+    and the ARNs of the managed policies whose default version is (with the built-in AWS ones of ``catalogue``)."""
     owners = conn.execute(
         select(POLICY_SERVICES.c.owner_uuid, POLICY_SERVICES.c.name).where(
             POLICY_SERVICES.c.service.in_(services),
@@ -100,7 +177,7 @@ def candidates(conn: Connection, account_id: str, action: str) -> tuple[set[str]
             .where(INLINE_POLICIES.c.account_id == account_id)
         )
         holders |= {(str(kind), str(uuid)) for kind, uuid, name in rows if (str(uuid), str(name)) in versions}
-    arns = set(_catalogue_allowing(service_of(action)))
+    arns = set(catalogue)
     for chunk in _chunks(inline_owners):
         policies = conn.execute(
             select(POLICIES.c.entity_uuid, POLICIES.c.default_version_id, POLICIES.c.arn).where(
@@ -108,6 +185,16 @@ def candidates(conn: Connection, account_id: str, action: str) -> tuple[set[str]
             )
         )
         arns |= {str(arn) for uuid, version, arn in policies if (str(uuid), str(version)) in versions}
+    return holders, arns
+
+
+def principals_holding(
+    conn: Connection, account_id: str, holders: set[tuple[str, str]], arns: set[str], *, as_boundary: bool = False
+) -> tuple[set[str], set[str]]:
+    """The users and roles among ``holders`` (``(kind, uuid)``), those the managed policies ``arns`` are attached
+    to, and the members of the groups among both, at the bound position; with ``as_boundary``, also the users and
+    roles with one of ``arns`` as their permissions boundary."""
+    holders = set(holders)
     for chunk in _chunks(arns):
         attached = conn.execute(
             select(ATTACHMENTS.c.principal_kind, ATTACHMENTS.c.principal_uuid).where(
@@ -115,15 +202,30 @@ def candidates(conn: Connection, account_id: str, action: str) -> tuple[set[str]
             )
         )
         holders |= {(str(kind), str(uuid)) for kind, uuid in attached}
+        if as_boundary:
+            for kind, table in (("user", USERS), ("role", ROLES)):
+                bounded = conn.execute(
+                    select(table.c.entity_uuid).where(
+                        table.c.boundary_arn.in_(chunk), table.c.account_id == account_id, live(table)
+                    )
+                )
+                holders |= {(kind, str(uuid)) for (uuid,) in bounded}
     users = {uuid for kind, uuid in holders if kind == "user"}
     roles = {uuid for kind, uuid in holders if kind == "role"}
     groups = {uuid for kind, uuid in holders if kind == "group"}
+    users |= members_of(conn, groups)
+    return users, roles
+
+
+def members_of(conn: Connection, groups: Iterable[str]) -> set[str]:
+    """The users (aggregate ids) in any of ``groups`` at the bound position."""
+    users: set[str] = set()
     for chunk in _chunks(groups):
         members = conn.execute(
             select(GROUP_MEMBERS.c.user_uuid).where(GROUP_MEMBERS.c.group_uuid.in_(chunk), live(GROUP_MEMBERS))
         )
         users |= {str(uuid) for (uuid,) in members}
-    return users, roles
+    return users
 
 
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:

@@ -42,6 +42,11 @@ from iamledger.projections.tables import ACCESS_KEYS, TRACKING, ledger_metadata,
 from iamledger.projections.temporal import bulk_loading, driver_execute, reading_now, writes_to
 
 PROJECTION_NAME: Final = "identity_views"
+# What the views' rows hold, kept in the tracking table under VIEWS_VERSION_NAME: views built by an older version
+# (no such row: version 1) are rebuilt when the store is opened, as views whose table is new are. Bump it when the
+# handlers write other rows for the same events. 2: the permission index's time marker (permissions.TIME_MARKER).
+VIEWS_VERSION: Final = 2
+VIEWS_VERSION_NAME: Final = "identity_views_version"
 BATCH_SIZE: Final = 5000
 # events per transaction of a bulk load: its memory holds every current row already, so a batch's own events (read,
 # decoded, applied) are kept few; the rate is the same
@@ -70,7 +75,7 @@ class Projector:
     def create_tables(self) -> None:
         """Create the view tables and the tracking row if they do not exist yet. A view added by a newer version
         to views already built is filled by rebuilding them all (its rows would otherwise begin only with the
-        events recorded from now on)."""
+        events recorded from now on), and so are views whose rows an older version wrote (:data:`VIEWS_VERSION`)."""
         existing = set(inspect(self._engine).get_table_names())
         metadata.create_all(self._engine)
         ledger_metadata.create_all(self._engine)
@@ -78,10 +83,20 @@ class Projector:
             tracked = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)).first()
             if tracked is None:
                 conn.execute(insert(TRACKING).values(name=PROJECTION_NAME, position=0))
+            version = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == VIEWS_VERSION_NAME)).first()
         added = sorted(table.name for table in metadata.sorted_tables if table.name not in existing)
-        if tracked is not None and tracked[0] > 0 and added:
-            log.warning("views_rebuilt_for_new_views", tables=added)
+        built_by = 1 if version is None else int(version[0])
+        if tracked is not None and tracked[0] > 0 and (added or built_by < VIEWS_VERSION):
+            log.warning("views_rebuilt_for_new_views", tables=added, version=built_by, to_version=VIEWS_VERSION)
             self.rebuild()
+        if built_by < VIEWS_VERSION:  # a store a newer version built keeps its number
+            with self._engine.begin() as conn:
+                if version is None:
+                    conn.execute(insert(TRACKING).values(name=VIEWS_VERSION_NAME, position=VIEWS_VERSION))
+                else:
+                    conn.execute(
+                        update(TRACKING).where(TRACKING.c.name == VIEWS_VERSION_NAME).values(position=VIEWS_VERSION)
+                    )
 
     def position(self) -> int:
         """The notification id up to which the views are current."""

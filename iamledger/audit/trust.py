@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
 from iamledger.audit.decisions import _request_context
@@ -41,8 +41,28 @@ _ASSUME_ROLE: Final = "sts:assumerole"
 _ACCOUNT_NAME: Final = re.compile(r"\d{12}|arn:aws:iam::\d{12}:root")
 
 
+class AssumePool:
+    """Candidates for assuming roles, grouped once by what their ``sts:AssumeRole`` decisions depend on
+    (:func:`shared_decision_key`), so that asking about many roles evaluates each group once per role, and lists its
+    members only when it is allowed."""
+
+    def __init__(self, subjects: Iterable[Subject]) -> None:
+        self.subjects = sorted({s.arn: s for s in subjects}.values(), key=lambda s: (s.kind, s.arn))
+        self.by_arn = {s.arn: s for s in self.subjects}
+        self.groups: dict[tuple[int, ...], list[Subject]] = {}
+        self.singles: list[Subject] = []
+        for subject in self.subjects:
+            key = shared_decision_key(subject, _ASSUME_ROLE)
+            if key is None:
+                self.singles.append(subject)
+            else:
+                self.groups.setdefault(key, []).append(subject)
+        # one answer entry per subject, shared by every role it can assume (a large answer lists millions)
+        self.entries = {s.arn: {"Arn": s.arn, "Type": s.kind.capitalize()} for s in self.subjects}
+
+
 def assumable_by(
-    subjects: Sequence[Subject],
+    subjects: Sequence[Subject] | AssumePool,
     role: Subject,
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
@@ -53,11 +73,12 @@ def assumable_by(
     ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), ordered by
     type and ARN, then the outside principals the trust policy names.
 
-    ``subjects`` are the candidates (who-can picks them: :func:`iamledger.audit.who_can._assumers`). ``contexts``
-    keeps each subject's request context across calls. ``alike``, when given, says the trust policy decides alike
-    for every principal of the account but those it names (the ARNs in ``alike``): it names the account, without
-    conditions. Then the others' decision depends only on their identity policies, and each context-free set of
-    them (:func:`shared_decision_key`) is evaluated once, for the first subject holding it."""
+    ``subjects`` are the candidates (who-can picks them: :func:`iamledger.audit.who_can._assumers`), or an
+    :class:`AssumePool` of them kept across roles. ``contexts`` keeps each subject's request context across calls.
+    ``alike``, when given, says the trust policy decides alike for every principal of the account but those it
+    names (the ARNs in ``alike``): it names the account, without conditions. Then the others' decision depends only
+    on their identity policies, and each group of the pool is evaluated once, for its first member."""
+    pool = subjects if isinstance(subjects, AssumePool) else AssumePool(subjects)
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
@@ -72,20 +93,21 @@ def assumable_by(
         request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
         return evaluate(request, other.policy_set(trust)).allowed
 
-    shared: dict[tuple[int, ...], bool] = {}
     found: list[Subject] = []
-    for other in subjects:
-        if other.arn == role.arn:
-            continue
-        key = None if alike is None or other.arn in alike else shared_decision_key(other, _ASSUME_ROLE)
-        if key is None:
-            allowed = allows(other)
-        elif (known := shared.get(key)) is not None:
-            allowed = known
-        else:
-            allowed = shared[key] = allows(other)
-        if allowed:
-            found.append(other)
-    found.sort(key=lambda s: (s.kind, s.arn))
-    answer: list[dict[str, Any]] = [{"Arn": s.arn, "Type": s.kind.capitalize()} for s in found]
+    if alike is None:
+        found = [s for s in pool.subjects if s.arn != role.arn and allows(s)]
+    else:
+
+        def alike_for(member: Subject) -> bool:
+            return member.arn != role.arn and member.arn not in alike
+
+        for members in pool.groups.values():
+            representative = next((m for m in members if alike_for(m)), None)
+            if representative is not None and allows(representative):
+                found.extend(m for m in members if alike_for(m))
+        found += [s for s in pool.singles if alike_for(s) and allows(s)]
+        named = (pool.by_arn.get(arn) for arn in alike if arn != role.arn)
+        found += [s for s in named if s is not None and allows(s)]
+        found.sort(key=lambda s: (s.kind, s.arn))
+    answer = [pool.entries[s.arn] for s in found]
     return answer + _trust_outsiders(str(role.row["trust_policy"]), str(role.row["account_id"]))

@@ -16,7 +16,7 @@ from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_acti
 from iamledger.audit.provenance import EventBook, described_paths, pending_paths
 from iamledger.audit.simulation import _CredentialBook
 from iamledger.audit.subjects import Subject, _all_subjects, _subjects_of, shared_decision_key
-from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, assumable_by
+from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, AssumePool, assumable_by
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
 from iamledger.projections import analysis, permissions
 from iamledger.projections.effective import EffectivePolicy
@@ -56,7 +56,7 @@ class _Principals:
         self._loaded: set[str] = set()  # aggregate ids asked for (a deleted one has no subject)
         self._compiled: dict[EffectivePolicy, AppliedPolicy] = {}
         self._everyone = False
-        self._assume_candidates: list[Subject] | None = None
+        self._assume_pool: AssumePool | None = None
 
     def _add(self, subject: Subject) -> None:
         self.by_arn.setdefault(subject.arn, subject)
@@ -80,12 +80,15 @@ class _Principals:
             self._everyone = True
         return sorted(self.by_arn.values(), key=lambda s: (s.kind, s.arn))
 
-    def assume_candidates(self) -> list[Subject]:
-        """The principals whose identity policies can allow ``sts:AssumeRole`` (read once per answer)."""
-        if self._assume_candidates is None:
+    def assume_pool(self, named: Sequence[Subject]) -> AssumePool:
+        """The principals whose identity policies can allow ``sts:AssumeRole`` (read and grouped once per answer),
+        with the ``named`` ones besides."""
+        if self._assume_pool is None:
             users, roles = permissions.candidates(self.conn, self.account_id, "sts:AssumeRole")
-            self._assume_candidates = self.load(users, roles)
-        return self._assume_candidates
+            self._assume_pool = AssumePool(self.load(users, roles))
+        if all(s.arn in self._assume_pool.by_arn for s in named):
+            return self._assume_pool
+        return AssumePool([*self._assume_pool.subjects, *named])
 
 
 def _named_in_trust(conn: Connection, account_id: str, trust: AppliedPolicy) -> tuple[set[str], set[str], bool] | None:
@@ -135,10 +138,9 @@ def _assumers(
     # An account named: whoever its identity policies allow sts:AssumeRole, besides those named. Without conditions
     # in the trust policy, it decides alike for all but those it names.
     named_subjects = principals.load(named[0], named[1])
-    subjects = {s.arn: s for s in (*principals.assume_candidates(), *named_subjects)}
+    pool = principals.assume_pool(named_subjects)
     alike = {s.arn for s in named_subjects} if _unconditional(trust) else None
-    ordered = sorted(subjects.values(), key=lambda s: (s.kind, s.arn))
-    return assumable_by(ordered, role, moment, entries, contexts, alike)
+    return assumable_by(pool, role, moment, entries, contexts, alike)
 
 
 def _unconditional(trust: AppliedPolicy) -> bool:
