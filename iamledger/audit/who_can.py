@@ -4,6 +4,7 @@ index and evaluated with the real evaluator, the answer streamed a principal at 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,23 +180,33 @@ def _reach(
         if decision.allowed:
             reached[subject.arn] = _Reached(subject, decision)
     directly = [(arn, [arn]) for arn, found in sorted(reached.items()) if found.subject.kind == "role"]
-    frontier = list(directly)
+    frontier = deque(directly)
     contexts: dict[str, dict[str, Any]] = {}
     assumers_of: dict[str, list[dict[str, Any]]] = {}
-    seen: set[tuple[str, str]] = set()
+    # the principals of this account among a role's assumers, as a set: a chain then adds only those not yet
+    # reaching its allowed role (a set difference), the whole answer's edges looked at once each
+    assumer_arns: dict[str, frozenset[str]] = {}
+    # for each allowed role, the principals already given a path to it, the role itself included (no principal
+    # reaches it twice, and none through a chain it is in: every role of a chain but the last was given one)
+    reaching: dict[str, set[str]] = {}
     while frontier:
-        role_arn, chain = frontier.pop(0)
+        role_arn, chain = frontier.popleft()
         if role_arn not in assumers_of:
             role = principals.by_arn[role_arn]
             assumers_of[role_arn] = _assumers(conn, principals, role, moment, entries, contexts)
+            assumer_arns[role_arn] = frozenset(
+                arn for a in assumers_of[role_arn] if (arn := a.get("Arn")) in principals.by_arn
+            )
+        target = chain[-1]
+        reached_target = reaching.setdefault(target, {target})
+        new = assumer_arns[role_arn] - reached_target
+        if not new:
+            continue
+        reached_target |= new
         # one path object for every assumer of this chain (an answer is read, never changed; a large one holds
-        # hundreds of thousands of these)
-        path = {"Via": "role", "RoleArn": chain[-1], "Chain": list(chain)}
-        for assumer in assumers_of[role_arn]:
-            arn = assumer.get("Arn")
-            if arn is None or arn not in principals.by_arn or arn in chain or (arn, chain[-1]) in seen:
-                continue
-            seen.add((arn, chain[-1]))
+        # millions of these)
+        path = {"Via": "role", "RoleArn": target, "Chain": list(chain)}
+        for arn in sorted(new, key=lambda a: (principals.by_arn[a].kind, a)):
             other = reached.get(arn)
             if other is None:
                 other = reached[arn] = _Reached(principals.by_arn[arn])
