@@ -57,27 +57,30 @@ class AssumePool:
                 self.singles.append(subject)
             else:
                 self.groups.setdefault(key, []).append(subject)
+        # a group's members as a set: an allowed group joins the answer by a set union
+        self.group_arns = {key: frozenset(s.arn for s in members) for key, members in self.groups.items()}
         # one answer entry per subject, shared by every role it can assume (a large answer lists millions)
         self.entries = {s.arn: {"Arn": s.arn, "Type": s.kind.capitalize()} for s in self.subjects}
 
 
-def assumable_by(
+def assumers(
     subjects: Sequence[Subject] | AssumePool,
     role: Subject,
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
     contexts: dict[str, dict[str, Any]] | None = None,
     alike: Collection[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Who could assume ``role`` at the moment: this account's users and roles whose identity policies allow
-    ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides), ordered by
-    type and ARN, then the outside principals the trust policy names.
+    named: Sequence[Subject] = (),
+) -> set[str]:
+    """The ARNs of this account's users and roles that could assume ``role`` at the moment: those whose identity
+    policies allow ``sts:AssumeRole`` on it and whom its trust policy admits (as ``sts:AssumeRole`` itself decides).
 
     ``subjects`` are the candidates (who-can picks them: :func:`iamledger.audit.who_can._assumers`), or an
     :class:`AssumePool` of them kept across roles. ``contexts`` keeps each subject's request context across calls.
     ``alike``, when given, says the trust policy decides alike for every principal of the account but those it
-    names (the ARNs in ``alike``): it names the account, without conditions. Then the others' decision depends only
-    on their identity policies, and each group of the pool is evaluated once, for its first member."""
+    names (the ARNs in ``alike``, subjects of the pool or of ``named``): it names the account, without conditions.
+    Then the others' decision depends only on their identity policies, and each group of the pool is evaluated once,
+    for its first member."""
     pool = subjects if isinstance(subjects, AssumePool) else AssumePool(subjects)
     role_arn = str(role.row["arn"])
     trust = AppliedPolicy.from_text(
@@ -93,21 +96,37 @@ def assumable_by(
         request = Request(other.principal, "sts:AssumeRole", role_arn, context, str(role.row["account_id"]))
         return evaluate(request, other.policy_set(trust)).allowed
 
-    found: list[Subject] = []
     if alike is None:
-        found = [s for s in pool.subjects if s.arn != role.arn and allows(s)]
-    else:
+        others = [s for s in named if s.arn not in pool.by_arn]
+        return {s.arn for s in [*pool.subjects, *others] if s.arn != role.arn and allows(s)}
 
-        def alike_for(member: Subject) -> bool:
-            return member.arn != role.arn and member.arn not in alike
+    def alike_for(member: Subject) -> bool:
+        return member.arn != role.arn and member.arn not in alike
 
-        for members in pool.groups.values():
-            representative = next((m for m in members if alike_for(m)), None)
-            if representative is not None and allows(representative):
-                found.extend(m for m in members if alike_for(m))
-        found += [s for s in pool.singles if alike_for(s) and allows(s)]
-        named = (pool.by_arn.get(arn) for arn in alike if arn != role.arn)
-        found += [s for s in named if s is not None and allows(s)]
-        found.sort(key=lambda s: (s.kind, s.arn))
-    answer = [pool.entries[s.arn] for s in found]
+    found: set[str] = set()
+    for key, members in pool.groups.items():
+        representative = next((m for m in members if alike_for(m)), None)
+        if representative is not None and allows(representative):
+            found |= pool.group_arns[key]
+    found -= set(alike)
+    found.discard(role.arn)
+    found |= {s.arn for s in pool.singles if alike_for(s) and allows(s)}
+    listed = {s.arn: s for s in named} | {arn: pool.by_arn[arn] for arn in alike if arn in pool.by_arn}
+    found |= {s.arn for s in listed.values() if s.arn != role.arn and allows(s)}
+    return found
+
+
+def assumable_by(
+    subjects: Sequence[Subject] | AssumePool,
+    role: Subject,
+    moment: Moment,
+    entries: Sequence[dict[str, Any]] | None,
+    contexts: dict[str, dict[str, Any]] | None = None,
+    alike: Collection[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Who could assume ``role`` at the moment (:func:`assumers`), ordered by type and ARN, then the outside
+    principals the trust policy names."""
+    pool = subjects if isinstance(subjects, AssumePool) else AssumePool(subjects)
+    found = assumers(pool, role, moment, entries, contexts, alike)
+    answer = [pool.entries[s.arn] for s in pool.subjects if s.arn in found]
     return answer + _trust_outsiders(str(role.row["trust_policy"]), str(role.row["account_id"]))

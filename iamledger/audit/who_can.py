@@ -5,7 +5,7 @@ index and evaluated with the real evaluator, the answer streamed a principal at 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_acti
 from iamledger.audit.provenance import EventBook, described_paths, pending_paths
 from iamledger.audit.simulation import _CredentialBook
 from iamledger.audit.subjects import Subject, _all_subjects, _subjects_of, shared_decision_key
-from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, AssumePool, assumable_by
+from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, AssumePool, _trust_outsiders, assumers
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
 from iamledger.projections import analysis, permissions
 from iamledger.projections.effective import EffectivePolicy
@@ -58,6 +58,7 @@ class _Principals:
         self._compiled: dict[EffectivePolicy, AppliedPolicy] = {}
         self._everyone = False
         self._assume_pool: AssumePool | None = None
+        self._entries: dict[str, dict[str, Any]] = {}
 
     def _add(self, subject: Subject) -> None:
         self.by_arn.setdefault(subject.arn, subject)
@@ -81,15 +82,23 @@ class _Principals:
             self._everyone = True
         return sorted(self.by_arn.values(), key=lambda s: (s.kind, s.arn))
 
-    def assume_pool(self, named: Sequence[Subject]) -> AssumePool:
-        """The principals whose identity policies can allow ``sts:AssumeRole`` (read and grouped once per answer),
-        with the ``named`` ones besides."""
+    def assume_pool(self) -> AssumePool:
+        """The principals whose identity policies can allow ``sts:AssumeRole``, read and grouped once per answer."""
         if self._assume_pool is None:
             users, roles = permissions.candidates(self.conn, self.account_id, "sts:AssumeRole")
             self._assume_pool = AssumePool(self.load(users, roles))
-        if all(s.arn in self._assume_pool.by_arn for s in named):
-            return self._assume_pool
-        return AssumePool([*self._assume_pool.subjects, *named])
+        return self._assume_pool
+
+    def entry(self, arn: str) -> dict[str, Any]:
+        """The answer's ``{"Arn", "Type"}`` of a principal, one object however many roles list it."""
+        found = self._entries.get(arn)
+        if found is None:
+            found = self._entries[arn] = {"Arn": arn, "Type": self.by_arn[arn].kind.capitalize()}
+        return found
+
+    def ordered(self, arns: Iterable[str]) -> list[str]:
+        """``arns`` (principals read already) ordered by type and ARN."""
+        return sorted(arns, key=lambda arn: (self.by_arn[arn].kind, arn))
 
 
 def _named_in_trust(conn: Connection, account_id: str, trust: AppliedPolicy) -> tuple[set[str], set[str], bool] | None:
@@ -125,23 +134,25 @@ def _assumers(
     moment: Moment,
     entries: Sequence[dict[str, Any]] | None,
     contexts: dict[str, dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """:func:`assumable_by` over the candidates only: the principals whose identity policies can allow
+) -> set[str]:
+    """:func:`assumers` over the candidates only: the principals whose identity policies can allow
     ``sts:AssumeRole`` and those the trust policy names itself (everyone when it may admit anyone)."""
     trust = AppliedPolicy.from_text(
         str(role.row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
     )
     named = _named_in_trust(conn, principals.account_id, trust)
     if named is None:
-        return assumable_by(principals.everyone(), role, moment, entries, contexts)
+        return assumers(principals.everyone(), role, moment, entries, contexts)
     if not named[2]:  # only the principals named can be admitted: a trust policy must allow the caller
-        return assumable_by(principals.load(named[0], named[1]), role, moment, entries, contexts)
+        return assumers(principals.load(named[0], named[1]), role, moment, entries, contexts)
     # An account named: whoever its identity policies allow sts:AssumeRole, besides those named. Without conditions
     # in the trust policy, it decides alike for all but those it names.
     named_subjects = principals.load(named[0], named[1])
-    pool = principals.assume_pool(named_subjects)
-    alike = {s.arn for s in named_subjects} if _unconditional(trust) else None
-    return assumable_by(pool, role, moment, entries, contexts, alike)
+    pool = principals.assume_pool()
+    if not _unconditional(trust):
+        return assumers(pool, role, moment, entries, contexts, named=named_subjects)
+    alike = {s.arn for s in named_subjects}
+    return assumers(pool, role, moment, entries, contexts, alike, named_subjects)
 
 
 def _unconditional(trust: AppliedPolicy) -> bool:
@@ -182,10 +193,9 @@ def _reach(
     directly = [(arn, [arn]) for arn, found in sorted(reached.items()) if found.subject.kind == "role"]
     frontier = deque(directly)
     contexts: dict[str, dict[str, Any]] = {}
-    assumers_of: dict[str, list[dict[str, Any]]] = {}
-    # the principals of this account among a role's assumers, as a set: a chain then adds only those not yet
-    # reaching its allowed role (a set difference), the whole answer's edges looked at once each
-    assumer_arns: dict[str, frozenset[str]] = {}
+    # the principals of this account who can assume each role met: a chain adds only those not yet reaching its
+    # allowed role (a set difference), so the whole answer's edges are looked at once each
+    assumers_of: dict[str, set[str]] = {}
     # for each allowed role, the principals already given a path to it, the role itself included (no principal
     # reaches it twice, and none through a chain it is in: every role of a chain but the last was given one)
     reaching: dict[str, set[str]] = {}
@@ -194,28 +204,31 @@ def _reach(
         if role_arn not in assumers_of:
             role = principals.by_arn[role_arn]
             assumers_of[role_arn] = _assumers(conn, principals, role, moment, entries, contexts)
-            assumer_arns[role_arn] = frozenset(
-                arn for a in assumers_of[role_arn] if (arn := a.get("Arn")) in principals.by_arn
-            )
         target = chain[-1]
         reached_target = reaching.setdefault(target, {target})
-        new = assumer_arns[role_arn] - reached_target
+        new = assumers_of[role_arn] - reached_target
         if not new:
             continue
         reached_target |= new
         # one path object for every assumer of this chain (an answer is read, never changed; a large one holds
         # millions of these)
         path = {"Via": "role", "RoleArn": target, "Chain": list(chain)}
-        for arn in sorted(new, key=lambda a: (principals.by_arn[a].kind, a)):
+        for arn in new:
             other = reached.get(arn)
             if other is None:
                 other = reached[arn] = _Reached(principals.by_arn[arn])
             # ``chain``: the roles from the one ``arn`` assumes first to the allowed one, in order
             other.role_paths.append(path)
-            if other.subject.kind == "role":
-                frontier.append((arn, [arn, *chain]))
+        # the roles among them go on, in ARN order (the order the chains are found in decides which one is named)
+        for arn in sorted(arn for arn in new if principals.by_arn[arn].kind == "role"):
+            frontier.append((arn, [arn, *chain]))
     for arn, _ in directly:
-        reached[arn].assumable_by = assumers_of[arn]
+        trust_text, account = (
+            str(principals.by_arn[arn].row["trust_policy"]),
+            str(principals.by_arn[arn].row["account_id"]),
+        )
+        listed = [principals.entry(a) for a in principals.ordered(assumers_of[arn])]
+        reached[arn].assumable_by = listed + _trust_outsiders(trust_text, account)
     return principals, reached
 
 
