@@ -15,7 +15,9 @@ Three tables:
 * ``iamledger_trail_index``: one row per (account, lookup attribute, value) of each record, carrying the order key,
   so that a page of any lookup is one range of one index read newest first (keyset pagination), and each further
   attribute is one probe of the same index.
-* ``iamledger_trail_state``: the renderer's state (above).
+* ``iamledger_trail_state``: the renderer's state (above), and the bookkeeping events whose call is not projected
+  yet (a writer that saves aggregate by aggregate, as ``bench generate`` and an import do, may record a call's
+  bookkeeping before the call, and a batch or a catch-up may end between them).
 
 Two tracking rows say how far the trail has read: the identity log's position and the security log's. A catch-up
 moves each only from the value it read, in the transaction that writes the batch's rows, as the views' projector does,
@@ -24,7 +26,6 @@ so two processes catching up at once never write a record twice.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -39,15 +40,11 @@ from sqlalchemy import (
 )
 
 from iamledger.projections.tables import TRACKING
+from iamledger.projections.trail_calls import _calls, _may_join_stored, _stored_calls
 from iamledger.projections.trail_lookup import verify
-from iamledger.projections.trail_records import (
-    POSITION_KEY,
-    TrailRecord,
-    _Fact,
-    _joins,
-)
+from iamledger.projections.trail_records import TrailRecord, _Fact
 from iamledger.projections.trail_render import Trail
-from iamledger.projections.trail_stored_state import StoredState
+from iamledger.projections.trail_stored_state import PENDING, StoredState
 from iamledger.projections.trail_tables import (
     BATCH,
     IDENTITY_LOG,
@@ -58,11 +55,7 @@ from iamledger.projections.trail_tables import (
     TRAIL_INDEX,
     TRAIL_RECORDS,
     TRAIL_STATE,
-    _body,
-    _index_rows,
-    _insert,
     _write_records,
-    record_of_row,
     trail_metadata,
 )
 
@@ -77,8 +70,6 @@ _SKIPPED_TOPICS: Final = frozenset(
 )
 """Events that are no call of their own and change nothing the renderer knows (recorded key uses)."""
 
-IN_CHUNK: Final = 500
-"""Values per ``IN (...)``."""
 KEPT_STATE: Final = 50_000
 """The most keys of the renderer's state kept cached from one catch-up to the next (:attr:`TrailProjection._kept`),
 some tens of MB; beyond (a rebuild's of a large store: it caches every key) the next catch-up reads what it needs."""
@@ -162,7 +153,7 @@ class TrailProjection:
                     position = self.positions()[0]
                     continue
                 state.conn = conn
-                self._project(conn, trail, batch)
+                self._project(conn, trail, state, batch)
                 state.flush(conn)
                 state.conn = None
             position = last
@@ -204,7 +195,7 @@ class TrailProjection:
             batch.append((last_id, None))  # the batch's end: events skipped up to here
         return batch
 
-    def _project(self, conn: Connection, trail: Trail, batch: Sequence[tuple[int, Any]]) -> None:
+    def _project(self, conn: Connection, trail: Trail, state: StoredState, batch: Sequence[tuple[int, Any]]) -> None:
         facts: list[_Fact] = []
         for position, event in batch:
             if event is None:
@@ -216,12 +207,22 @@ class TrailProjection:
         by_request: dict[str, list[_Fact]] = {}
         for fact in facts:
             by_request.setdefault(fact.event.request_id, []).append(fact)
+        # bookkeeping of earlier batches still waiting for its call (saved before it: see StoredState.pending)
+        pending = state.pending.get(PENDING) or {}
+        waiting = {r: found for r, found in pending.items() if r not in by_request}
         # the records stored by earlier batches that a fact may fold into, for all the batch's requests in one query
         stored = _stored_calls(conn, [r for r, group in by_request.items() if _may_join_stored(group)])
         records: list[TrailRecord] = []
         for request_id, group in by_request.items():
-            calls = _calls(conn, group, stored.get(request_id, []))
-            records.extend(trail._record(call) for call in sorted(calls, key=lambda c: c[0].position))  # noqa: SLF001
+            calls, unfolded = _calls(conn, pending.get(request_id, []), group, stored.get(request_id, []))
+            if unfolded and request_id is not None:
+                waiting[request_id] = unfolded
+            records.extend(trail._record(call.facts) for call in sorted(calls, key=lambda c: c.position))  # noqa: SLF001
+        if any(r in pending or r in waiting for r in by_request):
+            if waiting:
+                state.pending[PENDING] = waiting
+            else:
+                state.pending.pop(PENDING)
         _write_records(conn, IDENTITY_LOG, records)
 
     # -- the security log -------------------------------------------------------------------------------------
@@ -256,89 +257,6 @@ class TrailProjection:
                 state.conn = None
             position = last
         return position
-
-
-def _calls(conn: Connection, group: Sequence[_Fact], stored: list[_StoredCall]) -> list[list[_Fact]]:
-    """The calls of one request among a batch's facts, as :meth:`Trail.assemble` groups them: bookkeeping folded
-    into the nearest call it joins. A fact whose call was written by an earlier batch (a request that saved twice,
-    with another writer's events between) is folded into that stored record (``stored``: the request's)."""
-    calls: list[list[_Fact]] = [[f] for f in group if f.primary and not f.joins]
-    for fact in group:
-        if fact.primary and not fact.joins:
-            continue
-        candidates = [c for c in calls if _joins(fact, c[0].operation)]
-        if candidates:
-            min(candidates, key=lambda c: abs(c[0].position - fact.position)).append(fact)
-            continue
-        earlier = [c for c in stored if _joins(fact, c.operation)]
-        if earlier:
-            min(earlier, key=lambda c: abs(c.position - fact.position)).extend(conn, fact)
-        elif fact.primary:
-            calls.append([fact])
-    return calls
-
-
-def _may_join_stored(group: Sequence[_Fact]) -> bool:
-    """Whether a fact of one request's ``group`` may fold into a record stored by an earlier batch (:func:`_calls`):
-    one that joins no call the group opens itself."""
-    opened = [f.operation for f in group if f.primary and not f.joins]
-    return any(
-        not (fact.primary and not fact.joins) and not any(_joins(fact, operation) for operation in opened)
-        for fact in group
-    )
-
-
-@dataclasses.dataclass
-class _StoredCall:
-    log: int
-    position: int
-    operation: str
-    body: bytes
-
-    def extend(self, conn: Connection, fact: _Fact) -> None:
-        """Fold a later event of the same call into the stored record (as the replay would have)."""
-        record = record_of_row(self.log, self.position, self.body)
-        old = _index_rows(record)
-        for resource in fact.resources:
-            if resource not in record.resources:
-                record.resources.append(resource)
-        record.access_key_ids |= fact.key_ids
-        record.entities |= fact.entities
-        record.record[POSITION_KEY] = max(int(record.record[POSITION_KEY]), fact.position)
-        self.body = _body(record)
-        conn.execute(
-            update(TRAIL_RECORDS)
-            .where(TRAIL_RECORDS.c.log == self.log, TRAIL_RECORDS.c.position == self.position)
-            .values(body=self.body)
-        )
-        columns = [TRAIL_INDEX.c[name] for name in ("account_id", "attribute", "value", "at", "log", "position")]
-        for row in old:
-            conn.execute(
-                delete(TRAIL_INDEX).where(*(column == value for column, value in zip(columns, row, strict=True)))
-            )
-        _insert(conn, TRAIL_INDEX, _index_rows(record))
-
-
-def _stored_calls(conn: Connection, request_ids: Sequence[str | None]) -> dict[str, list[_StoredCall]]:
-    """The identity log's stored records of each of ``request_ids``."""
-    wanted = sorted({r for r in request_ids if r is not None})
-    found: dict[str, list[_StoredCall]] = {}
-    for start in range(0, len(wanted), IN_CHUNK):
-        rows = conn.execute(
-            select(
-                TRAIL_RECORDS.c.request_id,
-                TRAIL_RECORDS.c.log,
-                TRAIL_RECORDS.c.position,
-                TRAIL_RECORDS.c.event_name,
-                TRAIL_RECORDS.c.body,
-            )
-            .where(TRAIL_RECORDS.c.request_id.in_(wanted[start : start + IN_CHUNK]))
-            .order_by(TRAIL_RECORDS.c.log, TRAIL_RECORDS.c.position)
-        ).all()
-        for request_id, log, position, operation, body in rows:
-            if log == IDENTITY_LOG:
-                found.setdefault(request_id, []).append(_StoredCall(log, position, operation, body))
-    return found
 
 
 def _both_tracked(conn: Connection) -> tuple[int, int]:

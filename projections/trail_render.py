@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iamledger.domain.security import SecurityIncident
+from iamledger.projections.trail_calls import _Call, _nearest
 from iamledger.projections.trail_facts import TrailFacts
 from iamledger.projections.trail_records import (
     _NO_PARAMS,
@@ -38,7 +39,6 @@ from iamledger.projections.trail_records import (
     Resource,
     TrailRecord,
     _Fact,
-    _joins,
     _param_resources,
     camel_keys,
     iso,
@@ -82,23 +82,23 @@ class Trail(TrailFacts):
         return trail
 
     def assemble(self, facts: Sequence[_Fact]) -> list[TrailRecord]:
-        """One record per call: the facts of each request id grouped, bookkeeping folded into its call."""
+        """One record per call: the facts of each request id grouped, bookkeeping folded into the call it is about
+        (:func:`~iamledger.projections.trail_calls._nearest`), wherever in the request's events it was saved."""
         by_request: dict[str, list[_Fact]] = {}
         for fact in facts:
             by_request.setdefault(fact.event.request_id, []).append(fact)
         records: list[TrailRecord] = []
         for group in by_request.values():
-            calls: list[list[_Fact]] = [[f] for f in group if f.primary and not f.joins]
+            calls = [_Call.of(f) for f in group if f.primary and not f.joins]
             for fact in group:
                 if fact.primary and not fact.joins:
                     continue
-                candidates = [c for c in calls if _joins(fact, c[0].operation)]
-                if candidates:
-                    nearest = min(candidates, key=lambda c: abs(c[0].position - fact.position))
-                    nearest.append(fact)
+                call = _nearest(fact, calls)
+                if call is not None:
+                    call.add(fact)
                 elif fact.primary:
-                    calls.append([fact])
-            records.extend(self._record(call) for call in sorted(calls, key=lambda c: c[0].position))
+                    calls.append(_Call.of(fact))
+            records.extend(self._record(call.facts) for call in sorted(calls, key=lambda c: c.position))
         return records
 
     def _record(self, call: list[_Fact]) -> TrailRecord:

@@ -19,11 +19,13 @@ from sqlalchemy import (
 from iamledger.projections.temporal import driver_execute
 from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
 from iamledger.projections.trail_records import (
+    Resource,
     _Entity,
+    _Fact,
     _Session,
     _UserSession,
 )
-from iamledger.projections.trail_tables import TRAIL_STATE
+from iamledger.projections.trail_tables import TRAIL_STATE, _entity_key
 
 # -- the renderer's state, stored ---------------------------------------------------------------------------------
 
@@ -127,6 +129,11 @@ class StoredState:
         )
         self.material = StoredMap[uuid.UUID, Any]("material", _uuid_key, _encode_material, _material, self)
         self.mfa_users = StoredMap[uuid.UUID, uuid.UUID]("mfa-user", _uuid_key, _uuid_key, uuid.UUID, self)
+        self.pending = StoredMap[str, dict[str, list[_Fact]]]("pending", str, _encode_pending, _pending, self)
+        """Bookkeeping not folded yet, by request id, under one key (:data:`PENDING`): a request whose events were
+        saved out of call order may have its call's bookkeeping projected before the call (by an earlier batch or
+        catch-up); it waits here for the call (see :meth:`TrailProjection._project`). Empty but for such a wait: one
+        key, read once and kept with the rest of the state between catch-ups."""
         self._maps: tuple[StoredMap[Any, Any], ...] = (
             self.entities,
             self.names,
@@ -135,6 +142,7 @@ class StoredState:
             self.user_sessions,
             self.material,
             self.mfa_users,
+            self.pending,
         )
 
     def flush(self, conn: Connection) -> None:
@@ -161,6 +169,47 @@ class StoredState:
     def cached(self) -> int:
         """How many keys are cached (read or written) in all."""
         return sum(stored.cached for stored in self._maps)
+
+
+PENDING: Final = "requests"
+"""The one key of :attr:`StoredState.pending`."""
+
+
+def _encode_pending(pending: dict[str, list[_Fact]]) -> dict[str, list[dict[str, Any]]]:
+    """What a waiting bookkeeping fact brings to its call's record (:meth:`Trail._record`), and what folds it in."""
+    return {
+        request_id: [
+            {
+                "position": fact.position,
+                "operation": fact.operation,
+                "joins": list(fact.joins),
+                "resources": [[r.type, r.name, sorted(r.aliases)] for r in fact.resources],
+                "entities": sorted(_entity_key(e) for e in fact.entities),
+                "keys": sorted(fact.key_ids),
+            }
+            for fact in facts
+        ]
+        for request_id, facts in pending.items()
+    }
+
+
+def _pending(data: dict[str, list[dict[str, Any]]]) -> dict[str, list[_Fact]]:
+    return {
+        request_id: [
+            _Fact(
+                fact["position"],
+                None,  # only a call's first fact's event is rendered: bookkeeping never opens a call
+                fact["operation"],
+                primary=False,
+                joins=tuple(fact["joins"]),
+                resources=[Resource(t, name, frozenset(aliases)) for t, name, aliases in fact["resources"]],
+                entities={uuid.UUID(e) for e in fact["entities"]},
+                key_ids=set(fact["keys"]),
+            )
+            for fact in facts
+        ]
+        for request_id, facts in data.items()
+    }
 
 
 def _uuid_key(value: uuid.UUID) -> str:
