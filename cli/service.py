@@ -24,8 +24,6 @@ from iamledger.store import IdentityStore
 if TYPE_CHECKING:
     from botocore.model import OperationModel
 
-# Operations whose store method is the iamledger one of another signature, not the boto3-shaped one.
-EXCLUDED: frozenset[str] = frozenset()
 # Operations that need no store at all: they run even where no `iamledger init` ever happened.
 STORELESS: dict[str, Callable[..., dict[str, Any]]] = {"SimulateCustomPolicy": simulate_custom_policy}
 
@@ -34,7 +32,7 @@ def implemented_operations(service: str) -> dict[str, str]:
     """``{"create-user": "CreateUser", ...}``: the operations of ``service`` that the store implements."""
     result = {}
     for operation in service_model(service).operation_names:
-        if operation not in EXCLUDED and callable(getattr(IdentityStore, xform_name(operation), None)):
+        if callable(getattr(IdentityStore, xform_name(operation), None)):
             result[xform_name(operation, "-")] = operation
     return dict(sorted(result.items()))
 

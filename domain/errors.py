@@ -100,10 +100,6 @@ class ReplicaBehindError(IdentityStoreError):
     http_status = 503
 
 
-class PolicyNotAttachableError(SenderError):
-    code = "PolicyNotAttachable"
-
-
 class UnmodifiableEntityError(SenderError):
     code = "UnmodifiableEntity"
 

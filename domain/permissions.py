@@ -96,13 +96,6 @@ class PermissionsHolder(AuditedAggregate):
             raise NoSuchEntityError(f"The {self.kind} policy with name {policy_name} cannot be found.")
         self.trigger_event(self.InlinePolicyDeleted, policy_name=policy_name)
 
-    def get_inline_policy(self, policy_name: str) -> str:
-        """The document of an inline policy; ``NoSuchEntity`` when there is none of that name."""
-        try:
-            return self.inline_policies[policy_name]
-        except KeyError:
-            raise NoSuchEntityError(f"The {self.kind} policy with name {policy_name} cannot be found.") from None
-
     def attach_policy(self, policy_arn: str) -> bool:
         """Attach a managed policy (a no-op when already attached); at most 10. Returns whether it was attached."""
         if policy_arn in self.attached_policies:

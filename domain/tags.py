@@ -48,8 +48,3 @@ def remove_tags(current: Sequence[Tag], keys: Iterable[str], *, case_insensitive
 
     gone = {fold(k) for k in keys}
     return [(k, v) for k, v in current if fold(k) not in gone]
-
-
-def tag_list(tags: Sequence[Tag]) -> list[dict[str, str]]:
-    """Tags in boto3's shape."""
-    return [{"Key": k, "Value": v} for k, v in tags]

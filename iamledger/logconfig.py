@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
 from typing import Any, Final, Literal, TextIO
 
 import structlog
@@ -96,13 +95,6 @@ def configure_logging(*, level: str = "WARNING", log_format: LogFormat = "auto",
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-
-
-def redact_mapping(values: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """The same secret-field rule, for any mapping about to be shown (used by error reporting)."""
-    for key in [k for k in values if SECRET_FIELD.search(k)]:
-        values[key] = "***"
-    return values
 
 
 def get_logger(name: str) -> Any:

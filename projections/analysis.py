@@ -408,12 +408,6 @@ def live_rows(conn: Connection, table: Table, *where: Any) -> list[dict[str, Any
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def names_at(conn: Connection, table: Table, name_column: str, account_id: str) -> dict[str, dict[str, Any]]:
-    """The entities of ``table`` in the account at the bound position, by aggregate id."""
-    rows = live_rows(conn, table, table.c.account_id == account_id)
-    return {str(r["entity_uuid"]): r for r in rows if r.get(name_column) is not None}
-
-
 def sessions_valid_at(
     conn: Connection, account_id: str, moment: Any, owner_arn: str | None = None
 ) -> list[dict[str, Any]]:

@@ -35,13 +35,6 @@ def malformed(path: str, problem: str) -> IdentityStoreError:
     return TranslatedError(ERROR_CODE, f"{path}: {problem}", 400, sender_fault=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """A managed policy attached to a principal."""
-
-    policy_arn: str
-
-
 @dataclass(slots=True)
 class Principal:
     """What users, groups and roles share: identity, dates, inline and attached policies."""

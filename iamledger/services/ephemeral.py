@@ -16,7 +16,6 @@ from iamledger.domain.accounts import Account
 from iamledger.domain.errors import EntityAlreadyExistsError, ValidationError
 from iamledger.domain.ids import secret_fingerprint
 from iamledger.projections.access_keys import find_access_key
-from iamledger.services.base import ServiceBase
 
 if TYPE_CHECKING:
     from iamledger.store import IdentityStore
@@ -66,13 +65,3 @@ def install_root_access_key(
             "CreateDate": key.create_date,
         }
     }
-
-
-class EphemeralService(ServiceBase):
-    """The store's method for ephemeral stores (a mixin of :class:`iamledger.IdentityStore`)."""
-
-    def install_root_access_key(
-        self, access_key_id: str, secret_access_key: str, account_id: str | None = None
-    ) -> dict[str, Any]:
-        """See :func:`install_root_access_key`."""
-        return install_root_access_key(self, access_key_id, secret_access_key, account_id)  # type: ignore[arg-type]
