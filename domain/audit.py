@@ -1,8 +1,10 @@
 """Who did it, from where, under which request: the audit context every event is stamped with.
 
-The context is bound once per unit of work (a CLI call, an HTTP request) with :func:`bind_audit_context`
-(see :mod:`iamledger.context`, which also binds the same values into structlog), and read by the default factories
-of the fields on :class:`iamledger.domain.base.AuditedAggregate.Event`.
+The context is bound once per unit of work (a CLI call, an HTTP request) with
+:func:`iamledger.context.bound_audit_context` (log lines written meanwhile carry the same fields, through
+:func:`iamledger.context.merge_audit_context`); an ``IdentityStore`` method called with none bound binds the
+account root's (``IdentityStore.acting``). It is read by the default factories of the fields on
+:class:`iamledger.domain.base.AuditedAggregate.Event`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,11 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Final
+
+ANONYMOUS: Final = "anonymous"
+"""The actor of a context whose caller is not known: an unsigned request the endpoint serves (``sts:AssumeRoleWith
+SAML``, ``sts:AssumeRoleWithWebIdentity``), or a request while its signature is being checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,9 @@ def current_audit_context() -> AuditContext:
     """The bound context; raises :class:`NoAuditContextError` when an event would otherwise go unattributed."""
     ctx = audit_context.get()
     if ctx is None:
-        msg = "no audit context is bound: commands must run inside `IdentityStore` methods or `bind_audit_context`"
+        msg = (
+            "no audit context is bound: commands must run inside `IdentityStore` methods or "
+            "`iamledger.context.bound_audit_context`"
+        )
         raise NoAuditContextError(msg)
     return ctx

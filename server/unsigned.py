@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
-from typing import Final
 
 from botocore.model import ServiceModel
 
 from iamledger.auth import HttpRequest
 from iamledger.auth.sigv4 import VerifiedCaller
-
-ANONYMOUS: Final = "anonymous"
+from iamledger.domain.audit import ANONYMOUS
 
 
 @functools.lru_cache(maxsize=512)  # every request asks; the models never change

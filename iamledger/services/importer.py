@@ -30,7 +30,7 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.context import bound_audit_context
-from iamledger.domain.audit import AuditContext, audit_context
+from iamledger.domain.audit import ANONYMOUS, AuditContext, audit_context
 from iamledger.domain.errors import AccessDeniedError
 from iamledger.domain.groups import Group
 from iamledger.domain.ids import root_arn
@@ -290,7 +290,7 @@ class ImportService(ServiceBase):
     def _check_importer(self, dump: Dump) -> None:
         """Only the root of every account of the dump (or the unbound local administrator) may import."""
         ctx = audit_context.get()
-        if ctx is None or ctx.actor == "anonymous":
+        if ctx is None or ctx.actor == ANONYMOUS:
             return
         for account_id in dump.account_ids:
             if ctx.actor != root_arn(account_id) and account_id in self.account_ids():
