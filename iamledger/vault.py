@@ -1,8 +1,9 @@
 """The credential vault: the one mutable table of secret material, outside the immutable event log.
 
-An append-only log cannot forget, so secrets never enter it (design.md, "Secrets"). Access-key secrets are
-encrypted with AES-256-GCM under the master key, each bound to its own row id as associated data; password hashes
-(argon2id, a later issue) are stored as they are. Deleting a credential deletes its row.
+An append-only log cannot forget, so secrets never enter it (design.md, "Secrets"). Every secret is encrypted with
+AES-256-GCM under the master key, each bound to its own row id as associated data: access-key and session secrets,
+MFA seeds, and console-password hashes (argon2id, made by :mod:`iamledger.passwords` before they get here, with the
+hashes of earlier passwords). Deleting a credential deletes its row.
 """
 
 from __future__ import annotations
