@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeAlias
 
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.audit import AuditContext, audit_context
 from iamledger.domain.errors import EntityAlreadyExistsError, InvalidInputError
 from iamledger.domain.groups import Group
@@ -33,6 +32,7 @@ from iamledger.domain.policies import ManagedPolicy, check_document
 from iamledger.domain.roles import Role
 from iamledger.domain.sessions import RoleSession
 from iamledger.domain.users import User
+from iamledger.projections.catalogue import aws_managed_policies
 from iamledger.store import IdentityStore
 
 SERVICES: Final = ("s3", "ec2", "iam", "dynamodb", "sqs", "sns", "lambda", "kms", "logs", "cloudwatch")

@@ -1,6 +1,10 @@
 """The AWS managed policies a store knows: the built-in catalogue, extended (and, for a policy AWS has changed since,
 overridden) by the AWS managed policies imported with an account's authorization details.
 
+AWS managed policies (``arn:aws:iam::aws:policy/...``) exist in every account, read-only: they can be attached and used
+as boundaries, never edited, versioned, tagged or deleted by a customer. The built-in catalogue holds their real
+documents (``iamledger/data/aws-managed-policies.json``).
+
 Imported AWS managed policies are kept as :class:`~iamledger.domain.policies.ManagedPolicy` aggregates of the
 pseudo-account ``aws`` (their ARNs are ``arn:aws:iam::aws:policy/...``), so their versions are temporal view rows
 like a customer policy's, and an as-of read sees the documents that were in force then.
@@ -8,18 +12,34 @@ like a customer policy's, and an as-of read sees the documents that were in forc
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterator, Mapping
+from datetime import datetime
+from importlib import resources
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections.tables import POLICIES, POLICY_VERSIONS
 from iamledger.projections.temporal import live
 
 # The account id of AWS managed policies in their ARNs, under which imported ones are stored.
 AWS_ACCOUNT: Final = "aws"
+
+
+@functools.cache
+def aws_managed_policies() -> dict[str, dict[str, Any]]:
+    """Every AWS managed policy of the built-in catalogue, by ARN; dates as ``datetime``, ``Document`` as JSON text."""
+    text = resources.files("iamledger").joinpath("data/aws-managed-policies.json").read_text(encoding="utf-8")
+    catalogue: dict[str, dict[str, Any]] = {}
+    for entry in json.loads(text)["policies"]:
+        policy = dict(entry)
+        policy["CreateDate"] = datetime.fromisoformat(policy["CreateDate"])
+        policy["UpdateDate"] = datetime.fromisoformat(policy["UpdateDate"])
+        catalogue[policy["Arn"]] = policy
+    return catalogue
 
 
 class StoreCatalogue(Mapping[str, Mapping[str, Any]]):

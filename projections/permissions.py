@@ -25,8 +25,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from iamledger.catalogue import aws_managed_policies
 from iamledger.domain.policy import PolicyError, PolicyKind, parse
+from iamledger.projections.catalogue import aws_managed_policies
 from iamledger.projections.tables import (
     ATTACHMENTS,
     GROUP_MEMBERS,
