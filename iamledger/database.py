@@ -7,12 +7,17 @@ processes can read and write one file.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
 from iamledger.config import SQLITE_BUSY_TIMEOUT_SECONDS, StoreURL
+from iamledger.projections.commits import RELAXED_COMMITS
+
+# RELAXED_COMMITS is re-exported for the modules that still import it from here (its home is the views' commits
+# module: the views set it, the pool's check-in below clears it).
+__all__ = ["RELAXED_COMMITS", "create_store_engine"]
 
 
 def create_store_engine(store_url: StoreURL) -> Engine:
@@ -42,12 +47,6 @@ def create_store_engine(store_url: StoreURL) -> Engine:
         pool_pre_ping=True,
         hide_parameters=True,  # as on SQLite
     )
-
-
-RELAXED_COMMITS: Final = "iamledger_relaxed_commits"
-"""Set in a SQLite connection's ``info`` when it was told not to wait for the disk (``PRAGMA synchronous = NORMAL``,
-for data derived from the log): the setting lasts as long as the connection, so the pool restores the durable one when
-it gets the connection back, and its next user (the vault) commits durably again."""
 
 
 def _sqlite_on_checkin(dbapi_connection: Any, record: Any) -> None:

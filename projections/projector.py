@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import sqlite3
 import threading
 import time
@@ -25,16 +26,16 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
-from iamledger.database import RELAXED_COMMITS
 from iamledger.domain.errors import ConcurrentModificationError
-from iamledger.logconfig import get_logger
 from iamledger.projections import ledger
+from iamledger.projections.commits import derived_data_commit
 from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
 from iamledger.projections.registry import all_batched, dispatch_batch, handles_topic
 from iamledger.projections.scratch import Scratch, compare, row_counts
@@ -57,7 +58,8 @@ _MAX_REASON: Final = 200
 
 Progress = Callable[[int, int], None]
 
-log = get_logger(__name__)
+# What iamledger.logconfig.get_logger gives, written out: the library's logging module sits above the views.
+log = structlog.wrap_logger(logging.getLogger(__name__))
 
 
 class Projector:
@@ -188,7 +190,7 @@ class Projector:
     def _index_recorded(self, recordings: Sequence[Any]) -> int:
         notifications = [r.notification for r in recordings]
         with self._engine.connect() as conn:
-            _derived_data_commit(conn)
+            derived_data_commit(conn)
             last = ledger.head(conn)
             if last[0] >= notifications[-1].id:
                 conn.rollback()
@@ -289,7 +291,7 @@ class Projector:
                 events = [self._decode(n) for n in notifications]
             key_writes = writes_to(ACCESS_KEYS)
             with self._engine.begin() as conn:
-                _derived_data_commit(conn)
+                derived_data_commit(conn)
                 moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
                 if moved == 1:
                     if notifications:
@@ -599,17 +601,6 @@ _ADVANCE: Final = (
     .values(position=bindparam("to_position"))
 )
 """Move the views' position on, only from where this process read it (another process may have moved it)."""
-
-
-def _derived_data_commit(conn: Connection) -> None:
-    """Let this transaction commit without waiting for the disk: it writes only what can be derived again from the
-    log (views, checkpoints). On SQLite (WAL) the next fsync of the log's own commits covers it; on PostgreSQL the
-    WAL flush is asynchronous for this transaction only."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
-        conn.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
-    else:
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 _SQLITE_ADVANCE: Final = f"UPDATE {TRACKING.name} SET position = ? WHERE name = ? AND position = ?"
