@@ -82,7 +82,7 @@ def serve_command(
     """
     import uvicorn
 
-    from iamledger.server.app import StoreHolder, create_app
+    from iamledger.server.app import StoreHolder, create_app, open_for_serving
     from iamledger.server.ephemeral import DEFAULT_ACCOUNT_ID, EphemeralStores
     from iamledger.server.proxies import TrustedProxies
     from iamledger.store import IdentityStore
@@ -105,7 +105,7 @@ def serve_command(
     else:
         with IdentityStore.open(db, create=False) as probe:  # refuse a missing or uninitialized store up front
             probe.default_account_id()
-        holder = StoreHolder(open_store=lambda: IdentityStore.open(db, create=False))
+        holder = StoreHolder(open_store=lambda: open_for_serving(db))
     listener = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
     # Accepted connections inherit TCP_NODELAY: without it a response's headers and body, written separately, wait
     # for the client's delayed ACK (about 50 ms per request on loopback).

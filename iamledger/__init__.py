@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError
+from iamledger.projections.serving import ServingConfig
 from iamledger.store import IdentityStore
 
 try:
@@ -17,4 +18,4 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["AuditContext", "IdentityStore", "IdentityStoreError", "__version__"]
+__all__ = ["AuditContext", "IdentityStore", "IdentityStoreError", "ServingConfig", "__version__"]

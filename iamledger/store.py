@@ -62,6 +62,7 @@ from iamledger.projections.access_keys import AccessKeyRows
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
+from iamledger.projections.serving import ServingConfig, ServingProjector
 from iamledger.projections.standby import READ_TIMEOUT
 from iamledger.projections.temporal import read_position, reading_now
 from iamledger.projections.timeindex import settle
@@ -264,11 +265,16 @@ class IdentityStore(
     standby: IdentityStore | None = None
     """The store's read side on a hot standby of its PostgreSQL primary (``open(url, read_url=...)``), once the
     first audit or as-of read has opened it; ``None`` before, and without one."""
+    serving: ServingConfig | None = None
+    """How the store serves requests (:meth:`open`'s ``serving``); ``None`` for the library's own use."""
     _standby_url: StoreURL | None = None
     _read_timeout: float = READ_TIMEOUT
 
-    def __init__(self, store_url: StoreURL, *, master_key: bytes | None = None) -> None:
+    def __init__(
+        self, store_url: StoreURL, *, master_key: bytes | None = None, serving: ServingConfig | None = None
+    ) -> None:
         self.store_url = store_url
+        self.serving = serving
         self.engine: Engine = create_store_engine(store_url)
         self._known_accounts: tuple[str, ...] = ()
         self.access_key_rows = AccessKeyRows()
@@ -279,11 +285,15 @@ class IdentityStore(
             self._master_key = master_key
             self.vault = Vault(self.engine, self._require_master_key)
             self.vault.create_tables()
-            self.projector = Projector(self, self.engine)
+            self.projector = (
+                Projector(self, self.engine) if serving is None else ServingProjector(self, self.engine, serving)
+            )
             self.projector.create_tables()
             self.security_log = SecurityLog(store_url)
             self.trail = TrailProjection(self, self.security_log, self.engine)
             self.trail.create_tables()
+        if serving is not None and serving.sole_writer:
+            self.only_writer()
 
     def construct_transcoder(self) -> Transcoder:
         """The events' transcoder: :class:`OneShotJSONTranscoder` where eventsourcing would use its JSON one."""
@@ -309,8 +319,9 @@ class IdentityStore(
 
     def only_writer(self) -> None:
         """Declare this process the only writer of the store from now on (``serve --ephemeral``, whose temporary
-        database nothing else opens): cached aggregates are then trusted as current (no query for newer events
-        before each use) and so is an aggregate's absence. Another writer after this would go unseen."""
+        database nothing else opens; a store opened with ``ServingConfig(sole_writer=True)`` does it when it is
+        opened): cached aggregates are then trusted as current (no query for newer events before each use) and so is
+        an aggregate's absence. Another writer after this would go unseen."""
         repository = self.repository
         if isinstance(repository, _TemporalRepository):
             sqlite = self.store_url.backend == "sqlite"
@@ -485,6 +496,7 @@ class IdentityStore(
         create: bool = True,
         read_url: str | None = None,
         read_timeout: float | None = None,
+        serving: ServingConfig | None = None,
     ) -> IdentityStore:
         """Open the store at ``url`` (default ``$IAMLEDGER_DB``, else ``sqlite:///./iamledger.db``).
 
@@ -493,6 +505,14 @@ class IdentityStore(
         store's PostgreSQL primary for audit and as-of reads (:meth:`reader`; without a ``?schema=`` it reads the
         store's); ``read_timeout`` is how long such a read waits for a position the standby has not reached
         (default 5 seconds).
+
+        ``serving`` (a :class:`~iamledger.projections.serving.ServingConfig`, also ``iamledger.ServingConfig``)
+        opens the store for serving requests one after another, as the HTTP endpoint does: its projector is then a
+        :class:`~iamledger.projections.serving.ServingProjector`, which catches the views up once per request (the
+        server marks each one) rather than before every read. With ``ServingConfig(sole_writer=True)``, for a store
+        only this process writes, the projector records the saves and applies them to the views itself (SQLite), and
+        the cached aggregates are trusted as current. Without it (the default) every read catches the views up with
+        the log.
         """
         store_url = StoreURL.parse(url)
         standby = None
@@ -508,7 +528,7 @@ class IdentityStore(
                         f"No iamledger store at {store_url.display()}: run `iamledger init` first."
                     )
                 store_url.path.parent.mkdir(parents=True, exist_ok=True)
-        store = cls(store_url, master_key=master_key)
+        store = cls(store_url, master_key=master_key, serving=serving)
         store._standby_url = standby
         if read_timeout is not None:
             store._read_timeout = read_timeout

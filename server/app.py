@@ -10,11 +10,13 @@ authorizes the call with its own policies.
 The store is used from the event loop's thread: every request's work (verification, the operation, serialisation)
 runs there in turn, so the store never sees two threads at once (:class:`QueryApp`).
 
-Each request starts by bringing the views up to the log's head (:class:`RequestViews`): a write made by any process
-before the request started is seen by it, so a policy change applies from the next request on, in every worker.
-Within one request the views are caught up again only after the request itself has written. Several processes
-(``--workers N``, or several ``serve`` processes) share one PostgreSQL store: :func:`app_from_environment` is the
-application factory each worker imports.
+The stores are opened for serving (``IdentityStore.open(url, serving=ServingConfig(...))``), which gives them the
+projector that catches the views up per request (:class:`~iamledger.projections.serving.ServingProjector`); the
+endpoint marks where each request begins and ends. Each request starts by bringing the views up to the log's head: a
+write made by any process before the request started is seen by it, so a policy change applies from the next request
+on, in every worker. Within one request the views are caught up again only after the request itself has written.
+Several processes (``--workers N``, or several ``serve`` processes) share one PostgreSQL store:
+:func:`app_from_environment` is the application factory each worker imports.
 """
 
 from __future__ import annotations
@@ -28,15 +30,13 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel
-from sqlalchemy import Connection
 from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.requests import Request
@@ -46,11 +46,10 @@ from starlette.routing import Route
 from iamledger.auth import AuthenticationError, HttpRequest, parse_authorization
 from iamledger.awsmodel import SERVICES, service_model
 from iamledger.context import bound_audit_context
-from iamledger.database import RELAXED_COMMITS
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
 from iamledger.logconfig import configure_logging, get_logger
-from iamledger.projections.projector import Progress, Projector
+from iamledger.projections.serving import ServingConfig, ServingProjector
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 from iamledger.server.proxies import TrustedProxies
 from iamledger.server.unsigned import unsigned_caller
@@ -95,190 +94,36 @@ class NotImplementedByStoreError(IdentityStoreError):
     http_status = 501
 
 
-class RequestViews(Projector):
-    """The store's projector while it serves requests: the views are caught up with the log once when a request
-    starts (one ``max(id)`` query when nothing is new), and again within the request only after it wrote.
-
-    Outside a request (start-up, reset, the library's own use) every :meth:`catch_up` is a real one. A write by
-    another process during a request is seen from the next request on, as AWS's own eventual consistency allows;
-    a write by this request (noted through :meth:`index_recorded`, which every save calls) is seen by its own later
-    reads."""
-
-    def __init__(self, projector: Projector, *, sole_writer: bool = False, disposable: bool = False) -> None:
-        super().__init__(projector._app, projector._engine)  # noqa: SLF001 - the same store and engine
-        self.sole_writer = sole_writer
-        """Whether this process is the only one writing the store (``--ephemeral``: a private temporary database):
-        then the views, once current, stay current but for what this process saves, which it records and applies
-        to the views at once (:meth:`record`), and a request need not ask the log for its head."""
-        self.disposable = disposable
-        """Whether the store is thrown away with this process (``--ephemeral``): its saves need not wait for the
-        disk (SQLite ``synchronous = OFF``: neither a commit nor a WAL checkpoint is fsynced; a crash of the
-        machine may lose or damage the database, which nobody opens again: a new process starts a new one)."""
-        self._settled: int | None = None
-        """With ``sole_writer``: the position the views are at, known to be the log's head."""
-        self._indexed: tuple[int, datetime | None, str] | None = None
-        """With ``sole_writer``: the time index's head as last written here (``None``: read it)."""
-        self._writer: Connection | None = None
-        """With ``sole_writer``: the connection that records this process's saves and applies them to the views
-        (:meth:`record`)."""
-        self._pending: list[Any] = []
-        """With ``sole_writer``: this request's saves, recorded but not yet applied to the views (:meth:`record`)."""
-        self._in_request = False
-        self._current: int | None = None
-        self.wrote = False
-        self._known_head = -1
-        """The log's head the views were last seen current to by this process (they never move backwards)."""
-
-    def begin_request(self) -> None:
-        self._in_request = True
-        self._current = None
-        self.wrote = False
-
-    def end_request(self) -> bool:
-        """End the request; whether it wrote (then the views are behind the log until the next catch-up)."""
-        self._in_request = False
-        self._current = None
-        return self.wrote
-
-    def catch_up(self, progress: Progress | None = None) -> int:
-        if self._pending:
-            self._apply_pending()
-        if self._in_request and self._current is not None and progress is None:
-            return self._current
-        if self._settled is not None and progress is None:
-            position = self._settled
-        else:
-            head = self.head()
-            if head <= self._known_head and progress is None:  # no event since the views were current to ``head``
-                position = self._known_head
-            else:
-                position = super().catch_up(progress)
-                self._known_head = max(self._known_head, min(position, head))
-            if self.sole_writer and position >= head:
-                self._settled = position
-                self._indexed = None
-        if self._in_request:
-            self._current = position
-        return position
-
-    def record(self, events: Sequence[Any]) -> list[Any] | None:
-        """As the only writer with the views current: record ``events``; their recordings. ``None`` when this is not
-        the case (the store records them as usual).
-
-        In a request they are recorded in a transaction of their own (:meth:`Projector.record_in`) and applied to
-        the views from memory by the next catch-up (:meth:`_apply_pending`): a later read of the same request, else
-        the one the endpoint runs once the response is on its way, before the next request is handled. The client
-        waits for the log's commit, not for the views'. Outside a request (start-up, the library's own use) they
-        are recorded, applied and checkpointed in one transaction (:meth:`Projector.record_and_apply`)."""
-        if not self.sole_writer or self._engine.dialect.name != "sqlite":
-            return None
-        if not self._in_request:
-            self._apply_pending()
-        settled = self._settled
-        if settled is None:
-            return None
-        writer = self._writing()
-        if self._in_request:
-            recordings = self.record_in(writer, events)
-            self._pending.extend(recordings)
-            return recordings
-        recordings, applied = self.record_and_apply(writer, settled, events, self._indexed)
-        self._applied(applied)
-        return recordings
-
-    def _writing(self) -> Connection:
-        """The connection this process records its saves on (kept open)."""
-        if self._writer is None:
-            self._writer = self._engine.connect()
-            if self.disposable:
-                self._writer.exec_driver_sql("PRAGMA synchronous = OFF")
-                self._writer.info[RELAXED_COMMITS] = True  # restored when the pool gets the connection back
-                self._writer.commit()  # (ends the transaction the statement began)
-        return self._writer
-
-    def _applied(self, applied: tuple[int, tuple[int, datetime | None, str]] | None) -> None:
-        if applied is None:  # another writer after all: catch up from the log from now on
-            self._settled = None
-            self._indexed = None
-        else:
-            self._settled, self._indexed = applied
-            self._known_head = max(self._known_head, applied[0])
-
-    def _apply_pending(self) -> None:
-        """Apply the saves :meth:`record` recorded in this request and has not applied yet to the views, from
-        memory, in one transaction. When they do not follow the views (another writer got in) or cannot be
-        applied, the views are left to the ordinary catch-up from the log (which then raises what failed)."""
-        pending, self._pending = self._pending, []
-        if not pending or self._settled is None:
-            return
-        applied = None
-        try:
-            applied = self.apply_recorded(self._writing(), self._settled, pending, self._indexed)
-        finally:
-            self._applied(applied)
-
-    def index_recorded(self, recordings: Any) -> int:
-        """Note that this request wrote. The checkpoints of what it saved are written by the catch-up that follows
-        (in the views' own transaction: a later read of this request, else the catch-up right after the response
-        is handed over, before the next request), not in a transaction of their own as a library writer's are.
-        (The only writer's saves are applied and checkpointed with the views: :meth:`record`.)"""
-        self._current = None  # this request wrote: its next read catches up again
-        self.wrote = True
-        known = self._pending[-1].notification.id if self._pending else self._settled
-        if known is not None and recordings and recordings[-1].notification.id > known:
-            self._settled = None  # saved without :meth:`record`: the views are behind, catch up from the log
-        return 0
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):  # a store being closed: what is not applied is in the log
-            self._apply_pending()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        super().close()
-
-    def rebuild(self, progress: Progress | None = None) -> int:
-        self._pending = []  # recorded in the log: the rebuild reads them there
-        self._known_head = -1
-        self._settled = None
-        self._indexed = None
-        return super().rebuild(progress)
-
-
-def serving_views(store: IdentityStore, *, sole_writer: bool = False, disposable: bool = False) -> IdentityStore:
-    """``store`` with its projector replaced by a :class:`RequestViews` over the same store."""
-    if not isinstance(store.projector, RequestViews):
-        store.projector = RequestViews(store.projector, sole_writer=sole_writer, disposable=disposable)
-        if sole_writer:
-            store.only_writer()
-    return store
+def open_for_serving(url: str | None) -> IdentityStore:
+    """The initialized store at ``url`` (``None``: as :meth:`IdentityStore.open` chooses) opened for serving requests,
+    other processes writing it too, as ``iamledger serve`` opens it: ``IdentityStore.open(url, create=False,
+    serving=ServingConfig())``."""
+    return IdentityStore.open(url, create=False, serving=ServingConfig())
 
 
 @dataclass
 class StoreHolder:
-    """The store the endpoint serves, with how to open it again for ``POST /moto-api/reset`` (ephemeral mode)."""
+    """The store the endpoint serves, with how to open it again for ``POST /moto-api/reset`` (ephemeral mode).
+
+    ``open_store`` opens the store for serving (``IdentityStore.open(url, serving=ServingConfig(...))``, as
+    :func:`open_for_serving` does): its views are then caught up once per request. A store opened without that
+    configuration is served too, catching its views up before every read."""
 
     open_store: Callable[[], IdentityStore]
     reset_store: Callable[[IdentityStore], IdentityStore] | None = None
     """Given the current store, close it and return a fresh one; None when resetting is not offered."""
     close_store: Callable[[IdentityStore], None] = IdentityStore.close
-    sole_writer: bool = False
-    """Whether the stores opened are written by this process only (see :class:`RequestViews`)."""
-    disposable: bool = False
-    """Whether the stores opened are thrown away with this process (see :class:`RequestViews`)."""
     store: IdentityStore | None = field(default=None, init=False)
 
     def current(self) -> IdentityStore:
         if self.store is None:
-            self.store = serving_views(self.open_store(), sole_writer=self.sole_writer, disposable=self.disposable)
+            self.store = self.open_store()
         return self.store
 
     def reset(self) -> None:
         if self.reset_store is None:
             raise RuntimeError("this endpoint's store cannot be reset")
-        self.store = serving_views(
-            self.reset_store(self.current()), sole_writer=self.sole_writer, disposable=self.disposable
-        )
+        self.store = self.reset_store(self.current())
 
     def close(self) -> None:
         if self.store is not None:
@@ -374,7 +219,7 @@ class Endpoint:
         """Authenticate, route, run and serialise one Query-protocol request; every error becomes AWS's XML."""
         store = self.holder.current()
         views = store.projector
-        if not isinstance(views, RequestViews):
+        if not isinstance(views, ServingProjector):  # a store not opened for serving: every read catches up
             return self._handle(store, request, source_ip)
         views.begin_request()
         try:
@@ -592,10 +437,6 @@ class QueryApp:
             )
 
 
-def _raw_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-
 GC_THRESHOLDS: Final = (50_000, 50, 100)
 """The collector's thresholds in a serving process: Python's default (700 allocations a young collection) runs the
 collector every few requests, a tenth of a write call's CPU in ``bench/endpoint.py``; at 50,000 it runs every few
@@ -673,7 +514,7 @@ def app_from_environment() -> QueryApp:
         log_format=os.environ.get(LOG_FORMAT_ENV, "auto"),  # type: ignore[arg-type]
     )
     return create_app(
-        StoreHolder(lambda: IdentityStore.open(url, create=False)),
+        StoreHolder(lambda: open_for_serving(url)),
         server_process=True,
         trusted_proxies=TrustedProxies.parse(os.environ.get(FORWARDED_ALLOW_IPS_ENV)),
     )

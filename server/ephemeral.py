@@ -8,14 +8,18 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key
 from iamledger.masterkey import KEY_BYTES
+from iamledger.projections.serving import ServingConfig
 from iamledger.server.app import StoreHolder
 from iamledger.services.ephemeral import install_root_access_key
 from iamledger.store import IdentityStore
 
 DEFAULT_ACCOUNT_ID = "123456789012"
+SERVING: Final = ServingConfig(sole_writer=True, disposable=True)
+"""How an ephemeral store is opened: this process is its only writer, and it is deleted with the process."""
 
 
 @dataclass
@@ -48,9 +52,10 @@ class EphemeralStores:
         return f"sqlite:///{self.directory / f'store-{self._count}.db'}"
 
     def open(self) -> IdentityStore:
-        """A new, initialized store whose root signs with this endpoint's credentials."""
+        """A new, initialized store whose root signs with this endpoint's credentials, opened for serving as its only
+        writer (:data:`SERVING`)."""
         self._count += 1
-        store = IdentityStore.open(self.store_url, master_key=secrets.token_bytes(KEY_BYTES))
+        store = IdentityStore.open(self.store_url, master_key=secrets.token_bytes(KEY_BYTES), serving=SERVING)
         try:
             store.init(self.account_id)
             install_root_access_key(store, self.access_key_id, self.secret_access_key, self.account_id)
@@ -79,6 +84,4 @@ class EphemeralStores:
 
     def holder(self) -> StoreHolder:
         """The endpoint's store holder: opens, resets and removes stores as above."""
-        return StoreHolder(
-            open_store=self.open, reset_store=self.reset, close_store=self.close, sole_writer=True, disposable=True
-        )
+        return StoreHolder(open_store=self.open, reset_store=self.reset, close_store=self.close)

@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 
 from iamledger import IdentityStore
 from iamledger.awsmodel import _check, operation_model, service_model
-from iamledger.server import EphemeralStores, StoreHolder, create_app
+from iamledger.server import EphemeralStores, StoreHolder, create_app, open_for_serving
 from iamledger.server.app import implemented
 from iamledger.vault import vault_secrets
 
@@ -389,7 +389,7 @@ def fuzzed(backend: str, store_url: str) -> Iterator[tuple[StoreHolder, Signer]]
     else:
         with IdentityStore.open(store_url) as store:
             key = store.init(ACCOUNT)["AccessKey"]
-        holder = StoreHolder(lambda: IdentityStore.open(store_url, create=False))
+        holder = StoreHolder(lambda: open_for_serving(store_url))
         root = Signer(key["AccessKeyId"], key["SecretAccessKey"])
     yield holder, root
     holder.close()

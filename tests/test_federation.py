@@ -25,7 +25,7 @@ from iamledger.domain.errors import (
     NoSuchEntityError,
     ValidationError,
 )
-from iamledger.server import StoreHolder
+from iamledger.server import StoreHolder, open_for_serving
 from tests.clirunner import run
 from tests.shapes import assert_output_shape
 from tests.test_server import Endpoint, error_of, serving
@@ -352,7 +352,7 @@ def test_cli_manages_providers(capsys, store_url: str):
 def endpoint(store_url: str):
     with IdentityStore.open(store_url) as store:
         key = store.init(ACCOUNT)["AccessKey"]
-    with serving(StoreHolder(lambda: IdentityStore.open(store_url, create=False))) as url:
+    with serving(StoreHolder(lambda: open_for_serving(store_url))) as url:
         yield Endpoint(url, key["AccessKeyId"], key["SecretAccessKey"], store_url)
 
 

@@ -181,7 +181,7 @@ def test_an_internal_error_of_the_endpoint_logs_no_request_parameter(log_format:
     from botocore.exceptions import ClientError
 
     from iamledger import IdentityStore
-    from iamledger.server import StoreHolder
+    from iamledger.server import StoreHolder, open_for_serving
     from tests.test_server import serving
 
     monkeypatch.setenv("IAMLEDGER_MASTER_KEY_FILE", str(tmp_path / "master.key"))
@@ -192,7 +192,7 @@ def test_an_internal_error_of_the_endpoint_logs_no_request_parameter(log_format:
         store.create_user(UserName="alice")
     stream = io.StringIO()
     configure_logging(level="WARNING", log_format=log_format, stream=stream)  # type: ignore[arg-type]
-    with serving(StoreHolder(lambda: IdentityStore.open(url, create=False))) as endpoint_url:
+    with serving(StoreHolder(lambda: open_for_serving(url))) as endpoint_url:
         iam = boto3.client(
             "iam",
             endpoint_url=endpoint_url,

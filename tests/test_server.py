@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 from iamledger import IdentityStore
 from iamledger.awsmodel import operation_model
 from iamledger.domain.mfa import time_step, totp
-from iamledger.server import EphemeralStores, StoreHolder, create_app
+from iamledger.server import EphemeralStores, StoreHolder, create_app, open_for_serving
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 
 ACCOUNT = "123456789012"
@@ -104,7 +104,7 @@ class Endpoint:
 def endpoint(store_url: str) -> Iterator[Endpoint]:
     with IdentityStore.open(store_url) as store:
         key = store.init(ACCOUNT)["AccessKey"]
-    with serving(StoreHolder(lambda: IdentityStore.open(store_url, create=False))) as url:
+    with serving(StoreHolder(lambda: open_for_serving(store_url))) as url:
         yield Endpoint(url, key["AccessKeyId"], key["SecretAccessKey"], store_url)
 
 

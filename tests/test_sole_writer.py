@@ -1,32 +1,74 @@
-"""The write path of the only writer of a store (``serve --ephemeral``): outside a request a save is recorded, applied
-to the views and checkpointed in one transaction; in a request it is recorded at once and applied from memory by the
-next catch-up (a later read, else the one after the response); anything that does not line up falls back to the
-ordinary catch-up from the log."""
+"""The write path of the only writer of a store (``ServingConfig(sole_writer=True)``, as ``serve --ephemeral`` opens
+its stores): outside a request a save is recorded, applied to the views and checkpointed in one transaction; in a
+request it is recorded at once and applied from memory by the next catch-up (a later read, else the one after the
+response); anything that does not line up falls back to the ordinary catch-up from the log."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from iamledger import IdentityStore
+from iamledger import IdentityStore, ServingConfig
 from iamledger.domain.errors import IdentityStoreError
+from iamledger.masterkey import KEY_BYTES
 from iamledger.projections.ledger import EventLogCorruptedError
-from iamledger.server import EphemeralStores
-from iamledger.server.app import RequestViews
+from iamledger.projections.projector import Projector
+from iamledger.projections.serving import ServingProjector
+from iamledger.store import _TemporalRepository
+
+ONLY_WRITER = ServingConfig(sole_writer=True, disposable=True)
+"""As ``serve --ephemeral`` opens its stores (``iamledger.server.ephemeral.SERVING``)."""
 
 
 @pytest.fixture
-def only_writer() -> Iterator[tuple[IdentityStore, EphemeralStores]]:
+def only_writer(tmp_path: Path) -> Iterator[tuple[IdentityStore, str]]:
+    """A store opened as its only writer, initialized, its views current; and its URL."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = IdentityStore.open(url, master_key=secrets.token_bytes(KEY_BYTES), serving=ONLY_WRITER)
+    try:
+        store.init("123456789012")
+        assert isinstance(store.projector, ServingProjector)
+        store.projector.catch_up()  # as the first request does: the views are known current from here
+        yield store, url
+    finally:
+        store.close()
+
+
+def test_the_store_builds_the_projector_its_configuration_names(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    with IdentityStore.open(url) as plain:
+        assert type(plain.projector) is Projector  # the library's own use: every read catches up
+        assert plain.serving is None
+    with IdentityStore.open(url, serving=ServingConfig()) as serving:
+        assert isinstance(serving.projector, ServingProjector)
+        assert not serving.projector.sole_writer
+        repository = serving.repository
+        assert isinstance(repository, _TemporalRepository)
+        assert repository.known is None  # other processes write: aggregates are fast-forwarded from the log
+    with IdentityStore.open(url, serving=ONLY_WRITER) as only:
+        assert isinstance(only.projector, ServingProjector)
+        assert (only.projector.sole_writer, only.projector.disposable) == (True, True)
+        repository = only.repository
+        assert isinstance(repository, _TemporalRepository)
+        assert repository.known is not None  # the only writer trusts its cached aggregates
+    with pytest.raises(ValueError, match="sole_writer"):
+        ServingConfig(disposable=True)
+
+
+def test_an_ephemeral_endpoint_opens_its_stores_as_their_only_writer():
+    from iamledger.server import EphemeralStores
+
     stores = EphemeralStores(access_key_id="AKIASOLEWRITERTEST00", secret_access_key="sole-writer-secret")
     holder = stores.holder()
-    store = holder.current()
-    assert isinstance(store.projector, RequestViews)
-    store.projector.catch_up()  # as the first request does: the views are known current from here
     try:
-        yield store, stores
+        store = holder.current()
+        assert store.serving == ONLY_WRITER
+        assert isinstance(store.projector, ServingProjector)
     finally:
         holder.close()
 
@@ -71,7 +113,7 @@ def test_a_conflicting_event_is_an_integrity_error_and_records_nothing(only_writ
     store, _ = only_writer
     store.create_user(UserName="ann")
     views = store.projector
-    assert isinstance(views, RequestViews)
+    assert isinstance(views, ServingProjector)
     stored = store.recorder.select_notifications(start=_head(store), limit=1)[0]
     again = store.mapper.to_domain_event(stored)  # the same originator and version as a stored event
     before = _head(store)
@@ -81,9 +123,9 @@ def test_a_conflicting_event_is_an_integrity_error_and_records_nothing(only_writ
 
 
 def test_another_writer_sends_the_views_back_to_the_log(only_writer):
-    store, stores = only_writer
+    store, url = only_writer
     store.create_user(UserName="ann")
-    with IdentityStore.open(stores.store_url, create=False) as other:  # breaks the only-writer promise
+    with IdentityStore.open(url, create=False) as other:  # breaks the only-writer promise
         other.create_user(UserName="made-elsewhere")
     store.create_user(UserName="bob")  # its events do not follow the views: they are recorded, not applied
     names = {u["UserName"] for u in store.list_users()["Users"]}  # the next read catches up from the log
@@ -92,9 +134,9 @@ def test_another_writer_sends_the_views_back_to_the_log(only_writer):
     assert store.projector.verify_views()["Consistent"]
 
 
-def _views(store: IdentityStore) -> RequestViews:
+def _views(store: IdentityStore) -> ServingProjector:
     views = store.projector
-    assert isinstance(views, RequestViews)
+    assert isinstance(views, ServingProjector)
     return views
 
 
@@ -135,10 +177,10 @@ def test_a_read_after_a_save_in_the_same_request_sees_it(only_writer):
 
 
 def test_another_writer_between_a_request_and_its_catch_up_sends_the_views_back_to_the_log(only_writer):
-    store, stores = only_writer
+    store, url = only_writer
     views = _views(store)
     views.begin_request()
-    with IdentityStore.open(stores.store_url, create=False) as other:  # breaks the only-writer promise
+    with IdentityStore.open(url, create=False) as other:  # breaks the only-writer promise
         other.create_user(UserName="made-elsewhere")
     store.create_user(UserName="ann")  # recorded after the other writer's event: it does not follow the views
     views.end_request()
