@@ -200,7 +200,7 @@ def _who_can(store: IdentityStore, params: dict[str, Any], _number: int) -> Any:
     next(parts)  # the header: the action, the resource and the moment
     principals = 0
     for principal in parts:
-        json.dumps(principal)
+        json.dumps(principal, default=str)  # as the CLI writes it (times as text)
         principals += 1
     return {"Principals": range(principals)}
 
