@@ -21,6 +21,7 @@ Several processes (``--workers N``, or several ``serve`` processes) share one Po
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import gc
@@ -46,7 +47,7 @@ from starlette.routing import Route
 from iamledger.auth import AuthenticationError, HttpRequest, parse_authorization
 from iamledger.awsmodel import SERVICES, service_model
 from iamledger.context import bound_audit_context
-from iamledger.domain.audit import AuditContext
+from iamledger.domain.audit import ANONYMOUS, AuditContext
 from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
 from iamledger.logconfig import configure_logging, get_logger
 from iamledger.projections.serving import ServingConfig, ServingProjector
@@ -58,9 +59,9 @@ from iamledger.store import IdentityStore
 log = get_logger(__name__)
 _request_log = logging.getLogger(__name__)
 
-ANONYMOUS: Final = "anonymous"
-"""The actor of a request whose signature names no known access key (recorded with its refusal)."""
 XML_CONTENT_TYPE: Final = b"text/xml; charset=utf-8"
+TRAIL_DELAY: Final = 0.2
+"""Seconds between a write and the catch-up of the audit trail that follows it (:meth:`QueryApp._follow_trail_soon`)."""
 REQUEST_ID_HEADER: Final = "x-amzn-RequestId"
 VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
 """API version -> service, to answer in the right namespace before the signature has named the service."""
@@ -230,10 +231,8 @@ class Endpoint:
         return outcome
 
     def refresh(self) -> None:
-        """Catch the views and the audit trail up with the log (after a write, once its response is on its way):
-        the next request then finds the views current, and an audit question finds the trail current (it has at
-        most the writes since the last response to project). A failure is only logged: the next request catches
-        the views up anyway, and a question the trail."""
+        """Catch the views up with the log (after a write, once its response is on its way): the next request then
+        finds them current. A failure is only logged: the next request catches up anyway."""
         store = self.holder.store
         if store is None:
             return
@@ -241,9 +240,15 @@ class Endpoint:
             store.projector.catch_up()
         except Exception:
             log.exception("endpoint_catch_up_failed")
+
+    def follow_trail(self) -> None:
+        """Catch the audit trail up with the log (:class:`QueryApp` does it a moment after the writes), so that an
+        audit question finds at most the writes of that moment to project. A failure is only logged: a question
+        catches the trail up anyway."""
+        store = self.holder.store
+        if store is None:
+            return
         try:
-            # Not in the write's own transaction: rendering a record costs as much as the write itself (see
-            # docs/performance.md), here it delays only a request that arrives meanwhile.
             store.trail.catch_up()
         except Exception:
             log.exception("endpoint_trail_catch_up_failed")
@@ -384,6 +389,19 @@ class QueryApp:
         self.endpoint = endpoint
         self.fallback = fallback
         self.proxies = proxies
+        self._trail_due: asyncio.TimerHandle | None = None
+
+    def _follow_trail_soon(self) -> None:
+        """Catch the trail up :data:`TRAIL_DELAY` seconds after a write, once for all the writes of that time.
+        Rendering a record costs about as much as the write itself, and a catch-up has a cost of its own (the
+        renderer's state, a transaction): done after every write, it halved the endpoint's write rate
+        (docs/performance.md); done for many writes at once, it costs a fraction of a write each."""
+        if self._trail_due is None:
+            self._trail_due = asyncio.get_running_loop().call_later(TRAIL_DELAY, self._follow_trail_now)
+
+    def _follow_trail_now(self) -> None:
+        self._trail_due = None
+        self.endpoint.follow_trail()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] == "/" and scope["method"] in {"GET", "POST"}:
@@ -425,6 +443,7 @@ class QueryApp:
         await send({"type": "http.response.body", "body": outcome.body})
         if outcome.wrote:  # the response is on its way: catch the views up before the next request
             self.endpoint.refresh()
+            self._follow_trail_soon()
         if _request_log.isEnabledFor(logging.INFO):  # a cheap test first: below INFO the line is dropped anyway
             log.info(
                 "endpoint_request",
