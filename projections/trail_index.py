@@ -26,9 +26,11 @@ so two processes catching up at once never write a record twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+import structlog
 from sqlalchemy import (
     Connection,
     Engine,
@@ -59,6 +61,14 @@ from iamledger.projections.trail_tables import (
     trail_metadata,
 )
 
+log = structlog.wrap_logger(logging.getLogger(__name__))
+
+TRAIL_VERSION: Final = 2
+"""How the records are rendered, kept in the tracking table under :data:`TRAIL_VERSION_NAME`: a trail an older
+version rendered (no such row: version 1) is projected again. Bump it when the renderer makes other records of the
+same events. 2: bookkeeping folded into the call it is about, also when saved before it (``trail_calls``)."""
+TRAIL_VERSION_NAME: Final = "audit_trail_version"
+
 # -- projecting ---------------------------------------------------------------------------------------------------
 
 _SKIPPED_TOPICS: Final = frozenset(
@@ -88,11 +98,25 @@ class TrailProjection:
         transaction), so a catch-up after each write reads none of it again."""
 
     def create_tables(self) -> None:
+        """Create the trail's tables and tracking rows if they do not exist yet. A trail an older version rendered
+        (:data:`TRAIL_VERSION`) is forgotten, to be projected again by the next catch-up (the first question)."""
         trail_metadata.create_all(self._engine)
         with self._engine.begin() as conn:
             for name in (IDENTITY_TRACKING, SECURITY_TRACKING):
                 if conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == name)).first() is None:
                     conn.execute(insert(TRACKING).values(name=name, position=0))
+            version = conn.execute(select(TRACKING.c.position).where(TRACKING.c.name == TRAIL_VERSION_NAME)).first()
+            if version is not None and int(version[0]) >= TRAIL_VERSION:
+                return
+            if _both_tracked(conn) != (0, 0):
+                log.warning("trail_reprojected_for_new_version", version=1 if version is None else int(version[0]))
+                _forget(conn)
+            if version is None:
+                conn.execute(insert(TRACKING).values(name=TRAIL_VERSION_NAME, position=TRAIL_VERSION))
+            else:
+                conn.execute(
+                    update(TRACKING).where(TRACKING.c.name == TRAIL_VERSION_NAME).values(position=TRAIL_VERSION)
+                )
 
     def positions(self) -> tuple[int, int]:
         """How far the trail has read the identity log and the security log."""
@@ -119,11 +143,7 @@ class TrailProjection:
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Forget the trail and project it again from the first event (the state table along with it)."""
         with self._engine.begin() as conn:
-            for table in (TRAIL_INDEX, TRAIL_RECORDS, TRAIL_STATE):
-                conn.execute(delete(table))
-            conn.execute(
-                update(TRACKING).where(TRACKING.c.name.in_([IDENTITY_TRACKING, SECURITY_TRACKING])).values(position=0)
-            )
+            _forget(conn)
         self._kept = None
         return self.catch_up(progress)
 
@@ -257,6 +277,13 @@ class TrailProjection:
                 state.conn = None
             position = last
         return position
+
+
+def _forget(conn: Connection) -> None:
+    """Empty the trail: its records, index and renderer state gone, both logs to be read from the start."""
+    for table in (TRAIL_INDEX, TRAIL_RECORDS, TRAIL_STATE):
+        conn.execute(delete(table))
+    conn.execute(update(TRACKING).where(TRACKING.c.name.in_([IDENTITY_TRACKING, SECURITY_TRACKING])).values(position=0))
 
 
 def _both_tracked(conn: Connection) -> tuple[int, int]:

@@ -339,3 +339,36 @@ def test_a_request_of_several_calls_folds_each_bookkeeping_event_into_its_own_ca
     records = [r for r in Trail.of_store(iam).records if r.record["eventName"] == "AddUserToGroup"]
     assert [sorted(r.entities) for r in records] == [sorted({user.id, g.id}) for g in (g1, g2)]
     assert [h.record["eventName"] for h in iam.entity_history("group", "g2")] == ["CreateGroup", "AddUserToGroup"]
+
+
+def test_a_trail_an_older_version_rendered_is_projected_again(iam, store_url):
+    """A record made by an older renderer (here: one changed, and the version mark of version 1, none) is not kept
+    when the store is opened by this version: the trail is projected again by the next question."""
+    import zlib
+
+    from sqlalchemy import delete as sa_delete
+
+    from iamledger.projections.tables import TRACKING
+    from iamledger.projections.trail_tables import TRAIL_RECORDS
+
+    iam.create_user(UserName="alice")
+    iam.trail.catch_up()
+    with iam.engine.begin() as conn:
+        row = conn.execute(sa_select(TRAIL_RECORDS.c.position, TRAIL_RECORDS.c.body).limit(1)).one()
+        body = json.loads(zlib.decompress(row.body))
+        body["record"]["sourceIPAddress"] = "203.0.113.66"
+        conn.execute(
+            TRAIL_RECORDS.update()
+            .where(TRAIL_RECORDS.c.position == row.position)
+            .values(body=zlib.compress(json.dumps(body).encode()))
+        )
+        conn.execute(sa_delete(TRACKING).where(TRACKING.c.name == trail_index.TRAIL_VERSION_NAME))
+    assert not iam.trail.verify()["Consistent"]
+    with IdentityStore.open(store_url, create=False) as reopened:
+        assert reopened.trail.positions() == (0, 0)
+        records = reopened.lookup_events(MaxResults=50)["Events"]
+        assert [r["EventName"] for r in records if r.get("Username") == "root"].count("CreateUser") == 1
+        assert all(json.loads(r["CloudTrailEvent"])["sourceIPAddress"] != "203.0.113.66" for r in records)
+        assert reopened.trail.verify()["Consistent"]
+    with IdentityStore.open(store_url, create=False) as again:  # the mark is kept: nothing forgotten this time
+        assert again.trail.positions() != (0, 0)
