@@ -19,6 +19,7 @@ from iamledger.projections.accounts import list_accounts
 from iamledger.projections.tags import current_tags
 from iamledger.projections.users import current_users, find_user
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, boundary_shape, tags_shape, user_shape
 
@@ -44,8 +45,10 @@ class UsersService(ServiceBase):
             raise NoSuchEntityError(user_not_found(user_name))
         return row
 
+    @command("CreateUser")
     def create_user(
         self,
+        account_id: str,
         *,
         UserName: str,
         Path: str | None = None,
@@ -53,49 +56,41 @@ class UsersService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a user; ``EntityAlreadyExists`` when the name (in any case) is taken."""
-        params = {"UserName": UserName, "Path": Path, "PermissionsBoundary": PermissionsBoundary, "Tags": Tags}
+        tags = parse_tags(Tags)
+        if PermissionsBoundary is not None:
+            self._require_policy(account_id, PermissionsBoundary)
+        entity_id = uuid.uuid4()
+        conflict = f"User with name {UserName} already exists."
+        index = self._claim_name(account_id, KIND, UserName, entity_id, conflict)
+        user = User.create_with_id(
+            entity_id,
+            account_id=account_id,
+            user_id=new_unique_id("AIDA"),
+            user_name=UserName,
+            path=Path or "/",
+            permissions_boundary=PermissionsBoundary,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(user, index)
+        shape = user_shape(
+            {
+                "path": user.path,
+                "user_name": user.user_name,
+                "user_id": user.user_id,
+                "arn": user.arn,
+                "create_date": user.created_on,
+            }
+        )
+        return {"User": shape | boundary_shape(PermissionsBoundary) | tags_shape(tags)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            if PermissionsBoundary is not None:
-                self._require_policy(account_id, PermissionsBoundary)
-            entity_id = uuid.uuid4()
-            conflict = f"User with name {UserName} already exists."
-            index = self._claim_name(account_id, KIND, UserName, entity_id, conflict)
-            user = User.create_with_id(
-                entity_id,
-                account_id=account_id,
-                user_id=new_unique_id("AIDA"),
-                user_name=UserName,
-                path=Path or "/",
-                permissions_boundary=PermissionsBoundary,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(user, index)
-            shape = user_shape(
-                {
-                    "path": user.path,
-                    "user_name": user.user_name,
-                    "user_id": user.user_id,
-                    "arn": user.arn,
-                    "create_date": user.created_on,
-                }
-            )
-            return {"User": shape | boundary_shape(PermissionsBoundary) | tags_shape(tags)}
-
-        return self._command("CreateUser", params, body)
-
-    def get_user(self, *, UserName: str | None = None) -> dict[str, Any]:
+    @query("GetUser")
+    def get_user(self, conn: Connection, account_id: str, *, UserName: str | None = None) -> dict[str, Any]:
         """A user with its boundary and tags; without a name, the calling user."""
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            if UserName is None:
-                return self._caller_as_user(conn, account_id)
-            row = self._user_row(conn, account_id, UserName)
-            tags = current_tags(conn, row["entity_uuid"])
-            return {"User": user_shape(row) | boundary_shape(row["boundary_arn"]) | tags_shape(tags)}
-
-        return self._query("GetUser", {"UserName": UserName}, body)
+        if UserName is None:
+            return self._caller_as_user(conn, account_id)
+        row = self._user_row(conn, account_id, UserName)
+        tags = current_tags(conn, row["entity_uuid"])
+        return {"User": user_shape(row) | boundary_shape(row["boundary_arn"]) | tags_shape(tags)}
 
     def _caller_as_user(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """``GetUser`` without a name: the calling IAM user, or the root user of the account."""
@@ -108,111 +103,97 @@ class UsersService(ServiceBase):
             raise ValidationError("Must specify userName when calling with non-User credentials")
         return self.get_user(UserName=actor.rsplit("/", 1)[1])
 
+    @query("ListUsers")
     def list_users(
-        self, *, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's users (no boundary, no tags, as AWS lists them), a page at a time."""
-        params = {"PathPrefix": PathPrefix, "Marker": Marker, "MaxItems": MaxItems}
+        rows, more = page(current_users(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        return {"Users": [user_shape(r) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            rows, more = page(current_users(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
-            return {"Users": [user_shape(r) for r in rows], **more}
-
-        return self._query("ListUsers", params, body)
-
+    @command("UpdateUser")
     def update_user(
-        self, *, UserName: str, NewPath: str | None = None, NewUserName: str | None = None
+        self, account_id: str, *, UserName: str, NewPath: str | None = None, NewUserName: str | None = None
     ) -> dict[str, Any]:
         """Rename a user and/or change its path; its id, groups and policies stay with it."""
-        params = {"UserName": UserName, "NewPath": NewPath, "NewUserName": NewUserName}
+        user, old_index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
+        new_name = NewUserName if NewUserName is not None else user.user_name
+        touched: list[Any] = [user]
+        if NewUserName is not None and NewUserName != user.user_name:
+            conflict = f"User with name {NewUserName} already exists."
+            new_index = self._name_index(account_id, KIND, NewUserName)
+            if new_index is not None and new_index.id == old_index.id:
+                # A case variant of its own name: AWS is reported to refuse it too (reference section 7.1).
+                raise EntityAlreadyExistsError(conflict)
+            old_index.release()
+            touched += [old_index, self._claim_name(account_id, KIND, NewUserName, user.id, conflict)]
+        user.update(new_name, NewPath if NewPath is not None else user.path)
+        self._save(*touched)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user, old_index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
-            new_name = NewUserName if NewUserName is not None else user.user_name
-            touched: list[Any] = [user]
-            if NewUserName is not None and NewUserName != user.user_name:
-                conflict = f"User with name {NewUserName} already exists."
-                new_index = self._name_index(account_id, KIND, NewUserName)
-                if new_index is not None and new_index.id == old_index.id:
-                    # A case variant of its own name: AWS is reported to refuse it too (reference section 7.1).
-                    raise EntityAlreadyExistsError(conflict)
-                old_index.release()
-                touched += [old_index, self._claim_name(account_id, KIND, NewUserName, user.id, conflict)]
-            user.update(new_name, NewPath if NewPath is not None else user.path)
-            self._save(*touched)
-            return {}
-
-        return self._command("UpdateUser", params, body)
-
-    def delete_user(self, *, UserName: str) -> dict[str, Any]:
+    @command("DeleteUser")
+    def delete_user(self, account_id: str, *, UserName: str) -> dict[str, Any]:
         """Delete a user; ``DeleteConflict`` while it has a password, keys, policies or groups."""
+        user, index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
+        with contextlib.suppress(AggregateNotFoundError):  # SSH keys, signing certificates, MFA devices
+            self.repository.get(UserKeyring.create_id(user.id)).require_empty()
+        user.delete()
+        index.release()
+        self._save(user, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user, index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
-            with contextlib.suppress(AggregateNotFoundError):  # SSH keys, signing certificates, MFA devices
-                self.repository.get(UserKeyring.create_id(user.id)).require_empty()
-            user.delete()
-            index.release()
-            self._save(user, index)
-            return {}
-
-        return self._command("DeleteUser", {"UserName": UserName}, body)
-
-    def tag_user(self, *, UserName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagUser")
+    def tag_user(self, account_id: str, *, UserName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or overwrite tags of a user (keys compare case-insensitively); at most 50."""
+        user = self._user(account_id, UserName)
+        user.tag(parse_tags(Tags))
+        self._save(user)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._user(account_id, UserName)
-            user.tag(parse_tags(Tags))
-            self._save(user)
-            return {}
-
-        return self._command("TagUser", {"UserName": UserName, "Tags": Tags}, body)
-
-    def untag_user(self, *, UserName: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagUser")
+    def untag_user(self, account_id: str, *, UserName: str, TagKeys: list[str]) -> dict[str, Any]:
         """Remove tags of a user."""
+        user = self._user(account_id, UserName)
+        user.untag(TagKeys)
+        self._save(user)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._user(account_id, UserName)
-            user.untag(TagKeys)
-            self._save(user)
-            return {}
-
-        return self._command("UntagUser", {"UserName": UserName, "TagKeys": TagKeys}, body)
-
+    @query("ListUserTags")
     def list_user_tags(
-        self, *, UserName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a user."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+        row = self._user_row(conn, account_id, UserName)
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._user_row(conn, account_id, UserName)
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListUserTags", params, body)
-
-    def put_user_permissions_boundary(self, *, UserName: str, PermissionsBoundary: str) -> dict[str, Any]:
+    @command("PutUserPermissionsBoundary")
+    def put_user_permissions_boundary(
+        self, account_id: str, *, UserName: str, PermissionsBoundary: str
+    ) -> dict[str, Any]:
         """Set or replace the permissions boundary of a user (a managed policy)."""
+        user = self._user(account_id, UserName)
+        self._require_policy(account_id, PermissionsBoundary)
+        user.put_permissions_boundary(PermissionsBoundary)
+        self._save(user)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._user(account_id, UserName)
-            self._require_policy(account_id, PermissionsBoundary)
-            user.put_permissions_boundary(PermissionsBoundary)
-            self._save(user)
-            return {}
-
-        params = {"UserName": UserName, "PermissionsBoundary": PermissionsBoundary}
-        return self._command("PutUserPermissionsBoundary", params, body)
-
-    def delete_user_permissions_boundary(self, *, UserName: str) -> dict[str, Any]:
+    @command("DeleteUserPermissionsBoundary")
+    def delete_user_permissions_boundary(self, account_id: str, *, UserName: str) -> dict[str, Any]:
         """Remove the permissions boundary of a user."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._user(account_id, UserName)
-            user.delete_permissions_boundary()
-            self._save(user)
-            return {}
-
-        return self._command("DeleteUserPermissionsBoundary", {"UserName": UserName}, body)
+        user = self._user(account_id, UserName)
+        user.delete_permissions_boundary()
+        self._save(user)
+        return {}
