@@ -9,9 +9,8 @@ A provider's ARN is ``arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`` (the URL wi
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 from urllib.parse import urlsplit
 
 from iamledger.domain.base import AuditedAggregate
@@ -221,6 +220,12 @@ class SAMLRoleSession(RoleSession):
     """A role session obtained with ``sts:AssumeRoleWithSAML``: a :class:`RoleSession` that also records the SAML
     provider, the assertion's subject, issuer and audience, and whether its signature was verified."""
 
+    if TYPE_CHECKING:  # set by RoleAssumedWithSAML.apply; not dataclass fields of the aggregate
+        provider_arn: str
+        subject: str
+        issuer: str
+        signature_verified: bool
+
     class RoleAssumedWithSAML(RoleSession.RoleAssumed):
         provider_arn: str
         subject: str
@@ -231,69 +236,24 @@ class SAMLRoleSession(RoleSession):
         signature_verified: bool
         verification: str
 
-    def __init__(
-        self,
-        account_id: str,
-        role_uuid: uuid.UUID,
-        role_arn: str,
-        role_id: str,
-        role_name: str,
-        session_name: str,
-        caller_arn: str,
-        key_id: str,
-        secret_fingerprint: str,
-        session_token_digest: str,
-        issued_at: datetime,
-        expiration: datetime,
-        duration_seconds: int,
-        session_policy: str | None,
-        policy_arns: list[str],
-        source_identity: str | None,
-        tags: list[dict[str, str]],
-        transitive_tag_keys: list[str],
-        chained: bool,
-        external_id_given: bool,
-        provider_arn: str,
-        subject: str,
-        subject_type: str | None,
-        issuer: str,
-        audience: str | None,
-        name_qualifier: str,
-        signature_verified: bool,
-        verification: str,
-    ) -> None:
-        super().__init__(
-            account_id=account_id,
-            role_uuid=role_uuid,
-            role_arn=role_arn,
-            role_id=role_id,
-            role_name=role_name,
-            session_name=session_name,
-            caller_arn=caller_arn,
-            key_id=key_id,
-            secret_fingerprint=secret_fingerprint,
-            session_token_digest=session_token_digest,
-            issued_at=issued_at,
-            expiration=expiration,
-            duration_seconds=duration_seconds,
-            session_policy=session_policy,
-            policy_arns=policy_arns,
-            source_identity=source_identity,
-            tags=tags,
-            transitive_tag_keys=transitive_tag_keys,
-            chained=chained,
-            external_id_given=external_id_given,
-        )
-        self.provider_arn = provider_arn
-        self.subject = subject
-        self.issuer = issuer
-        self.signature_verified = signature_verified
-        del subject_type, audience, name_qualifier, verification
+        def apply(self, aggregate: SAMLRoleSession) -> None:
+            aggregate.provider_arn = self.provider_arn
+            aggregate.subject = self.subject
+            aggregate.issuer = self.issuer
+            aggregate.signature_verified = self.signature_verified
+
+    assumed_event = "RoleAssumedWithSAML"
 
 
 class WebIdentityRoleSession(RoleSession):
     """A role session obtained with ``sts:AssumeRoleWithWebIdentity``: a :class:`RoleSession` that also records the
     identity provider, the token's subject and audience, and whether its signature was verified."""
+
+    if TYPE_CHECKING:  # set by RoleAssumedWithWebIdentity.apply; not dataclass fields of the aggregate
+        provider: str
+        provider_arn: str | None
+        subject: str
+        signature_verified: bool
 
     class RoleAssumedWithWebIdentity(RoleSession.RoleAssumed):
         provider: str
@@ -303,59 +263,10 @@ class WebIdentityRoleSession(RoleSession):
         signature_verified: bool
         verification: str
 
-    def __init__(
-        self,
-        account_id: str,
-        role_uuid: uuid.UUID,
-        role_arn: str,
-        role_id: str,
-        role_name: str,
-        session_name: str,
-        caller_arn: str,
-        key_id: str,
-        secret_fingerprint: str,
-        session_token_digest: str,
-        issued_at: datetime,
-        expiration: datetime,
-        duration_seconds: int,
-        session_policy: str | None,
-        policy_arns: list[str],
-        source_identity: str | None,
-        tags: list[dict[str, str]],
-        transitive_tag_keys: list[str],
-        chained: bool,
-        external_id_given: bool,
-        provider: str,
-        provider_arn: str | None,
-        subject: str,
-        audience: str,
-        signature_verified: bool,
-        verification: str,
-    ) -> None:
-        super().__init__(
-            account_id=account_id,
-            role_uuid=role_uuid,
-            role_arn=role_arn,
-            role_id=role_id,
-            role_name=role_name,
-            session_name=session_name,
-            caller_arn=caller_arn,
-            key_id=key_id,
-            secret_fingerprint=secret_fingerprint,
-            session_token_digest=session_token_digest,
-            issued_at=issued_at,
-            expiration=expiration,
-            duration_seconds=duration_seconds,
-            session_policy=session_policy,
-            policy_arns=policy_arns,
-            source_identity=source_identity,
-            tags=tags,
-            transitive_tag_keys=transitive_tag_keys,
-            chained=chained,
-            external_id_given=external_id_given,
-        )
-        self.provider = provider
-        self.provider_arn = provider_arn
-        self.subject = subject
-        self.signature_verified = signature_verified
-        del audience, verification
+        def apply(self, aggregate: WebIdentityRoleSession) -> None:
+            aggregate.provider = self.provider
+            aggregate.provider_arn = self.provider_arn
+            aggregate.subject = self.subject
+            aggregate.signature_verified = self.signature_verified
+
+    assumed_event = "RoleAssumedWithWebIdentity"

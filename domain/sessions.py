@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
+from typing import Any, Final, Self
 
 from iamledger.domain.base import AuditedAggregate
 
@@ -18,7 +18,9 @@ MIN_DURATION_SECONDS: Final = 900
 
 
 class RoleSession(AuditedAggregate):
-    """A session of a role, created by ``sts:AssumeRole``."""
+    """A session of a role, created by ``sts:AssumeRole``. The sessions of the federation operations are subclasses
+    whose created event adds fields to ``RoleAssumed``'s; their event's ``apply`` keeps what the aggregate needs of
+    them, so this ``__init__`` serves them all."""
 
     class RoleAssumed(AuditedAggregate.Created):
         account_id: str
@@ -41,6 +43,8 @@ class RoleSession(AuditedAggregate):
         transitive_tag_keys: list[str]
         chained: bool
         external_id_given: bool
+
+    assumed_event = "RoleAssumed"  # the name of the class's created event (not annotated: no dataclass field)
 
     def __init__(
         self,
@@ -83,6 +87,12 @@ class RoleSession(AuditedAggregate):
         self.transitive_tag_keys = list(transitive_tag_keys)
         self.chained = chained
         del secret_fingerprint, duration_seconds, external_id_given
+
+    @classmethod
+    def assume(cls, **fields: Any) -> Self:
+        """A new session of this class, recorded by its created event (named by ``assumed_event``): ``RoleAssumed``,
+        or a subclass's own with its further ``fields`` (the constructor takes only ``RoleAssumed``'s fields)."""
+        return cls._create(getattr(cls, cls.assumed_event), **fields)
 
     @property
     def arn(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from iamledger.domain.errors import (
     NoSuchEntityError,
     ValidationError,
 )
+from iamledger.domain.federation import SAMLRoleSession, WebIdentityRoleSession
+from iamledger.projections.access_keys import find_access_key
 from iamledger.server import StoreHolder, open_for_serving
 from tests.clirunner import run
 from tests.shapes import assert_output_shape
@@ -295,6 +298,44 @@ def test_assume_role_with_saml_issues_a_role_session(iam: IdentityStore):
     assert record["requestParameters"]["principalArn"] == SAML_ARN
     assert "sAMLAssertion" not in record["requestParameters"]
     assert record["responseElements"]["iamledgerSignatureVerified"] is False
+
+
+def test_federated_sessions_are_rebuilt_from_their_events(iam: IdentityStore, store_url: str):
+    """A federated session's aggregate, read back from its stored event by another process: the role session's
+    fields (RoleSession's constructor) and the provider's (its created event's apply)."""
+    oidc_setup(iam, StringEquals={"token.example.com/idp:aud": "app"})
+    web = iam.assume_role_with_web_identity(RoleArn=ROLE_ARN, RoleSessionName="web", WebIdentityToken=jwt())
+    iam.create_saml_provider(Name="Corp", SAMLMetadataDocument=METADATA)
+    iam.update_assume_role_policy(RoleName="federated", PolicyDocument=trust(SAML_ARN, "sts:AssumeRoleWithSAML"))
+    by_saml = iam.assume_role_with_saml(RoleArn=ROLE_ARN, PrincipalArn=SAML_ARN, SAMLAssertion=saml())
+    iam.projector.catch_up()
+    with IdentityStore.open(store_url) as other, other.engine.connect() as conn:
+        loaded = {}
+        for name, result in (("web", web), ("saml", by_saml)):
+            row = find_access_key(conn, result["Credentials"]["AccessKeyId"])
+            assert row is not None
+            loaded[name] = other.repository.get(uuid.UUID(str(row["owner_uuid"])))
+    assert isinstance(loaded["web"], WebIdentityRoleSession)
+    assert (loaded["web"].arn, loaded["web"].assumed_role_id) == (
+        web["AssumedRoleUser"]["Arn"],
+        web["AssumedRoleUser"]["AssumedRoleId"],
+    )
+    assert (loaded["web"].provider, loaded["web"].provider_arn, loaded["web"].subject) == (
+        "token.example.com/idp",
+        OIDC_ARN,
+        "user-1",
+    )
+    assert loaded["web"].signature_verified is False
+    assert (loaded["web"].caller_arn, loaded["web"].chained, loaded["web"].tags) == (OIDC_ARN, False, [])
+    assert isinstance(loaded["saml"], SAMLRoleSession)
+    assert loaded["saml"].arn == by_saml["AssumedRoleUser"]["Arn"]
+    assert (loaded["saml"].provider_arn, loaded["saml"].subject, loaded["saml"].issuer) == (
+        SAML_ARN,
+        "alice-42",
+        IDP_ENTITY,
+    )
+    assert loaded["saml"].signature_verified is False
+    assert loaded["saml"].expiration == by_saml["Credentials"]["Expiration"]
 
 
 def test_saml_refusals(iam: IdentityStore):

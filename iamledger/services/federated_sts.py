@@ -164,7 +164,7 @@ class FederatedStsService(ServiceBase):
             user_agent=outer.user_agent if outer else None,
         )
         with bound_audit_context(context):
-            session = session_class(
+            session = session_class.assume(
                 account_id=role["account_id"],
                 role_uuid=role["entity_uuid"],
                 role_arn=role["arn"],
