@@ -48,7 +48,6 @@ from iamledger.domain.policy import (
     Principal,
     Request,
     evaluate,
-    policy_size,
     request_context,
 )
 from iamledger.projections.federation import find_oidc_provider, find_saml_provider
@@ -56,7 +55,7 @@ from iamledger.projections.tables import ROLES
 from iamledger.projections.temporal import live
 from iamledger.security import without_secrets
 from iamledger.services.base import ServiceBase, translated
-from iamledger.services.sts import DEFAULT_DURATION, new_session_token, token_digest
+from iamledger.services.sts import DEFAULT_DURATION, new_session_token, role_session_response, token_digest
 
 BUILT_IN_PROVIDERS: Final = frozenset(
     {"accounts.google.com", "graph.facebook.com", "www.amazon.com", "cognito-identity.amazonaws.com"}
@@ -188,20 +187,7 @@ class FederatedStsService(ServiceBase):
                 **details,
             )
             self._save_with_secret(key_id, role["account_id"], session.arn, secret, session)
-        result: dict[str, Any] = {
-            "Credentials": {
-                "AccessKeyId": key_id,
-                "SecretAccessKey": secret,
-                "SessionToken": token,
-                "Expiration": expiration,
-            },
-            "AssumedRoleUser": {"AssumedRoleId": session.assumed_role_id, "Arn": session.arn},
-        }
-        if params.get("Policy") is not None:
-            result["PackedPolicySize"] = max(1, policy_size(params["Policy"]) * 100 // 2048)
-        if session.source_identity is not None:
-            result["SourceIdentity"] = session.source_identity
-        return result, session
+        return role_session_response(session, secret, token), session
 
     def _check_session_policies_of(self, account_id: str, policy: str | None, arns: Any) -> None:
         check = getattr(self, "_check_session_policies", None)

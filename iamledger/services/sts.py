@@ -14,7 +14,7 @@ import binascii
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
@@ -89,6 +89,35 @@ def account_of_key_id(access_key_id: str) -> str | None:
         return None
     number = (int.from_bytes(raw[:KEY_ID_ACCOUNT_BYTES], "big") & KEY_ID_ACCOUNT_MASK) >> 7
     return f"{number:012d}"
+
+
+def credentials(key_id: str, secret: str, token: str, expiration: datetime) -> dict[str, Any]:
+    """The ``Credentials`` of an STS response: the only time the secret and the session token are shown."""
+    return {"AccessKeyId": key_id, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expiration}
+
+
+def packed_policy_size(policy: str | None, tags: list[dict[str, str]]) -> int | None:
+    """A session's ``PackedPolicySize``: how much of the packed limit its session policy and tags take, in percent
+    (at least 1); ``None`` for a session with neither."""
+    if policy is None and not tags:
+        return None
+    packed = policy_size(policy or "") + sum(len(t["Key"]) + len(t.get("Value", "")) for t in tags)
+    return max(1, packed * 100 // 2048)
+
+
+def role_session_response(session: RoleSession, secret: str, token: str) -> dict[str, Any]:
+    """What AssumeRole, AssumeRoleWithSAML and AssumeRoleWithWebIdentity answer of the session they issued:
+    ``Credentials``, ``AssumedRoleUser``, and ``PackedPolicySize`` and ``SourceIdentity`` when it has them."""
+    result: dict[str, Any] = {
+        "Credentials": credentials(session.key_id, secret, token, session.expiration),
+        "AssumedRoleUser": {"AssumedRoleId": session.assumed_role_id, "Arn": session.arn},
+    }
+    packed = packed_policy_size(session.session_policy, session.tags)
+    if packed is not None:
+        result["PackedPolicySize"] = packed
+    if session.source_identity is not None:
+        result["SourceIdentity"] = session.source_identity
+    return result
 
 
 class StsService(ServiceBase):
@@ -273,23 +302,7 @@ class StsService(ServiceBase):
         self._save_with_secret(
             key_id, role["account_id"], session.arn, secret, session, role_aggregate if used else None
         )
-        result: dict[str, Any] = {
-            "Credentials": {
-                "AccessKeyId": key_id,
-                "SecretAccessKey": secret,
-                "SessionToken": token,
-                "Expiration": expiration,
-            },
-            "AssumedRoleUser": {"AssumedRoleId": session.assumed_role_id, "Arn": session.arn},
-        }
-        if params["Policy"] is not None or params["Tags"]:
-            packed = policy_size(params["Policy"] or "") + sum(
-                len(t["Key"]) + len(t.get("Value", "")) for t in params["Tags"] or []
-            )
-            result["PackedPolicySize"] = max(1, packed * 100 // 2048)
-        if params["SourceIdentity"] is not None:
-            result["SourceIdentity"] = params["SourceIdentity"]
-        return result
+        return role_session_response(session, secret, token)
 
     def get_session_token(
         self,
@@ -341,14 +354,7 @@ class StsService(ServiceBase):
                 mfa_authenticated=SerialNumber is not None and TokenCode is not None,
             )
             self._save_with_secret(key_id, caller.account_id, ctx.actor, secret, session)
-            return {
-                "Credentials": {
-                    "AccessKeyId": key_id,
-                    "SecretAccessKey": secret,
-                    "SessionToken": token,
-                    "Expiration": expiration,
-                }
-            }
+            return {"Credentials": credentials(key_id, secret, token, expiration)}
 
     def _check_mfa(self, conn: Connection, caller: Caller, serial_number: str | None, token_code: str | None) -> None:
         """Refuse (and record) a GetSessionToken whose MFA is not the caller's device and its code: the session's
@@ -440,15 +446,10 @@ class StsService(ServiceBase):
             )
             self._save_with_secret(key_id, caller.account_id, session.arn, secret, session)
         result: dict[str, Any] = {
-            "Credentials": {
-                "AccessKeyId": key_id,
-                "SecretAccessKey": secret,
-                "SessionToken": token,
-                "Expiration": expiration,
-            },
+            "Credentials": credentials(key_id, secret, token, expiration),
             "FederatedUser": {"FederatedUserId": f"{caller.account_id}:{Name}", "Arn": session.arn},
         }
-        if Policy is not None or Tags:
-            packed = policy_size(Policy or "") + sum(len(t["Key"]) + len(t.get("Value", "")) for t in Tags or [])
-            result["PackedPolicySize"] = max(1, packed * 100 // 2048)
+        packed = packed_policy_size(session.session_policy, session.tags)
+        if packed is not None:
+            result["PackedPolicySize"] = packed
         return result
