@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
@@ -39,7 +39,6 @@ from iamledger.domain.federation_tokens import (
     parse_jwt,
     parse_saml_response,
 )
-from iamledger.domain.ids import new_access_key_id, new_secret_access_key, secret_fingerprint
 from iamledger.domain.policy import (
     AppliedPolicy,
     PolicyKind,
@@ -55,7 +54,7 @@ from iamledger.projections.tables import ROLES
 from iamledger.projections.temporal import live
 from iamledger.security import without_secrets
 from iamledger.services.base import ServiceBase, translated
-from iamledger.services.sts import DEFAULT_DURATION, new_session_token, role_session_response, token_digest
+from iamledger.services.sts import DEFAULT_DURATION, new_role_session, role_session_response
 
 BUILT_IN_PROVIDERS: Final = frozenset(
     {"accounts.google.com", "graph.facebook.com", "www.amazon.com", "cognito-identity.amazonaws.com"}
@@ -141,20 +140,13 @@ class FederatedStsService(ServiceBase):
         expiration_cap: datetime | None,
         params: dict[str, Any],
         details: dict[str, Any],
-    ) -> tuple[dict[str, Any], Any]:
+    ) -> dict[str, Any]:
         """Issue the session's credentials (secret in the vault only) and save its event under the provider as
         actor; returns the ``Credentials``/``AssumedRoleUser``/``PackedPolicySize`` part of the response."""
         if params.get("Policy") is not None:
             self._check_session_policies_of(role["account_id"], params["Policy"], params.get("PolicyArns"))
         elif params.get("PolicyArns"):
             self._check_session_policies_of(role["account_id"], None, params["PolicyArns"])
-        key_id = new_access_key_id(temporary=True)
-        secret = new_secret_access_key()
-        token = new_session_token(params.get("MinimumSessionTokenSize"))
-        issued_at = self.clock().replace(microsecond=0)
-        expiration = issued_at + timedelta(seconds=duration)
-        if expiration_cap is not None and expiration_cap < expiration:
-            expiration = expiration_cap.replace(microsecond=0)
         outer = audit_context.get()
         context = AuditContext(
             actor=actor,
@@ -163,31 +155,20 @@ class FederatedStsService(ServiceBase):
             user_agent=outer.user_agent if outer else None,
         )
         with bound_audit_context(context):
-            session = session_class.assume(
-                account_id=role["account_id"],
-                role_uuid=role["entity_uuid"],
-                role_arn=role["arn"],
-                role_id=role["role_id"],
-                role_name=role["role_name"],
-                session_name=session_name,
-                caller_arn=actor,
-                key_id=key_id,
-                secret_fingerprint=secret_fingerprint(secret),
-                session_token_digest=token_digest(token),
-                issued_at=issued_at,
-                expiration=expiration,
-                duration_seconds=duration,
-                session_policy=params.get("Policy"),
-                policy_arns=[p["arn"] for p in params.get("PolicyArns") or []],
+            session, secret, token = new_role_session(
+                session_class,
+                role,
+                actor,
+                session_name,
+                params,
+                self.clock(),
+                duration,
                 source_identity=details.pop("source_identity", None),
-                tags=[],
-                transitive_tag_keys=[],
-                chained=False,
-                external_id_given=False,
+                expiration_cap=expiration_cap,
                 **details,
             )
-            self._save_with_secret(key_id, role["account_id"], session.arn, secret, session)
-        return role_session_response(session, secret, token), session
+            self._save_with_secret(session.key_id, role["account_id"], session.arn, secret, session)
+        return role_session_response(session, secret, token)
 
     def _check_session_policies_of(self, account_id: str, policy: str | None, arns: Any) -> None:
         check = getattr(self, "_check_session_policies", None)
@@ -270,7 +251,7 @@ class FederatedStsService(ServiceBase):
                 "verification": UNVERIFIED_SAML,
                 "source_identity": source[0] if source else None,
             }
-            result, _ = self._issue(
+            result = self._issue(
                 SAMLRoleSession,
                 PrincipalArn,
                 role,
@@ -353,7 +334,7 @@ class FederatedStsService(ServiceBase):
                 "verification": UNVERIFIED_JWT,
                 "source_identity": str(source) if source is not None else None,
             }
-            result, _ = self._issue(
+            result = self._issue(
                 WebIdentityRoleSession, federated, role, RoleSessionName, duration, None, params, details
             )
             return result | {

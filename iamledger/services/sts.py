@@ -14,8 +14,9 @@ import binascii
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -63,6 +64,7 @@ MFA_UNKNOWN_DEVICE: Final = (
 )
 KEY_ID_ACCOUNT_BYTES: Final = 6
 KEY_ID_ACCOUNT_MASK: Final = 0x7FFFFFFFFF80
+S = TypeVar("S", bound=RoleSession)
 
 
 def new_session_token(minimum_size: int | None = None) -> str:
@@ -89,6 +91,57 @@ def account_of_key_id(access_key_id: str) -> str | None:
         return None
     number = (int.from_bytes(raw[:KEY_ID_ACCOUNT_BYTES], "big") & KEY_ID_ACCOUNT_MASK) >> 7
     return f"{number:012d}"
+
+
+def new_role_session(
+    session_class: type[S],
+    role: Mapping[str, Any],
+    caller_arn: str,
+    session_name: str,
+    params: Mapping[str, Any],
+    now: datetime,
+    duration: int,
+    *,
+    source_identity: str | None,
+    chained: bool = False,
+    expiration_cap: datetime | None = None,
+    **details: Any,
+) -> tuple[S, str, str]:
+    """A new session of ``role`` for ``caller_arn`` (not saved yet), issued ``now`` for ``duration`` seconds (or
+    until ``expiration_cap``, if sooner), with its secret and session token. ``params`` are the request's:
+    ``Policy``, ``PolicyArns``, ``Tags``, ``TransitiveTagKeys``, ``ExternalId`` and ``MinimumSessionTokenSize``, each
+    absent or ``None`` when not given; ``details`` are the further fields of a subclass's created event."""
+    key_id = new_access_key_id(temporary=True)
+    secret = new_secret_access_key()
+    token = new_session_token(params.get("MinimumSessionTokenSize"))
+    issued_at = now.replace(microsecond=0)
+    expiration = issued_at + timedelta(seconds=duration)
+    if expiration_cap is not None and expiration_cap < expiration:
+        expiration = expiration_cap.replace(microsecond=0)
+    session = session_class.assume(
+        account_id=role["account_id"],
+        role_uuid=role["entity_uuid"],
+        role_arn=role["arn"],
+        role_id=role["role_id"],
+        role_name=role["role_name"],
+        session_name=session_name,
+        caller_arn=caller_arn,
+        key_id=key_id,
+        secret_fingerprint=secret_fingerprint(secret),
+        session_token_digest=token_digest(token),
+        issued_at=issued_at,
+        expiration=expiration,
+        duration_seconds=duration,
+        session_policy=params.get("Policy"),
+        policy_arns=[p["arn"] for p in params.get("PolicyArns") or []],
+        source_identity=source_identity,
+        tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in params.get("Tags") or []],
+        transitive_tag_keys=list(params.get("TransitiveTagKeys") or []),
+        chained=chained,
+        external_id_given=params.get("ExternalId") is not None,
+        **details,
+    )
+    return session, secret, token
 
 
 def credentials(key_id: str, secret: str, token: str, expiration: datetime) -> dict[str, Any]:
@@ -270,37 +323,21 @@ class StsService(ServiceBase):
     def _issue_role_session(
         self, caller: Caller, role: dict[str, Any], params: dict[str, Any], duration: int
     ) -> dict[str, Any]:
-        key_id = new_access_key_id(temporary=True)
-        secret = new_secret_access_key()
-        token = new_session_token(params["MinimumSessionTokenSize"])
-        issued_at = self.clock().replace(microsecond=0)
-        expiration = issued_at + timedelta(seconds=duration)
-        session = RoleSession(
-            account_id=role["account_id"],
-            role_uuid=role["entity_uuid"],
-            role_arn=role["arn"],
-            role_id=role["role_id"],
-            role_name=role["role_name"],
-            session_name=params["RoleSessionName"],
-            caller_arn=caller.arn,
-            key_id=key_id,
-            secret_fingerprint=secret_fingerprint(secret),
-            session_token_digest=token_digest(token),
-            issued_at=issued_at,
-            expiration=expiration,
-            duration_seconds=duration,
-            session_policy=params["Policy"],
-            policy_arns=[p["arn"] for p in params["PolicyArns"] or []],
+        session, secret, token = new_role_session(
+            RoleSession,
+            role,
+            caller.arn,
+            params["RoleSessionName"],
+            params,
+            self.clock(),
+            duration,
             source_identity=params["SourceIdentity"],
-            tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in params["Tags"] or []],
-            transitive_tag_keys=list(params["TransitiveTagKeys"] or []),
             chained=caller.kind == "role-session",
-            external_id_given=params["ExternalId"] is not None,
         )
         role_aggregate: Any = self.repository.get(uuid.UUID(str(role["entity_uuid"])))
-        used = role_aggregate.record_use(issued_at, ROLE_USE_REGION)
+        used = role_aggregate.record_use(session.issued_at, ROLE_USE_REGION)
         self._save_with_secret(
-            key_id, role["account_id"], session.arn, secret, session, role_aggregate if used else None
+            session.key_id, role["account_id"], session.arn, secret, session, role_aggregate if used else None
         )
         return role_session_response(session, secret, token)
 
