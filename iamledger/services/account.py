@@ -40,6 +40,7 @@ from iamledger.projections.temporal import live
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
 from iamledger.services.credential_report import render, root_line, user_line
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 
 # AWS's default quotas (reference section 6.3), as GetAccountSummary reports them.
@@ -95,137 +96,123 @@ class AccountService(ServiceBase):
 
     # -- alias -----------------------------------------------------------------------------------------------
 
-    def create_account_alias(self, *, AccountAlias: str) -> dict[str, Any]:
+    @command("CreateAccountAlias")
+    def create_account_alias(self, account_id: str, *, AccountAlias: str) -> dict[str, Any]:
         """Give the account an alias, unique across the whole store (AWS's are global); a new alias replaces the
         account's old one. ``EntityAlreadyExists`` when any account, this one included, has it."""
+        account = self._account(account_id)
+        index = self._claim_name(ALIAS_SCOPE, ALIAS_KIND, AccountAlias, account.id, alias_taken(AccountAlias))
+        previous = account.create_alias(AccountAlias)
+        released = self._name_index(ALIAS_SCOPE, ALIAS_KIND, previous) if previous else None
+        if released is not None:
+            released.release()
+        self._save(account, index, released)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            account = self._account(account_id)
-            index = self._claim_name(ALIAS_SCOPE, ALIAS_KIND, AccountAlias, account.id, alias_taken(AccountAlias))
-            previous = account.create_alias(AccountAlias)
-            released = self._name_index(ALIAS_SCOPE, ALIAS_KIND, previous) if previous else None
-            if released is not None:
-                released.release()
-            self._save(account, index, released)
-            return {}
-
-        return self._command("CreateAccountAlias", {"AccountAlias": AccountAlias}, body)
-
-    def delete_account_alias(self, *, AccountAlias: str) -> dict[str, Any]:
+    @command("DeleteAccountAlias")
+    def delete_account_alias(self, account_id: str, *, AccountAlias: str) -> dict[str, Any]:
         """Remove the account's alias; ``NoSuchEntity`` unless it is the account's current alias."""
+        account = self._account(account_id)
+        account.delete_alias(AccountAlias)
+        index = self._name_index(ALIAS_SCOPE, ALIAS_KIND, AccountAlias)
+        if index is not None:
+            index.release()
+        self._save(account, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            account = self._account(account_id)
-            account.delete_alias(AccountAlias)
-            index = self._name_index(ALIAS_SCOPE, ALIAS_KIND, AccountAlias)
-            if index is not None:
-                index.release()
-            self._save(account, index)
-            return {}
-
-        return self._command("DeleteAccountAlias", {"AccountAlias": AccountAlias}, body)
-
-    def list_account_aliases(self, *, Marker: str | None = None, MaxItems: int | None = None) -> dict[str, Any]:
+    @query("ListAccountAliases")
+    def list_account_aliases(
+        self, conn: Connection, account_id: str, *, Marker: str | None = None, MaxItems: int | None = None
+    ) -> dict[str, Any]:
         """The account's alias, as a list of at most one."""
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            alias = account_alias(conn, account_id)
-            chunk, more = page([] if alias is None else [alias], Marker, MaxItems)
-            return {"AccountAliases": chunk, **more}
-
-        return self._query("ListAccountAliases", {"Marker": Marker, "MaxItems": MaxItems}, body)
+        alias = account_alias(conn, account_id)
+        chunk, more = page([] if alias is None else [alias], Marker, MaxItems)
+        return {"AccountAliases": chunk, **more}
 
     # -- reports ---------------------------------------------------------------------------------------------
 
-    def get_account_summary(self) -> dict[str, Any]:
+    @query("GetAccountSummary")
+    def get_account_summary(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """``SummaryMap``: the account's entity counts and AWS's quotas. ``PolicyVersionsInUse`` counts the
         attachments of managed policies to users, groups and roles."""
+        counts = {
+            "Users": _count(conn, USERS, account_id),
+            "Groups": _count(conn, GROUPS, account_id),
+            "Roles": _count(conn, ROLES, account_id),
+            "Policies": _count(conn, POLICIES, account_id),
+            "InstanceProfiles": _count(conn, INSTANCE_PROFILES, account_id),
+            "PolicyVersionsInUse": _count(conn, ATTACHMENTS, account_id),
+            "AccountAccessKeysPresent": int(bool(self._account(account_id).root_access_keys)),
+            "MFADevices": _count(conn, MFA_DEVICES, account_id),
+            "MFADevicesInUse": _count(conn, MFA_DEVICES, account_id, MFA_DEVICES.c.user_uuid.is_not(None)),
+            "ServerCertificates": _count(conn, SERVER_CERTIFICATES, account_id),
+            "AccountSigningCertificatesPresent": _root_signing_certificates(conn, account_id),
+        }
+        return {"SummaryMap": counts | QUOTAS | ABSENT}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            counts = {
-                "Users": _count(conn, USERS, account_id),
-                "Groups": _count(conn, GROUPS, account_id),
-                "Roles": _count(conn, ROLES, account_id),
-                "Policies": _count(conn, POLICIES, account_id),
-                "InstanceProfiles": _count(conn, INSTANCE_PROFILES, account_id),
-                "PolicyVersionsInUse": _count(conn, ATTACHMENTS, account_id),
-                "AccountAccessKeysPresent": int(bool(self._account(account_id).root_access_keys)),
-                "MFADevices": _count(conn, MFA_DEVICES, account_id),
-                "MFADevicesInUse": _count(conn, MFA_DEVICES, account_id, MFA_DEVICES.c.user_uuid.is_not(None)),
-                "ServerCertificates": _count(conn, SERVER_CERTIFICATES, account_id),
-                "AccountSigningCertificatesPresent": _root_signing_certificates(conn, account_id),
-            }
-            return {"SummaryMap": counts | QUOTAS | ABSENT}
-
-        return self._query("GetAccountSummary", {}, body)
-
-    def generate_credential_report(self) -> dict[str, Any]:
+    @command("GenerateCredentialReport")
+    def generate_credential_report(self, account_id: str) -> dict[str, Any]:
         """Start a credential report: ``STARTED`` when none younger than four hours exists, else ``COMPLETE``."""
+        account = self._account(account_id)
+        if account.generate_credential_report(self.clock()):
+            self._save(account)
+            return {"State": "STARTED", "Description": "No report exists. Starting a new report generation task"}
+        return {"State": "COMPLETE"}
 
-        def body(account_id: str) -> dict[str, Any]:
-            account = self._account(account_id)
-            if account.generate_credential_report(self.clock()):
-                self._save(account)
-                return {"State": "STARTED", "Description": "No report exists. Starting a new report generation task"}
-            return {"State": "COMPLETE"}
-
-        return self._command("GenerateCredentialReport", {}, body)
-
-    def get_credential_report(self) -> dict[str, Any]:
+    @query("GetCredentialReport")
+    def get_credential_report(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The credential report as CSV bytes (``ReportFormat`` ``text/csv``); ``ReportNotPresent`` before any
         ``GenerateCredentialReport``, ``ReportExpired`` four hours after it."""
+        account = self._account(account_id)
+        generated = account.credential_report_time
+        if generated is None:
+            raise TranslatedError(
+                "ReportNotPresent",
+                "Credential report not present. Use GenerateCredentialReport to generate a report.",
+                410,
+                sender_fault=True,
+            )
+        if self.clock() - generated >= CREDENTIAL_REPORT_TTL:
+            raise TranslatedError(
+                "ReportExpired",
+                "Credential report expired. Use GenerateCredentialReport to generate a new report.",
+                410,
+                sender_fault=True,
+            )
+        created = conn.execute(
+            select(ACCOUNTS.c.create_date).where(ACCOUNTS.c.account_id == account_id, live(ACCOUNTS))
+        ).scalar()
+        lines = [root_line(account, created or generated)]
+        rows = conn.execute(
+            select(USERS.c.entity_uuid, USERS.c.create_date)
+            .where(USERS.c.account_id == account_id, live(USERS))
+            .order_by(USERS.c.create_date, USERS.c.row_id)
+        ).all()
+        for entity_uuid, user_created in rows:
+            user: User = self.repository.get(uuid.UUID(entity_uuid))
+            try:
+                keyring: UserKeyring | None = self.repository.get(UserKeyring.create_id(user.id))
+            except AggregateNotFoundError:
+                keyring = None
+            lines.append(user_line(user, user_created, account.password_policy, keyring))
+        return {"Content": render(lines), "ReportFormat": "text/csv", "GeneratedTime": generated}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            account = self._account(account_id)
-            generated = account.credential_report_time
-            if generated is None:
-                raise TranslatedError(
-                    "ReportNotPresent",
-                    "Credential report not present. Use GenerateCredentialReport to generate a report.",
-                    410,
-                    sender_fault=True,
-                )
-            if self.clock() - generated >= CREDENTIAL_REPORT_TTL:
-                raise TranslatedError(
-                    "ReportExpired",
-                    "Credential report expired. Use GenerateCredentialReport to generate a new report.",
-                    410,
-                    sender_fault=True,
-                )
-            created = conn.execute(
-                select(ACCOUNTS.c.create_date).where(ACCOUNTS.c.account_id == account_id, live(ACCOUNTS))
-            ).scalar()
-            lines = [root_line(account, created or generated)]
-            rows = conn.execute(
-                select(USERS.c.entity_uuid, USERS.c.create_date)
-                .where(USERS.c.account_id == account_id, live(USERS))
-                .order_by(USERS.c.create_date, USERS.c.row_id)
-            ).all()
-            for entity_uuid, user_created in rows:
-                user: User = self.repository.get(uuid.UUID(entity_uuid))
-                try:
-                    keyring: UserKeyring | None = self.repository.get(UserKeyring.create_id(user.id))
-                except AggregateNotFoundError:
-                    keyring = None
-                lines.append(user_line(user, user_created, account.password_policy, keyring))
-            return {"Content": render(lines), "ReportFormat": "text/csv", "GeneratedTime": generated}
-
-        return self._query("GetCredentialReport", {}, body)
-
+    @query("GetAccountAuthorizationDetails")
     def get_account_authorization_details(
-        self, *, Filter: list[str] | None = None, MaxItems: int | None = None, Marker: str | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        Filter: list[str] | None = None,
+        MaxItems: int | None = None,
+        Marker: str | None = None,
     ) -> dict[str, Any]:
         """Every user, group, role and managed policy (AWS managed ones only when in use) with their policies,
         selected by ``Filter`` (``User``, ``Role``, ``Group``, ``LocalManagedPolicy``, ``AWSManagedPolicy``),
         a page at a time."""
-        params = {"Filter": Filter, "MaxItems": MaxItems, "Marker": Marker}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            items = authorization_details(conn, account_id, list(Filter or []), StoreCatalogue(conn))
-            chunk, more = page(items, Marker, MaxItems)
-            result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-            for key, item in chunk:
-                result[key].append(item)
-            return result | more
-
-        return self._query("GetAccountAuthorizationDetails", params, body)
+        items = authorization_details(conn, account_id, list(Filter or []), StoreCatalogue(conn))
+        chunk, more = page(items, Marker, MaxItems)
+        result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+        for key, item in chunk:
+            result[key].append(item)
+        return result | more

@@ -32,6 +32,7 @@ from iamledger.projections.federation import (
 )
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape
 
@@ -93,8 +94,10 @@ class FederationService(ServiceBase):
 
     # -- OpenID Connect -----------------------------------------------------------------------------------------
 
+    @command("CreateOpenIDConnectProvider")
     def create_open_id_connect_provider(
         self,
+        account_id: str,
         *,
         Url: str,
         ClientIDList: list[str] | None = None,
@@ -104,30 +107,25 @@ class FederationService(ServiceBase):
         """Register an OIDC identity provider by its ``https`` issuer URL; ``EntityAlreadyExists`` when the account
         has one for that URL. At most 100 client IDs and 5 thumbprints (an empty thumbprint list is accepted, as
         AWS now does)."""
-        params = {"Url": Url, "ClientIDList": ClientIDList, "ThumbprintList": ThumbprintList, "Tags": Tags}
-
-        def body(account_id: str) -> dict[str, Any]:
-            thumbprints = list(ThumbprintList or [])
-            client_ids = list(dict.fromkeys(ClientIDList or []))
-            check_thumbprints(thumbprints)
-            check_client_ids(client_ids)
-            name = oidc_provider_name(Url)
-            tags = parse_tags(Tags)
-            entity_id = uuid.uuid4()
-            conflict = f"Provider with url {Url} already exists."
-            index = self._claim_name(account_id, OIDC_KIND, oidc_index_name(name), entity_id, conflict)
-            provider = OpenIDConnectProvider.create_with_id(
-                entity_id,
-                account_id=account_id,
-                url=name,
-                client_ids=client_ids,
-                thumbprints=thumbprints,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(provider, index)
-            return {"OpenIDConnectProviderArn": provider.arn} | tags_shape(tags)
-
-        return self._command("CreateOpenIDConnectProvider", params, body)
+        thumbprints = list(ThumbprintList or [])
+        client_ids = list(dict.fromkeys(ClientIDList or []))
+        check_thumbprints(thumbprints)
+        check_client_ids(client_ids)
+        name = oidc_provider_name(Url)
+        tags = parse_tags(Tags)
+        entity_id = uuid.uuid4()
+        conflict = f"Provider with url {Url} already exists."
+        index = self._claim_name(account_id, OIDC_KIND, oidc_index_name(name), entity_id, conflict)
+        provider = OpenIDConnectProvider.create_with_id(
+            entity_id,
+            account_id=account_id,
+            url=name,
+            client_ids=client_ids,
+            thumbprints=thumbprints,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(provider, index)
+        return {"OpenIDConnectProviderArn": provider.arn} | tags_shape(tags)
 
     def get_open_id_connect_provider(self, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
         """The provider's URL (without scheme), client IDs, thumbprints, creation date and tags."""
@@ -146,13 +144,10 @@ class FederationService(ServiceBase):
 
         return self._query("GetOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn}, body)
 
-    def list_open_id_connect_providers(self) -> dict[str, Any]:
+    @query("ListOpenIDConnectProviders")
+    def list_open_id_connect_providers(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The ARNs of the account's OIDC providers."""
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            return {"OpenIDConnectProviderList": [{"Arn": r["arn"]} for r in oidc_providers(conn, account_id)]}
-
-        return self._query("ListOpenIDConnectProviders", {}, body)
+        return {"OpenIDConnectProviderList": [{"Arn": r["arn"]} for r in oidc_providers(conn, account_id)]}
 
     def delete_open_id_connect_provider(self, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
         """Delete an OIDC provider; deleting one that does not exist succeeds (AWS: the operation is idempotent)."""
@@ -169,73 +164,55 @@ class FederationService(ServiceBase):
 
         return self._command("DeleteOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn}, body)
 
+    @command("AddClientIDToOpenIDConnectProvider")
     def add_client_id_to_open_id_connect_provider(
-        self, *, OpenIDConnectProviderArn: str, ClientID: str
+        self, account_id: str, *, OpenIDConnectProviderArn: str, ClientID: str
     ) -> dict[str, Any]:
         """Add an audience (client ID) to a provider; adding one it has already changes nothing."""
-        params = {"OpenIDConnectProviderArn": OpenIDConnectProviderArn, "ClientID": ClientID}
+        provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
+        provider.add_client_id(ClientID)
+        self._save(provider)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
-            provider.add_client_id(ClientID)
-            self._save(provider)
-            return {}
-
-        return self._command("AddClientIDToOpenIDConnectProvider", params, body)
-
+    @command("RemoveClientIDFromOpenIDConnectProvider")
     def remove_client_id_from_open_id_connect_provider(
-        self, *, OpenIDConnectProviderArn: str, ClientID: str
+        self, account_id: str, *, OpenIDConnectProviderArn: str, ClientID: str
     ) -> dict[str, Any]:
         """Remove an audience from a provider; removing one it does not have changes nothing."""
-        params = {"OpenIDConnectProviderArn": OpenIDConnectProviderArn, "ClientID": ClientID}
+        provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
+        provider.remove_client_id(ClientID)
+        self._save(provider)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
-            provider.remove_client_id(ClientID)
-            self._save(provider)
-            return {}
-
-        return self._command("RemoveClientIDFromOpenIDConnectProvider", params, body)
-
+    @command("UpdateOpenIDConnectProviderThumbprint")
     def update_open_id_connect_provider_thumbprint(
-        self, *, OpenIDConnectProviderArn: str, ThumbprintList: list[str]
+        self, account_id: str, *, OpenIDConnectProviderArn: str, ThumbprintList: list[str]
     ) -> dict[str, Any]:
         """Replace a provider's certificate thumbprints (at most 5)."""
-        params = {"OpenIDConnectProviderArn": OpenIDConnectProviderArn, "ThumbprintList": ThumbprintList}
+        provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
+        provider.update_thumbprints(list(ThumbprintList))
+        self._save(provider)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
-            provider.update_thumbprints(list(ThumbprintList))
-            self._save(provider)
-            return {}
-
-        return self._command("UpdateOpenIDConnectProviderThumbprint", params, body)
-
+    @command("TagOpenIDConnectProvider")
     def tag_open_id_connect_provider(
-        self, *, OpenIDConnectProviderArn: str, Tags: list[dict[str, str]]
+        self, account_id: str, *, OpenIDConnectProviderArn: str, Tags: list[dict[str, str]]
     ) -> dict[str, Any]:
         """Add or overwrite tags of an OIDC provider (keys are case-sensitive); at most 50."""
-        params = {"OpenIDConnectProviderArn": OpenIDConnectProviderArn, "Tags": Tags}
+        provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
+        provider.tag(parse_tags(Tags))
+        self._save(provider)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
-            provider.tag(parse_tags(Tags))
-            self._save(provider)
-            return {}
-
-        return self._command("TagOpenIDConnectProvider", params, body)
-
-    def untag_open_id_connect_provider(self, *, OpenIDConnectProviderArn: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagOpenIDConnectProvider")
+    def untag_open_id_connect_provider(
+        self, account_id: str, *, OpenIDConnectProviderArn: str, TagKeys: list[str]
+    ) -> dict[str, Any]:
         """Remove tags of an OIDC provider (unknown keys are ignored)."""
-        params = {"OpenIDConnectProviderArn": OpenIDConnectProviderArn, "TagKeys": TagKeys}
-
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
-            provider.untag(TagKeys)
-            self._save(provider)
-            return {}
-
-        return self._command("UntagOpenIDConnectProvider", params, body)
+        provider, _ = self._oidc(account_id, OpenIDConnectProviderArn)
+        provider.untag(TagKeys)
+        self._save(provider)
+        return {}
 
     def list_open_id_connect_provider_tags(
         self, *, OpenIDConnectProviderArn: str, Marker: str | None = None, MaxItems: int | None = None
@@ -255,30 +232,26 @@ class FederationService(ServiceBase):
 
     # -- SAML ---------------------------------------------------------------------------------------------------
 
+    @command("CreateSAMLProvider")
     def create_saml_provider(
-        self, *, SAMLMetadataDocument: str, Name: str, Tags: list[dict[str, str]] | None = None
+        self, account_id: str, *, SAMLMetadataDocument: str, Name: str, Tags: list[dict[str, str]] | None = None
     ) -> dict[str, Any]:
         """Register a SAML identity provider with its metadata document (kept exactly as given);
         ``EntityAlreadyExists`` when the name is taken."""
-        params = {"SAMLMetadataDocument": SAMLMetadataDocument, "Name": Name, "Tags": Tags}
-
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            entity_id = uuid.uuid4()
-            index = self._claim_name(account_id, SAML_KIND, Name, entity_id, f"SAMLProvider {Name} already exists.")
-            _, valid_until = metadata_entity(SAMLMetadataDocument)
-            provider = SAMLProvider.create_with_id(
-                entity_id,
-                account_id=account_id,
-                name=Name,
-                metadata_document=SAMLMetadataDocument,
-                valid_until=valid_until,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(provider, index)
-            return {"SAMLProviderArn": provider.arn} | tags_shape(tags)
-
-        return self._command("CreateSAMLProvider", params, body)
+        tags = parse_tags(Tags)
+        entity_id = uuid.uuid4()
+        index = self._claim_name(account_id, SAML_KIND, Name, entity_id, f"SAMLProvider {Name} already exists.")
+        _, valid_until = metadata_entity(SAMLMetadataDocument)
+        provider = SAMLProvider.create_with_id(
+            entity_id,
+            account_id=account_id,
+            name=Name,
+            metadata_document=SAMLMetadataDocument,
+            valid_until=valid_until,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(provider, index)
+        return {"SAMLProviderArn": provider.arn} | tags_shape(tags)
 
     def get_saml_provider(self, *, SAMLProviderArn: str) -> dict[str, Any]:
         """The provider's metadata document, creation date, expiry (the metadata's ``validUntil``) and tags."""
@@ -299,61 +272,47 @@ class FederationService(ServiceBase):
 
         return self._query("GetSAMLProvider", {"SAMLProviderArn": arn}, body)
 
-    def list_saml_providers(self) -> dict[str, Any]:
+    @query("ListSAMLProviders")
+    def list_saml_providers(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The account's SAML providers: ARN, expiry and creation date."""
+        return {"SAMLProviderList": [saml_shape(r) for r in saml_providers(conn, account_id)]}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            return {"SAMLProviderList": [saml_shape(r) for r in saml_providers(conn, account_id)]}
-
-        return self._query("ListSAMLProviders", {}, body)
-
-    def update_saml_provider(self, *, SAMLProviderArn: str, SAMLMetadataDocument: str | None = None) -> dict[str, Any]:
+    @command("UpdateSAMLProvider")
+    def update_saml_provider(
+        self, account_id: str, *, SAMLProviderArn: str, SAMLMetadataDocument: str | None = None
+    ) -> dict[str, Any]:
         """Replace a SAML provider's metadata document."""
-        params = {"SAMLProviderArn": SAMLProviderArn, "SAMLMetadataDocument": SAMLMetadataDocument}
+        provider, _ = self._saml(account_id, SAMLProviderArn)
+        if SAMLMetadataDocument is not None:
+            _, valid_until = metadata_entity(SAMLMetadataDocument)
+            provider.update_metadata(SAMLMetadataDocument, valid_until)
+            self._save(provider)
+        return {"SAMLProviderArn": provider.arn}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._saml(account_id, SAMLProviderArn)
-            if SAMLMetadataDocument is not None:
-                _, valid_until = metadata_entity(SAMLMetadataDocument)
-                provider.update_metadata(SAMLMetadataDocument, valid_until)
-                self._save(provider)
-            return {"SAMLProviderArn": provider.arn}
-
-        return self._command("UpdateSAMLProvider", params, body)
-
-    def delete_saml_provider(self, *, SAMLProviderArn: str) -> dict[str, Any]:
+    @command("DeleteSAMLProvider")
+    def delete_saml_provider(self, account_id: str, *, SAMLProviderArn: str) -> dict[str, Any]:
         """Delete a SAML provider; ``NoSuchEntity`` when there is none of that ARN."""
+        provider, index = self._saml(account_id, SAMLProviderArn)
+        provider.delete()
+        index.release()
+        self._save(provider, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, index = self._saml(account_id, SAMLProviderArn)
-            provider.delete()
-            index.release()
-            self._save(provider, index)
-            return {}
-
-        return self._command("DeleteSAMLProvider", {"SAMLProviderArn": SAMLProviderArn}, body)
-
-    def tag_saml_provider(self, *, SAMLProviderArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagSAMLProvider")
+    def tag_saml_provider(self, account_id: str, *, SAMLProviderArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or overwrite tags of a SAML provider (keys are case-sensitive); at most 50."""
+        provider, _ = self._saml(account_id, SAMLProviderArn)
+        provider.tag(parse_tags(Tags))
+        self._save(provider)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._saml(account_id, SAMLProviderArn)
-            provider.tag(parse_tags(Tags))
-            self._save(provider)
-            return {}
-
-        return self._command("TagSAMLProvider", {"SAMLProviderArn": SAMLProviderArn, "Tags": Tags}, body)
-
-    def untag_saml_provider(self, *, SAMLProviderArn: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagSAMLProvider")
+    def untag_saml_provider(self, account_id: str, *, SAMLProviderArn: str, TagKeys: list[str]) -> dict[str, Any]:
         """Remove tags of a SAML provider (unknown keys are ignored)."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            provider, _ = self._saml(account_id, SAMLProviderArn)
-            provider.untag(TagKeys)
-            self._save(provider)
-            return {}
-
-        return self._command("UntagSAMLProvider", {"SAMLProviderArn": SAMLProviderArn, "TagKeys": TagKeys}, body)
+        provider, _ = self._saml(account_id, SAMLProviderArn)
+        provider.untag(TagKeys)
+        self._save(provider)
+        return {}
 
     def list_saml_provider_tags(
         self, *, SAMLProviderArn: str, Marker: str | None = None, MaxItems: int | None = None

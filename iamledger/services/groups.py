@@ -14,6 +14,7 @@ from iamledger.domain.users import User
 from iamledger.projections.groups import current_groups, find_group, members_of_group
 from iamledger.projections.users import find_user, groups_of_user
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import group_shape, user_shape
 from iamledger.services.users import user_not_found
@@ -34,128 +35,120 @@ class GroupsService(ServiceBase):
         assert isinstance(group, Group)  # noqa: S101 - the index of kind "group" only ever holds groups
         return group
 
-    def create_group(self, *, GroupName: str, Path: str | None = None) -> dict[str, Any]:
+    @command("CreateGroup")
+    def create_group(self, account_id: str, *, GroupName: str, Path: str | None = None) -> dict[str, Any]:
         """Create a group; ``EntityAlreadyExists`` when the name (in any case) is taken."""
+        entity_id = uuid.uuid4()
+        conflict = f"Group with name {GroupName} already exists."
+        index = self._claim_name(account_id, KIND, GroupName, entity_id, conflict)
+        group = Group.create_with_id(
+            entity_id, account_id=account_id, group_id=new_unique_id("AGPA"), group_name=GroupName, path=Path or "/"
+        )
+        self._save(group, index)
+        row = {
+            "path": group.path,
+            "group_name": group.group_name,
+            "group_id": group.group_id,
+            "arn": group.arn,
+            "create_date": group.created_on,
+        }
+        return {"Group": group_shape(row)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            entity_id = uuid.uuid4()
-            conflict = f"Group with name {GroupName} already exists."
-            index = self._claim_name(account_id, KIND, GroupName, entity_id, conflict)
-            group = Group.create_with_id(
-                entity_id, account_id=account_id, group_id=new_unique_id("AGPA"), group_name=GroupName, path=Path or "/"
-            )
-            self._save(group, index)
-            row = {
-                "path": group.path,
-                "group_name": group.group_name,
-                "group_id": group.group_id,
-                "arn": group.arn,
-                "create_date": group.created_on,
-            }
-            return {"Group": group_shape(row)}
-
-        return self._command("CreateGroup", {"GroupName": GroupName, "Path": Path}, body)
-
-    def get_group(self, *, GroupName: str, Marker: str | None = None, MaxItems: int | None = None) -> dict[str, Any]:
+    @query("GetGroup")
+    def get_group(
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        GroupName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
+    ) -> dict[str, Any]:
         """A group and its users, a page at a time."""
-        params = {"GroupName": GroupName, "Marker": Marker, "MaxItems": MaxItems}
+        row = find_group(conn, account_id, GroupName)
+        if row is None:
+            raise NoSuchEntityError(group_not_found(GroupName))
+        users, more = page(members_of_group(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Group": group_shape(row), "Users": [user_shape(u) for u in users], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_group(conn, account_id, GroupName)
-            if row is None:
-                raise NoSuchEntityError(group_not_found(GroupName))
-            users, more = page(members_of_group(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Group": group_shape(row), "Users": [user_shape(u) for u in users], **more}
-
-        return self._query("GetGroup", params, body)
-
+    @query("ListGroups")
     def list_groups(
-        self, *, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's groups, a page at a time."""
-        params = {"PathPrefix": PathPrefix, "Marker": Marker, "MaxItems": MaxItems}
+        rows, more = page(current_groups(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        return {"Groups": [group_shape(r) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            rows, more = page(current_groups(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
-            return {"Groups": [group_shape(r) for r in rows], **more}
-
-        return self._query("ListGroups", params, body)
-
+    @command("UpdateGroup")
     def update_group(
-        self, *, GroupName: str, NewPath: str | None = None, NewGroupName: str | None = None
+        self, account_id: str, *, GroupName: str, NewPath: str | None = None, NewGroupName: str | None = None
     ) -> dict[str, Any]:
         """Rename a group and/or change its path; its id, members and policies stay with it."""
-        params = {"GroupName": GroupName, "NewPath": NewPath, "NewGroupName": NewGroupName}
+        group, old_index = self._entity(account_id, KIND, GroupName, group_not_found(GroupName))
+        touched: list[Any] = [group]
+        if NewGroupName is not None and NewGroupName != group.group_name:
+            conflict = f"Group with name {NewGroupName} already exists."
+            new_index = self._name_index(account_id, KIND, NewGroupName)
+            if new_index is not None and new_index.id == old_index.id:
+                raise EntityAlreadyExistsError(conflict)
+            old_index.release()
+            touched += [old_index, self._claim_name(account_id, KIND, NewGroupName, group.id, conflict)]
+        group.update(NewGroupName or group.group_name, NewPath or group.path)
+        self._save(*touched)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            group, old_index = self._entity(account_id, KIND, GroupName, group_not_found(GroupName))
-            touched: list[Any] = [group]
-            if NewGroupName is not None and NewGroupName != group.group_name:
-                conflict = f"Group with name {NewGroupName} already exists."
-                new_index = self._name_index(account_id, KIND, NewGroupName)
-                if new_index is not None and new_index.id == old_index.id:
-                    raise EntityAlreadyExistsError(conflict)
-                old_index.release()
-                touched += [old_index, self._claim_name(account_id, KIND, NewGroupName, group.id, conflict)]
-            group.update(NewGroupName or group.group_name, NewPath or group.path)
-            self._save(*touched)
-            return {}
-
-        return self._command("UpdateGroup", params, body)
-
-    def delete_group(self, *, GroupName: str) -> dict[str, Any]:
+    @command("DeleteGroup")
+    def delete_group(self, account_id: str, *, GroupName: str) -> dict[str, Any]:
         """Delete a group; ``DeleteConflict`` while it has users or policies."""
+        group, index = self._entity(account_id, KIND, GroupName, group_not_found(GroupName))
+        group.delete()
+        index.release()
+        self._save(group, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            group, index = self._entity(account_id, KIND, GroupName, group_not_found(GroupName))
-            group.delete()
-            index.release()
-            self._save(group, index)
-            return {}
-
-        return self._command("DeleteGroup", {"GroupName": GroupName}, body)
-
-    def add_user_to_group(self, *, GroupName: str, UserName: str) -> dict[str, Any]:
+    @command("AddUserToGroup")
+    def add_user_to_group(self, account_id: str, *, GroupName: str, UserName: str) -> dict[str, Any]:
         """Add a user to a group (a no-op for a member); a user is in at most 10 groups."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            group = self._group(account_id, GroupName)
-            user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
-            assert isinstance(user, User)  # noqa: S101
-            if user.join_group(group.id, group.group_name):
-                group.add_member(user.id)
-                self._save(user, group)
-            return {}
-
-        return self._command("AddUserToGroup", {"GroupName": GroupName, "UserName": UserName}, body)
-
-    def remove_user_from_group(self, *, GroupName: str, UserName: str) -> dict[str, Any]:
-        """Remove a user from a group; ``NoSuchEntity`` when it is not a member."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            group = self._group(account_id, GroupName)
-            user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
-            assert isinstance(user, User)  # noqa: S101
-            if group.id not in user.groups:
-                raise NoSuchEntityError(f"User {UserName} is not in group {GroupName}.")
-            user.leave_group(group.id)
-            group.remove_member(user.id)
+        group = self._group(account_id, GroupName)
+        user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
+        assert isinstance(user, User)  # noqa: S101
+        if user.join_group(group.id, group.group_name):
+            group.add_member(user.id)
             self._save(user, group)
-            return {}
+        return {}
 
-        return self._command("RemoveUserFromGroup", {"GroupName": GroupName, "UserName": UserName}, body)
+    @command("RemoveUserFromGroup")
+    def remove_user_from_group(self, account_id: str, *, GroupName: str, UserName: str) -> dict[str, Any]:
+        """Remove a user from a group; ``NoSuchEntity`` when it is not a member."""
+        group = self._group(account_id, GroupName)
+        user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
+        assert isinstance(user, User)  # noqa: S101
+        if group.id not in user.groups:
+            raise NoSuchEntityError(f"User {UserName} is not in group {GroupName}.")
+        user.leave_group(group.id)
+        group.remove_member(user.id)
+        self._save(user, group)
+        return {}
 
+    @query("ListGroupsForUser")
     def list_groups_for_user(
-        self, *, UserName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The groups a user is in."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            user = find_user(conn, account_id, UserName)
-            if user is None:
-                raise NoSuchEntityError(user_not_found(UserName))
-            rows, more = page(groups_of_user(conn, user["entity_uuid"]), Marker, MaxItems)
-            return {"Groups": [group_shape(r) for r in rows], **more}
-
-        return self._query("ListGroupsForUser", params, body)
+        user = find_user(conn, account_id, UserName)
+        if user is None:
+            raise NoSuchEntityError(user_not_found(UserName))
+        rows, more = page(groups_of_user(conn, user["entity_uuid"]), Marker, MaxItems)
+        return {"Groups": [group_shape(r) for r in rows], **more}

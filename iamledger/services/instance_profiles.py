@@ -23,6 +23,7 @@ from iamledger.projections.instance_profiles import (
 from iamledger.projections.roles import find_role
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.roles import role_not_found, role_shape
 from iamledger.services.shapes import aws_datetime, tags_shape
@@ -67,152 +68,146 @@ class InstanceProfilesService(ServiceBase):
             raise NoSuchEntityError(instance_profile_not_found(name))
         return row
 
+    @command("CreateInstanceProfile")
     def create_instance_profile(
-        self, *, InstanceProfileName: str, Path: str | None = None, Tags: list[dict[str, str]] | None = None
+        self,
+        account_id: str,
+        *,
+        InstanceProfileName: str,
+        Path: str | None = None,
+        Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create an empty instance profile; ``EntityAlreadyExists`` when the name (in any case) is taken."""
-        params = {"InstanceProfileName": InstanceProfileName, "Path": Path, "Tags": Tags}
+        tags = parse_tags(Tags)
+        entity_id = uuid.uuid4()
+        conflict = f"Instance Profile {InstanceProfileName} already exists."
+        index = self._claim_name(account_id, KIND, InstanceProfileName, entity_id, conflict)
+        profile = InstanceProfile.create_with_id(
+            entity_id,
+            account_id=account_id,
+            instance_profile_id=new_unique_id("AIPA"),
+            instance_profile_name=InstanceProfileName,
+            path=Path or "/",
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(profile, index)
+        row = {
+            "path": profile.path,
+            "instance_profile_name": profile.instance_profile_name,
+            "instance_profile_id": profile.instance_profile_id,
+            "arn": profile.arn,
+            "create_date": profile.created_on,
+        }
+        return {"InstanceProfile": instance_profile_shape(row, []) | tags_shape(tags)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            entity_id = uuid.uuid4()
-            conflict = f"Instance Profile {InstanceProfileName} already exists."
-            index = self._claim_name(account_id, KIND, InstanceProfileName, entity_id, conflict)
-            profile = InstanceProfile.create_with_id(
-                entity_id,
-                account_id=account_id,
-                instance_profile_id=new_unique_id("AIPA"),
-                instance_profile_name=InstanceProfileName,
-                path=Path or "/",
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(profile, index)
-            row = {
-                "path": profile.path,
-                "instance_profile_name": profile.instance_profile_name,
-                "instance_profile_id": profile.instance_profile_id,
-                "arn": profile.arn,
-                "create_date": profile.created_on,
-            }
-            return {"InstanceProfile": instance_profile_shape(row, []) | tags_shape(tags)}
-
-        return self._command("CreateInstanceProfile", params, body)
-
-    def get_instance_profile(self, *, InstanceProfileName: str) -> dict[str, Any]:
+    @query("GetInstanceProfile")
+    def get_instance_profile(self, conn: Connection, account_id: str, *, InstanceProfileName: str) -> dict[str, Any]:
         """An instance profile with its role and tags."""
+        row = self._profile_row(conn, account_id, InstanceProfileName)
+        entity = row["entity_uuid"]
+        shape = instance_profile_shape(row, roles_of_instance_profile(conn, entity))
+        # GetInstanceProfile, unlike CreateInstanceProfile and GetRole, answers an empty `Tags` list for an
+        # instance profile without tags (as real `aws iam get-instance-profile` output shows).
+        tags = current_tags(conn, entity)
+        return {"InstanceProfile": shape | {"Tags": [{"Key": k, "Value": v} for k, v in tags]}}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._profile_row(conn, account_id, InstanceProfileName)
-            entity = row["entity_uuid"]
-            shape = instance_profile_shape(row, roles_of_instance_profile(conn, entity))
-            # GetInstanceProfile, unlike CreateInstanceProfile and GetRole, answers an empty `Tags` list for an
-            # instance profile without tags (as real `aws iam get-instance-profile` output shows).
-            tags = current_tags(conn, entity)
-            return {"InstanceProfile": shape | {"Tags": [{"Key": k, "Value": v} for k, v in tags]}}
-
-        return self._query("GetInstanceProfile", {"InstanceProfileName": InstanceProfileName}, body)
-
+    @query("ListInstanceProfiles")
     def list_instance_profiles(
-        self, *, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's instance profiles with their roles (no tags, as AWS lists them), a page at a time."""
-        params = {"PathPrefix": PathPrefix, "Marker": Marker, "MaxItems": MaxItems}
+        rows, more = page(current_instance_profiles(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        profiles = [instance_profile_shape(r, roles_of_instance_profile(conn, r["entity_uuid"])) for r in rows]
+        return {"InstanceProfiles": profiles, **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            rows, more = page(current_instance_profiles(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
-            profiles = [instance_profile_shape(r, roles_of_instance_profile(conn, r["entity_uuid"])) for r in rows]
-            return {"InstanceProfiles": profiles, **more}
-
-        return self._query("ListInstanceProfiles", params, body)
-
+    @query("ListInstanceProfilesForRole")
     def list_instance_profiles_for_role(
-        self, *, RoleName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        RoleName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The instance profiles that hold a role."""
-        params = {"RoleName": RoleName, "Marker": Marker, "MaxItems": MaxItems}
+        role = find_role(conn, account_id, RoleName)
+        if role is None:
+            raise NoSuchEntityError(role_not_found(RoleName))
+        rows, more = page(instance_profiles_of_role(conn, role["entity_uuid"]), Marker, MaxItems)
+        profiles = [instance_profile_shape(r, roles_of_instance_profile(conn, r["entity_uuid"])) for r in rows]
+        return {"InstanceProfiles": profiles, **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            role = find_role(conn, account_id, RoleName)
-            if role is None:
-                raise NoSuchEntityError(role_not_found(RoleName))
-            rows, more = page(instance_profiles_of_role(conn, role["entity_uuid"]), Marker, MaxItems)
-            profiles = [instance_profile_shape(r, roles_of_instance_profile(conn, r["entity_uuid"])) for r in rows]
-            return {"InstanceProfiles": profiles, **more}
-
-        return self._query("ListInstanceProfilesForRole", params, body)
-
-    def delete_instance_profile(self, *, InstanceProfileName: str) -> dict[str, Any]:
+    @command("DeleteInstanceProfile")
+    def delete_instance_profile(self, account_id: str, *, InstanceProfileName: str) -> dict[str, Any]:
         """Delete an instance profile; ``DeleteConflict`` while it holds a role."""
+        profile, index = self._instance_profile(account_id, InstanceProfileName)
+        profile.delete()
+        index.release()
+        self._save(profile, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            profile, index = self._instance_profile(account_id, InstanceProfileName)
-            profile.delete()
-            index.release()
-            self._save(profile, index)
-            return {}
-
-        return self._command("DeleteInstanceProfile", {"InstanceProfileName": InstanceProfileName}, body)
-
-    def add_role_to_instance_profile(self, *, InstanceProfileName: str, RoleName: str) -> dict[str, Any]:
+    @command("AddRoleToInstanceProfile")
+    def add_role_to_instance_profile(
+        self, account_id: str, *, InstanceProfileName: str, RoleName: str
+    ) -> dict[str, Any]:
         """Put a role in an instance profile; a profile holds at most one role (``LimitExceeded``)."""
-        params = {"InstanceProfileName": InstanceProfileName, "RoleName": RoleName}
+        profile, role = self._profile_and_role(account_id, InstanceProfileName, RoleName)
+        role.require_modifiable()
+        profile.add_role(role.id, role.role_name)
+        role.join_instance_profile(profile.id, profile.instance_profile_name)
+        self._save(profile, role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            profile, role = self._profile_and_role(account_id, InstanceProfileName, RoleName)
-            role.require_modifiable()
-            profile.add_role(role.id, role.role_name)
-            role.join_instance_profile(profile.id, profile.instance_profile_name)
-            self._save(profile, role)
-            return {}
-
-        return self._command("AddRoleToInstanceProfile", params, body)
-
-    def remove_role_from_instance_profile(self, *, InstanceProfileName: str, RoleName: str) -> dict[str, Any]:
+    @command("RemoveRoleFromInstanceProfile")
+    def remove_role_from_instance_profile(
+        self, account_id: str, *, InstanceProfileName: str, RoleName: str
+    ) -> dict[str, Any]:
         """Take a role out of an instance profile; ``NoSuchEntity`` when the profile does not hold it."""
-        params = {"InstanceProfileName": InstanceProfileName, "RoleName": RoleName}
+        profile, role = self._profile_and_role(account_id, InstanceProfileName, RoleName)
+        role.require_modifiable()
+        profile.remove_role(role.id, role.role_name)
+        role.leave_instance_profile(profile.id)
+        self._save(profile, role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            profile, role = self._profile_and_role(account_id, InstanceProfileName, RoleName)
-            role.require_modifiable()
-            profile.remove_role(role.id, role.role_name)
-            role.leave_instance_profile(profile.id)
-            self._save(profile, role)
-            return {}
-
-        return self._command("RemoveRoleFromInstanceProfile", params, body)
-
-    def tag_instance_profile(self, *, InstanceProfileName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagInstanceProfile")
+    def tag_instance_profile(
+        self, account_id: str, *, InstanceProfileName: str, Tags: list[dict[str, str]]
+    ) -> dict[str, Any]:
         """Add or overwrite tags of an instance profile (keys are case-sensitive); at most 50."""
+        profile, _ = self._instance_profile(account_id, InstanceProfileName)
+        profile.tag(parse_tags(Tags))
+        self._save(profile)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            profile, _ = self._instance_profile(account_id, InstanceProfileName)
-            profile.tag(parse_tags(Tags))
-            self._save(profile)
-            return {}
-
-        return self._command("TagInstanceProfile", {"InstanceProfileName": InstanceProfileName, "Tags": Tags}, body)
-
-    def untag_instance_profile(self, *, InstanceProfileName: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagInstanceProfile")
+    def untag_instance_profile(
+        self, account_id: str, *, InstanceProfileName: str, TagKeys: list[str]
+    ) -> dict[str, Any]:
         """Remove tags of an instance profile (exact keys; unknown keys are ignored)."""
-        params = {"InstanceProfileName": InstanceProfileName, "TagKeys": TagKeys}
+        profile, _ = self._instance_profile(account_id, InstanceProfileName)
+        profile.untag(TagKeys)
+        self._save(profile)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            profile, _ = self._instance_profile(account_id, InstanceProfileName)
-            profile.untag(TagKeys)
-            self._save(profile)
-            return {}
-
-        return self._command("UntagInstanceProfile", params, body)
-
+    @query("ListInstanceProfileTags")
     def list_instance_profile_tags(
-        self, *, InstanceProfileName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        InstanceProfileName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of an instance profile."""
-        params = {"InstanceProfileName": InstanceProfileName, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._profile_row(conn, account_id, InstanceProfileName)
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListInstanceProfileTags", params, body)
+        row = self._profile_row(conn, account_id, InstanceProfileName)
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}

@@ -19,6 +19,7 @@ from iamledger.projections import policies as views
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.policy_shapes import aws_managed_versions, policy_not_found, policy_shape, version_shape
 
@@ -77,8 +78,10 @@ class PoliciesService(ServiceBase):
 
     # -- policies --------------------------------------------------------------------------------------------
 
+    @command("CreatePolicy")
     def create_policy(
         self,
+        account_id: str,
         *,
         PolicyName: str,
         PolicyDocument: str,
@@ -87,52 +90,41 @@ class PoliciesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a customer managed policy whose version ``v1`` is the default."""
-        params = {
-            "PolicyName": PolicyName,
-            "PolicyDocument": PolicyDocument,
-            "Path": Path,
-            "Description": Description,
-            "Tags": Tags,
-        }
+        tags = parse_tags(Tags)
+        check_document(PolicyDocument)
+        entity_id = uuid.uuid4()
+        conflict = f"A policy called {PolicyName} already exists. Duplicate names are not allowed."
+        index = self._claim_name(account_id, KIND, PolicyName, entity_id, conflict)
+        policy = ManagedPolicy.create_with_id(
+            entity_id,
+            account_id=account_id,
+            policy_id=new_unique_id("ANPA"),
+            policy_name=PolicyName,
+            path=Path or "/",
+            description=Description,
+            document=PolicyDocument,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(policy, index)
+        return {"Policy": policy_shape(_aggregate_row(policy), tags=tags)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            check_document(PolicyDocument)
-            entity_id = uuid.uuid4()
-            conflict = f"A policy called {PolicyName} already exists. Duplicate names are not allowed."
-            index = self._claim_name(account_id, KIND, PolicyName, entity_id, conflict)
-            policy = ManagedPolicy.create_with_id(
-                entity_id,
-                account_id=account_id,
-                policy_id=new_unique_id("ANPA"),
-                policy_name=PolicyName,
-                path=Path or "/",
-                description=Description,
-                document=PolicyDocument,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(policy, index)
-            return {"Policy": policy_shape(_aggregate_row(policy), tags=tags)}
-
-        return self._command("CreatePolicy", params, body)
-
-    def get_policy(self, *, PolicyArn: str) -> dict[str, Any]:
+    @query("GetPolicy")
+    def get_policy(self, conn: Connection, account_id: str, *, PolicyArn: str) -> dict[str, Any]:
         """A managed policy with its usage counts, description and tags."""
+        row = self._policy_row(conn, account_id, PolicyArn)
+        if row["aws_managed"]:
+            return {"Policy": policy_shape(row, description=True)}
+        # GetPolicy, unlike CreatePolicy and ListPolicies, answers an empty `Tags` list for a customer managed
+        # policy without tags (moto's aws_verified test_policy_resource_returns_subset_of_available_attributes).
+        tags = current_tags(conn, row["entity_uuid"])
+        shape = policy_shape(row, description=True)
+        return {"Policy": shape | {"Tags": [{"Key": k, "Value": v} for k, v in tags]}}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._policy_row(conn, account_id, PolicyArn)
-            if row["aws_managed"]:
-                return {"Policy": policy_shape(row, description=True)}
-            # GetPolicy, unlike CreatePolicy and ListPolicies, answers an empty `Tags` list for a customer managed
-            # policy without tags (moto's aws_verified test_policy_resource_returns_subset_of_available_attributes).
-            tags = current_tags(conn, row["entity_uuid"])
-            shape = policy_shape(row, description=True)
-            return {"Policy": shape | {"Tags": [{"Key": k, "Value": v} for k, v in tags]}}
-
-        return self._query("GetPolicy", {"PolicyArn": PolicyArn}, body)
-
+    @query("ListPolicies")
     def list_policies(
         self,
+        conn: Connection,
+        account_id: str,
         *,
         Scope: str | None = None,
         OnlyAttached: bool | None = None,
@@ -147,166 +139,139 @@ class PoliciesService(ServiceBase):
         ``PermissionsBoundary``, used as a boundary. ``PermissionsBoundary`` alone keeps the policies used as a
         boundary; ``PermissionsPolicy`` alone keeps every policy (any managed policy can be a permissions policy).
         """
-        params = {
-            "Scope": Scope,
-            "OnlyAttached": OnlyAttached,
-            "PathPrefix": PathPrefix,
-            "PolicyUsageFilter": PolicyUsageFilter,
-            "Marker": Marker,
-            "MaxItems": MaxItems,
-        }
+        scope = Scope or "All"
+        rows: list[dict[str, Any]] = []
+        if scope in {"All", "AWS"}:
+            rows += views.aws_managed_policies(conn, account_id, StoreCatalogue(conn))
+        if scope in {"All", "Local"}:
+            rows += views.customer_policies(conn, account_id)
+        rows = [r for r in rows if r["path"].startswith(PathPrefix or "/")]
+        if PolicyUsageFilter == "PermissionsBoundary":
+            rows = [r for r in rows if r["boundary_count"]]
+        elif OnlyAttached:
+            rows = [r for r in rows if r["attachment_count"]]
+        chunk, more = page(rows, Marker, MaxItems)
+        return {"Policies": [policy_shape(r) for r in chunk], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            scope = Scope or "All"
-            rows: list[dict[str, Any]] = []
-            if scope in {"All", "AWS"}:
-                rows += views.aws_managed_policies(conn, account_id, StoreCatalogue(conn))
-            if scope in {"All", "Local"}:
-                rows += views.customer_policies(conn, account_id)
-            rows = [r for r in rows if r["path"].startswith(PathPrefix or "/")]
-            if PolicyUsageFilter == "PermissionsBoundary":
-                rows = [r for r in rows if r["boundary_count"]]
-            elif OnlyAttached:
-                rows = [r for r in rows if r["attachment_count"]]
-            chunk, more = page(rows, Marker, MaxItems)
-            return {"Policies": [policy_shape(r) for r in chunk], **more}
-
-        return self._query("ListPolicies", params, body)
-
-    def delete_policy(self, *, PolicyArn: str) -> dict[str, Any]:
+    @command("DeletePolicy")
+    def delete_policy(self, account_id: str, *, PolicyArn: str) -> dict[str, Any]:
         """Delete a customer managed policy. Refused while it is attached to an entity or is an entity's
         permissions boundary, and while versions other than the default remain (``DeleteConflict``)."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            policy, index = self._policy(account_id, PolicyArn, "DeletePolicy")
-            self.projector.catch_up()
-            with self.engine.connect() as conn:
-                boundary_uses = views.boundary_counts(conn, account_id).get(policy.arn, 0)
-            policy.delete(boundary_uses)
-            index.release()
-            self._save(policy, index)
-            return {}
-
-        return self._command("DeletePolicy", {"PolicyArn": PolicyArn}, body)
+        policy, index = self._policy(account_id, PolicyArn, "DeletePolicy")
+        self.projector.catch_up()
+        with self.engine.connect() as conn:
+            boundary_uses = views.boundary_counts(conn, account_id).get(policy.arn, 0)
+        policy.delete(boundary_uses)
+        index.release()
+        self._save(policy, index)
+        return {}
 
     # -- versions --------------------------------------------------------------------------------------------
 
+    @command("CreatePolicyVersion")
     def create_policy_version(
-        self, *, PolicyArn: str, PolicyDocument: str, SetAsDefault: bool | None = None
+        self, account_id: str, *, PolicyArn: str, PolicyDocument: str, SetAsDefault: bool | None = None
     ) -> dict[str, Any]:
         """Store a new version (at most five); with ``SetAsDefault`` it becomes operative at once."""
-        params = {"PolicyArn": PolicyArn, "PolicyDocument": PolicyDocument, "SetAsDefault": SetAsDefault}
+        policy, _ = self._policy(account_id, PolicyArn, "CreatePolicyVersion")
+        version = policy.create_version(PolicyDocument, set_as_default=bool(SetAsDefault))
+        self._save(policy)
+        is_default = version.version_id == policy.default_version_id
+        return {"PolicyVersion": version_shape(version.version_id, version.create_date, is_default=is_default)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            policy, _ = self._policy(account_id, PolicyArn, "CreatePolicyVersion")
-            version = policy.create_version(PolicyDocument, set_as_default=bool(SetAsDefault))
-            self._save(policy)
-            is_default = version.version_id == policy.default_version_id
-            return {"PolicyVersion": version_shape(version.version_id, version.create_date, is_default=is_default)}
-
-        return self._command("CreatePolicyVersion", params, body)
-
-    def get_policy_version(self, *, PolicyArn: str, VersionId: str) -> dict[str, Any]:
+    @query("GetPolicyVersion")
+    def get_policy_version(
+        self, conn: Connection, account_id: str, *, PolicyArn: str, VersionId: str
+    ) -> dict[str, Any]:
         """One version of a managed policy, its document as parsed JSON."""
+        row = self._policy_row(conn, account_id, PolicyArn)
+        for version in self._versions(conn, row):
+            if version["version_id"] == VersionId:
+                shape = version_shape(
+                    VersionId,
+                    version["create_date"],
+                    is_default=VersionId == row["default_version_id"],
+                    document=version["document"],
+                )
+                return {"PolicyVersion": shape}
+        raise NoSuchEntityError(f"Policy {PolicyArn} version {VersionId} does not exist or is not attachable.")
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._policy_row(conn, account_id, PolicyArn)
-            for version in self._versions(conn, row):
-                if version["version_id"] == VersionId:
-                    shape = version_shape(
-                        VersionId,
-                        version["create_date"],
-                        is_default=VersionId == row["default_version_id"],
-                        document=version["document"],
-                    )
-                    return {"PolicyVersion": shape}
-            raise NoSuchEntityError(f"Policy {PolicyArn} version {VersionId} does not exist or is not attachable.")
-
-        return self._query("GetPolicyVersion", {"PolicyArn": PolicyArn, "VersionId": VersionId}, body)
-
+    @query("ListPolicyVersions")
     def list_policy_versions(
-        self, *, PolicyArn: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PolicyArn: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The stored versions of a managed policy, newest first, without their documents."""
-        params = {"PolicyArn": PolicyArn, "Marker": Marker, "MaxItems": MaxItems}
+        row = self._policy_row(conn, account_id, PolicyArn)
+        chunk, more = page(self._versions(conn, row), Marker, MaxItems)
+        versions = [
+            version_shape(v["version_id"], v["create_date"], is_default=v["version_id"] == row["default_version_id"])
+            for v in chunk
+        ]
+        return {"Versions": versions, **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._policy_row(conn, account_id, PolicyArn)
-            chunk, more = page(self._versions(conn, row), Marker, MaxItems)
-            versions = [
-                version_shape(
-                    v["version_id"], v["create_date"], is_default=v["version_id"] == row["default_version_id"]
-                )
-                for v in chunk
-            ]
-            return {"Versions": versions, **more}
-
-        return self._query("ListPolicyVersions", params, body)
-
-    def set_default_policy_version(self, *, PolicyArn: str, VersionId: str) -> dict[str, Any]:
+    @command("SetDefaultPolicyVersion")
+    def set_default_policy_version(self, account_id: str, *, PolicyArn: str, VersionId: str) -> dict[str, Any]:
         """Make a stored version the operative one for every entity the policy is attached to."""
+        policy, _ = self._policy(account_id, PolicyArn, "SetDefaultPolicyVersion")
+        policy.set_default_version(VersionId)
+        self._save(policy)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            policy, _ = self._policy(account_id, PolicyArn, "SetDefaultPolicyVersion")
-            policy.set_default_version(VersionId)
-            self._save(policy)
-            return {}
-
-        return self._command("SetDefaultPolicyVersion", {"PolicyArn": PolicyArn, "VersionId": VersionId}, body)
-
-    def delete_policy_version(self, *, PolicyArn: str, VersionId: str) -> dict[str, Any]:
+    @command("DeletePolicyVersion")
+    def delete_policy_version(self, account_id: str, *, PolicyArn: str, VersionId: str) -> dict[str, Any]:
         """Delete a version other than the default one."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            policy, _ = self._policy(account_id, PolicyArn, "DeletePolicyVersion")
-            policy.delete_version(VersionId)
-            self._save(policy)
-            return {}
-
-        return self._command("DeletePolicyVersion", {"PolicyArn": PolicyArn, "VersionId": VersionId}, body)
+        policy, _ = self._policy(account_id, PolicyArn, "DeletePolicyVersion")
+        policy.delete_version(VersionId)
+        self._save(policy)
+        return {}
 
     # -- tags ------------------------------------------------------------------------------------------------
 
-    def tag_policy(self, *, PolicyArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagPolicy")
+    def tag_policy(self, account_id: str, *, PolicyArn: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or overwrite tags of a customer managed policy (keys are case-sensitive); at most 50."""
+        policy, _ = self._policy(account_id, PolicyArn, "TagPolicy")
+        policy.tag(parse_tags(Tags))
+        self._save(policy)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            policy, _ = self._policy(account_id, PolicyArn, "TagPolicy")
-            policy.tag(parse_tags(Tags))
-            self._save(policy)
-            return {}
-
-        return self._command("TagPolicy", {"PolicyArn": PolicyArn, "Tags": Tags}, body)
-
-    def untag_policy(self, *, PolicyArn: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagPolicy")
+    def untag_policy(self, account_id: str, *, PolicyArn: str, TagKeys: list[str]) -> dict[str, Any]:
         """Remove tags of a customer managed policy."""
+        policy, _ = self._policy(account_id, PolicyArn, "UntagPolicy")
+        policy.untag(TagKeys)
+        self._save(policy)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            policy, _ = self._policy(account_id, PolicyArn, "UntagPolicy")
-            policy.untag(TagKeys)
-            self._save(policy)
-            return {}
-
-        return self._command("UntagPolicy", {"PolicyArn": PolicyArn, "TagKeys": TagKeys}, body)
-
+    @query("ListPolicyTags")
     def list_policy_tags(
-        self, *, PolicyArn: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PolicyArn: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a managed policy (none for AWS's)."""
-        params = {"PolicyArn": PolicyArn, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._policy_row(conn, account_id, PolicyArn)
-            tags = [] if row["aws_managed"] else current_tags(conn, row["entity_uuid"])
-            chunk, more = page(tags, Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in chunk], **more}
-
-        return self._query("ListPolicyTags", params, body)
+        row = self._policy_row(conn, account_id, PolicyArn)
+        tags = [] if row["aws_managed"] else current_tags(conn, row["entity_uuid"])
+        chunk, more = page(tags, Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in chunk], **more}
 
     # -- usage -----------------------------------------------------------------------------------------------
 
+    @query("ListEntitiesForPolicy")
     def list_entities_for_policy(
         self,
+        conn: Connection,
+        account_id: str,
         *,
         PolicyArn: str,
         EntityFilter: str | None = None,
@@ -317,35 +282,23 @@ class PoliciesService(ServiceBase):
     ) -> dict[str, Any]:
         """The users, groups and roles a managed policy is attached to (``PermissionsPolicy``) and/or that use it
         as their permissions boundary (``PermissionsBoundary``); both when no usage filter is given."""
-        params = {
-            "PolicyArn": PolicyArn,
-            "EntityFilter": EntityFilter,
-            "PathPrefix": PathPrefix,
-            "PolicyUsageFilter": PolicyUsageFilter,
-            "Marker": Marker,
-            "MaxItems": MaxItems,
-        }
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._policy_row(conn, account_id, PolicyArn)
-            kinds = list(ENTITY_LISTS) if EntityFilter is None else [k for k in [ENTITY_KINDS.get(EntityFilter)] if k]
-            found: list[tuple[str, dict[str, Any]]] = []
-            for kind in kinds:
-                entities: dict[str, dict[str, Any]] = {}
-                if PolicyUsageFilter in {None, "PermissionsPolicy"}:
-                    entities |= {e["id"]: e for e in views.attached_entities(conn, account_id, row["arn"], kind)}
-                if PolicyUsageFilter in {None, "PermissionsBoundary"} and kind != "group":
-                    entities |= {e["id"]: e for e in views.boundary_entities(conn, account_id, row["arn"], kind)}
-                ordered = sorted(entities.values(), key=lambda e: e["name"].casefold())
-                found += [(kind, e) for e in ordered if e["path"].startswith(PathPrefix or "/")]
-            chunk, more = page(found, Marker, MaxItems)
-            result: dict[str, Any] = {key: [] for key, _ in ENTITY_LISTS.values()}
-            for kind, entity in chunk:
-                key, prefix = ENTITY_LISTS[kind]
-                result[key].append({f"{prefix}Name": entity["name"], f"{prefix}Id": entity["id"]})
-            return result | more
-
-        return self._query("ListEntitiesForPolicy", params, body)
+        row = self._policy_row(conn, account_id, PolicyArn)
+        kinds = list(ENTITY_LISTS) if EntityFilter is None else [k for k in [ENTITY_KINDS.get(EntityFilter)] if k]
+        found: list[tuple[str, dict[str, Any]]] = []
+        for kind in kinds:
+            entities: dict[str, dict[str, Any]] = {}
+            if PolicyUsageFilter in {None, "PermissionsPolicy"}:
+                entities |= {e["id"]: e for e in views.attached_entities(conn, account_id, row["arn"], kind)}
+            if PolicyUsageFilter in {None, "PermissionsBoundary"} and kind != "group":
+                entities |= {e["id"]: e for e in views.boundary_entities(conn, account_id, row["arn"], kind)}
+            ordered = sorted(entities.values(), key=lambda e: e["name"].casefold())
+            found += [(kind, e) for e in ordered if e["path"].startswith(PathPrefix or "/")]
+        chunk, more = page(found, Marker, MaxItems)
+        result: dict[str, Any] = {key: [] for key, _ in ENTITY_LISTS.values()}
+        for kind, entity in chunk:
+            key, prefix = ENTITY_LISTS[kind]
+            result[key].append({f"{prefix}Name": entity["name"], f"{prefix}Id": entity["id"]})
+        return result | more
 
 
 def _aggregate_row(policy: ManagedPolicy) -> dict[str, Any]:

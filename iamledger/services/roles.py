@@ -27,6 +27,7 @@ from iamledger.projections.role_usage import role_last_used
 from iamledger.projections.roles import current_roles, find_role
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.permissions import policy_document_shape
 from iamledger.services.shapes import aws_datetime, boundary_shape, tags_shape
@@ -99,8 +100,10 @@ class RolesService(ServiceBase):
             raise NoSuchEntityError(role_not_found(role_name))
         return row
 
+    @command("CreateRole")
     def create_role(
         self,
+        account_id: str,
         *,
         RoleName: str,
         AssumeRolePolicyDocument: str,
@@ -111,245 +114,199 @@ class RolesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a role with its trust policy; ``EntityAlreadyExists`` when the name (in any case) is taken."""
-        params = {
-            "RoleName": RoleName,
-            "AssumeRolePolicyDocument": AssumeRolePolicyDocument,
-            "Path": Path,
-            "Description": Description,
-            "MaxSessionDuration": MaxSessionDuration,
-            "PermissionsBoundary": PermissionsBoundary,
-            "Tags": Tags,
-        }
+        path = Path or "/"
+        check_new_role_path(path)
+        tags = parse_tags(Tags)
+        check_trust_policy(AssumeRolePolicyDocument)
+        if PermissionsBoundary is not None:
+            self._require_policy(account_id, PermissionsBoundary)
+        entity_id = uuid.uuid4()
+        conflict = f"Role with name {RoleName} already exists."
+        index = self._claim_name(account_id, KIND, RoleName, entity_id, conflict)
+        role = Role.create_with_id(
+            entity_id,
+            account_id=account_id,
+            role_id=new_unique_id("AROA"),
+            role_name=RoleName,
+            path=path,
+            assume_role_policy_document=AssumeRolePolicyDocument,
+            description=Description,
+            max_session_duration=MaxSessionDuration or DEFAULT_MAX_SESSION_DURATION,
+            permissions_boundary=PermissionsBoundary,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(role, index)
+        shape = role_shape(role_row(role))
+        if Description:
+            shape["Description"] = Description
+        return {"Role": shape | boundary_shape(PermissionsBoundary) | tags_shape(tags)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            path = Path or "/"
-            check_new_role_path(path)
-            tags = parse_tags(Tags)
-            check_trust_policy(AssumeRolePolicyDocument)
-            if PermissionsBoundary is not None:
-                self._require_policy(account_id, PermissionsBoundary)
-            entity_id = uuid.uuid4()
-            conflict = f"Role with name {RoleName} already exists."
-            index = self._claim_name(account_id, KIND, RoleName, entity_id, conflict)
-            role = Role.create_with_id(
-                entity_id,
-                account_id=account_id,
-                role_id=new_unique_id("AROA"),
-                role_name=RoleName,
-                path=path,
-                assume_role_policy_document=AssumeRolePolicyDocument,
-                description=Description,
-                max_session_duration=MaxSessionDuration or DEFAULT_MAX_SESSION_DURATION,
-                permissions_boundary=PermissionsBoundary,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(role, index)
-            shape = role_shape(role_row(role))
-            if Description:
-                shape["Description"] = Description
-            return {"Role": shape | boundary_shape(PermissionsBoundary) | tags_shape(tags)}
-
-        return self._command("CreateRole", params, body)
-
-    def get_role(self, *, RoleName: str) -> dict[str, Any]:
+    @query("GetRole")
+    def get_role(self, conn: Connection, account_id: str, *, RoleName: str) -> dict[str, Any]:
         """A role with its trust policy, boundary, tags and last use."""
+        row = self._role_row(conn, account_id, RoleName)
+        entity = row["entity_uuid"]
+        return {"Role": role_detail_shape(row, current_tags(conn, entity), role_last_used(conn, entity))}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._role_row(conn, account_id, RoleName)
-            entity = row["entity_uuid"]
-            return {"Role": role_detail_shape(row, current_tags(conn, entity), role_last_used(conn, entity))}
-
-        return self._query("GetRole", {"RoleName": RoleName}, body)
-
+    @query("ListRoles")
     def list_roles(
-        self, *, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's roles (no boundary, tags or last use, as AWS lists them), a page at a time."""
-        params = {"PathPrefix": PathPrefix, "Marker": Marker, "MaxItems": MaxItems}
+        rows, more = page(current_roles(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        return {"Roles": [role_list_shape(r) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            rows, more = page(current_roles(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
-            return {"Roles": [role_list_shape(r) for r in rows], **more}
-
-        return self._query("ListRoles", params, body)
-
+    @command("UpdateRole")
     def update_role(
-        self, *, RoleName: str, Description: str | None = None, MaxSessionDuration: int | None = None
+        self, account_id: str, *, RoleName: str, Description: str | None = None, MaxSessionDuration: int | None = None
     ) -> dict[str, Any]:
         """Change a role's description and/or maximum session duration (roles cannot be renamed)."""
-        params = {"RoleName": RoleName, "Description": Description, "MaxSessionDuration": MaxSessionDuration}
+        role, _ = self._role(account_id, RoleName)
+        if Description is not None or MaxSessionDuration is not None:
+            role.update(description=Description, max_session_duration=MaxSessionDuration)
+            self._save(role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            if Description is not None or MaxSessionDuration is not None:
-                role.update(description=Description, max_session_duration=MaxSessionDuration)
-                self._save(role)
-            return {}
-
-        return self._command("UpdateRole", params, body)
-
-    def update_role_description(self, *, RoleName: str, Description: str) -> dict[str, Any]:
+    @command("UpdateRoleDescription")
+    def update_role_description(self, account_id: str, *, RoleName: str, Description: str) -> dict[str, Any]:
         """Change a role's description; returns the role as ``GetRole`` does."""
+        role, _ = self._role(account_id, RoleName)
+        role.update(description=Description)
+        self._save(role)
+        last_used = {} if role.last_used is None else {"LastUsedDate": role.last_used[0], "Region": role.last_used[1]}
+        return {"Role": role_detail_shape(role_row(role), role.tags, last_used)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.update(description=Description)
-            self._save(role)
-            last_used = (
-                {} if role.last_used is None else {"LastUsedDate": role.last_used[0], "Region": role.last_used[1]}
-            )
-            return {"Role": role_detail_shape(role_row(role), role.tags, last_used)}
-
-        return self._command("UpdateRoleDescription", {"RoleName": RoleName, "Description": Description}, body)
-
-    def update_assume_role_policy(self, *, RoleName: str, PolicyDocument: str) -> dict[str, Any]:
+    @command("UpdateAssumeRolePolicy")
+    def update_assume_role_policy(self, account_id: str, *, RoleName: str, PolicyDocument: str) -> dict[str, Any]:
         """Replace a role's trust policy."""
+        role, _ = self._role(account_id, RoleName)
+        role.update_assume_role_policy(PolicyDocument)
+        self._save(role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.update_assume_role_policy(PolicyDocument)
-            self._save(role)
-            return {}
-
-        return self._command("UpdateAssumeRolePolicy", {"RoleName": RoleName, "PolicyDocument": PolicyDocument}, body)
-
-    def delete_role(self, *, RoleName: str) -> dict[str, Any]:
+    @command("DeleteRole")
+    def delete_role(self, account_id: str, *, RoleName: str) -> dict[str, Any]:
         """Delete a role; ``DeleteConflict`` while it has policies or is in an instance profile."""
+        role, index = self._role(account_id, RoleName)
+        role.delete()
+        index.release()
+        self._save(role, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, index = self._role(account_id, RoleName)
-            role.delete()
-            index.release()
-            self._save(role, index)
-            return {}
-
-        return self._command("DeleteRole", {"RoleName": RoleName}, body)
-
-    def tag_role(self, *, RoleName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagRole")
+    def tag_role(self, account_id: str, *, RoleName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or overwrite tags of a role (keys compare case-insensitively); at most 50."""
+        role, _ = self._role(account_id, RoleName)
+        role.tag(parse_tags(Tags))
+        self._save(role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.tag(parse_tags(Tags))
-            self._save(role)
-            return {}
-
-        return self._command("TagRole", {"RoleName": RoleName, "Tags": Tags}, body)
-
-    def untag_role(self, *, RoleName: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagRole")
+    def untag_role(self, account_id: str, *, RoleName: str, TagKeys: list[str]) -> dict[str, Any]:
         """Remove tags of a role (keys in any case; unknown keys are ignored)."""
+        role, _ = self._role(account_id, RoleName)
+        role.untag(TagKeys)
+        self._save(role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.untag(TagKeys)
-            self._save(role)
-            return {}
-
-        return self._command("UntagRole", {"RoleName": RoleName, "TagKeys": TagKeys}, body)
-
+    @query("ListRoleTags")
     def list_role_tags(
-        self, *, RoleName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        RoleName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a role."""
-        params = {"RoleName": RoleName, "Marker": Marker, "MaxItems": MaxItems}
+        row = self._role_row(conn, account_id, RoleName)
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._role_row(conn, account_id, RoleName)
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListRoleTags", params, body)
-
-    def put_role_permissions_boundary(self, *, RoleName: str, PermissionsBoundary: str) -> dict[str, Any]:
+    @command("PutRolePermissionsBoundary")
+    def put_role_permissions_boundary(
+        self, account_id: str, *, RoleName: str, PermissionsBoundary: str
+    ) -> dict[str, Any]:
         """Set or replace the permissions boundary of a role (a managed policy)."""
+        role, _ = self._role(account_id, RoleName)
+        role.require_modifiable()
+        self._require_policy(account_id, PermissionsBoundary)
+        role.put_permissions_boundary(PermissionsBoundary)
+        self._save(role)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.require_modifiable()
-            self._require_policy(account_id, PermissionsBoundary)
-            role.put_permissions_boundary(PermissionsBoundary)
-            self._save(role)
-            return {}
-
-        params = {"RoleName": RoleName, "PermissionsBoundary": PermissionsBoundary}
-        return self._command("PutRolePermissionsBoundary", params, body)
-
-    def delete_role_permissions_boundary(self, *, RoleName: str) -> dict[str, Any]:
+    @command("DeleteRolePermissionsBoundary")
+    def delete_role_permissions_boundary(self, account_id: str, *, RoleName: str) -> dict[str, Any]:
         """Remove the permissions boundary of a role."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            role, _ = self._role(account_id, RoleName)
-            role.delete_permissions_boundary()
-            self._save(role)
-            return {}
-
-        return self._command("DeleteRolePermissionsBoundary", {"RoleName": RoleName}, body)
+        role, _ = self._role(account_id, RoleName)
+        role.delete_permissions_boundary()
+        self._save(role)
+        return {}
 
     # -- service-linked roles -------------------------------------------------------------------------------
 
+    @command("CreateServiceLinkedRole")
     def create_service_linked_role(
-        self, *, AWSServiceName: str, Description: str | None = None, CustomSuffix: str | None = None
+        self, account_id: str, *, AWSServiceName: str, Description: str | None = None, CustomSuffix: str | None = None
     ) -> dict[str, Any]:
         """Create the role an AWS service uses: ``/aws-service-role/SERVICE/`` ``AWSServiceRoleForX[_SUFFIX]``,
         trusted by the service; only ``DeleteServiceLinkedRole`` can remove it."""
-        params = {"AWSServiceName": AWSServiceName, "Description": Description, "CustomSuffix": CustomSuffix}
+        check_service_principal(AWSServiceName)
+        role_name = service_linked_role_name(AWSServiceName, CustomSuffix)
+        entity_id = uuid.uuid4()
+        conflict = f"Service role name {role_name} has been taken in this account, please try a different suffix."
+        try:
+            index = self._claim_name(account_id, KIND, role_name, entity_id, conflict)
+        except EntityAlreadyExistsError:  # AWS answers InvalidInput for a taken name
+            raise InvalidInputError(conflict) from None
+        role = Role._create(  # noqa: SLF001 - the aggregate's own factory, with its service-linked event
+            Role.ServiceLinkedCreated,
+            id=entity_id,
+            account_id=account_id,
+            role_id=new_unique_id("AROA"),
+            role_name=role_name,
+            path=f"{SERVICE_LINKED_PATH}{AWSServiceName}/",
+            assume_role_policy_document=service_trust_policy(AWSServiceName),
+            description=Description,
+            max_session_duration=DEFAULT_MAX_SESSION_DURATION,
+            permissions_boundary=None,
+            tags=[],
+            aws_service_name=AWSServiceName,
+            custom_suffix=CustomSuffix,
+        )
+        self._save(role, index)
+        shape = role_shape(role_row(role))
+        if Description:
+            shape["Description"] = Description
+        return {"Role": shape}
 
-        def body(account_id: str) -> dict[str, Any]:
-            check_service_principal(AWSServiceName)
-            role_name = service_linked_role_name(AWSServiceName, CustomSuffix)
-            entity_id = uuid.uuid4()
-            conflict = f"Service role name {role_name} has been taken in this account, please try a different suffix."
-            try:
-                index = self._claim_name(account_id, KIND, role_name, entity_id, conflict)
-            except EntityAlreadyExistsError:  # AWS answers InvalidInput for a taken name
-                raise InvalidInputError(conflict) from None
-            role = Role._create(  # noqa: SLF001 - the aggregate's own factory, with its service-linked event
-                Role.ServiceLinkedCreated,
-                id=entity_id,
-                account_id=account_id,
-                role_id=new_unique_id("AROA"),
-                role_name=role_name,
-                path=f"{SERVICE_LINKED_PATH}{AWSServiceName}/",
-                assume_role_policy_document=service_trust_policy(AWSServiceName),
-                description=Description,
-                max_session_duration=DEFAULT_MAX_SESSION_DURATION,
-                permissions_boundary=None,
-                tags=[],
-                aws_service_name=AWSServiceName,
-                custom_suffix=CustomSuffix,
-            )
-            self._save(role, index)
-            shape = role_shape(role_row(role))
-            if Description:
-                shape["Description"] = Description
-            return {"Role": shape}
-
-        return self._command("CreateServiceLinkedRole", params, body)
-
-    def delete_service_linked_role(self, *, RoleName: str) -> dict[str, Any]:
+    @command("DeleteServiceLinkedRole")
+    def delete_service_linked_role(self, account_id: str, *, RoleName: str) -> dict[str, Any]:
         """Delete a service-linked role; the answer names the deletion task (done at once here)."""
+        role, index = self._role(account_id, RoleName)
+        task_id = role.delete_service_linked()
+        index.release()
+        self._save(role, index)
+        return {"DeletionTaskId": task_id}
 
-        def body(account_id: str) -> dict[str, Any]:
-            role, index = self._role(account_id, RoleName)
-            task_id = role.delete_service_linked()
-            index.release()
-            self._save(role, index)
-            return {"DeletionTaskId": task_id}
-
-        return self._command("DeleteServiceLinkedRole", {"RoleName": RoleName}, body)
-
-    def get_service_linked_role_deletion_status(self, *, DeletionTaskId: str) -> dict[str, Any]:
+    @query("GetServiceLinkedRoleDeletionStatus")
+    def get_service_linked_role_deletion_status(
+        self, conn: Connection, account_id: str, *, DeletionTaskId: str
+    ) -> dict[str, Any]:
         """The status of a deletion task: ``SUCCEEDED`` (deletions are done when they are asked for)."""
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            del conn
-            missing = f"Deletion task {DeletionTaskId} cannot be found."
-            try:
-                role: Any = self.repository.get(uuid.UUID(DeletionTaskId.rsplit("/", 1)[-1]))
-            except (AggregateNotFoundError, ValueError):
-                raise NoSuchEntityError(missing) from None
-            if not isinstance(role, Role) or role.account_id != account_id or role.deletion_task_id != DeletionTaskId:
-                raise NoSuchEntityError(missing)
-            return {"Status": "SUCCEEDED"}
-
-        return self._query("GetServiceLinkedRoleDeletionStatus", {"DeletionTaskId": DeletionTaskId}, body)
+        del conn
+        missing = f"Deletion task {DeletionTaskId} cannot be found."
+        try:
+            role: Any = self.repository.get(uuid.UUID(DeletionTaskId.rsplit("/", 1)[-1]))
+        except (AggregateNotFoundError, ValueError):
+            raise NoSuchEntityError(missing) from None
+        if not isinstance(role, Role) or role.account_id != account_id or role.deletion_task_id != DeletionTaskId:
+            raise NoSuchEntityError(missing)
+        return {"Status": "SUCCEEDED"}

@@ -22,6 +22,7 @@ from iamledger.domain.tags import parse_tags
 from iamledger.projections.credential_material import current_server_certificates, find_server_certificate
 from iamledger.projections.tags import current_tags
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape
 from iamledger.services.user_keys import malformed_certificate, parse_certificate
@@ -88,8 +89,10 @@ class ServerCertificatesService(ServiceBase):
             raise NoSuchEntityError(server_certificate_not_found(name))
         return row
 
+    @command("UploadServerCertificate")
     def upload_server_certificate(
         self,
+        account_id: str,
         *,
         ServerCertificateName: str,
         CertificateBody: str,
@@ -99,147 +102,128 @@ class ServerCertificatesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Upload a certificate, its chain and its private key (checked, never kept)."""
-        params = {
-            "ServerCertificateName": ServerCertificateName,
-            "CertificateBody": CertificateBody,
-            "PrivateKey": PrivateKey,
-            "Path": Path,
-            "CertificateChain": CertificateChain,
-            "Tags": Tags,
+        tags = parse_tags(Tags)
+        cert = parse_certificate(CertificateBody)
+        check_key_pair(cert, PrivateKey)
+        if CertificateChain is not None:
+            check_chain(CertificateChain)
+        entity_id = uuid.uuid4()
+        conflict = f"The Server Certificate with name {ServerCertificateName} already exists."
+        index = self._claim_name(account_id, KIND, ServerCertificateName, entity_id, conflict)
+        server_certificate = ServerCertificate.create_with_id(
+            entity_id,
+            account_id=account_id,
+            server_certificate_id=new_unique_id("ASCA"),
+            server_certificate_name=ServerCertificateName,
+            path=Path or "/",
+            certificate_body=CertificateBody,
+            certificate_chain=CertificateChain,
+            expiration=cert.not_valid_after_utc,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        self._save(server_certificate, index)
+        row = {
+            "path": server_certificate.path,
+            "server_certificate_name": ServerCertificateName,
+            "server_certificate_id": server_certificate.server_certificate_id,
+            "arn": f"arn:aws:iam::{account_id}:{KIND}{server_certificate.path}{ServerCertificateName}",
+            "upload_date": server_certificate.created_on,
+            "expiration": server_certificate.expiration,
         }
+        return {"ServerCertificateMetadata": metadata_shape(row)} | tags_shape(tags)
 
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            cert = parse_certificate(CertificateBody)
-            check_key_pair(cert, PrivateKey)
-            if CertificateChain is not None:
-                check_chain(CertificateChain)
-            entity_id = uuid.uuid4()
-            conflict = f"The Server Certificate with name {ServerCertificateName} already exists."
-            index = self._claim_name(account_id, KIND, ServerCertificateName, entity_id, conflict)
-            server_certificate = ServerCertificate.create_with_id(
-                entity_id,
-                account_id=account_id,
-                server_certificate_id=new_unique_id("ASCA"),
-                server_certificate_name=ServerCertificateName,
-                path=Path or "/",
-                certificate_body=CertificateBody,
-                certificate_chain=CertificateChain,
-                expiration=cert.not_valid_after_utc,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            self._save(server_certificate, index)
-            row = {
-                "path": server_certificate.path,
-                "server_certificate_name": ServerCertificateName,
-                "server_certificate_id": server_certificate.server_certificate_id,
-                "arn": f"arn:aws:iam::{account_id}:{KIND}{server_certificate.path}{ServerCertificateName}",
-                "upload_date": server_certificate.created_on,
-                "expiration": server_certificate.expiration,
-            }
-            return {"ServerCertificateMetadata": metadata_shape(row)} | tags_shape(tags)
-
-        return self._command("UploadServerCertificate", params, body)
-
-    def get_server_certificate(self, *, ServerCertificateName: str) -> dict[str, Any]:
+    @query("GetServerCertificate")
+    def get_server_certificate(
+        self, conn: Connection, account_id: str, *, ServerCertificateName: str
+    ) -> dict[str, Any]:
         """A server certificate: its metadata, body, chain and tags (never a private key)."""
+        row = self._server_certificate_row(conn, account_id, ServerCertificateName)
+        shape: dict[str, Any] = {
+            "ServerCertificateMetadata": metadata_shape(row),
+            "CertificateBody": row["certificate_body"],
+        }
+        if row["certificate_chain"] is not None:
+            shape["CertificateChain"] = row["certificate_chain"]
+        return {"ServerCertificate": shape | tags_shape(current_tags(conn, row["entity_uuid"]))}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._server_certificate_row(conn, account_id, ServerCertificateName)
-            shape: dict[str, Any] = {
-                "ServerCertificateMetadata": metadata_shape(row),
-                "CertificateBody": row["certificate_body"],
-            }
-            if row["certificate_chain"] is not None:
-                shape["CertificateChain"] = row["certificate_chain"]
-            return {"ServerCertificate": shape | tags_shape(current_tags(conn, row["entity_uuid"]))}
-
-        return self._query("GetServerCertificate", {"ServerCertificateName": ServerCertificateName}, body)
-
+    @query("ListServerCertificates")
     def list_server_certificates(
-        self, *, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's server certificates' metadata, a page at a time."""
-        params = {"PathPrefix": PathPrefix, "Marker": Marker, "MaxItems": MaxItems}
+        rows, more = page(current_server_certificates(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        return {"ServerCertificateMetadataList": [metadata_shape(r) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            rows, more = page(current_server_certificates(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
-            return {"ServerCertificateMetadataList": [metadata_shape(r) for r in rows], **more}
-
-        return self._query("ListServerCertificates", params, body)
-
+    @command("UpdateServerCertificate")
     def update_server_certificate(
-        self, *, ServerCertificateName: str, NewPath: str | None = None, NewServerCertificateName: str | None = None
+        self,
+        account_id: str,
+        *,
+        ServerCertificateName: str,
+        NewPath: str | None = None,
+        NewServerCertificateName: str | None = None,
     ) -> dict[str, Any]:
         """Rename a server certificate and/or move it to another path."""
-        params = {
-            "ServerCertificateName": ServerCertificateName,
-            "NewPath": NewPath,
-            "NewServerCertificateName": NewServerCertificateName,
-        }
+        cert, old_index = self._server_certificate(account_id, ServerCertificateName)
+        touched: list[Any] = [cert]
+        new_name = NewServerCertificateName
+        if new_name is not None and new_name != cert.server_certificate_name:
+            conflict = f"The Server Certificate with name {new_name} already exists."
+            new_index = self._name_index(account_id, KIND, new_name)
+            if new_index is not None and new_index.id == old_index.id:  # a case variant of its own name
+                raise EntityAlreadyExistsError(conflict)
+            old_index.release()
+            touched += [old_index, self._claim_name(account_id, KIND, new_name, cert.id, conflict)]
+        cert.update(new_name, NewPath)
+        self._save(*touched)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            cert, old_index = self._server_certificate(account_id, ServerCertificateName)
-            touched: list[Any] = [cert]
-            new_name = NewServerCertificateName
-            if new_name is not None and new_name != cert.server_certificate_name:
-                conflict = f"The Server Certificate with name {new_name} already exists."
-                new_index = self._name_index(account_id, KIND, new_name)
-                if new_index is not None and new_index.id == old_index.id:  # a case variant of its own name
-                    raise EntityAlreadyExistsError(conflict)
-                old_index.release()
-                touched += [old_index, self._claim_name(account_id, KIND, new_name, cert.id, conflict)]
-            cert.update(new_name, NewPath)
-            self._save(*touched)
-            return {}
-
-        return self._command("UpdateServerCertificate", params, body)
-
-    def delete_server_certificate(self, *, ServerCertificateName: str) -> dict[str, Any]:
+    @command("DeleteServerCertificate")
+    def delete_server_certificate(self, account_id: str, *, ServerCertificateName: str) -> dict[str, Any]:
         """Delete a server certificate."""
+        cert, index = self._server_certificate(account_id, ServerCertificateName)
+        cert.delete()
+        index.release()
+        self._save(cert, index)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            cert, index = self._server_certificate(account_id, ServerCertificateName)
-            cert.delete()
-            index.release()
-            self._save(cert, index)
-            return {}
-
-        return self._command("DeleteServerCertificate", {"ServerCertificateName": ServerCertificateName}, body)
-
-    def tag_server_certificate(self, *, ServerCertificateName: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagServerCertificate")
+    def tag_server_certificate(
+        self, account_id: str, *, ServerCertificateName: str, Tags: list[dict[str, str]]
+    ) -> dict[str, Any]:
         """Add or overwrite tags of a server certificate (keys are case-sensitive); at most 50."""
+        cert, _ = self._server_certificate(account_id, ServerCertificateName)
+        cert.tag(parse_tags(Tags))
+        self._save(cert)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            cert, _ = self._server_certificate(account_id, ServerCertificateName)
-            cert.tag(parse_tags(Tags))
-            self._save(cert)
-            return {}
-
-        params = {"ServerCertificateName": ServerCertificateName, "Tags": Tags}
-        return self._command("TagServerCertificate", params, body)
-
-    def untag_server_certificate(self, *, ServerCertificateName: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagServerCertificate")
+    def untag_server_certificate(
+        self, account_id: str, *, ServerCertificateName: str, TagKeys: list[str]
+    ) -> dict[str, Any]:
         """Remove tags of a server certificate."""
+        cert, _ = self._server_certificate(account_id, ServerCertificateName)
+        cert.untag(TagKeys)
+        self._save(cert)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            cert, _ = self._server_certificate(account_id, ServerCertificateName)
-            cert.untag(TagKeys)
-            self._save(cert)
-            return {}
-
-        params = {"ServerCertificateName": ServerCertificateName, "TagKeys": TagKeys}
-        return self._command("UntagServerCertificate", params, body)
-
+    @query("ListServerCertificateTags")
     def list_server_certificate_tags(
-        self, *, ServerCertificateName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        ServerCertificateName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a server certificate."""
-        params = {"ServerCertificateName": ServerCertificateName, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._server_certificate_row(conn, account_id, ServerCertificateName)
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListServerCertificateTags", params, body)
+        row = self._server_certificate_row(conn, account_id, ServerCertificateName)
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}

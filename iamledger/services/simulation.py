@@ -23,6 +23,7 @@ from iamledger.projections.effective import EffectivePolicy, effective_policies
 from iamledger.projections.tables import GROUPS, ROLES, USERS
 from iamledger.projections.temporal import live
 from iamledger.services.base import ServiceBase, translated
+from iamledger.services.operations import query
 from iamledger.services.paging import page
 
 
@@ -106,8 +107,11 @@ class SimulationService(ServiceBase):
             raise NoSuchEntityError(f"The {kind} with name {match['name']} cannot be found.")
         return kind, dict(row)
 
+    @query("SimulatePrincipalPolicy")
     def simulate_principal_policy(
         self,
+        conn: Connection,
+        account_id: str,
         *,
         PolicySourceArn: str,
         ActionNames: list[str],
@@ -124,66 +128,48 @@ class SimulationService(ServiceBase):
     ) -> dict[str, Any]:
         """Simulate the policies that apply to a stored user, group or role (a user's include its groups'), plus
         ``PolicyInputList``; a given boundary replaces the entity's own. Parameters and response as boto3's."""
-        params = {
-            "PolicySourceArn": PolicySourceArn,
-            "ActionNames": ActionNames,
-            "PolicyInputList": PolicyInputList,
-            "PermissionsBoundaryPolicyInputList": PermissionsBoundaryPolicyInputList,
-            "ResourceArns": ResourceArns,
-            "ResourcePolicy": ResourcePolicy,
-            "ResourceOwner": ResourceOwner,
-            "CallerArn": CallerArn,
-            "ContextEntries": ContextEntries,
-            "ResourceHandlingOption": ResourceHandlingOption,
-            "MaxItems": MaxItems,
-            "Marker": Marker,
-        }
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            check_simulation_input(
-                ActionNames=ActionNames,
-                PolicyInputList=PolicyInputList or [],
-                PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
-                ResourcePolicy=ResourcePolicy,
-                ResourceHandlingOption=ResourceHandlingOption,
-            )
-            kind, row = self._principal_row(conn, account_id, PolicySourceArn)
-            stored = effective_policies(conn, account_id, kind, row, StoreCatalogue(conn))
-            identity = [
+        check_simulation_input(
+            ActionNames=ActionNames,
+            PolicyInputList=PolicyInputList or [],
+            PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
+            ResourcePolicy=ResourcePolicy,
+            ResourceHandlingOption=ResourceHandlingOption,
+        )
+        kind, row = self._principal_row(conn, account_id, PolicySourceArn)
+        stored = effective_policies(conn, account_id, kind, row, StoreCatalogue(conn))
+        identity = [
+            AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
+            for p in stored
+            if p.role == "identity"
+        ]
+        identity += [
+            AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", "IAM Policy"))
+            for number, text in enumerate(PolicyInputList or [], start=1)
+        ]
+        boundary = next(
+            (
                 AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
                 for p in stored
-                if p.role == "identity"
-            ]
-            identity += [
-                AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", "IAM Policy"))
-                for number, text in enumerate(PolicyInputList or [], start=1)
-            ]
-            boundary = next(
-                (
-                    AppliedPolicy.from_text(p.document, PolicySource(p.source_id, p.source_type))
-                    for p in stored
-                    if p.role == "boundary"
-                ),
-                None,
-            )
-            if PermissionsBoundaryPolicyInputList:
-                source = PolicySource("PermissionsBoundaryPolicyInputList.1", "IAM Policy")
-                boundary = AppliedPolicy.from_text(PermissionsBoundaryPolicyInputList[0], source)
-            result = simulate_policies(
-                identity=identity,
-                boundary=boundary,
-                ActionNames=ActionNames,
-                ResourceArns=ResourceArns,
-                ResourcePolicy=ResourcePolicy,
-                ResourceOwner=ResourceOwner,
-                CallerArn=CallerArn,
-                ContextEntries=ContextEntries,
-                caller=_caller(kind, row),
-            )
-            results, more = page(result["EvaluationResults"], Marker, MaxItems)
-            return {**result, "EvaluationResults": results, **more}
-
-        return self._query("SimulatePrincipalPolicy", params, body)
+                if p.role == "boundary"
+            ),
+            None,
+        )
+        if PermissionsBoundaryPolicyInputList:
+            source = PolicySource("PermissionsBoundaryPolicyInputList.1", "IAM Policy")
+            boundary = AppliedPolicy.from_text(PermissionsBoundaryPolicyInputList[0], source)
+        result = simulate_policies(
+            identity=identity,
+            boundary=boundary,
+            ActionNames=ActionNames,
+            ResourceArns=ResourceArns,
+            ResourcePolicy=ResourcePolicy,
+            ResourceOwner=ResourceOwner,
+            CallerArn=CallerArn,
+            ContextEntries=ContextEntries,
+            caller=_caller(kind, row),
+        )
+        results, more = page(result["EvaluationResults"], Marker, MaxItems)
+        return {**result, "EvaluationResults": results, **more}
 
 
 _PRINCIPAL_ARN = re.compile(r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|group|role)(?:/.*)?/(?P<name>[^/]+)")
