@@ -138,12 +138,26 @@ class VirtualMFADevice(Taggable, AuditedAggregate):
             aggregate.enable_date = self.timestamp
             aggregate.last_step = self.time_step
 
-    def enable(self, user_uuid: uuid.UUID, user_name: str, step: int) -> None:
-        """Assign the device to a user; ``EntityAlreadyExists`` while it is assigned (to anyone)."""
+    def check_unassigned(self) -> None:
+        """``EntityAlreadyExists`` while the device is assigned (to anyone): it cannot be enabled."""
         if self.user_uuid is not None:
             raise EntityAlreadyExistsError("MFA Device is already in use.")
-        if step <= self.last_step:  # a code is never accepted twice
+
+    def _check_assigned_to(self, user_uuid: uuid.UUID, user_name: str) -> None:
+        """``NoSuchEntity`` when the device is not assigned to this user."""
+        if self.user_uuid != user_uuid:
+            raise NoSuchEntityError(f"MFA Device with serial number {self.serial_number} not found for {user_name}.")
+
+    def _check_later_step(self, step: int) -> None:
+        """``InvalidAuthenticationCode`` unless ``step`` is later than the last code accepted: a code is never
+        accepted twice."""
+        if step <= self.last_step:
             raise invalid_authentication_code()
+
+    def enable(self, user_uuid: uuid.UUID, user_name: str, step: int) -> None:
+        """Assign the device to a user; ``EntityAlreadyExists`` while it is assigned (to anyone)."""
+        self.check_unassigned()
+        self._check_later_step(step)
         self.trigger_event(self.Enabled, user_uuid=user_uuid, user_name=user_name, time_step=step)
 
     class Deactivated(AuditedAggregate.Event):
@@ -156,8 +170,7 @@ class VirtualMFADevice(Taggable, AuditedAggregate):
 
     def deactivate(self, user_uuid: uuid.UUID, user_name: str) -> None:
         """Take the device from the user it is assigned to; ``NoSuchEntity`` when it is not that user's."""
-        if self.user_uuid != user_uuid:
-            raise NoSuchEntityError(f"MFA Device with serial number {self.serial_number} not found for {user_name}.")
+        self._check_assigned_to(user_uuid, user_name)
         self.trigger_event(self.Deactivated, user_uuid=user_uuid)
 
     class Resynced(AuditedAggregate.Event):
@@ -168,10 +181,8 @@ class VirtualMFADevice(Taggable, AuditedAggregate):
 
     def resync(self, user_uuid: uuid.UUID, user_name: str, step: int) -> None:
         """Note that the user's device was resynchronized at ``step``; the device must be the user's."""
-        if self.user_uuid != user_uuid:
-            raise NoSuchEntityError(f"MFA Device with serial number {self.serial_number} not found for {user_name}.")
-        if step <= self.last_step:
-            raise invalid_authentication_code()
+        self._check_assigned_to(user_uuid, user_name)
+        self._check_later_step(step)
         self.trigger_event(self.Resynced, time_step=step)
 
     # -- tags -------------------------------------------------------------------------------------------------

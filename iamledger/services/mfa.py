@@ -16,7 +16,7 @@ from urllib.parse import quote
 import segno
 from sqlalchemy import Connection
 
-from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, ValidationError
+from iamledger.domain.errors import NoSuchEntityError, ValidationError
 from iamledger.domain.mfa import (
     ENABLE_WINDOW_STEPS,
     RESYNC_WINDOW_STEPS,
@@ -91,6 +91,27 @@ class MFAService(KeyringBase):
         if seed is None:  # pragma: no cover - a device's seed is saved before the device
             raise NoSuchEntityError(mfa_device_not_found(device.serial_number))
         return seed
+
+    def _user_device_step(
+        self,
+        account_id: str,
+        user_name: str | None,
+        serial_number: str,
+        code1: str,
+        code2: str,
+        window: int,
+        *,
+        unassigned: bool = False,
+    ) -> tuple[Any, VirtualMFADevice, int]:
+        """EnableMFADevice's and ResyncMFADevice's checks: the user, the device (``unassigned``: checked to be
+        assigned to nobody, before the codes), and the time step of ``code2`` when the two codes are the device's for
+        consecutive steps within ``window`` steps of now."""
+        user = self._keyring_user(account_id, user_name)
+        device, _ = self._device(account_id, serial_number)
+        if unassigned:
+            device.check_unassigned()
+        step = check_consecutive_codes(self._seed(device), code1, code2, self.clock(), window)
+        return user, device, step
 
     def create_virtual_mfa_device(
         self, *, VirtualMFADeviceName: str, Path: str | None = None, Tags: list[dict[str, str]] | None = None
@@ -188,13 +209,14 @@ class MFAService(KeyringBase):
         }
 
         def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            device, _ = self._device(account_id, SerialNumber)
-            if device.user_uuid is not None:
-                raise EntityAlreadyExistsError("MFA Device is already in use.")
-            window = ENABLE_WINDOW_STEPS
-            step = check_consecutive_codes(
-                self._seed(device), AuthenticationCode1, AuthenticationCode2, self.clock(), window
+            user, device, step = self._user_device_step(
+                account_id,
+                UserName,
+                SerialNumber,
+                AuthenticationCode1,
+                AuthenticationCode2,
+                ENABLE_WINDOW_STEPS,
+                unassigned=True,
             )
             keyring = self._keyring(account_id, user.id)
             device.enable(user.id, user.user_name, step)
@@ -216,10 +238,8 @@ class MFAService(KeyringBase):
         }
 
         def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            device, _ = self._device(account_id, SerialNumber)
-            step = check_consecutive_codes(
-                self._seed(device), AuthenticationCode1, AuthenticationCode2, self.clock(), RESYNC_WINDOW_STEPS
+            user, device, step = self._user_device_step(
+                account_id, UserName, SerialNumber, AuthenticationCode1, AuthenticationCode2, RESYNC_WINDOW_STEPS
             )
             device.resync(user.id, user.user_name, step)
             self._save(device)
