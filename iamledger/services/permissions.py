@@ -13,6 +13,7 @@ from iamledger.domain.permissions import PermissionsHolder
 from iamledger.projections.principals import attached_policy_arns, find_by_name, inline_policies
 from iamledger.projections.tables import GROUPS, ROLES, USERS
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 
 # kind -> (operation suffix, name parameter, not-found message template)
@@ -46,81 +47,52 @@ class PermissionsService(ServiceBase):
 
     # -- inline policies ----------------------------------------------------------------------------------------
 
-    def _put_inline(self, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-        params = {name_param: name, "PolicyName": policy_name, "PolicyDocument": document}
+    def _put_inline(self, account_id: str, kind: str, name: str, policy_name: str, document: str) -> dict[str, Any]:
+        holder = self._holder(account_id, kind, name)
+        holder.put_inline_policy(policy_name, document)
+        self._save(holder)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            holder = self._holder(account_id, kind, name)
-            holder.put_inline_policy(policy_name, document)
-            self._save(holder)
-            return {}
+    def _get_inline(self, conn: Connection, account_id: str, kind: str, name: str, policy_name: str) -> dict[str, Any]:
+        _, name_param, _ = KINDS[kind]
+        row = self._holder_row(conn, account_id, kind, name)
+        for policy in inline_policies(conn, row["entity_uuid"]):
+            if policy["policy_name"] == policy_name:
+                return {
+                    name_param: row[f"{kind}_name"],
+                    "PolicyName": policy_name,
+                    "PolicyDocument": policy_document_shape(policy["document"]),
+                }
+        raise NoSuchEntityError(f"The {kind} policy with name {policy_name} cannot be found.")
 
-        return self._command(f"Put{suffix}Policy", params, body)
+    def _delete_inline(self, account_id: str, kind: str, name: str, policy_name: str) -> dict[str, Any]:
+        holder = self._holder(account_id, kind, name)
+        holder.delete_inline_policy(policy_name)
+        self._save(holder)
+        return {}
 
-    def _get_inline(self, kind: str, name: str, policy_name: str) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._holder_row(conn, account_id, kind, name)
-            for policy in inline_policies(conn, row["entity_uuid"]):
-                if policy["policy_name"] == policy_name:
-                    return {
-                        name_param: row[f"{kind}_name"],
-                        "PolicyName": policy_name,
-                        "PolicyDocument": policy_document_shape(policy["document"]),
-                    }
-            raise NoSuchEntityError(f"The {kind} policy with name {policy_name} cannot be found.")
-
-        return self._query(f"Get{suffix}Policy", {name_param: name, "PolicyName": policy_name}, body)
-
-    def _delete_inline(self, kind: str, name: str, policy_name: str) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-
-        def body(account_id: str) -> dict[str, Any]:
-            holder = self._holder(account_id, kind, name)
-            holder.delete_inline_policy(policy_name)
-            self._save(holder)
-            return {}
-
-        return self._command(f"Delete{suffix}Policy", {name_param: name, "PolicyName": policy_name}, body)
-
-    def _list_inline(self, kind: str, name: str, marker: str | None, max_items: int | None) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-        params = {name_param: name, "Marker": marker, "MaxItems": max_items}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._holder_row(conn, account_id, kind, name)
-            names = [p["policy_name"] for p in inline_policies(conn, row["entity_uuid"])]
-            chunk, more = page(names, marker, max_items)
-            return {"PolicyNames": chunk, **more}
-
-        return self._query(f"List{suffix}Policies", params, body)
+    def _list_inline(
+        self, conn: Connection, account_id: str, kind: str, name: str, marker: str | None, max_items: int | None
+    ) -> dict[str, Any]:
+        row = self._holder_row(conn, account_id, kind, name)
+        names = [p["policy_name"] for p in inline_policies(conn, row["entity_uuid"])]
+        chunk, more = page(names, marker, max_items)
+        return {"PolicyNames": chunk, **more}
 
     # -- attached managed policies ----------------------------------------------------------------------------
 
-    def _attach(self, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
+    def _attach(self, account_id: str, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
+        holder = self._holder(account_id, kind, name)
+        self._require_policy(account_id, policy_arn)
+        if holder.attach_policy(policy_arn):
+            self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=True))
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            holder = self._holder(account_id, kind, name)
-            self._require_policy(account_id, policy_arn)
-            if holder.attach_policy(policy_arn):
-                self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=True))
-            return {}
-
-        return self._command(f"Attach{suffix}Policy", {name_param: name, "PolicyArn": policy_arn}, body)
-
-    def _detach(self, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-
-        def body(account_id: str) -> dict[str, Any]:
-            holder = self._holder(account_id, kind, name)
-            holder.detach_policy(policy_arn)
-            self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=False))
-            return {}
-
-        return self._command(f"Detach{suffix}Policy", {name_param: name, "PolicyArn": policy_arn}, body)
+    def _detach(self, account_id: str, kind: str, name: str, policy_arn: str) -> dict[str, Any]:
+        holder = self._holder(account_id, kind, name)
+        holder.detach_policy(policy_arn)
+        self._save(holder, *self._policy_attachment_changed(account_id, policy_arn, holder, attached=False))
+        return {}
 
     def _policy_attachment_changed(
         self, account_id: str, policy_arn: str, holder: PermissionsHolder, *, attached: bool
@@ -146,116 +118,183 @@ class PermissionsService(ServiceBase):
         return [policy]
 
     def _list_attached(
-        self, kind: str, name: str, path_prefix: str | None, marker: str | None, max_items: int | None
+        self,
+        conn: Connection,
+        account_id: str,
+        kind: str,
+        name: str,
+        path_prefix: str | None,
+        marker: str | None,
+        max_items: int | None,
     ) -> dict[str, Any]:
-        suffix, name_param, _ = KINDS[kind]
-        params = {name_param: name, "PathPrefix": path_prefix, "Marker": marker, "MaxItems": max_items}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = self._holder_row(conn, account_id, kind, name)
-            arns = attached_policy_arns(conn, row["entity_uuid"])
-            prefix = path_prefix or "/"
-            selected = [a for a in arns if a.split(":", 5)[5][len("policy") :].startswith(prefix)]
-            chunk, more = page(selected, marker, max_items)
-            return {"AttachedPolicies": [{"PolicyName": a.rsplit("/", 1)[1], "PolicyArn": a} for a in chunk], **more}
-
-        return self._query(f"ListAttached{suffix}Policies", params, body)
+        row = self._holder_row(conn, account_id, kind, name)
+        arns = attached_policy_arns(conn, row["entity_uuid"])
+        prefix = path_prefix or "/"
+        selected = [a for a in arns if a.split(":", 5)[5][len("policy") :].startswith(prefix)]
+        chunk, more = page(selected, marker, max_items)
+        return {"AttachedPolicies": [{"PolicyName": a.rsplit("/", 1)[1], "PolicyArn": a} for a in chunk], **more}
 
     # -- the operations -------------------------------------------------------------------------------------------
 
-    def put_user_policy(self, *, UserName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+    @command("PutUserPolicy")
+    def put_user_policy(
+        self, account_id: str, *, UserName: str, PolicyName: str, PolicyDocument: str
+    ) -> dict[str, Any]:
         """Create or replace an inline policy of a user."""
-        return self._put_inline("user", UserName, PolicyName, PolicyDocument)
+        return self._put_inline(account_id, "user", UserName, PolicyName, PolicyDocument)
 
-    def get_user_policy(self, *, UserName: str, PolicyName: str) -> dict[str, Any]:
+    @query("GetUserPolicy")
+    def get_user_policy(self, conn: Connection, account_id: str, *, UserName: str, PolicyName: str) -> dict[str, Any]:
         """An inline policy of a user, its document as parsed JSON."""
-        return self._get_inline("user", UserName, PolicyName)
+        return self._get_inline(conn, account_id, "user", UserName, PolicyName)
 
-    def delete_user_policy(self, *, UserName: str, PolicyName: str) -> dict[str, Any]:
+    @command("DeleteUserPolicy")
+    def delete_user_policy(self, account_id: str, *, UserName: str, PolicyName: str) -> dict[str, Any]:
         """Delete an inline policy of a user."""
-        return self._delete_inline("user", UserName, PolicyName)
+        return self._delete_inline(account_id, "user", UserName, PolicyName)
 
+    @query("ListUserPolicies")
     def list_user_policies(
-        self, *, UserName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The names of a user's inline policies."""
-        return self._list_inline("user", UserName, Marker, MaxItems)
+        return self._list_inline(conn, account_id, "user", UserName, Marker, MaxItems)
 
-    def attach_user_policy(self, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("AttachUserPolicy")
+    def attach_user_policy(self, account_id: str, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
         """Attach a managed policy to a user (at most 10)."""
-        return self._attach("user", UserName, PolicyArn)
+        return self._attach(account_id, "user", UserName, PolicyArn)
 
-    def detach_user_policy(self, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("DetachUserPolicy")
+    def detach_user_policy(self, account_id: str, *, UserName: str, PolicyArn: str) -> dict[str, Any]:
         """Detach a managed policy from a user."""
-        return self._detach("user", UserName, PolicyArn)
+        return self._detach(account_id, "user", UserName, PolicyArn)
 
+    @query("ListAttachedUserPolicies")
     def list_attached_user_policies(
-        self, *, UserName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The managed policies attached to a user."""
-        return self._list_attached("user", UserName, PathPrefix, Marker, MaxItems)
+        return self._list_attached(conn, account_id, "user", UserName, PathPrefix, Marker, MaxItems)
 
-    def put_group_policy(self, *, GroupName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+    @command("PutGroupPolicy")
+    def put_group_policy(
+        self, account_id: str, *, GroupName: str, PolicyName: str, PolicyDocument: str
+    ) -> dict[str, Any]:
         """Create or replace an inline policy of a group."""
-        return self._put_inline("group", GroupName, PolicyName, PolicyDocument)
+        return self._put_inline(account_id, "group", GroupName, PolicyName, PolicyDocument)
 
-    def get_group_policy(self, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
+    @query("GetGroupPolicy")
+    def get_group_policy(self, conn: Connection, account_id: str, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
         """An inline policy of a group, its document as parsed JSON."""
-        return self._get_inline("group", GroupName, PolicyName)
+        return self._get_inline(conn, account_id, "group", GroupName, PolicyName)
 
-    def delete_group_policy(self, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
+    @command("DeleteGroupPolicy")
+    def delete_group_policy(self, account_id: str, *, GroupName: str, PolicyName: str) -> dict[str, Any]:
         """Delete an inline policy of a group."""
-        return self._delete_inline("group", GroupName, PolicyName)
+        return self._delete_inline(account_id, "group", GroupName, PolicyName)
 
+    @query("ListGroupPolicies")
     def list_group_policies(
-        self, *, GroupName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        GroupName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The names of a group's inline policies."""
-        return self._list_inline("group", GroupName, Marker, MaxItems)
+        return self._list_inline(conn, account_id, "group", GroupName, Marker, MaxItems)
 
-    def attach_group_policy(self, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("AttachGroupPolicy")
+    def attach_group_policy(self, account_id: str, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
         """Attach a managed policy to a group (at most 10)."""
-        return self._attach("group", GroupName, PolicyArn)
+        return self._attach(account_id, "group", GroupName, PolicyArn)
 
-    def detach_group_policy(self, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("DetachGroupPolicy")
+    def detach_group_policy(self, account_id: str, *, GroupName: str, PolicyArn: str) -> dict[str, Any]:
         """Detach a managed policy from a group."""
-        return self._detach("group", GroupName, PolicyArn)
+        return self._detach(account_id, "group", GroupName, PolicyArn)
 
+    @query("ListAttachedGroupPolicies")
     def list_attached_group_policies(
-        self, *, GroupName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        GroupName: str,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The managed policies attached to a group."""
-        return self._list_attached("group", GroupName, PathPrefix, Marker, MaxItems)
+        return self._list_attached(conn, account_id, "group", GroupName, PathPrefix, Marker, MaxItems)
 
-    def put_role_policy(self, *, RoleName: str, PolicyName: str, PolicyDocument: str) -> dict[str, Any]:
+    @command("PutRolePolicy")
+    def put_role_policy(
+        self, account_id: str, *, RoleName: str, PolicyName: str, PolicyDocument: str
+    ) -> dict[str, Any]:
         """Create or replace an inline policy of a role (10,240 characters for all of them; not on a service-linked
         role)."""
-        return self._put_inline("role", RoleName, PolicyName, PolicyDocument)
+        return self._put_inline(account_id, "role", RoleName, PolicyName, PolicyDocument)
 
-    def get_role_policy(self, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
+    @query("GetRolePolicy")
+    def get_role_policy(self, conn: Connection, account_id: str, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
         """An inline policy of a role, its document as parsed JSON."""
-        return self._get_inline("role", RoleName, PolicyName)
+        return self._get_inline(conn, account_id, "role", RoleName, PolicyName)
 
-    def delete_role_policy(self, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
+    @command("DeleteRolePolicy")
+    def delete_role_policy(self, account_id: str, *, RoleName: str, PolicyName: str) -> dict[str, Any]:
         """Delete an inline policy of a role."""
-        return self._delete_inline("role", RoleName, PolicyName)
+        return self._delete_inline(account_id, "role", RoleName, PolicyName)
 
+    @query("ListRolePolicies")
     def list_role_policies(
-        self, *, RoleName: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        RoleName: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The names of a role's inline policies."""
-        return self._list_inline("role", RoleName, Marker, MaxItems)
+        return self._list_inline(conn, account_id, "role", RoleName, Marker, MaxItems)
 
-    def attach_role_policy(self, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("AttachRolePolicy")
+    def attach_role_policy(self, account_id: str, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
         """Attach a managed policy to a role (at most 10; not to a service-linked role)."""
-        return self._attach("role", RoleName, PolicyArn)
+        return self._attach(account_id, "role", RoleName, PolicyArn)
 
-    def detach_role_policy(self, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
+    @command("DetachRolePolicy")
+    def detach_role_policy(self, account_id: str, *, RoleName: str, PolicyArn: str) -> dict[str, Any]:
         """Detach a managed policy from a role."""
-        return self._detach("role", RoleName, PolicyArn)
+        return self._detach(account_id, "role", RoleName, PolicyArn)
 
+    @query("ListAttachedRolePolicies")
     def list_attached_role_policies(
-        self, *, RoleName: str, PathPrefix: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        RoleName: str,
+        PathPrefix: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The managed policies attached to a role."""
-        return self._list_attached("role", RoleName, PathPrefix, Marker, MaxItems)
+        return self._list_attached(conn, account_id, "role", RoleName, PathPrefix, Marker, MaxItems)
