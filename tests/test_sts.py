@@ -176,6 +176,37 @@ def test_a_session_policy_narrows_the_role(org: IdentityStore):
     assert identity["UserId"].endswith(":s1")
 
 
+def test_a_role_session_has_the_role_s_tags_under_its_own_and_its_source_identity(org: IdentityStore):
+    trusted = {
+        "Effect": "Allow",
+        "Principal": {"AWS": user_arn("alice")},
+        "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+    }
+    role_tags = [{"Key": "team", "Value": "red"}, {"Key": "site", "Value": "paris"}]
+    org.create_role(RoleName="ops", AssumeRolePolicyDocument=doc(trusted), Tags=role_tags)
+    condition = {
+        "StringEquals": {
+            "aws:PrincipalTag/team": "blue",
+            "aws:PrincipalTag/site": "paris",
+            "aws:SourceIdentity": "alice@corp",
+        }
+    }
+    org.put_role_policy(
+        RoleName="ops", PolicyName="tagged", PolicyDocument=doc(allow("iam:ListUsers") | {"Condition": condition})
+    )
+    tagged = _session(
+        org, user_arn("alice"), "ops", Tags=[{"Key": "team", "Value": "blue"}], SourceIdentity="alice@corp"
+    )
+    untagged = _session(org, user_arn("alice"), "ops", SourceIdentity="alice@corp")
+    anonymous = _session(org, user_arn("alice"), "ops", Tags=[{"Key": "team", "Value": "blue"}])
+    with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", tagged["Credentials"]["AccessKeyId"]):
+        assert org.list_users()["Users"]
+    for refused in (untagged, anonymous):
+        key = refused["Credentials"]["AccessKeyId"]
+        with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", key), pytest.raises(AccessDeniedError):
+            org.list_users()
+
+
 def test_a_boundary_narrows_a_user(org: IdentityStore):
     org.put_user_permissions_boundary(UserName="admin", PermissionsBoundary="arn:aws:iam::aws:policy/IAMReadOnlyAccess")
     with acting_as(user_arn("admin")):

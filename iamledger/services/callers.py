@@ -189,24 +189,34 @@ def _role_session(
     row = conn.execute(query).mappings().first()
     if row is None:  # the role was deleted: its sessions act with no permissions
         return Caller(actor, account, "unknown", Principal.assumed_role(account, match["role"], match["session"]))
-    role_tags = dict(current_tags(conn, str(row["entity_uuid"])))
-    session: Session | None = None
-    session_policies: tuple[AppliedPolicy, ...] | None = None
-    if session_aggregate is not None:
-        role_tags.update({t["Key"]: t["Value"] for t in session_aggregate.tags})
-        session = Session(session_aggregate.issued_at, source_identity=session_aggregate.source_identity)
-        session_policies = _session_policies(conn, account, session_aggregate, catalogue)
-    principal = Principal.assumed_role(
-        account,
-        row["role_name"],
-        match["session"],
-        role_path=row["path"],
-        role_id=row["role_id"],
-        tags=role_tags,
-        session=session,
+    principal = assumed_role_principal(conn, account, row, match["session"], session_aggregate)
+    session_policies = (
+        None if session_aggregate is None else _session_policies(conn, account, session_aggregate, catalogue)
     )
     identity, boundary = _applied(effective_policies(conn, account, "role", dict(row), catalogue))
     return Caller(actor, account, "role-session", principal, identity, boundary, session_policies, session_aggregate)
+
+
+def assumed_role_principal(
+    conn: Connection, account: str, role: Mapping[Any, Any], session_name: str, session: RoleSession | None
+) -> Principal:
+    """The principal of ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION_NAME``, ``role`` being the role's view row
+    (name, path, id, entity uuid): the role's tags, overridden by the session's own, and the session's issue time
+    and source identity; without the session's aggregate (``None``), the role's tags alone and no session facts."""
+    tags = dict(current_tags(conn, str(role["entity_uuid"])))
+    facts: Session | None = None
+    if session is not None:
+        tags.update({t["Key"]: t["Value"] for t in session.tags})
+        facts = Session(session.issued_at, source_identity=session.source_identity)
+    return Principal.assumed_role(
+        account,
+        role["role_name"],
+        session_name,
+        role_path=role["path"],
+        role_id=role["role_id"],
+        tags=tags,
+        session=facts,
+    )
 
 
 def _session_policies(
