@@ -79,6 +79,19 @@ def test_the_session_policy_narrows_the_user(alice: IdentityStore) -> None:
         alice.lookup_events()  # alice may, the session policy does not allow it
 
 
+def test_managed_session_policies_narrow_the_user(alice: IdentityStore) -> None:
+    trail = alice.create_policy(PolicyName="trail", PolicyDocument=doc("cloudtrail:LookupEvents"))["Policy"]["Arn"]
+    sessions = {}
+    with acting_as(ALICE):
+        for arn in (trail, "arn:aws:iam::aws:policy/IAMReadOnlyAccess"):
+            sessions[arn] = alice.get_federation_token(Name="Bob", PolicyArns=[{"arn": arn}])["Credentials"]
+    with acting_as(f"arn:aws:sts::{A}:federated-user/Bob", sessions[trail]["AccessKeyId"]):
+        alice.lookup_events()  # allowed by alice's policy and by the managed session policy
+    key = sessions["arn:aws:iam::aws:policy/IAMReadOnlyAccess"]["AccessKeyId"]
+    with acting_as(f"arn:aws:sts::{A}:federated-user/Bob", key), pytest.raises(AccessDeniedError):
+        alice.lookup_events()  # alice may, the managed session policy does not allow it
+
+
 def test_without_a_session_policy_the_session_may_do_nothing(alice: IdentityStore) -> None:
     with acting_as(ALICE):
         result = alice.get_federation_token(Name="Bob")

@@ -176,6 +176,17 @@ def test_a_session_policy_narrows_the_role(org: IdentityStore):
     assert identity["UserId"].endswith(":s1")
 
 
+def test_managed_session_policies_narrow_the_role(org: IdentityStore):
+    org.create_role(RoleName="ops", AssumeRolePolicyDocument=trust({"AWS": user_arn("alice")}))
+    org.attach_role_policy(RoleName="ops", PolicyArn="arn:aws:iam::aws:policy/IAMFullAccess")
+    read_only = [{"arn": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}]
+    creds = _session(org, user_arn("alice"), "ops", PolicyArns=read_only)["Credentials"]
+    with acting_as(f"arn:aws:sts::{A}:assumed-role/ops/s1", creds["AccessKeyId"]):
+        assert org.list_users()["Users"]
+        with pytest.raises(AccessDeniedError, match="because no session policy allows the iam:CreateUser action"):
+            org.create_user(UserName="mallory")
+
+
 def test_a_role_session_has_the_role_s_tags_under_its_own_and_its_source_identity(org: IdentityStore):
     trusted = {
         "Effect": "Allow",

@@ -150,13 +150,6 @@ def _federated_session(
         row = conn.execute(select(USERS).where(USERS.c.arn == session.principal_arn, live(USERS))).mappings().first()
         if row is not None:  # a deleted user's sessions act with no permissions
             identity, boundary = _applied(effective_policies(conn, account, "user", dict(row), catalogue))
-    policies: list[AppliedPolicy] = []
-    if session.session_policy:
-        policies.append(AppliedPolicy.from_text(session.session_policy, PolicySource("SessionPolicy", "session")))
-    for arn in session.policy_arns:
-        document = managed_document(conn, account, arn, catalogue)
-        if document is not None:
-            policies.append(AppliedPolicy.from_text(document, PolicySource(arn.rsplit("/", 1)[1], "session")))
     principal = Principal.federated_user(
         account,
         session.federated_user_name,
@@ -164,7 +157,8 @@ def _federated_session(
         tags=tags,
         session=Session(session.issued_at),
     )
-    return Caller(actor, account, "federated-user", principal, identity, boundary, tuple(policies), session)
+    policies = _session_policies(conn, account, session, catalogue)
+    return Caller(actor, account, "federated-user", principal, identity, boundary, policies, session)
 
 
 def _role_session(
@@ -190,9 +184,9 @@ def _role_session(
     if row is None:  # the role was deleted: its sessions act with no permissions
         return Caller(actor, account, "unknown", Principal.assumed_role(account, match["role"], match["session"]))
     principal = assumed_role_principal(conn, account, row, match["session"], session_aggregate)
-    session_policies = (
-        None if session_aggregate is None else _session_policies(conn, account, session_aggregate, catalogue)
-    )
+    session_policies: tuple[AppliedPolicy, ...] | None = None
+    if session_aggregate is not None and (session_aggregate.session_policy or session_aggregate.policy_arns):
+        session_policies = _session_policies(conn, account, session_aggregate, catalogue)
     identity, boundary = _applied(effective_policies(conn, account, "role", dict(row), catalogue))
     return Caller(actor, account, "role-session", principal, identity, boundary, session_policies, session_aggregate)
 
@@ -219,15 +213,33 @@ def assumed_role_principal(
     )
 
 
-def _session_policies(
-    conn: Connection, account: str, session: RoleSession, catalogue: Mapping[str, Mapping[str, Any]]
-) -> tuple[AppliedPolicy, ...] | None:
-    """The session policies of a role session (inline ``Policy`` and ``PolicyArns``), or ``None`` without any."""
-    policies: list[AppliedPolicy] = []
+def session_policy_documents(
+    conn: Connection,
+    account: str,
+    session: RoleSession | FederatedSession,
+    catalogue: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[str, str, str | None]]:
+    """The session policies of a role or federated session, as ``(document, source id, policy ARN)``: its inline
+    ``Policy`` (source ``SessionPolicy``, no ARN), then each of its ``PolicyArns`` that still exists (source: the
+    policy's name)."""
+    documents: list[tuple[str, str, str | None]] = []
     if session.session_policy:
-        policies.append(AppliedPolicy.from_text(session.session_policy, PolicySource("SessionPolicy", "session")))
+        documents.append((session.session_policy, "SessionPolicy", None))
     for arn in session.policy_arns:
         document = managed_document(conn, account, arn, catalogue)
         if document is not None:
-            policies.append(AppliedPolicy.from_text(document, PolicySource(arn.rsplit("/", 1)[1], "session")))
-    return tuple(policies) if (session.session_policy or session.policy_arns) else None
+            documents.append((document, arn.rsplit("/", 1)[1], arn))
+    return documents
+
+
+def _session_policies(
+    conn: Connection,
+    account: str,
+    session: RoleSession | FederatedSession,
+    catalogue: Mapping[str, Mapping[str, Any]],
+) -> tuple[AppliedPolicy, ...]:
+    """The session policies of a role or federated session, as the evaluator takes them."""
+    return tuple(
+        AppliedPolicy.from_text(document, PolicySource(source, "session"))
+        for document, source, _ in session_policy_documents(conn, account, session, catalogue)
+    )
