@@ -53,6 +53,7 @@ from iamledger.projections.access_keys import find_access_key, keys_of_owner
 from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.projections.users import find_user
 from iamledger.services.base import SAVE_RETRIES, ServiceBase, translated
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 from iamledger.services.users import KIND as USER_KIND
@@ -187,8 +188,10 @@ class CredentialsService(ServiceBase):
 
     # -- login profiles --------------------------------------------------------------------------------------------
 
+    @command("CreateLoginProfile")
     def create_login_profile(
         self,
+        account_id: str,
         *,
         UserName: str | None = None,
         Password: str | None = None,
@@ -197,34 +200,24 @@ class CredentialsService(ServiceBase):
     ) -> dict[str, Any]:
         """Give a user a console password, checked against the account password policy (AWS's default rules
         when the account has none). ``EntityAlreadyExists`` when it has one already."""
-        params = {
-            "UserName": UserName,
-            "Password": Password,
-            "PasswordResetRequired": PasswordResetRequired,
-            "MaxSigninSessionDuration": MaxSigninSessionDuration,
-        }
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._target_user(account_id, UserName)
-            if Password is None:
-                raise _must_not_be_null("password")
-            user.check_no_login_profile()
-            self._check_new_password(self._account_aggregate(account_id), Password)
-            user.create_login_profile(
-                password_reset_required=bool(PasswordResetRequired),
-                max_signin_session_duration=MaxSigninSessionDuration,
-            )
-            passwords = self._passwords(user)
-            passwords.set_password(Password)
-            try:
-                self._save(user)
-            except BaseException:
-                passwords.forget()
-                raise
-            log.info("login_profile_created", user_name=user.user_name)
-            return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
-
-        return self._command("CreateLoginProfile", params, body)
+        user = self._target_user(account_id, UserName)
+        if Password is None:
+            raise _must_not_be_null("password")
+        user.check_no_login_profile()
+        self._check_new_password(self._account_aggregate(account_id), Password)
+        user.create_login_profile(
+            password_reset_required=bool(PasswordResetRequired),
+            max_signin_session_duration=MaxSigninSessionDuration,
+        )
+        passwords = self._passwords(user)
+        passwords.set_password(Password)
+        try:
+            self._save(user)
+        except BaseException:
+            passwords.forget()
+            raise
+        log.info("login_profile_created", user_name=user.user_name)
+        return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
 
     def get_login_profile(self, *, UserName: str | None = None) -> dict[str, Any]:
         """A user's login profile (creation date, reset flag); ``NoSuchEntity`` when it has no password."""
@@ -235,8 +228,10 @@ class CredentialsService(ServiceBase):
 
         return self._read("GetLoginProfile", {"UserName": UserName}, body)
 
+    @command("UpdateLoginProfile")
     def update_login_profile(
         self,
+        account_id: str,
         *,
         UserName: str,
         Password: str | None = None,
@@ -245,48 +240,34 @@ class CredentialsService(ServiceBase):
         ResetMaxSigninSessionDuration: bool | None = None,
     ) -> dict[str, Any]:
         """An administrator's change of a user's password and/or flags; omitted settings stay as they are."""
-        params = {
-            "UserName": UserName,
-            "Password": Password,
-            "PasswordResetRequired": PasswordResetRequired,
-            "MaxSigninSessionDuration": MaxSigninSessionDuration,
-            "ResetMaxSigninSessionDuration": ResetMaxSigninSessionDuration,
-        }
-
-        def body(account_id: str) -> dict[str, Any]:
-            if MaxSigninSessionDuration is not None and ResetMaxSigninSessionDuration:
-                raise InvalidInputError(
-                    "You cannot specify MaxSigninSessionDuration and set ResetMaxSigninSessionDuration to true "
-                    "in the same request."
-                )
-            user = self._named_user(account_id, UserName)
-            user.require_login_profile()
-            if Password is not None:
-                self._check_new_password(self._account_aggregate(account_id), Password)
-            user.update_login_profile(
-                password_changed=Password is not None,
-                password_reset_required=PasswordResetRequired,
-                max_signin_session_duration=MaxSigninSessionDuration,
-                reset_max_signin_session_duration=bool(ResetMaxSigninSessionDuration),
+        if MaxSigninSessionDuration is not None and ResetMaxSigninSessionDuration:
+            raise InvalidInputError(
+                "You cannot specify MaxSigninSessionDuration and set ResetMaxSigninSessionDuration to true "
+                "in the same request."
             )
-            self._save(user)
-            if Password is not None:
-                self._passwords(user).set_password(Password)
-            return {}
+        user = self._named_user(account_id, UserName)
+        user.require_login_profile()
+        if Password is not None:
+            self._check_new_password(self._account_aggregate(account_id), Password)
+        user.update_login_profile(
+            password_changed=Password is not None,
+            password_reset_required=PasswordResetRequired,
+            max_signin_session_duration=MaxSigninSessionDuration,
+            reset_max_signin_session_duration=bool(ResetMaxSigninSessionDuration),
+        )
+        self._save(user)
+        if Password is not None:
+            self._passwords(user).set_password(Password)
+        return {}
 
-        return self._command("UpdateLoginProfile", params, body)
-
-    def delete_login_profile(self, *, UserName: str | None = None) -> dict[str, Any]:
+    @command("DeleteLoginProfile")
+    def delete_login_profile(self, account_id: str, *, UserName: str | None = None) -> dict[str, Any]:
         """Remove a user's console password (and its vault rows); its access keys keep working."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._target_user(account_id, UserName)
-            user.delete_login_profile()
-            self._save(user)
-            self._passwords(user).forget()
-            return {}
-
-        return self._command("DeleteLoginProfile", {"UserName": UserName}, body)
+        user = self._target_user(account_id, UserName)
+        user.delete_login_profile()
+        self._save(user)
+        self._passwords(user).forget()
+        return {}
 
     def change_password(self, *, OldPassword: str, NewPassword: str) -> dict[str, Any]:
         """The calling IAM user changes its own password (``InvalidUserType`` for the root user and for other
@@ -373,16 +354,13 @@ class CredentialsService(ServiceBase):
 
         return self._read("GetAccountPasswordPolicy", {}, body)
 
-    def delete_account_password_policy(self) -> dict[str, Any]:
+    @command("DeleteAccountPasswordPolicy")
+    def delete_account_password_policy(self, account_id: str) -> dict[str, Any]:
         """Remove the account password policy; ``NoSuchEntity`` when none is set."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            account = self._account_aggregate(account_id)
-            account.delete_password_policy()
-            self._save(account)
-            return {}
-
-        return self._command("DeleteAccountPasswordPolicy", {}, body)
+        account = self._account_aggregate(account_id)
+        account.delete_password_policy()
+        self._save(account)
+        return {}
 
     # -- console sign-in -------------------------------------------------------------------------------------------
 
@@ -451,112 +429,102 @@ class CredentialsService(ServiceBase):
 
     # -- access keys -----------------------------------------------------------------------------------------------
 
-    def create_access_key(self, *, UserName: str | None = None) -> dict[str, Any]:
+    @command("CreateAccessKey")
+    def create_access_key(self, account_id: str, *, UserName: str | None = None) -> dict[str, Any]:
         """A new access key for the user (default: the calling user; for the root caller, a root access key). The
         secret is returned here and never again; at most two keys per user (``LimitExceeded``)."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            owner = self._key_owner(account_id, UserName)
-            key_id = new_access_key_id()
-            secret = new_secret_access_key()
-            if isinstance(owner, Account):
-                owner.create_root_access_key(key_id, secret_fingerprint(secret))
-                owner_arn, owner_name = owner.root_arn, ROOT_USER_NAME
-                created = owner.root_access_keys[key_id].create_date
-            else:
-                owner.create_access_key(key_id, secret_fingerprint(secret))
-                owner_arn, owner_name = owner.arn, owner.user_name
-                created = owner.access_keys[key_id].create_date
-            self.vault.put_secret(
-                secret_id=key_id, account_id=account_id, kind="access_key", owner_arn=owner_arn, secret=secret
-            )
-            try:
-                self._save(owner)
-            except BaseException:
-                self.vault.delete_secret(key_id)
-                raise
-            log.info("access_key_created", key_id=key_id, owner=owner_arn)
-            return {
-                "AccessKey": {
-                    "UserName": owner_name,
-                    "AccessKeyId": key_id,
-                    "Status": "Active",
-                    "SecretAccessKey": secret,
-                    "CreateDate": aws_datetime(created),
-                }
+        owner = self._key_owner(account_id, UserName)
+        key_id = new_access_key_id()
+        secret = new_secret_access_key()
+        if isinstance(owner, Account):
+            owner.create_root_access_key(key_id, secret_fingerprint(secret))
+            owner_arn, owner_name = owner.root_arn, ROOT_USER_NAME
+            created = owner.root_access_keys[key_id].create_date
+        else:
+            owner.create_access_key(key_id, secret_fingerprint(secret))
+            owner_arn, owner_name = owner.arn, owner.user_name
+            created = owner.access_keys[key_id].create_date
+        self.vault.put_secret(
+            secret_id=key_id, account_id=account_id, kind="access_key", owner_arn=owner_arn, secret=secret
+        )
+        try:
+            self._save(owner)
+        except BaseException:
+            self.vault.delete_secret(key_id)
+            raise
+        log.info("access_key_created", key_id=key_id, owner=owner_arn)
+        return {
+            "AccessKey": {
+                "UserName": owner_name,
+                "AccessKeyId": key_id,
+                "Status": "Active",
+                "SecretAccessKey": secret,
+                "CreateDate": aws_datetime(created),
             }
+        }
 
-        return self._command("CreateAccessKey", {"UserName": UserName}, body)
-
+    @query("ListAccessKeys")
     def list_access_keys(
-        self, *, UserName: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The access keys of a user (default: the caller; the root caller's own keys), oldest first."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+        if UserName is not None:
+            row = find_user(conn, account_id, UserName)
+            if row is None:
+                raise NoSuchEntityError(user_not_found(UserName))
+            owner_uuid = str(row["entity_uuid"])
+        else:
+            with self.acting(account_id):
+                owner_uuid = str(self._key_owner(account_id, None).id)
+        rows, more = page(keys_of_owner(conn, owner_uuid), Marker, MaxItems)
+        return {"AccessKeyMetadata": [_key_metadata_shape(r) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            if UserName is not None:
-                row = find_user(conn, account_id, UserName)
-                if row is None:
-                    raise NoSuchEntityError(user_not_found(UserName))
-                owner_uuid = str(row["entity_uuid"])
-            else:
-                with self.acting(account_id):
-                    owner_uuid = str(self._key_owner(account_id, None).id)
-            rows, more = page(keys_of_owner(conn, owner_uuid), Marker, MaxItems)
-            return {"AccessKeyMetadata": [_key_metadata_shape(r) for r in rows], **more}
-
-        return self._query("ListAccessKeys", params, body)
-
-    def update_access_key(self, *, AccessKeyId: str, Status: str, UserName: str | None = None) -> dict[str, Any]:
+    @command("UpdateAccessKey")
+    def update_access_key(
+        self, account_id: str, *, AccessKeyId: str, Status: str, UserName: str | None = None
+    ) -> dict[str, Any]:
         """Activate or deactivate a key (an inactive key cannot sign requests)."""
-        params = {"UserName": UserName, "AccessKeyId": AccessKeyId, "Status": Status}
+        owner = self._key_owner(account_id, UserName)
+        if isinstance(owner, Account):
+            owner.update_root_access_key(AccessKeyId, Status)
+        else:
+            owner.update_access_key(AccessKeyId, Status)
+        self._save(owner)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            owner = self._key_owner(account_id, UserName)
-            if isinstance(owner, Account):
-                owner.update_root_access_key(AccessKeyId, Status)
-            else:
-                owner.update_access_key(AccessKeyId, Status)
-            self._save(owner)
-            return {}
-
-        return self._command("UpdateAccessKey", params, body)
-
-    def delete_access_key(self, *, AccessKeyId: str, UserName: str | None = None) -> dict[str, Any]:
+    @command("DeleteAccessKey")
+    def delete_access_key(self, account_id: str, *, AccessKeyId: str, UserName: str | None = None) -> dict[str, Any]:
         """Delete a key for good, its secret included."""
-        params = {"UserName": UserName, "AccessKeyId": AccessKeyId}
+        owner = self._key_owner(account_id, UserName)
+        if isinstance(owner, Account):
+            owner.delete_root_access_key(AccessKeyId)
+        else:
+            owner.delete_access_key(AccessKeyId)
+        self._save(owner)
+        self.vault.delete_secret(AccessKeyId)
+        log.info("access_key_deleted", key_id=AccessKeyId)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            owner = self._key_owner(account_id, UserName)
-            if isinstance(owner, Account):
-                owner.delete_root_access_key(AccessKeyId)
-            else:
-                owner.delete_access_key(AccessKeyId)
-            self._save(owner)
-            self.vault.delete_secret(AccessKeyId)
-            log.info("access_key_deleted", key_id=AccessKeyId)
-            return {}
-
-        return self._command("DeleteAccessKey", params, body)
-
-    def get_access_key_last_used(self, *, AccessKeyId: str) -> dict[str, Any]:
+    @query("GetAccessKeyLastUsed")
+    def get_access_key_last_used(self, conn: Connection, account_id: str, *, AccessKeyId: str) -> dict[str, Any]:
         """When a key of this account was last used, for which service and in which region (``N/A`` for a key
         never used). Uses are recorded at most once an hour per key unless the service or region changes."""
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_access_key(conn, AccessKeyId)
-            if row is None or row["account_id"] != account_id:
-                raise NoSuchEntityError(access_key_not_found(AccessKeyId))
-            last_used: dict[str, Any] = {
-                "ServiceName": row["last_used_service"] or NEVER_USED,
-                "Region": row["last_used_region"] or NEVER_USED,
-            }
-            if row["last_used_date"] is not None:
-                last_used = {"LastUsedDate": aws_datetime(row["last_used_date"]), **last_used}
-            return {"UserName": row["user_name"] or ROOT_USER_NAME, "AccessKeyLastUsed": last_used}
-
-        return self._query("GetAccessKeyLastUsed", {"AccessKeyId": AccessKeyId}, body)
+        row = find_access_key(conn, AccessKeyId)
+        if row is None or row["account_id"] != account_id:
+            raise NoSuchEntityError(access_key_not_found(AccessKeyId))
+        last_used: dict[str, Any] = {
+            "ServiceName": row["last_used_service"] or NEVER_USED,
+            "Region": row["last_used_region"] or NEVER_USED,
+        }
+        if row["last_used_date"] is not None:
+            last_used = {"LastUsedDate": aws_datetime(row["last_used_date"]), **last_used}
+        return {"UserName": row["user_name"] or ROOT_USER_NAME, "AccessKeyLastUsed": last_used}
 
     def record_access_key_use(
         self, access_key_id: str, service: str, region: str, *, row: Mapping[str, Any] | None = None

@@ -28,6 +28,7 @@ from iamledger.projections.tables import USERS
 from iamledger.projections.temporal import live
 from iamledger.projections.users import find_user
 from iamledger.services.base import ServiceBase
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 
@@ -219,143 +220,127 @@ class UserKeysService(KeyringBase):
 
     # -- SSH public keys ------------------------------------------------------------------------------------------
 
-    def upload_ssh_public_key(self, *, UserName: str, SSHPublicKeyBody: str) -> dict[str, Any]:
+    @command("UploadSSHPublicKey")
+    def upload_ssh_public_key(self, account_id: str, *, UserName: str, SSHPublicKeyBody: str) -> dict[str, Any]:
         """Add an SSH public key (``ssh-rsa`` or PEM, RSA of at least 2048 bits) to a user; at most five."""
-        params = {"UserName": UserName, "SSHPublicKeyBody": SSHPublicKeyBody}
+        user = self._keyring_user(account_id, UserName)
+        key = parse_ssh_public_key(SSHPublicKeyBody)
+        fingerprint = ssh_fingerprint(key)
+        keyring = self._keyring(account_id, user.id)
+        key_id = "APKA" + new_access_key_id()[4:]  # 20 characters, as AWS's SSH key ids
+        keyring.upload_ssh_public_key(key_id, SSHPublicKeyBody, fingerprint)
+        self._save(keyring)
+        row = {
+            "ssh_public_key_id": key_id,
+            "body": SSHPublicKeyBody,
+            "fingerprint": fingerprint,
+            "status": "Active",
+            "upload_date": keyring.ssh_public_keys[key_id].upload_date,
+        }
+        return {"SSHPublicKey": _ssh_shape(row, user.user_name, encoding="SSH")}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            key = parse_ssh_public_key(SSHPublicKeyBody)
-            fingerprint = ssh_fingerprint(key)
-            keyring = self._keyring(account_id, user.id)
-            key_id = "APKA" + new_access_key_id()[4:]  # 20 characters, as AWS's SSH key ids
-            keyring.upload_ssh_public_key(key_id, SSHPublicKeyBody, fingerprint)
-            self._save(keyring)
-            row = {
-                "ssh_public_key_id": key_id,
-                "body": SSHPublicKeyBody,
-                "fingerprint": fingerprint,
-                "status": "Active",
-                "upload_date": keyring.ssh_public_keys[key_id].upload_date,
-            }
-            return {"SSHPublicKey": _ssh_shape(row, user.user_name, encoding="SSH")}
-
-        return self._command("UploadSSHPublicKey", params, body)
-
-    def get_ssh_public_key(self, *, UserName: str, SSHPublicKeyId: str, Encoding: str) -> dict[str, Any]:
+    @query("GetSSHPublicKey")
+    def get_ssh_public_key(
+        self, conn: Connection, account_id: str, *, UserName: str, SSHPublicKeyId: str, Encoding: str
+    ) -> dict[str, Any]:
         """One SSH public key of a user, in ``SSH`` or ``PEM`` encoding."""
-        params = {"UserName": UserName, "SSHPublicKeyId": SSHPublicKeyId, "Encoding": Encoding}
+        user = self._user_row_of(conn, account_id, UserName)
+        keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
+        for row in ssh_public_keys_of(conn, keyring):
+            if row["ssh_public_key_id"] == SSHPublicKeyId:
+                return {"SSHPublicKey": _ssh_shape(row, user["user_name"], encoding=Encoding)}
+        raise NoSuchEntityError(f"The Public Key with id {SSHPublicKeyId} cannot be found.")
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            user = self._user_row_of(conn, account_id, UserName)
-            keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
-            for row in ssh_public_keys_of(conn, keyring):
-                if row["ssh_public_key_id"] == SSHPublicKeyId:
-                    return {"SSHPublicKey": _ssh_shape(row, user["user_name"], encoding=Encoding)}
-            raise NoSuchEntityError(f"The Public Key with id {SSHPublicKeyId} cannot be found.")
-
-        return self._query("GetSSHPublicKey", params, body)
-
+    @query("ListSSHPublicKeys")
     def list_ssh_public_keys(
-        self, *, UserName: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """A user's SSH public keys (without their bodies), a page at a time."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+        user = self._user_row_of(conn, account_id, UserName)
+        keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
+        rows, more = page(ssh_public_keys_of(conn, keyring), Marker, MaxItems)
+        return {"SSHPublicKeys": [_ssh_shape(r, user["user_name"], encoding=None) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            user = self._user_row_of(conn, account_id, UserName)
-            keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
-            rows, more = page(ssh_public_keys_of(conn, keyring), Marker, MaxItems)
-            return {"SSHPublicKeys": [_ssh_shape(r, user["user_name"], encoding=None) for r in rows], **more}
-
-        return self._query("ListSSHPublicKeys", params, body)
-
-    def update_ssh_public_key(self, *, UserName: str, SSHPublicKeyId: str, Status: str) -> dict[str, Any]:
+    @command("UpdateSSHPublicKey")
+    def update_ssh_public_key(
+        self, account_id: str, *, UserName: str, SSHPublicKeyId: str, Status: str
+    ) -> dict[str, Any]:
         """Activate or deactivate an SSH public key."""
-        params = {"UserName": UserName, "SSHPublicKeyId": SSHPublicKeyId, "Status": Status}
+        user = self._keyring_user(account_id, UserName)
+        keyring = self._keyring(account_id, user.id)
+        keyring.update_ssh_public_key(SSHPublicKeyId, Status)
+        self._save(keyring)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user.id)
-            keyring.update_ssh_public_key(SSHPublicKeyId, Status)
-            self._save(keyring)
-            return {}
-
-        return self._command("UpdateSSHPublicKey", params, body)
-
-    def delete_ssh_public_key(self, *, UserName: str, SSHPublicKeyId: str) -> dict[str, Any]:
+    @command("DeleteSSHPublicKey")
+    def delete_ssh_public_key(self, account_id: str, *, UserName: str, SSHPublicKeyId: str) -> dict[str, Any]:
         """Delete an SSH public key."""
-        params = {"UserName": UserName, "SSHPublicKeyId": SSHPublicKeyId}
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            keyring = self._keyring(account_id, user.id)
-            keyring.delete_ssh_public_key(SSHPublicKeyId)
-            self._save(keyring)
-            return {}
-
-        return self._command("DeleteSSHPublicKey", params, body)
+        user = self._keyring_user(account_id, UserName)
+        keyring = self._keyring(account_id, user.id)
+        keyring.delete_ssh_public_key(SSHPublicKeyId)
+        self._save(keyring)
+        return {}
 
     # -- signing certificates -------------------------------------------------------------------------------------
 
-    def upload_signing_certificate(self, *, CertificateBody: str, UserName: str | None = None) -> dict[str, Any]:
+    @command("UploadSigningCertificate")
+    def upload_signing_certificate(
+        self, account_id: str, *, CertificateBody: str, UserName: str | None = None
+    ) -> dict[str, Any]:
         """Add an X.509 signing certificate (PEM) to a user (the calling user without ``UserName``); at most two."""
-        params = {"UserName": UserName, "CertificateBody": CertificateBody}
+        owner_id, owner_name = self._certificate_owner(account_id, UserName)
+        cert = parse_certificate(CertificateBody)
+        certificate_id = certificate_id_of(cert)
+        keyring = self._keyring(account_id, owner_id)
+        keyring.upload_signing_certificate(certificate_id, CertificateBody)
+        self._save(keyring)
+        row = {
+            "certificate_id": certificate_id,
+            "body": CertificateBody,
+            "status": "Active",
+            "upload_date": keyring.signing_certificates[certificate_id].upload_date,
+        }
+        return {"Certificate": _certificate_shape(row, owner_name)}
 
-        def body(account_id: str) -> dict[str, Any]:
-            owner_id, owner_name = self._certificate_owner(account_id, UserName)
-            cert = parse_certificate(CertificateBody)
-            certificate_id = certificate_id_of(cert)
-            keyring = self._keyring(account_id, owner_id)
-            keyring.upload_signing_certificate(certificate_id, CertificateBody)
-            self._save(keyring)
-            row = {
-                "certificate_id": certificate_id,
-                "body": CertificateBody,
-                "status": "Active",
-                "upload_date": keyring.signing_certificates[certificate_id].upload_date,
-            }
-            return {"Certificate": _certificate_shape(row, owner_name)}
-
-        return self._command("UploadSigningCertificate", params, body)
-
+    @query("ListSigningCertificates")
     def list_signing_certificates(
-        self, *, UserName: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """A user's signing certificates, a page at a time."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+        keyring, owner_name = self._certificate_owner_row(conn, account_id, UserName)
+        rows, more = page(signing_certificates_of(conn, keyring), Marker, MaxItems)
+        return {"Certificates": [_certificate_shape(r, owner_name) for r in rows], **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            keyring, owner_name = self._certificate_owner_row(conn, account_id, UserName)
-            rows, more = page(signing_certificates_of(conn, keyring), Marker, MaxItems)
-            return {"Certificates": [_certificate_shape(r, owner_name) for r in rows], **more}
-
-        return self._query("ListSigningCertificates", params, body)
-
+    @command("UpdateSigningCertificate")
     def update_signing_certificate(
-        self, *, CertificateId: str, Status: str, UserName: str | None = None
+        self, account_id: str, *, CertificateId: str, Status: str, UserName: str | None = None
     ) -> dict[str, Any]:
         """Activate or deactivate a signing certificate."""
-        params = {"UserName": UserName, "CertificateId": CertificateId, "Status": Status}
+        owner_id, _ = self._certificate_owner(account_id, UserName)
+        keyring = self._keyring(account_id, owner_id)
+        keyring.update_signing_certificate(CertificateId, Status)
+        self._save(keyring)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            owner_id, _ = self._certificate_owner(account_id, UserName)
-            keyring = self._keyring(account_id, owner_id)
-            keyring.update_signing_certificate(CertificateId, Status)
-            self._save(keyring)
-            return {}
-
-        return self._command("UpdateSigningCertificate", params, body)
-
-    def delete_signing_certificate(self, *, CertificateId: str, UserName: str | None = None) -> dict[str, Any]:
+    @command("DeleteSigningCertificate")
+    def delete_signing_certificate(
+        self, account_id: str, *, CertificateId: str, UserName: str | None = None
+    ) -> dict[str, Any]:
         """Delete a signing certificate."""
-        params = {"UserName": UserName, "CertificateId": CertificateId}
-
-        def body(account_id: str) -> dict[str, Any]:
-            owner_id, _ = self._certificate_owner(account_id, UserName)
-            keyring = self._keyring(account_id, owner_id)
-            keyring.delete_signing_certificate(CertificateId)
-            self._save(keyring)
-            return {}
-
-        return self._command("DeleteSigningCertificate", params, body)
+        owner_id, _ = self._certificate_owner(account_id, UserName)
+        keyring = self._keyring(account_id, owner_id)
+        keyring.delete_signing_certificate(CertificateId)
+        self._save(keyring)
+        return {}
