@@ -97,7 +97,7 @@ class RoleSession(AuditedAggregate):
     @property
     def arn(self) -> str:
         """``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`` (no role path, as AWS)."""
-        return f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/{self.session_name}"
+        return assumed_role_arn(self.account_id, self.role_name, self.session_name)
 
     @property
     def assumed_role_id(self) -> str:
@@ -188,6 +188,11 @@ class FederatedSession(AuditedAggregate):
     def arn(self) -> str:
         """``arn:aws:sts::ACCOUNT:federated-user/NAME``."""
         return federated_user_arn(self.account_id, self.federated_user_name)
+
+
+def assumed_role_arn(account_id: str, role_name: str, session_name: str) -> str:
+    """The ARN of a role session: ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`` (no role path, as AWS)."""
+    return f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}"
 
 
 def federated_user_arn(account_id: str, name: str) -> str:
