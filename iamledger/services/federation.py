@@ -127,42 +127,38 @@ class FederationService(ServiceBase):
         self._save(provider, index)
         return {"OpenIDConnectProviderArn": provider.arn} | tags_shape(tags)
 
-    def get_open_id_connect_provider(self, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
+    @query("GetOpenIDConnectProvider")
+    def get_open_id_connect_provider(
+        self, conn: Connection, account_id: str, *, OpenIDConnectProviderArn: str
+    ) -> dict[str, Any]:
         """The provider's URL (without scheme), client IDs, thumbprints, creation date and tags."""
         arn = OpenIDConnectProviderArn
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_oidc_provider(conn, arn)
-            if row is None or row["account_id"] != account_id:
-                raise NoSuchEntityError(oidc_not_found(arn))
-            return {
-                "Url": row["url"],
-                "ClientIDList": row["client_ids"],
-                "ThumbprintList": row["thumbprints"],
-                "CreateDate": aws_datetime(row["create_date"]),
-            } | tags_shape(current_tags(conn, row["entity_uuid"]))
-
-        return self._query("GetOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn}, body)
+        row = find_oidc_provider(conn, arn)
+        if row is None or row["account_id"] != account_id:
+            raise NoSuchEntityError(oidc_not_found(arn))
+        return {
+            "Url": row["url"],
+            "ClientIDList": row["client_ids"],
+            "ThumbprintList": row["thumbprints"],
+            "CreateDate": aws_datetime(row["create_date"]),
+        } | tags_shape(current_tags(conn, row["entity_uuid"]))
 
     @query("ListOpenIDConnectProviders")
     def list_open_id_connect_providers(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The ARNs of the account's OIDC providers."""
         return {"OpenIDConnectProviderList": [{"Arn": r["arn"]} for r in oidc_providers(conn, account_id)]}
 
-    def delete_open_id_connect_provider(self, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
+    @command("DeleteOpenIDConnectProvider")
+    def delete_open_id_connect_provider(self, account_id: str, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
         """Delete an OIDC provider; deleting one that does not exist succeeds (AWS: the operation is idempotent)."""
         arn = OpenIDConnectProviderArn
-
-        def body(account_id: str) -> dict[str, Any]:
-            found = self._provider(account_id, arn, OIDC_KIND)
-            if found is not None:
-                provider, index = found
-                provider.delete()
-                index.release()
-                self._save(provider, index)
-            return {}
-
-        return self._command("DeleteOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn}, body)
+        found = self._provider(account_id, arn, OIDC_KIND)
+        if found is not None:
+            provider, index = found
+            provider.delete()
+            index.release()
+            self._save(provider, index)
+        return {}
 
     @command("AddClientIDToOpenIDConnectProvider")
     def add_client_id_to_open_id_connect_provider(
@@ -214,21 +210,23 @@ class FederationService(ServiceBase):
         self._save(provider)
         return {}
 
+    @query("ListOpenIDConnectProviderTags")
     def list_open_id_connect_provider_tags(
-        self, *, OpenIDConnectProviderArn: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        OpenIDConnectProviderArn: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of an OIDC provider, a page at a time."""
         arn = OpenIDConnectProviderArn
-        params = {"OpenIDConnectProviderArn": arn, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_oidc_provider(conn, arn)
-            if row is None or row["account_id"] != account_id:
-                raise NoSuchEntityError(oidc_not_found(arn))
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListOpenIDConnectProviderTags", params, body)
+        row = find_oidc_provider(conn, arn)
+        if row is None or row["account_id"] != account_id:
+            raise NoSuchEntityError(oidc_not_found(arn))
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
 
     # -- SAML ---------------------------------------------------------------------------------------------------
 
@@ -253,24 +251,21 @@ class FederationService(ServiceBase):
         self._save(provider, index)
         return {"SAMLProviderArn": provider.arn} | tags_shape(tags)
 
-    def get_saml_provider(self, *, SAMLProviderArn: str) -> dict[str, Any]:
+    @query("GetSAMLProvider")
+    def get_saml_provider(self, conn: Connection, account_id: str, *, SAMLProviderArn: str) -> dict[str, Any]:
         """The provider's metadata document, creation date, expiry (the metadata's ``validUntil``) and tags."""
         arn = SAMLProviderArn
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_saml_provider(conn, arn)
-            if row is None or row["account_id"] != account_id:
-                raise NoSuchEntityError(saml_not_found(arn))
-            shape: dict[str, Any] = {
-                "SAMLProviderUUID": row["entity_uuid"],
-                "SAMLMetadataDocument": row["metadata_document"],
-                "CreateDate": aws_datetime(row["create_date"]),
-            }
-            if row["valid_until"] is not None:
-                shape["ValidUntil"] = aws_datetime(row["valid_until"])
-            return shape | tags_shape(current_tags(conn, row["entity_uuid"]))
-
-        return self._query("GetSAMLProvider", {"SAMLProviderArn": arn}, body)
+        row = find_saml_provider(conn, arn)
+        if row is None or row["account_id"] != account_id:
+            raise NoSuchEntityError(saml_not_found(arn))
+        shape: dict[str, Any] = {
+            "SAMLProviderUUID": row["entity_uuid"],
+            "SAMLMetadataDocument": row["metadata_document"],
+            "CreateDate": aws_datetime(row["create_date"]),
+        }
+        if row["valid_until"] is not None:
+            shape["ValidUntil"] = aws_datetime(row["valid_until"])
+        return shape | tags_shape(current_tags(conn, row["entity_uuid"]))
 
     @query("ListSAMLProviders")
     def list_saml_providers(self, conn: Connection, account_id: str) -> dict[str, Any]:
@@ -314,18 +309,20 @@ class FederationService(ServiceBase):
         self._save(provider)
         return {}
 
+    @query("ListSAMLProviderTags")
     def list_saml_provider_tags(
-        self, *, SAMLProviderArn: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        SAMLProviderArn: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a SAML provider, a page at a time."""
         arn = SAMLProviderArn
-        params = {"SAMLProviderArn": arn, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_saml_provider(conn, arn)
-            if row is None or row["account_id"] != account_id:
-                raise NoSuchEntityError(saml_not_found(arn))
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListSAMLProviderTags", params, body)
+        row = find_saml_provider(conn, arn)
+        if row is None or row["account_id"] != account_id:
+            raise NoSuchEntityError(saml_not_found(arn))
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
