@@ -19,6 +19,7 @@ import click
 
 from iamledger.cli.audit import audit_group
 from iamledger.cli.output import render
+from iamledger.cli.pagination import paginate
 from iamledger.cli.session import acting_in_account, state
 from iamledger.projections.trail_records import TrailRecord
 
@@ -238,21 +239,19 @@ def lookup_events_command(
 
 
 def _paginate(call: Any, max_items: int | None, starting_token: str | None, page_size: int | None) -> dict[str, Any]:
-    events: list[dict[str, Any]] = []
-    token = starting_token
-    as_of: dict[str, Any] = {}
-    while True:
+    def fetch(token: str | None, wanted: int | None) -> dict[str, Any]:
         size = page_size or 50
-        if max_items is not None:
-            size = min(size, max_items - len(events))
-        page = call(size, token)
-        events.extend(page["Events"])
-        as_of = as_of or page.get("AsOf", {})  # the first page's: the later ones only go further back
-        token = page.get("NextToken")
-        if not token:
-            return {"Events": events, "AsOf": as_of}
-        if max_items is not None and len(events) >= max_items:
-            return {"Events": events, "NextToken": token, "AsOf": as_of}
+        page: dict[str, Any] = call(size if wanted is None else min(size, wanted), token)
+        return page
+
+    found = paginate(
+        fetch, ["Events"], lambda page: page.get("NextToken") or None, max_items=max_items, marker=starting_token
+    )
+    as_of: dict[str, Any] = next((p["AsOf"] for p in found.responses if p.get("AsOf")), {})  # the first page's
+    if found.resume is None:
+        return {"Events": found.items["Events"], "AsOf": as_of}
+    # Never cut within a page (each asks for at most the records still wanted): the resume point is a NextToken.
+    return {"Events": found.items["Events"], "NextToken": found.resume[0], "AsOf": as_of}
 
 
 def _print_lookup(result: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from iamledger.awsmodel import operation_model, paginator_config, service_model
 from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
 from iamledger.cli.group import Group
 from iamledger.cli.output import check_renderable
+from iamledger.cli.pagination import marker_of, paginate
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.services.simulation import simulate_custom_policy
 from iamledger.store import IdentityStore
@@ -140,36 +141,23 @@ def _paginate(
     config = paginator_config(service, op.name) or {}
     keys = config["result_key"] if isinstance(config["result_key"], list) else [config["result_key"]]
     marker, skip = _decode_token(ns.cli_starting_token) if ns.cli_starting_token else (None, 0)
-    merged: dict[str, Any] = {}
-    total = 0
-    while True:
+
+    def fetch(marker: str | None, wanted: int | None) -> dict[str, Any]:
+        del wanted  # as the aws CLI: pages of --page-size items, the last one cut
         call = dict(params)
         if marker:
             call["Marker"] = marker
         if ns.cli_page_size:
             call["MaxItems"] = ns.cli_page_size
-        result = method(**call)
-        page: dict[str, Any] = {}
-        pages.append(page)
-        for key in keys:
-            items = result.get(key, [])[skip:]
-            if ns.cli_max_items is not None:
-                room = ns.cli_max_items - total
-                if len(items) > room:
-                    page[key] = items[:room]
-                    merged.setdefault(key, []).extend(items[:room])
-                    merged["NextToken"] = _encode_token(marker, skip + room)
-                    return _with_other_keys(merged, result, keys)
-            page[key] = items
-            merged.setdefault(key, []).extend(items)
-            total += len(items)
-        skip = 0
-        if not result.get("IsTruncated"):
-            return _with_other_keys(merged, result, keys)
-        marker = result.get("Marker")
-        if ns.cli_max_items is not None and total >= ns.cli_max_items:
-            merged["NextToken"] = _encode_token(marker, 0)
-            return _with_other_keys(merged, result, keys)
+        result: dict[str, Any] = method(**call)
+        return result
+
+    found = paginate(fetch, keys, marker_of, max_items=ns.cli_max_items, marker=marker, skip=skip)
+    pages.extend(found.shares)
+    merged: dict[str, Any] = dict(found.items)
+    if found.resume is not None:
+        merged["NextToken"] = _encode_token(*found.resume)
+    return _with_other_keys(merged, dict(found.responses[-1]), keys)
 
 
 def _with_other_keys(merged: dict[str, Any], last: dict[str, Any], keys: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Final
 import click
 
 from iamledger.cli.group import Group
+from iamledger.cli.pagination import marker_of, paginate
 from iamledger.cli.projections import progress_reporter
 from iamledger.cli.session import emit, local_context, open_store, state
 from iamledger.context import bound_audit_context
@@ -22,6 +23,7 @@ from iamledger.store import IdentityStore
 
 FILTERS: Final = ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy")
 PAGE_SIZE: Final = 1000
+DETAIL_LISTS: Final = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
 
 @click.group("import", cls=Group)
@@ -98,20 +100,18 @@ def export_authorization_details(filters: tuple[str, ...], at: str | None) -> No
 
     with acting_in_account() as (store, _account):
         source: Any = store if at is None else store.at(at)
-        result: dict[str, Any] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-        marker: str | None = None
-        while True:
+
+        def fetch(marker: str | None, wanted: int | None) -> dict[str, Any]:
+            del wanted  # every page
             params: dict[str, Any] = {"MaxItems": PAGE_SIZE}
             if filters:
                 params["Filter"] = list(filters)
             if marker is not None:
                 params["Marker"] = marker
-            page = source.get_account_authorization_details(**params)
-            for key, items in result.items():
-                items.extend(page.get(key, []))
-            marker = page.get("Marker")
-            if not page.get("IsTruncated") or marker is None:
-                break
+            page: dict[str, Any] = source.get_account_authorization_details(**params)
+            return page
+
+        result = paginate(fetch, DETAIL_LISTS, marker_of).items
         if at is not None:
             click.echo(f"As of position {source.position} ({source.time.isoformat()})", err=True)
     emit(result, title="GetAccountAuthorizationDetails")
