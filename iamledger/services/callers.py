@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -28,6 +28,7 @@ _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
 _ASSUMED: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)")
 _FEDERATED: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):federated-user/(?P<name>.+)")
+T = TypeVar("T")
 _ALLOW_ALL: Final = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
 
@@ -107,6 +108,15 @@ def resolve_caller(
 def _user_session(conn: Connection, access_key_id: str | None, load_session: Any) -> Session | None:
     """The session facts of a user's GetSessionToken credentials (``aws:TokenIssueTime``,
     ``aws:MultiFactorAuthPresent``), ``None`` for a long-term key or none."""
+    loaded = _session_of_key(conn, access_key_id, load_session, UserSession)
+    if loaded is None:
+        return None
+    return Session(loaded.created_on, mfa_authenticated=loaded.mfa_authenticated)
+
+
+def _session_of_key(conn: Connection, access_key_id: str | None, load_session: Any, kind: type[T]) -> T | None:
+    """The session (an aggregate of class ``kind``) whose temporary key is ``access_key_id``; ``None`` without a
+    key, or for a key of no such session (a long-term key, another kind of session's)."""
     if not access_key_id:
         return None
     key = conn.execute(
@@ -115,9 +125,7 @@ def _user_session(conn: Connection, access_key_id: str | None, load_session: Any
         )
     ).first()
     loaded = load_session(key[0]) if key is not None and key[0] else None
-    if not isinstance(loaded, UserSession):
-        return None
-    return Session(loaded.created_on, mfa_authenticated=loaded.mfa_authenticated)
+    return loaded if isinstance(loaded, kind) else None
 
 
 def _federated_session(
@@ -131,14 +139,7 @@ def _federated_session(
     """A GetFederationToken session: the issuing user's policies (all actions for a root-issued one) narrowed by the
     session policies; no session policy at all means no permission (``session`` is then an empty tuple)."""
     account = match["account"]
-    session: FederatedSession | None = None
-    if access_key_id:
-        key = conn.execute(
-            select(ACCESS_KEYS.c.owner_uuid).where(ACCESS_KEYS.c.access_key_id == access_key_id, live(ACCESS_KEYS))
-        ).first()
-        if key is not None and key[0]:
-            loaded = load_session(key[0])
-            session = loaded if isinstance(loaded, FederatedSession) else None
+    session = _session_of_key(conn, access_key_id, load_session, FederatedSession)
     if session is None:
         return Caller(actor, account, "unknown", Principal.federated_user(account, match["name"]))
     identity: tuple[AppliedPolicy, ...] = ()
@@ -170,13 +171,7 @@ def _role_session(
     load_session: Any,
 ) -> Caller:
     account = match["account"]
-    session_aggregate: RoleSession | None = None
-    if access_key_id:
-        key = conn.execute(
-            select(ACCESS_KEYS.c.owner_uuid).where(ACCESS_KEYS.c.access_key_id == access_key_id, live(ACCESS_KEYS))
-        ).first()
-        if key is not None and key[0]:
-            session_aggregate = load_session(key[0])
+    session_aggregate = _session_of_key(conn, access_key_id, load_session, RoleSession)
     query = select(ROLES).where(ROLES.c.account_id == account, ROLES.c.role_name == match["role"], live(ROLES))
     if session_aggregate is not None:
         query = select(ROLES).where(ROLES.c.entity_uuid == str(session_aggregate.role_uuid), live(ROLES))
