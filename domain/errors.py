@@ -6,22 +6,12 @@ AWS recognise them; the CLI prints them as the aws CLI does, and the endpoint se
 
 from __future__ import annotations
 
-from typing import ClassVar
+from iamledger.domain.policy.errors import AwsError
 
 
-class IdentityStoreError(Exception):
-    """Base of every error the store reports to its callers."""
-
-    code: ClassVar[str] = "ServiceFailure"
-    http_status: ClassVar[int] = 500
-    sender_fault: ClassVar[bool] = False
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+class IdentityStoreError(AwsError):
+    """Base of every error the store reports to its callers (``ServiceFailure``, HTTP 500, unless a subclass says
+    otherwise)."""
 
 
 class SenderError(IdentityStoreError):

@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 
-class PolicyError(Exception):
-    """Base of every error raised by :mod:`iamledger.domain.policy`."""
+class AwsError(Exception):
+    """An error reported under an AWS error code and HTTP status, whose text is ``message``: the base of the policy
+    language's errors (:class:`PolicyError`) and of the store's (:class:`iamledger.domain.errors.IdentityStoreError`),
+    which are apart."""
 
-    code: ClassVar[str] = "PolicyEvaluation"
+    code: ClassVar[str] = "ServiceFailure"
     http_status: ClassVar[int] = 500
     sender_fault: ClassVar[bool] = False
 
@@ -23,6 +25,12 @@ class PolicyError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class PolicyError(AwsError):
+    """Base of every error raised by :mod:`iamledger.domain.policy`."""
+
+    code: ClassVar[str] = "PolicyEvaluation"
 
 
 class MalformedPolicyDocument(PolicyError):
