@@ -6,12 +6,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
 
+from iamledger.domain.arns import iam_arn
 from iamledger.domain.groups import Group
 from iamledger.domain.names import name_key
-from iamledger.projections.principals import close_principal, find_by_name, hanging_rows
+from iamledger.projections.principals import close_principal, find_by_name, hanging_rows, rename_principal
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
-from iamledger.projections.temporal import close_rows, current_row, execute_prepared, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row
 
 
 @prefetches(Group.Updated, Group.Deleted)
@@ -36,26 +37,14 @@ def _created(conn: Connection, event: Group.Created, position: int) -> None:
         group_name=event.group_name,
         name_key=name_key(event.group_name),
         path=event.path,
-        arn=f"arn:aws:iam::{event.account_id}:group{event.path}{event.group_name}",
+        arn=iam_arn(event.account_id, "group", event.path, event.group_name),
         create_date=event.create_date or event.timestamp,
     )
 
 
 @handles(Group.Updated, batched=True)
 def _updated(conn: Connection, event: Group.Updated, position: int) -> None:
-    entity = str(event.originator_id)
-    row = current_row(conn, GROUPS, entity_uuid=entity)
-    account_id = row["account_id"] if row else ""
-    replace_row(
-        conn,
-        GROUPS,
-        position,
-        {"entity_uuid": entity},
-        group_name=event.group_name,
-        name_key=name_key(event.group_name),
-        path=event.path,
-        arn=f"arn:aws:iam::{account_id}:group{event.path}{event.group_name}",
-    )
+    rename_principal(conn, GROUPS, "group", event, position, "group_name", event.group_name)
 
 
 @handles(Group.Deleted, batched=True)

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
 
+from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.permissions import (
     InlinePolicyDeletedEvent,
@@ -28,7 +29,16 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import batch_memo, close_rows, execute_prepared, known_rows, live, open_row
+from iamledger.projections.temporal import (
+    batch_memo,
+    close_rows,
+    current_row,
+    execute_prepared,
+    known_rows,
+    live,
+    open_row,
+    replace_row,
+)
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
 PRINCIPAL_TABLES: dict[str, Table] = {"user": USERS, "group": GROUPS, "role": ROLES}
@@ -170,6 +180,25 @@ def close_principal(conn: Connection, table: Table, entity: str, position: int) 
     close_rows(conn, INLINE_POLICIES, position, principal_uuid=entity)
     close_services(conn, position, entity)
     close_rows(conn, ATTACHMENTS, position, principal_uuid=entity)
+
+
+def rename_principal(
+    conn: Connection, table: Table, kind: str, event: Any, position: int, name_column: str, name: str
+) -> None:
+    """A user's or group's new name and path (``Updated``): its row's name, case-folded name key, path and ARN."""
+    entity = str(event.originator_id)
+    row = current_row(conn, table, entity_uuid=entity)
+    account_id = row["account_id"] if row else ""
+    replace_row(
+        conn,
+        table,
+        position,
+        {"entity_uuid": entity},
+        **{name_column: name},
+        name_key=name_key(name),
+        path=event.path,
+        arn=iam_arn(account_id, kind, event.path, name),
+    )
 
 
 def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> dict[str, Any] | None:

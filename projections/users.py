@@ -6,13 +6,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable, Table, and_, bindparam, select
 
+from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.users import User
-from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows, remember_account
+from iamledger.projections.principals import (
+    account_of,
+    close_principal,
+    find_by_name,
+    hanging_rows,
+    remember_account,
+    rename_principal,
+)
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, LOGIN_PROFILES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, current_row, execute_prepared, live, open_row, replace_row
+from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row, replace_row
 
 
 @prefetches(
@@ -58,7 +66,7 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
         user_name=event.user_name,
         name_key=name_key(event.user_name),
         path=event.path,
-        arn=f"arn:aws:iam::{event.account_id}:user{event.path}{event.user_name}",
+        arn=iam_arn(event.account_id, "user", event.path, event.user_name),
         create_date=event.create_date or event.timestamp,
         boundary_arn=event.permissions_boundary,
     )
@@ -68,19 +76,7 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
 
 @handles(User.Updated, batched=True)
 def _updated(conn: Connection, event: User.Updated, position: int) -> None:
-    entity = str(event.originator_id)
-    row = current_row(conn, USERS, entity_uuid=entity)
-    account_id = row["account_id"] if row else ""
-    replace_row(
-        conn,
-        USERS,
-        position,
-        {"entity_uuid": entity},
-        user_name=event.user_name,
-        name_key=name_key(event.user_name),
-        path=event.path,
-        arn=f"arn:aws:iam::{account_id}:user{event.path}{event.user_name}",
-    )
+    rename_principal(conn, USERS, "user", event, position, "user_name", event.user_name)
 
 
 @handles(User.PermissionsBoundaryPut, batched=True)
