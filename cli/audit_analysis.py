@@ -265,8 +265,14 @@ def render_diff(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     return lines
 
 
-def _echo_lines(lines: Sequence[tuple[str, str | None]]) -> None:
-    for text, colour in lines:
+def _show(
+    result: Mapping[str, Any], title: str, render: Callable[[Mapping[str, Any]], Sequence[tuple[str, str | None]]]
+) -> None:
+    """``result`` as is with ``--output json``; else ``render``'s lines, each in its colour (if any)."""
+    if state().output == "json":
+        emit(result, title=title)
+        return
+    for text, colour in render(result):
         click.echo(click.style(text, fg=colour) if colour else text)
 
 
@@ -289,10 +295,7 @@ def _diff(args: tuple[str, ...]) -> None:
             ResourceArns=namespace.resource_arns,
             ContextEntries=entries,
         )
-    if state().output == "json":
-        emit(result, title="Diff")
-    else:
-        _echo_lines(render_diff(result))
+    _show(result, "Diff", render_diff)
 
 
 _command("diff", DIFF_HELP, _diff)
@@ -360,10 +363,7 @@ def _exposure(args: tuple[str, ...]) -> None:
             To=namespace.end,
             ContextEntries=entries,
         )
-    if state().output == "json":
-        emit(result, title="Exposure")
-    else:
-        _echo_lines(render_exposure(result))
+    _show(result, "Exposure", render_exposure)
 
 
 _command("exposure", EXPOSURE_HELP, _exposure)
