@@ -13,7 +13,7 @@ from iamledger.domain.mfa import VirtualMFADevice
 from iamledger.domain.names import name_key
 from iamledger.domain.server_certificates import ServerCertificate
 from iamledger.domain.user_keys import UserKeyring
-from iamledger.projections.principals import account_of
+from iamledger.projections.principals import account_of, under_path
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import MFA_DEVICES, SERVER_CERTIFICATES, SIGNING_CERTIFICATES, SSH_PUBLIC_KEYS, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -242,13 +242,7 @@ def _server_certificate_updated(conn: Connection, event: ServerCertificate.Updat
 
 def current_server_certificates(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's server certificates whose path starts with ``path_prefix``, ordered by name."""
-    table = SERVER_CERTIFICATES
-    query = (
-        select(table)
-        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix, autoescape=True))
-        .order_by(table.c.name_key, table.c.server_certificate_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return under_path(conn, SERVER_CERTIFICATES, "server_certificate_name", account_id, path_prefix)
 
 
 def find_server_certificate(conn: Connection, account_id: str, name: str) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Executable, Table, bindparam, select
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.groups import Group
 from iamledger.domain.names import name_key
-from iamledger.projections.principals import close_principal, find_by_name, hanging_rows, rename_principal
+from iamledger.projections.principals import close_principal, find_by_name, hanging_rows, rename_principal, under_path
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
 from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row
@@ -56,12 +56,7 @@ def _deleted(conn: Connection, event: Group.Deleted, position: int) -> None:
 
 def current_groups(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's groups whose path starts with ``path_prefix``, ordered by name."""
-    query = (
-        select(GROUPS)
-        .where(GROUPS.c.account_id == account_id, live(GROUPS), GROUPS.c.path.startswith(path_prefix, autoescape=True))
-        .order_by(GROUPS.c.name_key, GROUPS.c.group_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return under_path(conn, GROUPS, "group_name", account_id, path_prefix)
 
 
 def find_group(conn: Connection, account_id: str, group_name: str) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table, select
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import name_key
-from iamledger.projections.principals import account_of, close_principal
+from iamledger.projections.principals import account_of, close_principal, under_path
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
@@ -95,13 +95,7 @@ def _deleted(conn: Connection, event: InstanceProfile.Deleted, position: int) ->
 
 def current_instance_profiles(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's instance profiles whose path starts with ``path_prefix``, ordered by name."""
-    table = INSTANCE_PROFILES
-    query = (
-        select(table)
-        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix, autoescape=True))
-        .order_by(table.c.name_key, table.c.instance_profile_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return under_path(conn, INSTANCE_PROFILES, "instance_profile_name", account_id, path_prefix)
 
 
 def find_instance_profile(conn: Connection, account_id: str, name: str) -> dict[str, Any] | None:

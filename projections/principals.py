@@ -201,6 +201,19 @@ def rename_principal(
     )
 
 
+def under_path(
+    conn: Connection, table: Table, name_column: str, account_id: str, path_prefix: str
+) -> list[dict[str, Any]]:
+    """The account's current entities of ``table`` whose path starts with ``path_prefix``, ordered by name (case
+    folded, then as written in ``name_column``)."""
+    query = (
+        select(table)
+        .where(table.c.account_id == account_id, live(table), table.c.path.startswith(path_prefix, autoescape=True))
+        .order_by(table.c.name_key, table.c[name_column])
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> dict[str, Any] | None:
     """The current entity of ``table`` called ``name`` (compared case-insensitively), or ``None``."""
 

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
 from iamledger.domain.roles import Role
-from iamledger.projections.principals import account_of, close_principal, find_by_name, hanging_rows, remember_account
+from iamledger.projections.principals import (
+    account_of,
+    close_principal,
+    find_by_name,
+    hanging_rows,
+    remember_account,
+    under_path,
+)
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import live, open_row, replace_row
+from iamledger.projections.temporal import open_row, replace_row
 
 KIND = "role"
 
@@ -107,12 +114,7 @@ def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
 
 def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's roles whose path starts with ``path_prefix``, ordered by name."""
-    query = (
-        select(ROLES)
-        .where(ROLES.c.account_id == account_id, live(ROLES), ROLES.c.path.startswith(path_prefix, autoescape=True))
-        .order_by(ROLES.c.name_key, ROLES.c.role_name)
-    )
-    return [dict(r) for r in conn.execute(query).mappings()]
+    return under_path(conn, ROLES, "role_name", account_id, path_prefix)
 
 
 def find_role(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
