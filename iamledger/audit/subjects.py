@@ -14,19 +14,19 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
-from iamledger.domain.policy import AppliedPolicy, MatchedStatement, PolicySet, PolicySource, Principal, Session
+from iamledger.domain.policy import AppliedPolicy, MatchedStatement, PolicySet, PolicySource, Principal
 from iamledger.projections import analysis
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import (
     EffectivePolicy,
     effective_policies,
     effective_policies_of_all,
-    managed_document,
 )
 from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.tags import current_tags, current_tags_of_all
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase
+from iamledger.services.callers import assumed_role_principal, session_policy_documents
 
 _SESSION_ARN: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)")
 
@@ -130,27 +130,13 @@ def _session_subject(store: ServiceBase, conn: Connection, arn: str, moment: Mom
     row = analysis.row_of(conn, "role", str(session.role_uuid))
     if row is None:
         raise NoSuchEntityError(f"The role {match['role']} of the session {arn} did not exist at {when}.")
-    tags = dict(current_tags(conn, str(row["entity_uuid"])))
-    tags.update({t["Key"]: t["Value"] for t in session.tags})
-    principal = Principal.assumed_role(
-        account,
-        row["role_name"],
-        match["session"],
-        role_path=row["path"],
-        role_id=row["role_id"],
-        tags=tags,
-        session=Session(session.issued_at, source_identity=session.source_identity),
-    )
+    principal = assumed_role_principal(conn, account, row, match["session"], session)
     policies = effective_policies(conn, account, "role", row, StoreCatalogue(conn))
     subject = _with_policies(Subject(arn, "session", row, principal, policies, session_row=key))
     if session.session_policy or session.policy_arns:
-        if session.session_policy:
-            subject.session_documents.append((session.session_policy, {"SourcePolicyId": "SessionPolicy"}))
-        for policy_arn in session.policy_arns:
-            document = managed_document(conn, account, policy_arn, StoreCatalogue(conn))
-            if document is not None:
-                source = {"SourcePolicyId": policy_arn.rsplit("/", 1)[1], "PolicyArn": policy_arn}
-                subject.session_documents.append((document, source))
+        for document, source_id, policy_arn in session_policy_documents(conn, account, session, StoreCatalogue(conn)):
+            source = {"SourcePolicyId": source_id} | ({} if policy_arn is None else {"PolicyArn": policy_arn})
+            subject.session_documents.append((document, source))
         subject.session_policies = tuple(
             AppliedPolicy.from_text(text, PolicySource(str(source["SourcePolicyId"]), "session"))
             for text, source in subject.session_documents
