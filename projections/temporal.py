@@ -236,14 +236,16 @@ def plain_form(conn: Connection, key: Hashable, statement: Any, column_keys: tup
     except KeyError:
         pass
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(column_keys) if column_keys else None)
-    processors = compiled._bind_processors  # noqa: SLF001 - the types' bind processing, as execute() applies it
     computed = compiled.insert_prefetch or compiled.update_prefetch or compiled.postfetch
     names = tuple(compiled.positiontup or ())
-    literal = any(compiled.binds[name].value is not None and not compiled.binds[name].required for name in names)
+    binds = [compiled.binds[name] for name in names]
+    literal = any(bind.value is not None and not bind.required for bind in binds)
+    # each parameter's bind processing as execute() applies it: its type's, for this dialect
+    processors = tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds)
     plain = (
         None
         if computed or literal or compiled.literal_execute_params or compiled.post_compile_params
-        else Plain(compiled.string, names, tuple(processors.get(name) for name in names))
+        else Plain(compiled.string, names, processors)
     )
     _PLAIN[cache_key] = plain
     return plain
