@@ -27,7 +27,7 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording, Transcoder
+from eventsourcing.persistence import IntegrityError, Recording
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -86,7 +86,6 @@ from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
 from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
-from iamledger.transcoder import OneShotJSONTranscoder
 from iamledger.vault import Vault
 
 log = get_logger(__name__)
@@ -294,15 +293,6 @@ class IdentityStore(
             self.trail.create_tables()
         if serving is not None and serving.sole_writer:
             self.only_writer()
-
-    def construct_transcoder(self) -> Transcoder:
-        """The events' transcoder: :class:`OneShotJSONTranscoder` where eventsourcing would use its JSON one."""
-        transcoder = self.factory.transcoder()
-        if type(transcoder) is JSONTranscoder:
-            transcoder = OneShotJSONTranscoder()
-        if isinstance(transcoder, JSONTranscoder):
-            self.register_transcodings(transcoder)
-        return transcoder
 
     def construct_repository(self) -> Repository[uuid.UUID]:
         """The repository, reading aggregates as of a bound past position when there is one."""

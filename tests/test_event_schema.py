@@ -81,27 +81,17 @@ def test_frozen_v1_identity_events_load_and_build_the_views(store: IdentityStore
     assert [] == store.get_group(GroupName="devs")["Users"]
 
 
-def test_events_are_encoded_byte_for_byte_as_eventsourcing_encodes_them(iam: IdentityStore):
-    """The store's transcoder builds json's C encoder once; what it stores must be what eventsourcing's own JSON
-    transcoder stores (the hash chain covers those bytes)."""
+def test_events_are_encoded_by_eventsourcings_own_json_transcoder(iam: IdentityStore):
+    """The store encodes events with eventsourcing's JSON transcoder (its public API: ``construct_transcoder``,
+    ``register_transcodings``), UTF-8 text as it is rather than ASCII escapes; the hash chain covers those bytes, and
+    the store's own encoder of earlier releases (``OneShotJSONTranscoder``) wrote the same bytes."""
     from eventsourcing.persistence import JSONTranscoder
 
-    from iamledger.transcoder import OneShotJSONTranscoder
-
     iam.create_user(UserName="zoe", Path="/team/", Tags=[{"Key": "note", "Value": "zoë: café = ünïcode"}])
-    iam.create_policy(
-        PolicyName="p",
-        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
-    )
     transcoder = iam.mapper.transcoder
-    assert type(transcoder) is OneShotJSONTranscoder
-    reference = JSONTranscoder()
-    iam.register_transcodings(reference)
-    events = [iam.mapper.to_domain_event(n) for n in iam.recorder.select_notifications(start=1, limit=1000)]
-    assert len(events) > 5
-    for event in events:
-        state = dict(vars(event))
-        assert transcoder.encode(state) == reference.encode(state)
+    assert type(transcoder) is JSONTranscoder
+    stored = [n.state for n in iam.recorder.select_notifications(start=1, limit=1000)]
+    assert any("zoë: café = ünïcode".encode() in state for state in stored)
     extra = {
         "n": 1.5,
         "inf": float("inf"),
@@ -109,5 +99,4 @@ def test_events_are_encoded_byte_for_byte_as_eventsourcing_encodes_them(iam: Ide
         "empty": [],
         "nested": {"id": uuid.uuid4(), "list": [None, True]},
     }
-    assert transcoder.encode(extra) == reference.encode(extra)
     assert transcoder.decode(transcoder.encode(extra)) == extra
