@@ -96,6 +96,41 @@ REGISTRY_RETRIES: Final = 10
 SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schema"
 
 
+# IdentityStore.save replicates eventsourcing's Application.save step for step (a measured gain: docs/performance.md,
+# "Library internals"). What it replicates, as eventsourcing 9.5.6 has it, by the names each function uses (sorted):
+# checked when this module is imported, so that another eventsourcing fails here, loudly, rather than saving
+# differently; tests/test_library_overrides.py compares their whole source with 9.5.6's.
+REPLICATED_SAVE: Final[dict[Callable[..., Any], str]] = {
+    Application.save: "ProcessingEvent _notify _record _take_snapshots collect_events events notify",
+    ProcessingEvent.collect_events: (
+        "CollectEventsProtocol DomainEventProtocol aggregates append collect_events events id isinstance saved_kwargs "
+        "update"
+    ),
+    ProcessingEvent.__init__: "aggregates events saved_kwargs tracking",
+}
+
+
+def check_replicated_save() -> None:
+    """Raise :class:`ImportError` unless eventsourcing's ``Application.save`` (and the ``ProcessingEvent`` methods
+    it relies on) are the ones :meth:`IdentityStore.save` replicates."""
+    changed = [
+        function.__qualname__
+        for function, names in REPLICATED_SAVE.items()
+        if " ".join(sorted(set(getattr(getattr(function, "__code__", None), "co_names", ())))) != names
+    ]
+    if changed:
+        from importlib.metadata import version
+
+        raise ImportError(
+            f"iamledger's IdentityStore.save replicates eventsourcing 9.5.6's Application.save, but the installed "
+            f"eventsourcing {version('eventsourcing')} has a different {', '.join(changed)}: install "
+            f"eventsourcing==9.5.6 (pyproject.toml's pin), or bring IdentityStore.save (iamledger/store.py) in line "
+            f"with the new Application.save, then update REPLICATED_SAVE and tests/test_library_overrides.py."
+        )
+
+
+check_replicated_save()
+
 AGGREGATE_CACHE_DEFAULT: Final = 4096
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -339,9 +374,11 @@ class IdentityStore(
         **kwargs: Any,
     ) -> list[Recording[uuid.UUID]]:
         """``Application.save``, step for step, except that an aggregate's pending events are collected directly:
-        eventsourcing tells aggregates from events with ``isinstance`` against runtime-checkable protocols, which
-        costs more than collecting the events (a bulk import saves thousands of aggregates a transaction). Anything
-        else (an event, an object that only has the protocol's shape) takes eventsourcing's own path."""
+        eventsourcing tells aggregates from events with ``isinstance`` against runtime-checkable protocols, about
+        9 µs an aggregate, more than collecting the events (a bulk import saves thousands of aggregates a
+        transaction: 8% of an import's CPU, docs/performance.md). Anything else (an event, an object that only has
+        the protocol's shape) takes eventsourcing's own path. The module checks, when imported, that eventsourcing's
+        ``save`` is still the one replicated here (:data:`REPLICATED_SAVE`)."""
         processing_event: ProcessingEvent[uuid.UUID] = ProcessingEvent()
         for obj in objs:
             if isinstance(obj, BaseAggregate):  # an ABC: a cached C-level check
