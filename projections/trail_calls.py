@@ -13,9 +13,11 @@ projection reads it before its call (an earlier batch or catch-up), it waits for
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import uuid
-from collections.abc import Collection, Sequence
-from typing import Final, Protocol, TypeVar
+from bisect import bisect_left, insort
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Final, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, delete, select, update
 
@@ -94,25 +96,62 @@ class _Call:
 J = TypeVar("J", bound=_Joinable)
 
 
-def _nearest(fact: _Fact, calls: Sequence[J]) -> J | None:
+class Calls(Generic[J]):
+    """A request's calls as :func:`_nearest` searches them: by operation, each operation's in the log's order.
+
+    A request may hold thousands of calls (an import is one request); searching all of them for each bookkeeping
+    event made an import's trail quadratic (a 2,000-user import: 211 s, 96 events/s). By operation and position,
+    the search reads only the calls of the operations the event joins, nearest first, and stops at the first that
+    fits: in a log in call order, the nearest."""
+
+    def __init__(self, calls: Iterable[J] = ()) -> None:
+        self._by_operation: dict[str, list[tuple[int, int, J]]] = {}
+        self._added = 0
+        for call in calls:
+            self.add(call)
+
+    def add(self, call: J) -> None:
+        """Another call of the request (its operation and position are fixed; what it names may grow)."""
+        insort(self._by_operation.setdefault(call.operation, []), (call.position, self._added, call))
+        self._added += 1
+
+    def __iter__(self) -> Iterator[J]:
+        """The calls in the order they were added."""
+        found = [entry for entries in self._by_operation.values() for entry in entries]
+        return (call for _, _, call in sorted(found, key=lambda entry: entry[1]))
+
+    def nearest_first(self, fact: _Fact) -> Iterator[J]:
+        """The calls ``fact`` joins (:func:`_joins`), nearest to it in the log first, the earlier of two as near,
+        then the one added first."""
+        walks = [
+            _outwards(entries, fact.position)
+            for operation, entries in self._by_operation.items()
+            if _joins(fact, operation)
+        ]
+        return (call for _, _, _, call in heapq.merge(*walks))
+
+
+def _outwards(entries: list[tuple[int, int, J]], position: int) -> Iterator[tuple[int, int, int, J]]:
+    """``entries`` (sorted by position) as ``(distance, position, order added, call)``, nearest to ``position``
+    first: a walk outwards from where ``position`` would be, on both sides."""
+    after = bisect_left(entries, (position,))
+    before = after - 1
+    while before >= 0 or after < len(entries):
+        if after >= len(entries) or (before >= 0 and position - entries[before][0] <= entries[after][0] - position):
+            call_position, added, call = entries[before]
+            before -= 1
+        else:
+            call_position, added, call = entries[after]
+            after += 1
+        yield abs(call_position - position), call_position, added, call
+
+
+def _nearest(fact: _Fact, calls: Calls[J]) -> J | None:
     """The call of a request that bookkeeping ``fact`` folds into, if any: one it joins (:func:`_joins`) and fits
     (:func:`_fits`, weighed against what the call names with the facts folded into it so far, the request's facts
     taken in the log's order), the nearest in the log, the earlier of two as near. Nearness alone would give one call
     of a request another's group when the request's events are out of call order (see the module's text)."""
-    joined = [
-        (abs(call.position - fact.position), call.position, index)
-        for index, call in enumerate(calls)
-        if _joins(fact, call.operation)
-    ]
-    if not joined:
-        return None
-    nearest = calls[min(joined)[2]]
-    if _fits(fact, nearest.resources, nearest.entities):  # in a log in call order, the nearest call is the one
-        return nearest
-    for _distance, _position, index in sorted(joined):
-        if _fits(fact, calls[index].resources, calls[index].entities):
-            return calls[index]
-    return None
+    return next((call for call in calls.nearest_first(fact) if _fits(fact, call.resources, call.entities)), None)
 
 
 # -- the projection's calls ---------------------------------------------------------------------------------------
@@ -132,24 +171,27 @@ def _calls(
     into the batch's calls first, as the replay takes a request's facts in the log's order. Waiting bookkeeping was
     weighed against the stored calls when it came: only the batch's calls are new to it."""
     calls = [_Call.of(f) for f in group if f.primary and not f.joins]
+    opened = Calls(calls)
     unfolded: list[_Fact] = []
     for fact in pending:
-        call = _nearest(fact, calls)
+        call = _nearest(fact, opened)
         if call is None:
             unfolded.append(fact)
         else:
             call.add(fact)
+    candidates: Calls[_Call | _StoredCall] = Calls([*stored, *calls])
     for fact in group:
         if fact.primary and not fact.joins:
             continue
-        candidates: list[_Call | _StoredCall] = [*stored, *calls]
         chosen = _nearest(fact, candidates)
         if isinstance(chosen, _Call):
             chosen.add(fact)
         elif chosen is not None:
             chosen.extend(conn, fact)
         elif fact.primary:
-            calls.append(_Call.of(fact))
+            new = _Call.of(fact)
+            calls.append(new)
+            candidates.add(new)
         else:
             unfolded.append(fact)
     return calls, unfolded
@@ -158,7 +200,7 @@ def _calls(
 def _may_join_stored(group: Sequence[_Fact]) -> bool:
     """Whether a fact of one request's ``group`` may fold into a record stored by an earlier batch (:func:`_calls`):
     one that fits no call the group opens itself."""
-    opened = [_Call.of(f) for f in group if f.primary and not f.joins]
+    opened = Calls(_Call.of(f) for f in group if f.primary and not f.joins)
     return any(not (fact.primary and not fact.joins) and _nearest(fact, opened) is None for fact in group)
 
 

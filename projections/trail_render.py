@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from iamledger.domain.security import SecurityIncident
-from iamledger.projections.trail_calls import _Call, _nearest
+from iamledger.projections.trail_calls import Calls, _Call, _nearest
 from iamledger.projections.trail_facts import TrailFacts
 from iamledger.projections.trail_records import (
     _NO_PARAMS,
@@ -89,7 +89,7 @@ class Trail(TrailFacts):
             by_request.setdefault(fact.event.request_id, []).append(fact)
         records: list[TrailRecord] = []
         for group in by_request.values():
-            calls = [_Call.of(f) for f in group if f.primary and not f.joins]
+            calls = Calls(_Call.of(f) for f in group if f.primary and not f.joins)
             for fact in group:
                 if fact.primary and not fact.joins:
                     continue
@@ -97,7 +97,7 @@ class Trail(TrailFacts):
                 if call is not None:
                     call.add(fact)
                 elif fact.primary:
-                    calls.append(_Call.of(fact))
+                    calls.add(_Call.of(fact))
             records.extend(self._record(call.facts) for call in sorted(calls, key=lambda c: c.position))
         return records
 

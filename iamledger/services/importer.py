@@ -225,11 +225,7 @@ class ImportService(ServiceBase):
         ``CreatedAccounts``). Only an account's root (or the local administrator) may import into it.
         """
         with fewer_collections():
-            summary = self._import(document, source, sha256, progress, batch_size)
-            # an import is thousands of events at once: the trail projects them now, so that the first audit
-            # question after it has no large catch-up to do
-            self.trail.catch_up()
-            return summary
+            return self._import(document, source, sha256, progress, batch_size)
 
     def _import(
         self, document: Any, source: str, sha256: str | None, progress: ProgressCallback | None, batch_size: int
