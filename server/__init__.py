@@ -9,7 +9,9 @@ Several worker processes (``iamledger serve --workers N``) each build the applic
 
 from __future__ import annotations
 
-from iamledger.server.app import Endpoint, StoreHolder, app_from_environment, create_app, open_for_serving
+from iamledger.server.app import app_from_environment, create_app
+from iamledger.server.endpoint import Endpoint
 from iamledger.server.ephemeral import EphemeralStores
+from iamledger.server.store_holder import StoreHolder, open_for_serving
 
 __all__ = ["Endpoint", "EphemeralStores", "StoreHolder", "app_from_environment", "create_app", "open_for_serving"]

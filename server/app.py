@@ -17,6 +17,9 @@ write made by any process before the request started is seen by it, so a policy 
 on, in every worker. Within one request the views are caught up again only after the request itself has written.
 Several processes (``--workers N``, or several ``serve`` processes) share one PostgreSQL store:
 :func:`app_from_environment` is the application factory each worker imports.
+
+This module is the ASGI application and its factories; one request's handling is :class:`~iamledger.server.endpoint.
+Endpoint`'s, the store it serves is held by :class:`~iamledger.server.store_holder.StoreHolder`.
 """
 
 from __future__ import annotations
@@ -25,36 +28,41 @@ import asyncio
 import contextlib
 import functools
 import gc
-import inspect
 import json
 import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any, Final
-from urllib.parse import parse_qsl, unquote
 
-from botocore import xform_name
-from botocore.model import OperationModel, ServiceModel
 from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from iamledger.auth import AuthenticationError, HttpRequest, parse_authorization
-from iamledger.awsmodel import SERVICES, service_model
-from iamledger.context import bound_audit_context
-from iamledger.domain.audit import ANONYMOUS, AuditContext
-from iamledger.domain.errors import IdentityStoreError, InvalidInputError, SenderError
+from iamledger.auth import HttpRequest
 from iamledger.logconfig import configure_logging, get_logger
-from iamledger.projections.serving import ServingConfig, ServingProjector
-from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
+from iamledger.server.endpoint import REQUEST_ID_HEADER, Endpoint
 from iamledger.server.proxies import TrustedProxies
-from iamledger.server.unsigned import unsigned_caller
-from iamledger.store import IdentityStore
+from iamledger.server.store_holder import StoreHolder, open_for_serving
+
+# StoreHolder and open_for_serving are re-exported: `iamledger serve` (cli/serve.py) imports them from here, with the
+# application (tests/test_layering.py lists each import of the endpoint by the command).
+__all__ = [
+    "FORWARDED_ALLOW_IPS_ENV",
+    "GC_THRESHOLDS",
+    "LOG_FORMAT_ENV",
+    "LOG_LEVEL_ENV",
+    "STORE_ENV",
+    "QueryApp",
+    "StoreHolder",
+    "app_from_environment",
+    "create_app",
+    "open_for_serving",
+    "tune_collector",
+]
 
 log = get_logger(__name__)
 _request_log = logging.getLogger(__name__)
@@ -62,284 +70,13 @@ _request_log = logging.getLogger(__name__)
 XML_CONTENT_TYPE: Final = b"text/xml; charset=utf-8"
 TRAIL_DELAY: Final = 0.2
 """Seconds between a write and the catch-up of the audit trail that follows it (:meth:`QueryApp._follow_trail_soon`)."""
-REQUEST_ID_HEADER: Final = "x-amzn-RequestId"
-VERSIONS: Final = {service_model(name).api_version: name for name in SERVICES}
-"""API version -> service, to answer in the right namespace before the signature has named the service."""
-FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 STORE_ENV: Final = "IAMLEDGER_SERVE_DB"
 """The store URL a worker process of ``iamledger serve --workers N`` opens (set by the command for its workers)."""
-EXPECTED_SERVICES: Final = frozenset(SERVICES)
 LOG_LEVEL_ENV: Final = "IAMLEDGER_SERVE_LOG_LEVEL"
 LOG_FORMAT_ENV: Final = "IAMLEDGER_SERVE_LOG_FORMAT"
 FORWARDED_ALLOW_IPS_ENV: Final = "IAMLEDGER_SERVE_FORWARDED_ALLOW_IPS"
 """The proxies a worker process of ``iamledger serve --workers N`` believes (``--forwarded-allow-ips``; set by the
 command for its workers, empty when none are named)."""
-
-
-class InvalidActionError(SenderError):
-    """An ``Action`` the service does not have (AWS: ``InvalidAction``, HTTP 400)."""
-
-    code = "InvalidAction"
-
-
-class MissingActionError(SenderError):
-    """A request without an ``Action`` (AWS: ``MissingAction``, HTTP 400)."""
-
-    code = "MissingAction"
-
-
-class NotImplementedByStoreError(IdentityStoreError):
-    """An operation AWS has and iamledger does not implement yet (HTTP 501, which SDKs do not retry)."""
-
-    code = "NotImplemented"
-    http_status = 501
-
-
-def open_for_serving(url: str | None) -> IdentityStore:
-    """The initialized store at ``url`` (``None``: as :meth:`IdentityStore.open` chooses) opened for serving requests,
-    other processes writing it too, as ``iamledger serve`` opens it: ``IdentityStore.open(url, create=False,
-    serving=ServingConfig())``."""
-    return IdentityStore.open(url, create=False, serving=ServingConfig())
-
-
-@dataclass
-class StoreHolder:
-    """The store the endpoint serves, with how to open it again for ``POST /moto-api/reset`` (ephemeral mode).
-
-    ``open_store`` opens the store for serving (``IdentityStore.open(url, serving=ServingConfig(...))``, as
-    :func:`open_for_serving` does): its views are then caught up once per request. A store opened without that
-    configuration is served too, catching its views up before every read."""
-
-    open_store: Callable[[], IdentityStore]
-    reset_store: Callable[[IdentityStore], IdentityStore] | None = None
-    """Given the current store, close it and return a fresh one; None when resetting is not offered."""
-    close_store: Callable[[IdentityStore], None] = IdentityStore.close
-    store: IdentityStore | None = field(default=None, init=False)
-
-    def current(self) -> IdentityStore:
-        if self.store is None:
-            self.store = self.open_store()
-        return self.store
-
-    def reset(self) -> None:
-        if self.reset_store is None:
-            raise RuntimeError("this endpoint's store cannot be reset")
-        self.store = self.reset_store(self.current())
-
-    def close(self) -> None:
-        if self.store is not None:
-            self.close_store(self.store)
-            self.store = None
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What one request answers: status, XML body, headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str]
-    operation: str
-    error_code: str | None = None
-    wrote: bool = False
-    """Whether the request recorded events (the views are then caught up after the response is sent)."""
-
-
-@functools.cache
-def _accepted_parameters(operation: OperationModel) -> frozenset[str] | None:
-    """The input members the store's method takes (None: all of them, through ``**kwargs``)."""
-    method = getattr(IdentityStore, xform_name(operation.name))
-    parameters = inspect.signature(method).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return frozenset(p.name for p in parameters)
-
-
-def _check_supported(operation: OperationModel, params: dict[str, Any]) -> None:
-    """Refuse the input members the store's method does not take yet (rather than ignore them silently)."""
-    accepted = _accepted_parameters(operation)
-    unsupported = sorted(set(params) - accepted) if accepted is not None else []
-    if unsupported:
-        raise InvalidInputError(
-            f"iamledger does not support the parameter(s) {', '.join(unsupported)} of {operation.name} yet."
-        )
-
-
-def implemented(service: str, action: str) -> bool:
-    """Whether the store implements ``action`` of ``service`` (a method named after it exists)."""
-    return action in service_model(service).operation_names and callable(
-        getattr(IdentityStore, xform_name(action), None)
-    )
-
-
-def _form_pairs(request: HttpRequest) -> list[tuple[str, str]]:
-    pairs = [(name, value) for name, value in request.query_pairs() if not name.startswith("X-Amz-")]
-    content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
-    if request.body and (content_type in {FORM_CONTENT_TYPE, ""}):
-        try:
-            text = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInputError("The request body is not UTF-8 form data.") from None
-        pairs.extend(form_pairs(text))
-    return pairs
-
-
-def form_pairs(text: str) -> list[tuple[str, str]]:
-    """``parse_qsl(text, keep_blank_values=True)``, pair for pair: the fields are split on ``&`` (empty ones
-    skipped), a field without ``=`` has the value ``""``, and ``+`` and percent escapes are decoded (UTF-8, invalid
-    sequences replaced) only in the names and values that have them, which in an SDK's form body are few."""
-    if "&&" in text or text.startswith("&") or text.endswith("&"):
-        return parse_qsl(text, keep_blank_values=True)
-    pairs = []
-    for item in text.split("&") if text else ():
-        name, _, value = item.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote(name.replace("+", " "))
-        if "%" in value or "+" in value:
-            value = unquote(value.replace("+", " "))
-        pairs.append((name, value))
-    return pairs
-
-
-def _first(pairs: Iterable[tuple[str, str]], name: str) -> str | None:
-    return next((value for key, value in pairs if key == name), None)
-
-
-class Endpoint:
-    """Handles requests against the held store, one at a time on the store's own thread."""
-
-    def __init__(self, holder: StoreHolder) -> None:
-        self.holder = holder
-
-    def shutdown(self) -> None:
-        self.holder.close()
-
-    # -- one request ---------------------------------------------------------------------------------------------------
-
-    def handle(self, request: HttpRequest, source_ip: str | None) -> Outcome:
-        """Authenticate, route, run and serialise one Query-protocol request; every error becomes AWS's XML."""
-        store = self.holder.current()
-        views = store.projector
-        if not isinstance(views, ServingProjector):  # a store not opened for serving: every read catches up
-            return self._handle(store, request, source_ip)
-        views.begin_request()
-        try:
-            outcome = self._handle(store, request, source_ip)
-        finally:
-            wrote = views.end_request()
-        outcome.wrote = wrote
-        return outcome
-
-    def refresh(self) -> None:
-        """Catch the views up with the log (after a write, once its response is on its way): the next request then
-        finds them current. A failure is only logged: the next request catches up anyway."""
-        store = self.holder.store
-        if store is None:
-            return
-        try:
-            store.projector.catch_up()
-        except Exception:
-            log.exception("endpoint_catch_up_failed")
-
-    def follow_trail(self) -> None:
-        """Catch the audit trail up with the log (:class:`QueryApp` does it a moment after the writes), so that an
-        audit question finds at most the writes of that moment to project. A failure is only logged: a question
-        catches the trail up anyway."""
-        store = self.holder.store
-        if store is None:
-            return
-        try:
-            store.trail.catch_up()
-        except Exception:
-            log.exception("endpoint_trail_catch_up_failed")
-
-    def _handle(self, store: IdentityStore, request: HttpRequest, source_ip: str | None) -> Outcome:
-        request_id = AuditContext.new_request_id()
-        user_agent = request.header("user-agent")
-        model: ServiceModel = service_model("iam")
-        action = ""
-        try:
-            pairs = _form_pairs(request)
-            action = _first(pairs, "Action") or ""
-            version = _first(pairs, "Version")
-            model = service_model(VERSIONS.get(version or "", "iam"))
-            claimed = self._claimed_context(request, request_id, source_ip, user_agent)
-            with bound_audit_context(claimed):
-                caller = unsigned_caller(model, action, request) or store.verify_request(
-                    request, expected_service=EXPECTED_SERVICES, as_key_owner=True
-                )
-            model = service_model(caller.service)
-            operation = self._operation(model, action, version)
-            params = parse_parameters(operation, pairs)
-            _check_supported(operation, params)
-            context = AuditContext(
-                actor=caller.owner_arn,
-                request_id=request_id,
-                access_key_id=caller.access_key_id or None,
-                source_ip=source_ip,
-                user_agent=user_agent,
-            )
-            with bound_audit_context(context):
-                result = getattr(store, xform_name(action))(**params)
-            body = serialize_result(operation, result, request_id)
-            return Outcome(200, body, self._headers(request_id), action)
-        except IdentityStoreError as error:
-            return self._error(
-                model, action, error.code, error.message, error.http_status, request_id, sender=error.sender_fault
-            )
-        except Exception:
-            log.exception("endpoint_internal_error", operation=action, request_id=request_id)
-            return self._error(
-                model,
-                action,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-                500,
-                request_id,
-                sender=False,
-            )
-
-    @staticmethod
-    def _claimed_context(
-        request: HttpRequest, request_id: str, source_ip: str | None, user_agent: str | None
-    ) -> AuditContext:
-        """The audit context while the signature is checked: the access key id the request names, and the anonymous
-        actor, which the check replaces by the key's owner when the store holds the key (a refusal is recorded
-        under that claimed identity, an accepted key's use under its owner)."""
-        access_key_id: str | None = None
-        with contextlib.suppress(AuthenticationError):
-            access_key_id = parse_authorization(request).access_key_id
-        return AuditContext(
-            actor=ANONYMOUS,
-            request_id=request_id,
-            access_key_id=access_key_id,
-            source_ip=source_ip,
-            user_agent=user_agent,
-        )
-
-    @staticmethod
-    @functools.lru_cache(maxsize=512)  # every request asks; a refusal raises, and is not remembered
-    def _operation(model: ServiceModel, action: str, version: str | None) -> OperationModel:
-        if not action:
-            raise MissingActionError("Missing Action")
-        if action not in model.operation_names or (version is not None and version != model.api_version):
-            raise InvalidActionError(f"Could not find operation {action} for version {version or model.api_version}")
-        if not implemented(model.service_name, action):
-            raise NotImplementedByStoreError(f"iamledger does not implement {model.service_name}:{action} yet.")
-        return model.operation_model(action)
-
-    @staticmethod
-    def _headers(request_id: str) -> dict[str, str]:
-        return {REQUEST_ID_HEADER: request_id}
-
-    def _error(
-        self, model: ServiceModel, action: str, code: str, message: str, status: int, request_id: str, *, sender: bool
-    ) -> Outcome:
-        body = serialize_error(model, code, message, sender_fault=sender, request_id=request_id)
-        return Outcome(status, body, self._headers(request_id), action, code)
-
-    def reset(self) -> None:
-        self.holder.reset()
 
 
 _PLAIN_HOST: Final = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?")

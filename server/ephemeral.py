@@ -13,7 +13,7 @@ from typing import Final
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key
 from iamledger.masterkey import KEY_BYTES
 from iamledger.projections.serving import ServingConfig
-from iamledger.server.app import StoreHolder
+from iamledger.server.store_holder import StoreHolder
 from iamledger.services.ephemeral import install_root_access_key
 from iamledger.store import IdentityStore
 

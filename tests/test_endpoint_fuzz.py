@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 from iamledger import IdentityStore
 from iamledger.awsmodel import _check, operation_model, service_model
 from iamledger.server import EphemeralStores, StoreHolder, create_app, open_for_serving
-from iamledger.server.app import implemented
+from iamledger.server.actions import implemented
 from iamledger.vault import vault_secrets
 
 SEED = 18

@@ -125,7 +125,7 @@ def test_every_operation_s_method_requires_what_the_model_requires():
     from botocore import xform_name
 
     from iamledger.awsmodel import service_model
-    from iamledger.server.app import implemented
+    from iamledger.server.actions import implemented
 
     for service in ("iam", "sts"):
         for name in service_model(service).operation_names:

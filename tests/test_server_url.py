@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.datastructures import URL
 
-from iamledger.server.app import _request_url, form_pairs
+from iamledger.server.app import _request_url
+from iamledger.server.query_form import form_pairs
 
 HOSTS = [
     b"127.0.0.1:4566",
