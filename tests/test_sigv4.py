@@ -851,7 +851,7 @@ def test_the_direct_signature_is_botocores_for_every_request_it_applies_to(
 ):
     # The endpoint computes an SDK's usual request's signature itself (direct_signature) and falls back to botocore
     # only when that does not match: for every request it computes, it must agree with botocore to the byte.
-    from iamledger.auth.sigv4 import direct_signature
+    from iamledger.auth.expected_signatures import direct_signature
 
     request = sign(method, IAM_URL, body, headers={"Content-Type": FORM, **extra}, service=service, region=region)
     info = parse_authorization(request)
@@ -862,7 +862,7 @@ def test_the_direct_signature_is_botocores_for_every_request_it_applies_to(
 
 
 def test_requests_the_direct_signature_does_not_cover_are_left_to_botocore():
-    from iamledger.auth.sigv4 import direct_signature
+    from iamledger.auth.expected_signatures import direct_signature
 
     with_query = sign("GET", IAM_URL + "?Action=ListUsers&Version=2010-05-08", b"")
     assert direct_signature(with_query, parse_authorization(with_query), SECRETS[AKID]) is None

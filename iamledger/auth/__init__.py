@@ -17,16 +17,10 @@ from iamledger.auth.errors import (
     RequestExpiredError,
     SignatureDoesNotMatchError,
 )
-from iamledger.auth.sigv4 import (
-    CredentialScope,
-    HttpRequest,
-    KeyRecord,
-    SignatureInfo,
-    VerifiedCaller,
-    parse_authorization,
-    session_token_digest,
-    verify,
-)
+from iamledger.auth.http_request import HttpRequest
+from iamledger.auth.key_records import KeyRecord, session_token_digest
+from iamledger.auth.signature_parsing import CredentialScope, SignatureInfo, parse_authorization
+from iamledger.auth.sigv4 import VerifiedCaller, verify
 
 __all__ = [
     "AuthenticationError",
