@@ -1,5 +1,5 @@
-"""The trail's facts of the events that create or change one entity: users, groups, roles, managed policies and
-instance profiles.
+"""The trail's facts of the events that change one entity: users, groups, roles, managed policies and instance
+profiles (the events that create them: :mod:`~iamledger.projections.trail_created_facts`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from iamledger.projections.trail_records import (
     _drop_none,
     _Entity,
     _Fact,
-    _policy_resource,
-    _tags,
     iso,
 )
 from iamledger.projections.trail_state import TrailState
@@ -30,124 +28,6 @@ from iamledger.projections.trail_state import TrailState
 
 class EntityFacts(TrailState):
     """The facts of the events that act on one entity (a user, group, role, policy or instance profile)."""
-
-    def _created_fact(self, position: int, event: Any) -> _Fact:
-        created = iso(event.timestamp)
-        params: dict[str, Any]
-        response: dict[str, Any]
-        if isinstance(event, User.Created):
-            entity = _Entity("user", event.account_id, event.user_name, event.path, event.user_id)
-            operation = "CreateUser"
-            params = {
-                "userName": event.user_name,
-                "path": event.path,
-                "permissionsBoundary": event.permissions_boundary,
-            }
-            response = {
-                "user": {
-                    "path": event.path,
-                    "userName": event.user_name,
-                    "userId": event.user_id,
-                    "arn": entity.arn,
-                    "createDate": created,
-                }
-            }
-        elif isinstance(event, Group.Created):
-            entity = _Entity("group", event.account_id, event.group_name, event.path, event.group_id)
-            operation = "CreateGroup"
-            params = {"groupName": event.group_name, "path": event.path}
-            response = {
-                "group": {
-                    "path": event.path,
-                    "groupName": event.group_name,
-                    "groupId": event.group_id,
-                    "arn": entity.arn,
-                    "createDate": created,
-                }
-            }
-        elif isinstance(event, Role.Created):
-            entity = _Entity("role", event.account_id, event.role_name, event.path, event.role_id)
-            operation = "CreateRole"
-            params = {
-                "roleName": event.role_name,
-                "path": event.path,
-                "assumeRolePolicyDocument": event.assume_role_policy_document,
-                "description": event.description,
-                "maxSessionDuration": event.max_session_duration,
-                "permissionsBoundary": event.permissions_boundary,
-            }
-            if isinstance(event, Role.ServiceLinkedCreated):
-                operation = "CreateServiceLinkedRole"
-                params = {
-                    "aWSServiceName": event.aws_service_name,
-                    "description": event.description,
-                    "customSuffix": event.custom_suffix,
-                }
-            response = {
-                "role": {
-                    "path": event.path,
-                    "roleName": event.role_name,
-                    "roleId": event.role_id,
-                    "arn": entity.arn,
-                    "createDate": created,
-                    "assumeRolePolicyDocument": event.assume_role_policy_document,
-                }
-            }
-        elif isinstance(event, ManagedPolicy.Created):
-            entity = _Entity("policy", event.account_id, event.policy_name, event.path, event.policy_id)
-            operation = "CreatePolicy"
-            params = {
-                "policyName": event.policy_name,
-                "path": event.path,
-                "policyDocument": event.document,
-                "description": event.description,
-            }
-            response = {
-                "policy": {
-                    "policyName": event.policy_name,
-                    "policyId": event.policy_id,
-                    "arn": entity.arn,
-                    "path": event.path,
-                    "defaultVersionId": "v1",
-                    "attachmentCount": 0,
-                    "permissionsBoundaryUsageCount": 0,
-                    "isAttachable": True,
-                    "createDate": created,
-                    "updateDate": created,
-                }
-            }
-        else:
-            entity = _Entity(
-                "instance-profile", event.account_id, event.instance_profile_name, event.path, event.instance_profile_id
-            )
-            operation = "CreateInstanceProfile"
-            params = {"instanceProfileName": event.instance_profile_name, "path": event.path}
-            response = {
-                "instanceProfile": {
-                    "path": event.path,
-                    "instanceProfileName": event.instance_profile_name,
-                    "instanceProfileId": event.instance_profile_id,
-                    "arn": entity.arn,
-                    "createDate": created,
-                    "roles": [],
-                }
-            }
-        tags = getattr(event, "tags", None)
-        if tags:
-            params["tags"] = _tags(tags)
-        resources = [entity.resource()]
-        if params.get("permissionsBoundary"):
-            resources.append(_policy_resource(str(params["permissionsBoundary"])))
-        return _Fact(
-            position,
-            event,
-            operation,
-            params=_drop_none(params),
-            response=response,
-            resources=resources,
-            entities={event.originator_id},
-            account=event.account_id,
-        )
 
     def _renamed(self, fact: _Fact, entity: _Entity, new_name: str, new_path: str, kind: str) -> dict[str, Any]:
         params: dict[str, Any] = {NAME_PARAMS[kind]: entity.name}

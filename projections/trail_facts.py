@@ -1,16 +1,17 @@
 """The trail's fact of each event: the call it belongs to (operation, parameters, response, resources), dispatched by
-the kind of event; accounts and role sessions here, entities in :mod:`~iamledger.projections.trail_entity_facts`.
+the kind of event; accounts, imports and bookkeeping here, the STS sessions in
+:mod:`~iamledger.projections.trail_session_facts`, creations in :mod:`~iamledger.projections.trail_created_facts`,
+the changes of an entity in :mod:`~iamledger.projections.trail_entity_facts`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from types import UnionType
+from typing import Any, Final
 
 from iamledger.domain.accounts import Account, AccountRegistry
-from iamledger.domain.federation import OpenIDConnectProvider, SAMLProvider, SAMLRoleSession, WebIdentityRoleSession
-from iamledger.domain.groups import Group
 from iamledger.domain.imports import ImportRecord
-from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import NameIndex
 from iamledger.domain.permissions import (
     InlinePolicyDeletedEvent,
@@ -20,27 +21,30 @@ from iamledger.domain.permissions import (
     PolicyAttachedEvent,
     PolicyDetachedEvent,
 )
-from iamledger.domain.policies import ManagedPolicy
 from iamledger.domain.roles import Role
-from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession, federated_user_arn
+from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
 from iamledger.domain.tagging import TaggedEvent, UntaggedEvent
 from iamledger.domain.users import User
+from iamledger.projections.trail_created_facts import CREATED, created_fact
 from iamledger.projections.trail_entity_facts import EntityFacts
-from iamledger.projections.trail_federation import federated_session_fact, provider_created_fact, provider_fact
+from iamledger.projections.trail_federation import (
+    FEDERATED_SESSIONS,
+    PROVIDER_CREATED,
+    federated_session_fact,
+    provider_created_fact,
+    provider_fact,
+)
 from iamledger.projections.trail_material import is_material_event, material_fact
 from iamledger.projections.trail_records import (
     ACCESS_KEY,
     ACCOUNT,
     ACCOUNT_ALIAS,
-    ASSUMED_ROLE,
     IMPORT,
     ORGANIZATIONS,
     RESOURCE_TYPES,
-    ROLE,
-    STS,
     SUFFIXES,
     Resource,
-    _drop_none,
+    _Entity,
     _Fact,
     _payload,
     _policy_resource,
@@ -48,88 +52,29 @@ from iamledger.projections.trail_records import (
     camel,
     iso,
 )
+from iamledger.projections.trail_session_facts import assume_role_fact, federation_token_fact, session_token_fact
 
 
 class TrailFacts(EntityFacts):
     """The fact of each event: the call it belongs to, its parameters, its response and its resources."""
 
-    def fact(self, position: int, event: Any) -> _Fact | None:  # noqa: C901, PLR0911, PLR0912 - one branch per event kind
+    def fact(self, position: int, event: Any) -> _Fact | None:
         """What ``event`` (at ``position``) says about its call, from the state before it applies; ``None`` for
         events that are no API call of their own (recorded key uses)."""
         if isinstance(event, User.AccessKeyUsed | Account.RootAccessKeyUsed | Role.LastUsed):
             return None
-        if isinstance(event, ImportRecord.Recorded):
-            return _Fact(
-                position,
-                event,
-                "ImportAuthorizationDetails",
-                source=IMPORT,
-                params={"source": event.source, "sha256": event.sha256},
-                response={"accounts": list(event.accounts), "contents": event.contents, "changes": event.changes},
-                resources=[Resource(ACCOUNT, a, frozenset({a})) for a in event.accounts],
-                account=event.accounts[0] if event.accounts else None,
-            )
-        if isinstance(event, NameIndex.Released):
-            return _Fact(
-                position, event, "NameIndex", primary=False, joins=("Delete*", "Update*", "CreateAccountAlias")
-            )
-        if isinstance(event, NameIndex.Created | NameIndex.Claimed):
-            return _Fact(position, event, "NameIndex", primary=False, joins=("Create*", "Update*"))
-        if isinstance(event, AccountRegistry.Created | AccountRegistry.AccountRegistered):
-            return _Fact(position, event, "AccountRegistry", primary=False, joins=("CreateAccount",))
         if isinstance(event, Account.Event):
             return self._account_fact(position, event)
-        if isinstance(event, SAMLRoleSession.RoleAssumedWithSAML | WebIdentityRoleSession.RoleAssumedWithWebIdentity):
-            return federated_session_fact(position, event)
-        if isinstance(event, OpenIDConnectProvider.Created | SAMLProvider.Created):
-            return provider_created_fact(position, event)
-        if isinstance(event, RoleSession.RoleAssumed):
-            return self._assume_role_fact(position, event)
-        if isinstance(event, FederatedSession.FederationTokenIssued):
-            arn = federated_user_arn(event.account_id, event.federated_user_name)
-            return _Fact(
-                position,
-                event,
-                "GetFederationToken",
-                source=STS,
-                params=_drop_none(
-                    {
-                        "name": event.federated_user_name,
-                        "durationSeconds": event.duration_seconds,
-                        "policy": event.session_policy,
-                        "policyArns": [{"arn": a} for a in event.policy_arns] or None,
-                        "tags": _tags(event.tags) or None,
-                    }
-                ),
-                response={
-                    "credentials": {"accessKeyId": event.key_id, "expiration": iso(event.expiration)},
-                    "federatedUser": {
-                        "federatedUserId": f"{event.account_id}:{event.federated_user_name}",
-                        "arn": arn,
-                    },
-                },
-                resources=[Resource(ACCESS_KEY, event.key_id, frozenset({event.key_id}))],
-                key_ids={event.key_id},
-                account=event.account_id,
-            )
-        if isinstance(event, UserSession.SessionTokenIssued):
-            return _Fact(
-                position,
-                event,
-                "GetSessionToken",
-                source=STS,
-                params={"durationSeconds": event.duration_seconds},
-                response={"credentials": {"accessKeyId": event.key_id, "expiration": iso(event.expiration)}},
-                resources=[Resource(ACCESS_KEY, event.key_id, frozenset({event.key_id}))],
-                key_ids={event.key_id},
-                account=event.account_id,
-            )
         if is_material_event(event):
             return material_fact(self, position, event)
-        if isinstance(
-            event, User.Created | Group.Created | Role.Created | ManagedPolicy.Created | InstanceProfile.Created
-        ):
-            return self._created_fact(position, event)
+        make = next((make for kinds, make in _FACTS_OF_THEIR_OWN if isinstance(event, kinds)), None)
+        if make is not None:
+            return make(position, event)
+        return self._entity_change_fact(position, event)
+
+    def _entity_change_fact(self, position: int, event: Any) -> _Fact | None:  # noqa: PLR0911 - one return per kind
+        """The fact of an event that changes one entity of the replay: the changes every kind of principal shares
+        (tags, inline and managed policies, boundaries) here, each kind's own in its method."""
         entity = self.entities.get(event.originator_id)
         if entity is None or entity.kind not in RESOURCE_TYPES:
             return None
@@ -157,6 +102,10 @@ class TrailFacts(EntityFacts):
             return self._set(fact, f"Put{suffix}PermissionsBoundary", params)
         if isinstance(event, PermissionsBoundaryDeletedEvent):
             return self._set(fact, f"Delete{suffix}PermissionsBoundary", base)
+        return self._kind_fact(fact, entity, event, base)
+
+    def _kind_fact(self, fact: _Fact, entity: _Entity, event: Any, base: dict[str, Any]) -> _Fact | None:
+        """The fact of an event of one kind of entity only (``fact`` holds the entity as its resource)."""
         if entity.kind == "user":
             return self._user_fact(fact, entity, event, base)
         if entity.kind == "group":
@@ -204,40 +153,44 @@ class TrailFacts(EntityFacts):
             return self._set(fact, f"{verb}AccountAlias", {"accountAlias": event.alias})
         return None
 
-    def _assume_role_fact(self, position: int, event: RoleSession.RoleAssumed) -> _Fact:
-        session_arn = f"arn:aws:sts::{event.account_id}:assumed-role/{event.role_name}/{event.session_name}"
-        assumed_role_id = f"{event.role_id}:{event.session_name}"
-        params = _drop_none(
-            {
-                "roleArn": event.role_arn,
-                "roleSessionName": event.session_name,
-                "durationSeconds": event.duration_seconds,
-                "policy": event.session_policy,
-                "policyArns": [{"arn": a} for a in event.policy_arns],
-                "sourceIdentity": event.source_identity,
-                "tags": _tags(event.tags),
-                "transitiveTagKeys": list(event.transitive_tag_keys),
-            }
-        )
-        response: dict[str, Any] = {
-            "credentials": {"accessKeyId": event.key_id, "expiration": iso(event.expiration)},
-            "assumedRoleUser": {"assumedRoleId": assumed_role_id, "arn": session_arn},
-        }
-        if event.source_identity:
-            response["sourceIdentity"] = event.source_identity
-        return _Fact(
-            position,
-            event,
-            "AssumeRole",
-            source=STS,
-            params=params,
-            response=response,
-            resources=[
-                Resource(ACCESS_KEY, event.key_id, frozenset({event.key_id})),
-                Resource(ASSUMED_ROLE, session_arn, frozenset({session_arn, assumed_role_id, event.session_name})),
-                Resource(ROLE, event.role_arn, frozenset({event.role_arn, event.role_name})),
-            ],
-            entities={event.originator_id, event.role_uuid},
-            key_ids={event.key_id},
-            account=event.account_id,
-        )
+
+def _import_fact(position: int, event: ImportRecord.Recorded) -> _Fact:
+    """The fact of ``ImportAuthorizationDetails`` (iamledger's own call): the file, its accounts, what changed."""
+    return _Fact(
+        position,
+        event,
+        "ImportAuthorizationDetails",
+        source=IMPORT,
+        params={"source": event.source, "sha256": event.sha256},
+        response={"accounts": list(event.accounts), "contents": event.contents, "changes": event.changes},
+        resources=[Resource(ACCOUNT, a, frozenset({a})) for a in event.accounts],
+        account=event.accounts[0] if event.accounts else None,
+    )
+
+
+def _name_released_fact(position: int, event: NameIndex.Released) -> _Fact:
+    return _Fact(position, event, "NameIndex", primary=False, joins=("Delete*", "Update*", "CreateAccountAlias"))
+
+
+def _name_claimed_fact(position: int, event: NameIndex.Created | NameIndex.Claimed) -> _Fact:
+    return _Fact(position, event, "NameIndex", primary=False, joins=("Create*", "Update*"))
+
+
+def _registry_fact(position: int, event: AccountRegistry.Created | AccountRegistry.AccountRegistered) -> _Fact:
+    return _Fact(position, event, "AccountRegistry", primary=False, joins=("CreateAccount",))
+
+
+_FACTS_OF_THEIR_OWN: Final[tuple[tuple[type | UnionType | tuple[type, ...], Callable[[int, Any], _Fact]], ...]] = (
+    (ImportRecord.Recorded, _import_fact),
+    (NameIndex.Released, _name_released_fact),
+    (NameIndex.Created | NameIndex.Claimed, _name_claimed_fact),
+    (AccountRegistry.Created | AccountRegistry.AccountRegistered, _registry_fact),
+    (FEDERATED_SESSIONS, federated_session_fact),
+    (PROVIDER_CREATED, provider_created_fact),
+    (RoleSession.RoleAssumed, assume_role_fact),
+    (FederatedSession.FederationTokenIssued, federation_token_fact),
+    (UserSession.SessionTokenIssued, session_token_fact),
+    (CREATED, created_fact),
+)
+"""The facts of the events that are no change of an entity the replay knows (bookkeeping folded into a call, STS
+sessions, creations), by kind of event."""
