@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Table, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, Select, Table, bindparam, or_, select
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections import permissions
@@ -25,6 +25,7 @@ from iamledger.projections.tables import (
     GROUP_MEMBERS,
     GROUPS,
     INLINE_POLICIES,
+    LOGIN_PROFILES,
     POLICIES,
     POLICY_VERSIONS,
     ROLES,
@@ -37,6 +38,7 @@ from iamledger.projections.users import groups_of_user
 PRINCIPAL_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
 # The unique id AWS gives a user, group or role (AIDA..., AGPA..., AROA...): unlike its ARN, never given to another.
 UNIQUE_ID_COLUMNS: Final = {"user": "user_id", "group": "group_id", "role": "role_id"}
+_CHUNK: Final = 500  # values per ``IN (...)``
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,3 +432,156 @@ def policy_ids(conn: Connection, arns: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return {str(r[0]) for r in conn.execute(select(POLICIES.c.entity_uuid).where(POLICIES.c.arn.in_(wanted)))}
+
+
+def principal_rows(
+    conn: Connection, kind: str, account_id: str, entities: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the account's users, groups or roles (``kind``) at the bound position, in the order they were
+    written; with ``entities``, only those with these aggregate ids (read a chunk of ids at a time, in id order)."""
+    table = PRINCIPAL_TABLES[kind]
+    if entities is None:
+        return live_rows(conn, table, table.c.account_id == account_id)
+    ordered = sorted(entities)
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        rows += live_rows(conn, table, table.c.account_id == account_id, table.c.entity_uuid.in_(chunk))
+    return rows
+
+
+def principals_named(conn: Connection, kind: str, account_id: str, names: Iterable[str]) -> set[str]:
+    """The aggregate ids of the account's users, groups or roles (``kind``) at the bound position whose ARN or unique
+    id (``AIDA...``, ``AROA...``) is one of ``names``, as a policy's ``Principal`` names them."""
+    table = PRINCIPAL_TABLES[kind]
+    wanted = list(names)
+    unique_id = table.c[UNIQUE_ID_COLUMNS[kind]]
+    rows = live_rows(conn, table, table.c.account_id == account_id, or_(table.c.arn.in_(wanted), unique_id.in_(wanted)))
+    return {str(row["entity_uuid"]) for row in rows}
+
+
+def access_key_rows(conn: Connection, owner_uuid: str | None = None) -> list[dict[str, Any]]:
+    """The access keys (long-term and sessions') at the bound position, of one owner (a user's, a session's or an
+    account root's aggregate id) or of everyone, in the order they were written."""
+    if owner_uuid is None:
+        return live_rows(conn, ACCESS_KEYS)
+    return live_rows(conn, ACCESS_KEYS, ACCESS_KEYS.c.owner_uuid == owner_uuid)
+
+
+def login_profile_rows(conn: Connection, user_uuid: str | None = None) -> list[dict[str, Any]]:
+    """The login profiles (console passwords) at the bound position, of one user or of everyone."""
+    if user_uuid is None:
+        return live_rows(conn, LOGIN_PROFILES)
+    return live_rows(conn, LOGIN_PROFILES, LOGIN_PROFILES.c.user_uuid == user_uuid)
+
+
+def memberships_of_user(conn: Connection, user_uuid: str) -> list[dict[str, Any]]:
+    """The group memberships of a user at the bound position (rows with ``group_uuid``), in the order they began."""
+    return live_rows(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == user_uuid)
+
+
+def attachments_of(conn: Connection, owners: Iterable[str]) -> list[dict[str, Any]]:
+    """The managed policy attachments (rows with ``policy_arn``) of the users, groups and roles ``owners`` (aggregate
+    ids) at the bound position, in the order they began."""
+    return live_rows(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(list(owners)))
+
+
+_NAMES: Final = {"user": (USERS, "user_name"), "group": (GROUPS, "group_name"), "role": (ROLES, "role_name")}
+
+
+def entity_names(conn: Connection) -> list[tuple[str, str, str, str]]:
+    """Every user, group, role and customer managed policy at the bound position, as ``(kind, aggregate id, name,
+    ARN)`` (kind ``user``, ``group``, ``role`` or ``policy``), kind by kind in the order they were written."""
+    return [
+        (kind, str(row["entity_uuid"]), row[column], row["arn"])
+        for kind, (table, column) in {**_NAMES, "policy": (POLICIES, "policy_name")}.items()
+        for row in live_rows(conn, table)
+    ]
+
+
+# -- diffs: the rows of each category of change ---------------------------------------------------------------------
+
+DIFF_VIEWS: Final[dict[str, tuple[Table, tuple[ColumnElement[bool], ...]]]] = {
+    "User": (USERS, ()),
+    "Group": (GROUPS, ()),
+    "Role": (ROLES, ()),
+    "Policy": (POLICIES, ()),
+    "PolicyVersion": (POLICY_VERSIONS, ()),
+    "GroupMembership": (GROUP_MEMBERS, ()),
+    "PolicyAttachment": (ATTACHMENTS, ()),
+    "InlinePolicy": (INLINE_POLICIES, ()),
+    "AccessKey": (ACCESS_KEYS, (ACCESS_KEYS.c.owner_kind != "session",)),
+    "Session": (ACCESS_KEYS, (ACCESS_KEYS.c.owner_kind == "session",)),
+}
+"""The rows each category of a diff compares: a view, and which of its rows (access keys: long-term ones, or
+sessions')."""
+
+
+def diff_rows(conn: Connection, category: str, account_id: str) -> list[dict[str, Any]]:
+    """The rows of a category of :data:`DIFF_VIEWS` at the bound position (of the account, when its view has an
+    account column), in the order they were written."""
+    table, where = DIFF_VIEWS[category]
+    clauses = list(where)
+    if "account_id" in table.c:
+        clauses.append(table.c.account_id == account_id)
+    return live_rows(conn, table, *clauses)
+
+
+def diff_rows_touching(
+    conn: Connection, category: str, key: Mapping[str, Any], start: int, stop: int
+) -> list[dict[str, Any]]:
+    """The rows of the view of a category of :data:`DIFF_VIEWS` whose columns equal ``key`` that began or ended in
+    the positions ``(start, stop]`` (:func:`rows_touching`)."""
+    table, _where = DIFF_VIEWS[category]
+    return rows_touching(conn, table, start, stop, *(table.c[k] == v for k, v in key.items()))
+
+
+# -- names over time: how events are described ----------------------------------------------------------------------
+
+_LABELS: Final = {**_NAMES, "policy": (POLICIES, "arn")}
+"""What an event's description names an entity by: a user's, group's or role's name, a managed policy's ARN."""
+_LABEL_QUERIES: dict[str, Select[tuple[Any]]] = {}
+"""The statement naming an entity as of a position, per kind: built once, as describing thousands of events
+(who-can on a large account) otherwise spends most of its time building it."""
+
+
+def label_history(conn: Connection, kind: str, entities: Iterable[str]) -> list[tuple[str, int, int | None, str]]:
+    """Every row of the users, groups, roles or managed policies (``kind``) with the aggregate ids ``entities``,
+    whatever the bound position, as ``(aggregate id, valid_from, valid_to, label)``, the label being what
+    :func:`label_at` answers; read a chunk of ids at a time (in id order), each chunk's in the order written."""
+    table, column = _LABELS[kind]
+    ordered = sorted(entities)
+    found: list[tuple[str, int, int | None, str]] = []
+    for start in range(0, len(ordered), _CHUNK):
+        rows = conn.execute(
+            select(table.c.entity_uuid, table.c.valid_from, table.c.valid_to, table.c[column])
+            .where(table.c.entity_uuid.in_(ordered[start : start + _CHUNK]))
+            .order_by(table.c.valid_from, table.c.row_id)
+        )
+        found += [
+            (str(entity), int(since), None if until is None else int(until), str(label))
+            for entity, since, until, label in rows
+        ]
+    return found
+
+
+def label_at(conn: Connection, kind: str, entity: str, position: int) -> str | None:
+    """What a user, group or role (``kind``) was called at ``position``, or a managed policy's (``policy``) ARN then
+    (whatever the bound position); ``None`` when it did not exist then."""
+    query = _LABEL_QUERIES.get(kind)
+    if query is None:
+        table, column = _LABELS[kind]
+        at: BindParameter[int] = bindparam("position")
+        query = (
+            select(table.c[column])
+            .where(
+                table.c.entity_uuid == bindparam("entity"),
+                table.c.valid_from <= at,
+                or_(table.c.valid_to.is_(None), table.c.valid_to > at),
+            )
+            .order_by(table.c.valid_from, table.c.row_id)
+            .limit(1)
+        )
+        _LABEL_QUERIES[kind] = query
+    name = conn.execute(query, {"entity": entity, "position": position}).scalar()
+    return None if name is None else str(name)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, func, select
 
+from iamledger.domain.accounts import Account
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.mfa import VirtualMFADevice
 from iamledger.domain.names import name_key
@@ -191,6 +192,14 @@ def signing_certificates_of(conn: Connection, keyring_uuid: str) -> list[dict[st
     table = SIGNING_CERTIFICATES
     query = select(table).where(table.c.keyring_uuid == keyring_uuid, live(table)).order_by(table.c.upload_date)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def root_has_signing_certificate(conn: Connection, account_id: str) -> bool:
+    """Whether the account's root user has a signing certificate at the bound position."""
+    keyring = str(UserKeyring.create_id(Account.create_id(account_id)))
+    table = SIGNING_CERTIFICATES
+    query = select(func.count()).where(table.c.keyring_uuid == keyring, live(table))
+    return bool(conn.execute(query).scalar())
 
 
 # -- server certificates ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from iamledger.projections.tables import (
     POLICIES,
     POLICY_SERVICES,
     ROLES,
+    SERVER_CERTIFICATES,
     TAGS,
     USERS,
 )
@@ -42,6 +43,12 @@ from iamledger.projections.temporal import (
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
 PRINCIPAL_TABLES: dict[str, Table] = {"user": USERS, "group": GROUPS, "role": ROLES}
+NAMED_TABLES: Final[dict[str, Table]] = {
+    **PRINCIPAL_TABLES,
+    "instance-profile": INSTANCE_PROFILES,
+    "server-certificate": SERVER_CERTIFICATES,
+}
+"""The views of the entities a request names by kind and name (as the authorization's resources name them)."""
 
 
 def kind_of(event: Any) -> str:
@@ -223,6 +230,19 @@ def find_by_name(conn: Connection, table: Table, account_id: str, name: str) -> 
 
     result = execute_prepared(conn, (find_by_name, table), build, account_id=account_id, name_key=name_key(name))
     row = result.mappings().first()
+    return dict(row) if row else None
+
+
+def find_named(conn: Connection, kind: str, account_id: str, name: str) -> dict[str, Any] | None:
+    """The current entity of ``kind`` (``user``, ``group``, ``role``, ``instance-profile`` or
+    ``server-certificate``) called ``name`` (compared case-insensitively), or ``None``."""
+    return find_by_name(conn, NAMED_TABLES[kind], account_id, name)
+
+
+def find_principal_by_arn(conn: Connection, kind: str, arn: str) -> dict[str, Any] | None:
+    """The user, group or role (``kind``) called ``arn`` at the bound position, or ``None``."""
+    table = PRINCIPAL_TABLES[kind]
+    row = conn.execute(select(table).where(table.c.arn == arn, live(table))).mappings().first()
     return dict(row) if row else None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
@@ -24,7 +24,7 @@ from iamledger.projections.principals import (
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import open_row, replace_row
+from iamledger.projections.temporal import live, open_row, replace_row
 
 KIND = "role"
 
@@ -120,3 +120,23 @@ def current_roles(conn: Connection, account_id: str, path_prefix: str = "/") -> 
 def find_role(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
     """The current role called ``role_name`` (any case), or ``None``."""
     return find_by_name(conn, ROLES, account_id, role_name)
+
+
+def find_role_by_arn(conn: Connection, arn: str) -> dict[str, Any] | None:
+    """The role called ``arn`` at the bound position, or ``None``."""
+    row = conn.execute(select(ROLES).where(ROLES.c.arn == arn, live(ROLES))).mappings().first()
+    return dict(row) if row else None
+
+
+def find_role_by_uuid(conn: Connection, role_uuid: str) -> dict[str, Any] | None:
+    """The role with the aggregate id ``role_uuid`` at the bound position, or ``None``."""
+    row = conn.execute(select(ROLES).where(ROLES.c.entity_uuid == role_uuid, live(ROLES))).mappings().first()
+    return dict(row) if row else None
+
+
+def find_role_named_exactly(conn: Connection, account_id: str, role_name: str) -> dict[str, Any] | None:
+    """The account's role called ``role_name`` at the bound position, the name compared as written (unlike
+    :func:`find_role`: a session's ARN names its role as it was written), or ``None``."""
+    query = select(ROLES).where(ROLES.c.account_id == account_id, ROLES.c.role_name == role_name, live(ROLES))
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None

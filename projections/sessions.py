@@ -3,12 +3,15 @@ its session token."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
 
 from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession, assumed_role_arn, federated_user_arn
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ACCESS_KEYS
-from iamledger.projections.temporal import open_row
+from iamledger.projections.temporal import live, open_row
 
 SessionIssued = RoleSession.RoleAssumed | UserSession.SessionTokenIssued | FederatedSession.FederationTokenIssued
 
@@ -40,3 +43,33 @@ def _session_issued(conn: Connection, event: SessionIssued, position: int) -> No
         expiration=event.expiration,
         session_token_digest=event.session_token_digest,
     )
+
+
+def valid_sessions(
+    conn: Connection, account_id: str, moment: datetime, owner_arn_prefix: str | None = None
+) -> list[dict[str, Any]]:
+    """The account's temporary credentials (``ASIA`` keys) among the rows at the bound position issued at or before
+    ``moment`` and not expired at it (optionally only those whose owner ARN starts with ``owner_arn_prefix``),
+    ordered by issue time then key id."""
+    query = select(ACCESS_KEYS).where(
+        ACCESS_KEYS.c.account_id == account_id,
+        ACCESS_KEYS.c.owner_kind == "session",
+        live(ACCESS_KEYS),
+        ACCESS_KEYS.c.create_date <= moment,
+        ACCESS_KEYS.c.expiration > moment,
+    )
+    if owner_arn_prefix is not None:
+        query = query.where(ACCESS_KEYS.c.owner_arn.startswith(owner_arn_prefix))
+    rows = conn.execute(query.order_by(ACCESS_KEYS.c.create_date, ACCESS_KEYS.c.access_key_id)).mappings()
+    return [dict(row) for row in rows]
+
+
+def session_of_key(conn: Connection, access_key_id: str) -> str | None:
+    """The aggregate id of the session whose temporary key is ``access_key_id`` at the bound position; ``None`` for
+    a key of no session (a long-term key, an unknown one)."""
+    key = conn.execute(
+        select(ACCESS_KEYS.c.owner_uuid).where(
+            ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.owner_kind == "session", live(ACCESS_KEYS)
+        )
+    ).first()
+    return None if key is None or not key[0] else str(key[0])

@@ -165,3 +165,31 @@ def groups_of_user(conn: Connection, user_uuid: str) -> list[dict[str, Any]]:
         )
 
     return [dict(r) for r in execute_prepared(conn, groups_of_user, build, user_uuid=user_uuid).mappings()]
+
+
+def find_user_by_arn(conn: Connection, arn: str) -> dict[str, Any] | None:
+    """The user called ``arn`` at the bound position, or ``None``."""
+    row = conn.execute(select(USERS).where(USERS.c.arn == arn, live(USERS))).mappings().first()
+    return dict(row) if row else None
+
+
+def find_user_by_uuid(conn: Connection, user_uuid: str) -> dict[str, Any] | None:
+    """The user with the aggregate id ``user_uuid`` at the bound position, or ``None``."""
+    row = conn.execute(select(USERS).where(USERS.c.entity_uuid == user_uuid, live(USERS))).mappings().first()
+    return dict(row) if row else None
+
+
+def user_creation_dates(conn: Connection, account_id: str) -> list[tuple[str, Any]]:
+    """The account's users at the bound position as ``(entity_uuid, create_date)``, oldest first."""
+    query = (
+        select(USERS.c.entity_uuid, USERS.c.create_date)
+        .where(USERS.c.account_id == account_id, live(USERS))
+        .order_by(USERS.c.create_date, USERS.c.row_id)
+    )
+    return [(str(entity), created) for entity, created in conn.execute(query)]
+
+
+def user_uuid_of_arn(conn: Connection, arn: str) -> str | None:
+    """The aggregate id of the user called ``arn`` at the bound position, or ``None``."""
+    row = conn.execute(select(USERS.c.entity_uuid).where(USERS.c.arn == arn, live(USERS))).first()
+    return None if row is None else str(row[0])
