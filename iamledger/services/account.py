@@ -7,7 +7,7 @@ import uuid
 from typing import Any, Final
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import ColumnElement, Connection, Table, func, select
+from sqlalchemy import Connection
 
 from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, CREDENTIAL_REPORT_TTL, Account, alias_taken
 from iamledger.domain.errors import TranslatedError
@@ -22,21 +22,10 @@ from iamledger.domain.policy.limits import (
 )
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import MAX_GROUPS_PER_USER, User
-from iamledger.projections.accounts import account_alias
+from iamledger.projections.accounts import account_alias, account_create_date, entity_counts
 from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.tables import (
-    ACCOUNTS,
-    ATTACHMENTS,
-    GROUPS,
-    INSTANCE_PROFILES,
-    MFA_DEVICES,
-    POLICIES,
-    ROLES,
-    SERVER_CERTIFICATES,
-    SIGNING_CERTIFICATES,
-    USERS,
-)
-from iamledger.projections.temporal import live
+from iamledger.projections.credential_material import root_has_signing_certificate
+from iamledger.projections.users import user_creation_dates
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
 from iamledger.services.credential_report import render, root_line, user_line
@@ -72,19 +61,6 @@ ABSENT: Final = {
     "Providers": 0,
     "GlobalEndpointTokenVersion": 1,
 }
-
-
-def _count(conn: Connection, table: Table, account_id: str, *where: ColumnElement[bool]) -> int:
-    query = select(func.count()).where(table.c.account_id == account_id, live(table), *where)
-    return int(conn.execute(query).scalar() or 0)
-
-
-def _root_signing_certificates(conn: Connection, account_id: str) -> int:
-    """1 when the root user has a signing certificate, else 0."""
-    keyring = str(UserKeyring.create_id(Account.create_id(account_id)))
-    table = SIGNING_CERTIFICATES
-    query = select(func.count()).where(table.c.keyring_uuid == keyring, live(table))
-    return int(bool(conn.execute(query).scalar()))
 
 
 class AccountService(ServiceBase):
@@ -135,18 +111,19 @@ class AccountService(ServiceBase):
     def get_account_summary(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """``SummaryMap``: the account's entity counts and AWS's quotas. ``PolicyVersionsInUse`` counts the
         attachments of managed policies to users, groups and roles."""
+        found = entity_counts(conn, account_id)
         counts = {
-            "Users": _count(conn, USERS, account_id),
-            "Groups": _count(conn, GROUPS, account_id),
-            "Roles": _count(conn, ROLES, account_id),
-            "Policies": _count(conn, POLICIES, account_id),
-            "InstanceProfiles": _count(conn, INSTANCE_PROFILES, account_id),
-            "PolicyVersionsInUse": _count(conn, ATTACHMENTS, account_id),
+            "Users": found["users"],
+            "Groups": found["groups"],
+            "Roles": found["roles"],
+            "Policies": found["policies"],
+            "InstanceProfiles": found["instance_profiles"],
+            "PolicyVersionsInUse": found["attachments"],
             "AccountAccessKeysPresent": int(bool(self._account(account_id).root_access_keys)),
-            "MFADevices": _count(conn, MFA_DEVICES, account_id),
-            "MFADevicesInUse": _count(conn, MFA_DEVICES, account_id, MFA_DEVICES.c.user_uuid.is_not(None)),
-            "ServerCertificates": _count(conn, SERVER_CERTIFICATES, account_id),
-            "AccountSigningCertificatesPresent": _root_signing_certificates(conn, account_id),
+            "MFADevices": found["mfa_devices"],
+            "MFADevicesInUse": found["mfa_devices_in_use"],
+            "ServerCertificates": found["server_certificates"],
+            "AccountSigningCertificatesPresent": int(root_has_signing_certificate(conn, account_id)),
         }
         return {"SummaryMap": counts | QUOTAS | ABSENT}
 
@@ -179,16 +156,9 @@ class AccountService(ServiceBase):
                 410,
                 sender_fault=True,
             )
-        created = conn.execute(
-            select(ACCOUNTS.c.create_date).where(ACCOUNTS.c.account_id == account_id, live(ACCOUNTS))
-        ).scalar()
+        created = account_create_date(conn, account_id)
         lines = [root_line(account, created or generated)]
-        rows = conn.execute(
-            select(USERS.c.entity_uuid, USERS.c.create_date)
-            .where(USERS.c.account_id == account_id, live(USERS))
-            .order_by(USERS.c.create_date, USERS.c.row_id)
-        ).all()
-        for entity_uuid, user_created in rows:
+        for entity_uuid, user_created in user_creation_dates(conn, account_id):
             user: User = self.repository.get(uuid.UUID(entity_uuid))
             try:
                 keyring: UserKeyring | None = self.repository.get(UserKeyring.create_id(user.id))

@@ -35,8 +35,7 @@ from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
 from iamledger.domain.sessions import UserSession
 from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.principals import find_by_name
-from iamledger.projections.tables import GROUPS, INSTANCE_PROFILES, ROLES, SERVER_CERTIFICATES, USERS
+from iamledger.projections.principals import find_named
 from iamledger.projections.tags import current_tags
 from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.services.callers import Caller, resolve_caller
@@ -54,13 +53,6 @@ T = TypeVar("T")
 A = TypeVar("A", bound=AuditedAggregate)
 SAVE_RETRIES: Final = 10
 TEMPORARY_KEY_PREFIX: Final = "ASIA"  # every session's key id; a long-term key is never a session's
-ENTITY_TABLES: Final = {
-    "user": USERS,
-    "group": GROUPS,
-    "role": ROLES,
-    "instance-profile": INSTANCE_PROFILES,
-    "server-certificate": SERVER_CERTIFICATES,
-}
 
 
 class ServiceBase:
@@ -267,15 +259,13 @@ class ServiceBase:
             assert caller is not None  # noqa: S101 - a context is bound here
 
             def path_of(kind: str, name: str) -> str | None:
-                row = find_by_name(conn, ENTITY_TABLES[kind], account_id, name)
+                row = find_named(conn, kind, account_id, name)
                 return None if row is None else str(row["path"])
 
             for needed in permissions(service, operation, params, account_id, ctx.actor, path_of):
                 extra: dict[str, Any] = dict(needed.context)
                 if needed.resource_tags_of is not None:
-                    row = find_by_name(
-                        conn, ENTITY_TABLES[needed.resource_tags_of[0]], account_id, needed.resource_tags_of[1]
-                    )
+                    row = find_named(conn, needed.resource_tags_of[0], account_id, needed.resource_tags_of[1])
                     if row is not None:
                         for key, value in current_tags(conn, str(row["entity_uuid"])):
                             extra[f"aws:ResourceTag/{key}"] = value

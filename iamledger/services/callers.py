@@ -15,14 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
 from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
 from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
-from iamledger.projections.tables import ACCESS_KEYS, ROLES, USERS
+from iamledger.projections.roles import find_role_by_uuid, find_role_named_exactly
+from iamledger.projections.sessions import session_of_key
 from iamledger.projections.tags import current_tags
-from iamledger.projections.temporal import live
+from iamledger.projections.users import find_user_by_arn
 
 _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
@@ -82,7 +83,7 @@ def resolve_caller(
         return Caller(actor, root["account"], "root", Principal.root(root["account"]))
     user = _USER.fullmatch(actor)
     if user is not None:
-        row = conn.execute(select(USERS).where(USERS.c.arn == actor, live(USERS))).mappings().first()
+        row = find_user_by_arn(conn, actor)
         if row is None:
             return Caller(actor, user["account"], "unknown", Principal.user(user["account"], user["name"]))
         tags = dict(current_tags(conn, str(row["entity_uuid"])))
@@ -94,7 +95,7 @@ def resolve_caller(
             tags=tags,
             session=_user_session(conn, access_key_id, load_session),
         )
-        identity, boundary = _applied(effective_policies(conn, row["account_id"], "user", dict(row), catalogue))
+        identity, boundary = _applied(effective_policies(conn, row["account_id"], "user", row, catalogue))
         return Caller(actor, row["account_id"], "user", principal, identity, boundary)
     assumed = _ASSUMED.fullmatch(actor)
     if assumed is not None:
@@ -119,12 +120,8 @@ def _session_of_key(conn: Connection, access_key_id: str | None, load_session: A
     key, or for a key of no such session (a long-term key, another kind of session's)."""
     if not access_key_id:
         return None
-    key = conn.execute(
-        select(ACCESS_KEYS.c.owner_uuid).where(
-            ACCESS_KEYS.c.access_key_id == access_key_id, ACCESS_KEYS.c.owner_kind == "session", live(ACCESS_KEYS)
-        )
-    ).first()
-    loaded = load_session(key[0]) if key is not None and key[0] else None
+    owner = session_of_key(conn, access_key_id)
+    loaded = load_session(owner) if owner is not None else None
     return loaded if isinstance(loaded, kind) else None
 
 
@@ -148,9 +145,9 @@ def _federated_session(
     if _ROOT.fullmatch(session.principal_arn):
         identity = (AppliedPolicy.from_text(_ALLOW_ALL, PolicySource("root", "identity")),)
     else:
-        row = conn.execute(select(USERS).where(USERS.c.arn == session.principal_arn, live(USERS))).mappings().first()
+        row = find_user_by_arn(conn, session.principal_arn)
         if row is not None:  # a deleted user's sessions act with no permissions
-            identity, boundary = _applied(effective_policies(conn, account, "user", dict(row), catalogue))
+            identity, boundary = _applied(effective_policies(conn, account, "user", row, catalogue))
     principal = Principal.federated_user(
         account,
         session.federated_user_name,
@@ -172,17 +169,17 @@ def _role_session(
 ) -> Caller:
     account = match["account"]
     session_aggregate = _session_of_key(conn, access_key_id, load_session, RoleSession)
-    query = select(ROLES).where(ROLES.c.account_id == account, ROLES.c.role_name == match["role"], live(ROLES))
     if session_aggregate is not None:
-        query = select(ROLES).where(ROLES.c.entity_uuid == str(session_aggregate.role_uuid), live(ROLES))
-    row = conn.execute(query).mappings().first()
+        row = find_role_by_uuid(conn, str(session_aggregate.role_uuid))
+    else:
+        row = find_role_named_exactly(conn, account, match["role"])
     if row is None:  # the role was deleted: its sessions act with no permissions
         return Caller(actor, account, "unknown", Principal.assumed_role(account, match["role"], match["session"]))
     principal = assumed_role_principal(conn, account, row, match["session"], session_aggregate)
     session_policies: tuple[AppliedPolicy, ...] | None = None
     if session_aggregate is not None and (session_aggregate.session_policy or session_aggregate.policy_arns):
         session_policies = _session_policies(conn, account, session_aggregate, catalogue)
-    identity, boundary = _applied(effective_policies(conn, account, "role", dict(row), catalogue))
+    identity, boundary = _applied(effective_policies(conn, account, "role", row, catalogue))
     return Caller(actor, account, "role-session", principal, identity, boundary, session_policies, session_aggregate)
 
 

@@ -10,8 +10,7 @@ from sqlalchemy import Connection
 
 from iamledger.domain.errors import NoSuchEntityError
 from iamledger.domain.permissions import PermissionsHolder
-from iamledger.projections.principals import attached_policy_arns, find_by_name, inline_policies
-from iamledger.projections.tables import GROUPS, ROLES, USERS
+from iamledger.projections.principals import attached_policy_arns, find_named, inline_policies
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
@@ -22,8 +21,6 @@ KINDS: Final = {
     "group": ("Group", "GroupName", "The group with name {} cannot be found."),
     "role": ("Role", "RoleName", "The role with name {} cannot be found."),
 }
-
-TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
 
 
 def policy_document_shape(document: str) -> Any:
@@ -40,7 +37,7 @@ class PermissionsService(ServiceBase):
         return holder
 
     def _holder_row(self, conn: Connection, account_id: str, kind: str, name: str) -> dict[str, Any]:
-        row = find_by_name(conn, TABLES[kind], account_id, name)
+        row = find_named(conn, kind, account_id, name)
         if row is None:
             raise NoSuchEntityError(KINDS[kind][2].format(name))
         return row

@@ -10,13 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from iamledger.asof import as_of_time
 from iamledger.domain.errors import NoSuchEntityError
 from iamledger.projections.roles import find_role
-from iamledger.projections.tables import ACCESS_KEYS
-from iamledger.projections.temporal import live, read_position, reading_at, reading_now
+from iamledger.projections.sessions import valid_sessions
+from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.shapes import aws_datetime
 
@@ -34,20 +32,13 @@ class SessionsService(ServiceBase):
             self.projector.catch_up()
         moment: datetime = as_of_time() or self.clock()
         with reading_at(position), translated(), self.engine.connect() as conn:
-            query = select(ACCESS_KEYS).where(
-                ACCESS_KEYS.c.account_id == account_id,
-                ACCESS_KEYS.c.owner_kind == "session",
-                live(ACCESS_KEYS),
-                ACCESS_KEYS.c.create_date <= moment,
-                ACCESS_KEYS.c.expiration > moment,
-            )
+            prefix = None
             if RoleName is not None:
                 role = find_role(conn, account_id, RoleName)
                 if role is None:
                     raise NoSuchEntityError(f"The role with name {RoleName} cannot be found.")
                 prefix = f"arn:aws:sts::{account_id}:assumed-role/{role['role_name']}/"
-                query = query.where(ACCESS_KEYS.c.owner_arn.startswith(prefix))
-            rows = conn.execute(query.order_by(ACCESS_KEYS.c.create_date, ACCESS_KEYS.c.access_key_id)).mappings()
+            rows = valid_sessions(conn, account_id, moment, owner_arn_prefix=prefix)
             sessions = [
                 {
                     "Arn": row["owner_arn"],

@@ -15,7 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from iamledger.domain.accounts import Account
 from iamledger.domain.audit import audit_context
@@ -24,9 +24,7 @@ from iamledger.domain.ids import new_access_key_id, root_arn
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
 from iamledger.projections.credential_material import signing_certificates_of, ssh_public_keys_of
-from iamledger.projections.tables import USERS
-from iamledger.projections.temporal import live
-from iamledger.projections.users import find_user
+from iamledger.projections.users import find_user, find_user_by_uuid
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
@@ -211,8 +209,7 @@ class KeyringBase(ServiceBase):
 
     @staticmethod
     def _user_by_uuid(conn: Connection, user_uuid: str) -> dict[str, Any] | None:
-        row = conn.execute(select(USERS).where(USERS.c.entity_uuid == user_uuid, live(USERS))).mappings().first()
-        return dict(row) if row else None
+        return find_user_by_uuid(conn, user_uuid)
 
 
 class UserKeysService(KeyringBase):
