@@ -8,37 +8,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection
 
 from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import NoSuchEntityError
 from iamledger.projections import analysis
-from iamledger.projections.tables import (
-    ACCESS_KEYS,
-    ATTACHMENTS,
-    GROUP_MEMBERS,
-    GROUPS,
-    INLINE_POLICIES,
-    POLICIES,
-    POLICY_VERSIONS,
-    ROLES,
-    USERS,
-)
 from iamledger.projections.temporal import reading_at
 from iamledger.projections.timeindex import Moment
 
 
 @dataclass(frozen=True)
 class _Category:
-    """One kind of row a diff compares: its table, the columns that identify a row, the columns whose change is a
-    change of the row, and how a row is shown."""
+    """One kind of row a diff compares: its name (its rows: :data:`~iamledger.projections.analysis.DIFF_VIEWS`),
+    the columns that identify a row, the columns whose change is a change of the row, and how a row is shown."""
 
     name: str
-    table: Table
     key: tuple[str, ...]
     compared: tuple[str, ...]
     show: Callable[[Mapping[str, Any], _Names], dict[str, Any]]
-    where: Callable[[Table], tuple[Any, ...]] = lambda _table: ()
+
+
+_TYPES: Final = {"user": "User", "group": "Group", "role": "Role", "policy": "Policy"}
 
 
 class _Names:
@@ -48,14 +38,8 @@ class _Names:
         self.by_uuid: dict[str, dict[str, Any]] = {}
 
     def add(self, conn: Connection) -> None:
-        for kind, table, column in (
-            ("User", USERS, "user_name"),
-            ("Group", GROUPS, "group_name"),
-            ("Role", ROLES, "role_name"),
-            ("Policy", POLICIES, "policy_name"),
-        ):
-            for row in analysis.live_rows(conn, table):
-                self.by_uuid.setdefault(str(row["entity_uuid"]), {"Type": kind, "Name": row[column], "Arn": row["arn"]})
+        for kind, entity, name, arn in analysis.entity_names(conn):
+            self.by_uuid.setdefault(entity, {"Type": _TYPES[kind], "Name": name, "Arn": arn})
 
     def arn(self, entity: Any) -> str | None:
         found = self.by_uuid.get(str(entity))
@@ -114,37 +98,21 @@ def _show_session(row: Mapping[str, Any], _names: _Names) -> dict[str, Any]:
 
 
 _CATEGORIES: Final = (
-    _Category(
-        "User", USERS, ("entity_uuid",), ("user_name", "path", "boundary_arn"), _show_entity("User", "user_name")
-    ),
-    _Category("Group", GROUPS, ("entity_uuid",), ("group_name", "path"), _show_entity("Group", "group_name")),
+    _Category("User", ("entity_uuid",), ("user_name", "path", "boundary_arn"), _show_entity("User", "user_name")),
+    _Category("Group", ("entity_uuid",), ("group_name", "path"), _show_entity("Group", "group_name")),
     _Category(
         "Role",
-        ROLES,
         ("entity_uuid",),
         ("role_name", "path", "boundary_arn", "trust_policy"),
         _show_entity("Role", "role_name"),
     ),
-    _Category(
-        "Policy",
-        POLICIES,
-        ("entity_uuid",),
-        ("policy_name", "default_version_id"),
-        _show_entity("Policy", "policy_name"),
-    ),
-    _Category("PolicyVersion", POLICY_VERSIONS, ("policy_uuid", "version_id"), (), _show_version),
-    _Category("GroupMembership", GROUP_MEMBERS, ("user_uuid", "group_uuid"), (), _show_membership),
-    _Category("PolicyAttachment", ATTACHMENTS, ("principal_uuid", "policy_arn"), (), _show_attachment),
-    _Category("InlinePolicy", INLINE_POLICIES, ("principal_uuid", "policy_name"), ("document",), _show_inline),
-    _Category(
-        "AccessKey",
-        ACCESS_KEYS,
-        ("access_key_id",),
-        ("status",),
-        _show_key,
-        lambda t: (t.c.owner_kind != "session",),
-    ),
-    _Category("Session", ACCESS_KEYS, ("access_key_id",), (), _show_session, lambda t: (t.c.owner_kind == "session",)),
+    _Category("Policy", ("entity_uuid",), ("policy_name", "default_version_id"), _show_entity("Policy", "policy_name")),
+    _Category("PolicyVersion", ("policy_uuid", "version_id"), (), _show_version),
+    _Category("GroupMembership", ("user_uuid", "group_uuid"), (), _show_membership),
+    _Category("PolicyAttachment", ("principal_uuid", "policy_arn"), (), _show_attachment),
+    _Category("InlinePolicy", ("principal_uuid", "policy_name"), ("document",), _show_inline),
+    _Category("AccessKey", ("access_key_id",), ("status",), _show_key),
+    _Category("Session", ("access_key_id",), (), _show_session),
 )
 
 
@@ -224,14 +192,14 @@ def _scope(conn: Connection, account_id: str, arn: str, first: Moment, second: M
             owners = list(groups)
             if holder is not None:
                 if holder.kind == "user":
-                    rows = analysis.live_rows(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == holder.entity)
+                    rows = analysis.memberships_of_user(conn, holder.entity)
                     groups |= {str(r["group_uuid"]) for r in rows}
                 owners = [holder.entity, *groups]
                 row = analysis.row_of(conn, holder.kind, holder.entity)
                 if row is not None and row.get("boundary_arn"):
                     arns.add(str(row["boundary_arn"]))
             if owners:
-                attached = analysis.live_rows(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(owners))
+                attached = analysis.attachments_of(conn, owners)
                 arns |= {str(r["policy_arn"]) for r in attached}
     handovers = tuple(
         sorted(
@@ -255,20 +223,16 @@ def _scope(conn: Connection, account_id: str, arn: str, first: Moment, second: M
 
 
 def _rows_by_key(conn: Connection, category: _Category, account_id: str) -> dict[tuple[Any, ...], dict[str, Any]]:
-    table = category.table
-    where = list(category.where(table))
-    if "account_id" in table.c:
-        where.append(table.c.account_id == account_id)
-    return {tuple(str(r[k]) for k in category.key): r for r in analysis.live_rows(conn, table, *where)}
+    rows = analysis.diff_rows(conn, category.name, account_id)
+    return {tuple(str(r[k]) for k in category.key): r for r in rows}
 
 
 def _events_of(
     conn: Connection, book: EventBook, category: _Category, row: Mapping[str, Any], start: int, stop: int
 ) -> list[dict[str, Any]]:
-    table = category.table
-    where = [table.c[k] == row[k] for k in category.key]
+    key = {k: row[k] for k in category.key}
     positions: set[int] = set()
-    for touched in analysis.rows_touching(conn, table, start, stop, *where):
+    for touched in analysis.diff_rows_touching(conn, category.name, key, start, stop):
         for bound in (touched["valid_from"], touched["valid_to"]):
             if bound is not None and start < int(bound) <= stop:
                 positions.add(int(bound))

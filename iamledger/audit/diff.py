@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -17,7 +17,6 @@ from iamledger.domain.errors import ValidationError
 from iamledger.domain.policy import AppliedPolicy, EvalDecision
 from iamledger.projections import analysis, permissions
 from iamledger.projections.effective import EffectivePolicy
-from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.temporal import reading_at, reading_now
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase, translated
@@ -144,9 +143,8 @@ def _subjects_at(
     with reading_at(moment.position):
         rows = [
             (kind, row)
-            for kind, table in (("user", USERS), ("role", ROLES))
-            for chunk in _chunks(entities)
-            for row in analysis.live_rows(conn, table, table.c.account_id == account_id, table.c.entity_uuid.in_(chunk))
+            for kind in ("user", "role")
+            for row in analysis.principal_rows(conn, kind, account_id, entities)
         ]
         if len(rows) <= _ONE_BY_ONE:
             subjects = [_stored_subject(conn, kind, row) for kind, row in rows]
@@ -168,9 +166,3 @@ def _decisions(
     if subject is None:
         return {(a, r): EvalDecision.IMPLICIT_DENY.value for a in actions for r in resources}
     return {(a, r): decide(subject, a, r, moment, entries).decision.value for a in actions for r in resources}
-
-
-def _chunks(values: Iterable[str], size: int = 500) -> Iterator[list[str]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]

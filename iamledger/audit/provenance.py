@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from eventsourcing.persistence import Notification
-from sqlalchemy import BindParameter, Connection, Select, Table, bindparam, or_, select
+from sqlalchemy import Connection
 
 from iamledger.audit.subjects import Subject
 from iamledger.domain.policy import Decision, MatchedStatement, PolicyRole
@@ -17,7 +17,6 @@ from iamledger.projections import analysis
 from iamledger.projections.effective import EffectivePolicy
 from iamledger.projections.ledger import raw_events_at
 from iamledger.projections.operations import event_name
-from iamledger.projections.tables import GROUPS, POLICIES, ROLES, USERS
 from iamledger.services.base import ServiceBase
 
 if TYPE_CHECKING:
@@ -48,19 +47,19 @@ _SHOWN_FIELDS: Final = {
 
 
 _NAMED_IDS: Final = (
-    ("user_id", USERS, "user_name", "UserName"),
-    ("group_id", GROUPS, "group_name", "GroupName"),
+    ("user_id", "user", "UserName"),
+    ("group_id", "group", "GroupName"),
 )
 """Event fields naming another entity by id, described by its name at the event."""
 
-_TABLES: Final = {table.name: table for table in (USERS, GROUPS, ROLES, POLICIES)}
-
-_ENTITY_NAMES: Final[dict[str, tuple[Table, str, str]]] = {
-    "User": (USERS, "user_name", "UserName"),
-    "Group": (GROUPS, "group_name", "GroupName"),
-    "Role": (ROLES, "role_name", "RoleName"),
-    "ManagedPolicy": (POLICIES, "arn", "PolicyArn"),
+_ENTITY_NAMES: Final[dict[str, tuple[str, str]]] = {
+    "User": ("user", "UserName"),
+    "Group": ("group", "GroupName"),
+    "Role": ("role", "RoleName"),
+    "ManagedPolicy": ("policy", "PolicyArn"),
 }
+"""The entity an event's aggregate is (its kind, as :func:`~iamledger.projections.analysis.label_at` takes it), and
+the field its name (a managed policy's: its ARN) is described under."""
 
 
 def _app(store: ServiceBase) -> Application[uuid.UUID]:
@@ -76,8 +75,8 @@ class EventBook:
         self._conn = conn
         self._cache: dict[int, dict[str, Any]] = {}
         self._events: dict[int, Any] = {}
-        # the rows of entities whose name at a position is asked: entity -> (valid_from, valid_to, name), in order
-        self._names: dict[tuple[str, str, str], list[tuple[int, int | None, str]]] = {}
+        # the rows of entities whose name at a position is asked, in order: (kind, entity) -> (since, until, name)
+        self._names: dict[tuple[str, str], list[tuple[int, int | None, str]]] = {}
 
     def load(self, position: int) -> Any:
         """The domain event at ``position`` (``None`` if there is none)."""
@@ -106,39 +105,31 @@ class EventBook:
                 state=bytes(state),
             )
             self._events[int(position)] = app.mapper.to_domain_event(notification)
-        needed: dict[tuple[str, str], set[str]] = {}
+        needed: dict[str, set[str]] = {}
         for event in self._events.values():
-            for table_name, column, entity in self._names_needed(event):
-                if (table_name, column, entity) not in self._names:
-                    needed.setdefault((table_name, column), set()).add(entity)
-        for (table_name, column), entities in needed.items():
-            self._load_names(_TABLES[table_name], column, entities)
+            for kind, entity in self._names_needed(event):
+                if (kind, entity) not in self._names:
+                    needed.setdefault(kind, set()).add(entity)
+        for kind, entities in needed.items():
+            self._load_names(kind, entities)
 
     @staticmethod
-    def _names_needed(event: Any) -> list[tuple[str, str, str]]:
-        found: list[tuple[str, str, str]] = []
+    def _names_needed(event: Any) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
         entity = _ENTITY_NAMES.get(type(event).__qualname__.partition(".")[0])
         if entity is not None:
-            found.append((entity[0].name, entity[1], str(event.originator_id)))
-        for attribute, table, column, _shown in _NAMED_IDS:
+            found.append((entity[0], str(event.originator_id)))
+        for attribute, kind, _shown in _NAMED_IDS:
             other = getattr(event, attribute, None)
             if isinstance(other, uuid.UUID):
-                found.append((table.name, column, str(other)))
+                found.append((kind, str(other)))
         return found
 
-    def _load_names(self, table: Table, column: str, entities: set[str]) -> None:
-        ordered = sorted(entities)
-        for entity in ordered:
-            self._names[(table.name, column, entity)] = []
-        for start in range(0, len(ordered), 500):
-            rows = self._conn.execute(
-                select(table.c.entity_uuid, table.c.valid_from, table.c.valid_to, table.c[column])
-                .where(table.c.entity_uuid.in_(ordered[start : start + 500]))
-                .order_by(table.c.valid_from, table.c.row_id)
-            )
-            for entity, since, until, name in rows:
-                key = (table.name, column, str(entity))
-                self._names[key].append((int(since), None if until is None else int(until), str(name)))
+    def _load_names(self, kind: str, entities: set[str]) -> None:
+        for entity in entities:
+            self._names[(kind, entity)] = []
+        for entity, since, until, name in analysis.label_history(self._conn, kind, entities):
+            self._names[(kind, entity)].append((since, until, name))
 
     def describe(self, position: int, why: str | None = None) -> dict[str, Any]:
         """``{"Position", "EventTime", "EventName", "Actor", "RequestId", "SourceIPAddress", ...}`` and what the event
@@ -168,13 +159,13 @@ class EventBook:
         aggregate = type(event).__qualname__.partition(".")[0]
         entity = _ENTITY_NAMES.get(aggregate)
         if entity is not None:
-            name = self._name_of(entity[0], entity[1], str(event.originator_id), position)
+            name = self._name_of(entity[0], str(event.originator_id), position)
             if name is not None:
-                out[entity[2]] = name
-        for attribute, table, column, shown in _NAMED_IDS:
+                out[entity[1]] = name
+        for attribute, kind, shown in _NAMED_IDS:
             other = getattr(event, attribute, None)
             if isinstance(other, uuid.UUID) and shown not in out:
-                name = self._name_of(table, column, str(other), position)
+                name = self._name_of(kind, str(other), position)
                 if name is not None:
                     out[shown] = name
         for attribute, shown in _SHOWN_FIELDS.items():
@@ -183,38 +174,19 @@ class EventBook:
                 out[shown] = value
         return out
 
-    def _name_of(self, table: Table, column: str, entity: str, position: int) -> str | None:
-        rows = self._names.get((table.name, column, entity))
+    def _name_of(self, kind: str, entity: str, position: int) -> str | None:
+        rows = self._names.get((kind, entity))
         if rows is not None:  # prefetched: the same rows the query below would find
             for moment in (position, position - 1):
                 for since, until, held in rows:
                     if since <= moment and (until is None or until > moment):
                         return held
             return None
-        query = _NAME_QUERIES.get((table.name, column))
-        if query is None:
-            at: BindParameter[int] = bindparam("position")
-            query = (
-                select(table.c[column])
-                .where(
-                    table.c.entity_uuid == bindparam("entity"),
-                    table.c.valid_from <= at,
-                    or_(table.c.valid_to.is_(None), table.c.valid_to > at),
-                )
-                .order_by(table.c.valid_from, table.c.row_id)
-                .limit(1)
-            )
-            _NAME_QUERIES[(table.name, column)] = query
         for moment in (position, position - 1):
-            name = self._conn.execute(query, {"entity": entity, "position": moment}).scalar()
+            name = analysis.label_at(self._conn, kind, entity, moment)
             if name is not None:
-                return str(name)
+                return name
         return None
-
-
-# The statement naming an entity as of a position, per (table, column): built once, as describing thousands of
-# events (who-can on a large account) otherwise spends most of its time building it.
-_NAME_QUERIES: dict[tuple[str, str], Select[tuple[Any]]] = {}
 
 
 def _provenance(

@@ -24,7 +24,6 @@ from iamledger.domain.policy import (
 )
 from iamledger.domain.policy.simulation import _action_result, _caller, _owner, _resource_owner, simulation_context
 from iamledger.projections import analysis
-from iamledger.projections.tables import ACCESS_KEYS, LOGIN_PROFILES
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase
 from iamledger.services.paging import page
@@ -35,13 +34,11 @@ def _credentials(conn: Connection, subject: Subject, moment: Moment) -> dict[str
     account = str(subject.row["account_id"])
     out: dict[str, Any] = {}
     if subject.kind == "user":
-        keys = analysis.live_rows(conn, ACCESS_KEYS, ACCESS_KEYS.c.owner_uuid == str(subject.row["entity_uuid"]))
+        keys = analysis.access_key_rows(conn, str(subject.row["entity_uuid"]))
         out["AccessKeys"] = [
             {"AccessKeyId": k["access_key_id"], "Status": k["status"]} for k in keys if k["owner_kind"] == "user"
         ]
-        profiles = analysis.live_rows(
-            conn, LOGIN_PROFILES, LOGIN_PROFILES.c.user_uuid == str(subject.row["entity_uuid"])
-        )
+        profiles = analysis.login_profile_rows(conn, str(subject.row["entity_uuid"]))
         out["ConsolePassword"] = bool(profiles)
         sessions = analysis.sessions_valid_at(conn, account, moment.time, owner_arn=subject.arn)
     elif subject.kind == "role":
@@ -76,9 +73,9 @@ class _CredentialBook:
     def _load(self) -> dict[str, list[dict[str, Any]]]:
         if self._keys is None:
             self._keys = {}
-            for key in analysis.live_rows(self._conn, ACCESS_KEYS):
+            for key in analysis.access_key_rows(self._conn):
                 self._keys.setdefault(str(key["owner_uuid"]), []).append(key)
-            self._passwords = {str(row["user_uuid"]) for row in analysis.live_rows(self._conn, LOGIN_PROFILES)}
+            self._passwords = {str(row["user_uuid"]) for row in analysis.login_profile_rows(self._conn)}
             base = f"arn:aws:sts::{self._account_id}:assumed-role/"
             for session in analysis.sessions_valid_at(self._conn, self._account_id, self._moment.time):
                 owner = str(session["owner_arn"])

@@ -22,7 +22,6 @@ from iamledger.projections.effective import (
     effective_policies,
     effective_policies_of_all,
 )
-from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.tags import current_tags, current_tags_of_all
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase
@@ -34,9 +33,6 @@ _SESSION_ARN: Final = re.compile(r"arn:aws:sts::(?P<account>\d{12}):assumed-role
 _PRINCIPAL_ARN: Final = re.compile(
     r"arn:aws:iam::(?P<account>\d{12}):(?P<kind>user|group|role)(?:/.*)?/(?P<name>[^/]+)"
 )
-
-
-_CHUNK: Final = 500
 
 
 @dataclass
@@ -165,9 +161,7 @@ def _all_subjects(conn: Connection, account_id: str) -> list[Subject]:
     """Every user and role of the account at the bound position, read set-based (a handful of queries whatever the
     number of principals): the same subjects :func:`_stored_subject` builds one by one."""
     rows: list[tuple[str, dict[str, Any]]] = [
-        (kind, row)
-        for kind, table in (("user", USERS), ("role", ROLES))
-        for row in analysis.live_rows(conn, table, table.c.account_id == account_id)
+        (kind, row) for kind in ("user", "role") for row in analysis.principal_rows(conn, kind, account_id)
     ]
     return _subjects_from(conn, account_id, rows)
 
@@ -182,13 +176,11 @@ def _subjects_of(
     """The users and roles with the given aggregate ids, at the bound position, read set-based as
     :func:`_all_subjects` reads them all; ``shared``: compiled policies kept across calls (see
     :func:`_subjects_from`)."""
-    rows: list[tuple[str, dict[str, Any]]] = []
-    for kind, table, ids in (("user", USERS, users), ("role", ROLES, roles)):
-        ordered = sorted(ids)
-        for start in range(0, len(ordered), _CHUNK):
-            chunk = ordered[start : start + _CHUNK]
-            where = (table.c.account_id == account_id, table.c.entity_uuid.in_(chunk))
-            rows += [(kind, row) for row in analysis.live_rows(conn, table, *where)]
+    rows: list[tuple[str, dict[str, Any]]] = [
+        (kind, row)
+        for kind, ids in (("user", users), ("role", roles))
+        for row in analysis.principal_rows(conn, kind, account_id, ids)
+    ]
     return _subjects_from(conn, account_id, rows, shared)
 
 
@@ -224,8 +216,8 @@ def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]
     """:func:`_all_subjects` the slow way, a subject at a time (kept to check the set-based reads against)."""
     subjects = [
         _stored_subject(conn, kind, row)
-        for kind, table in (("user", USERS), ("role", ROLES))
-        for row in analysis.live_rows(conn, table, table.c.account_id == account_id)
+        for kind in ("user", "role")
+        for row in analysis.principal_rows(conn, kind, account_id)
     ]
     return sorted(subjects, key=lambda s: (s.kind, s.arn))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_
+from sqlalchemy import Connection
 
 from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _check_action, _moment, describe_moment
@@ -21,7 +21,6 @@ from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, AssumePool, _trus
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
 from iamledger.projections import analysis, permissions
 from iamledger.projections.effective import EffectivePolicy
-from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.temporal import reading_at, reading_now
 from iamledger.projections.timeindex import Moment
 from iamledger.services.base import ServiceBase, translated
@@ -120,15 +119,11 @@ def _named_in_trust(conn: Connection, account_id: str, trust: AppliedPolicy) -> 
         named_accounts = {name for name in principal.aws if _ACCOUNT_NAME.fullmatch(name) is not None}
         accounts = accounts or bool(named_accounts)
         names |= set(principal.aws) - named_accounts
-    found: tuple[set[str], set[str], bool] = (set(), set(), accounts)
     if not names:
-        return found
-    for ids, table, id_column in ((found[0], USERS, USERS.c.user_id), (found[1], ROLES, ROLES.c.role_id)):
-        rows = analysis.live_rows(
-            conn, table, table.c.account_id == account_id, or_(table.c.arn.in_(names), id_column.in_(names))
-        )
-        ids |= {str(row["entity_uuid"]) for row in rows}
-    return found
+        return set(), set(), accounts
+    users = analysis.principals_named(conn, "user", account_id, names)
+    roles = analysis.principals_named(conn, "role", account_id, names)
+    return users, roles, accounts
 
 
 def _assumers(
