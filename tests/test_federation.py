@@ -269,6 +269,22 @@ def test_web_identity_refusals(iam: IdentityStore):
         call(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/plain", RoleSessionName="web", WebIdentityToken=jwt())
 
 
+def test_web_identity_failures_in_the_security_log(iam: IdentityStore):
+    """A token refused is a failed attempt, recorded without the token; the trust policy's refusal is recorded once,
+    as the denial it is; an input the model refuses is not recorded."""
+    oidc_setup(iam, StringEquals={"token.example.com/idp:sub": "user-1"})
+    call = iam.assume_role_with_web_identity
+    base = {"RoleArn": ROLE_ARN, "RoleSessionName": "web"}
+    assert code_of(call, **base, WebIdentityToken="????")[0] == "InvalidIdentityToken"
+    assert code_of(call, **base, WebIdentityToken=jwt(sub="user-2"))[0] == "AccessDenied"
+    assert code_of(call, RoleArn=ROLE_ARN, RoleSessionName="w", WebIdentityToken=jwt())[0] == "ValidationError"
+    incidents = [(i.kind, i.action, i.error_code, i.request_parameters) for i in iam.security_log.incidents()]
+    assert incidents == [
+        ("OperationFailed", "sts:AssumeRoleWithWebIdentity", "InvalidIdentityToken", base),
+        ("AccessDenied", "sts:AssumeRoleWithWebIdentity", None, None),
+    ]
+
+
 def test_built_in_web_identity_providers_need_no_registration(iam: IdentityStore):
     document = trust(
         "accounts.google.com", "sts:AssumeRoleWithWebIdentity", {"StringEquals": {"accounts.google.com:aud": "g"}}

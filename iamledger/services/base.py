@@ -32,7 +32,7 @@ from iamledger.domain.errors import (
     TranslatedError,
 )
 from iamledger.domain.names import NameIndex
-from iamledger.domain.policy import PolicyError, PolicySet, Request, evaluate, request_context
+from iamledger.domain.policy import PolicyError, PolicySet, Principal, Request, evaluate, request_context
 from iamledger.domain.sessions import UserSession
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.principals import find_named
@@ -169,6 +169,51 @@ class ServiceBase:
         with reading_at(position), translated(), self.engine.connect() as conn:
             return body(conn, account_id)
 
+    def _exchange(
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        body: Callable[[Connection, Caller], T],
+        *,
+        service: str = "sts",
+        caller_policies: bool = False,
+    ) -> T:
+        """Run an STS operation the caller makes about its own credentials (:func:`~iamledger.services.operations.
+        exchange`): hold the credentials to what their kind may call, validate, with ``caller_policies`` authorize
+        the caller by its policies, then run ``body`` acting in the caller's account with a connection to the
+        caught-up views and the resolved caller. A failure is not recorded as a failed write; a refusal is recorded
+        where it is decided."""
+        present = {k: v for k, v in params.items() if v is not None}
+        self._refuse_by_credentials(service, operation, present)
+        validate_input(service, operation, present)
+        account_id = self.current_account_id()
+        if caller_policies:
+            self._authorize(service, operation, present, account_id)
+        self.projector.catch_up()
+        with self.acting(account_id), translated(), self.engine.connect() as conn:
+            caller = self.caller(conn)
+            assert caller is not None  # noqa: S101 - acting() binds a context
+            return body(conn, caller)
+
+    def _unsigned_exchange(
+        self, operation: str, params: Mapping[str, Any], body: Callable[[Connection], T], *, service: str = "sts"
+    ) -> T:
+        """Run an unsigned STS operation (:func:`~iamledger.services.operations.unsigned_exchange`): validate, then
+        run ``body`` with a connection to the caught-up views, in the audit context of the request as it is (the
+        method binds the provider's as the session's). A failure of the operation other than a refusal (recorded
+        where it is decided) is recorded in the security log as a failed attempt; an invalid input is not."""
+        present = {k: v for k, v in params.items() if v is not None}
+        validate_input(service, operation, present)
+        self.projector.catch_up()
+        try:
+            with translated(), self.engine.connect() as conn:
+                return body(conn)
+        except AccessDeniedError:
+            raise
+        except IdentityStoreError as error:
+            self._record_failed_write(service, operation, present, error)
+            raise
+
     # -- authorization --------------------------------------------------------------------------------------------
 
     def clock(self) -> datetime:
@@ -187,6 +232,18 @@ class ServiceBase:
         if ctx is None:
             return None
         return resolve_caller(conn, ctx.actor, ctx.access_key_id, StoreCatalogue(conn), self._load_session)
+
+    def _request_context(self, principal: Principal, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """The condition keys of a request of ``principal`` made now in the bound audit context (its source IP and
+        user agent, if any), with ``extra``."""
+        ctx = audit_context.get()
+        return request_context(
+            principal,
+            now=self.clock(),
+            source_ip=ctx.source_ip if ctx is not None else None,
+            user_agent=ctx.user_agent if ctx is not None else None,
+            extra=extra,
+        )
 
     def _refuse_by_credentials(self, service: str, operation: str, params: Mapping[str, Any]) -> None:
         """Refuse (and record the refusal of) an operation the caller's temporary credentials may not call whatever
@@ -269,13 +326,7 @@ class ServiceBase:
                     if row is not None:
                         for key, value in current_tags(conn, str(row["entity_uuid"])):
                             extra[f"aws:ResourceTag/{key}"] = value
-                context = request_context(
-                    caller.principal,
-                    now=self.clock(),
-                    source_ip=ctx.source_ip,
-                    user_agent=ctx.user_agent,
-                    extra=extra,
-                )
+                context = self._request_context(caller.principal, extra)
                 request = Request(caller.principal, needed.action, needed.resource, context, account_id)
                 policies = PolicySet(identity=caller.identity, boundary=caller.boundary, session=caller.session)
                 decision = evaluate(request, policies)

@@ -22,16 +22,16 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from iamledger.awsmodel import validate_input
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext, audit_context
-from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, ValidationError
+from iamledger.domain.errors import AccessDeniedError, ValidationError
 from iamledger.domain.federation import OIDC_KIND, SAMLRoleSession, WebIdentityRoleSession, provider_arn
 from iamledger.domain.federation_tokens import (
     SESSION_DURATION,
     SOURCE_IDENTITY,
     UNVERIFIED_JWT,
     UNVERIFIED_SAML,
+    SAMLAssertion,
     check_jwt_times,
     check_saml_assertion,
     invalid_token,
@@ -47,14 +47,18 @@ from iamledger.domain.policy import (
     Principal,
     Request,
     evaluate,
-    request_context,
 )
 from iamledger.projections.federation import find_oidc_provider, find_saml_provider
 from iamledger.projections.tables import ROLES
 from iamledger.projections.temporal import live
-from iamledger.security import without_secrets
-from iamledger.services.base import ServiceBase, translated
-from iamledger.services.sts import DEFAULT_DURATION, new_role_session, role_session_response
+from iamledger.services.base import ServiceBase
+from iamledger.services.operations import unsigned_exchange
+from iamledger.services.sts import (
+    DEFAULT_DURATION,
+    check_session_policies,
+    new_role_session,
+    role_session_response,
+)
 
 BUILT_IN_PROVIDERS: Final = frozenset(
     {"accounts.google.com", "graph.facebook.com", "www.amazon.com", "cognito-identity.amazonaws.com"}
@@ -78,21 +82,6 @@ def _issuer_name(issuer: str) -> str:
 class FederatedStsService(ServiceBase):
     """The STS federation operations of the store."""
 
-    def _federated(self, operation: str, params: dict[str, Any], run: Any) -> dict[str, Any]:
-        """Validate, run ``run()`` reading caught-up views, and record a refusal in the security log."""
-        present = {k: v for k, v in params.items() if v is not None}
-        validate_input("sts", operation, present)
-        self.projector.catch_up()
-        try:
-            with translated():
-                result: dict[str, Any] = run()
-                return result
-        except AccessDeniedError:
-            raise  # recorded as a denial where it was decided
-        except IdentityStoreError as error:
-            self._record_failed_write("sts", operation, without_secrets(present), error)
-            raise
-
     def _trusted_role(
         self,
         conn: Connection,
@@ -109,14 +98,7 @@ class FederatedStsService(ServiceBase):
             trust = AppliedPolicy.from_text(
                 row["trust_policy"], PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
             )
-            ctx = audit_context.get()
-            context = request_context(
-                principal,
-                now=self.clock(),
-                source_ip=ctx.source_ip if ctx else None,
-                user_agent=ctx.user_agent if ctx else None,
-                extra=extra,
-            )
+            context = self._request_context(principal, extra)
             request = Request(principal, action, role_arn, context, str(row["account_id"]))
             if evaluate(request, PolicySet(resource=trust)).allowed:
                 return dict(row)
@@ -132,21 +114,23 @@ class FederatedStsService(ServiceBase):
 
     def _issue(
         self,
+        conn: Connection,
         session_class: type[SAMLRoleSession | WebIdentityRoleSession],
         actor: str,
         role: dict[str, Any],
         session_name: str,
         duration: int,
-        expiration_cap: datetime | None,
-        params: dict[str, Any],
-        details: dict[str, Any],
+        *,
+        policy: str | None,
+        policy_arns: list[dict[str, str]] | None,
+        minimum_token_size: int | None,
+        expiration_cap: datetime | None = None,
+        **details: Any,
     ) -> dict[str, Any]:
-        """Issue the session's credentials (secret in the vault only) and save its event under the provider as
-        actor; returns the ``Credentials``/``AssumedRoleUser``/``PackedPolicySize`` part of the response."""
-        if params.get("Policy") is not None:
-            self._check_session_policies_of(role["account_id"], params["Policy"], params.get("PolicyArns"))
-        elif params.get("PolicyArns"):
-            self._check_session_policies_of(role["account_id"], None, params["PolicyArns"])
+        """Check the session policies, issue the session's credentials (secret in the vault only) and save its event
+        under the provider as actor; returns the ``Credentials``/``AssumedRoleUser``/``PackedPolicySize`` part of the
+        response. ``details``: the session's created event's own fields, ``source_identity`` included."""
+        check_session_policies(conn, role["account_id"], policy, policy_arns)
         outer = audit_context.get()
         context = AuditContext(
             actor=actor,
@@ -160,27 +144,23 @@ class FederatedStsService(ServiceBase):
                 role,
                 actor,
                 session_name,
-                params,
                 self.clock(),
                 duration,
-                source_identity=details.pop("source_identity", None),
+                policy=policy,
+                policy_arns=policy_arns,
+                minimum_token_size=minimum_token_size,
                 expiration_cap=expiration_cap,
                 **details,
             )
             self._save_with_secret(session.key_id, role["account_id"], session.arn, secret, session)
         return role_session_response(session, secret, token)
 
-    def _check_session_policies_of(self, account_id: str, policy: str | None, arns: Any) -> None:
-        check = getattr(self, "_check_session_policies", None)
-        if check is None:  # pragma: no cover - the store always has the STS mixin
-            return
-        with self.engine.connect() as conn:
-            check(conn, account_id, policy, arns)
-
     # -- AssumeRoleWithSAML -------------------------------------------------------------------------------------
 
-    def assume_role_with_saml(  # noqa: C901 - one check per part of the assertion, in AWS's order
+    @unsigned_exchange("AssumeRoleWithSAML")
+    def assume_role_with_saml(
         self,
+        conn: Connection,
         *,
         RoleArn: str,
         PrincipalArn: str,
@@ -192,88 +172,84 @@ class FederatedStsService(ServiceBase):
     ) -> dict[str, Any]:
         """Temporary credentials of ``RoleArn`` for the user a SAML assertion of the provider ``PrincipalArn``
         vouches for; unsigned, as in AWS. The assertion's signature is not verified (recorded as such)."""
-        params = {
-            "RoleArn": RoleArn,
-            "PrincipalArn": PrincipalArn,
-            "SAMLAssertion": SAMLAssertion,
-            "PolicyArns": PolicyArns,
-            "Policy": Policy,
-            "DurationSeconds": DurationSeconds,
-            "MinimumSessionTokenSize": MinimumSessionTokenSize,
-        }
+        now = self.clock()
+        assertion = parse_saml_response(SAMLAssertion)
+        session_name = check_saml_assertion(assertion, now)
+        role, qualifier = self._saml_role(conn, assertion, RoleArn, PrincipalArn)
+        requested = DurationSeconds
+        if requested is None and assertion.attributes.get(SESSION_DURATION):
+            try:
+                requested = min(max(int(assertion.attributes[SESSION_DURATION][0]), MIN_DURATION), MAX_DURATION)
+            except ValueError:
+                raise invalid_token("Invalid SAML response: SessionDuration must be a number of seconds.") from None
+        duration = self._duration(requested, role)
+        source = assertion.attributes.get(SOURCE_IDENTITY)
+        result = self._issue(
+            conn,
+            SAMLRoleSession,
+            PrincipalArn,
+            role,
+            session_name,
+            duration,
+            policy=Policy,
+            policy_arns=PolicyArns,
+            minimum_token_size=MinimumSessionTokenSize,
+            expiration_cap=assertion.session_not_on_or_after,
+            provider_arn=PrincipalArn,
+            subject=assertion.subject,
+            subject_type=assertion.subject_type,
+            issuer=assertion.issuer,
+            audience=assertion.audience,
+            name_qualifier=qualifier,
+            signature_verified=False,
+            verification=UNVERIFIED_SAML,
+            source_identity=source[0] if source else None,
+        )
+        result |= {"Subject": assertion.subject, "Issuer": assertion.issuer, "NameQualifier": qualifier}
+        if assertion.subject_type is not None:
+            result["SubjectType"] = assertion.subject_type
+        if assertion.audience is not None:
+            result["Audience"] = assertion.audience
+        return result
 
-        def run() -> dict[str, Any]:
-            now = self.clock()
-            assertion = parse_saml_response(SAMLAssertion)
-            session_name = check_saml_assertion(assertion, now)
-            with self.engine.connect() as conn:
-                provider = find_saml_provider(conn, PrincipalArn)
-                if provider is None:
-                    raise invalid_token("Specified provider doesn't exist.")
-                entity_id, _ = metadata_entity(provider["metadata_document"])
-                if entity_id is not None and entity_id != assertion.issuer:
-                    raise invalid_token("Issuer of the SAML assertion does not match the provider's metadata.")
-                if (RoleArn, PrincipalArn) not in assertion.role_pairs():
-                    denied = "Not authorized to perform sts:AssumeRoleWithSAML"
-                    self.record_security_incident(
-                        "AccessDenied", action="sts:AssumeRoleWithSAML", resource=RoleArn, reason=denied
-                    )
-                    raise AccessDeniedError(denied)
-                qualifier = name_qualifier(assertion.issuer, provider["account_id"], provider["name"])
-                extra: dict[str, Any] = {
-                    "saml:iss": assertion.issuer,
-                    "saml:sub": assertion.subject,
-                    "saml:namequalifier": qualifier,
-                    "aws:FederatedProvider": PrincipalArn,
-                }
-                if assertion.audience is not None:
-                    extra["saml:aud"] = assertion.audience
-                if assertion.subject_type is not None:
-                    extra["saml:sub_type"] = assertion.subject_type
-                principal = Principal.identity_provider(PrincipalArn, saml=True)
-                role = self._trusted_role(conn, RoleArn, "sts:AssumeRoleWithSAML", principal, extra)
-            requested = DurationSeconds
-            if requested is None and assertion.attributes.get(SESSION_DURATION):
-                try:
-                    requested = min(max(int(assertion.attributes[SESSION_DURATION][0]), MIN_DURATION), MAX_DURATION)
-                except ValueError:
-                    raise invalid_token("Invalid SAML response: SessionDuration must be a number of seconds.") from None
-            duration = self._duration(requested, role)
-            source = assertion.attributes.get(SOURCE_IDENTITY)
-            details = {
-                "provider_arn": PrincipalArn,
-                "subject": assertion.subject,
-                "subject_type": assertion.subject_type,
-                "issuer": assertion.issuer,
-                "audience": assertion.audience,
-                "name_qualifier": qualifier,
-                "signature_verified": False,
-                "verification": UNVERIFIED_SAML,
-                "source_identity": source[0] if source else None,
-            }
-            result = self._issue(
-                SAMLRoleSession,
-                PrincipalArn,
-                role,
-                session_name,
-                duration,
-                assertion.session_not_on_or_after,
-                params,
-                details,
+    def _saml_role(
+        self, conn: Connection, assertion: SAMLAssertion, role_arn: str, provider: str
+    ) -> tuple[dict[str, Any], str]:
+        """The role the assertion of the SAML provider ``provider`` may assume, with the assertion's
+        ``NameQualifier``: the provider registered, its metadata's issuer the assertion's, the assertion's ``Role``
+        attribute naming the role with the provider, the role's trust policy allowing it."""
+        found = find_saml_provider(conn, provider)
+        if found is None:
+            raise invalid_token("Specified provider doesn't exist.")
+        entity_id, _ = metadata_entity(found["metadata_document"])
+        if entity_id is not None and entity_id != assertion.issuer:
+            raise invalid_token("Issuer of the SAML assertion does not match the provider's metadata.")
+        if (role_arn, provider) not in assertion.role_pairs():
+            denied = "Not authorized to perform sts:AssumeRoleWithSAML"
+            self.record_security_incident(
+                "AccessDenied", action="sts:AssumeRoleWithSAML", resource=role_arn, reason=denied
             )
-            result |= {"Subject": assertion.subject, "Issuer": assertion.issuer, "NameQualifier": qualifier}
-            if assertion.subject_type is not None:
-                result["SubjectType"] = assertion.subject_type
-            if assertion.audience is not None:
-                result["Audience"] = assertion.audience
-            return result
-
-        return self._federated("AssumeRoleWithSAML", params, run)
+            raise AccessDeniedError(denied)
+        qualifier = name_qualifier(assertion.issuer, found["account_id"], found["name"])
+        extra: dict[str, Any] = {
+            "saml:iss": assertion.issuer,
+            "saml:sub": assertion.subject,
+            "saml:namequalifier": qualifier,
+            "aws:FederatedProvider": provider,
+        }
+        if assertion.audience is not None:
+            extra["saml:aud"] = assertion.audience
+        if assertion.subject_type is not None:
+            extra["saml:sub_type"] = assertion.subject_type
+        principal = Principal.identity_provider(provider, saml=True)
+        return self._trusted_role(conn, role_arn, "sts:AssumeRoleWithSAML", principal, extra), qualifier
 
     # -- AssumeRoleWithWebIdentity ------------------------------------------------------------------------------
 
+    @unsigned_exchange("AssumeRoleWithWebIdentity")
     def assume_role_with_web_identity(
         self,
+        conn: Connection,
         *,
         RoleArn: str,
         RoleSessionName: str,
@@ -286,61 +262,52 @@ class FederatedStsService(ServiceBase):
     ) -> dict[str, Any]:
         """Temporary credentials of ``RoleArn`` for the user an OpenID Connect ID token vouches for; unsigned, as
         in AWS. The token's signature is not verified (recorded as such)."""
-        params = {
-            "RoleArn": RoleArn,
-            "RoleSessionName": RoleSessionName,
-            "WebIdentityToken": WebIdentityToken,
-            "ProviderId": ProviderId,
-            "PolicyArns": PolicyArns,
-            "Policy": Policy,
-            "DurationSeconds": DurationSeconds,
-            "MinimumSessionTokenSize": MinimumSessionTokenSize,
+        jwt = parse_jwt(WebIdentityToken)
+        check_jwt_times(jwt, self.clock())
+        name = _issuer_name(ProviderId or jwt.issuer)
+        role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
+        registered = find_oidc_provider(conn, provider_arn(role_account, OIDC_KIND, name))
+        if registered is None and name not in BUILT_IN_PROVIDERS:
+            raise invalid_token(f"No OpenIDConnect provider found in your account for {jwt.issuer}")
+        audience = next(iter(jwt.audiences))
+        if registered is not None:
+            matching = [a for a in jwt.audiences if a in registered["client_ids"]]
+            if not matching:
+                raise invalid_token("Incorrect token audience")
+            audience = matching[0]
+        federated = registered["arn"] if registered is not None else name
+        extra: dict[str, Any] = {
+            f"{name}:aud": audience,
+            f"{name}:sub": jwt.subject,
+            "sts:RoleSessionName": RoleSessionName,
+            "aws:FederatedProvider": federated,
         }
-
-        def run() -> dict[str, Any]:
-            jwt = parse_jwt(WebIdentityToken)
-            check_jwt_times(jwt, self.clock())
-            name = _issuer_name(ProviderId or jwt.issuer)
-            role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
-            with self.engine.connect() as conn:
-                registered = find_oidc_provider(conn, provider_arn(role_account, OIDC_KIND, name))
-                if registered is None and name not in BUILT_IN_PROVIDERS:
-                    raise invalid_token(f"No OpenIDConnect provider found in your account for {jwt.issuer}")
-                audience = next(iter(jwt.audiences))
-                if registered is not None:
-                    matching = [a for a in jwt.audiences if a in registered["client_ids"]]
-                    if not matching:
-                        raise invalid_token("Incorrect token audience")
-                    audience = matching[0]
-                federated = registered["arn"] if registered is not None else name
-                extra: dict[str, Any] = {
-                    f"{name}:aud": audience,
-                    f"{name}:sub": jwt.subject,
-                    "sts:RoleSessionName": RoleSessionName,
-                    "aws:FederatedProvider": federated,
-                }
-                if "amr" in jwt.claims:
-                    extra[f"{name}:amr"] = jwt.claims["amr"]
-                principal = Principal.identity_provider(federated)
-                role = self._trusted_role(conn, RoleArn, "sts:AssumeRoleWithWebIdentity", principal, extra)
-            duration = self._duration(DurationSeconds, role)
-            source = jwt.claims.get("https://aws.amazon.com/source_identity")
-            details = {
-                "provider": name,
-                "provider_arn": registered["arn"] if registered is not None else None,
-                "subject": jwt.subject,
-                "audience": audience,
-                "signature_verified": False,
-                "verification": UNVERIFIED_JWT,
-                "source_identity": str(source) if source is not None else None,
-            }
-            result = self._issue(
-                WebIdentityRoleSession, federated, role, RoleSessionName, duration, None, params, details
-            )
-            return result | {
-                "SubjectFromWebIdentityToken": jwt.subject,
-                "Provider": jwt.issuer if ProviderId is None else ProviderId,
-                "Audience": audience,
-            }
-
-        return self._federated("AssumeRoleWithWebIdentity", params, run)
+        if "amr" in jwt.claims:
+            extra[f"{name}:amr"] = jwt.claims["amr"]
+        principal = Principal.identity_provider(federated)
+        role = self._trusted_role(conn, RoleArn, "sts:AssumeRoleWithWebIdentity", principal, extra)
+        duration = self._duration(DurationSeconds, role)
+        source = jwt.claims.get("https://aws.amazon.com/source_identity")
+        result = self._issue(
+            conn,
+            WebIdentityRoleSession,
+            federated,
+            role,
+            RoleSessionName,
+            duration,
+            policy=Policy,
+            policy_arns=PolicyArns,
+            minimum_token_size=MinimumSessionTokenSize,
+            provider=name,
+            provider_arn=registered["arn"] if registered is not None else None,
+            subject=jwt.subject,
+            audience=audience,
+            signature_verified=False,
+            verification=UNVERIFIED_JWT,
+            source_identity=str(source) if source is not None else None,
+        )
+        return result | {
+            "SubjectFromWebIdentityToken": jwt.subject,
+            "Provider": jwt.issuer if ProviderId is None else ProviderId,
+            "Audience": audience,
+        }

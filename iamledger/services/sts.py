@@ -21,10 +21,8 @@ from typing import Any, Final, TypeVar
 from sqlalchemy import Connection, select
 
 from iamledger.authorization import denial_message
-from iamledger.awsmodel import validate_input
-from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
-from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
+from iamledger.domain.ids import new_access_key_id, new_secret_access_key, secret_fingerprint
 from iamledger.domain.mfa import SIGN_IN_WINDOW_STEPS, VirtualMFADevice, code_step, device_key_of
 from iamledger.domain.policy import (
     AppliedPolicy,
@@ -35,7 +33,6 @@ from iamledger.domain.policy import (
     evaluate,
     parse,
     policy_size,
-    request_context,
     session_policy_limit,
 )
 from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSession, RoleSession, UserSession
@@ -44,9 +41,10 @@ from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
 from iamledger.projections.tables import ROLES, USERS
 from iamledger.projections.temporal import live
-from iamledger.services.base import ServiceBase, translated
+from iamledger.services.base import ServiceBase
 from iamledger.services.callers import Caller
 from iamledger.services.mfa import seed_secret_id
+from iamledger.services.operations import exchange, query
 
 DEFAULT_DURATION: Final = 3600
 MAX_POLICY_ARNS: Final = 10
@@ -98,22 +96,28 @@ def new_role_session(
     role: Mapping[str, Any],
     caller_arn: str,
     session_name: str,
-    params: Mapping[str, Any],
     now: datetime,
     duration: int,
     *,
+    policy: str | None,
+    policy_arns: list[dict[str, str]] | None,
+    minimum_token_size: int | None,
     source_identity: str | None,
+    tags: list[dict[str, str]] | None = None,
+    transitive_tag_keys: list[str] | None = None,
+    external_id: str | None = None,
     chained: bool = False,
     expiration_cap: datetime | None = None,
     **details: Any,
 ) -> tuple[S, str, str]:
     """A new session of ``role`` for ``caller_arn`` (not saved yet), issued ``now`` for ``duration`` seconds (or
-    until ``expiration_cap``, if sooner), with its secret and session token. ``params`` are the request's:
-    ``Policy``, ``PolicyArns``, ``Tags``, ``TransitiveTagKeys``, ``ExternalId`` and ``MinimumSessionTokenSize``, each
-    absent or ``None`` when not given; ``details`` are the further fields of a subclass's created event."""
+    until ``expiration_cap``, if sooner), with its secret and session token. ``policy``, ``policy_arns``,
+    ``minimum_token_size``, ``tags``, ``transitive_tag_keys`` and ``external_id`` are the request's ``Policy``,
+    ``PolicyArns``, ``MinimumSessionTokenSize``, ``Tags``, ``TransitiveTagKeys`` and ``ExternalId`` (``None`` when
+    not given); ``details`` are the further fields of a subclass's created event."""
     key_id = new_access_key_id(temporary=True)
     secret = new_secret_access_key()
-    token = new_session_token(params.get("MinimumSessionTokenSize"))
+    token = new_session_token(minimum_token_size)
     issued_at = now.replace(microsecond=0)
     expiration = issued_at + timedelta(seconds=duration)
     if expiration_cap is not None and expiration_cap < expiration:
@@ -132,16 +136,36 @@ def new_role_session(
         issued_at=issued_at,
         expiration=expiration,
         duration_seconds=duration,
-        session_policy=params.get("Policy"),
-        policy_arns=[p["arn"] for p in params.get("PolicyArns") or []],
+        session_policy=policy,
+        policy_arns=[p["arn"] for p in policy_arns or []],
         source_identity=source_identity,
-        tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in params.get("Tags") or []],
-        transitive_tag_keys=list(params.get("TransitiveTagKeys") or []),
+        tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in tags or []],
+        transitive_tag_keys=list(transitive_tag_keys or []),
         chained=chained,
-        external_id_given=params.get("ExternalId") is not None,
+        external_id_given=external_id is not None,
         **details,
     )
     return session, secret, token
+
+
+def check_session_policies(
+    conn: Connection, account_id: str, policy: str | None, policy_arns: list[dict[str, str]] | None
+) -> None:
+    """Refuse a session policy (``Policy``) that is not a valid identity policy within the packed limit, more than
+    :data:`MAX_POLICY_ARNS` managed session policies (``PolicyArns``), or one that is not a managed policy of
+    ``account_id`` or AWS's."""
+    if policy is not None:
+        parse(policy, PolicyKind.IDENTITY)
+        session_policy_limit().check(policy_size(policy))
+    arns = [p["arn"] for p in policy_arns or []]
+    if len(arns) > MAX_POLICY_ARNS:
+        raise ValidationError(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_POLICY_ARNS}"
+        )
+    for arn in arns:
+        if managed_document(conn, account_id, arn, StoreCatalogue(conn)) is None:
+            raise TranslatedError("InvalidParameterValue", f"Invalid policy ARN: {arn}", 400, sender_fault=True)
 
 
 def credentials(key_id: str, secret: str, token: str, expiration: datetime) -> dict[str, Any]:
@@ -176,38 +200,32 @@ def role_session_response(session: RoleSession, secret: str, token: str) -> dict
 class StsService(ServiceBase):
     """The STS operations of the store."""
 
-    def get_access_key_info(self, *, AccessKeyId: str) -> dict[str, Any]:
+    @query("GetAccessKeyInfo", service="sts")
+    def get_access_key_info(self, conn: Connection, account_id: str, *, AccessKeyId: str) -> dict[str, Any]:
         """The account owning an access key: the store's own record of the key when it knows it, else the account
         AWS's key id encodes (AWS answers from the id alone, whoever owns it)."""
+        del account_id
+        row = find_access_key(conn, AccessKeyId)
+        account = str(row["account_id"]) if row is not None else account_of_key_id(AccessKeyId)
+        if account is None:
+            raise ValidationError(f"The access key ID {AccessKeyId} is not valid.")
+        return {"Account": account}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            del account_id
-            row = find_access_key(conn, AccessKeyId)
-            account = str(row["account_id"]) if row is not None else account_of_key_id(AccessKeyId)
-            if account is None:
-                raise ValidationError(f"The access key ID {AccessKeyId} is not valid.")
-            return {"Account": account}
-
-        return self._query("GetAccessKeyInfo", {"AccessKeyId": AccessKeyId}, body, service="sts")
-
-    def get_caller_identity(self) -> dict[str, Any]:
+    @exchange("GetCallerIdentity")
+    def get_caller_identity(self, conn: Connection, caller: Caller) -> dict[str, Any]:
         """Who the call acts as: ``UserId``, ``Account``, ``Arn``; needs no permission."""
-        validate_input("sts", "GetCallerIdentity", {})
-        account_id = self.current_account_id()
-        ctx = audit_context.get()
-        actor = ctx.actor if ctx is not None else root_arn(account_id)
-        if actor == root_arn(account_id):
-            return {"UserId": account_id, "Account": account_id, "Arn": actor}
-        self.projector.catch_up()
-        with self.engine.connect() as conn:
-            caller = self.caller(conn)
-        user_id = actor
-        if caller is not None and caller.principal.unique_id:
-            user_id = caller.principal.unique_id
-        return {"UserId": user_id, "Account": actor.split(":")[4], "Arn": actor}
+        del conn
+        return {
+            "UserId": caller.principal.unique_id or caller.arn,
+            "Account": caller.arn.split(":")[4],
+            "Arn": caller.arn,
+        }
 
-    def assume_role(  # noqa: C901 - AWS's parameters, each with its own rule
+    @exchange("AssumeRole")
+    def assume_role(
         self,
+        conn: Connection,
+        caller: Caller,
         *,
         RoleArn: str,
         RoleSessionName: str,
@@ -224,74 +242,83 @@ class StsService(ServiceBase):
         MinimumSessionTokenSize: int | None = None,
     ) -> dict[str, Any]:
         """Temporary credentials of ``RoleArn`` for the caller, if the trust policy (and, as AWS requires, the
-        caller's own policies) allow ``sts:AssumeRole``. Parameters and result as boto3's."""
-        params = {
-            "RoleArn": RoleArn,
-            "RoleSessionName": RoleSessionName,
-            "PolicyArns": PolicyArns,
-            "Policy": Policy,
-            "DurationSeconds": DurationSeconds,
-            "Tags": Tags,
-            "TransitiveTagKeys": TransitiveTagKeys,
-            "ExternalId": ExternalId,
-            "SerialNumber": SerialNumber,
-            "TokenCode": TokenCode,
-            "SourceIdentity": SourceIdentity,
-            "ProvidedContexts": ProvidedContexts,
-            "MinimumSessionTokenSize": MinimumSessionTokenSize,
-        }
-        present = {k: v for k, v in params.items() if v is not None}
-        self._refuse_by_credentials("sts", "AssumeRole", present)
-        validate_input("sts", "AssumeRole", present)
-        account_id = self.current_account_id()
-        self.projector.catch_up()
-        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
-            caller = self.caller(conn)
-            assert caller is not None  # noqa: S101 - acting() binds a context
-            if caller.is_root:
-                raise AccessDeniedError("Roles may not be assumed by root accounts.")
-            role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
-            row = conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, live(ROLES))).mappings().first()
-            denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {RoleArn}"
-            if row is None:
-                self.record_security_incident("AccessDenied", action="sts:AssumeRole", resource=RoleArn, reason=denied)
-                raise AccessDeniedError(denied)
-            extra: dict[str, Any] = {"sts:RoleSessionName": RoleSessionName}
-            if ExternalId is not None:
-                extra["sts:ExternalId"] = ExternalId
-            if SourceIdentity is not None:
-                extra["sts:SourceIdentity"] = SourceIdentity
-            for tag in Tags or []:
-                extra[f"aws:RequestTag/{tag['Key']}"] = tag.get("Value", "")
-            if Tags:
-                extra["aws:TagKeys"] = [t["Key"] for t in Tags]
-            actions = ["sts:AssumeRole"]
-            if Tags:
-                actions.append("sts:TagSession")
-            if SourceIdentity is not None:
-                actions.append("sts:SetSourceIdentity")
-            trust = AppliedPolicy.from_text(
-                row["trust_policy"], PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
-            )
-            policies = PolicySet(
-                identity=caller.identity, boundary=caller.boundary, session=caller.session, resource=trust
-            )
-            context = request_context(
-                caller.principal, now=self.clock(), source_ip=ctx.source_ip, user_agent=ctx.user_agent, extra=extra
-            )
-            for action in actions:
-                decision = evaluate(Request(caller.principal, action, RoleArn, context, role_account), policies)
-                if not decision.allowed:
-                    message = (
-                        denied
-                        if action == "sts:AssumeRole"
-                        else denial_message(caller.arn, action, RoleArn, decision, missing="identity")
-                    )
-                    self.record_security_incident("AccessDenied", action=action, resource=RoleArn, reason=message)
-                    raise AccessDeniedError(message)
-            duration = self._session_duration(DurationSeconds, int(row["max_session_duration"]), caller)
-            self._check_session_policies(conn, role_account, Policy, PolicyArns)
-            return self._issue_role_session(caller, dict(row), params, duration)
+        caller's own policies) allow ``sts:AssumeRole``. Parameters and result as boto3's (``SerialNumber``,
+        ``TokenCode`` and ``ProvidedContexts`` are validated, not checked)."""
+        del SerialNumber, TokenCode, ProvidedContexts
+        if caller.is_root:
+            raise AccessDeniedError("Roles may not be assumed by root accounts.")
+        role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
+        row = conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, live(ROLES))).mappings().first()
+        denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {RoleArn}"
+        if row is None:
+            self.record_security_incident("AccessDenied", action="sts:AssumeRole", resource=RoleArn, reason=denied)
+            raise AccessDeniedError(denied)
+        extra: dict[str, Any] = {"sts:RoleSessionName": RoleSessionName}
+        if ExternalId is not None:
+            extra["sts:ExternalId"] = ExternalId
+        if SourceIdentity is not None:
+            extra["sts:SourceIdentity"] = SourceIdentity
+        for tag in Tags or []:
+            extra[f"aws:RequestTag/{tag['Key']}"] = tag.get("Value", "")
+        if Tags:
+            extra["aws:TagKeys"] = [t["Key"] for t in Tags]
+        actions = ["sts:AssumeRole"]
+        if Tags:
+            actions.append("sts:TagSession")
+        if SourceIdentity is not None:
+            actions.append("sts:SetSourceIdentity")
+        self._check_trust(caller, row["trust_policy"], RoleArn, role_account, actions, extra, denied)
+        duration = self._session_duration(DurationSeconds, int(row["max_session_duration"]), caller)
+        check_session_policies(conn, role_account, Policy, PolicyArns)
+        session, secret, token = new_role_session(
+            RoleSession,
+            dict(row),
+            caller.arn,
+            RoleSessionName,
+            self.clock(),
+            duration,
+            policy=Policy,
+            policy_arns=PolicyArns,
+            minimum_token_size=MinimumSessionTokenSize,
+            source_identity=SourceIdentity,
+            tags=Tags,
+            transitive_tag_keys=TransitiveTagKeys,
+            external_id=ExternalId,
+            chained=caller.kind == "role-session",
+        )
+        role: Any = self.repository.get(uuid.UUID(str(row["entity_uuid"])))
+        used = role.record_use(session.issued_at, ROLE_USE_REGION)
+        self._save_with_secret(session.key_id, row["account_id"], session.arn, secret, session, role if used else None)
+        return role_session_response(session, secret, token)
+
+    def _check_trust(
+        self,
+        caller: Caller,
+        trust_policy: str,
+        role_arn: str,
+        role_account: str,
+        actions: list[str],
+        extra: dict[str, Any],
+        denied: str,
+    ) -> None:
+        """Refuse (and record) unless each of ``actions`` is allowed on the role by its trust policy together with
+        the caller's own policies, as AWS's evaluation logic combines a resource-based policy with them; the
+        refusal of ``sts:AssumeRole`` itself says ``denied``, AWS's text, which does not say why."""
+        trust = AppliedPolicy.from_text(
+            trust_policy, PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+        )
+        policies = PolicySet(identity=caller.identity, boundary=caller.boundary, session=caller.session, resource=trust)
+        context = self._request_context(caller.principal, extra)
+        for action in actions:
+            decision = evaluate(Request(caller.principal, action, role_arn, context, role_account), policies)
+            if not decision.allowed:
+                message = (
+                    denied
+                    if action == "sts:AssumeRole"
+                    else denial_message(caller.arn, action, role_arn, decision, missing="identity")
+                )
+                self.record_security_incident("AccessDenied", action=action, resource=role_arn, reason=message)
+                raise AccessDeniedError(message)
 
     def _session_duration(self, requested: int | None, role_max: int, caller: Caller) -> int:
         duration = requested or DEFAULT_DURATION
@@ -304,45 +331,11 @@ class StsService(ServiceBase):
             raise ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
         return duration
 
-    def _check_session_policies(
-        self, conn: Any, account_id: str, policy: str | None, policy_arns: list[dict[str, str]] | None
-    ) -> None:
-        if policy is not None:
-            parse(policy, PolicyKind.IDENTITY)
-            session_policy_limit().check(policy_size(policy))
-        arns = [p["arn"] for p in policy_arns or []]
-        if len(arns) > MAX_POLICY_ARNS:
-            raise ValidationError(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: "
-                f"Member must have length less than or equal to {MAX_POLICY_ARNS}"
-            )
-        for arn in arns:
-            if managed_document(conn, account_id, arn, StoreCatalogue(conn)) is None:
-                raise TranslatedError("InvalidParameterValue", f"Invalid policy ARN: {arn}", 400, sender_fault=True)
-
-    def _issue_role_session(
-        self, caller: Caller, role: dict[str, Any], params: dict[str, Any], duration: int
-    ) -> dict[str, Any]:
-        session, secret, token = new_role_session(
-            RoleSession,
-            role,
-            caller.arn,
-            params["RoleSessionName"],
-            params,
-            self.clock(),
-            duration,
-            source_identity=params["SourceIdentity"],
-            chained=caller.kind == "role-session",
-        )
-        role_aggregate: Any = self.repository.get(uuid.UUID(str(role["entity_uuid"])))
-        used = role_aggregate.record_use(session.issued_at, ROLE_USE_REGION)
-        self._save_with_secret(
-            session.key_id, role["account_id"], session.arn, secret, session, role_aggregate if used else None
-        )
-        return role_session_response(session, secret, token)
-
+    @exchange("GetSessionToken")
     def get_session_token(
         self,
+        conn: Connection,
+        caller: Caller,
         *,
         DurationSeconds: int | None = None,
         SerialNumber: str | None = None,
@@ -350,48 +343,34 @@ class StsService(ServiceBase):
         MinimumSessionTokenSize: int | None = None,
     ) -> dict[str, Any]:
         """Temporary credentials of the calling IAM user (or root user): 900 s to 36 h (root: 1 h), default 12 h."""
-        params = {
-            "DurationSeconds": DurationSeconds,
-            "SerialNumber": SerialNumber,
-            "TokenCode": TokenCode,
-            "MinimumSessionTokenSize": MinimumSessionTokenSize,
-        }
-        present = {k: v for k, v in params.items() if v is not None}
-        self._refuse_by_credentials("sts", "GetSessionToken", present)
-        validate_input("sts", "GetSessionToken", present)
-        account_id = self.current_account_id()
-        self.projector.catch_up()
-        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
-            caller = self.caller(conn)
-            assert caller is not None  # noqa: S101
-            if caller.kind not in {"root", "user"}:
-                raise AccessDeniedError("Cannot call GetSessionToken with session credentials")
-            if SerialNumber is not None or TokenCode is not None:
-                self._check_mfa(conn, caller, SerialNumber, TokenCode)
-            limit = ROOT_SESSION_MAX if caller.is_root else USER_SESSION_MAX
-            duration = (
-                min(DurationSeconds or USER_SESSION_DEFAULT, limit)
-                if caller.is_root
-                else (DurationSeconds or USER_SESSION_DEFAULT)
-            )
-            if duration > limit:
-                raise ValidationError(f"The requested DurationSeconds exceeds the {limit} seconds limit.")
-            key_id = new_access_key_id(temporary=True)
-            secret = new_secret_access_key()
-            token = new_session_token(MinimumSessionTokenSize)
-            expiration = (self.clock() + timedelta(seconds=duration)).replace(microsecond=0)
-            session = UserSession(
-                account_id=caller.account_id,
-                principal_arn=ctx.actor,
-                key_id=key_id,
-                secret_fingerprint=secret_fingerprint(secret),
-                session_token_digest=token_digest(token),
-                expiration=expiration,
-                duration_seconds=duration,
-                mfa_authenticated=SerialNumber is not None and TokenCode is not None,
-            )
-            self._save_with_secret(key_id, caller.account_id, ctx.actor, secret, session)
-            return {"Credentials": credentials(key_id, secret, token, expiration)}
+        if caller.kind not in {"root", "user"}:
+            raise AccessDeniedError("Cannot call GetSessionToken with session credentials")
+        if SerialNumber is not None or TokenCode is not None:
+            self._check_mfa(conn, caller, SerialNumber, TokenCode)
+        limit = ROOT_SESSION_MAX if caller.is_root else USER_SESSION_MAX
+        duration = (
+            min(DurationSeconds or USER_SESSION_DEFAULT, limit)
+            if caller.is_root
+            else (DurationSeconds or USER_SESSION_DEFAULT)
+        )
+        if duration > limit:
+            raise ValidationError(f"The requested DurationSeconds exceeds the {limit} seconds limit.")
+        key_id = new_access_key_id(temporary=True)
+        secret = new_secret_access_key()
+        token = new_session_token(MinimumSessionTokenSize)
+        expiration = (self.clock() + timedelta(seconds=duration)).replace(microsecond=0)
+        session = UserSession(
+            account_id=caller.account_id,
+            principal_arn=caller.arn,
+            key_id=key_id,
+            secret_fingerprint=secret_fingerprint(secret),
+            session_token_digest=token_digest(token),
+            expiration=expiration,
+            duration_seconds=duration,
+            mfa_authenticated=SerialNumber is not None and TokenCode is not None,
+        )
+        self._save_with_secret(key_id, caller.account_id, caller.arn, secret, session)
+        return {"Credentials": credentials(key_id, secret, token, expiration)}
 
     def _check_mfa(self, conn: Connection, caller: Caller, serial_number: str | None, token_code: str | None) -> None:
         """Refuse (and record) a GetSessionToken whose MFA is not the caller's device and its code: the session's
@@ -429,8 +408,11 @@ class StsService(ServiceBase):
         )
         raise AccessDeniedError(message)
 
+    @exchange("GetFederationToken", caller_policies=True)
     def get_federation_token(
         self,
+        conn: Connection,
+        caller: Caller,
         *,
         Name: str,
         Policy: str | None = None,
@@ -441,47 +423,31 @@ class StsService(ServiceBase):
         """Temporary credentials of a federated user ``arn:aws:sts::A:federated-user/NAME`` for the calling IAM user
         (or root user): 900 s to 36 h (root: at most 1 h), default 12 h. The session may do what both the caller's
         policies and the session policies (``Policy``, ``PolicyArns``) allow: nothing when none is passed."""
-        params = {
-            "Name": Name,
-            "Policy": Policy,
-            "PolicyArns": PolicyArns,
-            "DurationSeconds": DurationSeconds,
-            "Tags": Tags,
-        }
-        present = {k: v for k, v in params.items() if v is not None}
-        self._refuse_by_credentials("sts", "GetFederationToken", present)
-        validate_input("sts", "GetFederationToken", present)
-        account_id = self.current_account_id()
-        self._authorize("sts", "GetFederationToken", present, account_id)
-        self.projector.catch_up()
-        with self.acting(account_id) as ctx, translated(), self.engine.connect() as conn:
-            caller = self.caller(conn)
-            assert caller is not None  # noqa: S101
-            if caller.kind not in {"root", "user"}:
-                raise AccessDeniedError("Cannot call GetFederationToken with session credentials")
-            self._check_session_policies(conn, caller.account_id, Policy, PolicyArns)
-            requested = DurationSeconds or USER_SESSION_DEFAULT
-            duration = min(requested, ROOT_SESSION_MAX) if caller.is_root else requested
-            key_id = new_access_key_id(temporary=True)
-            secret = new_secret_access_key()
-            token = new_session_token()
-            now = self.clock()
-            expiration = (now + timedelta(seconds=duration)).replace(microsecond=0)
-            session = FederatedSession(
-                account_id=caller.account_id,
-                principal_arn=ctx.actor,
-                federated_user_name=Name,
-                key_id=key_id,
-                secret_fingerprint=secret_fingerprint(secret),
-                session_token_digest=token_digest(token),
-                issued_at=now,
-                expiration=expiration,
-                duration_seconds=duration,
-                session_policy=Policy,
-                policy_arns=[p["arn"] for p in PolicyArns or []],
-                tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in Tags or []],
-            )
-            self._save_with_secret(key_id, caller.account_id, session.arn, secret, session)
+        if caller.kind not in {"root", "user"}:
+            raise AccessDeniedError("Cannot call GetFederationToken with session credentials")
+        check_session_policies(conn, caller.account_id, Policy, PolicyArns)
+        requested = DurationSeconds or USER_SESSION_DEFAULT
+        duration = min(requested, ROOT_SESSION_MAX) if caller.is_root else requested
+        key_id = new_access_key_id(temporary=True)
+        secret = new_secret_access_key()
+        token = new_session_token()
+        now = self.clock()
+        expiration = (now + timedelta(seconds=duration)).replace(microsecond=0)
+        session = FederatedSession(
+            account_id=caller.account_id,
+            principal_arn=caller.arn,
+            federated_user_name=Name,
+            key_id=key_id,
+            secret_fingerprint=secret_fingerprint(secret),
+            session_token_digest=token_digest(token),
+            issued_at=now,
+            expiration=expiration,
+            duration_seconds=duration,
+            session_policy=Policy,
+            policy_arns=[p["arn"] for p in PolicyArns or []],
+            tags=[{"Key": t["Key"], "Value": t.get("Value", "")} for t in Tags or []],
+        )
+        self._save_with_secret(key_id, caller.account_id, session.arn, secret, session)
         result: dict[str, Any] = {
             "Credentials": credentials(key_id, secret, token, expiration),
             "FederatedUser": {"FederatedUserId": f"{caller.account_id}:{Name}", "Arn": session.arn},
