@@ -31,6 +31,7 @@ from iamledger.domain.names import NameIndex
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.credential_material import current_mfa_devices, find_mfa_device, mfa_devices_of_user
 from iamledger.projections.tags import current_tags
+from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape, user_shape
 from iamledger.services.user_keys import KeyringBase
@@ -113,209 +114,199 @@ class MFAService(KeyringBase):
         step = check_consecutive_codes(self._seed(device), code1, code2, self.clock(), window)
         return user, device, step
 
+    @command("CreateVirtualMFADevice")
     def create_virtual_mfa_device(
-        self, *, VirtualMFADeviceName: str, Path: str | None = None, Tags: list[dict[str, str]] | None = None
+        self,
+        account_id: str,
+        *,
+        VirtualMFADeviceName: str,
+        Path: str | None = None,
+        Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a virtual MFA device; returns its serial number, its seed and a QR code of it (once only)."""
-        params = {"VirtualMFADeviceName": VirtualMFADeviceName, "Path": Path, "Tags": Tags}
-
-        def body(account_id: str) -> dict[str, Any]:
-            tags = parse_tags(Tags)
-            path = Path or "/"
-            serial = serial_number_of(account_id, path, VirtualMFADeviceName)
-            _check_serial_number_length(serial, VirtualMFADeviceName, path)
-            entity_id = uuid.uuid4()
-            conflict = "MFADevice entity at the same path and name already exists."
-            index = self._claim_name(account_id, KIND, f"{path}{VirtualMFADeviceName}", entity_id, conflict)
-            device = VirtualMFADevice.create_with_id(
-                entity_id,
-                account_id=account_id,
-                virtual_mfa_device_name=VirtualMFADeviceName,
-                path=path,
-                serial_number=serial,
-                tags=[{"Key": k, "Value": v} for k, v in tags],
-            )
-            seed = base64.b32encode(secrets.token_bytes(SEED_BYTES)).decode()
-            qr_code = qr_code_png(account_id, VirtualMFADeviceName, seed)  # before saving: nothing is left if it fails
-            self.vault.put_secret(
-                secret_id=seed_secret_id(entity_id),
-                account_id=account_id,
-                kind="mfa_seed",
-                owner_arn=serial,
-                secret=seed,
-            )
-            try:
-                self._save(device, index)
-            except BaseException:
-                self.vault.delete_secret(seed_secret_id(entity_id))
-                raise
-            shape = {
-                "SerialNumber": serial,
-                "Base32StringSeed": seed.encode(),
-                "QRCodePNG": qr_code,
-            }
-            return {"VirtualMFADevice": shape | tags_shape(tags)}
-
-        return self._command("CreateVirtualMFADevice", params, body)
-
-    def delete_virtual_mfa_device(self, *, SerialNumber: str) -> dict[str, Any]:
-        """Delete a virtual MFA device and its seed; ``DeleteConflict`` while it is enabled for a user."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            device, index = self._device(account_id, SerialNumber)
-            device.delete()
-            index.release()
+        tags = parse_tags(Tags)
+        path = Path or "/"
+        serial = serial_number_of(account_id, path, VirtualMFADeviceName)
+        _check_serial_number_length(serial, VirtualMFADeviceName, path)
+        entity_id = uuid.uuid4()
+        conflict = "MFADevice entity at the same path and name already exists."
+        index = self._claim_name(account_id, KIND, f"{path}{VirtualMFADeviceName}", entity_id, conflict)
+        device = VirtualMFADevice.create_with_id(
+            entity_id,
+            account_id=account_id,
+            virtual_mfa_device_name=VirtualMFADeviceName,
+            path=path,
+            serial_number=serial,
+            tags=[{"Key": k, "Value": v} for k, v in tags],
+        )
+        seed = base64.b32encode(secrets.token_bytes(SEED_BYTES)).decode()
+        qr_code = qr_code_png(account_id, VirtualMFADeviceName, seed)  # before saving: nothing is left if it fails
+        self.vault.put_secret(
+            secret_id=seed_secret_id(entity_id),
+            account_id=account_id,
+            kind="mfa_seed",
+            owner_arn=serial,
+            secret=seed,
+        )
+        try:
             self._save(device, index)
-            self.vault.delete_secret(seed_secret_id(device.id))
-            return {}
+        except BaseException:
+            self.vault.delete_secret(seed_secret_id(entity_id))
+            raise
+        shape = {
+            "SerialNumber": serial,
+            "Base32StringSeed": seed.encode(),
+            "QRCodePNG": qr_code,
+        }
+        return {"VirtualMFADevice": shape | tags_shape(tags)}
 
-        return self._command("DeleteVirtualMFADevice", {"SerialNumber": SerialNumber}, body)
+    @command("DeleteVirtualMFADevice")
+    def delete_virtual_mfa_device(self, account_id: str, *, SerialNumber: str) -> dict[str, Any]:
+        """Delete a virtual MFA device and its seed; ``DeleteConflict`` while it is enabled for a user."""
+        device, index = self._device(account_id, SerialNumber)
+        device.delete()
+        index.release()
+        self._save(device, index)
+        self.vault.delete_secret(seed_secret_id(device.id))
+        return {}
 
+    @query("ListVirtualMFADevices")
     def list_virtual_mfa_devices(
-        self, *, AssignmentStatus: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        AssignmentStatus: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's virtual MFA devices (``Assigned``, ``Unassigned`` or ``Any``), ordered by serial number."""
-        params = {"AssignmentStatus": AssignmentStatus, "Marker": Marker, "MaxItems": MaxItems}
+        status = AssignmentStatus or "Any"
+        rows = [
+            r
+            for r in current_mfa_devices(conn, account_id)
+            if status == "Any" or (r["user_uuid"] is not None) == (status == "Assigned")
+        ]
+        chunk, more = page(rows, Marker, MaxItems)
+        devices = []
+        for row in chunk:
+            shape: dict[str, Any] = {"SerialNumber": row["serial_number"]}
+            user = self._user_by_uuid(conn, row["user_uuid"]) if row["user_uuid"] else None
+            if user is not None:
+                shape["User"] = user_shape(user) | tags_shape(current_tags(conn, user["entity_uuid"]))
+                shape["EnableDate"] = aws_datetime(row["enable_date"])
+            devices.append(shape | tags_shape(current_tags(conn, row["entity_uuid"])))
+        return {"VirtualMFADevices": devices, **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            status = AssignmentStatus or "Any"
-            rows = [
-                r
-                for r in current_mfa_devices(conn, account_id)
-                if status == "Any" or (r["user_uuid"] is not None) == (status == "Assigned")
-            ]
-            chunk, more = page(rows, Marker, MaxItems)
-            devices = []
-            for row in chunk:
-                shape: dict[str, Any] = {"SerialNumber": row["serial_number"]}
-                user = self._user_by_uuid(conn, row["user_uuid"]) if row["user_uuid"] else None
-                if user is not None:
-                    shape["User"] = user_shape(user) | tags_shape(current_tags(conn, user["entity_uuid"]))
-                    shape["EnableDate"] = aws_datetime(row["enable_date"])
-                devices.append(shape | tags_shape(current_tags(conn, row["entity_uuid"])))
-            return {"VirtualMFADevices": devices, **more}
-
-        return self._query("ListVirtualMFADevices", params, body)
-
+    @command("EnableMFADevice")
     def enable_mfa_device(
-        self, *, UserName: str, SerialNumber: str, AuthenticationCode1: str, AuthenticationCode2: str
+        self,
+        account_id: str,
+        *,
+        UserName: str,
+        SerialNumber: str,
+        AuthenticationCode1: str,
+        AuthenticationCode2: str,
     ) -> dict[str, Any]:
         """Enable a virtual MFA device for a user: the two codes must be the device's for two consecutive steps."""
-        params = {
-            "UserName": UserName,
-            "SerialNumber": SerialNumber,
-            "AuthenticationCode1": AuthenticationCode1,
-            "AuthenticationCode2": AuthenticationCode2,
-        }
+        user, device, step = self._user_device_step(
+            account_id,
+            UserName,
+            SerialNumber,
+            AuthenticationCode1,
+            AuthenticationCode2,
+            ENABLE_WINDOW_STEPS,
+            unassigned=True,
+        )
+        keyring = self._keyring(account_id, user.id)
+        device.enable(user.id, user.user_name, step)
+        keyring.enable_mfa_device(device.serial_number, device.id)
+        self._save(device, keyring)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user, device, step = self._user_device_step(
-                account_id,
-                UserName,
-                SerialNumber,
-                AuthenticationCode1,
-                AuthenticationCode2,
-                ENABLE_WINDOW_STEPS,
-                unassigned=True,
-            )
-            keyring = self._keyring(account_id, user.id)
-            device.enable(user.id, user.user_name, step)
-            keyring.enable_mfa_device(device.serial_number, device.id)
-            self._save(device, keyring)
-            return {}
-
-        return self._command("EnableMFADevice", params, body)
-
+    @command("ResyncMFADevice")
     def resync_mfa_device(
-        self, *, UserName: str, SerialNumber: str, AuthenticationCode1: str, AuthenticationCode2: str
+        self,
+        account_id: str,
+        *,
+        UserName: str,
+        SerialNumber: str,
+        AuthenticationCode1: str,
+        AuthenticationCode2: str,
     ) -> dict[str, Any]:
         """Resynchronize a user's device whose clock drifted: two consecutive codes within a day of now."""
-        params = {
-            "UserName": UserName,
-            "SerialNumber": SerialNumber,
-            "AuthenticationCode1": AuthenticationCode1,
-            "AuthenticationCode2": AuthenticationCode2,
-        }
+        user, device, step = self._user_device_step(
+            account_id, UserName, SerialNumber, AuthenticationCode1, AuthenticationCode2, RESYNC_WINDOW_STEPS
+        )
+        device.resync(user.id, user.user_name, step)
+        self._save(device)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user, device, step = self._user_device_step(
-                account_id, UserName, SerialNumber, AuthenticationCode1, AuthenticationCode2, RESYNC_WINDOW_STEPS
-            )
-            device.resync(user.id, user.user_name, step)
-            self._save(device)
-            return {}
-
-        return self._command("ResyncMFADevice", params, body)
-
-    def deactivate_mfa_device(self, *, SerialNumber: str, UserName: str | None = None) -> dict[str, Any]:
+    @command("DeactivateMFADevice")
+    def deactivate_mfa_device(
+        self, account_id: str, *, SerialNumber: str, UserName: str | None = None
+    ) -> dict[str, Any]:
         """Take a device from the user it is enabled for (the calling user without ``UserName``)."""
-        params = {"UserName": UserName, "SerialNumber": SerialNumber}
+        user = self._keyring_user(account_id, UserName)
+        device, _ = self._device(account_id, SerialNumber)
+        device.deactivate(user.id, user.user_name)
+        keyring = self._keyring(account_id, user.id)
+        keyring.deactivate_mfa_device(device.serial_number, device.id)
+        self._save(device, keyring)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._keyring_user(account_id, UserName)
-            device, _ = self._device(account_id, SerialNumber)
-            device.deactivate(user.id, user.user_name)
-            keyring = self._keyring(account_id, user.id)
-            keyring.deactivate_mfa_device(device.serial_number, device.id)
-            self._save(device, keyring)
-            return {}
-
-        return self._command("DeactivateMFADevice", params, body)
-
+    @query("ListMFADevices")
     def list_mfa_devices(
-        self, *, UserName: str | None = None, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        UserName: str | None = None,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The MFA devices enabled for a user (the calling user without ``UserName``)."""
-        params = {"UserName": UserName, "Marker": Marker, "MaxItems": MaxItems}
+        user = self._user_row_of(conn, account_id, UserName)
+        rows, more = page(mfa_devices_of_user(conn, user["entity_uuid"]), Marker, MaxItems)
+        devices = [
+            {
+                "UserName": user["user_name"],
+                "SerialNumber": r["serial_number"],
+                "EnableDate": aws_datetime(r["enable_date"]),
+            }
+            for r in rows
+        ]
+        return {"MFADevices": devices, **more}
 
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            user = self._user_row_of(conn, account_id, UserName)
-            rows, more = page(mfa_devices_of_user(conn, user["entity_uuid"]), Marker, MaxItems)
-            devices = [
-                {
-                    "UserName": user["user_name"],
-                    "SerialNumber": r["serial_number"],
-                    "EnableDate": aws_datetime(r["enable_date"]),
-                }
-                for r in rows
-            ]
-            return {"MFADevices": devices, **more}
-
-        return self._query("ListMFADevices", params, body)
-
-    def tag_mfa_device(self, *, SerialNumber: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
+    @command("TagMFADevice")
+    def tag_mfa_device(self, account_id: str, *, SerialNumber: str, Tags: list[dict[str, str]]) -> dict[str, Any]:
         """Add or overwrite tags of a virtual MFA device (keys are case-sensitive); at most 50."""
+        device, _ = self._device(account_id, SerialNumber)
+        device.tag(parse_tags(Tags))
+        self._save(device)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            device, _ = self._device(account_id, SerialNumber)
-            device.tag(parse_tags(Tags))
-            self._save(device)
-            return {}
-
-        return self._command("TagMFADevice", {"SerialNumber": SerialNumber, "Tags": Tags}, body)
-
-    def untag_mfa_device(self, *, SerialNumber: str, TagKeys: list[str]) -> dict[str, Any]:
+    @command("UntagMFADevice")
+    def untag_mfa_device(self, account_id: str, *, SerialNumber: str, TagKeys: list[str]) -> dict[str, Any]:
         """Remove tags of a virtual MFA device."""
+        device, _ = self._device(account_id, SerialNumber)
+        device.untag(TagKeys)
+        self._save(device)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            device, _ = self._device(account_id, SerialNumber)
-            device.untag(TagKeys)
-            self._save(device)
-            return {}
-
-        return self._command("UntagMFADevice", {"SerialNumber": SerialNumber, "TagKeys": TagKeys}, body)
-
+    @query("ListMFADeviceTags")
     def list_mfa_device_tags(
-        self, *, SerialNumber: str, Marker: str | None = None, MaxItems: int | None = None
+        self,
+        conn: Connection,
+        account_id: str,
+        *,
+        SerialNumber: str,
+        Marker: str | None = None,
+        MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a virtual MFA device."""
-        params = {"SerialNumber": SerialNumber, "Marker": Marker, "MaxItems": MaxItems}
-
-        def body(conn: Connection, account_id: str) -> dict[str, Any]:
-            row = find_mfa_device(conn, account_id, SerialNumber)
-            if row is None:
-                raise NoSuchEntityError(mfa_device_not_found(SerialNumber))
-            tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
-            return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
-
-        return self._query("ListMFADeviceTags", params, body)
+        row = find_mfa_device(conn, account_id, SerialNumber)
+        if row is None:
+            raise NoSuchEntityError(mfa_device_not_found(SerialNumber))
+        tags, more = page(current_tags(conn, row["entity_uuid"]), Marker, MaxItems)
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags], **more}
