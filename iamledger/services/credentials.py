@@ -50,7 +50,6 @@ from iamledger.domain.users import User, access_key_not_found
 from iamledger.logconfig import get_logger
 from iamledger.passwords import PasswordVault, burn_verification_time, verify_password
 from iamledger.projections.access_keys import find_access_key, keys_of_owner
-from iamledger.projections.temporal import read_position, reading_at, reading_now
 from iamledger.projections.users import find_user
 from iamledger.services.base import SAVE_RETRIES, ServiceBase, translated
 from iamledger.services.operations import command, query
@@ -86,30 +85,20 @@ class CredentialsService(ServiceBase):
 
     # -- plumbing --------------------------------------------------------------------------------------------------
 
-    def _read(self, operation: str, params: Mapping[str, Any], body: Callable[[str], T]) -> T:
-        """A read answered from the aggregates (no view holds it): validate, authorize, act in the caller's
-        account."""
-        position = read_position()
-        with reading_now():
-            present = {k: v for k, v in params.items() if v is not None}
-            self._refuse_by_credentials("iam", operation, present)
-            validate_input("iam", operation, present)
-            account_id = self.current_account_id()
-            self._authorize("iam", operation, present, account_id)
-        with reading_at(position), self.acting(account_id), translated():
-            return body(account_id)
-
-    def _own_password_command(self, params: Mapping[str, Any], body: Callable[[str], T]) -> T:
-        """``ChangePassword``: as :meth:`_command`, except that a user may change its own password without an
+    def _own_password_command(
+        self, operation: str, params: Mapping[str, Any], body: Callable[[str], T], *, service: str
+    ) -> T:
+        """ChangePassword's pipeline: as :meth:`_command`, except that a user may change its own password without an
         ``iam:ChangePassword`` allow when the account policy lets users change their passwords, or when its
-        password must be reset or has expired (AWS grants that implicitly)."""
+        password must be reset or has expired (AWS grants that implicitly); a failure is not recorded as a failed
+        write."""
         present = {k: v for k, v in params.items() if v is not None}
         # checked here: a user changing its own password may never reach _authorize
-        self._refuse_by_credentials("iam", "ChangePassword", present)
-        validate_input("iam", "ChangePassword", present)
+        self._refuse_by_credentials(service, operation, present)
+        validate_input(service, operation, present)
         account_id = self.current_account_id()
         if not self._may_change_own_password(account_id):
-            self._authorize("iam", "ChangePassword", present, account_id)
+            self._authorize(service, operation, present, account_id)
         with self.acting(account_id), translated():
             for attempt in range(1, SAVE_RETRIES + 1):
                 try:
@@ -219,14 +208,12 @@ class CredentialsService(ServiceBase):
         log.info("login_profile_created", user_name=user.user_name)
         return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
 
-    def get_login_profile(self, *, UserName: str | None = None) -> dict[str, Any]:
+    @query("GetLoginProfile")
+    def get_login_profile(self, conn: Connection, account_id: str, *, UserName: str | None = None) -> dict[str, Any]:
         """A user's login profile (creation date, reset flag); ``NoSuchEntity`` when it has no password."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._target_user(account_id, UserName)
-            return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
-
-        return self._read("GetLoginProfile", {"UserName": UserName}, body)
+        del conn  # no view holds it: the user's aggregate, as of the call, does
+        user = self._target_user(account_id, UserName)
+        return {"LoginProfile": _login_profile_shape(user.user_name, user.require_login_profile())}
 
     @command("UpdateLoginProfile")
     def update_login_profile(
@@ -269,36 +256,34 @@ class CredentialsService(ServiceBase):
         self._passwords(user).forget()
         return {}
 
-    def change_password(self, *, OldPassword: str, NewPassword: str) -> dict[str, Any]:
+    @command("ChangePassword", pipeline=_own_password_command)
+    def change_password(self, account_id: str, *, OldPassword: str, NewPassword: str) -> dict[str, Any]:
         """The calling IAM user changes its own password (``InvalidUserType`` for the root user and for other
         principals); the new one must comply with the password policy and not reuse a recent one."""
-        params = {"OldPassword": OldPassword, "NewPassword": NewPassword}
-
-        def body(account_id: str) -> dict[str, Any]:
-            user = self._calling_user(account_id)
-            if user is None:
-                raise InvalidUserTypeError("Only IAM users can change their own password.")
-            user.require_login_profile()
-            passwords = self._passwords(user)
-            current = passwords.current()
-            if current is None or not verify_password(current, OldPassword):
-                raise TranslatedError("AccessDenied", "The old password was incorrect.", 403, sender_fault=True)
-            account = self._account_aggregate(account_id)
-            self._check_new_password(account, NewPassword)
-            policy = account.password_policy
-            if policy is not None and passwords.reused(NewPassword, policy.password_reuse_prevention):
-                raise PasswordPolicyViolationError(REUSE_VIOLATION)
-            user.change_password()
-            self._save(user)
-            passwords.set_password(NewPassword)
-            return {}
-
-        return self._own_password_command(params, body)
+        user = self._calling_user(account_id)
+        if user is None:
+            raise InvalidUserTypeError("Only IAM users can change their own password.")
+        user.require_login_profile()
+        passwords = self._passwords(user)
+        current = passwords.current()
+        if current is None or not verify_password(current, OldPassword):
+            raise TranslatedError("AccessDenied", "The old password was incorrect.", 403, sender_fault=True)
+        account = self._account_aggregate(account_id)
+        self._check_new_password(account, NewPassword)
+        policy = account.password_policy
+        if policy is not None and passwords.reused(NewPassword, policy.password_reuse_prevention):
+            raise PasswordPolicyViolationError(REUSE_VIOLATION)
+        user.change_password()
+        self._save(user)
+        passwords.set_password(NewPassword)
+        return {}
 
     # -- the account password policy -------------------------------------------------------------------------------
 
+    @command("UpdateAccountPasswordPolicy")
     def update_account_password_policy(
         self,
+        account_id: str,
         *,
         MinimumPasswordLength: int | None = None,
         RequireSymbols: bool | None = None,
@@ -323,36 +308,19 @@ class CredentialsService(ServiceBase):
             password_reuse_prevention=PasswordReusePrevention or 0,
             hard_expiry=bool(HardExpiry),
         )
-        params = {
-            "MinimumPasswordLength": MinimumPasswordLength,
-            "RequireSymbols": RequireSymbols,
-            "RequireNumbers": RequireNumbers,
-            "RequireUppercaseCharacters": RequireUppercaseCharacters,
-            "RequireLowercaseCharacters": RequireLowercaseCharacters,
-            "AllowUsersToChangePassword": AllowUsersToChangePassword,
-            "MaxPasswordAge": MaxPasswordAge,
-            "PasswordReusePrevention": PasswordReusePrevention,
-            "HardExpiry": HardExpiry,
-        }
+        account = self._account_aggregate(account_id)
+        account.update_password_policy(policy)
+        self._save(account)
+        return {}
 
-        def body(account_id: str) -> dict[str, Any]:
-            account = self._account_aggregate(account_id)
-            account.update_password_policy(policy)
-            self._save(account)
-            return {}
-
-        return self._command("UpdateAccountPasswordPolicy", params, body)
-
-    def get_account_password_policy(self) -> dict[str, Any]:
+    @query("GetAccountPasswordPolicy")
+    def get_account_password_policy(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The account password policy; ``NoSuchEntity`` when none is set (AWS's default rules apply then)."""
-
-        def body(account_id: str) -> dict[str, Any]:
-            policy = self._account_aggregate(account_id).password_policy
-            if policy is None:
-                raise NoSuchEntityError(password_policy_not_found(account_id))
-            return {"PasswordPolicy": _password_policy_shape(policy)}
-
-        return self._read("GetAccountPasswordPolicy", {}, body)
+        del conn  # no view holds it: the account's aggregate, as of the call, does
+        policy = self._account_aggregate(account_id).password_policy
+        if policy is None:
+            raise NoSuchEntityError(password_policy_not_found(account_id))
+        return {"PasswordPolicy": _password_policy_shape(policy)}
 
     @command("DeleteAccountPasswordPolicy")
     def delete_account_password_policy(self, account_id: str) -> dict[str, Any]:
