@@ -12,6 +12,7 @@ from typing import Any
 from botocore import xform_name
 
 from iamledger import IdentityStore
+from iamledger.awsmodel import aws_operation
 from iamledger.services.operations import OPERATIONS
 
 RECORDED = Path(__file__).parent / "data" / "public_api.json"
@@ -60,3 +61,9 @@ def test_each_declared_operation_is_the_store_method_named_as_boto3_names_it():
         assert operation.method == xform_name(name), name
         method = getattr(IdentityStore, operation.method)
         assert "account_id" not in inspect.signature(method).parameters, name
+
+
+def test_every_operation_of_the_store_is_declared():
+    declared = {operation.method for operation in OPERATIONS.values()}
+    named = {name for name in dir(IdentityStore) if not name.startswith("_") and aws_operation(name) is not None}
+    assert named - declared == set()

@@ -4,6 +4,7 @@ credentials then.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,11 @@ from iamledger.audit.subjects import _SESSION_ARN, Subject, resolve_subject
 from iamledger.awsmodel import validate_input
 from iamledger.domain.policy import (
     AppliedPolicy,
+    Decision,
     PolicyKind,
     PolicySet,
     PolicySource,
+    Principal,
     Request,
     check_simulation_input,
     evaluate,
@@ -109,97 +112,62 @@ class _CredentialBook:
         return out
 
 
+@dataclass(frozen=True)
+class PrincipalPolicySimulation:
+    """The request members of ``SimulatePrincipalPolicy``, named and typed as boto3 names them."""
+
+    PolicySourceArn: str
+    ActionNames: list[str]
+    PolicyInputList: list[str] | None = None
+    PermissionsBoundaryPolicyInputList: list[str] | None = None
+    ResourceArns: list[str] | None = None
+    ResourcePolicy: str | None = None
+    ResourceOwner: str | None = None
+    CallerArn: str | None = None
+    ContextEntries: list[dict[str, Any]] | None = None
+    ResourceHandlingOption: str | None = None
+    MaxItems: int | None = None
+    Marker: str | None = None
+
+    def present(self) -> dict[str, Any]:
+        """The members given (not ``None``), as the model's validation and the authorization read them."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
 def simulate_principal_policy_at(
-    store: ServiceBase,
-    *,
-    PolicySourceArn: str,
-    ActionNames: list[str],
-    At: str | int | datetime | None = None,
-    PolicyInputList: list[str] | None = None,
-    PermissionsBoundaryPolicyInputList: list[str] | None = None,
-    ResourceArns: list[str] | None = None,
-    ResourcePolicy: str | None = None,
-    ResourceOwner: str | None = None,
-    CallerArn: str | None = None,
-    ContextEntries: list[dict[str, Any]] | None = None,
-    ResourceHandlingOption: str | None = None,
-    MaxItems: int | None = None,
-    Marker: str | None = None,
+    store: ServiceBase, *, At: str | int | datetime | None = None, **params: Any
 ) -> dict[str, Any]:
     """``SimulatePrincipalPolicy`` as of ``At`` (default now), each matched statement extended with ``Provenance``:
     the events that made its policy apply to the principal then (the membership, the attachment or inline put, the
-    default version), oldest first. ``PolicySourceArn`` may also be a role session
+    default version), oldest first. ``params`` are SimulatePrincipalPolicy's request members
+    (:class:`PrincipalPolicySimulation`). ``PolicySourceArn`` may also be a role session
     (``arn:aws:sts::A:assumed-role/R/S``), and ``CallerArn`` too: a session counts only if it was valid at ``At``."""
-    params = {
-        "PolicySourceArn": PolicySourceArn,
-        "ActionNames": ActionNames,
-        "PolicyInputList": PolicyInputList,
-        "PermissionsBoundaryPolicyInputList": PermissionsBoundaryPolicyInputList,
-        "ResourceArns": ResourceArns,
-        "ResourcePolicy": ResourcePolicy,
-        "ResourceOwner": ResourceOwner,
-        "CallerArn": CallerArn,
-        "ContextEntries": ContextEntries,
-        "ResourceHandlingOption": ResourceHandlingOption,
-        "MaxItems": MaxItems,
-        "Marker": Marker,
-    }
-    present = {k: v for k, v in params.items() if v is not None}
+    question = PrincipalPolicySimulation(**params)
+    present = question.present()
     validate_input("iam", "SimulatePrincipalPolicy", present)
     account_id = store.current_account_id()
     _authorize(store, "SimulatePrincipalPolicy", present, account_id)
     with _reading(store, At) as (conn, moment):
         check_simulation_input(
-            ActionNames=ActionNames,
-            PolicyInputList=PolicyInputList or [],
-            PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
-            ResourcePolicy=ResourcePolicy,
-            ResourceHandlingOption=ResourceHandlingOption,
+            ActionNames=question.ActionNames,
+            PolicyInputList=question.PolicyInputList or [],
+            PermissionsBoundaryPolicyInputList=question.PermissionsBoundaryPolicyInputList,
+            ResourcePolicy=question.ResourcePolicy,
+            ResourceHandlingOption=question.ResourceHandlingOption,
         )
-        subject = resolve_subject(store, conn, account_id, PolicySourceArn, moment)
-        identity = list(subject.identity) + [
-            AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", "IAM Policy"))
-            for number, text in enumerate(PolicyInputList or [], start=1)
-        ]
-        boundary = subject.boundary
-        if PermissionsBoundaryPolicyInputList:
-            source = PolicySource("PermissionsBoundaryPolicyInputList.1", "IAM Policy")
-            boundary = AppliedPolicy.from_text(PermissionsBoundaryPolicyInputList[0], source)
-        caller = subject.principal
-        if CallerArn is not None and _SESSION_ARN.fullmatch(CallerArn):
-            caller = resolve_subject(store, conn, account_id, CallerArn, moment).principal
-        elif CallerArn is not None:
-            caller = _caller(CallerArn, has_resource_policy=ResourcePolicy is not None)
-        default_owner = _resource_owner(ResourceOwner) or caller.account
-        resource_policy = (
-            AppliedPolicy.from_text(
-                ResourcePolicy, PolicySource("ResourcePolicy", "Resource Policy"), PolicyKind.RESOURCE
-            )
-            if ResourcePolicy is not None
-            else None
-        )
-        policies = PolicySet(
-            identity=tuple(identity), boundary=boundary, session=subject.session_policies, resource=resource_policy
-        )
-        context = simulation_context(ContextEntries)
-        resources = list(ResourceArns) if ResourceArns else ["*"]
-        per_resource = resources != ["*"]
+        subject = resolve_subject(store, conn, account_id, question.PolicySourceArn, moment)
+        caller, policies, default_owner = _evaluated(store, conn, account_id, moment, subject, question)
+        context = simulation_context(question.ContextEntries)
+        resources = list(question.ResourceArns) if question.ResourceArns else ["*"]
         book = EventBook(store, conn)
         results = []
-        for action in ActionNames:
+        for action in question.ActionNames:
             decisions = [
                 evaluate(Request(caller, action, resource, context, _owner(resource, default_owner)), policies)
                 for resource in resources
             ]
-            result = _action_result(
-                action, resources, decisions, per_resource=per_resource, has_boundary=boundary is not None
-            )
-            worst = result["EvalDecision"]
-            _explain(conn, book, subject, result["MatchedStatements"], [d for d in decisions if d.decision == worst])
-            for resource_result, decision in zip(result.get("ResourceSpecificResults", []), decisions, strict=False):
-                _explain(conn, book, subject, resource_result["MatchedStatements"], [decision])
-            results.append(result)
-        shown, more = page(results, Marker, MaxItems)
+            results.append(_explained(conn, book, subject, action, resources, decisions, policies))
+        shown, more = page(results, question.Marker, question.MaxItems)
         answer: dict[str, Any] = {"EvaluationResults": shown, "IsTruncated": False, **more}
         answer["AsOf"] = describe_moment(moment)
         answer["PolicySource"] = {"Arn": subject.arn, "Type": subject.kind}
@@ -207,3 +175,61 @@ def simulate_principal_policy_at(
             answer["Session"] = book.describe(int(subject.session_row["valid_from"]), "session")
         answer["Credentials"] = _credentials(conn, subject, moment)
         return answer
+
+
+def _evaluated(
+    store: ServiceBase,
+    conn: Connection,
+    account_id: str,
+    moment: Moment,
+    subject: Subject,
+    question: PrincipalPolicySimulation,
+) -> tuple[Principal, PolicySet, str | None]:
+    """The simulated caller, the policies evaluated (the subject's then, plus ``PolicyInputList``; a given boundary
+    replacing the subject's; the ``ResourcePolicy``) and the owner of a resource whose ARN names no account."""
+    identity = list(subject.identity) + [
+        AppliedPolicy.from_text(text, PolicySource(f"PolicyInputList.{number}", "IAM Policy"))
+        for number, text in enumerate(question.PolicyInputList or [], start=1)
+    ]
+    boundary = subject.boundary
+    if question.PermissionsBoundaryPolicyInputList:
+        source = PolicySource("PermissionsBoundaryPolicyInputList.1", "IAM Policy")
+        boundary = AppliedPolicy.from_text(question.PermissionsBoundaryPolicyInputList[0], source)
+    caller = subject.principal
+    if question.CallerArn is not None and _SESSION_ARN.fullmatch(question.CallerArn):
+        caller = resolve_subject(store, conn, account_id, question.CallerArn, moment).principal
+    elif question.CallerArn is not None:
+        caller = _caller(question.CallerArn, has_resource_policy=question.ResourcePolicy is not None)
+    default_owner = _resource_owner(question.ResourceOwner) or caller.account
+    resource_policy = (
+        AppliedPolicy.from_text(
+            question.ResourcePolicy, PolicySource("ResourcePolicy", "Resource Policy"), PolicyKind.RESOURCE
+        )
+        if question.ResourcePolicy is not None
+        else None
+    )
+    policies = PolicySet(
+        identity=tuple(identity), boundary=boundary, session=subject.session_policies, resource=resource_policy
+    )
+    return caller, policies, default_owner
+
+
+def _explained(
+    conn: Connection,
+    book: EventBook,
+    subject: Subject,
+    action: str,
+    resources: list[str],
+    decisions: list[Decision],
+    policies: PolicySet,
+) -> dict[str, Any]:
+    """The evaluation result of ``action`` on ``resources`` (one decision each), each matched statement with the
+    events behind it."""
+    result = _action_result(
+        action, resources, decisions, per_resource=resources != ["*"], has_boundary=policies.boundary is not None
+    )
+    worst = result["EvalDecision"]
+    _explain(conn, book, subject, result["MatchedStatements"], [d for d in decisions if d.decision == worst])
+    for resource_result, decision in zip(result.get("ResourceSpecificResults", []), decisions, strict=False):
+        _explain(conn, book, subject, resource_result["MatchedStatements"], [decision])
+    return result

@@ -27,63 +27,27 @@ from iamledger.services.operations import query
 from iamledger.services.paging import page
 
 
-def simulate_custom_policy(
-    *,
-    PolicyInputList: list[str],
-    ActionNames: list[str],
-    PermissionsBoundaryPolicyInputList: list[str] | None = None,
-    ResourceArns: list[str] | None = None,
-    ResourcePolicy: str | None = None,
-    ResourceOwner: str | None = None,
-    CallerArn: str | None = None,
-    ContextEntries: list[dict[str, Any]] | None = None,
-    ResourceHandlingOption: str | None = None,
-    MaxItems: int | None = None,
-    Marker: str | None = None,
-) -> dict[str, Any]:
+def simulate_custom_policy(**params: Any) -> dict[str, Any]:
     """Evaluate the given policies for each action (and resource), as IAM's simulator does; needs no stored
-    entity. The response is boto3's ``EvaluationResults`` shape."""
-    params = {
-        "PolicyInputList": PolicyInputList,
-        "ActionNames": ActionNames,
-        "PermissionsBoundaryPolicyInputList": PermissionsBoundaryPolicyInputList,
-        "ResourceArns": ResourceArns,
-        "ResourcePolicy": ResourcePolicy,
-        "ResourceOwner": ResourceOwner,
-        "CallerArn": CallerArn,
-        "ContextEntries": ContextEntries,
-        "ResourceHandlingOption": ResourceHandlingOption,
-        "MaxItems": MaxItems,
-        "Marker": Marker,
-    }
+    entity. Parameters (validated against AWS's model) and response as boto3's ``simulate_custom_policy``; those
+    but ``MaxItems`` and ``Marker`` are :func:`iamledger.domain.policy.simulate_custom_policy`'s."""
     validate_input("iam", "SimulateCustomPolicy", {k: v for k, v in params.items() if v is not None})
+    max_items, marker = params.pop("MaxItems", None), params.pop("Marker", None)
     with translated():
-        result: dict[str, Any] = simulate(
-            PolicyInputList=PolicyInputList,
-            ActionNames=ActionNames,
-            PermissionsBoundaryPolicyInputList=PermissionsBoundaryPolicyInputList,
-            ResourceArns=ResourceArns,
-            ResourcePolicy=ResourcePolicy,
-            ResourceOwner=ResourceOwner,
-            CallerArn=CallerArn,
-            ContextEntries=ContextEntries,
-            ResourceHandlingOption=ResourceHandlingOption,
-        )
-    results, more = page(result["EvaluationResults"], Marker, MaxItems)
+        result: dict[str, Any] = simulate(**params)
+    results, more = page(result["EvaluationResults"], marker, max_items)
     return {**result, "EvaluationResults": results, **more}
 
 
 class SimulationService(ServiceBase):
     """The simulator operations of the store."""
 
-    def simulate_custom_policy(self, **params: Any) -> dict[str, Any]:
+    @query("SimulateCustomPolicy")
+    def simulate_custom_policy(self, conn: Connection, account_id: str, /, **params: Any) -> dict[str, Any]:
         """Evaluate the given policies for each action (and resource), as IAM's simulator does; needs no stored
         entity, but a caller other than the root user needs ``iam:SimulateCustomPolicy``. Parameters and response as
         boto3's ``simulate_custom_policy``."""
-        present = {k: v for k, v in params.items() if v is not None}
-        self._refuse_by_credentials("iam", "SimulateCustomPolicy", present)
-        validate_input("iam", "SimulateCustomPolicy", present)
-        self._authorize("iam", "SimulateCustomPolicy", present, self.current_account_id())
+        del conn, account_id  # nothing stored is read
         return simulate_custom_policy(**params)
 
     def effective_policies(self, *, PolicySourceArn: str) -> list[EffectivePolicy]:
