@@ -41,34 +41,9 @@ OWN_TABLES: Final = {
     "iamledger/vault.py": "the credential vault's own tables (vault_secrets, vault_meta), written and read only by it",
 }
 
-# What breaks the rule today, in modules someone else is changing, each to be removed from here when the module
-# calls its view's query function instead; a listed import that no longer occurs fails the test too, so the list
-# only shrinks. Keys: (file, what is imported: a module's name then the imported name).
-KNOWN_VIOLATIONS: Final = {
-    # AssumeRole reads the role by ARN (projections.roles.find_role_by_arn), GetSessionToken the user's aggregate id
-    # by ARN (projections.users.user_uuid_of_arn). Issue 20 item 2.
-    ("iamledger/services/sts.py", "sqlalchemy.select"): "the role and user read by ARN; issue 20 item 2",
-    ("iamledger/services/sts.py", "iamledger.projections.tables.ROLES"): "find_role_by_arn; issue 20 item 2",
-    ("iamledger/services/sts.py", "iamledger.projections.tables.USERS"): "user_uuid_of_arn; issue 20 item 2",
-    # AssumeRoleWithWebIdentity / WithSAML read the role by ARN (projections.roles.find_role_by_arn). Issue 20 item 2.
-    ("iamledger/services/federated_sts.py", "sqlalchemy.select"): "the role read by ARN; issue 20 item 2",
-    ("iamledger/services/federated_sts.py", "iamledger.projections.tables.ROLES"): "find_role_by_arn; issue 20 item 2",
-    # SimulatePrincipalPolicy reads the principal by ARN (projections.principals.find_principal_by_arn). Issue 20
-    # item 2.
-    ("iamledger/services/simulation.py", "sqlalchemy.select"): "the principal read by ARN; issue 20 item 2",
-    (
-        "iamledger/services/simulation.py",
-        "iamledger.projections.tables.GROUPS",
-    ): "find_principal_by_arn; issue 20 item 2",
-    (
-        "iamledger/services/simulation.py",
-        "iamledger.projections.tables.ROLES",
-    ): "find_principal_by_arn; issue 20 item 2",
-    (
-        "iamledger/services/simulation.py",
-        "iamledger.projections.tables.USERS",
-    ): "find_principal_by_arn; issue 20 item 2",
-}
+# Exceptions to the rule, each with its reason (none today); a listed import that no longer occurs fails the test
+# too, so the list only shrinks. Keys: (file, what is imported: a module's name then the imported name).
+KNOWN_VIOLATIONS: Final[dict[tuple[str, str], str]] = {}
 
 
 def _source_files() -> list[Path]:

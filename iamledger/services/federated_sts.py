@@ -20,7 +20,7 @@ import hashlib
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext, audit_context
@@ -49,8 +49,7 @@ from iamledger.domain.policy import (
     evaluate,
 )
 from iamledger.projections.federation import find_oidc_provider, find_saml_provider
-from iamledger.projections.tables import ROLES
-from iamledger.projections.temporal import live
+from iamledger.projections.roles import find_role_by_arn
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import unsigned_exchange
 from iamledger.services.sts import (
@@ -92,7 +91,7 @@ class FederatedStsService(ServiceBase):
     ) -> dict[str, Any]:
         """The role of ``role_arn`` if its trust policy allows ``action`` for ``principal``; ``AccessDenied``
         (recorded) otherwise, also when there is no such role."""
-        row = conn.execute(select(ROLES).where(ROLES.c.arn == role_arn, live(ROLES))).mappings().first()
+        row = find_role_by_arn(conn, role_arn)
         denied = f"Not authorized to perform {action}"
         if row is not None:
             trust = AppliedPolicy.from_text(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from iamledger.awsmodel import validate_input
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
@@ -20,8 +20,7 @@ from iamledger.domain.policy import (
 from iamledger.domain.policy import simulate_custom_policy as simulate
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import EffectivePolicy, effective_policies
-from iamledger.projections.tables import GROUPS, ROLES, USERS
-from iamledger.projections.temporal import live
+from iamledger.projections.principals import find_principal_by_arn
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.operations import query
 from iamledger.services.paging import page
@@ -64,9 +63,7 @@ class SimulationService(ServiceBase):
         if match is None:
             raise InvalidInputError(f"Invalid PolicySourceArn: {arn}. It must be the ARN of a user, group or role.")
         kind = match["kind"]
-        table = {"user": USERS, "group": GROUPS, "role": ROLES}[kind]
-        query = select(table).where(table.c.arn == arn, live(table))
-        row = conn.execute(query).mappings().first()
+        row = find_principal_by_arn(conn, kind, arn)
         if row is None or match["account"] != account_id:
             raise NoSuchEntityError(f"The {kind} with name {match['name']} cannot be found.")
         return kind, dict(row)

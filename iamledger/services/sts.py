@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from iamledger.authorization import denial_message
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
@@ -39,8 +39,8 @@ from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSessio
 from iamledger.projections.access_keys import find_access_key
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.effective import managed_document
-from iamledger.projections.tables import ROLES, USERS
-from iamledger.projections.temporal import live
+from iamledger.projections.roles import find_role_by_arn
+from iamledger.projections.users import user_uuid_of_arn
 from iamledger.services.base import ServiceBase
 from iamledger.services.callers import Caller
 from iamledger.services.mfa import seed_secret_id
@@ -248,7 +248,7 @@ class StsService(ServiceBase):
         if caller.is_root:
             raise AccessDeniedError("Roles may not be assumed by root accounts.")
         role_account = RoleArn.split(":")[4] if RoleArn.count(":") >= 5 else ""  # noqa: PLR2004
-        row = conn.execute(select(ROLES).where(ROLES.c.arn == RoleArn, live(ROLES))).mappings().first()
+        row = find_role_by_arn(conn, RoleArn)
         denied = f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {RoleArn}"
         if row is None:
             self.record_security_incident("AccessDenied", action="sts:AssumeRole", resource=RoleArn, reason=denied)
@@ -379,7 +379,7 @@ class StsService(ServiceBase):
         that enabled or resynchronized it. AWS's texts; the code itself is a secret and never recorded."""
         device: VirtualMFADevice | None = None
         key = device_key_of(caller.account_id, serial_number or "")
-        user = conn.execute(select(USERS.c.entity_uuid).where(USERS.c.arn == caller.arn, live(USERS))).first()
+        user = user_uuid_of_arn(conn, caller.arn)
         if key is not None and user is not None:
             index = self._name_index(caller.account_id, VirtualMFADevice.kind, key, to_change=False)
             found: Any = (
@@ -387,7 +387,7 @@ class StsService(ServiceBase):
                 if index is None or index.entity_id is None
                 else self.repository.get(index.entity_id, deepcopy_from_cache=False)  # only read
             )
-            if isinstance(found, VirtualMFADevice) and str(found.user_uuid) == str(user[0]):
+            if isinstance(found, VirtualMFADevice) and str(found.user_uuid) == user:
                 device = found
         message = MFA_UNKNOWN_DEVICE
         if device is not None:
