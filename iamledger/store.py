@@ -67,7 +67,7 @@ from iamledger.projections.standby import READ_TIMEOUT
 from iamledger.projections.temporal import read_position, reading_now
 from iamledger.projections.timeindex import settle
 from iamledger.projections.trail_index import TrailProjection
-from iamledger.security import SecurityLog
+from iamledger.security_log import SecurityLog
 from iamledger.services.account import AccountService
 from iamledger.services.authn import AuthenticationService
 from iamledger.services.credentials import CredentialsService

@@ -6,7 +6,7 @@ Every domain event is mapped to the IAM or STS operation that caused it (``User.
 call share its request id; bookkeeping events (name indexes, the account registry, a group's own copy of a
 membership, a managed policy's attachment count) are folded into the record of the call they belong to, so there is
 one record per request id and operation, as CloudTrail has one record per API call. Refused and failed attempts come
-from the security log (:mod:`iamledger.security`): denied requests (``errorCode`` ``AccessDenied``), failed writes
+from the security log (:mod:`iamledger.security_log`): denied requests (``errorCode`` ``AccessDenied``), failed writes
 (``EntityAlreadyExists``, ``NoSuchEntity``...) and failed console sign-ins (``ConsoleLogin``).
 
 Records never hold a secret: no password, secret access key, session token, hash or fingerprint. Each record also

@@ -130,7 +130,7 @@ class ServiceBase:
         (any secret the message quotes masked) and the request parameters without the secret ones. Recording never
         replaces the operation's own error."""
         from iamledger.logconfig import get_logger
-        from iamledger.security import masked, secret_values, without_secrets
+        from iamledger.security_log import masked, secret_values, without_secrets
 
         message = masked(error.message, secret_values(params))
         try:
