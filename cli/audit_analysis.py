@@ -19,7 +19,7 @@ import click
 
 from iamledger.awsmodel import operation_model
 from iamledger.cli.arguments import ArgumentError, build_parser, convert, parameters
-from iamledger.cli.audit import audit_group
+from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import plain
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.domain.errors import InvalidInputError

@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import click
 
-from iamledger.cli.audit import audit_group
+from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import render
 from iamledger.cli.pagination import paginate
 from iamledger.cli.session import acting_in_account, state

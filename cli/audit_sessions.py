@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from iamledger.cli.audit import audit_group
+from iamledger.cli.audit_group import audit_group
 from iamledger.cli.session import acting_in_account, emit
 
 

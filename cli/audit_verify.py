@@ -6,7 +6,7 @@ from typing import Final
 
 import click
 
-from iamledger.cli.audit import audit_group
+from iamledger.cli.audit_group import audit_group
 from iamledger.cli.projections import progress_reporter
 from iamledger.cli.session import emit, open_store
 

@@ -21,7 +21,7 @@ import iamledger.cli.audit_sessions  # noqa: F401 - registers `audit list-sessio
 from iamledger import __version__
 from iamledger.cli import audit_verify  # noqa: F401 - registers `audit verify`
 from iamledger.cli.accounts import account_group
-from iamledger.cli.audit import audit_group
+from iamledger.cli.audit_group import audit_group
 from iamledger.cli.bench import bench_group
 from iamledger.cli.group import PATH_KEY, Group
 from iamledger.cli.init import init_command
