@@ -32,7 +32,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
-from iamledger.audit.service import AuditService, TrailService
+from iamledger.audit.store_methods import AuditService, TrailService
 from iamledger.awsmodel import missing_members_as_null
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context

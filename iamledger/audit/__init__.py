@@ -4,7 +4,7 @@ do an action, what can a principal do), diffs between two moments and the window
 Every answer reports the moment it was computed at (``"AsOf": {"Position": N, "Time": ...}``; a diff its ``From``
 and ``To``), so it can be repeated exactly with ``position:N``. The functions take the store as their first
 argument (any :class:`~iamledger.services.base.ServiceBase` application);
-:class:`~iamledger.audit.service.AuditService` offers them as store methods. One module per question:
+:class:`~iamledger.audit.store_methods.AuditService` offers them as store methods. One module per question:
 :mod:`~iamledger.audit.lookup` and :mod:`~iamledger.audit.history` (the trail), :mod:`~iamledger.audit.simulation`
 (the permission check as of a moment), :mod:`~iamledger.audit.who_can`, :mod:`~iamledger.audit.what_can`,
 :mod:`~iamledger.audit.diff` and :mod:`~iamledger.audit.exposure`; the others are shared by them.

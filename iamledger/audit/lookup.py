@@ -36,7 +36,7 @@ def lookup_events(
     EventCategory: str | None = None,
 ) -> dict[str, Any]:
     """The records of the caller's account, newest first, in CloudTrail's ``LookupEvents`` shape (see
-    :meth:`iamledger.audit.service.TrailService.lookup_events`)."""
+    :meth:`iamledger.audit.store_methods.TrailService.lookup_events`)."""
     account_id = trail_account(store)
     return trail_query.lookup_events(
         store,
