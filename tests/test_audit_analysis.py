@@ -26,7 +26,7 @@ from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
 from iamledger.projections import analysis
-from iamledger.projections.operations import event_name
+from iamledger.projections.event_names import event_name
 from iamledger.projections.trail_query import lookup_events
 from tests.clirunner import run
 

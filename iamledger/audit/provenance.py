@@ -15,8 +15,8 @@ from iamledger.audit.subjects import Subject
 from iamledger.domain.policy import Decision, MatchedStatement, PolicyRole
 from iamledger.projections import analysis
 from iamledger.projections.effective import EffectivePolicy
+from iamledger.projections.event_names import event_name
 from iamledger.projections.ledger import raw_events_at
-from iamledger.projections.operations import event_name
 from iamledger.services.base import ServiceBase
 
 if TYPE_CHECKING:
