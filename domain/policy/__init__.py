@@ -10,7 +10,7 @@ algorithm (:mod:`~iamledger.domain.policy.combining`) are separate. :func:`simul
 
 from iamledger.domain.policy.combining import Facts, Hit, Outcome, combine
 from iamledger.domain.policy.compiler import CompiledPolicy, compile_policy, compile_text
-from iamledger.domain.policy.context import normalize_context, principal_keys, request_context
+from iamledger.domain.policy.context_keys import normalize_context, principal_keys, request_context
 from iamledger.domain.policy.decision import Decision, EvalDecision, MatchedStatement, PolicyRole, PolicySource
 from iamledger.domain.policy.document import (
     ConditionBlock,

@@ -92,7 +92,7 @@ class PolicySet:
 class Request:
     """One request: who, which action, which resource, in which context.
 
-    ``context`` maps lowercased key names to values (see :mod:`iamledger.domain.policy.context`).
+    ``context`` maps lowercased key names to values (see :mod:`iamledger.domain.policy.context_keys`).
     ``resource_account`` is the account owning the resource; by default the account in the resource ARN, or the
     caller's account when the ARN has none (S3 buckets, ``*``).
     """
