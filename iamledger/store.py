@@ -8,28 +8,17 @@ bound acts as the account's root user under a fresh request id.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
-from eventsourcing.application import (
-    AggregateNotFoundError,
-    Application,
-    Cache,
-    LRUCache,
-    ProcessingEvent,
-    Repository,
-)
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import BaseAggregate, DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import Recording
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
 
 from iamledger.asof import StoreAsOf
 from iamledger.audit.store_methods import AuditService, TrailService
@@ -37,36 +26,19 @@ from iamledger.awsmodel import missing_members_as_null
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.context import bound_audit_context
 from iamledger.database import create_store_engine
-from iamledger.domain.accounts import Account, AccountRegistry
 from iamledger.domain.audit import AuditContext, audit_context
-from iamledger.domain.errors import (
-    ConcurrentModificationError,
-    ConfigurationError,
-    DatabaseUnavailableError,
-    EntityAlreadyExistsError,
-    NoSuchEntityError,
-    StoreAlreadyInitializedError,
-    StoreNotInitializedError,
-)
-from iamledger.domain.ids import (
-    check_account_id,
-    new_access_key_id,
-    new_account_id,
-    new_secret_access_key,
-    root_arn,
-    secret_fingerprint,
-)
+from iamledger.domain.ids import root_arn
 from iamledger.logconfig import get_logger
-from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
 from iamledger.projections.access_keys import AccessKeyRows
 from iamledger.projections.catalogue import StoreCatalogue
 from iamledger.projections.ledger import VerifyReport
 from iamledger.projections.projector import Progress, Projector
 from iamledger.projections.serving import ServingConfig, ServingProjector
 from iamledger.projections.standby import READ_TIMEOUT
-from iamledger.projections.temporal import read_position, reading_now
+from iamledger.projections.temporal import reading_now
 from iamledger.projections.timeindex import settle
 from iamledger.projections.trail_index import TrailProjection
+from iamledger.repository import OrderedLRUCache, TemporalRepository, aggregate_cache_size
 from iamledger.security_log import SecurityLog
 from iamledger.services.account import AccountService
 from iamledger.services.authn import AuthenticationService
@@ -86,14 +58,15 @@ from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
 from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
+from iamledger.store_accounts import StoreAccounts
+from iamledger.store_opening import prepare_sqlite_file, schema_lock
 from iamledger.vault import Vault
+
+__all__ = ["REPLICATED_SAVE", "IdentityStore", "OrderedLRUCache", "check_replicated_save"]
 
 log = get_logger(__name__)
 
-KEY_CHECK_META: Final = "master_key_check"
 LIBRARY_USER_AGENT: Final = "iamledger-library"
-REGISTRY_RETRIES: Final = 10
-SCHEMA_LOCK_KEY: Final = 0x1A3_1ED6E8  # an arbitrary constant: "iamledger schema"
 
 
 # IdentityStore.save replicates eventsourcing's Application.save step for step (a measured gain: docs/performance.md,
@@ -131,129 +104,10 @@ def check_replicated_save() -> None:
 
 check_replicated_save()
 
-AGGREGATE_CACHE_DEFAULT: Final = 4096
+_TemporalRepository = TemporalRepository  # its name before it moved to iamledger.repository
+
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def aggregate_cache_size() -> int | None:
-    """How many aggregates a store keeps in memory between commands (``$IAMLEDGER_AGGREGATE_CACHE``, default 4,096;
-    0 turns the cache off). A cached aggregate is fast-forwarded with the events saved since it was cached, by this
-    process or any other, before each use: one query instead of replaying its whole history."""
-    value = os.environ.get("IAMLEDGER_AGGREGATE_CACHE", "")
-    size = int(value) if value.strip().isdigit() else AGGREGATE_CACHE_DEFAULT
-    return size if size > 0 else None
-
-
-class OrderedLRUCache(LRUCache[uuid.UUID, Any]):
-    """eventsourcing's ``LRUCache`` (the same answers, the least recently used entry evicted past ``maxsize``) on an
-    ``OrderedDict``, whose reordering is one C call, for a single-threaded writer: the only writer's repository
-    reads it a few times every command, and eventsourcing's linked list under a lock cost about 3 µs a read."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__(maxsize)
-        self.ordered: OrderedDict[uuid.UUID, Any] = OrderedDict()
-
-    def get(self, key: uuid.UUID, *, evict: bool = False) -> Any:
-        ordered = self.ordered
-        if evict:
-            return ordered.pop(key)
-        value = ordered[key]  # KeyError when absent, as LRUCache raises
-        ordered.move_to_end(key)
-        return value
-
-    def put(self, key: uuid.UUID, value: Any) -> Any | None:
-        ordered = self.ordered
-        ordered[key] = value
-        ordered.move_to_end(key)
-        if len(ordered) > self.maxsize:
-            return ordered.popitem(last=False)
-        return None, None
-
-
-class _TemporalRepository(Repository[uuid.UUID]):
-    """The application's repository; inside a read bound to a past position (:meth:`IdentityStore.at`) an aggregate
-    is loaded at the version it had at that position, and one created later is not found."""
-
-    version_at: Callable[[uuid.UUID, int], int | None]
-    known: set[uuid.UUID] | None = None
-    """With :meth:`only_writer`: the ids of every aggregate in the store (an id not here has no events)."""
-    lent: list[Any] | None = None
-    """Inside :meth:`lending`: the cached aggregates handed out as they are, not copied."""
-
-    def only_writer(self, known: set[uuid.UUID]) -> None:
-        """This process is the only one writing the store from now on (``serve --ephemeral``), whose aggregates
-        have the ids ``known``: a cached aggregate is current without asking the log for events saved since (what
-        this process saves replaces it in the cache as it is recorded), and an aggregate whose id is not known does
-        not exist. What was cached before is forgotten: saves did not update it while it was fast-forwarded on
-        use."""
-        if isinstance(self.cache, LRUCache):
-            self.cache = OrderedLRUCache(maxsize=self.cache.maxsize)
-        elif self.cache is not None:
-            self.cache = Cache()
-        self.fastforward = False
-        self.known = known
-
-    def get(self, aggregate_id: uuid.UUID, *, version: int | None = None, **kwargs: Any) -> Any:
-        position = read_position()
-        if version is None and position is not None:
-            version = self.version_at(aggregate_id, position)
-            if version is None:
-                raise AggregateNotFoundError(aggregate_id)
-        if version is None and self.known is not None and aggregate_id not in self.known:
-            raise AggregateNotFoundError(aggregate_id)
-        lent = self.lent
-        if lent is not None and version is None:
-            aggregate = super().get(aggregate_id, **{**kwargs, "deepcopy_from_cache": False})
-            lent.append(aggregate)
-            return aggregate
-        return super().get(aggregate_id, version=version, **kwargs)
-
-    def lending(self) -> AbstractContextManager[None]:
-        """A block (a command) in which the only writer's cached aggregates are handed out as they are rather than
-        deep-copied (a copy per aggregate per command was a twentieth of a write call's work). What the copy
-        protected, the block's end restores: an aggregate the block changed without saving the change (events
-        still pending), and every aggregate it was handed when it ends with an error, is dropped from the cache, so
-        the next command loads it from the log. Elsewhere (reads, stores with other writers) aggregates are copied
-        as before."""
-        if self.known is None or self.cache is None or self.lent is not None:
-            return nullcontext()
-        return _Lending(self)
-
-    def forget_lent(self, *, failed: bool) -> None:
-        """Drop from the cache what :meth:`lending` hands back changed, or everything lent when ``failed``."""
-        lent, self.lent = self.lent, []
-        cache = self.cache
-        if not lent or cache is None:
-            return
-        for aggregate in lent:
-            if failed or aggregate.pending_events:
-                with contextlib.suppress(KeyError):
-                    cache.get(aggregate.id, evict=True)
-
-    def saved(self, aggregate_ids: Iterable[uuid.UUID]) -> None:
-        """These aggregates exist now."""
-        if self.known is not None:
-            self.known.update(aggregate_ids)
-
-
-class _Lending:
-    """The block :meth:`_TemporalRepository.lending` gives."""
-
-    __slots__ = ("_repository",)
-
-    def __init__(self, repository: _TemporalRepository) -> None:
-        self._repository = repository
-
-    def __enter__(self) -> None:
-        self._repository.lent = []
-
-    def __exit__(self, kind: object, _error: object, _traceback: object) -> None:
-        repository = self._repository
-        try:
-            repository.forget_lent(failed=kind is not None)
-        finally:
-            repository.lent = None
 
 
 def _on_reader(method: Callable[Concatenate[Any, P], T]) -> Callable[Concatenate[IdentityStore, P], T]:
@@ -288,6 +142,7 @@ class IdentityStore(
     TrailService,
     AuthenticationService,
     ImportService,
+    StoreAccounts,
     Application[uuid.UUID],
 ):
     """An event-sourced identity store on one database (SQLite file or PostgreSQL).
@@ -314,7 +169,7 @@ class IdentityStore(
         self.access_key_rows = AccessKeyRows()
         """The account ids last read from the registry: accounts are only ever added, so an id found here exists
         and the first is the default for good (the hot path of every request reads them)."""
-        with self._schema_lock():
+        with schema_lock(self.engine, store_url):
             super().__init__(env=store_url.eventsourcing_env())
             self._master_key = master_key
             self.vault = Vault(self.engine, self._require_master_key)
@@ -332,7 +187,7 @@ class IdentityStore(
     def construct_repository(self) -> Repository[uuid.UUID]:
         """The repository, reading aggregates as of a bound past position when there is one."""
         base = super().construct_repository()
-        repository = _TemporalRepository(
+        repository = TemporalRepository(
             event_store=base.event_store,
             snapshot_store=base.snapshot_store,
             cache_maxsize=aggregate_cache_size(),
@@ -348,7 +203,7 @@ class IdentityStore(
         opened): cached aggregates are then trusted as current (no query for newer events before each use) and so is
         an aggregate's absence. Another writer after this would go unseen."""
         repository = self.repository
-        if isinstance(repository, _TemporalRepository):
+        if isinstance(repository, TemporalRepository):
             sqlite = self.store_url.backend == "sqlite"
             with self.engine.connect() as conn:
                 ids = conn.execute(text(f"SELECT DISTINCT originator_id FROM {self.events_table()}")).scalars()
@@ -389,7 +244,7 @@ class IdentityStore(
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
         repository = self.repository
-        if isinstance(repository, _TemporalRepository) and repository.known is not None:
+        if isinstance(repository, TemporalRepository) and repository.known is not None:
             repository.saved(event.originator_id for event in processing_event.events)
         self._take_snapshots(processing_event)
         self._notify(recordings)
@@ -487,33 +342,6 @@ class IdentityStore(
     audit_diff = _on_reader(AuditService.audit_diff)
     exposure = _on_reader(AuditService.exposure)
 
-    @contextmanager
-    def _schema_lock(self) -> Iterator[None]:
-        """Check the database is reachable and, on PostgreSQL, hold an advisory lock while the tables are created:
-        concurrent ``CREATE ... IF NOT EXISTS`` from several processes opening one new store would otherwise fail
-        with "tuple concurrently updated"."""
-        store_url = self.store_url
-        try:
-            conn = self.engine.connect()
-            if store_url.backend == "postgres":
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-                if store_url.schema:
-                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{store_url.schema}"'))
-                conn.commit()
-            else:
-                conn.execute(text("SELECT 1"))
-        except SQLAlchemyError as error:
-            self.engine.dispose()
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            raise DatabaseUnavailableError(f"Cannot open the store at {store_url.display()}: {reason}") from None
-        try:
-            yield
-        finally:
-            if store_url.backend == "postgres":
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY})
-                conn.commit()
-            conn.close()
-
     @classmethod
     def open(
         cls,
@@ -547,14 +375,7 @@ class IdentityStore(
             from iamledger.standby import standby_url
 
             standby = standby_url(read_url, store_url)  # a wrong URL is refused before anything is opened
-        if store_url.backend == "sqlite":
-            assert store_url.path is not None  # noqa: S101 - always set for SQLite
-            if not store_url.path.exists():
-                if not create:
-                    raise StoreNotInitializedError(
-                        f"No iamledger store at {store_url.display()}: run `iamledger init` first."
-                    )
-                store_url.path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(store_url, create=create)
         store = cls(store_url, master_key=master_key, serving=serving)
         store._standby_url = standby
         if read_timeout is not None:
@@ -573,9 +394,9 @@ class IdentityStore(
     # -- a command's aggregates ----------------------------------------------------------------------------------
 
     def lending(self) -> AbstractContextManager[None]:
-        """A command's block: see :meth:`_TemporalRepository.lending`."""
+        """A command's block: see :meth:`TemporalRepository.lending`."""
         repository = self.repository
-        return repository.lending() if isinstance(repository, _TemporalRepository) else nullcontext()
+        return repository.lending() if isinstance(repository, TemporalRepository) else nullcontext()
 
     # -- audit context -------------------------------------------------------------------------------------------
 
@@ -588,169 +409,6 @@ class IdentityStore(
             actor=root_arn(account_id), request_id=AuditContext.new_request_id(), user_agent=LIBRARY_USER_AGENT
         )
         return bound_audit_context(ctx)
-
-    # -- master key and vault ------------------------------------------------------------------------------------
-
-    def _require_master_key(self) -> bytes:
-        if self._master_key is None:
-            key = load_master_key(self.store_url)
-            if key is None:
-                raise ConfigurationError(
-                    "No master key for the credential vault: set $IAMLEDGER_MASTER_KEY or run `iamledger init`."
-                )
-            self._check_master_key(key)
-            self._master_key = key
-        return self._master_key
-
-    def _check_master_key(self, key: bytes) -> None:
-        stored = self.vault.get_meta(KEY_CHECK_META)
-        if stored is not None and stored != key_check(key):
-            raise ConfigurationError(
-                "The master key does not match this store's credential vault: check $IAMLEDGER_MASTER_KEY."
-            )
-
-    # -- saving ----------------------------------------------------------------------------------------------------
-
-    def _save_all(self, *aggregates: Account | AccountRegistry, conflict: str) -> None:
-        """Save ``aggregates`` in one transaction; a lost race becomes ``conflict`` as an AWS-style error."""
-        try:
-            self.save(*aggregates)
-        except IntegrityError:
-            raise ConcurrentModificationError(conflict) from None
-
-    # -- accounts --------------------------------------------------------------------------------------------------
-
-    def _registry(self) -> AccountRegistry | None:
-        try:
-            registry: AccountRegistry = self.repository.get(AccountRegistry.create_id())
-        except AggregateNotFoundError:
-            return None
-        return registry
-
-    def is_initialized(self) -> bool:
-        """Whether ``init`` has created this store's first account."""
-        return self._registry() is not None
-
-    def account_ids(self) -> list[str]:
-        """The store's account ids, the default (first) one first."""
-        registry = self._registry()
-        ids = [] if registry is None else list(registry.account_ids)
-        self._known_accounts = tuple(ids)
-        return ids
-
-    def has_account(self, account_id: str) -> bool:
-        """Whether the store has the account ``account_id`` (read from the registry only for an id not seen yet)."""
-        return account_id in self._known_accounts or account_id in self.account_ids()
-
-    def default_account_id(self) -> str:
-        """The store's first account, which commands act in unless told otherwise."""
-        ids = self._known_accounts or tuple(self.account_ids())
-        if not ids:
-            raise StoreNotInitializedError(
-                f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
-            )
-        return ids[0]
-
-    def resolve_account_id(self, account_id: str | None) -> str:
-        """``account_id`` checked to exist in this store, or the default account when it is ``None``."""
-        if account_id is None:
-            return self.default_account_id()
-        if not self.has_account(check_account_id(account_id)):
-            raise NoSuchEntityError(f"The account {account_id} does not exist in this store.")
-        return account_id
-
-    def _get_account(self, account_id: str) -> Account:
-        try:
-            account: Account = self.repository.get(Account.create_id(account_id))
-        except AggregateNotFoundError:
-            raise NoSuchEntityError(f"The account {account_id} does not exist in this store.") from None
-        return account
-
-    def init(self, account_id: str | None = None) -> dict[str, Any]:
-        """Initialise an empty store: its master key, its first account and that account's root access key.
-
-        Refused with :class:`StoreAlreadyInitializedError` on a store that has an account; nothing is changed then.
-        Returns ``{"Account": {...}, "AccessKey": {...}}``; the secret access key is shown here once and never again.
-        """
-        registry = self._registry()
-        if registry is not None:
-            raise StoreAlreadyInitializedError(
-                f"The store at {self.store_url.display()} is already initialized "
-                f"(first account {registry.account_ids[0]}); nothing was changed."
-            )
-        account_id = self._new_account_id(account_id)
-        if self._master_key is None:
-            self._master_key = load_or_create_master_key(self.store_url)
-        if self.vault.set_meta(KEY_CHECK_META, key_check(self._master_key)) != key_check(self._master_key):
-            raise ConfigurationError(
-                "The master key does not match this store's credential vault: check $IAMLEDGER_MASTER_KEY."
-            )
-        with self.acting(account_id):
-            registry = AccountRegistry()
-            return self._create_account(registry, account_id, conflict="The store was initialized concurrently.")
-
-    def create_account(self, account_id: str | None = None) -> dict[str, Any]:
-        """Add an account (a random 12-digit id unless given) with its own root access key.
-
-        Accounts created concurrently by other processes are not lost: a save that loses the race on the account
-        registry is retried on the registry's new version.
-        """
-        account_id = self._new_account_id(account_id)
-        for attempt in range(1, REGISTRY_RETRIES + 1):
-            registry = self._registry()
-            if registry is None:
-                raise StoreNotInitializedError(
-                    f"The store at {self.store_url.display()} has no account yet: run `iamledger init` first."
-                )
-            if account_id in registry.account_ids:
-                raise EntityAlreadyExistsError(f"Account {account_id} already exists.")
-            try:
-                with self.acting(account_id):
-                    return self._create_account(
-                        registry, account_id, conflict=f"Account {account_id} was created concurrently."
-                    )
-            except ConcurrentModificationError:
-                if attempt == REGISTRY_RETRIES:
-                    raise
-        raise AssertionError  # pragma: no cover - the loop returns or raises
-
-    def _new_account_id(self, account_id: str | None) -> str:
-        return new_account_id() if account_id is None else check_account_id(account_id)
-
-    def _create_account(self, registry: AccountRegistry, account_id: str, *, conflict: str) -> dict[str, Any]:
-        account = Account(account_id=account_id)
-        registry.register(account_id)
-        access_key_id = new_access_key_id()
-        secret = new_secret_access_key()
-        account.create_root_access_key(access_key_id, secret_fingerprint(secret))
-        self.vault.put_secret(
-            secret_id=access_key_id, account_id=account_id, kind="access_key", owner_arn=account.root_arn, secret=secret
-        )
-        try:
-            self._save_all(registry, account, conflict=conflict)
-        except BaseException:
-            self.vault.delete_secret(access_key_id)
-            raise
-        log.info("account_created", account_id=account_id, root_access_key_id=access_key_id)
-        key = account.root_access_keys[access_key_id]
-        return {
-            "Account": _account_shape(account),
-            "AccessKey": {
-                "UserName": "root",
-                "AccessKeyId": access_key_id,
-                "Status": key.status,
-                "SecretAccessKey": secret,
-                "CreateDate": key.create_date,
-            },
-        }
-
-    def get_account(self, account_id: str | None = None) -> dict[str, Any]:
-        """``{"Account": {...}}`` for ``account_id`` (default: the store's first account)."""
-        return {"Account": _account_shape(self._get_account(self.resolve_account_id(account_id)))}
-
-    def list_accounts(self) -> dict[str, Any]:
-        """``{"Accounts": [...]}``: every account in the store, the default one first."""
-        return {"Accounts": [_account_shape(self._get_account(a)) for a in self.account_ids()]}
 
     def record_security_incident(self, kind: str, **details: Any) -> None:
         """Append a refused attempt (``AccessDenied``, ``SignInFailed``, ``SignatureRejected``...) to the security
@@ -771,11 +429,3 @@ class IdentityStore(
         with self.engine.connect() as conn:
             entry = StoreCatalogue(conn).get(arn)
             return None if entry is None else dict(entry)
-
-
-def _account_shape(account: Account) -> dict[str, Any]:
-    created: datetime = account.created_on
-    shape: dict[str, Any] = {"AccountId": account.account_id, "Arn": account.root_arn, "CreateDate": created}
-    if account.alias is not None:
-        shape["AccountAlias"] = account.alias
-    return shape
