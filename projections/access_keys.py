@@ -12,7 +12,8 @@ from iamledger.domain.ids import root_arn
 from iamledger.domain.users import User
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ACCESS_KEYS, ACCOUNTS, USERS
-from iamledger.projections.temporal import close_rows, current_row, current_rows, live, open_row, replace_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import close_rows, current_row, current_rows, open_row, replace_row
 
 
 @prefetches(

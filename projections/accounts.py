@@ -20,7 +20,8 @@ from iamledger.projections.tables import (
     SERVER_CERTIFICATES,
     USERS,
 )
-from iamledger.projections.temporal import live, open_row, replace_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import open_row, replace_row
 
 
 @handles(Account.Created, batched=True)

@@ -18,7 +18,8 @@ from iamledger.projections.principals import account_of, under_path
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import MFA_DEVICES, SERVER_CERTIFICATES, SIGNING_CERTIFICATES, SSH_PUBLIC_KEYS, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, live, open_row, replace_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import close_rows, open_row, replace_row
 
 MFA_KIND = VirtualMFADevice.kind
 CERT_KIND = ServerCertificate.kind

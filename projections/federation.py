@@ -13,7 +13,8 @@ from iamledger.projections.principals import account_of, close_principal
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import OIDC_PROVIDERS, SAML_PROVIDERS, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import current_row, live, open_row, replace_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import current_row, open_row, replace_row
 
 PROVIDER_TABLES = (OIDC_PROVIDERS, SAML_PROVIDERS)
 

@@ -12,7 +12,8 @@ from iamledger.domain.names import name_key
 from iamledger.projections.principals import close_principal, find_by_name, hanging_rows, rename_principal, under_path
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, USERS
-from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import close_rows, open_row
 
 
 @prefetches(Group.Updated, Group.Deleted)

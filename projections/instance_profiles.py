@@ -13,7 +13,8 @@ from iamledger.projections.principals import account_of, close_principal, under_
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, live, open_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import close_rows, open_row
 
 KIND = "instance-profile"
 

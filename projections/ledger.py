@@ -32,8 +32,8 @@ from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
+from iamledger.projections.row_statements import driver_execute, plain_form
 from iamledger.projections.tables import POSITIONS
-from iamledger.projections.temporal import driver_execute, plain_form
 
 GENESIS: Final = "0" * 64
 VERIFY_BATCH: Final = 5000

@@ -36,7 +36,8 @@ from iamledger.projections.tables import (
     ROLES,
     USERS,
 )
-from iamledger.projections.temporal import close_rows, live, open_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import close_rows, open_row
 
 ANY_SERVICE: Final = "*"
 # The index "service" of a policy that reads the time: ``@`` is in no service prefix (they are letters, digits and

@@ -25,7 +25,8 @@ from iamledger.projections.tables import (
     USERS,
 )
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row, replace_row
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import close_rows, open_row, replace_row
 
 KIND = "policy"
 

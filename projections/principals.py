@@ -30,16 +30,8 @@ from iamledger.projections.tables import (
     TAGS,
     USERS,
 )
-from iamledger.projections.temporal import (
-    batch_memo,
-    close_rows,
-    current_row,
-    execute_prepared,
-    known_rows,
-    live,
-    open_row,
-    replace_row,
-)
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import batch_memo, close_rows, current_row, known_rows, open_row, replace_row
 
 ENTITY_TABLES: tuple[Table, ...] = (USERS, GROUPS, ROLES, POLICIES, INSTANCE_PROFILES)
 PRINCIPAL_TABLES: dict[str, Table] = {"user": USERS, "group": GROUPS, "role": ROLES}

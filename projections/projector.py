@@ -15,21 +15,17 @@ compares rebuilt views with the live ones (:meth:`Projector.verify_views`), and 
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
 import structlog
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
-from sqlalchemy import Connection, Engine, bindparam, insert, inspect, select, update
+from eventsourcing.persistence import Notification, Recording, StoredEvent
+from sqlalchemy import Connection, Engine, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 import iamledger.projections.views  # noqa: F401 - registers every view's handlers
@@ -37,32 +33,29 @@ from iamledger.domain.errors import ConcurrentModificationError
 from iamledger.projections import ledger
 from iamledger.projections.commits import derived_data_commit
 from iamledger.projections.ledger import EventLogCorruptedError, Problem, VerifyReport
+from iamledger.projections.log_recording import directly_follow, insert_stored_events, recordings_of
 from iamledger.projections.registry import all_batched, dispatch_batch, handles_topic
-from iamledger.projections.scratch import Scratch, compare, row_counts
+from iamledger.projections.scratch import row_counts
 from iamledger.projections.tables import ACCESS_KEYS, TRACKING, ledger_metadata, metadata
-from iamledger.projections.temporal import bulk_loading, driver_execute, reading_now, writes_to
+from iamledger.projections.temporal import reading_now
+from iamledger.projections.temporal_rows import writes_to
+from iamledger.projections.view_rebuild import BATCH_SIZE, ViewRebuilding
+from iamledger.projections.view_rebuild import Progress as Progress  # noqa: PLC0414 - the name importers use
+from iamledger.projections.view_tracking import ADVANCE, PROJECTION_NAME, advance, tracked
 
-PROJECTION_NAME: Final = "identity_views"
 # What the views' rows hold, kept in the tracking table under VIEWS_VERSION_NAME: views built by an older version
 # (no such row: version 1) are rebuilt when the store is opened, as views whose table is new are. Bump it when the
 # handlers write other rows for the same events. 2: the permission index's time marker (permissions.TIME_MARKER).
 VIEWS_VERSION: Final = 2
 VIEWS_VERSION_NAME: Final = "identity_views_version"
-BATCH_SIZE: Final = 5000
-# events per transaction of a bulk load: its memory holds every current row already, so a batch's own events (read,
-# decoded, applied) are kept few; the rate is the same
-BULK_BATCH_SIZE: Final = 2000
 BULK_MIN_EVENTS: Final = 5000  # views this far behind from empty are built in bulk beside the live ones (rebuild)
-SWITCH_ATTEMPTS: Final = 3
 _MAX_REASON: Final = 200
-
-Progress = Callable[[int, int], None]
 
 # What iamledger.logconfig.get_logger gives, written out: the library's logging module sits above the views.
 log = structlog.wrap_logger(logging.getLogger(__name__))
 
 
-class Projector:
+class Projector(ViewRebuilding):
     """Keeps the SQL views of one store current."""
 
     def __init__(self, app: Application[Any], engine: Engine) -> None:
@@ -103,7 +96,7 @@ class Projector:
     def position(self) -> int:
         """The notification id up to which the views are current."""
         with self._engine.connect() as conn:
-            return _tracked(conn)
+            return tracked(conn)
 
     def head(self) -> int:
         """The notification id of the newest event in the log (0 when it is empty)."""
@@ -273,7 +266,7 @@ class Projector:
 
     def _catch_up(self, progress: Progress | None) -> int:
         with self._engine.connect() as conn:
-            position = _tracked(conn)
+            position = tracked(conn)
             indexed = ledger.head(conn)[0]
         head = self.head()
         if position == 0 and head >= BULK_MIN_EVENTS and all_batched():
@@ -292,7 +285,7 @@ class Projector:
             key_writes = writes_to(ACCESS_KEYS)
             with self._engine.begin() as conn:
                 derived_data_commit(conn)
-                moved = conn.execute(_ADVANCE, {"from_position": position, "to_position": last}).rowcount
+                moved = conn.execute(ADVANCE, {"from_position": position, "to_position": last}).rowcount
                 if moved == 1:
                     if notifications:
                         self._apply(conn, notifications, events)
@@ -330,9 +323,11 @@ class Projector:
         stored = self._stored(events)
         key_writes = writes_to(ACCESS_KEYS)
         with reading_now(), conn.begin():
-            recordings = _recordings(events, stored, _insert_stored_events(conn, self.events_table, stored))
+            recordings = recordings_of(events, stored, insert_stored_events(conn, self.events_table, stored))
             applied = (
-                self._apply_recorded_in(conn, position, recordings, indexed) if _follow(position, recordings) else None
+                self._apply_recorded_in(conn, position, recordings, indexed)
+                if directly_follow(position, recordings)
+                else None
             )
         if applied is not None:
             self._advanced(position, applied[0], key_writes)
@@ -345,7 +340,7 @@ class Projector:
         raises eventsourcing's ``IntegrityError`` and records nothing."""
         stored = self._stored(events)
         with conn.begin():
-            return _recordings(events, stored, _insert_stored_events(conn, self.events_table, stored))
+            return recordings_of(events, stored, insert_stored_events(conn, self.events_table, stored))
 
     def apply_recorded(
         self,
@@ -359,7 +354,7 @@ class Projector:
         changed) when they do not directly follow ``position``: another writer's events got in between, and the
         ordinary catch-up from the log must take over."""
         key_writes = writes_to(ACCESS_KEYS)
-        if not _follow(position, recordings):
+        if not directly_follow(position, recordings):
             return None
         with reading_now(), conn.begin():
             applied = self._apply_recorded_in(conn, position, recordings, indexed)
@@ -384,7 +379,7 @@ class Projector:
         notifications = [r.notification for r in recordings]
         last = int(notifications[-1].id)
         events = [r.domain_event for r in recordings]
-        if _advance(writing, position, last) != 1:
+        if advance(writing, position, last) != 1:
             return None
         applied = [(n, e) for n, e in zip(notifications, events, strict=True) if handles_topic(n.topic)]
         if applied:
@@ -403,110 +398,13 @@ class Projector:
     def close(self) -> None:
         """Release what this projector holds (the store calls it when it closes)."""
 
-    # -- rebuilding and verifying the views --------------------------------------------------------------------------
-
-    def _build(self, conn: Connection, start: int, stop: int, progress: Progress | None) -> int:
-        """Apply the events after ``start`` up to ``stop`` to the views ``conn`` reaches (a scratch copy), a batch
-        per transaction; returns the position reached. From empty tables (``start`` 0) this is a bulk load
-        (:func:`~iamledger.projections.temporal.bulk_loading`): each row is written once, and the tables are
-        complete only when it returns. Events no view handles are not decoded (the time index is not built here)."""
-        if start == 0 and all_batched():
-            with _without_cyclic_gc(), bulk_loading(conn):
-                position = self._build_batches(conn, start, stop, progress, BULK_BATCH_SIZE)
-            conn.commit()
-            return position
-        return self._build_batches(conn, start, stop, progress)
-
-    def _build_batches(
-        self, conn: Connection, start: int, stop: int, progress: Progress | None, batch: int = BATCH_SIZE
-    ) -> int:
-        position = start
-        while position < stop:
-            notifications = self._select(position + 1, stop, batch)
-            if not notifications:
-                break
-            last = notifications[-1].id
-            notifications = [n for n in notifications if handles_topic(n.topic)]
-            if notifications:
-                events = [self._decode(n) for n in notifications]
-                self._apply(conn, notifications, events)
-                conn.commit()
-            position = last
-            if progress is not None:
-                progress(position, stop)
-        return position
-
-    def rebuild(self, progress: Progress | None = None) -> int:
-        """Build the views again from the first event into new tables, then switch to them in one transaction; the
-        time index and hash chain are kept (they are not views). Returns the position the views are current to."""
-        with reading_now():
-            return self._rebuild(progress, "projections_rebuilt")
-
-    def _rebuild(self, progress: Progress | None, logged: str) -> int:
-        """:meth:`rebuild`; also how empty views far behind the log are caught up (a bulk load beside them, without
-        indexes, which are created once it is done)."""
-        with reading_now():
-            target = self.head()
-            self.index(target)
-            scratch = Scratch(self._engine, "rebuild")
-            with scratch.open(indexes=False) as conn:
-                built = [self._build(conn, 0, target, progress)]
-                scratch.finish_bulk(conn)
-                for attempt in range(1, SWITCH_ATTEMPTS + 1):
-                    try:
-                        position = self._switch(scratch, conn, built)
-                    except OperationalError:
-                        if attempt == SWITCH_ATTEMPTS:
-                            raise
-                        log.warning("projections_switch_retried", attempt=attempt)
-                        continue
-                    break
-        log.info(logged, position=position)
-        return position
-
-    def _switch(self, scratch: Scratch, conn: Connection, built: list[int]) -> int:
-        """In one transaction on a live connection: hold the tracking row, bring the rebuilt views (on ``conn``,
-        current to ``built[0]``) to the live position when the live views moved on during the build, swap the
-        tables and set the position."""
-        with self._engine.connect() as live, scratch.attached(live):
-            live.execute(
-                update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=TRACKING.c.position)
-            )
-            target = max(_tracked(live), built[0])
-            if built[0] < target:
-                scratch.create_indexes(conn)
-                built[0] = self._build(conn, built[0], target, None)
-            scratch.switch(live)
-            live.execute(update(TRACKING).where(TRACKING.c.name == PROJECTION_NAME).values(position=target))
-            live.commit()
-        return target
-
-    def verify_views(self, progress: Progress | None = None) -> dict[str, Any]:
-        """Rebuild the views into scratch tables up to the live views' position and compare them, table by table
-        and row by row (ignoring ``row_id``). ``{"Consistent": bool, "Position": P, "Tables": [...]}``."""
-        with reading_now():
-            position = self.position()
-            with Scratch(self._engine, "verify").open(indexes=False) as conn:
-                self._build(conn, 0, position, progress)
-                with self._engine.connect() as live:
-                    tables = compare(live, conn, position)
-        differing = [t for t in tables if t["Missing"] or t["Unexpected"]]
-        return {
-            "Consistent": not differing,
-            "Position": position,
-            "Differences": sum(t["Missing"] + t["Unexpected"] for t in tables),
-            "Tables": [
-                t if t in differing else {k: v for k, v in t.items() if not k.endswith("Examples")} for t in tables
-            ],
-        }
-
     # -- operating ---------------------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
         """Where the views and the chain stand: the views' position, the log's head, how many events the views lag
         behind, the indexed positions, the head link and its recorded time, and each view's row counts."""
         with reading_now(), self._engine.connect() as conn:
-            position = _tracked(conn)
+            position = tracked(conn)
             head = ledger.log_head(conn, self.events_table)
             lag = ledger.events_after(conn, self.events_table, position)
             indexed_head, recorded_at, head_link = ledger.head(conn)
@@ -578,86 +476,6 @@ class _Stopped(Exception):
     def __init__(self, position: int) -> None:
         super().__init__(position)
         self.position = position
-
-
-@contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """No cyclic garbage collection in this block (a bulk load): the hundreds of thousands of rows it holds make
-    each full collection long, and it triggers them all the time while it allocates (the rate halved at 200,000
-    events). The objects of a load do not form cycles worth collecting; reference counting frees the rest."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-_TRACKED: Final = select(TRACKING.c.position).where(TRACKING.c.name == PROJECTION_NAME)
-_ADVANCE: Final = (
-    update(TRACKING)
-    .where(TRACKING.c.name == PROJECTION_NAME, TRACKING.c.position == bindparam("from_position"))
-    .values(position=bindparam("to_position"))
-)
-"""Move the views' position on, only from where this process read it (another process may have moved it)."""
-
-
-_SQLITE_ADVANCE: Final = f"UPDATE {TRACKING.name} SET position = ? WHERE name = ? AND position = ?"
-
-
-def _advance(conn: Connection, start: int, end: int) -> int:
-    """:data:`_ADVANCE` the views' position from ``start`` to ``end`` (on SQLite without SQLAlchemy's execution
-    work: a write request's hot path); 1 when it moved, 0 when another process had moved it."""
-    if conn.dialect.name == "sqlite":
-        return driver_execute(conn, _SQLITE_ADVANCE, [(end, PROJECTION_NAME, start)])
-    return int(conn.execute(_ADVANCE, {"from_position": start, "to_position": end}).rowcount)
-
-
-def _recordings(events: Sequence[Any], stored: Sequence[StoredEvent], ids: Sequence[int]) -> list[Recording[Any]]:
-    """What ``Application.save`` returns for ``events``, recorded as ``stored`` under the notification ``ids``."""
-    return [
-        Recording(
-            event,
-            Notification(
-                id=notification_id,
-                originator_id=s.originator_id,
-                originator_version=s.originator_version,
-                topic=s.topic,
-                state=s.state,
-            ),
-        )
-        for event, s, notification_id in zip(events, stored, ids, strict=True)
-    ]
-
-
-def _follow(position: int, recordings: Sequence[Any]) -> bool:
-    """Whether ``recordings`` directly follow ``position`` and each other (no event of another writer between)."""
-    return bool(recordings) and all(r.notification.id == position + i for i, r in enumerate(recordings, 1))
-
-
-def _insert_stored_events(conn: Connection, table: str, stored: Sequence[StoredEvent]) -> list[int]:
-    """Insert ``stored`` into the SQLite log table ``table`` in ``conn``'s transaction, as eventsourcing's SQLite
-    recorder does (one row each; the row id is the notification id); their notification ids. A conflicting version
-    raises eventsourcing's ``IntegrityError``, as the recorder would."""
-    statement = f"INSERT INTO {table} VALUES (?,?,?,?)"
-    cursor = conn.connection.cursor()
-    ids: list[int] = []
-    try:
-        for s in stored:
-            originator = s.originator_id.hex if isinstance(s.originator_id, uuid.UUID) else s.originator_id
-            cursor.execute(statement, (originator, s.originator_version, s.topic, s.state))
-            ids.append(int(cursor.lastrowid or 0))
-    except sqlite3.IntegrityError as error:
-        raise IntegrityError(error) from error
-    finally:
-        cursor.close()
-    return ids
-
-
-def _tracked(conn: Connection) -> int:
-    value = conn.execute(_TRACKED).scalar()
-    return int(value or 0)
 
 
 def _reason(error: BaseException) -> str:

@@ -20,7 +20,8 @@ from typing import Any, Final, TypeVar
 from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection, Table
 
-from iamledger.projections.temporal import batched, bulk_checkpoint, bulk_loading_active, prefetch, unbatched
+from iamledger.projections.temporal_rows import prefetch
+from iamledger.projections.write_batches import batched, bulk_checkpoint, bulk_loading_active, unbatched
 
 Handler = Callable[[Connection, Any, int], None]
 Prefetch = Callable[[Any], Iterable[tuple[Table, str, Any]]]

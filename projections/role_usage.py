@@ -10,7 +10,8 @@ from sqlalchemy import Connection, Executable, Table, bindparam, select
 from iamledger.domain.roles import Role
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLE_LAST_USED
-from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import close_rows, open_row
 
 
 @prefetches(Role.LastUsed, Role.Deleted)

@@ -24,7 +24,8 @@ from iamledger.projections.principals import (
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import ROLES, TAGS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import live, open_row, replace_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import open_row, replace_row
 
 KIND = "role"
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, select
 from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession, assumed_role_arn, federated_user_arn
 from iamledger.projections.registry import handles
 from iamledger.projections.tables import ACCESS_KEYS
-from iamledger.projections.temporal import live, open_row
+from iamledger.projections.temporal import live
+from iamledger.projections.temporal_rows import open_row
 
 SessionIssued = RoleSession.RoleAssumed | UserSession.SessionTokenIssued | FederatedSession.FederationTokenIssued
 

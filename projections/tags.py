@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Executable, bindparam, select
 
 from iamledger.domain.tags import merge_tags, remove_tags
 from iamledger.projections.tables import TAGS
-from iamledger.projections.temporal import close_rows, current_rows, execute_prepared, live, open_row
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import close_rows, current_rows, open_row
 
 # Users and roles compare tag keys case-insensitively; policies and instance profiles do not.
 CASE_INSENSITIVE_KINDS = frozenset({"user", "role"})

@@ -16,7 +16,7 @@ from sqlalchemy import (
     select,
 )
 
-from iamledger.projections.temporal import driver_execute
+from iamledger.projections.row_statements import driver_execute
 from iamledger.projections.trail_material import _Certificate, _Device, _Keyring
 from iamledger.projections.trail_records import (
     Resource,

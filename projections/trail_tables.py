@@ -23,7 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
-from iamledger.projections.temporal import driver_execute
+from iamledger.projections.row_statements import driver_execute
 from iamledger.projections.trail_records import (
     Resource,
     TrailRecord,

@@ -20,7 +20,8 @@ from iamledger.projections.principals import (
 from iamledger.projections.registry import handles, prefetches
 from iamledger.projections.tables import GROUP_MEMBERS, GROUPS, LOGIN_PROFILES, TAGS, USERS
 from iamledger.projections.tags import open_tags, tag_entity, untag_entity
-from iamledger.projections.temporal import close_rows, execute_prepared, live, open_row, replace_row
+from iamledger.projections.temporal import execute_prepared, live
+from iamledger.projections.temporal_rows import close_rows, open_row, replace_row
 
 
 @prefetches(

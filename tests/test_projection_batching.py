@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from iamledger import IdentityStore
 from iamledger.projections import registry
 from iamledger.projections.tables import GROUP_MEMBERS, TAGS, TRACKING, USERS, metadata
-from iamledger.projections.temporal import bulk_loading
+from iamledger.projections.write_batches import bulk_loading
 
 DOC = json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}})
 DOC2 = json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}})

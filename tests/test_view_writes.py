@@ -11,7 +11,7 @@ from sqlalchemy import Connection, create_engine, event, insert, select
 
 from iamledger.projections.principals import account_of, remember_account
 from iamledger.projections.tables import USERS, metadata
-from iamledger.projections.temporal import close_rows, current_rows, open_row
+from iamledger.projections.temporal_rows import close_rows, current_rows, open_row
 
 
 @pytest.fixture
