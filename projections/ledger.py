@@ -9,22 +9,21 @@ same transaction as the views it updates, or, for a writer that indexes its own 
 * ``link``: ``sha256(previous link || field(position) || field(originator id) || field(version) || field(topic) ||
   field(state))`` over the stored event's bytes, each field its length as 8 bytes big-endian then its bytes (the
   originator id as the 32 lowercase hex digits of the UUID, as the SQLite recorder stores it); the genesis link is 32
-  zero bytes. Links are deterministic: every process that indexes a position computes the same row, so concurrent
-  indexers insert with "on conflict do nothing".
+  zero bytes (computed in :mod:`iamledger.projections.chain_links`). Links are deterministic: every process that
+  indexes a position computes the same row, so concurrent indexers insert with "on conflict do nothing".
 
 :func:`verify_chain` re-reads the stored events as raw rows (never decoding them: a hand-edited row may not even
 parse), re-computes every link from the stored previous link and compares it with the checkpoint, and names each
-position where a stored event was changed, removed, inserted or moved (reordered).
+position where a stored event was changed, removed, inserted or moved (reordered), in a report
+(:mod:`iamledger.projections.chain_report`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import struct
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -32,12 +31,40 @@ from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.dialects import sqlite
 
 from iamledger.domain.errors import IdentityStoreError, ValidationError
+from iamledger.projections.chain_links import GENESIS, link
+from iamledger.projections.chain_links import links as _links
+from iamledger.projections.chain_report import MAX_REPORTED_PROBLEMS, PROBLEM_MESSAGES, Problem, VerifyReport
 from iamledger.projections.row_statements import driver_execute, plain_form
 from iamledger.projections.tables import POSITIONS
 
-GENESIS: Final = "0" * 64
+# GENESIS and link (chain_links), and the report of a check (chain_report) are re-exported from their homes.
+__all__ = [
+    "GENESIS",
+    "MAX_REPORTED_PROBLEMS",
+    "PROBLEM_MESSAGES",
+    "VERIFY_BATCH",
+    "EventLogCorruptedError",
+    "Problem",
+    "Progress",
+    "VerifyReport",
+    "append",
+    "check_expected_head",
+    "count",
+    "events_after",
+    "head",
+    "link",
+    "link_at",
+    "log_head",
+    "parse_expected_head",
+    "position_of_link",
+    "raw_events",
+    "raw_events_at",
+    "sqlite_time",
+    "unreadable_position",
+    "verify_chain",
+]
+
 VERIFY_BATCH: Final = 5000
-MAX_REPORTED_PROBLEMS: Final = 100
 _EXPECTED_HEAD: Final = re.compile(r"^(?:(?P<position>\d+):)?(?P<link>[0-9a-fA-F]{64})$")
 
 Progress = Callable[[int, int], None]
@@ -51,90 +78,6 @@ class EventLogCorruptedError(IdentityStoreError):
     def __init__(self, message: str, position: int | None = None) -> None:
         super().__init__(message)
         self.position = position
-
-
-# -- links ---------------------------------------------------------------------------------------------------------
-
-
-_BYTES: Final = (bytes, bytearray, memoryview)
-
-
-def _field(value: Any) -> bytes:
-    if type(value) is bytes:
-        data = value
-    elif isinstance(value, str):
-        data = value.encode("utf-8", "surrogateescape")
-    elif isinstance(value, _BYTES):
-        data = bytes(value)
-    elif isinstance(value, uuid.UUID):
-        data = value.hex.encode()
-    else:
-        data = str(value).encode("utf-8", "surrogateescape")
-    return len(data).to_bytes(8, "big") + data
-
-
-def link(previous: str, position: int, originator_id: Any, version: Any, topic: Any, state: Any) -> str:
-    """The chain link of one stored event, given the link before it.
-
-    ``originator_id`` is a UUID (the recorders' notifications) or the stored text (a raw SQLite row: the same 32 hex
-    digits); the other values are taken as stored, so a raw row and the recorder's notification give the same link.
-    """
-    seed = _seed(previous)
-    fields = b"".join([_field(position), _field(originator_id), _field(version), _field(topic), _field(state)])
-    return hashlib.sha256(seed + fields).hexdigest()
-
-
-def _seed(previous: str) -> bytes:
-    try:
-        return bytes.fromhex(previous)
-    except ValueError:  # a hand-edited checkpoint: it cannot match anything anyway
-        return previous.encode("utf-8", "surrogateescape")
-
-
-_LENGTH: Final = struct.Struct(">Q").pack
-
-
-def _links(previous: str, events: Iterable[tuple[int, Any, Any, Any, Any]]) -> list[str]:
-    """The links of consecutive stored events ``(position, originator_id, version, topic, state)`` after
-    ``previous``: :func:`link` applied in turn, each link the previous one of the next, with the fields of a
-    recorder's notification (int, UUID, int, str, bytes) encoded inline instead of through :func:`_field`."""
-    seed = _seed(previous)
-    links = []
-    sha256 = hashlib.sha256
-    for position, originator_id, version, topic, state in events:
-        if (
-            type(position) is int
-            and type(originator_id) is uuid.UUID
-            and type(version) is int
-            and type(topic) is str
-            and type(state) is bytes
-        ):
-            p = str(position).encode()
-            v = str(version).encode()
-            t = topic.encode("utf-8", "surrogateescape")
-            digest = sha256(
-                b"".join(
-                    (
-                        seed,
-                        _LENGTH(len(p)),
-                        p,
-                        b"\0\0\0\0\0\0\0\x20",  # the 32 hex digits of the originator id
-                        originator_id.hex.encode(),
-                        _LENGTH(len(v)),
-                        v,
-                        _LENGTH(len(t)),
-                        t,
-                        _LENGTH(len(state)),
-                        state,
-                    )
-                )
-            )
-        else:
-            fields = (_field(position), _field(originator_id), _field(version), _field(topic), _field(state))
-            digest = sha256(seed + b"".join(fields))
-        seed = digest.digest()
-        links.append(digest.hexdigest())
-    return links
 
 
 # -- the index -----------------------------------------------------------------------------------------------------
@@ -332,117 +275,8 @@ def unreadable_position(conn: Connection, events_table: str, after: int, stop: i
 
 # -- verification --------------------------------------------------------------------------------------------------
 
-PROBLEM_MESSAGES: Final = {
-    "changed": "the event stored at position {position} was changed (its link does not match the checkpoint)",
-    "removed": "the event at position {position} was removed from the log",
-    "inserted": "an event at position {position} is in the log but not in the chain (inserted by hand, or its "
-    "checkpoint was deleted)",
-    "reordered": "the event stored at position {position} was recorded at position {other} (events were moved or "
-    "swapped)",
-    "checkpoint-changed": "the checkpoint of position {position} was changed (the event matches the chain, the "
-    "stored link does not)",
-    "checkpoint-removed": "the checkpoint of position {position} was deleted (the event matches the chain)",
-    "undecodable": "the event at position {position}, not yet covered by the chain, cannot be decoded",
-    "head-mismatch": "the chain does not hold the expected head {other}: the log and its checkpoints were rewritten "
-    "(or the hash comes from another store)",
-}
-
-
 # A bad position followed by a good one re-computed from the bad one's true link: its checkpoint was edited.
 _CHECKPOINT_EDITS: Final = {"changed": "checkpoint-changed", "inserted": "checkpoint-removed"}
-
-
-@dataclass(slots=True)
-class Problem:
-    """One place where the log and its chain disagree."""
-
-    position: int | None
-    kind: str
-    other: int | str | None = None
-    reason: str | None = None
-
-    def message(self) -> str:
-        """A sentence saying what is wrong, and where."""
-        text_ = PROBLEM_MESSAGES[self.kind].format(position=self.position, other=self.other)
-        return f"{text_}: {self.reason}" if self.reason else text_
-
-    def describe(self) -> dict[str, Any]:
-        """The problem as ``audit verify`` prints it."""
-        shape: dict[str, Any] = {"Position": self.position, "Problem": self.kind, "Message": self.message()}
-        if self.kind == "reordered":
-            shape["RecordedAt"] = self.other
-        return shape
-
-
-@dataclass(slots=True)
-class VerifyReport:
-    """The result of re-computing the chain: ``verified`` when every stored event matches its checkpoint."""
-
-    position: int
-    head: str
-    recorded_at: datetime | None
-    log_head: int
-    checked: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    problem_count: int = 0
-    unverified_tail: int = 0
-    extended: int = 0
-    expected_head: dict[str, Any] | None = None
-
-    @property
-    def verified(self) -> bool:
-        """Whether the log is intact up to :attr:`position` (and holds the expected head, when one was given)."""
-        return self.problem_count == 0
-
-    @property
-    def first_problem(self) -> Problem | None:
-        """The problem at the lowest position (a head mismatch when that is the only one)."""
-        located = [p for p in self.problems if p.position is not None]
-        if located:
-            return min(located, key=lambda p: p.position or 0)
-        return self.problems[0] if self.problems else None
-
-    def add(self, problem: Problem) -> None:
-        """Record ``problem`` (only the first :data:`MAX_REPORTED_PROBLEMS` are kept in detail)."""
-        self.problem_count += 1
-        if len(self.problems) < MAX_REPORTED_PROBLEMS:
-            self.problems.append(problem)
-
-    def describe(self) -> dict[str, Any]:
-        """The report as ``iamledger audit verify`` prints it."""
-        first = self.first_problem
-        shape: dict[str, Any] = {
-            "Verified": self.verified,
-            "Position": self.position,
-            "Head": self.head,
-            "RecordedAt": self.recorded_at,
-            "LogHead": self.log_head,
-            "Checked": self.checked,
-            "Extended": self.extended,
-            "UnverifiedTail": self.unverified_tail,
-            "FirstBadPosition": None if first is None else first.position,
-            "Problem": None if first is None else first.kind,
-            "Message": self.message(),
-            "ProblemCount": self.problem_count,
-            "Problems": [p.describe() for p in sorted(self.problems, key=lambda p: (p.position is None, p.position))],
-        }
-        if self.expected_head is not None:
-            shape["ExpectedHead"] = self.expected_head
-        return shape
-
-    def message(self) -> str:
-        """One line for people: intact up to where, or the first problem."""
-        first = self.first_problem
-        if first is not None:
-            more = self.problem_count - 1
-            tail = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
-            return f"TAMPERED: {first.message()}{tail}."
-        text_ = f"Intact: {self.checked} events verified up to position {self.position}, head {self.head}"
-        if self.extended:
-            text_ += f" ({self.extended} events newly covered by the chain)"
-        if self.unverified_tail:
-            text_ += f"; {self.unverified_tail} later events are not covered by the chain yet"
-        return text_ + "."
 
 
 @dataclass(slots=True)
