@@ -23,15 +23,15 @@ from iamledger.cli import audit_verify  # noqa: F401 - registers `audit verify`
 from iamledger.cli.accounts import account_group
 from iamledger.cli.audit_group import audit_group
 from iamledger.cli.bench import bench_group
-from iamledger.cli.group import PATH_KEY, Group
+from iamledger.cli.group import PATH_KEY, RootGroup
 from iamledger.cli.init import init_command
 from iamledger.cli.login import login_command
 from iamledger.cli.projections import projections_group
 from iamledger.cli.quickstart import quickstart_command
-from iamledger.cli.serve import serve_command
 from iamledger.cli.service import service_group
 from iamledger.cli.session import CliState
 from iamledger.cli.transfer import export_group, import_group
+from iamledger.config import CLI_STORE_URL
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.logconfig import configure_logging, get_logger
 
@@ -76,7 +76,7 @@ def _compile_query(
         raise click.BadParameter(msg, param_hint="--query") from None
 
 
-@click.group("iamledger", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("iamledger", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     metavar="URL",
@@ -155,6 +155,7 @@ def cli(
 ) -> None:
     """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
     configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
+    ctx.meta[CLI_STORE_URL] = db  # for the commands other packages add (serve), which do not import the CLI
     ctx.obj = CliState(
         db=db,
         output=output,  # type: ignore[arg-type]
@@ -172,7 +173,6 @@ cli.add_command(quickstart_command)
 cli.add_command(account_group)
 cli.add_command(login_command)
 cli.add_command(audit_group)
-cli.add_command(serve_command)
 cli.add_command(projections_group)
 cli.add_command(import_group)
 cli.add_command(export_group)

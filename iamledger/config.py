@@ -20,6 +20,12 @@ DEFAULT_URL: Final = "sqlite:///./iamledger.db"
 DB_ENV_VAR: Final = "IAMLEDGER_DB"
 SQLITE_BUSY_TIMEOUT_SECONDS: Final = 30
 APPLICATION_NAME: Final = "iamledger"
+CLI_COMMANDS: Final = "iamledger.commands"
+"""The entry-point group of commands other packages add to the ``iamledger`` command line (``iamledger serve`` is the
+endpoint's: the CLI loads it by name and never imports the server)."""
+CLI_STORE_URL: Final = "iamledger.store_url"
+"""The key, in a click context's ``meta``, of the store URL the root's ``--db`` gives (``None``: ``$IAMLEDGER_DB``),
+for commands that do not import the CLI."""
 _SCHEMA_PATTERN: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 

@@ -15,9 +15,7 @@ from sqlalchemy.engine import URL
 from iamledger.config import SQLITE_BUSY_TIMEOUT_SECONDS, StoreURL
 from iamledger.projections.commits import RELAXED_COMMITS
 
-# RELAXED_COMMITS is re-exported for the modules that still import it from here (its home is the views' commits
-# module: the views set it, the pool's check-in below clears it).
-__all__ = ["RELAXED_COMMITS", "create_store_engine"]
+__all__ = ["create_store_engine"]
 
 
 def create_store_engine(store_url: StoreURL) -> Engine:

@@ -41,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 
+from iamledger.projections.commits import derived_data_commit
 from iamledger.projections.tables import TRACKING
 from iamledger.projections.trail_calls import _calls, _may_join_stored, _stored_calls
 from iamledger.projections.trail_lookup import verify
@@ -165,7 +166,7 @@ class TrailProjection:
                 break
             last = batch[-1][0]
             with self._engine.begin() as conn:
-                _derived_data_commit(conn)
+                derived_data_commit(conn)
                 if _advance(conn, IDENTITY_TRACKING, position, last) != 1:
                     conn.rollback()
                     state = StoredState()  # another process moved on: what was cached may be stale
@@ -260,7 +261,7 @@ class TrailProjection:
                 break
             last = notifications[-1].id
             with self._engine.begin() as conn:
-                _derived_data_commit(conn)
+                derived_data_commit(conn)
                 if _advance(conn, SECURITY_TRACKING, position, last) != 1:
                     conn.rollback()
                     position = self.positions()[1]
@@ -308,14 +309,3 @@ def _advance(conn: Connection, name: str, start: int, end: int) -> int:
         update(TRACKING).where(TRACKING.c.name == name, TRACKING.c.position == start).values(position=end)
     )
     return int(moved.rowcount)
-
-
-def _derived_data_commit(conn: Connection) -> None:
-    """The trail can be derived again from the logs: its commits need not wait for the disk."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA synchronous = NORMAL")
-        from iamledger.database import RELAXED_COMMITS
-
-        conn.info[RELAXED_COMMITS] = True
-    else:
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

@@ -48,8 +48,6 @@ from iamledger.server.endpoint import REQUEST_ID_HEADER, Endpoint
 from iamledger.server.proxies import TrustedProxies
 from iamledger.server.store_holder import StoreHolder, open_for_serving
 
-# StoreHolder and open_for_serving are re-exported: `iamledger serve` (cli/serve.py) imports them from here, with the
-# application (tests/test_layering.py lists each import of the endpoint by the command).
 __all__ = [
     "FORWARDED_ALLOW_IPS_ENV",
     "GC_THRESHOLDS",
@@ -57,10 +55,8 @@ __all__ = [
     "LOG_LEVEL_ENV",
     "STORE_ENV",
     "QueryApp",
-    "StoreHolder",
     "app_from_environment",
     "create_app",
-    "open_for_serving",
     "tune_collector",
 ]
 

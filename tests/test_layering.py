@@ -54,21 +54,6 @@ MAY_IMPORT: Final = {
 # Modules that sit in one layer's folder but belong to another.
 ENTRY_POINTS: Final = {"iamledger.__main__": "cli"}  # `python -m iamledger`: the command, so the cli layer
 
-# Imports that break the layers today, each to be removed from here when its import goes; a listed import that no
-# longer occurs fails the test too, so the list only shrinks. Keys: (file, imported module).
-KNOWN_VIOLATIONS: Final = {
-    # The trail's commits relax durability like the views' (its own copy of projector's old _derived_data_commit);
-    # the flag's home is now iamledger.projections.commits (derived_data_commit), which the trail can use instead.
-    # projections/trail_*.py is someone else's work in progress. Issue 20 item 3.
-    ("projections/trail_index.py", "iamledger.database"): "the relaxed-commit flag; issue 20 item 3",
-    # `iamledger serve` builds and runs the endpoint: the one place the two front ends meet. To decide: a composition
-    # root above both (the console script's entry point adding `serve`), or the command moved to server/ and loaded
-    # by name. Issue 20 item 3.
-    ("cli/serve.py", "iamledger.server.app"): "iamledger serve starts the endpoint; issue 20 item 3",
-    ("cli/serve.py", "iamledger.server.ephemeral"): "iamledger serve --ephemeral; issue 20 item 3",
-    ("cli/serve.py", "iamledger.server.proxies"): "iamledger serve --forwarded-allow-ips; issue 20 item 3",
-}
-
 
 def _module_of(path: Path) -> str:
     """The installed module name of a source file under one of ``PACKAGES``' folders."""
@@ -159,22 +144,16 @@ def test_a_layer_imports_only_itself_and_the_layers_inside_it(layer: str):
     offenders = [
         f"{path}:{line} imports {module} ({theirs}; {own} may import {', '.join(sorted(MAY_IMPORT[own]))})"
         for path, line, module, own, theirs in _crossings()
-        if own == layer and (path, module) not in KNOWN_VIOLATIONS
+        if own == layer
     ]
     assert [] == offenders
-
-
-def test_the_known_violations_are_still_there():
-    """An allow-listed import that went away must leave KNOWN_VIOLATIONS too, so the list only shrinks."""
-    present = {(path, module) for path, _, module, _, _ in _crossings()}
-    assert [] == sorted(set(KNOWN_VIOLATIONS) - present)
 
 
 def test_the_cli_and_the_server_never_import_each_other():
     offenders = [
         f"{path}:{line} imports {module}"
         for path, line, module, own, theirs in _crossings()
-        if {own, theirs} == {"cli", "server"} and (path, module) not in KNOWN_VIOLATIONS
+        if {own, theirs} == {"cli", "server"}
     ]
     assert [] == offenders
 

@@ -1,4 +1,10 @@
-"""``iamledger serve``: the AWS-compatible IAM and STS endpoint, for boto3, the aws CLI and Terraform."""
+"""``iamledger serve``: the AWS-compatible IAM and STS endpoint, for boto3, the aws CLI and Terraform.
+
+The command is the endpoint's, so it lives here, and the ``iamledger`` command line finds it by its entry point
+(``iamledger.commands`` in pyproject.toml), as a plugin: the CLI never imports the server, nor the server the CLI
+(design section 8). The store URL the root's ``--db`` resolved reaches it through the click context's ``meta``
+(:data:`~iamledger.config.CLI_STORE_URL`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import socket
 
 import click
 
-from iamledger.cli.session import state
+from iamledger.config import CLI_STORE_URL
 from iamledger.domain.ids import check_account_id
 
 
@@ -82,9 +88,10 @@ def serve_command(
     """
     import uvicorn
 
-    from iamledger.server.app import StoreHolder, create_app, open_for_serving
+    from iamledger.server.app import create_app
     from iamledger.server.ephemeral import DEFAULT_ACCOUNT_ID, EphemeralStores
     from iamledger.server.proxies import TrustedProxies
+    from iamledger.server.store_holder import StoreHolder, open_for_serving
     from iamledger.store import IdentityStore
 
     if not ephemeral and (account_id or access_key_id or secret_access_key):
@@ -92,7 +99,7 @@ def serve_command(
     if bool(access_key_id) != bool(secret_access_key):
         raise click.UsageError("Give both --access-key-id and --secret-access-key, or neither.")
     stores: EphemeralStores | None = None
-    db = state().db
+    db: str | None = click.get_current_context().meta.get(CLI_STORE_URL)  # None: $IAMLEDGER_DB
     if workers > 1:
         _check_workers(db, ephemeral=ephemeral)
     if ephemeral:
