@@ -68,8 +68,8 @@ from sqlalchemy import select
 
 from iamledger import IdentityStore
 from iamledger.config import StoreURL, redact
-from iamledger.projections.tables import ACCESS_KEYS, USERS
-from iamledger.projections.trail_records import LOOKUP_KEYS
+from iamledger.projections.trail.records import LOOKUP_KEYS
+from iamledger.projections.views.tables import ACCESS_KEYS, USERS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from scale import WHO_CAN_ACTION, WHO_CAN_RESOURCE, database_size, drop_schema, iamledger

@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from iamledger import IdentityStore
 from iamledger.generate import GenerateSpec, generate
-from iamledger.projections.tables import POSITIONS, USERS
+from iamledger.projections.views.tables import POSITIONS, USERS
 
 ACCOUNT = "123456789012"
 SIMULATED_ACTIONS = ["s3:GetObject", "ec2:DescribeInstances", "iam:CreateUser", "dynamodb:PutItem", "sqs:SendMessage"]

@@ -21,7 +21,7 @@ from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import render
 from iamledger.cli.pagination import paginate
 from iamledger.cli.session import acting_in_account, state
-from iamledger.projections.trail_records import TrailRecord
+from iamledger.projections.trail.records import TrailRecord
 
 CSV_COLUMNS: Final = (
     "eventTime",

@@ -23,7 +23,7 @@ from eventsourcing.domain import AggregateCreated, DomainEvent
 from iamledger.awsmodel import operation_model, paginator_config
 from iamledger.cli.arguments import HIDDEN_PAGING_MEMBERS, option_name, summary
 from iamledger.cli.service import implemented_operations
-from iamledger.projections.event_names import EVENT_NAMES, PER_KIND
+from iamledger.projections.trail.event_names import EVENT_NAMES, PER_KIND
 
 
 def render(service: str) -> str:

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError
-from iamledger.projections.serving import ServingConfig
+from iamledger.projections.engine.serving import ServingConfig
 from iamledger.store import IdentityStore
 
 try:

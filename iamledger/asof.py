@@ -16,8 +16,8 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from iamledger.projections.temporal import reading_at
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.engine.temporal import reading_at
+from iamledger.projections.engine.timeindex import Moment
 
 if TYPE_CHECKING:
     from iamledger.store import IdentityStore

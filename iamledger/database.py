@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
 from iamledger.config import SQLITE_BUSY_TIMEOUT_SECONDS, StoreURL
-from iamledger.projections.commits import RELAXED_COMMITS
+from iamledger.projections.engine.commits import RELAXED_COMMITS
 
 __all__ = ["create_store_engine"]
 

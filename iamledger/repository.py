@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from eventsourcing.application import AggregateNotFoundError, Cache, LRUCache, Repository
 
-from iamledger.projections.temporal import read_position
+from iamledger.projections.engine.temporal import read_position
 
 AGGREGATE_CACHE_DEFAULT: Final = 4096
 

@@ -3,8 +3,8 @@ read_url=...)``, the CLI's ``--read-db``).
 
 A :class:`StandbyStore` is the store's read side on the standby: the same read methods, on an engine and an event
 recorder connected to the standby, with views and a trail that are read, never caught up, there
-(:mod:`iamledger.projections.standby`). Everything that writes stays the primary's: the security log (a refused read
-is recorded there), the credential vault; so does deciding whether the caller may read at all. The primary store
+(:mod:`iamledger.projections.engine.standby`). Everything that writes stays the primary's: the security log (a refused
+read is recorded there), the credential vault; so does deciding whether the caller may read at all. The primary store
 routes its audit reads and ``at(...)`` to it (:meth:`iamledger.IdentityStore.reader`); nothing sends a write to it,
 and a hot standby would refuse one.
 """
@@ -22,8 +22,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from iamledger.config import APPLICATION_NAME, StoreURL
 from iamledger.database import create_store_engine
 from iamledger.domain.errors import ConfigurationError, DatabaseUnavailableError
-from iamledger.projections.access_keys import AccessKeyRows
-from iamledger.projections.standby import READ_TIMEOUT, StandbyTrail, StandbyViews
+from iamledger.projections.engine.standby import READ_TIMEOUT, StandbyTrail, StandbyViews
+from iamledger.projections.views.access_keys import AccessKeyRows
 from iamledger.store import IdentityStore
 
 READ_DB_ENV_VAR: Final = "IAMLEDGER_READ_DB"

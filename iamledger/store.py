@@ -29,16 +29,17 @@ from iamledger.database import create_store_engine
 from iamledger.domain.audit import AuditContext, audit_context
 from iamledger.domain.ids import root_arn
 from iamledger.logconfig import get_logger
-from iamledger.projections.access_keys import AccessKeyRows
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.ledger import VerifyReport
-from iamledger.projections.projector import Progress, Projector
-from iamledger.projections.serving import ServingConfig, ServingProjector
-from iamledger.projections.standby import READ_TIMEOUT
-from iamledger.projections.temporal import reading_now
-from iamledger.projections.timeindex import settle
-from iamledger.projections.trail_index import TrailProjection
-from iamledger.repository import OrderedLRUCache, TemporalRepository, aggregate_cache_size
+from iamledger.projections.engine.projector import Projector
+from iamledger.projections.engine.serving import ServingConfig, ServingProjector
+from iamledger.projections.engine.standby import READ_TIMEOUT
+from iamledger.projections.engine.temporal import reading_now
+from iamledger.projections.engine.timeindex import settle
+from iamledger.projections.engine.view_rebuild import Progress
+from iamledger.projections.log.chain_report import VerifyReport
+from iamledger.projections.trail.index import TrailProjection
+from iamledger.projections.views.access_keys import AccessKeyRows
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.repository import TemporalRepository, aggregate_cache_size
 from iamledger.security_log import SecurityLog
 from iamledger.services.account import AccountService
 from iamledger.services.authn import AuthenticationService
@@ -62,7 +63,7 @@ from iamledger.store_accounts import StoreAccounts
 from iamledger.store_opening import prepare_sqlite_file, schema_lock
 from iamledger.vault import Vault
 
-__all__ = ["REPLICATED_SAVE", "IdentityStore", "OrderedLRUCache", "check_replicated_save"]
+__all__ = ["REPLICATED_SAVE", "IdentityStore", "check_replicated_save"]
 
 log = get_logger(__name__)
 
@@ -104,7 +105,6 @@ def check_replicated_save() -> None:
 
 check_replicated_save()
 
-_TemporalRepository = TemporalRepository  # its name before it moved to iamledger.repository
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -361,10 +361,10 @@ class IdentityStore(
         store's); ``read_timeout`` is how long such a read waits for a position the standby has not reached
         (default 5 seconds).
 
-        ``serving`` (a :class:`~iamledger.projections.serving.ServingConfig`, also ``iamledger.ServingConfig``)
+        ``serving`` (a :class:`~iamledger.projections.engine.serving.ServingConfig`, also ``iamledger.ServingConfig``)
         opens the store for serving requests one after another, as the HTTP endpoint does: its projector is then a
-        :class:`~iamledger.projections.serving.ServingProjector`, which catches the views up once per request (the
-        server marks each one) rather than before every read. With ``ServingConfig(sole_writer=True)``, for a store
+        :class:`~iamledger.projections.engine.serving.ServingProjector`, which catches the views up once per request
+        (the server marks each one) rather than before every read. With ``ServingConfig(sole_writer=True)``, for a store
         only this process writes, the projector records the saves and applies them to the views itself (SQLite), and
         the cached aggregates are trusted as current. Without it (the default) every read catches the views up with
         the log.

@@ -18,7 +18,7 @@ from iamledger.domain.names import NameIndex
 from iamledger.domain.policies import ManagedPolicy, check_document
 from iamledger.domain.roles import Role
 from iamledger.domain.users import User
-from iamledger.projections.catalogue import aws_managed_policies
+from iamledger.projections.views.catalogue import aws_managed_policies
 from iamledger.store import IdentityStore
 from iamledger.synthetic_documents import policy_document, trust_policy
 

@@ -11,7 +11,7 @@ The store is used from the event loop's thread: every request's work (verificati
 runs there in turn, so the store never sees two threads at once (:class:`QueryApp`).
 
 The stores are opened for serving (``IdentityStore.open(url, serving=ServingConfig(...))``), which gives them the
-projector that catches the views up per request (:class:`~iamledger.projections.serving.ServingProjector`); the
+projector that catches the views up per request (:class:`~iamledger.projections.engine.serving.ServingProjector`); the
 endpoint marks where each request begins and ends. Each request starts by bringing the views up to the log's head: a
 write made by any process before the request started is seen by it, so a policy change applies from the next request
 on, in every worker. Within one request the views are caught up again only after the request itself has written.

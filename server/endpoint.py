@@ -17,7 +17,7 @@ from iamledger.context import bound_audit_context
 from iamledger.domain.audit import ANONYMOUS, AuditContext
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.logconfig import get_logger
-from iamledger.projections.serving import ServingProjector
+from iamledger.projections.engine.serving import ServingProjector
 from iamledger.server.actions import VERSIONS, check_supported, requested_operation
 from iamledger.server.protocol import parse_parameters, serialize_error, serialize_result
 from iamledger.server.query_form import first_value, request_fields

@@ -12,7 +12,7 @@ from typing import Final
 
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key
 from iamledger.masterkey import KEY_BYTES
-from iamledger.projections.serving import ServingConfig
+from iamledger.projections.engine.serving import ServingConfig
 from iamledger.server.store_holder import StoreHolder
 from iamledger.services.root_keys import install_root_access_key
 from iamledger.store import IdentityStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from iamledger.projections.serving import ServingConfig
+from iamledger.projections.engine.serving import ServingConfig
 from iamledger.store import IdentityStore
 
 

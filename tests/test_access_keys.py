@@ -16,7 +16,7 @@ from iamledger.domain.errors import (
     ValidationError,
 )
 from iamledger.domain.ids import secret_fingerprint
-from iamledger.projections.access_keys import find_access_key
+from iamledger.projections.views.access_keys import find_access_key
 from tests.shapes import assert_output_shape
 
 ACCOUNT = "123456789012"

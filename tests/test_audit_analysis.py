@@ -25,9 +25,9 @@ from iamledger.audit.trust import assumable_by
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
-from iamledger.projections import analysis
-from iamledger.projections.event_names import event_name
-from iamledger.projections.trail_query import lookup_events
+from iamledger.projections.access import policy_reasons
+from iamledger.projections.trail.event_names import event_name
+from iamledger.projections.trail.query import lookup_events
 from tests.clirunner import run
 
 A = "123456789012"
@@ -742,11 +742,11 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
             fast = _all_subjects(conn, A)
             slow = _all_subjects_one_by_one(conn, A)
             assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
-            reasons = analysis.ReasonBook(conn)
+            reasons = policy_reasons.ReasonBook(conn)
             credentials = _CredentialBook(conn, store, A, _moment)
             for subject in fast:
                 for policy in subject.policies:
-                    expected = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+                    expected = policy_reasons.reasons_for(conn, subject.entity_kind, subject.row, policy)
                     assert reasons.reasons_for(subject.entity_kind, subject.row, policy) == expected
                 assert credentials.of(subject) == _credentials(conn, subject, _moment)
             contexts: dict[str, dict] = {}

@@ -21,11 +21,11 @@ from iamledger.audit import diff
 from iamledger.audit.decisions import _decision_at
 from iamledger.audit.moments import _moment
 from iamledger.domain.errors import IdentityStoreError
-from iamledger.projections import analysis, permissions
-from iamledger.projections.projector import Projector
-from iamledger.projections.tables import POLICY_SERVICES, ROLES, USERS
-from iamledger.projections.temporal import live, reading_at, reading_now
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis, permissions
+from iamledger.projections.engine.projector import Projector
+from iamledger.projections.engine.temporal import live, reading_at, reading_now
+from iamledger.projections.engine.timeindex import Moment
+from iamledger.projections.views.tables import POLICY_SERVICES, ROLES, USERS
 from tests.conftest import ACCOUNT_ID
 from tests.test_time_travel import _fresh_store
 from tests.test_who_can_index import GROUPS, POLICIES, _arn, _run

@@ -27,7 +27,7 @@ from iamledger.domain.errors import (
     ValidationError,
 )
 from iamledger.domain.federation import SAMLRoleSession, WebIdentityRoleSession
-from iamledger.projections.access_keys import find_access_key
+from iamledger.projections.views.access_keys import find_access_key
 from iamledger.server import StoreHolder, open_for_serving
 from tests.clirunner import run
 from tests.shapes import assert_output_shape

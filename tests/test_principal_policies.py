@@ -91,7 +91,7 @@ def test_attaching_an_unknown_policy_is_no_such_entity(iam: IdentityStore):
 
 
 def test_at_most_ten_managed_policies_per_group(iam: IdentityStore):
-    from iamledger.projections.catalogue import aws_managed_policies
+    from iamledger.projections.views.catalogue import aws_managed_policies
 
     iam.create_group(GroupName="g")
     arns = sorted(aws_managed_policies())[:11]

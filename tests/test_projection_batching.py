@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from iamledger import IdentityStore
-from iamledger.projections import registry
-from iamledger.projections.tables import GROUP_MEMBERS, TAGS, TRACKING, USERS, metadata
-from iamledger.projections.write_batches import bulk_loading
+from iamledger.projections.engine import registry
+from iamledger.projections.engine.write_batches import bulk_loading
+from iamledger.projections.views.tables import GROUP_MEMBERS, TAGS, TRACKING, USERS, metadata
 
 DOC = json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}})
 DOC2 = json.dumps({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}})
@@ -256,7 +256,7 @@ def test_a_handler_that_is_not_batch_aware_sees_the_effects_of_earlier_events(ia
 def test_views_far_behind_from_empty_are_caught_up_in_bulk_like_one_event_at_a_time(
     iam: IdentityStore, monkeypatch: Any
 ):
-    from iamledger.projections import projector
+    from iamledger.projections.engine import projector
 
     _random_history(iam, random.Random(5), 60)
     iam.list_users()

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select, text
 
 from iamledger import IdentityStore
-from iamledger.projections import ledger
-from iamledger.projections.tables import POSITIONS, TRACKING, USERS, metadata
+from iamledger.projections.log import ledger
+from iamledger.projections.views.tables import POSITIONS, TRACKING, USERS, metadata
 from tests.clirunner import run
 
 ACCOUNT_ID = "123456789012"

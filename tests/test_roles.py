@@ -19,7 +19,7 @@ from iamledger.domain.errors import (
 )
 from iamledger.domain.ids import new_unique_id
 from iamledger.domain.roles import Role
-from iamledger.projections.catalogue import aws_managed_policies
+from iamledger.projections.views.catalogue import aws_managed_policies
 from tests.clirunner import run
 from tests.shapes import assert_output_shape
 

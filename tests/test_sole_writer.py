@@ -16,10 +16,10 @@ from eventsourcing.persistence import IntegrityError
 from iamledger import IdentityStore, ServingConfig
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.masterkey import KEY_BYTES
-from iamledger.projections.ledger import EventLogCorruptedError
-from iamledger.projections.projector import Projector
-from iamledger.projections.serving import ServingProjector
-from iamledger.store import _TemporalRepository
+from iamledger.projections.engine.projector import Projector
+from iamledger.projections.engine.serving import ServingProjector
+from iamledger.projections.log.ledger import EventLogCorruptedError
+from iamledger.repository import TemporalRepository
 
 ONLY_WRITER = ServingConfig(sole_writer=True, disposable=True)
 """As ``serve --ephemeral`` opens its stores (``iamledger.server.ephemeral.SERVING``)."""
@@ -48,13 +48,13 @@ def test_the_store_builds_the_projector_its_configuration_names(tmp_path: Path):
         assert isinstance(serving.projector, ServingProjector)
         assert not serving.projector.sole_writer
         repository = serving.repository
-        assert isinstance(repository, _TemporalRepository)
+        assert isinstance(repository, TemporalRepository)
         assert repository.known is None  # other processes write: aggregates are fast-forwarded from the log
     with IdentityStore.open(url, serving=ONLY_WRITER) as only:
         assert isinstance(only.projector, ServingProjector)
         assert (only.projector.sole_writer, only.projector.disposable) == (True, True)
         repository = only.repository
-        assert isinstance(repository, _TemporalRepository)
+        assert isinstance(repository, TemporalRepository)
         assert repository.known is not None  # the only writer trusts its cached aggregates
     with pytest.raises(ValueError, match="sole_writer"):
         ServingConfig(disposable=True)
@@ -99,7 +99,7 @@ def test_a_save_whose_views_cannot_be_applied_records_nothing(only_writer, monke
     def broken(*_: Any) -> None:
         raise ValueError("a view handler failed")
 
-    monkeypatch.setattr("iamledger.projections.projector.dispatch_batch", broken)
+    monkeypatch.setattr("iamledger.projections.engine.projector.dispatch_batch", broken)
     with pytest.raises(IdentityStoreError):
         store.create_user(UserName="bob")
     monkeypatch.undo()
@@ -203,7 +203,7 @@ def test_a_view_failure_after_the_response_leaves_the_save_in_the_log_for_the_ca
     def broken(*_: Any) -> None:
         raise ValueError("a view handler failed")
 
-    monkeypatch.setattr("iamledger.projections.projector.dispatch_batch", broken)
+    monkeypatch.setattr("iamledger.projections.engine.projector.dispatch_batch", broken)
     with pytest.raises(EventLogCorruptedError, match="a view handler failed"):
         views.catch_up()
     monkeypatch.undo()
@@ -300,7 +300,7 @@ def test_the_only_writers_cache_answers_as_eventsourcings_lru_cache():
 
     from eventsourcing.application import LRUCache
 
-    from iamledger.store import OrderedLRUCache
+    from iamledger.repository import OrderedLRUCache
 
     keys = [uuid.uuid4() for _ in range(12)]
     ours, theirs = OrderedLRUCache(maxsize=5), LRUCache(maxsize=5)

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import delete, text
 
 from iamledger import IdentityStore
-from iamledger.projections import ledger
-from iamledger.projections.ledger import EventLogCorruptedError
-from iamledger.projections.tables import POSITIONS
+from iamledger.projections.log import chain_links, ledger
+from iamledger.projections.log.ledger import EventLogCorruptedError
+from iamledger.projections.views.tables import POSITIONS
 from tests.clirunner import Result, run
 
 
@@ -272,7 +272,7 @@ def test_events_checkpointed_at_save_time_are_checked_before_any_read(store_url:
 
 
 def test_the_batched_links_are_the_links_one_at_a_time():
-    """``append`` computes a batch's links inline; they must be :func:`ledger.link` chained, whatever the types."""
+    """``append`` computes a batch's links inline; they must be :func:`chain_links.link` chained, whatever the types."""
     import os
     import random
     import uuid
@@ -286,10 +286,10 @@ def test_the_batched_links_are_the_links_one_at_a_time():
             state = memoryview(state)
         topic = "iamledger.domain.users:User.Cr\u00e9\udcff" if i % 7 == 0 else "iamledger.domain.users:User.Created"
         events.append((rng.randint(1, 10**12), originator, rng.randint(1, 10**6), topic, state))
-    for previous in (ledger.GENESIS, "ab" * 32, "not a hex link"):
+    for previous in (chain_links.GENESIS, "ab" * 32, "not a hex link"):
         expected, current = [], previous
         for event in events:
-            current = ledger.link(current, *event)
+            current = chain_links.link(current, *event)
             expected.append(current)
         assert ledger._links(previous, events) == expected
 

@@ -32,9 +32,9 @@ from iamledger.domain.permissions import (
 )
 from iamledger.domain.policies import ManagedPolicy
 from iamledger.domain.users import User
-from iamledger.projections import ledger
-from iamledger.projections.tables import POSITIONS
-from iamledger.projections.timeindex import parse_time, resolve
+from iamledger.projections.engine.timeindex import parse_time, resolve
+from iamledger.projections.log import chain_links, ledger
+from iamledger.projections.views.tables import POSITIONS
 from iamledger.services.simulation import simulate_custom_policy
 from tests.clirunner import run
 from tests.conftest import ACCOUNT_ID, postgres_base_url
@@ -93,9 +93,9 @@ def test_recorded_times_stay_monotonic_when_writers_clocks_disagree(iam):
         # Each link covers the one before: the same events give the same chain, a changed byte another one.
         links = [r["link"] for r in rows]
         assert len(set(links)) == 4
-        expected = ledger.link(ledger.GENESIS, 1, uuid.UUID(int=1), 1, "t:T", b"{}")
+        expected = chain_links.link(chain_links.GENESIS, 1, uuid.UUID(int=1), 1, "t:T", b"{}")
         assert links[0] == expected
-        assert ledger.link(links[0], 2, uuid.UUID(int=2), 1, "t:T", b"{ }") != links[1]
+        assert chain_links.link(links[0], 2, uuid.UUID(int=2), 1, "t:T", b"{ }") != links[1]
 
 
 def test_every_event_gets_a_position_with_a_recorded_time_and_a_link(iam):

@@ -19,7 +19,7 @@ from eventsourcing.persistence import StoredEvent
 from iamledger import AuditContext, IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.errors import AccessDeniedError, EntityAlreadyExistsError, ValidationError
-from iamledger.projections.trail_query import entity_history, lookup_events
+from iamledger.projections.trail.query import entity_history, lookup_events
 from tests.clirunner import run
 
 A = "123456789012"

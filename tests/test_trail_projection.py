@@ -18,11 +18,11 @@ from iamledger import AuditContext, IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.errors import IdentityStoreError
 from iamledger.domain.names import NameIndex
-from iamledger.projections import trail_index
-from iamledger.projections.trail_lookup import stored_records
-from iamledger.projections.trail_query import entity_history, lookup_events
-from iamledger.projections.trail_render import Trail
-from iamledger.projections.trail_tables import TRAIL_STATE
+from iamledger.projections.trail import index as trail_index
+from iamledger.projections.trail.lookup import stored_records
+from iamledger.projections.trail.query import entity_history, lookup_events
+from iamledger.projections.trail.render import Trail
+from iamledger.projections.trail.tables import TRAIL_STATE
 from tests.conftest import ACCOUNT_ID
 from tests.test_time_travel import GROUPS, POLICIES, USERS, _apply, _fresh_store, _policy_arn, operations
 from tests.trail_oracle import replayed_entity_history, replayed_lookup_events
@@ -175,7 +175,7 @@ def test_lookups_and_histories_never_replay_the_logs(iam, monkeypatch):
 def test_verify_finds_a_changed_record_and_a_rebuild_mends_it(iam, store_url, capsys):
     import zlib
 
-    from iamledger.projections.trail_tables import TRAIL_RECORDS
+    from iamledger.projections.trail.tables import TRAIL_RECORDS
     from tests.clirunner import run
 
     iam.create_user(UserName="alice")
@@ -348,8 +348,8 @@ def test_a_trail_an_older_version_rendered_is_projected_again(iam, store_url):
 
     from sqlalchemy import delete as sa_delete
 
-    from iamledger.projections.tables import TRACKING
-    from iamledger.projections.trail_tables import TRAIL_RECORDS
+    from iamledger.projections.trail.tables import TRAIL_RECORDS
+    from iamledger.projections.views.tables import TRACKING
 
     iam.create_user(UserName="alice")
     iam.trail.catch_up()

@@ -1,7 +1,7 @@
 """SQL over view tables lives next to the projection that writes them (design.md section 8, issue 20 item 2).
 
 No module outside ``projections/`` (``iamledger/``, ``domain/``, ``cli/``, ``server/``; not the tests nor ``bench/``)
-imports a view table (``iamledger.projections.tables``, ``iamledger.projections.trail_tables``) or SQLAlchemy's
+imports a view table (``iamledger.projections.views.tables``, ``iamledger.projections.trail.tables``) or SQLAlchemy's
 statement builders (``select``, ``insert``, ``update``, ``delete``): a service or an audit question that reads a
 view calls the named query function of the view's module (``find_user_by_arn``, ``principal_rows(conn, kind,
 ...)``...), never builds its own statement nor hands a table to a generic helper.
@@ -22,17 +22,17 @@ from typing import Final
 import pytest
 
 from iamledger import IdentityStore
-from iamledger.projections.principals import find_named, find_principal_by_arn
-from iamledger.projections.roles import find_role_by_arn, find_role_by_uuid, find_role_named_exactly
-from iamledger.projections.temporal import reading_at
-from iamledger.projections.users import find_user_by_arn, user_uuid_of_arn
+from iamledger.projections.engine.temporal import reading_at
+from iamledger.projections.views.principals import find_named, find_principal_by_arn
+from iamledger.projections.views.roles import find_role_by_arn, find_role_by_uuid, find_role_named_exactly
+from iamledger.projections.views.users import find_user_by_arn, user_uuid_of_arn
 
 # Under CI's wheel run the tests are copied away from the sources; IAMLEDGER_SOURCE_ROOT points back at them.
 ROOT = Path(os.environ.get("IAMLEDGER_SOURCE_ROOT") or Path(__file__).resolve().parent.parent)
 
 # The source folders outside projections/ (pyproject's package-dir).
 FOLDERS: Final = ("iamledger", "domain", "cli", "server")
-VIEW_MODULES: Final = frozenset({"iamledger.projections.tables", "iamledger.projections.trail_tables"})
+VIEW_MODULES: Final = frozenset({"iamledger.projections.views.tables", "iamledger.projections.trail.tables"})
 SQL_BUILDERS: Final = frozenset({"select", "insert", "update", "delete"})
 
 # Modules whose own tables are not views: they may build SQL over them (never over a view: a view table import is
@@ -54,7 +54,7 @@ def _source_files() -> list[Path]:
 
 def offences(source: str, filename: str = "<source>") -> Iterator[tuple[int, str, str]]:
     """What ``source`` imports against the rule, as ``(line, imported, kind)``: ``imported`` is the module's name
-    and the imported name (``iamledger.projections.tables.USERS``, ``sqlalchemy.select``), ``kind`` is ``view``
+    and the imported name (``iamledger.projections.views.tables.USERS``, ``sqlalchemy.select``), ``kind`` is ``view``
     (a view table, or a view tables module) or ``sql`` (a statement builder)."""
     tree = ast.parse(source, filename=filename)
     sqlalchemy_names: set[str] = set()  # names bound to the sqlalchemy package (or a submodule) by ``import``
@@ -127,13 +127,13 @@ def test_the_source_folders_are_found() -> None:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("from iamledger.projections.tables import USERS, ROLES", {"iamledger.projections.tables.USERS"}),
+        ("from iamledger.projections.views.tables import USERS, ROLES", {"iamledger.projections.views.tables.USERS"}),
         (
-            "from iamledger.projections.trail_tables import TRAIL_INDEX",
-            {"iamledger.projections.trail_tables.TRAIL_INDEX"},
+            "from iamledger.projections.trail.tables import TRAIL_INDEX",
+            {"iamledger.projections.trail.tables.TRAIL_INDEX"},
         ),
-        ("from iamledger.projections import tables", {"iamledger.projections.tables"}),
-        ("import iamledger.projections.tables as t", {"iamledger.projections.tables"}),
+        ("from iamledger.projections.views import tables", {"iamledger.projections.views.tables"}),
+        ("import iamledger.projections.views.tables as t", {"iamledger.projections.views.tables"}),
         ("from sqlalchemy import Connection, select", {"sqlalchemy.select"}),
         ("from sqlalchemy import update as u", {"sqlalchemy.update"}),
         ("from sqlalchemy.sql import delete", {"sqlalchemy.sql.delete"}),
@@ -142,8 +142,8 @@ def test_the_source_folders_are_found() -> None:
         ("import sqlalchemy.sql\nsqlalchemy.sql.select(x)", {"sqlalchemy.sql.select"}),
         ("def f():\n    from sqlalchemy import select\n", {"sqlalchemy.select"}),
         (
-            "if TYPE_CHECKING:\n    from iamledger.projections.tables import USERS\n",
-            {"iamledger.projections.tables.USERS"},
+            "if TYPE_CHECKING:\n    from iamledger.projections.views.tables import USERS\n",
+            {"iamledger.projections.views.tables.USERS"},
         ),
     ],
 )
@@ -156,8 +156,8 @@ def test_offences_are_recognised(source: str, expected: set[str]) -> None:
     [
         "from sqlalchemy import Connection, Engine, text",
         "from sqlalchemy.exc import OperationalError",
-        "from iamledger.projections.users import find_user_by_arn",
-        "from iamledger.projections import analysis\nanalysis.principal_rows(conn, 'user', account)",
+        "from iamledger.projections.views.users import find_user_by_arn",
+        "from iamledger.projections.access import analysis\nanalysis.principal_rows(conn, 'user', account)",
         "rows.select(x)\nquery.update(y)",
     ],
 )

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, create_engine, event, insert, select
 
-from iamledger.projections.principals import account_of, remember_account
-from iamledger.projections.tables import USERS, metadata
-from iamledger.projections.temporal_rows import close_rows, current_rows, open_row
+from iamledger.projections.engine.temporal_rows import close_rows, current_rows, open_row
+from iamledger.projections.views.principals import account_of, remember_account
+from iamledger.projections.views.tables import USERS, metadata
 
 
 @pytest.fixture

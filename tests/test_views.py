@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from iamledger import IdentityStore
-from iamledger.projections.tables import TRACKING, metadata
+from iamledger.projections.views.tables import TRACKING, metadata
 
 
 def _snapshot(store: IdentityStore) -> dict[str, list[tuple]]:
@@ -63,7 +63,7 @@ def test_rows_carry_the_interval_in_which_they_were_true(iam: IdentityStore):
     iam.create_user(UserName="bob")
     iam.update_user(UserName="bob", NewUserName="robert")
     iam.projector.catch_up()
-    from iamledger.projections.tables import USERS
+    from iamledger.projections.views.tables import USERS
 
     with iam.engine.connect() as conn:
         rows = conn.execute(select(USERS.c.user_name, USERS.c.valid_from, USERS.c.valid_to)).all()

@@ -18,7 +18,7 @@ from iamledger.audit.moments import _reading
 from iamledger.audit.subjects import _all_subjects
 from iamledger.audit.trust import assumable_by
 from iamledger.domain.errors import IdentityStoreError
-from iamledger.projections import permissions
+from iamledger.projections.access import permissions
 from tests.conftest import ACCOUNT_ID
 from tests.test_time_travel import _fresh_store
 

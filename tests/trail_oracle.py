@@ -1,8 +1,8 @@
 """The audit trail by replay: the whole identity log and security log read again for each question.
 
 This was iamledger's implementation of ``LookupEvents`` and of an entity's history until the trail became a
-projection (:mod:`iamledger.projections.trail_index`). It stays here as the oracle the projection is compared with:
-the same renderer (:class:`~iamledger.projections.trail_render.Trail`) fed every event in order, then filtered by
+projection (:mod:`iamledger.projections.trail.index`). It stays here as the oracle the projection is compared with:
+the same renderer (:class:`~iamledger.projections.trail.render.Trail`) fed every event in order, then filtered by
 brute force.
 """
 
@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from iamledger.domain.arns import policy_arn_parts
-from iamledger.projections.trail_query import (
+from iamledger.projections.trail.query import (
     HISTORY_KINDS,
     _check_attributes,
     _decode_token,
     _encode_token,
     _matches,
 )
-from iamledger.projections.trail_records import MAX_RESULTS, RESOURCE_TYPES, TrailRecord, _second
-from iamledger.projections.trail_render import Trail
+from iamledger.projections.trail.records import MAX_RESULTS, RESOURCE_TYPES, TrailRecord, _second
+from iamledger.projections.trail.render import Trail
 
 
 def select_records(

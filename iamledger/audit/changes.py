@@ -12,14 +12,14 @@ from sqlalchemy import Connection
 
 from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import NoSuchEntityError
-from iamledger.projections import analysis
-from iamledger.projections.temporal import reading_at
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis
+from iamledger.projections.engine.temporal import reading_at
+from iamledger.projections.engine.timeindex import Moment
 
 
 @dataclass(frozen=True)
 class _Category:
-    """One kind of row a diff compares: its name (its rows: :data:`~iamledger.projections.analysis.DIFF_VIEWS`),
+    """One kind of row a diff compares: its name (its rows: :data:`~iamledger.projections.access.analysis.DIFF_VIEWS`),
     the columns that identify a row, the columns whose change is a change of the row, and how a row is shown."""
 
     name: str

@@ -10,9 +10,9 @@ from sqlalchemy import Connection
 from iamledger.audit.subjects import Subject, _stored_subject
 from iamledger.domain.policy import Decision, EvalDecision, Request, evaluate, request_context
 from iamledger.domain.policy.simulation import _owner, simulation_context
-from iamledger.projections import analysis
-from iamledger.projections.temporal import reading_at
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis
+from iamledger.projections.engine.temporal import reading_at
+from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase
 
 

@@ -15,10 +15,10 @@ from iamledger.audit.provenance import EventBook
 from iamledger.audit.subjects import Subject, _stored_subject, _subjects_of
 from iamledger.domain.errors import ValidationError
 from iamledger.domain.policy import AppliedPolicy, EvalDecision
-from iamledger.projections import analysis, permissions
-from iamledger.projections.effective import EffectivePolicy
-from iamledger.projections.temporal import reading_at, reading_now
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis, permissions
+from iamledger.projections.access.effective import EffectivePolicy
+from iamledger.projections.engine.temporal import reading_at, reading_now
+from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase, translated
 
 
@@ -105,10 +105,10 @@ def _compared(
     between them, sorted by kind then ARN (a principal that did not exist at a moment denies implicitly there).
 
     Only those are evaluated (design section 7): a principal's decisions depend on its rows of the views (see
-    :func:`~iamledger.projections.analysis.change_points`) and on the moment's time, so they can differ only for a
-    principal one of whose rows began or ended between the moments
-    (:func:`~iamledger.projections.analysis.principals_touched`), or holding a policy that reads the time
-    (:func:`~iamledger.projections.permissions.time_dependent_holders`, at either moment); every other principal
+    :func:`~iamledger.projections.access.analysis.change_points`) and on the moment's time, so they can differ only for
+    a principal one of whose rows began or ended between the moments
+    (:func:`~iamledger.projections.access.analysis.principals_touched`), or holding a policy that reads the time
+    (:func:`~iamledger.projections.access.permissions.time_dependent_holders`, at either moment); every other principal
     has the same policies, tags and row at both, and a request context differing only by keys none of its policies
     reads."""
     candidates = analysis.principals_touched(conn, account_id, first.position, second.position)

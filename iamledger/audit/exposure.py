@@ -14,9 +14,9 @@ from iamledger.audit.provenance import EventBook
 from iamledger.audit.subjects import _SESSION_ARN
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import EvalDecision
-from iamledger.projections import analysis
-from iamledger.projections.temporal import reading_now
-from iamledger.projections.timeindex import Moment, time_of
+from iamledger.projections.access import analysis
+from iamledger.projections.engine.temporal import reading_now
+from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.services.base import ServiceBase, translated
 
 
@@ -45,7 +45,7 @@ def exposure(
     from the rename). ``"Windows"`` lists them all in time order, each with its ``PrincipalId``.
 
     The decision can change only where a row it depends on began or ended (see
-    :func:`iamledger.projections.analysis.change_points`), so it is evaluated at those positions only."""
+    :func:`iamledger.projections.access.analysis.change_points`), so it is evaluated at those positions only."""
     account_id = store.current_account_id()
     _authorize(store, "SimulatePrincipalPolicy", {"PolicySourceArn": PrincipalArn}, account_id)
     _check_action(ActionName)

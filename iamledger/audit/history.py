@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from iamledger.audit.lookup import trail_account
-from iamledger.projections import trail_query
-from iamledger.projections.trail_records import TrailRecord
+from iamledger.projections.trail import query as trail_query
+from iamledger.projections.trail.records import TrailRecord
 from iamledger.services.base import ServiceBase
 
 

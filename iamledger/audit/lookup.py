@@ -1,7 +1,7 @@
 """CloudTrail's ``LookupEvents`` over the store's own history.
 
 The records are rendered from the identity log and the security log as they are projected (see
-:mod:`iamledger.projections.trail_index`); here the caller is authorized (``cloudtrail:LookupEvents``, on ``*``; the
+:mod:`iamledger.projections.trail.index`); here the caller is authorized (``cloudtrail:LookupEvents``, on ``*``; the
 root user and library calls without a bound caller need nothing) and only the records of its account are read.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from iamledger.projections import trail_query
-from iamledger.projections.temporal import reading_now
+from iamledger.projections.engine.temporal import reading_now
+from iamledger.projections.trail import query as trail_query
 from iamledger.services.base import ServiceBase
 
 

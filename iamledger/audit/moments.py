@@ -10,8 +10,8 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from iamledger.domain.policy import check_simulation_input
-from iamledger.projections.temporal import reading_at, reading_now
-from iamledger.projections.timeindex import Moment, settle
+from iamledger.projections.engine.temporal import reading_at, reading_now
+from iamledger.projections.engine.timeindex import Moment, settle
 from iamledger.services.base import ServiceBase, translated
 
 _ANALYSIS_OPERATION: Final = "GetAccountAuthorizationDetails"

@@ -13,10 +13,10 @@ from sqlalchemy import Connection
 
 from iamledger.audit.subjects import Subject
 from iamledger.domain.policy import Decision, MatchedStatement, PolicyRole
-from iamledger.projections import analysis
-from iamledger.projections.effective import EffectivePolicy
-from iamledger.projections.event_names import event_name
-from iamledger.projections.ledger import raw_events_at
+from iamledger.projections.access import analysis, policy_reasons
+from iamledger.projections.access.effective import EffectivePolicy
+from iamledger.projections.log.ledger import raw_events_at
+from iamledger.projections.trail.event_names import event_name
 from iamledger.services.base import ServiceBase
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ _ENTITY_NAMES: Final[dict[str, tuple[str, str]]] = {
     "Role": ("role", "RoleName"),
     "ManagedPolicy": ("policy", "PolicyArn"),
 }
-"""The entity an event's aggregate is (its kind, as :func:`~iamledger.projections.analysis.label_at` takes it), and
-the field its name (a managed policy's: its ARN) is described under."""
+"""The entity an event's aggregate is (its kind, as :func:`~iamledger.projections.access.analysis.label_at` takes it),
+and the field its name (a managed policy's: its ARN) is described under."""
 
 
 def _app(store: ServiceBase) -> Application[uuid.UUID]:
@@ -198,7 +198,7 @@ def _provenance(
         return []
     if policy is None:
         return []
-    reasons = analysis.reasons_for(conn, subject.entity_kind, subject.row, policy)
+    reasons = policy_reasons.reasons_for(conn, subject.entity_kind, subject.row, policy)
     return [book.describe(r.position, r.what) for r in reasons]
 
 
@@ -254,7 +254,7 @@ def _explain(
 
 
 def _paths(
-    reasons_book: analysis.ReasonBook, book: EventBook, subject: Subject, decision: Decision
+    reasons_book: policy_reasons.ReasonBook, book: EventBook, subject: Subject, decision: Decision
 ) -> list[dict[str, Any]]:
     """The paths by which the decision's identity statements apply to the subject (``direct`` or ``group``), each
     with the events that put it in place."""
@@ -262,11 +262,11 @@ def _paths(
 
 
 def pending_paths(
-    reasons_book: analysis.ReasonBook, subject: Subject, decision: Decision
-) -> list[tuple[dict[str, Any], list[analysis.Reason]]]:
+    reasons_book: policy_reasons.ReasonBook, subject: Subject, decision: Decision
+) -> list[tuple[dict[str, Any], list[policy_reasons.Reason]]]:
     """:func:`_paths` before its events are described: each path with the reasons (positions) behind it, so that
     the events of many answers can be read at once (:meth:`EventBook.prefetch`)."""
-    paths: dict[tuple[Any, ...], tuple[dict[str, Any], list[analysis.Reason]]] = {}
+    paths: dict[tuple[Any, ...], tuple[dict[str, Any], list[policy_reasons.Reason]]] = {}
     for statement in decision.matched_statements:
         if statement.role is not PolicyRole.IDENTITY:
             continue
@@ -287,7 +287,7 @@ def pending_paths(
 
 
 def described_paths(
-    book: EventBook, pending: list[tuple[dict[str, Any], list[analysis.Reason]]]
+    book: EventBook, pending: list[tuple[dict[str, Any], list[policy_reasons.Reason]]]
 ) -> list[dict[str, Any]]:
     """The paths of :func:`pending_paths`, each with ``Provenance``: its events described."""
     for path, reasons in pending:

@@ -26,8 +26,8 @@ from iamledger.domain.policy import (
     evaluate,
 )
 from iamledger.domain.policy.simulation import _action_result, _caller, _owner, _resource_owner, simulation_context
-from iamledger.projections import analysis
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis
+from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase
 from iamledger.services.paging import page
 

@@ -14,7 +14,7 @@ from iamledger.audit.lookup import lookup_events
 from iamledger.audit.simulation import simulate_principal_policy_at
 from iamledger.audit.what_can import what_can
 from iamledger.audit.who_can import stream_who_can, who_can
-from iamledger.projections.trail_records import TrailRecord
+from iamledger.projections.trail.records import TrailRecord
 from iamledger.services.base import ServiceBase
 
 

@@ -15,15 +15,15 @@ from sqlalchemy import Connection
 
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import AppliedPolicy, MatchedStatement, PolicySet, PolicySource, Principal
-from iamledger.projections import analysis
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.effective import (
+from iamledger.projections.access import analysis
+from iamledger.projections.access.effective import (
     EffectivePolicy,
     effective_policies,
     effective_policies_of_all,
 )
-from iamledger.projections.tags import current_tags, current_tags_of_all
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.engine.timeindex import Moment
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.tags import current_tags, current_tags_of_all
 from iamledger.services.base import ServiceBase
 from iamledger.services.callers import assumed_role_principal, session_policy_documents
 

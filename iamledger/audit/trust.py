@@ -9,7 +9,7 @@ from typing import Any, Final
 from iamledger.audit.decisions import _request_context
 from iamledger.audit.subjects import Subject, shared_decision_key
 from iamledger.domain.policy import AppliedPolicy, PolicyKind, PolicySource, Request, evaluate, parse
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.engine.timeindex import Moment
 
 
 def _trust_outsiders(trust_text: str, account_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from iamledger.audit.subjects import resolve_subject
 from iamledger.awsmodel import service_model
 from iamledger.domain.policy import PolicyKind, parse
 from iamledger.domain.policy.wildcards import compile_glob
-from iamledger.projections.effective import EffectivePolicy
+from iamledger.projections.access.effective import EffectivePolicy
 from iamledger.services.base import ServiceBase
 
 _EXPANDED_SERVICES: Final = ("iam", "sts")

@@ -19,10 +19,10 @@ from iamledger.audit.simulation import _CredentialBook
 from iamledger.audit.subjects import Subject, _all_subjects, _subjects_of, shared_decision_key
 from iamledger.audit.trust import _ACCOUNT_NAME, _ASSUME_ROLE, AssumePool, _trust_outsiders, assumers
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicyKind, PolicySource
-from iamledger.projections import analysis, permissions
-from iamledger.projections.effective import EffectivePolicy
-from iamledger.projections.temporal import reading_at, reading_now
-from iamledger.projections.timeindex import Moment
+from iamledger.projections.access import analysis, permissions, policy_reasons
+from iamledger.projections.access.effective import EffectivePolicy
+from iamledger.projections.engine.temporal import reading_at, reading_now
+from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase, translated
 
 
@@ -267,7 +267,7 @@ def _stream(
         with reading_at(moment.position), translated():
             principals, reached = _reach(conn, account_id, moment, action, resource, entries)
             book = EventBook(store, conn)
-            reasons = analysis.ReasonBook(conn)
+            reasons = policy_reasons.ReasonBook(conn)
             credentials = _CredentialBook(conn, store, account_id, moment)
         yield {"ActionName": action, "ResourceArn": resource, "AsOf": describe_moment(moment)}
         del principals  # what each entry needs is in ``reached``
@@ -283,7 +283,7 @@ _CHUNK = 500
 
 
 def _entries(
-    chunk: list[_Reached], book: EventBook, reasons: analysis.ReasonBook, credentials: _CredentialBook
+    chunk: list[_Reached], book: EventBook, reasons: policy_reasons.ReasonBook, credentials: _CredentialBook
 ) -> list[dict[str, Any]]:
     pending = [[] if f.decision is None else pending_paths(reasons, f.subject, f.decision) for f in chunk]
     book.prefetch(reason.position for paths in pending for _, found in paths for reason in found)
@@ -313,7 +313,7 @@ def who_can(
     turn), the events behind each, and for roles who could assume them.
 
     Only the principals the permission index names as possibly allowed are evaluated
-    (:func:`iamledger.projections.permissions.candidates`), with the real evaluator; principals sharing a
+    (:func:`iamledger.projections.access.permissions.candidates`), with the real evaluator; principals sharing a
     context-free set of policies are evaluated once. :func:`stream_who_can` gives the same answer a principal at
     a time."""
     parts = stream_who_can(store, ActionName=ActionName, ResourceArn=ResourceArn, At=At, ContextEntries=ContextEntries)

@@ -33,8 +33,8 @@ from iamledger.domain.errors import (
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
 from iamledger.domain.users import User, access_key_not_found
 from iamledger.logconfig import get_logger
-from iamledger.projections.access_keys import find_access_key, keys_of_owner
-from iamledger.projections.users import find_user
+from iamledger.projections.views.access_keys import find_access_key, keys_of_owner
+from iamledger.projections.views.users import find_user
 from iamledger.services.base import SAVE_RETRIES, ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

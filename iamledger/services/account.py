@@ -22,10 +22,10 @@ from iamledger.domain.policy.limits import (
 )
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import MAX_GROUPS_PER_USER, User
-from iamledger.projections.accounts import account_alias, account_create_date, entity_counts
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.credential_material import root_has_signing_certificate
-from iamledger.projections.users import user_creation_dates
+from iamledger.projections.views.accounts import account_alias, account_create_date, entity_counts
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.credential_material import root_has_signing_certificate
+from iamledger.projections.views.users import user_creation_dates
 from iamledger.services.authorization_details import authorization_details
 from iamledger.services.base import ServiceBase
 from iamledger.services.credential_report import render, root_line, user_line

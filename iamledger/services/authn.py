@@ -15,7 +15,7 @@ from iamledger.auth import AuthenticationError, HttpRequest, KeyRecord, Verified
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import TranslatedError
-from iamledger.projections.access_keys import find_access_key
+from iamledger.projections.views.access_keys import find_access_key
 from iamledger.services.base import ServiceBase
 
 INVALID_TOKEN = "The security token included in the request is invalid."  # noqa: S105 - a message, not a secret

@@ -8,14 +8,14 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from iamledger.projections import policies as policy_views
-from iamledger.projections.groups import current_groups
-from iamledger.projections.instance_profiles import instance_profiles_of_role, roles_of_instance_profile
-from iamledger.projections.principals import attached_policy_arns, inline_policies
-from iamledger.projections.role_usage import role_last_used
-from iamledger.projections.roles import current_roles
-from iamledger.projections.tags import current_tags
-from iamledger.projections.users import current_users, groups_of_user
+from iamledger.projections.views import policies as policy_views
+from iamledger.projections.views.groups import current_groups
+from iamledger.projections.views.instance_profiles import instance_profiles_of_role, roles_of_instance_profile
+from iamledger.projections.views.principals import attached_policy_arns, inline_policies
+from iamledger.projections.views.role_usage import role_last_used
+from iamledger.projections.views.roles import current_roles
+from iamledger.projections.views.tags import current_tags
+from iamledger.projections.views.users import current_users, groups_of_user
 from iamledger.services.permissions import policy_document_shape
 from iamledger.services.policy_shapes import aws_managed_versions, policy_detail_shape
 from iamledger.services.roles import role_shape

@@ -34,19 +34,19 @@ from iamledger.domain.errors import (
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Principal, Request, evaluate, request_context
 from iamledger.domain.sessions import UserSession
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.principals import find_named
-from iamledger.projections.tags import current_tags
-from iamledger.projections.temporal import read_position, reading_at, reading_now
+from iamledger.projections.engine.temporal import read_position, reading_at, reading_now
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.principals import find_named
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.callers import Caller, resolve_caller
 
 if TYPE_CHECKING:
     from eventsourcing.application import Repository
     from sqlalchemy import Engine
 
-    from iamledger.projections.access_keys import AccessKeyRows
-    from iamledger.projections.projector import Projector
-    from iamledger.projections.trail_index import TrailProjection
+    from iamledger.projections.engine.projector import Projector
+    from iamledger.projections.trail.index import TrailProjection
+    from iamledger.projections.views.access_keys import AccessKeyRows
     from iamledger.vault import Vault
 
 T = TypeVar("T")

@@ -19,11 +19,11 @@ from sqlalchemy import Connection
 
 from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
 from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
-from iamledger.projections.effective import EffectivePolicy, effective_policies, managed_document
-from iamledger.projections.roles import find_role_by_uuid, find_role_named_exactly
-from iamledger.projections.sessions import session_of_key
-from iamledger.projections.tags import current_tags
-from iamledger.projections.users import find_user_by_arn
+from iamledger.projections.access.effective import EffectivePolicy, effective_policies, managed_document
+from iamledger.projections.views.roles import find_role_by_uuid, find_role_named_exactly
+from iamledger.projections.views.sessions import session_of_key
+from iamledger.projections.views.tags import current_tags
+from iamledger.projections.views.users import find_user_by_arn
 
 _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")

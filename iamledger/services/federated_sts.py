@@ -48,8 +48,8 @@ from iamledger.domain.policy import (
     Request,
     evaluate,
 )
-from iamledger.projections.federation import find_oidc_provider, find_saml_provider
-from iamledger.projections.roles import find_role_by_arn
+from iamledger.projections.views.federation import find_oidc_provider, find_saml_provider
+from iamledger.projections.views.roles import find_role_by_arn
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import unsigned_exchange
 from iamledger.services.sts import (

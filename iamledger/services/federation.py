@@ -24,13 +24,13 @@ from iamledger.domain.federation import (
 from iamledger.domain.federation_tokens import metadata_entity
 from iamledger.domain.names import NameIndex
 from iamledger.domain.tags import parse_tags
-from iamledger.projections.federation import (
+from iamledger.projections.views.federation import (
     find_oidc_provider,
     find_saml_provider,
     oidc_providers,
     saml_providers,
 )
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

@@ -11,8 +11,8 @@ from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError
 from iamledger.domain.groups import Group
 from iamledger.domain.ids import new_unique_id
 from iamledger.domain.users import User
-from iamledger.projections.groups import current_groups, find_group, members_of_group
-from iamledger.projections.users import find_user, groups_of_user
+from iamledger.projections.views.groups import current_groups, find_group, members_of_group
+from iamledger.projections.views.users import find_user, groups_of_user
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

@@ -11,10 +11,10 @@ from sqlalchemy import Connection
 from iamledger.domain.groups import Group
 from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.policies import ManagedPolicy
-from iamledger.projections.catalogue import AWS_ACCOUNT, StoreCatalogue
-from iamledger.projections.groups import current_groups
-from iamledger.projections.roles import current_roles
-from iamledger.projections.users import current_users
+from iamledger.projections.views.catalogue import AWS_ACCOUNT, StoreCatalogue
+from iamledger.projections.views.groups import current_groups
+from iamledger.projections.views.roles import current_roles
+from iamledger.projections.views.users import current_users
 from iamledger.services.base import ServiceBase
 from iamledger.services.dump import Dump
 from iamledger.services.import_workspace import Changes, ImportWorkspace, name_index_id

@@ -9,7 +9,7 @@ from iamledger.domain.permissions import PermissionsHolder
 from iamledger.domain.policies import ManagedPolicy
 from iamledger.domain.roles import Role
 from iamledger.domain.users import User
-from iamledger.projections.catalogue import AWS_ACCOUNT
+from iamledger.projections.views.catalogue import AWS_ACCOUNT
 from iamledger.services.dump import Principal, malformed
 from iamledger.services.import_account import AccountImport
 

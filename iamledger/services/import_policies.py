@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from iamledger.domain.policies import ManagedPolicy
-from iamledger.projections.catalogue import AWS_ACCOUNT, StoreCatalogue
+from iamledger.projections.views.catalogue import AWS_ACCOUNT, StoreCatalogue
 from iamledger.services.dump import DumpPolicy
 from iamledger.services.import_account import AccountImport
 from iamledger.services.import_permissions import same_document

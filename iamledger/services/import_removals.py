@@ -11,7 +11,7 @@ from iamledger.domain.groups import Group
 from iamledger.domain.policies import ManagedPolicy
 from iamledger.domain.roles import Role
 from iamledger.domain.users import User
-from iamledger.projections.policies import customer_policies
+from iamledger.projections.views.policies import customer_policies
 from iamledger.services.import_account import AccountImport
 from iamledger.services.import_permissions import detach
 

@@ -14,14 +14,14 @@ from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import NameIndex
 from iamledger.domain.roles import Role
 from iamledger.domain.tags import parse_tags
-from iamledger.projections.instance_profiles import (
+from iamledger.projections.views.instance_profiles import (
     current_instance_profiles,
     find_instance_profile,
     instance_profiles_of_role,
     roles_of_instance_profile,
 )
-from iamledger.projections.roles import find_role
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views.roles import find_role
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

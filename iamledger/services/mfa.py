@@ -29,8 +29,8 @@ from iamledger.domain.mfa import (
 )
 from iamledger.domain.names import NameIndex
 from iamledger.domain.tags import parse_tags
-from iamledger.projections.credential_material import current_mfa_devices, find_mfa_device, mfa_devices_of_user
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views.credential_material import current_mfa_devices, find_mfa_device, mfa_devices_of_user
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape, user_shape

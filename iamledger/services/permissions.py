@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from iamledger.domain.errors import NoSuchEntityError
 from iamledger.domain.permissions import PermissionsHolder
-from iamledger.projections.principals import attached_policy_arns, find_named, inline_policies
+from iamledger.projections.views.principals import attached_policy_arns, find_named, inline_policies
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

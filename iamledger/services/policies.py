@@ -15,9 +15,9 @@ from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policies import ManagedPolicy, check_document
 from iamledger.domain.tags import parse_tags
-from iamledger.projections import policies as views
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views import policies as views
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

@@ -23,9 +23,9 @@ from iamledger.domain.roles import (
     service_trust_policy,
 )
 from iamledger.domain.tags import parse_tags
-from iamledger.projections.role_usage import role_last_used
-from iamledger.projections.roles import current_roles, find_role
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views.role_usage import role_last_used
+from iamledger.projections.views.roles import current_roles, find_role
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

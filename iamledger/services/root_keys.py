@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from iamledger.domain.accounts import Account
 from iamledger.domain.errors import EntityAlreadyExistsError, ValidationError
 from iamledger.domain.ids import secret_fingerprint
-from iamledger.projections.access_keys import find_access_key
+from iamledger.projections.views.access_keys import find_access_key
 
 if TYPE_CHECKING:
     from iamledger.store import IdentityStore

@@ -19,8 +19,8 @@ from iamledger.domain.ids import new_unique_id
 from iamledger.domain.names import NameIndex
 from iamledger.domain.server_certificates import ServerCertificate, server_certificate_not_found
 from iamledger.domain.tags import parse_tags
-from iamledger.projections.credential_material import current_server_certificates, find_server_certificate
-from iamledger.projections.tags import current_tags
+from iamledger.projections.views.credential_material import current_server_certificates, find_server_certificate
+from iamledger.projections.views.tags import current_tags
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

@@ -12,9 +12,9 @@ from typing import Any
 
 from iamledger.asof import as_of_time
 from iamledger.domain.errors import NoSuchEntityError
-from iamledger.projections.roles import find_role
-from iamledger.projections.sessions import valid_sessions
-from iamledger.projections.temporal import read_position, reading_at, reading_now
+from iamledger.projections.engine.temporal import read_position, reading_at, reading_now
+from iamledger.projections.views.roles import find_role
+from iamledger.projections.views.sessions import valid_sessions
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.shapes import aws_datetime
 

@@ -18,9 +18,9 @@ from iamledger.domain.policy import (
     simulate_policies,
 )
 from iamledger.domain.policy import simulate_custom_policy as simulate
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.effective import EffectivePolicy, effective_policies
-from iamledger.projections.principals import find_principal_by_arn
+from iamledger.projections.access.effective import EffectivePolicy, effective_policies
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.principals import find_principal_by_arn
 from iamledger.services.base import ServiceBase, translated
 from iamledger.services.operations import query
 from iamledger.services.paging import page

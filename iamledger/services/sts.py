@@ -36,11 +36,11 @@ from iamledger.domain.policy import (
     session_policy_limit,
 )
 from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSession, RoleSession, UserSession
-from iamledger.projections.access_keys import find_access_key
-from iamledger.projections.catalogue import StoreCatalogue
-from iamledger.projections.effective import managed_document
-from iamledger.projections.roles import find_role_by_arn
-from iamledger.projections.users import user_uuid_of_arn
+from iamledger.projections.access.effective import managed_document
+from iamledger.projections.views.access_keys import find_access_key
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.roles import find_role_by_arn
+from iamledger.projections.views.users import user_uuid_of_arn
 from iamledger.services.base import ServiceBase
 from iamledger.services.callers import Caller
 from iamledger.services.mfa import seed_secret_id

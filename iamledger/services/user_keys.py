@@ -23,8 +23,8 @@ from iamledger.domain.errors import NoSuchEntityError, TranslatedError, Validati
 from iamledger.domain.ids import new_access_key_id, root_arn
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
-from iamledger.projections.credential_material import signing_certificates_of, ssh_public_keys_of
-from iamledger.projections.users import find_user, find_user_by_uuid
+from iamledger.projections.views.credential_material import signing_certificates_of, ssh_public_keys_of
+from iamledger.projections.views.users import find_user, find_user_by_uuid
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page

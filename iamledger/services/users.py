@@ -15,9 +15,9 @@ from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.tags import parse_tags
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
-from iamledger.projections.accounts import list_accounts
-from iamledger.projections.tags import current_tags
-from iamledger.projections.users import current_users, find_user
+from iamledger.projections.views.accounts import list_accounts
+from iamledger.projections.views.tags import current_tags
+from iamledger.projections.views.users import current_users, find_user
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
