@@ -1,16 +1,17 @@
 """The store's accounts (the registry of its account ids, each account with its root access key) and the master key
 of its credential vault, which ``init`` sets with the first account: the mixin :class:`~iamledger.store.IdentityStore`
-inherits them from."""
+inherits them from, over its kernel."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from iamledger.domain.accounts import Account, AccountRegistry
+from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import (
     ConcurrentModificationError,
     ConfigurationError,
@@ -26,60 +27,32 @@ from iamledger.domain.ids import (
     new_secret_access_key,
     secret_fingerprint,
 )
+from iamledger.kernel import KEY_CHECK_META, StoreKernel
 from iamledger.logconfig import get_logger
-from iamledger.masterkey import key_check, load_master_key, load_or_create_master_key
-
-if TYPE_CHECKING:
-    import uuid
-    from contextlib import AbstractContextManager
-
-    from eventsourcing.application import Repository
-
-    from iamledger.config import StoreURL
-    from iamledger.domain.audit import AuditContext
-    from iamledger.vault import Vault
+from iamledger.masterkey import key_check, load_or_create_master_key
 
 log = get_logger("iamledger.store")  # the store's logger, as before these methods moved here
 
-KEY_CHECK_META: Final = "master_key_check"
 REGISTRY_RETRIES: Final = 10
 
 
-class StoreAccounts:
+class StoreAccounts(StoreKernel):
     """The accounts of :class:`~iamledger.store.IdentityStore` and its vault's master key."""
 
-    if TYPE_CHECKING:
-        store_url: StoreURL
-        vault: Vault
-        _master_key: bytes | None
-        _known_accounts: tuple[str, ...]
+    # -- the security log ----------------------------------------------------------------------------------------
 
-        @property
-        def repository(self) -> Repository[uuid.UUID]: ...
-
-        def save(self, *objs: Any, **kwargs: Any) -> Any: ...
-
-        def acting(self, account_id: str) -> AbstractContextManager[AuditContext]: ...
-
-    # -- master key and vault ------------------------------------------------------------------------------------
-
-    def _require_master_key(self) -> bytes:
-        if self._master_key is None:
-            key = load_master_key(self.store_url)
-            if key is None:
-                raise ConfigurationError(
-                    "No master key for the credential vault: set $IAMLEDGER_MASTER_KEY or run `iamledger init`."
-                )
-            self._check_master_key(key)
-            self._master_key = key
-        return self._master_key
-
-    def _check_master_key(self, key: bytes) -> None:
-        stored = self.vault.get_meta(KEY_CHECK_META)
-        if stored is not None and stored != key_check(key):
-            raise ConfigurationError(
-                "The master key does not match this store's credential vault: check $IAMLEDGER_MASTER_KEY."
-            )
+    def record_security_incident(self, kind: str, **details: Any) -> None:
+        """Append a refused attempt (``AccessDenied``, ``SignInFailed``, ``SignatureRejected``...) to the security
+        log, with the audit context in force; never a secret."""
+        ctx = audit_context.get()
+        account_id = ctx.actor.split(":")[4] if ctx is not None and ctx.actor.startswith("arn:") else ""
+        if ctx is None:
+            account_id = details.pop("account_id", "") or ""
+        else:
+            account_id = details.pop("account_id", None) or account_id
+        with self.acting(account_id or self.default_account_id()):
+            self.security_log.record(kind, account_id, **details)
+        log.info("security_incident", kind=kind, **{k: v for k, v in details.items() if k != "reason"})
 
     # -- saving ----------------------------------------------------------------------------------------------------
 

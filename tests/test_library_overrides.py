@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from eventsourcing.application import Application, ProcessingEvent
 
-import iamledger.store as store_module
+import iamledger.kernel as store_module
 from iamledger import IdentityStore
 from iamledger.context import bound_audit_context
 from iamledger.domain.accounts import Account, AccountRegistry
@@ -85,7 +85,7 @@ def test_what_identity_store_save_replicates_is_eventsourcing_9_5_6s(name: str):
         "ProcessingEvent.collect_events": ProcessingEvent.collect_events,
     }[name]
     assert textwrap.dedent(inspect.getsource(function)).strip() == textwrap.dedent(REPLICATED_SOURCE[name]).strip(), (
-        f"eventsourcing's {name} changed: bring IdentityStore.save (iamledger/store.py) in line with it, or drop the "
+        f"eventsourcing's {name} changed: bring StoreKernel.save (iamledger/kernel.py) in line with it, or drop the "
         "override if the gain in docs/performance.md no longer holds; then update REPLICATED_SAVE there and this test"
     )
 

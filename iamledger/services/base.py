@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -39,15 +38,7 @@ from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.principals import find_named
 from iamledger.projections.views.tags import current_tags
 from iamledger.services.callers import Caller, resolve_caller
-
-if TYPE_CHECKING:
-    from eventsourcing.application import Repository
-    from sqlalchemy import Engine
-
-    from iamledger.projections.engine.projector import Projector
-    from iamledger.projections.trail.index import TrailProjection
-    from iamledger.projections.views.access_keys import AccessKeyRows
-    from iamledger.vault import Vault
+from iamledger.store_accounts import StoreAccounts
 
 T = TypeVar("T")
 A = TypeVar("A", bound=AuditedAggregate)
@@ -55,32 +46,9 @@ SAVE_RETRIES: Final = 10
 TEMPORARY_KEY_PREFIX: Final = "ASIA"  # every session's key id; a long-term key is never a session's
 
 
-class ServiceBase:
-    """Shared helpers of the operation mixins of :class:`iamledger.IdentityStore`."""
-
-    if TYPE_CHECKING:
-        engine: Engine
-        projector: Projector
-        trail: TrailProjection
-        vault: Vault
-        access_key_rows: AccessKeyRows
-
-        @property
-        def repository(self) -> Repository[uuid.UUID]: ...
-
-        def save(self, *objs: Any, **kwargs: Any) -> Any: ...
-
-        def default_account_id(self) -> str: ...
-
-        def account_ids(self) -> list[str]: ...
-
-        def has_account(self, account_id: str) -> bool: ...
-
-        def acting(self, account_id: str) -> Any: ...
-
-        def lending(self) -> AbstractContextManager[None]: ...
-
-        def aws_managed_policy(self, arn: str) -> Mapping[str, Any] | None: ...
+class ServiceBase(StoreAccounts):
+    """Shared helpers of the operation mixins of :class:`iamledger.IdentityStore`, over the store's kernel and
+    accounts (:class:`~iamledger.kernel.StoreKernel`, :class:`~iamledger.store_accounts.StoreAccounts`)."""
 
     # -- running operations ---------------------------------------------------------------------------------------
 

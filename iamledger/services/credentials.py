@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection
 
@@ -66,10 +66,6 @@ class CredentialsService(AccessKeysService):
     """The password and access-key operations of the store: the access-key ones, and the lookups of whose
     credentials an operation acts on, inherited from
     :class:`~iamledger.services.access_key_operations.AccessKeysService`."""
-
-    if TYPE_CHECKING:
-
-        def resolve_account_id(self, account_id: str | None) -> str: ...
 
     # -- plumbing --------------------------------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ class ImportWorkspace:
     def known_absent(self, entity_ids: list[uuid.UUID]) -> None:
         """Learn in one query which of ``entity_ids`` have no events, so that loading them costs nothing."""
         unknown = [i for i in entity_ids if i not in self.cache and i not in self.missing]
-        self.missing.update(set(unknown) - self.service.existing_aggregates(unknown))  # type: ignore[attr-defined]
+        self.missing.update(set(unknown) - self.service.existing_aggregates(unknown))
 
     def touch(self, *aggregates: Any) -> None:
         for aggregate in aggregates:

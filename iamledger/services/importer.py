@@ -155,13 +155,13 @@ class ImportService(ServiceBase):
         for account_id in account_ids:
             registry = self._registry_account_ids()
             if registry is None:
-                created.append(self.init(account_id))  # type: ignore[attr-defined]
+                created.append(self.init(account_id))
             elif account_id not in registry:
-                created.append(self.create_account(account_id))  # type: ignore[attr-defined]
+                created.append(self.create_account(account_id))
         return created
 
     def _registry_account_ids(self) -> list[str] | None:
-        registry = self._registry()  # type: ignore[attr-defined]
+        registry = self._registry()
         return None if registry is None else list(registry.account_ids)
 
 
