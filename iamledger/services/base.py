@@ -307,10 +307,6 @@ class ServiceBase(StoreAccounts):
                     )
                     raise AccessDeniedError(message)
 
-    def record_security_incident(self, kind: str, **details: Any) -> None:
-        """Append a refused request to the security log (overridden by the store; a no-op here)."""
-        del kind, details
-
     def record_access_key_use(
         self, access_key_id: str, service: str, region: str, *, row: Mapping[str, Any] | None = None
     ) -> bool:
