@@ -21,6 +21,7 @@ from iamledger.awsmodel import operation_model
 from iamledger.cli.arguments import ArgumentError, build_parser, convert, parameters
 from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import plain
+from iamledger.cli.parser_command import ParserCommand
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.domain.errors import InvalidInputError
 
@@ -35,7 +36,7 @@ def _context_entries(raw: list[str] | None) -> list[dict[str, Any]] | None:
     if not raw:
         return None
     shape = operation_model("iam", _SIMULATE).input_shape.members["ContextEntries"]
-    entries = convert(shape, raw)
+    entries = convert(shape, raw, "--context-entries")
     for entry in entries:
         values = entry.get("ContextKeyValues")
         if isinstance(values, str):
@@ -43,22 +44,13 @@ def _context_entries(raw: list[str] | None) -> list[dict[str, Any]] | None:
     return list(entries)
 
 
-def _parsed(parser: argparse.ArgumentParser, args: Sequence[str]) -> argparse.Namespace:
-    return parser.parse_args(list(args))
+Run = Callable[[argparse.ArgumentParser, argparse.Namespace], None]
 
 
-def _command(name: str, help_text: str, run: Callable[[tuple[str, ...]], None]) -> click.Command:
-    """A command whose arguments argparse reads (aws CLI style: ``--action-names a b``, ``--help``)."""
-    command = click.Command(
-        name,
-        callback=run,
-        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
-        help=help_text,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
-        add_help_option=False,
-    )
-    audit_group.add_command(command)
-    return command
+def _command(name: str, help_text: str, make_parser: Callable[[], argparse.ArgumentParser], run: Run) -> None:
+    """An ``audit`` command whose arguments argparse reads (aws CLI style: ``--action-names a b``, ``--help``); its
+    help, and the CLI reference, show the parser's options."""
+    audit_group.add_command(ParserCommand(name, make_parser=make_parser, run=run, help=help_text))
 
 
 def _parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -92,14 +84,18 @@ SIMULATE_HELP: Final = (
 )
 
 
-def _simulate(args: tuple[str, ...]) -> None:
-    op = operation_model("iam", _SIMULATE)
-    parser = build_parser("iamledger audit simulate-principal-policy", op, paginated=False)
+def _simulate_parser() -> argparse.ArgumentParser:
+    parser = build_parser(
+        "iamledger audit simulate-principal-policy", operation_model("iam", _SIMULATE), paginated=False
+    )
     parser.description = SIMULATE_HELP
     parser.add_argument("--at", dest="cli_at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
-    namespace = _parsed(parser, args)
+    return parser
+
+
+def _simulate(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     try:
-        params = parameters(op, namespace)
+        params = parameters(operation_model("iam", _SIMULATE), namespace)
     except (ArgumentError, OSError) as error:
         parser.error(str(error))
     if params.pop("PolicyExclusionList", None) is not None:
@@ -109,7 +105,7 @@ def _simulate(args: tuple[str, ...]) -> None:
     emit(result, title=_SIMULATE)
 
 
-_command("simulate-principal-policy", SIMULATE_HELP, _simulate)
+_command("simulate-principal-policy", SIMULATE_HELP, _simulate_parser, _simulate)
 
 
 # -- who-can ------------------------------------------------------------------------------------------------------
@@ -120,13 +116,16 @@ WHO_CAN_HELP: Final = (
 )
 
 
-def _who_can(args: tuple[str, ...]) -> None:
+def _who_can_parser() -> argparse.ArgumentParser:
     parser = _parser("who-can", WHO_CAN_HELP)
     parser.add_argument("--action-name", required=True, help="The action, such as s3:GetObject (no wildcards).")
     parser.add_argument("--resource-arn", default="*", help="The resource's ARN (default *).")
     parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
     _add_context_entries(parser)
-    namespace = _parsed(parser, args)
+    return parser
+
+
+def _who_can(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     entries = _entries(parser, namespace)
     current = state()
     with acting_in_account() as (store, _):
@@ -145,7 +144,7 @@ def _who_can(args: tuple[str, ...]) -> None:
             emit({**header, "Principals": list(parts)}, title="WhoCan")
 
 
-_command("who-can", WHO_CAN_HELP, _who_can)
+_command("who-can", WHO_CAN_HELP, _who_can_parser, _who_can)
 
 
 def _who_can_json(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> None:
@@ -178,17 +177,21 @@ WHAT_CAN_HELP: Final = (
 )
 
 
-def _what_can(args: tuple[str, ...]) -> None:
+def _what_can_parser() -> argparse.ArgumentParser:
     parser = _parser("what-can", WHAT_CAN_HELP)
     parser.add_argument("--principal-arn", required=True, help="The user, group, role or role session ARN.")
     parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
-    namespace = _parsed(parser, args)
+    return parser
+
+
+def _what_can(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
+    del parser
     with acting_in_account() as (store, _):
         result = store.what_can(PrincipalArn=namespace.principal_arn, At=namespace.at)
     emit(result, title="WhatCan")
 
 
-_command("what-can", WHAT_CAN_HELP, _what_can)
+_command("what-can", WHAT_CAN_HELP, _what_can_parser, _what_can)
 
 
 # -- diff ---------------------------------------------------------------------------------------------------------
@@ -268,15 +271,16 @@ def render_diff(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
 def _show(
     result: Mapping[str, Any], title: str, render: Callable[[Mapping[str, Any]], Sequence[tuple[str, str | None]]]
 ) -> None:
-    """``result`` as is with ``--output json``; else ``render``'s lines, each in its colour (if any)."""
-    if state().output == "json":
+    """``result`` as is with ``--output json`` or a ``--query``; else ``render``'s lines, each in its colour (if
+    any)."""
+    if state().output == "json" or state().query is not None:
         emit(result, title=title)
         return
     for text, colour in render(result):
         click.echo(click.style(text, fg=colour) if colour else text)
 
 
-def _diff(args: tuple[str, ...]) -> None:
+def _diff_parser() -> argparse.ArgumentParser:
     parser = _parser("diff", DIFF_HELP)
     parser.add_argument("--from", dest="start", required=True, metavar="WHEN", help=f"The earlier moment: {WHEN_HELP}.")
     parser.add_argument("--to", dest="end", metavar="WHEN", help="The later moment (default now).")
@@ -284,7 +288,10 @@ def _diff(args: tuple[str, ...]) -> None:
     parser.add_argument("--action-names", nargs="+", metavar="ACTION", help="Report the decisions that flipped.")
     parser.add_argument("--resource-arns", nargs="+", metavar="ARN", help="Resources of those decisions (default *).")
     _add_context_entries(parser)
-    namespace = _parsed(parser, args)
+    return parser
+
+
+def _diff(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
         result = store.audit_diff(
@@ -298,7 +305,7 @@ def _diff(args: tuple[str, ...]) -> None:
     _show(result, "Diff", render_diff)
 
 
-_command("diff", DIFF_HELP, _diff)
+_command("diff", DIFF_HELP, _diff_parser, _diff)
 
 
 # -- exposure -----------------------------------------------------------------------------------------------------
@@ -344,7 +351,7 @@ def render_exposure(result: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     return lines
 
 
-def _exposure(args: tuple[str, ...]) -> None:
+def _exposure_parser() -> argparse.ArgumentParser:
     parser = _parser("exposure", EXPOSURE_HELP)
     parser.add_argument("--principal-arn", required=True, help="The user, group or role ARN.")
     parser.add_argument("--action-name", required=True, help="The action, such as s3:GetObject (no wildcards).")
@@ -352,7 +359,10 @@ def _exposure(args: tuple[str, ...]) -> None:
     parser.add_argument("--from", dest="start", metavar="WHEN", help=f"Only windows that reach past: {WHEN_HELP}.")
     parser.add_argument("--to", dest="end", metavar="WHEN", help="Only history up to this moment (default now).")
     _add_context_entries(parser)
-    namespace = _parsed(parser, args)
+    return parser
+
+
+def _exposure(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     entries = _entries(parser, namespace)
     with acting_in_account() as (store, _):
         result = store.exposure(
@@ -366,4 +376,4 @@ def _exposure(args: tuple[str, ...]) -> None:
     _show(result, "Exposure", render_exposure)
 
 
-_command("exposure", EXPOSURE_HELP, _exposure)
+_command("exposure", EXPOSURE_HELP, _exposure_parser, _exposure)

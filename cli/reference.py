@@ -14,6 +14,7 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 from typing import Final
 
@@ -157,10 +158,25 @@ def _type_name(annotation: object) -> str:
     return annotation if isinstance(annotation, str) else str(getattr(annotation, "__name__", annotation))
 
 
+# A Sphinx cross-reference in a docstring (:class:`~a.b.C`), which Markdown would print as it is.
+_SPHINX_ROLE: Final = re.compile(r":(?:py:)?[a-z]+:`(?P<tilde>~?)(?P<title>[^`<]+?)(?:\s*<[^`>]+>)?`")
+
+
+def _markdown(doc: str) -> str:
+    """A docstring's text as one Markdown line, its Sphinx roles as code, titled as Sphinx titles them
+    (``:class:`~a.B``` is `` `B` ``, ``:class:`a.B``` is `` `a.B` ``)."""
+
+    def code(match: re.Match[str]) -> str:
+        title = match["title"].rsplit(".", 1)[-1] if match["tilde"] else match["title"]
+        return f"`{title}`"
+
+    return _SPHINX_ROLE.sub(code, " ".join(doc.split()))
+
+
 def _event_doc(event: type) -> str:
     doc = inspect.getdoc(event) or ""
     # dataclasses write a signature as the docstring of a class that has none: not a description.
-    return "" if doc.startswith(f"{event.__name__}(") else " ".join(doc.split())
+    return "" if doc.startswith(f"{event.__name__}(") else _markdown(doc)
 
 
 def render_events() -> str:
@@ -182,7 +198,7 @@ def render_events() -> str:
         "",
     ]
     for aggregate in _aggregates():
-        summary_line = " ".join((inspect.getdoc(aggregate) or "").split("\n\n")[0].split())
+        summary_line = _markdown((inspect.getdoc(aggregate) or "").split("\n\n")[0])
         lines += [f"## `{aggregate.__name__}`", "", f"{summary_line} Module `{aggregate.__module__}`.", ""]
         lines += ["| event | recorded by | fields |", "|---|---|---|"]
         for event in _stored_events(aggregate):
