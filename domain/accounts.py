@@ -76,6 +76,7 @@ class Account(AuditedAggregate):
         self.root_access_key_uses: dict[str, KeyUse] = {}
         self.password_policy: PasswordPolicy | None = None
         self.credential_report_time: datetime | None = None
+        self.global_endpoint_token_version = "v1Token"  # noqa: S105 - a token format's name, not a secret
 
     @property
     def root_arn(self) -> str:
@@ -204,6 +205,25 @@ class Account(AuditedAggregate):
         if self.credential_report_time is not None and now - self.credential_report_time < CREDENTIAL_REPORT_TTL:
             return False
         self.trigger_event(self.CredentialReportGenerated, generated_at=now)
+        return True
+
+    class SecurityTokenServicePreferencesSet(AuditedAggregate.Event):
+        """``SetSecurityTokenServicePreferences``: the version of the session tokens STS's global endpoint issues
+        (``v1Token``, valid in the Regions enabled by default; ``v2Token``, valid in every Region)."""
+
+        global_endpoint_token_version: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.global_endpoint_token_version = self.global_endpoint_token_version
+
+    def set_security_token_service_preferences(self, global_endpoint_token_version: str) -> bool:
+        """Set the global endpoint's token version (``v1Token`` or ``v2Token``: the model's enum, checked before);
+        whether it changed (nothing is recorded when it already has that version)."""
+        if global_endpoint_token_version == self.global_endpoint_token_version:
+            return False
+        self.trigger_event(
+            self.SecurityTokenServicePreferencesSet, global_endpoint_token_version=global_endpoint_token_version
+        )
         return True
 
     class AliasCreated(AuditedAggregate.Event):

@@ -1,7 +1,8 @@
-"""A user's keyring: its SSH public keys (for CodeCommit), its X.509 signing certificates and the MFA devices enabled
-for it. One aggregate per user (its id derives from the user's), so the per-user quotas hold under concurrent
-writers and ``DeleteUser`` can refuse while anything is left on it. Only public material is recorded: public keys,
-certificates and device serial numbers."""
+"""A user's keyring: its SSH public keys (for CodeCommit), its X.509 signing certificates, its service-specific
+credentials and the MFA devices enabled for it. One aggregate per user (its id derives from the user's), so the
+per-user quotas hold under concurrent writers and ``DeleteUser`` can refuse while anything is left on it. Only
+public material is recorded: public keys, certificates, device serial numbers, and of a service-specific credential
+its id, service and user name (its password lives only in the credential vault, hashed)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ NAMESPACE: Final = uuid.UUID("6f1c2b7e-3d0a-5e8f-9b41-2c7d5e0a8f13")
 SSH_PUBLIC_KEYS_PER_USER: Final = 5
 SIGNING_CERTIFICATES_PER_USER: Final = 2
 MFA_DEVICES_PER_USER: Final = 8
+SERVICE_CREDENTIALS_PER_SERVICE: Final = 2
 STATUSES: Final = ("Active", "Inactive")
 
 
@@ -67,8 +69,28 @@ class SigningCertificate:
     upload_date: datetime
 
 
+def service_credential_not_found(credential_id: str) -> str:
+    """The message for a service-specific credential the user does not have (AWS's wording is not documented)."""
+    return f"No such entity. The service-specific credential with id {credential_id} cannot be found."
+
+
+@dataclass(frozen=True)
+class ServiceCredential:
+    """A service-specific credential of a user: a user name (or, for an API key, an alias) and a password kept only
+    in the vault, for one service."""
+
+    credential_id: str
+    service_name: str
+    service_user_name: str | None
+    alias: str | None
+    status: str
+    create_date: datetime
+    expiration_date: datetime | None
+
+
 class UserKeyring(AuditedAggregate):
-    """The SSH public keys, signing certificates and enabled MFA devices of one user."""
+    """The SSH public keys, signing certificates, service-specific credentials and enabled MFA devices of one
+    user."""
 
     @staticmethod
     def create_id(user_uuid: uuid.UUID) -> uuid.UUID:
@@ -85,6 +107,7 @@ class UserKeyring(AuditedAggregate):
         self.ssh_public_keys: dict[str, SSHPublicKey] = {}
         self.signing_certificates: dict[str, SigningCertificate] = {}
         self.mfa_devices: dict[str, datetime] = {}  # serial number -> enable date
+        self.service_credentials: dict[str, ServiceCredential] = {}
 
     def require_empty(self) -> None:
         """``DeleteConflict`` (in AWS's words) while the user still has keys, certificates or MFA devices."""
@@ -92,6 +115,7 @@ class UserKeyring(AuditedAggregate):
             (self.mfa_devices, "must delete MFA device first."),
             (self.signing_certificates, "must delete signing certificates first."),
             (self.ssh_public_keys, "must delete SSH public keys first."),
+            (self.service_credentials, "must delete service specific credentials first."),
         ]
         for present, what in blockers:
             if present:
@@ -236,3 +260,95 @@ class UserKeyring(AuditedAggregate):
     def deactivate_mfa_device(self, serial_number: str, device_uuid: uuid.UUID) -> None:
         """Note that a device of the user was deactivated."""
         self.trigger_event(self.MFADeviceDeactivated, serial_number=serial_number, device_uuid=device_uuid)
+
+    # -- service-specific credentials -------------------------------------------------------------------------
+
+    class ServiceCredentialCreated(AuditedAggregate.Event):
+        account_id: str
+        user_uuid: uuid.UUID
+        credential_id: str
+        service_name: str
+        service_user_name: str | None
+        alias: str | None
+        expiration_date: datetime | None
+
+        def apply(self, aggregate: UserKeyring) -> None:
+            aggregate.service_credentials[self.credential_id] = ServiceCredential(
+                self.credential_id,
+                self.service_name,
+                self.service_user_name,
+                self.alias,
+                "Active",
+                self.timestamp,
+                self.expiration_date,
+            )
+
+    def create_service_credential(
+        self,
+        credential_id: str,
+        service_name: str,
+        *,
+        service_user_name: str | None,
+        alias: str | None,
+        expiration_date: datetime | None,
+    ) -> ServiceCredential:
+        """Add a credential for ``service_name``; at most two per service."""
+        same = [c for c in self.service_credentials.values() if c.service_name == service_name]
+        if len(same) >= SERVICE_CREDENTIALS_PER_SERVICE:
+            quota = "ServiceSpecificCredentialsPerUserPerService"
+            raise LimitExceededError(f"Cannot exceed quota for {quota}: {SERVICE_CREDENTIALS_PER_SERVICE}")
+        self.trigger_event(
+            self.ServiceCredentialCreated,
+            account_id=self.account_id,
+            user_uuid=self.user_uuid,
+            credential_id=credential_id,
+            service_name=service_name,
+            service_user_name=service_user_name,
+            alias=alias,
+            expiration_date=expiration_date,
+        )
+        return self.service_credentials[credential_id]
+
+    def service_credential(self, credential_id: str) -> ServiceCredential:
+        """One of the user's service-specific credentials; ``NoSuchEntity`` otherwise."""
+        credential = self.service_credentials.get(credential_id)
+        if credential is None:
+            raise NoSuchEntityError(service_credential_not_found(credential_id))
+        return credential
+
+    class ServiceCredentialReset(AuditedAggregate.Event):
+        credential_id: str
+
+        def apply(self, aggregate: UserKeyring) -> None:
+            """A new password, in the vault: nothing the aggregate holds changes."""
+
+    def reset_service_credential(self, credential_id: str) -> ServiceCredential:
+        """Note that a credential's password was replaced."""
+        credential = self.service_credential(credential_id)
+        self.trigger_event(self.ServiceCredentialReset, credential_id=credential_id)
+        return credential
+
+    class ServiceCredentialUpdated(AuditedAggregate.Event):
+        credential_id: str
+        status: str
+
+        def apply(self, aggregate: UserKeyring) -> None:
+            credential = aggregate.service_credentials[self.credential_id]
+            aggregate.service_credentials[self.credential_id] = replace(credential, status=self.status)
+
+    def update_service_credential(self, credential_id: str, status: str) -> None:
+        """Activate or deactivate a credential (nothing is recorded when it already has ``status``)."""
+        credential = self.service_credential(credential_id)
+        if credential.status != check_status(status):
+            self.trigger_event(self.ServiceCredentialUpdated, credential_id=credential_id, status=status)
+
+    class ServiceCredentialDeleted(AuditedAggregate.Event):
+        credential_id: str
+
+        def apply(self, aggregate: UserKeyring) -> None:
+            aggregate.service_credentials.pop(self.credential_id, None)
+
+    def delete_service_credential(self, credential_id: str) -> None:
+        """Forget a credential."""
+        self.service_credential(credential_id)
+        self.trigger_event(self.ServiceCredentialDeleted, credential_id=credential_id)

@@ -53,6 +53,11 @@ SELF_SERVICE: Final = frozenset(
         "ListSigningCertificates",
         "UpdateSigningCertificate",
         "DeleteSigningCertificate",
+        "GetMFADevice",
+        "ListServiceSpecificCredentials",
+        "ResetServiceSpecificCredential",
+        "UpdateServiceSpecificCredential",
+        "DeleteServiceSpecificCredential",
     }
 )
 # Operations that need no permission at all.
@@ -143,9 +148,11 @@ def _resource(  # noqa: C901, PLR0911 - one return per kind of resource
             if operation.startswith("Create") and operation.endswith(("User", "Group", "Role", "InstanceProfile")):
                 return f"arn:aws:iam::{account_id}:{kind}{params.get('Path') or '/'}{name}", None
             return _entity_arn(account_id, kind, str(name), path_of), (kind, str(name))
-    for param in ("PolicyArn", "PolicySourceArn"):
+    for param in ("PolicyArn", "PolicySourceArn", "Arn"):  # Arn: ListPoliciesGrantingServiceAccess's principal
         if params.get(param):
             return str(params[param]), None
+    if operation == "ListServiceSpecificCredentials" and params.get("AllUsers"):
+        return f"arn:aws:iam::{account_id}:user/*", None
     if operation in SELF_SERVICE and ":user/" in caller_arn:
         return caller_arn, None
     if params.get("SerialNumber"):  # a virtual MFA device's ARN

@@ -16,6 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from iamledger.asof import StoreAsOf
 from iamledger.audit.store_methods import AuditService, TrailService
 from iamledger.awsmodel import missing_members_as_null
+from iamledger.client_errors import raising_client_errors
 from iamledger.config import StoreURL
 from iamledger.logconfig import get_logger
 from iamledger.projections.engine.serving import ServingConfig
@@ -33,11 +34,14 @@ from iamledger.services.instance_profiles import InstanceProfilesService
 from iamledger.services.mfa import MFAService
 from iamledger.services.permissions import PermissionsService
 from iamledger.services.policies import PoliciesService
+from iamledger.services.policy_insights import PolicyInsightsService
 from iamledger.services.roles import RolesService
 from iamledger.services.server_certificates import ServerCertificatesService
+from iamledger.services.service_credentials import ServiceCredentialsService
 from iamledger.services.sessions import SessionsService
 from iamledger.services.simulation import SimulationService
 from iamledger.services.sts import StsService
+from iamledger.services.sts_preferences import StsPreferencesService
 from iamledger.services.user_keys import UserKeysService
 from iamledger.services.users import UsersService
 
@@ -60,6 +64,7 @@ def _on_reader(method: Callable[Concatenate[Any, P], T]) -> Callable[Concatenate
     return routed
 
 
+@raising_client_errors  # every error leaving a method is botocore's ClientError too, naming the operation
 @missing_members_as_null  # a required member left out is null, as AWS says: ValidationError, never a TypeError
 class IdentityStore(
     UsersService,
@@ -69,11 +74,14 @@ class IdentityStore(
     InstanceProfilesService,
     MFAService,
     UserKeysService,
+    ServiceCredentialsService,
     ServerCertificatesService,
     PermissionsService,
     PoliciesService,
     AccountService,
+    StsPreferencesService,
     SimulationService,
+    PolicyInsightsService,
     StsService,
     FederationService,
     FederatedStsService,

@@ -31,6 +31,7 @@ from iamledger.services.base import ServiceBase
 from iamledger.services.credential_report import render, root_line, user_line
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
+from iamledger.services.sts_preferences import summary_token_version
 
 # AWS's default quotas (reference section 6.3), as GetAccountSummary reports them.
 QUOTAS: Final = {
@@ -59,7 +60,6 @@ ABSENT: Final = {
     "AccountMFAEnabled": 0,
     "AccountPasswordPresent": 0,
     "Providers": 0,
-    "GlobalEndpointTokenVersion": 1,
 }
 
 
@@ -67,8 +67,7 @@ class AccountService(ServiceBase):
     """The account-wide operations of the store."""
 
     def _account(self, account_id: str) -> Account:
-        account: Account = self.repository.get(Account.create_id(account_id))
-        return account
+        return self._get_account(account_id)
 
     # -- alias -----------------------------------------------------------------------------------------------
 
@@ -124,6 +123,7 @@ class AccountService(ServiceBase):
             "MFADevicesInUse": found["mfa_devices_in_use"],
             "ServerCertificates": found["server_certificates"],
             "AccountSigningCertificatesPresent": int(root_has_signing_certificate(conn, account_id)),
+            "GlobalEndpointTokenVersion": summary_token_version(self._account(account_id)),
         }
         return {"SummaryMap": counts | QUOTAS | ABSENT}
 

@@ -1,5 +1,5 @@
 """Virtual MFA devices: CreateVirtualMFADevice, DeleteVirtualMFADevice, ListVirtualMFADevices, EnableMFADevice,
-DeactivateMFADevice, ResyncMFADevice, ListMFADevices and the device tags.
+DeactivateMFADevice, ResyncMFADevice, ListMFADevices, GetMFADevice and the device tags.
 
 The seed (``Base32StringSeed``) is returned once, by CreateVirtualMFADevice, and kept encrypted in the credential
 vault; enabling or resynchronizing a device checks two consecutive codes against it (RFC 6238)."""
@@ -277,6 +277,25 @@ class MFAService(KeyringBase):
             for r in rows
         ]
         return {"MFADevices": devices, **more}
+
+    @query("GetMFADevice")
+    def get_mfa_device(
+        self, conn: Connection, account_id: str, *, SerialNumber: str, UserName: str | None = None
+    ) -> dict[str, Any]:
+        """The MFA device ``SerialNumber`` as enabled for a user (for ``UserName`` only, when given): its user, serial
+        number and enable date. AWS answers this for FIDO security keys, which the store cannot hold (they are
+        registered in the console, through no API); here it answers for the virtual devices it holds."""
+        user = self._user_row_of(conn, account_id, UserName) if UserName is not None else None
+        row = find_mfa_device(conn, account_id, SerialNumber)
+        owner = self._user_by_uuid(conn, row["user_uuid"]) if row is not None and row["user_uuid"] else None
+        if owner is None or (user is not None and owner["entity_uuid"] != user["entity_uuid"]):
+            raise NoSuchEntityError(mfa_device_not_found(SerialNumber))
+        assert row is not None  # noqa: S101 - an owner was found through the row
+        return {
+            "UserName": owner["user_name"],
+            "SerialNumber": row["serial_number"],
+            "EnableDate": aws_datetime(row["enable_date"]),
+        }
 
     @command("TagMFADevice")
     def tag_mfa_device(self, account_id: str, *, SerialNumber: str, Tags: list[dict[str, str]]) -> dict[str, Any]:

@@ -151,6 +151,9 @@ class TrailFacts(EntityFacts):
             fact.resources = [Resource(ACCOUNT_ALIAS, event.alias, frozenset({event.alias}))]
             verb = "Create" if isinstance(event, Account.AliasCreated) else "Delete"
             return self._set(fact, f"{verb}AccountAlias", {"accountAlias": event.alias})
+        if isinstance(event, Account.SecurityTokenServicePreferencesSet):
+            params = {"globalEndpointTokenVersion": event.global_endpoint_token_version}
+            return self._set(fact, "SetSecurityTokenServicePreferences", params)
         return None
 
 

@@ -1,8 +1,10 @@
-"""The audit trail's records of the credential-material operations: virtual MFA devices, users' SSH public keys and
-signing certificates, and server certificates (see :mod:`iamledger.projections.trail.render`).
+"""The audit trail's records of the credential-material operations: virtual MFA devices, users' SSH public keys,
+signing certificates and service-specific credentials, and server certificates (see
+:mod:`iamledger.projections.trail.render`).
 
 Certificate bodies and public keys are public and are recorded as AWS's CloudTrail records them; MFA seeds,
-authentication codes and server certificates' private keys are in no event, so in no record either."""
+authentication codes, service-specific passwords and server certificates' private keys are in no event, so in no
+record either."""
 
 from __future__ import annotations
 
@@ -24,6 +26,13 @@ MFA_DEVICE: Final = "AWS::IAM::MFADevice"
 SERVER_CERTIFICATE: Final = "AWS::IAM::ServerCertificate"
 SSH_PUBLIC_KEY: Final = "AWS::IAM::SSHPublicKey"
 SIGNING_CERTIFICATE: Final = "AWS::IAM::SigningCertificate"
+SERVICE_CREDENTIAL: Final = "AWS::IAM::ServiceSpecificCredential"
+SERVICE_CREDENTIAL_EVENTS: Final = (
+    UserKeyring.ServiceCredentialCreated,
+    UserKeyring.ServiceCredentialReset,
+    UserKeyring.ServiceCredentialUpdated,
+    UserKeyring.ServiceCredentialDeleted,
+)
 MODULES: Final = frozenset({VirtualMFADevice.__module__, ServerCertificate.__module__, UserKeyring.__module__})
 
 
@@ -98,7 +107,8 @@ def material_fact(trail: TrailState, position: int, event: Any) -> _Fact | None:
 def _created_fact(position: int, event: Any) -> _Fact:
 
     if isinstance(event, UserKeyring.Created):
-        return _new_fact(position, event, "UserKeyring", primary=False, joins=("Upload*", "EnableMFADevice"))
+        joins = ("Upload*", "EnableMFADevice", "CreateServiceSpecificCredential")
+        return _new_fact(position, event, "UserKeyring", primary=False, joins=joins)
     tags = _tags(event.tags) if event.tags else None
     if isinstance(event, VirtualMFADevice.Created):
         params = {"virtualMFADeviceName": event.virtual_mfa_device_name, "path": event.path, "tags": tags}
@@ -198,6 +208,8 @@ def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyrin
     if isinstance(event, UserKeyring.MFADeviceEnabled | UserKeyring.MFADeviceDeactivated):
         joins = ("EnableMFADevice",) if isinstance(event, UserKeyring.MFADeviceEnabled) else ("DeactivateMFADevice",)
         return _set(fact, "UserKeyring", None, primary=False, joins=joins)
+    if isinstance(event, SERVICE_CREDENTIAL_EVENTS):
+        return _service_credential_fact(fact, event, base)
     if isinstance(
         event, UserKeyring.SSHPublicKeyUploaded | UserKeyring.SSHPublicKeyUpdated | UserKeyring.SSHPublicKeyDeleted
     ):
@@ -219,6 +231,28 @@ def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyrin
     if isinstance(event, UserKeyring.SigningCertificateDeleted):
         return _set(fact, "DeleteSigningCertificate", base | cert)
     return None
+
+
+def _service_credential_fact(fact: _Fact, event: Any, base: dict[str, Any]) -> _Fact:
+    """The record of a service-specific credential operation: what CloudTrail shows of it, never a password."""
+    fact.resources.insert(0, _resource(SERVICE_CREDENTIAL, event.credential_id))
+    credential = {"serviceSpecificCredentialId": event.credential_id}
+    if isinstance(event, UserKeyring.ServiceCredentialCreated):
+        created = {
+            "createDate": iso(event.timestamp),
+            "expirationDate": iso(event.expiration_date) if event.expiration_date else None,
+            "serviceName": event.service_name,
+            "serviceUserName": event.service_user_name,
+            "serviceCredentialAlias": event.alias,
+            "status": "Active",
+        }
+        fact.response = {"serviceSpecificCredential": base | credential | _drop_none(created)}
+        return _set(fact, "CreateServiceSpecificCredential", base | {"serviceName": event.service_name})
+    if isinstance(event, UserKeyring.ServiceCredentialReset):
+        return _set(fact, "ResetServiceSpecificCredential", base | credential)
+    if isinstance(event, UserKeyring.ServiceCredentialUpdated):
+        return _set(fact, "UpdateServiceSpecificCredential", base | credential | {"status": event.status})
+    return _set(fact, "DeleteServiceSpecificCredential", base | credential)
 
 
 def _certificate_fact(position: int, event: Any, cert: _Certificate) -> _Fact | None:

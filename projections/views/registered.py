@@ -12,5 +12,6 @@ import iamledger.projections.views.policies
 import iamledger.projections.views.principals
 import iamledger.projections.views.role_usage
 import iamledger.projections.views.roles
+import iamledger.projections.views.service_credentials
 import iamledger.projections.views.sessions
 import iamledger.projections.views.users  # noqa: F401

@@ -308,6 +308,22 @@ SIGNING_CERTIFICATES: Final = _temporal(
     indexes=(("keyring_uuid",),),
 )
 
+SERVICE_CREDENTIALS: Final = _temporal(
+    "iamledger_service_credentials",
+    Column("keyring_uuid", String(36), nullable=False),  # the UserKeyring aggregate of the user
+    Column("account_id", String(12), nullable=False),
+    Column("user_uuid", String(36), nullable=False),
+    Column("credential_id", String(128), nullable=False),
+    Column("service_name", String(128), nullable=False),
+    Column("service_user_name", String(200), nullable=True),  # a user name and password's
+    Column("alias", String(200), nullable=True),  # an API key's
+    Column("status", String(16), nullable=False),
+    Column("create_date", DateTime(timezone=True), nullable=False),
+    Column("expiration_date", DateTime(timezone=True), nullable=True),
+    indexes=(("keyring_uuid",), ("account_id", "service_name")),
+)
+"""Users' service-specific credentials (their passwords are only in the credential vault, hashed)."""
+
 SERVER_CERTIFICATES: Final = _temporal(
     "iamledger_server_certificates",
     Column("entity_uuid", String(36), nullable=False),
