@@ -67,7 +67,8 @@ class AccountService(ServiceBase):
     """The account-wide operations of the store."""
 
     def _account(self, account_id: str) -> Account:
-        return self._get_account(account_id)
+        account: Account = self.repository.get(Account.create_id(account_id))
+        return account
 
     # -- alias -----------------------------------------------------------------------------------------------
 
