@@ -6,35 +6,77 @@ Exit codes follow the aws CLI: 0 success, 2 usage error, 254 an error returned b
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import click
-import jmespath
-import jmespath.exceptions
-import jmespath.parser
 
-import iamledger.cli.audit_analysis  # registers simulate-principal-policy, who-can, what-can, diff, exposure
-import iamledger.cli.audit_events  # registers `audit lookup-events` and `audit history`
-import iamledger.cli.audit_sessions  # noqa: F401 - registers `audit list-sessions`
-from iamledger import __version__
-from iamledger.cli import audit_verify  # noqa: F401 - registers `audit verify`
-from iamledger.cli.accounts import account_group
-from iamledger.cli.audit_group import audit_group
-from iamledger.cli.bench import bench_group
-from iamledger.cli.group import PATH_KEY, RootGroup
-from iamledger.cli.init import init_command
-from iamledger.cli.login import login_command
-from iamledger.cli.projections import projections_group
-from iamledger.cli.quickstart import quickstart_command
-from iamledger.cli.service import service_group
-from iamledger.cli.session import CliState
-from iamledger.cli.transfer import export_group, import_group
-from iamledger.config import CLI_STORE_URL
-from iamledger.domain.errors import IdentityStoreError
+from iamledger.cli.completion import COMPLETE_VAR, PROG_NAME
+from iamledger.cli.group import PATH_KEY, LazyCommand, RootGroup
 from iamledger.logconfig import configure_logging, get_logger
 
+if TYPE_CHECKING:
+    import jmespath.parser
+
+    from iamledger.domain.errors import IdentityStoreError
+
+# The commands, imported only when one is run or completed into: `iamledger --version`, `--help`, shell completion
+# and a usage error import no store (tests/test_cli_startup.py checks this, and that each help here is the command's).
+COMMANDS: Final = {
+    "init": LazyCommand(
+        "Create the store (if needed), its first account and that account's root access key.",
+        "iamledger.cli.init:init_command",
+    ),
+    "quickstart": LazyCommand(
+        "Import an AWS account dump (FILE, or the real example dump shipped with iamledger) into a fresh store "
+        "(./iamledger-quickstart.db unless --db names one) and walk through what the store can answer: who is in "
+        "which group, what a role can do, an assume-role, a change, and the same question asked before and after the "
+        "change with the events that explain the difference.",
+        "iamledger.cli.quickstart:quickstart_command",
+    ),
+    "account": LazyCommand(
+        "Accounts held by this store (one store can hold several, for cross-account access).",
+        "iamledger.cli.accounts:account_group",
+    ),
+    "login": LazyCommand(
+        "Sign in as an IAM user with its console password and print the console session: the user's ARN, its "
+        "account, whether the password must be reset or has expired, and when the session ends.",
+        "iamledger.cli.login:login_command",
+    ),
+    "audit": LazyCommand(
+        "Audit the store's history: event lookup, permissions as of any moment, reverse queries, diffs, tamper "
+        "evidence.",
+        "iamledger.cli.audit_group:audit_group",
+        registers=(
+            "iamledger.cli.audit_analysis",  # simulate-principal-policy, who-can, what-can, diff, exposure
+            "iamledger.cli.audit_events",  # lookup-events, history
+            "iamledger.cli.audit_sessions",  # list-sessions
+            "iamledger.cli.audit_verify",  # verify
+        ),
+    ),
+    "projections": LazyCommand(
+        "Operate the SQL views built from the event log: status, rebuild, verify, follow.",
+        "iamledger.cli.projections:projections_group",
+    ),
+    "import": LazyCommand("Load identities from AWS into the store, as events.", "iamledger.cli.transfer:import_group"),
+    "export": LazyCommand("Print the store's identities in AWS's shapes.", "iamledger.cli.transfer:export_group"),
+    "bench": LazyCommand("Generate synthetic data to try the store at scale.", "iamledger.cli.bench:bench_group"),
+    "completion": LazyCommand(
+        "Print the shell completion script of bash, zsh or fish: source it from the shell's start-up file.",
+        "iamledger.cli.completion:completion_command",
+    ),
+    "sts": LazyCommand(
+        "AWS STS operations: temporary credentials, role assumption, caller identity.",
+        "iamledger.cli.service:sts_group",
+    ),
+    "iam": LazyCommand("AWS IAM operations: users, groups, roles, policies, ...", "iamledger.cli.service:iam_group"),
+    # The endpoint's, loaded by its entry point (iamledger.commands): the CLI never imports the server.
+    "serve": LazyCommand(
+        "Serve AWS's IAM and STS Query API on one URL: point boto3 or the aws CLI at it with --endpoint-url."
+    ),
+}
 EXIT_USAGE: Final = 2
 EXIT_SERVICE_ERROR: Final = 254
 EXIT_OTHER_ERROR: Final = 255
@@ -69,6 +111,9 @@ def _compile_query(
     del ctx, param
     if value is None:
         return None
+    import jmespath
+    import jmespath.exceptions
+
     try:
         return jmespath.compile(value)
     except jmespath.exceptions.JMESPathError as error:
@@ -76,7 +121,9 @@ def _compile_query(
         raise click.BadParameter(msg, param_hint="--query") from None
 
 
-@click.group("iamledger", cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "iamledger", cls=RootGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option(
     "--db",
     metavar="URL",
@@ -138,7 +185,7 @@ def _compile_query(
     show_default=True,
     help="The least severe log level shown.",
 )
-@click.version_option(__version__, "--version", prog_name="iamledger", message="%(prog)s %(version)s")
+@click.version_option(None, "--version", package_name="iamledger", prog_name=PROG_NAME, message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -154,6 +201,9 @@ def cli(
     query: jmespath.parser.ParsedResult | None,
 ) -> None:
     """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
+    from iamledger.cli.session import CliState
+    from iamledger.config import CLI_STORE_URL
+
     configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
     ctx.meta[CLI_STORE_URL] = db  # for the commands other packages add (serve), which do not import the CLI
     ctx.obj = CliState(
@@ -168,19 +218,6 @@ def cli(
     )
 
 
-cli.add_command(init_command)
-cli.add_command(quickstart_command)
-cli.add_command(account_group)
-cli.add_command(login_command)
-cli.add_command(audit_group)
-cli.add_command(projections_group)
-cli.add_command(import_group)
-cli.add_command(export_group)
-cli.add_command(bench_group)
-cli.add_command(service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity."))
-cli.add_command(service_group("iam", "AWS IAM operations: users, groups, roles, policies, ..."))
-
-
 def _leaf_command(args: Sequence[str]) -> click.Command | None:
     """The command ``args`` name, found by walking the non-option words through the groups."""
     command: click.Command = cli
@@ -193,7 +230,7 @@ def _leaf_command(args: Sequence[str]) -> click.Command | None:
         if arg.startswith("-"):
             skip_value = "=" not in arg and arg in HOISTED_OPTIONS
             continue
-        if not isinstance(command, click.Group):
+        if not isinstance(command, click.Group) or getattr(command, "argparse_commands", False):
             break
         sub = command.get_command(ctx, arg)
         if sub is None:
@@ -236,20 +273,26 @@ def operation_name(path: Sequence[str]) -> str:
     return "".join(part.capitalize() for part in leaf.split("-"))
 
 
+def _store_error() -> type[IdentityStoreError]:
+    # Imported only once an error is on its way out: a command that never reached the store spares the import.
+    from iamledger.domain.errors import IdentityStoreError
+
+    return IdentityStoreError
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the command line and exit with the aws CLI's exit codes."""
+    """Run the command line and exit with the aws CLI's exit codes. With ``_IAMLEDGER_COMPLETE`` set, answer the
+    shell's completion request instead (click's protocol; ``iamledger completion SHELL`` prints the script)."""
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:
+        from click.shell_completion import shell_complete
+
+        sys.exit(shell_complete(cli, {}, PROG_NAME, COMPLETE_VAR, instruction))
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     ctx: click.Context | None = None
     try:
-        with cli.make_context("iamledger", args) as ctx:
+        with cli.make_context(PROG_NAME, args) as ctx:
             cli.invoke(ctx)
-    except IdentityStoreError as error:
-        path = ctx.meta.get(PATH_KEY, []) if ctx is not None else []
-        click.echo(
-            f"\nAn error occurred ({error.code}) when calling the {operation_name(path)} operation: {error.message}",
-            err=True,
-        )
-        sys.exit(EXIT_SERVICE_ERROR)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
@@ -258,6 +301,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(EXIT_OTHER_ERROR)
+    except _store_error() as error:
+        path = ctx.meta.get(PATH_KEY, []) if ctx is not None else []
+        click.echo(
+            f"\nAn error occurred ({error.code}) when calling the {operation_name(path)} operation: {error.message}",
+            err=True,
+        )
+        sys.exit(EXIT_SERVICE_ERROR)
     except OSError as error:
         click.echo(f"\n{type(error).__name__}: {error}", err=True)
         sys.exit(EXIT_OTHER_ERROR)

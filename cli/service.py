@@ -7,30 +7,39 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
-from botocore import xform_name
 
-from iamledger.asof import StoreAsOf, is_read_operation
-from iamledger.awsmodel import operation_model, paginator_config, service_model
-from iamledger.cli.arguments import ArgumentError, build_parser, parameters, summary
 from iamledger.cli.group import Group
-from iamledger.cli.output import check_renderable
 from iamledger.cli.pagination import marker_of, paginate
-from iamledger.cli.session import acting_in_account, emit, state
-from iamledger.services.simulation import simulate_custom_policy
-from iamledger.store import IdentityStore
+from iamledger.cli.service_operations import IMPLEMENTED
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel
 
+# This module is imported to list and complete the commands (`iamledger iam --help`, shell completion): it imports
+# neither the store nor botocore until a command is built or run.
+
+
+def _simulate_custom_policy(**params: Any) -> dict[str, Any]:
+    from iamledger.services.simulation import simulate_custom_policy
+
+    return simulate_custom_policy(**params)
+
+
 # Operations that need no store at all: they run even where no `iamledger init` ever happened.
-STORELESS: dict[str, Callable[..., dict[str, Any]]] = {"SimulateCustomPolicy": simulate_custom_policy}
+STORELESS: dict[str, Callable[..., dict[str, Any]]] = {"SimulateCustomPolicy": _simulate_custom_policy}
 
 
 def implemented_operations(service: str) -> dict[str, str]:
-    """``{"create-user": "CreateUser", ...}``: the operations of ``service`` that the store implements."""
+    """``{"create-user": "CreateUser", ...}``: the operations of ``service`` that the store implements, found in the
+    store itself (:data:`~iamledger.cli.service_operations.IMPLEMENTED` is the same, written out)."""
+    from botocore import xform_name
+
+    from iamledger.awsmodel import service_model
+    from iamledger.store import IdentityStore
+
     result = {}
     for operation in service_model(service).operation_names:
         if callable(getattr(IdentityStore, xform_name(operation), None)):
@@ -41,28 +50,55 @@ def implemented_operations(service: str) -> dict[str, str]:
 class ServiceGroup(Group):
     """The commands of one AWS service, made on demand from the service model."""
 
+    argparse_commands = True
+
     def __init__(self, service: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.service = service
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         del ctx
-        return list(implemented_operations(self.service))
+        return list(IMPLEMENTED[self.service])
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         del ctx
-        operation = implemented_operations(self.service).get(cmd_name)
+        if cmd_name == "help":  # `iamledger iam help`, as `aws iam help`
+            return _service_help_command(self.service)
+        # An operation the store has gained since IMPLEMENTED was written still runs (the store is asked).
+        operation = IMPLEMENTED[self.service].get(cmd_name) or implemented_operations(self.service).get(cmd_name)
         if operation is None:
             return None
+        from iamledger.awsmodel import operation_model
+
         return _operation_command(self.service, cmd_name, operation_model(self.service, operation))
 
 
+def _service_help_command(service: str) -> click.Command:
+    def show() -> None:
+        from iamledger.awsmodel import service_model
+        from iamledger.cli.helppage import service_help
+
+        click.echo(service_help(service_model(service), list(IMPLEMENTED[service])), nl=False)
+
+    return click.Command("help", callback=show, help=f"The {service} commands, as `aws {service} help` lists them.")
+
+
 def _operation_command(service: str, name: str, op: OperationModel) -> click.Command:
+    from iamledger.awsmodel import paginator_config
+    from iamledger.cli.arguments import summary
+
     paginated = paginator_config(service, op.name) is not None
-    as_of = op.name not in STORELESS and is_read_operation(xform_name(op.name))
 
     def callback(args: tuple[str, ...]) -> None:
+        from botocore import xform_name
+
+        from iamledger.asof import StoreAsOf, is_read_operation
+        from iamledger.cli.arguments import build_parser
+        from iamledger.cli.output import check_renderable
+        from iamledger.cli.session import acting_in_account, emit, state
+
         check_renderable(state().output)  # before anything runs: a write must not happen and then fail to print
+        as_of = op.name not in STORELESS and is_read_operation(xform_name(op.name))
         parser = build_parser(f"iamledger {service} {name}", op, paginated=paginated)
         if as_of:
             parser.add_argument(
@@ -72,11 +108,27 @@ def _operation_command(service: str, name: str, op: OperationModel) -> click.Com
                 help="Answer as of this moment: an ISO 8601 time (2026-11-01T09:00:00Z), a date, a duration ago "
                 "(90m, 7d), epoch seconds, or position:N.",
             )
+        from iamledger.cli import cli_input
+
+        cli_input.add_input_options(parser)
+        if cli_input.wants_help(parser, args):
+            from iamledger.cli.helppage import operation_help
+
+            click.echo(operation_help(name, op, parser, paginated=paginated), nl=False)
+            return
+        cli_input.relax_required(parser, args)
         namespace = parser.parse_args(list(args))
-        try:
-            params = parameters(op, namespace)
-        except (ArgumentError, OSError) as error:
-            parser.error(str(error))
+        if namespace.cli_skeleton in {"input", "yaml-input"}:  # printed as is, whatever --output says (as aws)
+            click.echo(cli_input.input_skeleton_text(op, namespace.cli_skeleton), nl=False)
+            return
+        params = cli_input.operation_parameters(parser, op, namespace, paginated=paginated)
+        if namespace.cli_skeleton == "output":  # the input checked out: a sample of the output, as --output says
+            emit(cli_input.skeleton(op.output_shape, member_names=True) or None, title=op.name)
+            return
+        from iamledger.logconfig import get_logger
+
+        # The names only: a value may be a secret (create-login-profile --password).
+        get_logger(__name__).debug("calling_operation", operation=op.name, parameters=sorted(params))
         storeless = STORELESS.get(op.name)
         pages: list[dict[str, Any]] = []
         if storeless is not None:
@@ -138,6 +190,8 @@ def _paginate(
     """Call ``method`` page after page and merge the pages, as the aws CLI does; ``--max-items`` cuts the result
     and gives a ``NextToken`` to resume from. Each page's share of the result goes to ``pages`` too, for the
     ``text`` output, which the aws CLI prints page by page."""
+    from iamledger.awsmodel import paginator_config
+
     config = paginator_config(service, op.name) or {}
     keys = config["result_key"] if isinstance(config["result_key"], list) else [config["result_key"]]
     marker, skip = _decode_token(ns.cli_starting_token) if ns.cli_starting_token else (None, 0)
@@ -170,3 +224,7 @@ def _with_other_keys(merged: dict[str, Any], last: dict[str, Any], keys: list[st
 def service_group(service: str, help_text: str) -> ServiceGroup:
     """The click group of ``service``'s commands."""
     return ServiceGroup(service, name=service, help=help_text)
+
+
+iam_group: Final = service_group("iam", "AWS IAM operations: users, groups, roles, policies, ...")
+sts_group: Final = service_group("sts", "AWS STS operations: temporary credentials, role assumption, caller identity.")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 import jmespath
@@ -22,7 +22,9 @@ from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.ids import root_arn
 from iamledger.logconfig import get_logger
-from iamledger.store import IdentityStore
+
+if TYPE_CHECKING:  # imported when a store is opened: `iamledger --help` and completion import no store
+    from iamledger.store import IdentityStore
 
 LOCAL_SOURCE_IP: Final = "127.0.0.1"
 USER_AGENT: Final = f"iamledger-cli/{__version__} Python/{platform.python_version()}"
@@ -67,6 +69,8 @@ def local_context(account_id: str) -> AuditContext:
 def open_store(*, create: bool = False) -> Iterator[IdentityStore]:
     """The store the invocation names (``--db``, ``$IAMLEDGER_DB`` or the default), closed afterwards; its audit and
     as-of reads go to ``--read-db`` when given (:meth:`IdentityStore.reader`)."""
+    from iamledger.store import IdentityStore
+
     options = state()
     store = IdentityStore.open(options.db, create=create, read_url=options.read_db, read_timeout=options.read_timeout)
     try:
