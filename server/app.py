@@ -45,6 +45,7 @@ from starlette.routing import Route
 from iamledger.auth import HttpRequest
 from iamledger.logconfig import configure_logging, get_logger
 from iamledger.server.endpoint import REQUEST_ID_HEADER, Endpoint
+from iamledger.server.health import HEALTH_PATHS, health_endpoint
 from iamledger.server.proxies import TrustedProxies
 from iamledger.server.store_holder import StoreHolder, open_for_serving
 
@@ -105,8 +106,8 @@ def _request_url(scope: Any) -> str:
 
 class QueryApp:
     """The ASGI application: ``GET``/``POST /`` (every IAM and STS call) is handled here directly, without a
-    framework's middleware between the server and the store; the other routes (``/moto-api/...``) and the lifespan
-    go to a Starlette application.
+    framework's middleware between the server and the store; the other routes (``/moto-api/...``, ``/health``,
+    ``/_localstack/health``) and the lifespan go to a Starlette application.
 
     A request runs on the event loop's own thread, start to end: the store is used from that one thread, and requests
     are handled one at a time, in the order they arrive (the store serialises writes anyway; handing each request to
@@ -249,6 +250,7 @@ def create_app(
         Route("/", query_elsewhere, methods=["GET", "POST"]),  # other methods: 405, as before QueryApp
         Route("/moto-api/reset", moto_reset, methods=["POST"]),
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
+        *(Route(path, health_endpoint(holder), methods=["GET"]) for path in HEALTH_PATHS),  # HEAD too; others: 405
     ]
     return QueryApp(endpoint, Starlette(routes=routes, lifespan=lifespan), trusted_proxies)
 
