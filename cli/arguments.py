@@ -32,6 +32,18 @@ def _strip_html(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text or "")).strip()
 
 
+def short_doc(documentation: str, limit: int = 300) -> str:
+    """A parameter's documentation for argparse's help: its sentences that fit in ``limit`` characters (at least the
+    first; a first sentence longer than that ends at a word, with an ellipsis), never cut within a word."""
+    text = _strip_html(documentation)
+    if len(text) <= limit:
+        return text
+    end = text.rfind(". ", 0, limit)
+    if end > 0:
+        return text[: end + 1]
+    return text[: text.rfind(" ", 0, limit)].rstrip(",;:") + " ..."
+
+
 def summary(op: OperationModel) -> str:
     """The first sentence of the operation's documentation."""
     text = _strip_html(op.documentation)
@@ -41,11 +53,18 @@ def summary(op: OperationModel) -> str:
 
 def read_value(text: str) -> str:
     """A parameter value, read from a file for ``file://PATH`` (text) and ``fileb://PATH`` (bytes as text)."""
-    if text.startswith("file://"):
-        return Path(text[len("file://") :]).expanduser().read_text(encoding="utf-8")
-    if text.startswith("fileb://"):
-        return Path(text[len("fileb://") :]).expanduser().read_bytes().decode("utf-8")
-    return text
+    prefix = "file://" if text.startswith("file://") else "fileb://" if text.startswith("fileb://") else None
+    if prefix is None:
+        return text
+    path = Path(text[len(prefix) :]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8") if prefix == "file://" else path.read_bytes().decode("utf-8")
+    except OSError as error:
+        msg = f"Unable to load paramfile {text}: {error}"
+        raise ArgumentError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"Unable to load paramfile ({path}), text contents could not be decoded."
+        raise ArgumentError(msg) from None
 
 
 def _split_top(text: str) -> list[str]:
@@ -73,7 +92,7 @@ def _shorthand(text: str, shape: Shape | None = None) -> dict[str, Any]:
     members: dict[str, Shape] = getattr(shape, "members", {}) if shape is not None else {}
     result: dict[str, Any] = {}
     last: str | None = None
-    for part in _split_top(text):
+    for part in _split_top(text.strip()):
         if "=" not in part:
             if last is None or not isinstance(result[last], list):
                 raise ArgumentError(f"Expected key=value in shorthand syntax, got: {part!r}")
@@ -95,20 +114,39 @@ def _json(text: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as error:
-        raise ArgumentError(f"Invalid JSON: {error}") from None
+        raise ArgumentError(f"Invalid JSON: {error}\nJSON received: {text}") from None
 
 
-def convert(shape: Shape, raw: Any) -> Any:
-    """A command-line value (a string, or a list of strings for list parameters) as the parameter's type."""
-    if shape.type_name == "list":
+def _looks_like(text: str, opening: str) -> bool:
+    return text.lstrip().startswith(opening)
+
+
+def convert(shape: Shape, raw: Any, option: str | None = None) -> Any:
+    """A command-line value (a string, or a list of strings for list parameters) as the parameter's type, as the aws
+    CLI reads it: ``file://``/``fileb://`` values are read from the file first; a structure or map value that is a
+    JSON object, and a list value that is one JSON array, is JSON (inline or from a file); else a structure is the
+    shorthand syntax (``Key=a,Value=b``) and a list takes one value per word. ``option`` (``--tags``) names the
+    parameter in the error, as the aws CLI's ``Error parsing parameter '--tags': ...``."""
+    try:
+        if shape.type_name != "list":
+            return _scalar_or_structure(shape, read_value(raw))
         items: list[str] = raw if isinstance(raw, list) else [raw]
-        if len(items) == 1 and items[0].lstrip().startswith("["):
-            return _json(read_value(items[0]))
+        texts = [read_value(item) for item in items]
+        if len(texts) == 1 and _looks_like(texts[0], "["):
+            return _json(texts[0])
         member: Shape = shape.member
-        return [convert(member, read_value(item)) for item in items]
-    text = read_value(raw)
+        return [_scalar_or_structure(member, text) for text in texts]
+    except ArgumentError as error:
+        if option is None:
+            raise
+        raise ArgumentError(f"Error parsing parameter '{option}': {error}") from None
+
+
+def _scalar_or_structure(shape: Shape, text: str) -> Any:
     if shape.type_name in {"structure", "map"}:
-        return _json(text) if text.lstrip().startswith("{") else _shorthand(text, shape)
+        return _json(text) if _looks_like(text, "{") else _shorthand(text, shape)
+    if shape.type_name == "list":
+        return _json(text) if _looks_like(text, "[") else [text]
     if shape.type_name in {"integer", "long"}:
         try:
             return int(text)
@@ -132,7 +170,7 @@ def build_parser(prog: str, op: OperationModel, *, paginated: bool) -> argparse.
         if paginated and name in HIDDEN_PAGING_MEMBERS:
             continue
         option = option_name(name)
-        doc = _strip_html(member.documentation)[:300]
+        doc = short_doc(member.documentation)
         if member.type_name == "boolean":
             group = parser.add_mutually_exclusive_group(required=name in required)
             group.add_argument(option, dest=name, action="store_true", default=None, help=doc)
@@ -146,6 +184,8 @@ def build_parser(prog: str, op: OperationModel, *, paginated: bool) -> argparse.
         parser.add_argument("--starting-token", dest="cli_starting_token", help="A NextToken from a previous call.")
         parser.add_argument("--page-size", dest="cli_page_size", type=int, help="The size of each page of the call.")
         parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help="One call only.")
+        # The service's own paging member, which the aws CLI takes too (and then makes one call only).
+        parser.add_argument("--marker", dest="cli_marker", help=argparse.SUPPRESS)
     return parser
 
 
@@ -157,5 +197,5 @@ def parameters(op: OperationModel, namespace: argparse.Namespace) -> dict[str, A
         raw = getattr(namespace, name, None)
         if raw is None:
             continue
-        params[name] = raw if member.type_name == "boolean" else convert(member, raw)
+        params[name] = raw if member.type_name == "boolean" else convert(member, raw, option_name(name))
     return params

@@ -20,7 +20,7 @@ import click
 from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import render
 from iamledger.cli.pagination import paginate
-from iamledger.cli.session import acting_in_account, state
+from iamledger.cli.session import acting_in_account, check_query_output, emit, state
 from iamledger.projections.trail.records import TrailRecord
 
 CSV_COLUMNS: Final = (
@@ -216,6 +216,7 @@ def lookup_events_command(
     request, failed write and failed console sign-in as a CloudTrail record (reads are not recorded). Unlike
     CloudTrail, any number of --lookup-attributes may be combined (all must match). --output json gives the
     LookupEvents response, jsonl one record per line, csv one row per record, table and text a summary."""
+    check_query_output()
     extra = list(ctx.args)
     if extra and not lookup_attributes:
         raise click.UsageError(f"Got unexpected extra arguments ({' '.join(extra)})")
@@ -255,6 +256,9 @@ def _paginate(call: Any, max_items: int | None, starting_token: str | None, page
 
 
 def _print_lookup(result: dict[str, Any]) -> None:
+    if state().query is not None:  # applied to the LookupEvents response, as `--output json` prints it
+        emit(result, title="LookupEvents")
+        return
     fmt = state().output
     events: list[dict[str, Any]] = result["Events"]
     if fmt == "jsonl":
@@ -318,6 +322,7 @@ def history_command(
         raise click.UsageError(
             "Give exactly one of --user-name, --group-name, --role-name, --policy-arn, --access-key-id."
         )
+    check_query_output()
     kind, name = chosen[0]
     with acting_in_account() as (store, _):
         found = store.entity_history(kind, name)
@@ -327,6 +332,9 @@ def history_command(
 def _print_history(found: Sequence[TrailRecord]) -> None:
     fmt = state().output
     records = [r.record for r in found]
+    if state().query is not None:  # applied to the records as `--output json` prints them
+        emit({"Records": records}, title="History")
+        return
     if fmt == "jsonl":
         click.echo(jsonl_lines(records), nl=False)
     elif fmt == "csv":

@@ -92,7 +92,17 @@ HOISTED_OPTIONS: Final = (
     "--profile",
     "--log-level",
     "--log-format",
+    "--debug",
+    "--region",
+    "--endpoint-url",
+    "--no-verify-ssl",
+    "--no-cli-pager",
+    "--color",
+    "--cli-read-timeout",
+    "--cli-connect-timeout",
 )
+# Those of them that take no value.
+HOISTED_FLAGS: Final = frozenset({"--debug", "--no-verify-ssl", "--no-cli-pager"})
 # Commands whose operation name is not the PascalCase of their own name.
 OPERATION_NAMES: Final[dict[tuple[str, ...], str]] = {
     ("account", "create"): "CreateAccount",
@@ -185,6 +195,41 @@ def _compile_query(
     show_default=True,
     help="The least severe log level shown.",
 )
+@click.option("--debug", is_flag=True, help="Turn on debug logging (--log-level DEBUG), as the aws CLI's --debug.")
+@click.option(
+    "--region",
+    metavar="REGION",
+    help="Accepted as the aws CLI's, and without effect: IAM and STS are global services (us-east-1).",
+)
+@click.option(
+    "--endpoint-url",
+    metavar="URL",
+    help="Accepted as the aws CLI's, and ignored with a warning: iamledger acts on the store --db names (`iamledger "
+    "serve` is the endpoint that `aws --endpoint-url` talks to).",
+)
+@click.option(
+    "--no-verify-ssl", is_flag=True, help="Accepted as the aws CLI's, and without effect: no HTTPS is involved."
+)
+@click.option("--no-cli-pager", is_flag=True, help="Accepted as the aws CLI v2's: iamledger never pages its output.")
+@click.option(
+    "--color",
+    type=click.Choice(["on", "off", "auto"]),
+    default="auto",
+    show_default=True,
+    help="Colours (the diff and exposure timelines, quickstart's headings): on, off, or auto (on a terminal only).",
+)
+@click.option(
+    "--cli-read-timeout",
+    type=int,
+    metavar="SECONDS",
+    help="Accepted as the aws CLI's, and without effect: no network call is made (see --read-timeout).",
+)
+@click.option(
+    "--cli-connect-timeout",
+    type=int,
+    metavar="SECONDS",
+    help="Accepted as the aws CLI's, and without effect: no network call is made.",
+)
 @click.version_option(None, "--version", package_name="iamledger", prog_name=PROG_NAME, message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
@@ -199,12 +244,29 @@ def cli(
     log_format: str,
     log_level: str,
     query: jmespath.parser.ParsedResult | None,
+    debug: bool,
+    region: str | None,
+    endpoint_url: str | None,
+    no_verify_ssl: bool,
+    no_cli_pager: bool,
+    color: str,
+    cli_read_timeout: int | None,
+    cli_connect_timeout: int | None,
 ) -> None:
     """iamledger: AWS IAM's core as an event-sourced identity store with a full audit trail."""
     from iamledger.cli.session import CliState
     from iamledger.config import CLI_STORE_URL
 
-    configure_logging(level=log_level, log_format=log_format)  # type: ignore[arg-type]
+    del region, no_verify_ssl, no_cli_pager, cli_read_timeout, cli_connect_timeout  # the aws CLI's, without effect
+    configure_logging(level="DEBUG" if debug else log_level, log_format=log_format)  # type: ignore[arg-type]
+    ctx.color = {"on": True, "off": False}.get(color)  # inherited by every command's context
+    log.debug("cli_started", command=ctx.invoked_subcommand, output=output, query=query is not None, python=sys.version)
+    if endpoint_url is not None:
+        click.echo(
+            "Warning: --endpoint-url is ignored: iamledger acts on the store --db names "
+            "(aws --endpoint-url talks to `iamledger serve`).",
+            err=True,
+        )
     ctx.meta[CLI_STORE_URL] = db  # for the commands other packages add (serve), which do not import the CLI
     ctx.obj = CliState(
         db=db,
@@ -228,7 +290,7 @@ def _leaf_command(args: Sequence[str]) -> click.Command | None:
             skip_value = False
             continue
         if arg.startswith("-"):
-            skip_value = "=" not in arg and arg in HOISTED_OPTIONS
+            skip_value = "=" not in arg and arg in HOISTED_OPTIONS and arg not in HOISTED_FLAGS
             continue
         if not isinstance(command, click.Group) or getattr(command, "argparse_commands", False):
             break
@@ -252,7 +314,7 @@ def hoist_global_options(args: Sequence[str]) -> list[str]:
         arg = args[i]
         name = arg.split("=", 1)[0]
         if i > first_word and name in HOISTED_OPTIONS and name not in own:
-            if "=" in arg or i + 1 >= len(args):
+            if "=" in arg or i + 1 >= len(args) or name in HOISTED_FLAGS:
                 front.append(arg)
                 i += 1
             else:

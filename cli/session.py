@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import platform
 from collections.abc import Iterator
@@ -130,15 +131,31 @@ def _account_of(arn: str) -> str:
     return parts[4]
 
 
+def check_query_output() -> None:
+    """A usage error (exit 2), before anything runs, for ``--query`` with ``--output csv``: a query's answer is a
+    JSON value, which has no rows to print."""
+    current = state()
+    if current.query is not None and current.output == "csv":
+        msg = "--query cannot be combined with --output csv (use json, jsonl, text or table)."
+        raise click.UsageError(msg)
+
+
 def emit(data: Any, title: str | None = None, pages: list[dict[str, Any]] | None = None) -> None:
     """Print a result in the invocation's ``--output`` format; ``title`` is the operation's name (the table's title),
     ``pages`` an auto-paginated result's pages (see :func:`iamledger.cli.output.render`).
 
     With ``--query``, the JMESPath expression is applied to the whole (merged) result first, as the aws CLI does; a
-    query that selects nothing prints ``null`` (json) or ``None`` (text)."""
+    query that selects nothing prints ``null`` (json) or ``None`` (text). ``--output jsonl`` (the audit trail
+    commands') prints a selected list one element per line, any other value on one line, and nothing for null."""
     current = state()
     if current.query is not None:
         selected = current.query.search(plain(data))
+        if current.output == "jsonl":
+            values = selected if isinstance(selected, list) else [] if selected is None else [selected]
+            click.echo(
+                "".join(json.dumps(v, ensure_ascii=False, separators=(",", ":")) + "\n" for v in values), nl=False
+            )
+            return
         if selected is None and current.output in {"json", "text"}:
             click.echo("null" if current.output == "json" else "None")
             return
