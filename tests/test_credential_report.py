@@ -19,7 +19,7 @@ ACCOUNT = "123456789012"
 
 
 def test_no_report_before_one_is_generated(iam: IdentityStore) -> None:
-    with pytest.raises(IdentityStoreError, match="^Credential report not present") as caught:
+    with pytest.raises(IdentityStoreError, match="operation: Credential report not present") as caught:
         iam.get_credential_report()
     assert caught.value.code == "ReportNotPresent"
     assert caught.value.http_status == 410
@@ -70,7 +70,7 @@ def test_a_report_expires_after_four_hours(iam: IdentityStore, monkeypatch: pyte
     iam.generate_credential_report()
     later = iam.clock() + timedelta(hours=4, seconds=1)
     monkeypatch.setattr(iam, "clock", lambda: later)
-    with pytest.raises(IdentityStoreError, match="^Credential report expired") as caught:
+    with pytest.raises(IdentityStoreError, match="operation: Credential report expired") as caught:
         iam.get_credential_report()
     assert caught.value.code == "ReportExpired"
     assert iam.generate_credential_report()["State"] == "STARTED"

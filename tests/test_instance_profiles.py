@@ -51,7 +51,7 @@ def test_create_instance_profile_returns_it_in_boto3_shape(iam: IdentityStore):
 
 def test_instance_profile_names_are_unique_whatever_their_case(iam: IdentityStore):
     _profile(iam, "Web")
-    with pytest.raises(EntityAlreadyExistsError, match="^Instance Profile web already exists.$"):
+    with pytest.raises(EntityAlreadyExistsError, match="operation: Instance Profile web already exists.$"):
         _profile(iam, "web")
     assert ["Web"] == [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]]
 
@@ -76,16 +76,16 @@ def test_a_role_and_an_instance_profile_may_share_a_name(iam: IdentityStore):
 )
 def test_an_unknown_instance_profile_is_no_such_entity_with_aws_message(iam: IdentityStore, call):
     _role(iam)
-    with pytest.raises(NoSuchEntityError, match="^Instance Profile nope cannot be found.$") as caught:
+    with pytest.raises(NoSuchEntityError, match="operation: Instance Profile nope cannot be found.$") as caught:
         call(iam)
     assert 404 == caught.value.http_status
 
 
 def test_an_unknown_role_is_no_such_entity(iam: IdentityStore):
     _profile(iam)
-    with pytest.raises(NoSuchEntityError, match="^The role with name nobody cannot be found.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: The role with name nobody cannot be found.$"):
         iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="nobody")
-    with pytest.raises(NoSuchEntityError, match="^The role with name nobody cannot be found.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: The role with name nobody cannot be found.$"):
         iam.list_instance_profiles_for_role(RoleName="nobody")
 
 
@@ -123,7 +123,7 @@ def test_an_instance_profile_holds_at_most_one_role(iam: IdentityStore):
     _role(iam, "second")
     _profile(iam)
     iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="first")
-    quota = "^Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1$"
+    quota = "operation: Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1$"
     with pytest.raises(LimitExceededError, match=quota) as caught:
         iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="second")
     assert 409 == caught.value.http_status
@@ -140,7 +140,7 @@ def test_removing_a_role_empties_the_profile(iam: IdentityStore):
     assert_output_shape("iam", "RemoveRoleFromInstanceProfile", result)
     assert [] == iam.get_instance_profile(InstanceProfileName="web")["InstanceProfile"]["Roles"]
     assert [] == iam.list_instance_profiles_for_role(RoleName="app")["InstanceProfiles"]
-    with pytest.raises(NoSuchEntityError, match="^Role app is not in instance profile web.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: Role app is not in instance profile web.$"):
         iam.remove_role_from_instance_profile(InstanceProfileName="web", RoleName="app")
 
 
@@ -149,7 +149,7 @@ def test_delete_instance_profile_conflicts_while_it_holds_a_role(iam: IdentitySt
     first = _profile(iam)["InstanceProfileId"]
     iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="app")
     with pytest.raises(
-        DeleteConflictError, match="^Cannot delete entity, must remove roles from instance profile first.$"
+        DeleteConflictError, match="operation: Cannot delete entity, must remove roles from instance profile first.$"
     ) as caught:
         iam.delete_instance_profile(InstanceProfileName="web")
     assert 409 == caught.value.http_status

@@ -94,7 +94,7 @@ def test_create_role_returns_the_role_in_boto3_shape(iam: IdentityStore):
 
 def test_role_names_are_unique_whatever_their_case(iam: IdentityStore):
     _role(iam, "Deploy")
-    with pytest.raises(EntityAlreadyExistsError, match="^Role with name deploy already exists.$"):
+    with pytest.raises(EntityAlreadyExistsError, match="operation: Role with name deploy already exists.$"):
         _role(iam, "deploy")
     assert ["Deploy"] == [r["RoleName"] for r in iam.list_roles()["Roles"]]
 
@@ -151,7 +151,7 @@ def test_get_role_is_served_by_another_process_from_the_views(iam: IdentityStore
     ],
 )
 def test_an_unknown_role_is_no_such_entity_with_aws_message(iam: IdentityStore, call):
-    with pytest.raises(NoSuchEntityError, match="^The role with name nobody cannot be found.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: The role with name nobody cannot be found.$"):
         call(iam)
 
 
@@ -212,7 +212,7 @@ def test_a_malformed_trust_policy_is_refused_and_creates_nothing(iam: IdentitySt
 def test_a_trust_policy_over_2048_characters_is_limit_exceeded(iam: IdentityStore):
     statement = {**TRUST["Statement"][0], "Principal": {"AWS": [f"arn:aws:iam::{i:012d}:root" for i in range(80)]}}
     big = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-    with pytest.raises(IdentityStoreError, match="^Cannot exceed quota for ACLSizePerRole: 2048$") as caught:
+    with pytest.raises(IdentityStoreError, match="operation: Cannot exceed quota for ACLSizePerRole: 2048$") as caught:
         iam.create_role(RoleName="app", AssumeRolePolicyDocument=big)
     assert "LimitExceeded" == _code(caught)
 
@@ -340,9 +340,9 @@ def test_inline_role_policies_put_get_list_delete(iam: IdentityStore):
 
     assert_output_shape("iam", "DeleteRolePolicy", iam.delete_role_policy(RoleName="app", PolicyName="read"))
     assert [] == iam.list_role_policies(RoleName="app")["PolicyNames"]
-    with pytest.raises(NoSuchEntityError, match="^The role policy with name read cannot be found.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: The role policy with name read cannot be found.$"):
         iam.get_role_policy(RoleName="app", PolicyName="read")
-    with pytest.raises(NoSuchEntityError, match="^The role policy with name read cannot be found.$"):
+    with pytest.raises(NoSuchEntityError, match="operation: The role policy with name read cannot be found.$"):
         iam.delete_role_policy(RoleName="app", PolicyName="read")
 
 
@@ -352,7 +352,7 @@ def test_inline_role_policies_share_a_10240_character_quota(iam: IdentityStore):
     big = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]})
     iam.put_role_policy(RoleName="app", PolicyName="one", PolicyDocument=big)
     with pytest.raises(
-        IdentityStoreError, match="^Maximum policy size of 10240 bytes exceeded for role app$"
+        IdentityStoreError, match="operation: Maximum policy size of 10240 bytes exceeded for role app$"
     ) as caught:
         iam.put_role_policy(RoleName="app", PolicyName="two", PolicyDocument=big)
     assert "LimitExceeded" == _code(caught)
@@ -387,7 +387,7 @@ def test_a_role_holds_at_most_ten_managed_policies(iam: IdentityStore):
     arns = [a for a in aws_managed_policies() if ":policy/aws-service-role/" not in a][:11]
     for arn in arns[:10]:
         iam.attach_role_policy(RoleName="app", PolicyArn=arn)
-    with pytest.raises(IdentityStoreError, match="^Cannot exceed quota for PoliciesPerRole: 10$") as caught:
+    with pytest.raises(IdentityStoreError, match="operation: Cannot exceed quota for PoliciesPerRole: 10$") as caught:
         iam.attach_role_policy(RoleName="app", PolicyArn=arns[10])
     assert "LimitExceeded" == _code(caught)
 
@@ -398,19 +398,19 @@ def test_a_role_holds_at_most_ten_managed_policies(iam: IdentityStore):
 def test_delete_role_conflicts_while_policies_or_instance_profiles_remain(iam: IdentityStore):
     _role(iam)
     iam.put_role_policy(RoleName="app", PolicyName="p", PolicyDocument=POLICY)
-    with pytest.raises(DeleteConflictError, match="^Cannot delete entity, must delete policies first.$"):
+    with pytest.raises(DeleteConflictError, match="operation: Cannot delete entity, must delete policies first.$"):
         iam.delete_role(RoleName="app")
     iam.delete_role_policy(RoleName="app", PolicyName="p")
 
     iam.attach_role_policy(RoleName="app", PolicyArn=READ_ONLY)
-    with pytest.raises(DeleteConflictError, match="^Cannot delete entity, must detach all policies first.$"):
+    with pytest.raises(DeleteConflictError, match="operation: Cannot delete entity, must detach all policies first.$"):
         iam.delete_role(RoleName="app")
     iam.detach_role_policy(RoleName="app", PolicyArn=READ_ONLY)
 
     iam.create_instance_profile(InstanceProfileName="web")
     iam.add_role_to_instance_profile(InstanceProfileName="web", RoleName="app")
     with pytest.raises(
-        DeleteConflictError, match="^Cannot delete entity, must remove roles from instance profile first.$"
+        DeleteConflictError, match="operation: Cannot delete entity, must remove roles from instance profile first.$"
     ) as caught:
         iam.delete_role(RoleName="app")
     assert 409 == caught.value.http_status
@@ -434,7 +434,7 @@ def test_tags_and_boundary_do_not_block_delete_and_go_with_the_role(iam: Identit
 # -- service-linked roles ----------------------------------------------------------------------------------------
 
 PROTECTED = (
-    "^Cannot perform the operation on the protected role 'AWSServiceRoleForSupport'"
+    "operation: Cannot perform the operation on the protected role 'AWSServiceRoleForSupport'"
     " - this role is only modifiable by AWS$"
 )
 

@@ -48,12 +48,12 @@ def test_a_custom_suffix_and_a_taken_name(iam: IdentityStore) -> None:
     role = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="suf")["Role"]
     assert role["RoleName"] == "AWSServiceRoleForAutoScaling_suf"
     message = (
-        "^Service role name AWSServiceRoleForAutoScaling_suf has been taken in this account, "
+        "operation: Service role name AWSServiceRoleForAutoScaling_suf has been taken in this account, "
         "please try a different suffix.$"
     )
     with pytest.raises(InvalidInputError, match=message):
         iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="suf")
-    with pytest.raises(InvalidInputError, match="^Invalid service name: autoscaling.$"):
+    with pytest.raises(InvalidInputError, match="operation: Invalid service name: autoscaling.$"):
         iam.create_service_linked_role(AWSServiceName="autoscaling")
 
 
@@ -70,7 +70,7 @@ def test_only_the_service_linked_operations_change_it(iam: IdentityStore) -> Non
         iam.create_role(RoleName="x", Path="/aws-service-role/ecs.amazonaws.com/", AssumeRolePolicyDocument="{}")
     trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:*"}]}
     iam.create_role(RoleName="plain", AssumeRolePolicyDocument=json.dumps(trust))
-    with pytest.raises(InvalidInputError, match="^Role plain is not a service-linked role.$"):
+    with pytest.raises(InvalidInputError, match="operation: Role plain is not a service-linked role.$"):
         iam.delete_service_linked_role(RoleName="plain")
 
 
@@ -82,7 +82,9 @@ def test_deletion_is_a_task_that_has_succeeded(iam: IdentityStore) -> None:
     assert task.startswith(f"task/aws-service-role/autoscaling.amazonaws.com/{name}/")
     status = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
     assert status == {"Status": "SUCCEEDED"}
-    with pytest.raises(NoSuchEntityError, match="^The role with name AWSServiceRoleForAutoScaling cannot be found.$"):
+    with pytest.raises(
+        NoSuchEntityError, match="operation: The role with name AWSServiceRoleForAutoScaling cannot be found.$"
+    ):
         iam.get_role(RoleName=name)
     with pytest.raises(NoSuchEntityError):
         iam.get_service_linked_role_deletion_status(DeletionTaskId=f"{task.rsplit('/', 1)[0]}/{uuid.uuid4()}")
