@@ -18,7 +18,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from iamledger.domain.arns import policy_arn_parts
+from iamledger.domain.arns import is_aws_managed_policy_arn, policy_arn_parts
 from iamledger.projections.trail.records import (
     RESOURCE_TYPES,
     TrailRecord,
@@ -38,6 +38,8 @@ from iamledger.projections.trail.tables import (
     micros,
     record_of_row,
 )
+from iamledger.projections.views.access_keys import access_key_ever_existed
+from iamledger.projections.views.catalogue import AWS_ACCOUNT, aws_managed_policies
 
 # -- reading ------------------------------------------------------------------------------------------------------
 
@@ -179,6 +181,25 @@ def history(conn: Connection, state: StoredState, kind: str, name: str, account_
         found |= {(int(at), int(log), int(position)) for at, log, position in conn.execute(query)}
     keys = [(log, position) for _at, log, position in sorted(found)]
     return [record for record in _records(conn, keys) if decide(record)]
+
+
+def entity_known(conn: Connection, state: StoredState, kind: str, name: str, account_id: str | None) -> bool:
+    """Whether an entity of ``kind`` ever had ``name`` in ``account_id`` (any account: ``None``), deleted since or
+    not: the trail's index of names (users, groups, roles, customer managed policies), AWS's catalogue and the
+    imported AWS managed policies (``arn:aws:iam::aws:policy/...``, in every account), the access keys view's rows
+    of any position (access keys, sessions' too). Keyed reads only: no replay, no scan of the principals."""
+    if kind == "access-key":
+        return access_key_ever_existed(conn, name, account_id)
+    trail = Trail(state)
+    if kind != "policy":
+        return bool(trail.entity_ids(account_id, kind, name))
+    parts = policy_arn_parts(name)
+    if parts is None:
+        return False
+    if is_aws_managed_policy_arn(name):
+        imported = trail.entity_ids(AWS_ACCOUNT, "policy", parts[2])
+        return name in aws_managed_policies() or any(trail.entities[i].arn == name for i in imported)
+    return bool(_identities(trail, kind, name, account_id)[0])
 
 
 def _identities(

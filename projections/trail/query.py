@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from iamledger.domain.errors import ValidationError
+from iamledger.domain.errors import NoSuchEntityError, ValidationError
+from iamledger.domain.users import access_key_not_found
 from iamledger.projections.engine.timeindex import parse_time
 from iamledger.projections.trail.records import LOOKUP_KEYS, MAX_RESULTS, TrailRecord
 
@@ -133,14 +134,32 @@ def entity_history(store: Any, kind: str, name: str, *, account_id: str | None =
 
     An entity is followed by its id, so a renamed user's history goes on under its new name. A user's or role's
     history also holds what it did itself (a role's: what its sessions did), denied and failed attempts included.
-    Read from the trail's projection, as :func:`lookup_events`."""
-    from iamledger.projections.trail.lookup import history
+    Read from the trail's projection, as :func:`lookup_events`.
+
+    An entity that never existed in ``account_id`` (any account: ``None``) is ``NoSuchEntity``, in AWS's words for
+    its kind (``The user with name bob cannot be found.``), as ``GetUser`` would answer; one deleted long ago still
+    answers its history. Which existed is read from indexes (:func:`~iamledger.projections.trail.lookup.
+    entity_known`), never from a replay."""
+    from iamledger.projections.trail.lookup import entity_known, history
     from iamledger.projections.trail.stored_state import StoredState
 
     if kind not in HISTORY_KINDS:
         raise ValidationError(f"Invalid entity kind {kind!r}: use one of {', '.join(HISTORY_KINDS)}.")
     store.trail.catch_up()
+    if kind == "access-key":
+        store.projector.catch_up()  # the access keys view says which keys existed
     with store.engine.connect() as conn:
         state = StoredState()
         state.conn = conn
+        if not entity_known(conn, state, kind, name, account_id):
+            raise NoSuchEntityError(not_found(kind, name))
         return history(conn, state, kind, name, account_id)
+
+
+def not_found(kind: str, name: str) -> str:
+    """AWS's ``NoSuchEntity`` message for an entity of ``kind`` (one of :data:`HISTORY_KINDS`) named ``name``."""
+    if kind == "policy":
+        return f"Policy {name} was not found."
+    if kind == "access-key":
+        return access_key_not_found(name)
+    return f"The {kind} with name {name} cannot be found."

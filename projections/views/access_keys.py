@@ -126,6 +126,16 @@ def find_access_key(conn: Connection, access_key_id: str) -> dict[str, Any] | No
     return current_row(conn, ACCESS_KEYS, access_key_id=access_key_id)
 
 
+def access_key_ever_existed(conn: Connection, access_key_id: str, account_id: str | None = None) -> bool:
+    """Whether ``access_key_id`` was ever a key of ``account_id`` (any account: ``None``): any row of the view,
+    current or closed, whatever the read position, so a key deleted long ago still counts (``audit history``). One
+    probe of the index on the key id."""
+    query = select(ACCESS_KEYS.c.account_id).where(ACCESS_KEYS.c.access_key_id == access_key_id)
+    if account_id is not None:
+        query = query.where(ACCESS_KEYS.c.account_id == account_id)
+    return conn.execute(query.limit(1)).first() is not None
+
+
 class AccessKeyRows:
     """:func:`find_access_key`'s answers, remembered while the views stay at one position (request authentication
     reads the same key's row on every request; the views change only by moving to another position), and past a
