@@ -5,7 +5,9 @@ same parameters and shapes, from the temporal rows of the views (``valid_from <=
 log. Reads that no view holds (a user's login profile, the account password policy) load the aggregate at the
 version it had at the position. Conditions on ``aws:CurrentTime`` and the validity of temporary credentials are
 judged at the moment's time. The caller is authorized against the *current* policies: seeing history is a permission
-of today.
+of today. A ``NoSuchEntity`` says the moment it answered at (``... cannot be found. As of 2026-11-01T00:00:00+00:00
+(position 0), before the store's first event.``), and an account that did not exist yet then is ``NoSuchEntity``
+too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from iamledger.client_errors import reword
+from iamledger.domain.errors import NoSuchEntityError
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment
 
@@ -70,14 +74,24 @@ class StoreAsOf:
     def __repr__(self) -> str:
         return f"<StoreAsOf position={self.position} time={self.time.isoformat()}>"
 
+    def described(self) -> str:
+        """The moment in words, for the message of a ``NoSuchEntity`` it answered (``As of
+        2026-11-01T00:00:00+00:00 (position 0), before the store's first event.``): the answer is about then."""
+        before = ", before the store's first event" if self.position == 0 else ""
+        return f"As of {self.time.isoformat()} (position {self.position}){before}."
+
     def __getattr__(self, name: str) -> Callable[..., Any]:
         if not is_read_operation(name):
             raise AttributeError(f"{name!r} is not a read operation: a view of the past is read-only")
         method = getattr(self._store, name)
 
         def read(*args: Any, **kwargs: Any) -> Any:
-            with reading_as_of(self.moment):
-                return method(*args, **kwargs)
+            try:
+                with reading_as_of(self.moment):
+                    return method(*args, **kwargs)
+            except NoSuchEntityError as error:
+                reword(error, f"{error.message} {self.described()}")
+                raise
 
         read.__name__ = name
         read.__doc__ = method.__doc__

@@ -30,6 +30,7 @@ from iamledger.domain.ids import (
 from iamledger.kernel import KEY_CHECK_META, StoreKernel
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_or_create_master_key
+from iamledger.projections.engine.temporal import read_position
 
 log = get_logger("iamledger.store")  # the store's logger, as before these methods moved here
 
@@ -105,9 +106,13 @@ class StoreAccounts(StoreKernel):
         return account_id
 
     def _get_account(self, account_id: str) -> Account:
+        """The account's aggregate (as of the bound read position, in a read of the past); ``NoSuchEntity`` when it
+        does not exist, or did not yet at that position."""
         try:
             account: Account = self.repository.get(Account.create_id(account_id))
         except AggregateNotFoundError:
+            if read_position() is not None:
+                raise NoSuchEntityError(f"The account {account_id} did not exist yet.") from None
             raise NoSuchEntityError(f"The account {account_id} does not exist in this store.") from None
         return account
 

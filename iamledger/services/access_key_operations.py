@@ -56,8 +56,7 @@ class AccessKeysService(ServiceBase):
     # -- whose credentials -----------------------------------------------------------------------------------------
 
     def _account_aggregate(self, account_id: str) -> Account:
-        account: Account = self.repository.get(Account.create_id(account_id))
-        return account
+        return self._get_account(account_id)
 
     def _named_user(self, account_id: str, user_name: str) -> User:
         user = self._entity_only(account_id, USER_KIND, user_name, user_not_found(user_name))

@@ -67,8 +67,7 @@ class AccountService(ServiceBase):
     """The account-wide operations of the store."""
 
     def _account(self, account_id: str) -> Account:
-        account: Account = self.repository.get(Account.create_id(account_id))
-        return account
+        return self._get_account(account_id)
 
     # -- alias -----------------------------------------------------------------------------------------------
 

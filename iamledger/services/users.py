@@ -15,7 +15,7 @@ from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.tags import parse_tags
 from iamledger.domain.user_keys import UserKeyring
 from iamledger.domain.users import User
-from iamledger.projections.views.accounts import list_accounts
+from iamledger.projections.views.accounts import account_create_date
 from iamledger.projections.views.tags import current_tags
 from iamledger.projections.views.users import current_users, find_user
 from iamledger.services.base import ServiceBase
@@ -97,7 +97,9 @@ class UsersService(ServiceBase):
         ctx = audit_context.get()
         actor = ctx.actor if ctx else root_arn(account_id)
         if actor == root_arn(account_id):
-            created = next(a["create_date"] for a in list_accounts(conn) if a["account_id"] == account_id)
+            created = account_create_date(conn, account_id)
+            if created is None:  # a read of the past, before the account existed
+                raise NoSuchEntityError(f"The account {account_id} did not exist yet.")
             return {"User": {"UserId": account_id, "Arn": actor, "CreateDate": aws_datetime(created)}}
         if ":user/" not in actor:
             raise ValidationError("Must specify userName when calling with non-User credentials")
