@@ -35,7 +35,9 @@ def render(service: str) -> str:
         f"Generated from botocore's model of {service.upper()} (`python -m iamledger.cli.reference {service}`): one",
         "command per operation the store implements, with the aws CLI's options. Global options (`--db`, `--output`,",
         "`--account-id`) may come before or after the command. Paginated commands take `--max-items`,",
-        "`--starting-token`, `--page-size` and `--no-paginate`, as the aws CLI's.",
+        "`--starting-token`, `--page-size` and `--no-paginate`, as the aws CLI's. Every command also takes",
+        "`--cli-input-json`, `--cli-input-yaml` and `--generate-cli-skeleton`, and prints its whole help, laid out as",
+        f"the aws CLI's, with `iamledger {service} COMMAND help` (see [the command line](cli.md#iamledger-iam)).",
         "",
     ]
     for command, operation in implemented_operations(service).items():
