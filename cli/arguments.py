@@ -180,7 +180,12 @@ def build_parser(prog: str, op: OperationModel, *, paginated: bool) -> argparse.
         else:
             parser.add_argument(option, dest=name, required=name in required, help=doc)
     if paginated:
-        parser.add_argument("--max-items", dest="cli_max_items", type=int, help="The total number of items to return.")
+        parser.add_argument(
+            "--max-items",
+            dest="cli_max_items",
+            type=int,
+            help="The total number of items to return (with --no-paginate: the operation's own MaxItems).",
+        )
         parser.add_argument("--starting-token", dest="cli_starting_token", help="A NextToken from a previous call.")
         parser.add_argument("--page-size", dest="cli_page_size", type=int, help="The size of each page of the call.")
         parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help="One call only.")

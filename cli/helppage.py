@@ -37,7 +37,8 @@ class ExtraOption:
 
 def doc_paragraphs(documentation: str) -> list[str]:
     """The paragraphs of a model's HTML documentation as plain text (list items as ``o item``, as the aws CLI)."""
-    text = re.sub(r"<li>\s*", "\n\no ", documentation or "")
+    text = re.sub(r"<li>\s*(<p>)?\s*", "\n\no ", documentation or "")
+    text = re.sub(r"</p>\s*</li>", "</li>", text)
     text = re.sub(r"</?(p|ul|ol|note|important|br)\s*/?>", "\n\n", text)
     text = html.unescape(re.sub(r"<[^>]+>", "", text))
     return [" ".join(part.split()) for part in re.split(r"\n\s*\n", text) if part.strip()]
@@ -186,6 +187,24 @@ def _option_lines(name: str, shape: Shape) -> list[str]:
     return lines
 
 
+def _output_lines(name: str, shape: Shape, indent: int, stack: list[str]) -> list[str]:
+    """A member of the output as the aws CLI's help lists it: ``Name -> (type)``, its documentation, its members."""
+    head = f"{name} -> ({shape.type_name})" if name else f"({shape.type_name})"
+    lines = [" " * indent + head, *_fill(doc_paragraphs(shape.documentation), indent + 3)]
+    if shape.name in stack or len(stack) > _MAX_STACK:
+        return lines
+    stack.append(shape.name)
+    try:
+        if shape.type_name == "structure":
+            for member_name, member in shape.members.items():
+                lines += _output_lines(member_name, member, indent + 3, stack)
+        elif shape.type_name == "list":
+            lines += _output_lines("", shape.member, indent + 3, stack)
+    finally:
+        stack.pop()
+    return lines
+
+
 def operation_help(command: str, op: OperationModel, parser: argparse.ArgumentParser, *, paginated: bool) -> str:
     """The help page of a generated command: ``command`` (``create-user``) runs ``op`` with the options of ``parser``
     (an auto-paginated command's ``Marker``/``MaxItems`` are not options: ``--starting-token`` and ``--max-items``
@@ -228,6 +247,12 @@ def operation_help(command: str, op: OperationModel, parser: argparse.ArgumentPa
         lines += _option_lines(name, member)
     for extra in extras:
         lines += [f"       {extra.name} ({extra.type_name})", *_fill([extra.help], 10)]
+    lines += ["OUTPUT"]
+    output = op.output_shape
+    for name, member in (output.members if output is not None else {}).items():
+        lines += _output_lines(name, member, 7, [])
+    if output is None or not output.members:
+        lines += ["       None", ""]
     lines += [
         "GLOBAL OPTIONS",
         *_fill(

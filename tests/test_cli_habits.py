@@ -217,7 +217,7 @@ def test_help_as_the_aws_cli_s(capsys, db):
     page = run(capsys, "iam", "create-user", "help")
     assert page.exit_code == 0, page.stderr
     assert page.stdout == run(capsys, "iam", "create-user", "--help").stdout
-    for heading in ("NAME", "DESCRIPTION", "SYNOPSIS", "OPTIONS", "GLOBAL OPTIONS"):
+    for heading in ("NAME", "DESCRIPTION", "SYNOPSIS", "OPTIONS", "OUTPUT", "GLOBAL OPTIONS"):
         assert f"\n{heading}\n" in f"\n{page.stdout}"
     assert "       --tags (list)\n" in page.stdout
     assert "       Shorthand Syntax:\n\n          Key=string,Value=string ...\n" in page.stdout
