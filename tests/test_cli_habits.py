@@ -50,18 +50,22 @@ def db(capsys, store_url) -> str:
     return store_url
 
 
-def _list_of_structures() -> list[tuple[str, str, str]]:
+def _parameters_of_type(wanted: str) -> list[tuple[str, str, str]]:
+    """The parameters of the implemented operations that are structures (``structure``) or lists of them
+    (``list of structures``)."""
     found = []
     for service in ("iam", "sts"):
         for command, operation in implemented_operations(service).items():
             shape = operation_model(service, operation).input_shape
             for name, member in (shape.members if shape is not None else {}).items():
-                if member.type_name == "list" and member.member.type_name == "structure":
+                of_structures = member.type_name == "list" and member.member.type_name == "structure"
+                if ("list of structures" if of_structures else member.type_name) == wanted:
                     found.append((service, command, name))
     return found
 
 
-LIST_OF_STRUCTURES = _list_of_structures()
+LIST_OF_STRUCTURES = _parameters_of_type("list of structures")
+STRUCTURES = _parameters_of_type("structure")
 
 
 @pytest.mark.parametrize(("service", "command", "member"), LIST_OF_STRUCTURES, ids=str)
@@ -86,6 +90,33 @@ def test_every_list_of_structures_parameter_is_json_inline_or_from_a_file(tmp_pa
     flat = {k: v for k, v in sample[0].items() if not isinstance(v, dict | list)}
     if shorthand_example(shape) and flat == sample[0]:
         assert parsed(",".join(f"{k}={v}" for k, v in flat.items())) == sample
+
+
+@pytest.mark.parametrize(("service", "command", "member"), STRUCTURES, ids=str)
+def test_every_structure_parameter_is_json_inline_or_from_a_file_else_shorthand(tmp_path, service, command, member):
+    op = operation_model(service, implemented_operations(service)[command])
+    shape = op.input_shape.members[member]
+    sample = skeleton(shape, member_names=True)
+    document = tmp_path / "value.json"
+    document.write_text(json.dumps(sample), encoding="utf-8")
+    parser = build_parser(f"iamledger {service} {command}", op, paginated=False)
+    relax_required(parser, ["--cli-input-json"])
+    for value in (json.dumps(sample), f"file://{document}", f"fileb://{document}"):
+        assert parameters(op, parser.parse_args([option_name(member), value]))[member] == sample
+    # A member that is itself a structure takes JSON, not shorthand (docs/cli.md).
+    flat = {k: v for k, v in sample.items() if not isinstance(v, dict | list)}
+    shorthand = ",".join(f"{k}={v}" for k, v in flat.items())
+    assert parameters(op, parser.parse_args([option_name(member), shorthand]))[member] == flat
+
+
+def test_the_audit_commands_context_entries_from_a_file(capsys, db, tmp_path):
+    (tmp_path / "ctx.json").write_text(json.dumps(CONTEXT), encoding="utf-8")
+    for path in (["who-can", "--action-name", "s3:GetObject"], ["diff", "--from", "position:0"]):
+        result = run(capsys, "--db", db, "audit", *path, "--context-entries", f"file://{tmp_path / 'ctx.json'}")
+        assert result.exit_code == 0, result.stderr
+    bad = run(capsys, "--db", db, "audit", "who-can", "--action-name", "s3:GetObject", "--context-entries", "[{")
+    assert bad.exit_code == 2
+    assert "Error parsing parameter '--context-entries': Invalid JSON" in bad.stderr
 
 
 def test_the_issue_s_context_entries_from_a_file(capsys, tmp_path):
