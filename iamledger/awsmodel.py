@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import re
 from collections.abc import Callable, Mapping
 from types import FunctionType
@@ -20,6 +21,7 @@ from iamledger.domain.errors import ValidationError
 
 if TYPE_CHECKING:  # botocore itself is imported when a model is first needed: a process that never needs one
     # (a projection rebuild) is spared its memory
+    from botocore.loaders import Loader
     from botocore.model import OperationModel, ServiceModel, Shape
 
 SERVICES: Final = ("iam", "sts")
@@ -31,11 +33,22 @@ C = TypeVar("C", bound=type)
 
 
 @functools.cache
-def service_model(service: str) -> ServiceModel:
-    """botocore's model of ``service`` (``iam`` or ``sts``)."""
-    import botocore.session
+def _loader() -> Loader:
+    """botocore's data loader, as a botocore session makes it (its data, ``~/.aws/models``, ``$AWS_DATA_PATH``),
+    without the session, whose client machinery the command line's start-up would import for nothing but the models
+    (tests/test_cli_startup.py checks that the models are the session's)."""
+    from botocore.loaders import create_loader
 
-    return botocore.session.get_session().get_service_model(service)
+    return create_loader(os.environ.get("AWS_DATA_PATH"))
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """botocore's model of ``service`` (``iam`` or ``sts``), the one ``botocore.session.Session.get_service_model``
+    returns."""
+    from botocore.model import ServiceModel
+
+    return ServiceModel(_loader().load_service_model(service, "service-2"), service_name=service)
 
 
 @functools.cache
@@ -47,9 +60,8 @@ def operation_model(service: str, operation: str) -> OperationModel:
 @functools.cache
 def _paginators(service: str) -> dict[str, Any]:
     import botocore.exceptions
-    import botocore.session
 
-    loader = botocore.session.get_session().get_component("data_loader")
+    loader = _loader()
     version = service_model(service).api_version
     try:
         data: dict[str, Any] = loader.load_service_model(service, "paginators-1", version)

@@ -141,3 +141,16 @@ def test_the_operations_table_is_what_the_store_implements(service):
     lines = "".join(f'\n        "{name}": "{operation}",' for name, operation in sorted(missing))
     assert not missing, f"add to IMPLEMENTED[{service!r}] in cli/service_operations.py:{lines}"
     assert not extra, f"remove from IMPLEMENTED[{service!r}] in cli/service_operations.py: {sorted(extra)}"
+
+
+@pytest.mark.parametrize("service", ["iam", "sts"])
+def test_the_models_are_those_a_botocore_session_loads(service):
+    import botocore.session
+
+    from iamledger.awsmodel import _paginators, service_model
+
+    session = botocore.session.get_session()
+    model = session.get_service_model(service)
+    assert service_model(service)._service_description == model._service_description
+    paginators = session.get_paginator_model(service)._paginator_config
+    assert _paginators(service) == paginators
