@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +32,6 @@ from tests.shapes import assert_output_shape
 from tests.test_mfa import codes
 
 ACCOUNT = "123456789012"
-VENV_BIN = Path(sys.executable).parent
 CODECOMMIT = "codecommit.amazonaws.com"
 AWS_EXAMPLE = json.dumps(
     {
