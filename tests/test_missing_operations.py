@@ -445,3 +445,16 @@ def test_the_cli_generates_the_new_commands(store_url: str, capsys: pytest.Captu
         capsys, "--db", store_url, "iam", "get-context-keys-for-custom-policy", "--policy-input-list", AWS_EXAMPLE
     )
     assert json.loads(keys.stdout) == {"ContextKeyNames": ["aws:username", "aws:CurrentTime"]}
+
+
+def test_service_specific_credentials_read_as_of_a_past_moment(iam: IdentityStore):
+    iam.create_user(UserName="sofia")
+    created = iam.create_service_specific_credential(UserName="sofia", ServiceName=CODECOMMIT)
+    credential_id = created["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    iam.projector.catch_up()
+    position = iam.projector.position()
+    iam.delete_service_specific_credential(UserName="sofia", ServiceSpecificCredentialId=credential_id)
+    past = iam.at(f"position:{position}")
+    then = past.list_service_specific_credentials(UserName="sofia")["ServiceSpecificCredentials"]
+    assert [c["ServiceSpecificCredentialId"] for c in then] == [credential_id]
+    assert iam.list_service_specific_credentials(UserName="sofia")["ServiceSpecificCredentials"] == []
