@@ -30,6 +30,7 @@ from iamledger.store import IdentityStore
 from tests.clirunner import run
 from tests.shapes import assert_output_shape
 from tests.test_mfa import codes
+from tests.test_secrets import _database_text
 
 ACCOUNT = "123456789012"
 CODECOMMIT = "codecommit.amazonaws.com"
@@ -458,3 +459,23 @@ def test_service_specific_credentials_read_as_of_a_past_moment(iam: IdentityStor
     then = past.list_service_specific_credentials(UserName="sofia")["ServiceSpecificCredentials"]
     assert [c["ServiceSpecificCredentialId"] for c in then] == [credential_id]
     assert iam.list_service_specific_credentials(UserName="sofia")["ServiceSpecificCredentials"] == []
+
+
+def test_no_service_password_is_anywhere_in_the_database(store_url: str, backend: str):
+    with IdentityStore.open(store_url) as iam:
+        iam.init(ACCOUNT)
+        iam.create_user(UserName="sofia")
+        created = iam.create_service_specific_credential(UserName="sofia", ServiceName=CODECOMMIT)
+        credential_id = created["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+        api_key = iam.create_service_specific_credential(UserName="sofia", ServiceName="bedrock.amazonaws.com")
+        reset = iam.reset_service_specific_credential(UserName="sofia", ServiceSpecificCredentialId=credential_id)
+        iam.lookup_events()  # the trail projected
+    secrets = [
+        created["ServiceSpecificCredential"]["ServicePassword"],
+        reset["ServiceSpecificCredential"]["ServicePassword"],
+        api_key["ServiceSpecificCredential"]["ServiceCredentialSecret"],
+    ]
+    stored = _database_text(store_url, backend)
+    assert credential_id.encode() in stored, "the search sees the database's contents"
+    for secret in secrets:
+        assert secret.encode() not in stored
