@@ -19,6 +19,7 @@ from typing import Any, Final
 import click
 
 from iamledger.cli.projections import progress_reporter
+from iamledger.cli.quickstart_steps import next_steps as _next_steps
 from iamledger.cli.session import state
 from iamledger.config import StoreURL
 from iamledger.context import bound_audit_context
@@ -90,6 +91,8 @@ def quickstart_command(file: Path | None) -> None:
             for number, account in enumerate(accounts, start=2):
                 with store.acting(account):
                     _groups(store, number, account)
+            with store.acting(accounts[0]):
+                _next_steps(store, url, accounts[0], None)
             return
         with store.acting(ACCOUNT):
             _groups(store, 2, ACCOUNT)
@@ -97,16 +100,12 @@ def quickstart_command(file: Path | None) -> None:
             _assume(store)
             before = _change(store)
             _before_and_after(store, before)
-    click.echo()
-    _say(
-        "That is the whole idea: every answer above came from the event log, with the position it was computed "
-        "at, so it can be asked again exactly. To go on:"
-    )
-    db = f"--db {url} "
-    click.echo(f"  iamledger {db}audit history --user-name {USER} --output table")
-    click.echo(f"  iamledger {db}audit lookup-events --output table")
-    click.echo(f"  iamledger {db}serve        # then: aws --endpoint-url http://127.0.0.1:4566 iam list-users")
-    click.echo("  and docs/tutorial.md, docs/import-export.md")
+            click.echo()
+            _say(
+                "That is the whole idea: every answer above came from the event log, with the position it was "
+                "computed at, so it can be asked again exactly."
+            )
+            _next_steps(store, url, ACCOUNT, USER)
 
 
 def _has_cast(store: IdentityStore) -> bool:
