@@ -52,13 +52,15 @@ def parse_lookup_attributes(values: Iterable[str]) -> list[dict[str, str]]:
             try:
                 value = Path(value[len("file://") :]).expanduser().read_text(encoding="utf-8")
             except OSError as error:
-                raise click.UsageError(f"Unable to load paramfile {raw}: {error}") from None
+                msg = f"Error parsing parameter '--lookup-attributes': Unable to load paramfile {raw}: {error}"
+                raise click.UsageError(msg) from None
         text = value.strip()
         if text.startswith(("[", "{")):
             try:
                 data = json.loads(text)
             except ValueError as error:
-                raise click.UsageError(f"Invalid JSON for --lookup-attributes: {error}") from None
+                msg = f"Error parsing parameter '--lookup-attributes': Invalid JSON: {error}\nJSON received: {text}"
+                raise click.UsageError(msg) from None
             items = data if isinstance(data, list) else [data]
             for item in items:
                 if not isinstance(item, dict):

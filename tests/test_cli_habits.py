@@ -176,6 +176,9 @@ def test_a_bad_value_names_its_parameter_and_changes_nothing(capsys, db, tmp_pat
     assert unknown.exit_code == 2
     assert 'Unknown parameter in Tags[0]: "Nope", must be one of: Key, Value' in unknown.stderr
     assert run(capsys, "--db", db, "iam", "list-users", "--query", "Users").stdout == "[]\n"
+    events = run(capsys, "--db", db, "audit", "lookup-events", "--lookup-attributes", '[{"AttributeKey": ')
+    assert events.exit_code == 2
+    assert "Error parsing parameter '--lookup-attributes': Invalid JSON: Expecting value" in events.stderr
 
 
 # -- --cli-input-json / --cli-input-yaml / --generate-cli-skeleton ---------------------------------------------------
