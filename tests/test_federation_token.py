@@ -144,7 +144,9 @@ def test_federation_credentials_call_no_iam_and_of_sts_only_get_caller_identity(
             )
         with pytest.raises(AccessDeniedError, match="operation: Cannot call GetSessionToken with session credentials$"):
             iam.get_session_token()
-        with pytest.raises(AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"):
+        with pytest.raises(
+            AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"
+        ):
             iam.get_federation_token(Name="Eve", Policy=doc("*"))
         with pytest.raises(AccessDeniedError) as assume:
             iam.assume_role(RoleArn=role, RoleSessionName="s1")

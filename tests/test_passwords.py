@@ -148,7 +148,9 @@ def test_password_policy_is_not_a_partial_update(iam: IdentityStore):
     assert (True, 90, False) == (policy["ExpirePasswords"], policy["MaxPasswordAge"], policy["HardExpiry"])
 
     iam.delete_account_password_policy()
-    with pytest.raises(NoSuchEntityError, match="operation: The account policy with name PasswordPolicy cannot be found.$"):
+    with pytest.raises(
+        NoSuchEntityError, match="operation: The account policy with name PasswordPolicy cannot be found.$"
+    ):
         iam.delete_account_password_policy()
 
 

@@ -306,7 +306,9 @@ def test_session_token_credentials_without_mfa_call_no_iam_and_of_sts_only_assum
             assert "The security token included in the request is invalid" == refused.value.message
         with pytest.raises(AccessDeniedError, match="operation: Cannot call GetSessionToken with session credentials$"):
             org.get_session_token()
-        with pytest.raises(AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"):
+        with pytest.raises(
+            AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"
+        ):
             org.get_federation_token(Name="Bob", Policy=doc(allow("*")))
         with pytest.raises(AccessDeniedError):
             org.get_access_key_info(AccessKeyId=key)
@@ -336,7 +338,9 @@ def test_session_token_credentials_with_mfa_call_iam_as_the_user_s_policies_allo
         assert org.list_users()["Users"]
         with pytest.raises(AccessDeniedError, match="operation: Cannot call GetSessionToken with session credentials$"):
             org.get_session_token(SerialNumber=serial, TokenCode=next_code(org, seed))
-        with pytest.raises(AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"):
+        with pytest.raises(
+            AccessDeniedError, match="operation: Cannot call GetFederationToken with session credentials$"
+        ):
             org.get_federation_token(Name="Bob", Policy=doc(allow("*")))
     # MFA lifts the restriction on IAM only: the user's own policies still decide.
     alice_serial, alice_seed = enable_mfa(org, "alice")
