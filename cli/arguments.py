@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
+from iamledger.cli.shorthand import parse_shorthand
+
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
 
@@ -67,49 +69,6 @@ def read_value(text: str) -> str:
         raise ArgumentError(msg) from None
 
 
-def _split_top(text: str) -> list[str]:
-    """Split on commas that are not inside ``[...]``."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in text:
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth = max(depth - 1, 0)
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-def _shorthand(text: str, shape: Shape | None = None) -> dict[str, Any]:
-    """The aws CLI's shorthand syntax: ``Key=a,Value=b``; a list member takes ``Name=[v1,v2]`` or ``Name=v1,v2``
-    (words without ``=`` continue the previous member's list)."""
-    members: dict[str, Shape] = getattr(shape, "members", {}) if shape is not None else {}
-    result: dict[str, Any] = {}
-    last: str | None = None
-    for part in _split_top(text.strip()):
-        if "=" not in part:
-            if last is None or not isinstance(result[last], list):
-                raise ArgumentError(f"Expected key=value in shorthand syntax, got: {part!r}")
-            result[last].append(part)
-            continue
-        key, value = part.split("=", 1)
-        key = key.strip()
-        member = members.get(key)
-        if member is not None and member.type_name == "list":
-            inner = value[1:-1] if value.startswith("[") and value.endswith("]") else value
-            result[key] = [v for v in inner.split(",") if v] if inner else []
-        else:
-            result[key] = value
-        last = key
-    return result
-
-
 def _json(text: str) -> Any:
     try:
         return json.loads(text)
@@ -144,7 +103,12 @@ def convert(shape: Shape, raw: Any, option: str | None = None) -> Any:
 
 def _scalar_or_structure(shape: Shape, text: str) -> Any:
     if shape.type_name in {"structure", "map"}:
-        return _json(text) if _looks_like(text, "{") else _shorthand(text, shape)
+        if _looks_like(text, "{"):
+            return _json(text)
+        try:
+            return parse_shorthand(text, shape)
+        except ValueError as error:  # ShorthandError, or a number that is not one
+            raise ArgumentError(str(error)) from None
     if shape.type_name == "list":
         return _json(text) if _looks_like(text, "[") else [text]
     if shape.type_name in {"integer", "long"}:

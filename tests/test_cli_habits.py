@@ -15,7 +15,7 @@ import click
 import pytest
 
 from iamledger.awsmodel import operation_model
-from iamledger.cli.arguments import build_parser, option_name, parameters
+from iamledger.cli.arguments import ArgumentError, build_parser, convert, option_name, parameters
 from iamledger.cli.cli_input import relax_required, skeleton
 from iamledger.cli.helppage import doc_paragraphs, shorthand_example
 from iamledger.cli.service import implemented_operations
@@ -64,6 +64,16 @@ def _parameters_of_type(wanted: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def _shorthand(value: object, *, top: bool = True) -> str:
+    """``value`` written in the aws CLI's shorthand syntax."""
+    if isinstance(value, dict):
+        inner = ",".join(f"{k}={_shorthand(v, top=False)}" for k, v in value.items())
+        return inner if top else "{" + inner + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_shorthand(v, top=False) for v in value) + "]"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 LIST_OF_STRUCTURES = _parameters_of_type("list of structures")
 STRUCTURES = _parameters_of_type("structure")
 
@@ -87,9 +97,8 @@ def test_every_list_of_structures_parameter_is_json_inline_or_from_a_file(tmp_pa
     assert parsed(f"file://{document}") == sample
     assert parsed(f"fileb://{document}") == sample
     assert parsed(*(json.dumps(item) for item in sample)) == sample  # one JSON object per word
-    flat = {k: v for k, v in sample[0].items() if not isinstance(v, dict | list)}
-    if shorthand_example(shape) and flat == sample[0]:
-        assert parsed(",".join(f"{k}={v}" for k, v in flat.items())) == sample
+    if shorthand_example(shape):
+        assert parsed(*(_shorthand(item) for item in sample)) == sample
 
 
 @pytest.mark.parametrize(("service", "command", "member"), STRUCTURES, ids=str)
@@ -103,10 +112,8 @@ def test_every_structure_parameter_is_json_inline_or_from_a_file_else_shorthand(
     relax_required(parser, ["--cli-input-json"])
     for value in (json.dumps(sample), f"file://{document}", f"fileb://{document}"):
         assert parameters(op, parser.parse_args([option_name(member), value]))[member] == sample
-    # A member that is itself a structure takes JSON, not shorthand (docs/cli.md).
-    flat = {k: v for k, v in sample.items() if not isinstance(v, dict | list)}
-    shorthand = ",".join(f"{k}={v}" for k, v in flat.items())
-    assert parameters(op, parser.parse_args([option_name(member), shorthand]))[member] == flat
+    shorthand = _shorthand(sample)  # KeyDefinitionList=[{SourceKey=SourceKey,TargetKey=TargetKey}],...
+    assert parameters(op, parser.parse_args([option_name(member), shorthand]))[member] == sample
 
 
 def test_the_audit_commands_context_entries_from_a_file(capsys, db, tmp_path):
@@ -171,7 +178,7 @@ def test_a_bad_value_names_its_parameter_and_changes_nothing(capsys, db, tmp_pat
     assert missing.exit_code == 2
     assert "Error parsing parameter '--tags': Unable to load paramfile file://nope.json" in missing.stderr
     garbled = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", "Key")
-    assert "Error parsing parameter '--tags': Expected key=value in shorthand syntax" in garbled.stderr
+    assert "Error parsing parameter '--tags': Expected: '=', received: 'EOF' for input:\nKey\n   ^" in garbled.stderr
     unknown = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", '[{"Key":"a","Nope":1}]')
     assert unknown.exit_code == 2
     assert 'Unknown parameter in Tags[0]: "Nope", must be one of: Key, Value' in unknown.stderr
@@ -339,3 +346,38 @@ def test_every_generated_command_takes_the_input_options(capsys, tmp_path, monke
             assert result.exit_code == 0, (command, result.stderr)
             assert isinstance(json.loads(result.stdout), dict), command
     assert not list(tmp_path.iterdir())  # a skeleton needs no store: none was opened or made
+
+
+SHORTHAND_CASES = [
+    ("Tags", "CreateUser", "Key=team,Value=core"),
+    ("Tags", "CreateUser", "Key='a,b',Value=\"c d\""),
+    ("Tags", "CreateUser", "Key=a\\,b,Value=c"),
+    ("Tags", "CreateUser", "Key = a , Value = b "),
+    ("ContextEntries", "SimulateCustomPolicy", "ContextKeyName=k,ContextKeyValues=a,b,c,ContextKeyType=stringList"),
+    ("ContextEntries", "SimulateCustomPolicy", "ContextKeyName=k,ContextKeyValues=[a,b],ContextKeyType=stringList"),
+    ("ContextEntries", "SimulateCustomPolicy", "ContextKeyValues=1,ContextKeyName=n"),
+    ("ContextProvider", "CreateOpenIDConnectProvider", "KeyDefinitionList=[{SourceKey=a,TargetKey=b}],ProviderType=p"),
+]
+
+
+@pytest.mark.parametrize(("member", "operation", "text"), SHORTHAND_CASES)
+def test_shorthand_reads_as_the_aws_cli_reads_it(member, operation, text):
+    from awscli.shorthand import BackCompatVisitor, ShorthandParser
+
+    shape = operation_model("iam", operation).input_shape.members[member]
+    theirs = ShorthandParser().parse(text)
+    element = shape.member if shape.type_name == "list" else shape
+    BackCompatVisitor().visit(theirs, element)
+    parsed = convert(shape, text, option_name(member))
+    assert parsed == ([theirs] if shape.type_name == "list" else theirs)
+
+
+@pytest.mark.parametrize("text", ["Key", "Key=a,Key=b", "Key=[a", "Key='a"])
+def test_shorthand_errors_are_the_aws_cli_s(text):
+    from awscli.shorthand import ShorthandParseError, ShorthandParser
+
+    with pytest.raises(ShorthandParseError) as theirs:
+        ShorthandParser().parse(text)
+    with pytest.raises(ArgumentError) as ours:
+        convert(operation_model("iam", "CreateUser").input_shape.members["Tags"], text, "--tags")
+    assert str(ours.value) == f"Error parsing parameter '--tags': {theirs.value}"
