@@ -336,6 +336,9 @@ def test_no_paginate_with_paging_arguments_is_refused_as_the_aws_cli_refuses_it(
     assert page["IsTruncated"] is True
     following = run(capsys, "--db", db, "iam", "list-users", "--marker", page["Marker"], "--query", "Users[].UserName")
     assert json.loads(following.stdout) == ["b", "c"]
+    # The aws CLI's --no-paginate is a global option: a command that is not paginated takes it too.
+    one = run(capsys, "--db", db, "iam", "get-user", "--user-name", "a", "--no-paginate", "--query", "User.UserName")
+    assert one.stdout == '"a"\n'
 
 
 def test_every_generated_command_takes_the_input_options(capsys, tmp_path, monkeypatch):
