@@ -155,8 +155,6 @@ def build_parser(prog: str, op: OperationModel, *, paginated: bool) -> argparse.
         parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help="One call only.")
         # The service's own paging member, which the aws CLI takes too (and then makes one call only).
         parser.add_argument("--marker", dest="cli_marker", help=argparse.SUPPRESS)
-    else:  # the aws CLI's --no-paginate is global: a command that makes one call anyway takes it too
-        parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 

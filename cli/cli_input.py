@@ -33,7 +33,11 @@ class InputError(click.ClickException):
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--cli-input-json``, ``--cli-input-yaml`` and ``--generate-cli-skeleton`` to ``parser``."""
+    """Add ``--cli-input-json``, ``--cli-input-yaml`` and ``--generate-cli-skeleton`` to ``parser`` (and
+    ``--no-paginate`` where it is not paginated: the aws CLI's is a global option, which a command that makes one
+    call anyway takes too)."""
+    if "--no-paginate" not in parser._option_string_actions:  # noqa: SLF001 - argparse has no public lookup
+        parser.add_argument("--no-paginate", dest="cli_no_paginate", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--cli-input-json",
         dest="cli_input_json",

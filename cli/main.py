@@ -216,7 +216,8 @@ def _compile_query(
     type=click.Choice(["on", "off", "auto"]),
     default="auto",
     show_default=True,
-    help="Colours (the diff and exposure timelines, quickstart's headings): on, off, or auto (on a terminal only).",
+    help="Colours (tables as the aws CLI's, the diff and exposure timelines, quickstart's headings): on, off, or auto "
+    "(on a terminal only).",
 )
 @click.option(
     "--cli-read-timeout",

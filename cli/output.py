@@ -62,11 +62,13 @@ def render(
     *,
     width: int | None = None,
     pages: Sequence[Mapping[str, Any]] | None = None,
+    colour: bool = False,
 ) -> str:
     """``data`` rendered in ``fmt``, ending with a newline (empty for an empty result, like the aws CLI).
 
     ``title`` is the table's title: the operation's name (``ListUsers``), as the aws CLI titles it. ``width`` is the
-    terminal's width for ``table`` (default: as the aws CLI finds it, 80 when stdout is no terminal).
+    terminal's width for ``table`` (default: as the aws CLI finds it, 80 when stdout is no terminal); ``colour`` colours
+    the table as the aws CLI's ``--color on`` does.
 
     ``pages`` are the pages ``data`` was merged from when it is an auto-paginated result (each page's share of the
     result keys): ``text`` then prints it as the aws CLI prints a paginated response, page by page (the first with
@@ -78,7 +80,7 @@ def render(
     if fmt == "json":
         return json.dumps(data, indent=4, default=_default, ensure_ascii=False) + "\n"
     if fmt == "table":
-        return format_table(plain(data), title, width)
+        return format_table(plain(data), title, width, colour=colour)
     lines: list[str] = []
     if not pages:
         _format_text(plain(data), lines)

@@ -6,6 +6,7 @@ import configparser
 import json
 import os
 import platform
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -148,6 +149,7 @@ def emit(data: Any, title: str | None = None, pages: list[dict[str, Any]] | None
     query that selects nothing prints ``null`` (json) or ``None`` (text). ``--output jsonl`` (the audit trail
     commands') prints a selected list one element per line, any other value on one line, and nothing for null."""
     current = state()
+    colour = _colour()
     if current.query is not None:
         selected = current.query.search(plain(data))
         if current.output == "jsonl":
@@ -159,6 +161,13 @@ def emit(data: Any, title: str | None = None, pages: list[dict[str, Any]] | None
         if selected is None and current.output in {"json", "text"}:
             click.echo("null" if current.output == "json" else "None")
             return
-        click.echo(render(selected, current.output, title), nl=False)
+        click.echo(render(selected, current.output, title, colour=colour), nl=False)
         return
-    click.echo(render(data, current.output, title, pages=pages), nl=False)
+    click.echo(render(data, current.output, title, pages=pages, colour=colour), nl=False)
+
+
+def _colour() -> bool:
+    """Whether a table is coloured, as the aws CLI decides it: ``--color on``, or ``auto`` (the default) on a
+    terminal."""
+    chosen = click.get_current_context().color
+    return sys.stdout.isatty() if chosen is None else chosen

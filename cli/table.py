@@ -1,8 +1,10 @@
 # Ported from the AWS CLI v1 (https://github.com/aws/aws-cli): awscli/formatter.py (TableFormatter._build_table and
 # its helpers) and awscli/table.py (MultiTable, Section, center_text, align_left, convert_to_vertical_table,
-# IndentedStream, determine_terminal_width; the plain Styler, i.e. `--color off`). Copyright 2012-2013 Amazon.com,
-# Inc. or its affiliates. Licensed under the Apache License, Version 2.0. Changed: typed, written into a string.
-"""The aws CLI's ``--output table``, byte for byte (as ``aws ... --output table --color off`` prints it).
+# IndentedStream, determine_terminal_width; the plain Styler, `--color off`, and the ColorizedStyler's codes).
+# Copyright 2012-2013 Amazon.com, Inc. or its affiliates. Licensed under the Apache License, Version 2.0. Changed:
+# typed, written into a string.
+"""The aws CLI's ``--output table``, byte for byte (as ``aws ... --output table --color off`` prints it, or with
+``--color on`` its colours too).
 
 A response becomes a list of sections: the outermost titled with the operation's name, every nested dict or list
 a section titled with its key, indented one level deeper. A dict's scalar members make one row under a header of
@@ -52,9 +54,12 @@ def center_text(text: str, length: int, left_edge: str = "|", right_edge: str = 
     return left_edge + " " * char_start + text + " " * right_side_spaces + right_edge
 
 
-def align_left(text: str, length: int, left_edge: str = "|", right_edge: str = "|", left_padding: int = 2) -> str:
-    """``text`` left-aligned in ``length`` columns between the edges, two spaces in when it fits."""
-    size = text_length(text)
+def align_left(
+    text: str, length: int, left_edge: str = "|", right_edge: str = "|", left_padding: int = 2, size: int | None = None
+) -> str:
+    """``text`` left-aligned in ``length`` columns between the edges, two spaces in when it fits; ``size`` is the
+    columns it takes when it holds colour codes (those of the text without them)."""
+    size = text_length(text) if size is None else size
     computed = size + left_padding + text_length(left_edge) + text_length(right_edge)
     padding = left_padding if length - computed >= 0 else 0
     length_so_far = len(left_edge) + padding + size
@@ -142,12 +147,17 @@ def _convert_to_vertical_table(sections: list[Section]) -> None:
             sections[i] = vertical
 
 
-class _IndentedLines:
-    """Collects lines, each framed by one ``|`` per indentation level on either side."""
+# The aws CLI's ColorizedStyler (--color on, or auto on a terminal): colorama's codes, as it writes them.
+_ROW_ELEMENT = "\x1b[1m\x1b[34m{}\x1b[0m"  # Style.BRIGHT + Fore.BLUE ... Style.RESET_ALL
+_INDENTATION_CHAR = "\x1b[2m\x1b[33m|\x1b[0m"  # Style.DIM + Fore.YELLOW ... Style.RESET_ALL
 
-    def __init__(self, out: list[str], indent_level: int) -> None:
+
+class _IndentedLines:
+    """Collects lines, each framed by one ``|`` per indentation level on either side (coloured with ``colour``)."""
+
+    def __init__(self, out: list[str], indent_level: int, *, colour: bool = False) -> None:
         self._out = out
-        self._indent = "|" * indent_level
+        self._indent = (_INDENTATION_CHAR if colour else "|") * indent_level
 
     def write(self, line: str) -> None:
         self._out.append(self._indent + line + self._indent + "\n")
@@ -156,10 +166,11 @@ class _IndentedLines:
 class MultiTable:
     """The sections of one response, rendered at the width of the widest."""
 
-    def __init__(self, terminal_width: int = DEFAULT_WIDTH) -> None:
+    def __init__(self, terminal_width: int = DEFAULT_WIDTH, *, colour: bool = False) -> None:
         self._sections: list[Section] = []
         self._current: Section | None = None
         self._terminal_width = terminal_width
+        self._colour = colour
 
     def new_section(self, title: str | None, indent_level: int = 0) -> None:
         """Start a section titled ``title``; the rows and headers added next go to it."""
@@ -190,7 +201,7 @@ class MultiTable:
             max_width = self._calculate_max_width()
         out = ["-" * max_width + "\n"]
         for section in self._sections:
-            self._render_section(section, max_width, _IndentedLines(out, section.indent_level))
+            self._render_section(section, max_width, _IndentedLines(out, section.indent_level, colour=self._colour))
         return "".join(out)
 
     def _calculate_max_width(self) -> int:
@@ -221,11 +232,14 @@ class MultiTable:
             for row in section.rows:
                 stream.write(
                     "".join(
-                        align_left(element, width, "|" if i == 0 else "", "|")
+                        align_left(self._styled(element), width, "|" if i == 0 else "", "|", size=text_length(element))
                         for i, (width, element) in enumerate(zip(widths, row, strict=False))
                     )
                 )
             stream.write(_line_break(widths))
+
+    def _styled(self, element: str) -> str:
+        return _ROW_ELEMENT.format(element) if self._colour else element
 
 
 def _line_break(widths: list[int]) -> str:
@@ -303,11 +317,12 @@ class _TableBuilder:
                     self.build(remaining, element[remaining], indent_level=indent_level + 1)
 
 
-def format_table(data: Any, title: str | None, width: int | None = None) -> str:
+def format_table(data: Any, title: str | None, width: int | None = None, *, colour: bool = False) -> str:
     """``data`` (JSON-like: dicts, lists, scalars rendered with ``str``) as the aws CLI's table titled ``title`` (the
     operation's name; no title line when ``None``), for a terminal ``width`` columns wide (default:
-    :func:`terminal_width` of ``sys.stdout``). Empty (``""``) for an empty result: the aws CLI prints nothing then."""
-    table = MultiTable(terminal_width(sys.stdout) if width is None else width)
+    :func:`terminal_width` of ``sys.stdout``), coloured as the aws CLI colours it with ``colour`` (``--color on``).
+    Empty (``""``) for an empty result: the aws CLI prints nothing then."""
+    table = MultiTable(terminal_width(sys.stdout) if width is None else width, colour=colour)
     if not _TableBuilder(table).build("" if title is None else title, data):
         return ""
     return table.render()

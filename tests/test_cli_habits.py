@@ -319,6 +319,10 @@ def test_color_on_and_off(capsys, db):
     assert "\x1b[" not in plain.stdout
     assert "+ User" in plain.stdout
     assert click.unstyle(coloured.stdout).splitlines()[1:] == plain.stdout.splitlines()[1:]  # but the time "now"
+    table = ["--db", db, "--output", "table", "iam", "list-users"]
+    blue = run(capsys, *table, "--color", "on")
+    assert "|  \x1b[1m\x1b[34malice\x1b[0m" in blue.stdout  # the aws CLI's colours (tests/test_output.py)
+    assert click.unstyle(blue.stdout) == run(capsys, *table, "--color", "off").stdout == run(capsys, *table).stdout
 
 
 def test_no_paginate_with_paging_arguments_is_refused_as_the_aws_cli_refuses_it(capsys, db):

@@ -257,12 +257,12 @@ def as_aws(data: Any) -> Any:
     return copy.copy(data)
 
 
-def _args(output: str) -> argparse.Namespace:
-    return argparse.Namespace(output=output, color="off", query=None)
+def _args(output: str, color: str = "off") -> argparse.Namespace:
+    return argparse.Namespace(output=output, color=color, query=None)
 
 
-def aws_table(title: str, response: Any, width: int = 80) -> str:
-    formatter = TableFormatter(_args("table"))
+def aws_table(title: str, response: Any, width: int = 80, color: str = "off") -> str:
+    formatter = TableFormatter(_args("table", color))
     formatter.table._terminal_width = width
     stream = io.StringIO()
     formatter(title, response, stream)
@@ -280,6 +280,14 @@ def aws_text(title: str, response: Any) -> str:
 def test_table_is_the_aws_clis(operation, data, width):
     expected = aws_table(operation, as_aws(data), width)
     assert expected == render(data, "table", title=operation, width=width)
+
+
+@pytest.mark.parametrize(("operation", "data"), CORPUS, ids=IDS)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_coloured_table_is_the_aws_clis(operation, data, width):
+    """--color on (or auto on a terminal): the aws CLI's ColorizedStyler's colours, the same layout."""
+    expected = aws_table(operation, as_aws(data), width, color="on")
+    assert expected == render(data, "table", title=operation, width=width, colour=True)
 
 
 @pytest.mark.parametrize(("operation", "data"), CORPUS, ids=IDS)
