@@ -262,6 +262,10 @@ def cli(
     configure_logging(level="DEBUG" if debug else log_level, log_format=log_format)  # type: ignore[arg-type]
     ctx.color = {"on": True, "off": False}.get(color)  # inherited by every command's context
     log.debug("cli_started", command=ctx.invoked_subcommand, output=output, query=query is not None, python=sys.version)
+    if query is not None and ctx.invoked_subcommand in {"quickstart", "serve", "completion"}:
+        # A walkthrough, a server's banner, a shell script: no result for a query to select from.
+        msg = f"--query does not apply to `iamledger {ctx.invoked_subcommand}`, which prints no result."
+        raise click.UsageError(msg)
     if endpoint_url is not None:
         click.echo(
             "Warning: --endpoint-url is ignored: iamledger acts on the store --db names "

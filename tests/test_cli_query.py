@@ -114,6 +114,15 @@ def test_every_command_that_prints_a_result_has_a_query_case():
     assert leaves <= set(QUERIES) | {("iam",), ("sts",)}
 
 
+@pytest.mark.parametrize("path", sorted(PRINT_NO_RESULT), ids=" ".join)
+def test_query_on_a_command_that_prints_no_result_is_a_usage_error(capsys, tmp_path, monkeypatch, path):
+    monkeypatch.chdir(tmp_path)
+    result = run(capsys, *path, "--query", "Users")
+    assert result.exit_code == 2
+    assert f"--query does not apply to `iamledger {path[0]}`, which prints no result." in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing ran
+
+
 @pytest.fixture
 def trail_db(capsys, tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'store.db'}"
