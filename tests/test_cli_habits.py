@@ -340,6 +340,10 @@ def test_no_paginate_with_paging_arguments_is_refused_as_the_aws_cli_refuses_it(
     assert page["IsTruncated"] is True
     following = run(capsys, "--db", db, "iam", "list-users", "--marker", page["Marker"], "--query", "Users[].UserName")
     assert json.loads(following.stdout) == ["b", "c"]
+    # The aws CLI v1 ignores a document's paging members when it paginates (v2 stops paginating): so does this.
+    document = ["--cli-input-json", '{"MaxItems": 1}', "--query", "Users[].UserName"]
+    assert json.loads(run(capsys, "--db", db, "iam", "list-users", *document).stdout) == ["a", "b", "c"]
+    assert json.loads(run(capsys, "--db", db, "iam", "list-users", "--no-paginate", *document).stdout) == ["a"]
     # The aws CLI's --no-paginate is a global option: a command that is not paginated takes it too.
     one = run(capsys, "--db", db, "iam", "get-user", "--user-name", "a", "--no-paginate", "--query", "User.UserName")
     assert one.stdout == '"a"\n'
