@@ -392,3 +392,59 @@ def test_shorthand_errors_are_the_aws_cli_s(text):
     with pytest.raises(ArgumentError) as ours:
         convert(operation_model("iam", "CreateUser").input_shape.members["Tags"], text, "--tags")
     assert str(ours.value) == f"Error parsing parameter '--tags': {theirs.value}"
+
+
+# -- side by side with the aws CLI, on one store ---------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_aws_cli_and_iamledger_read_the_same_command_lines_alike(capsys, store_url, tmp_path):
+    """Each command line runs through the aws CLI (against `serve`) and through iamledger (on the same store): the
+    same answer, or the same refusal (the aws CLI v1 exits 255 where iamledger's usage errors exit 2)."""
+    from iamledger import IdentityStore
+    from iamledger.server import StoreHolder, open_for_serving
+    from tests.test_server import Endpoint, aws, serving
+
+    with IdentityStore.open(store_url) as store:
+        key = store.init(ACCOUNT)["AccessKey"]
+    (tmp_path / "ctx.json").write_text(json.dumps(CONTEXT), encoding="utf-8")
+    (tmp_path / "tags.json").write_text(json.dumps([{"Key": "team", "Value": "core"}]), encoding="utf-8")
+    answers = [
+        ["iam", "list-users", "--no-paginate", "--max-items", "1", "--query", "[Users[].UserName, IsTruncated]"],
+        ["iam", "simulate-custom-policy", "--policy-input-list", ALLOW_BOB, "--action-names", "s3:GetObject",
+         "--context-entries", f"file://{tmp_path / 'ctx.json'}", "--query", "EvaluationResults[].EvalDecision"],
+        ["iam", "create-user", "--cli-input-json", '{"UserName": "d", "Path": "/json/"}', "--path", "/cli/",
+         "--query", "User.Path"],
+        ["iam", "tag-user", "--user-name", "a", "--tags", f"file://{tmp_path / 'tags.json'}"],
+        ["iam", "tag-user", "--user-name", "b", "--tags", "Key='x y',Value=\"a:b\"", "Key=k2,Value=v"],
+        ["iam", "list-user-tags", "--user-name", "a", "--query", "Tags"],
+        ["iam", "list-user-tags", "--user-name", "b", "--query", "Tags"],
+        ["iam", "create-user", "--generate-cli-skeleton", "input"],
+    ]  # fmt: skip
+    tags = "Error parsing parameter '--tags': "
+    refusals = [
+        (["iam", "list-users", "--no-paginate", "--page-size", "1"], "Cannot specify --no-paginate along with"),
+        (["iam", "create-user", "--cli-input-json", '{"UserName": "e", "Nope": 1}'], "Unknown parameter in input"),
+        (["iam", "create-user", "--user-name", "f", "--tags", '[{"Key":'], tags + "Invalid JSON"),
+        (["iam", "create-user", "--user-name", "g", "--tags", "Key"], tags + "Expected: '='"),
+    ]  # fmt: skip
+    with serving(StoreHolder(lambda: open_for_serving(store_url))) as url:
+        endpoint = Endpoint(url, key["AccessKeyId"], key["SecretAccessKey"], store_url)
+        for name in ("a", "b", "c"):
+            assert aws(endpoint, "iam", "create-user", "--user-name", name).returncode == 0
+        for line in answers:
+            theirs = aws(endpoint, *line)
+            assert theirs.returncode == 0, (line, theirs.stderr)
+            # A write happens once each: under its own name.
+            again = [part.replace('"d"', '"d2"') for part in line] if line[1] == "create-user" else line
+            ours = run(capsys, "--db", store_url, *again)
+            assert ours.exit_code == 0, (line, ours.stderr)
+            assert json.loads(ours.stdout or "null") == json.loads(theirs.stdout or "null"), line
+        for line, message in refusals:
+            theirs = aws(endpoint, *line)
+            ours = run(capsys, "--db", store_url, *line)
+            assert (theirs.returncode, ours.exit_code) == (255, 2), line
+            assert message in theirs.stderr, theirs.stderr
+            assert message in ours.stderr, ours.stderr
+        listed = run(capsys, "--db", store_url, "iam", "list-users", "--query", "Users[].UserName")
+        assert json.loads(listed.stdout) == ["a", "b", "c", "d", "d2"]  # the refused ones changed nothing
