@@ -22,6 +22,7 @@ from iamledger.cli.arguments import ArgumentError, build_parser, convert, parame
 from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import plain
 from iamledger.cli.parser_command import ParserCommand
+from iamledger.cli.refusals import InputError
 from iamledger.cli.session import acting_in_account, emit, state
 from iamledger.domain.errors import InvalidInputError
 
@@ -67,12 +68,12 @@ def _add_context_entries(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _entries(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> list[dict[str, Any]] | None:
+def _entries(namespace: argparse.Namespace) -> list[dict[str, Any]] | None:
     entries: list[dict[str, Any]] | None = None
     try:
         entries = _context_entries(namespace.context_entries)
     except (ArgumentError, OSError) as error:
-        parser.error(str(error))
+        raise InputError(str(error)) from None
     return entries
 
 
@@ -94,10 +95,11 @@ def _simulate_parser() -> argparse.ArgumentParser:
 
 
 def _simulate(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
+    del parser  # the command's parser; its values are in namespace
     try:
         params = parameters(operation_model("iam", _SIMULATE), namespace)
     except (ArgumentError, OSError) as error:
-        parser.error(str(error))
+        raise InputError(str(error)) from None
     if params.pop("PolicyExclusionList", None) is not None:
         raise InvalidInputError("PolicyExclusionList is not supported by the audit simulation.")
     with acting_in_account() as (store, _):
@@ -126,7 +128,8 @@ def _who_can_parser() -> argparse.ArgumentParser:
 
 
 def _who_can(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
-    entries = _entries(parser, namespace)
+    del parser  # the command's parser; its values are in namespace
+    entries = _entries(namespace)
     current = state()
     with acting_in_account() as (store, _):
         parts = store.stream_who_can(
@@ -292,7 +295,8 @@ def _diff_parser() -> argparse.ArgumentParser:
 
 
 def _diff(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
-    entries = _entries(parser, namespace)
+    del parser  # the command's parser; its values are in namespace
+    entries = _entries(namespace)
     with acting_in_account() as (store, _):
         result = store.audit_diff(
             From=namespace.start,
@@ -363,7 +367,8 @@ def _exposure_parser() -> argparse.ArgumentParser:
 
 
 def _exposure(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
-    entries = _entries(parser, namespace)
+    del parser  # the command's parser; its values are in namespace
+    entries = _entries(namespace)
     with acting_in_account() as (store, _):
         result = store.exposure(
             PrincipalArn=namespace.principal_arn,

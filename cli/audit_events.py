@@ -20,6 +20,7 @@ import click
 from iamledger.cli.audit_group import audit_group
 from iamledger.cli.output import render
 from iamledger.cli.pagination import paginate
+from iamledger.cli.refusals import InputError
 from iamledger.cli.session import acting_in_account, check_query_output, emit, state
 from iamledger.projections.trail.records import TrailRecord
 
@@ -53,25 +54,26 @@ def parse_lookup_attributes(values: Iterable[str]) -> list[dict[str, str]]:
                 value = Path(value[len("file://") :]).expanduser().read_text(encoding="utf-8")
             except OSError as error:
                 msg = f"Error parsing parameter '--lookup-attributes': Unable to load paramfile {raw}: {error}"
-                raise click.UsageError(msg) from None
+                raise InputError(msg) from None
         text = value.strip()
         if text.startswith(("[", "{")):
             try:
                 data = json.loads(text)
             except ValueError as error:
                 msg = f"Error parsing parameter '--lookup-attributes': Invalid JSON: {error}\nJSON received: {text}"
-                raise click.UsageError(msg) from None
+                raise InputError(msg) from None
             items = data if isinstance(data, list) else [data]
             for item in items:
                 if not isinstance(item, dict):
-                    raise click.UsageError(
-                        "--lookup-attributes JSON must hold objects with AttributeKey, AttributeValue"
+                    raise InputError(
+                        "Error parsing parameter '--lookup-attributes': the JSON must hold objects with AttributeKey, "
+                        "AttributeValue"
                     )
                 attributes.append({str(k): str(v) for k, v in item.items()})
             continue
         match = _SHORTHAND.match(text) or _SHORTHAND_REVERSED.match(text)
         if match is None:
-            raise click.UsageError(
+            raise InputError(
                 f"Error parsing parameter '--lookup-attributes': expected AttributeKey=KEY,AttributeValue=VALUE, "
                 f"received: {raw!r}"
             )

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-import click
-
 from iamledger.cli.arguments import HIDDEN_PAGING_MEMBERS, ArgumentError, parameters, read_value
+from iamledger.cli.refusals import InputError
 
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
@@ -23,13 +22,6 @@ SKELETON_KINDS: Final = ("input", "output", "yaml-input")
 # The options with which the operation's required members may be left out of the command line.
 _INPUT_OPTIONS: Final = ("--cli-input-json", "--cli-input-yaml", "--generate-cli-skeleton")
 _EPOCH: Final = datetime(1970, 1, 1)  # noqa: DTZ001 - botocore's skeleton timestamp, printed without a zone
-
-
-class InputError(click.ClickException):
-    """An input the aws CLI refuses before calling anything (exit 2, as the other usage errors here): printed as
-    ``Error: <message>``, without the usage line."""
-
-    exit_code = 2
 
 
 def add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -146,16 +138,18 @@ def _parse(document: str, language: str, option: str) -> Any:
 def operation_parameters(
     parser: argparse.ArgumentParser, op: OperationModel, namespace: argparse.Namespace, *, paginated: bool
 ) -> dict[str, Any]:
-    """The operation's input: the command line's parameters (a value that cannot be read is a usage error naming its
-    option), with what ``--cli-input-json``/``--cli-input-yaml`` give besides, checked as the aws CLI checks it.
+    """The operation's input: the command line's parameters (a value that cannot be read is refused naming its option,
+    exit 255 as the aws CLI), with what ``--cli-input-json``/``--cli-input-yaml`` give besides, checked as the aws
+    CLI checks it.
 
     A paginated command takes the aws CLI's paging options: ``--no-paginate`` makes one call, refused with
     ``--starting-token`` or ``--page-size``, and passes ``--max-items`` (and ``--marker``, which implies it) to the
     operation as its own ``MaxItems`` (``Marker``); an auto-paginated call ignores the document's paging members."""
+    del parser  # a value it could not read is refused as the aws CLI refuses it, without the usage
     try:
         params = parameters(op, namespace)
     except ArgumentError as error:
-        parser.error(str(error))
+        raise InputError(str(error)) from None
     document = load_input(namespace)
     if paginated:
         if namespace.cli_marker is not None:

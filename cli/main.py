@@ -117,7 +117,8 @@ log = get_logger(__name__)
 def _compile_query(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> jmespath.parser.ParsedResult | None:
-    """``--query``, compiled before anything runs: a bad expression is a usage error, and no write happens."""
+    """``--query``, compiled before anything runs: a bad expression is refused as the aws CLI refuses it (exit 255),
+    and no write happens."""
     del ctx, param
     if value is None:
         return None
@@ -127,8 +128,9 @@ def _compile_query(
     try:
         return jmespath.compile(value)
     except jmespath.exceptions.JMESPathError as error:
-        msg = f"Bad value for --query {value}: {error}"
-        raise click.BadParameter(msg, param_hint="--query") from None
+        from iamledger.cli.refusals import InputError
+
+        raise InputError(f"Bad value for --query {value}: {error}") from None
 
 
 @click.group(

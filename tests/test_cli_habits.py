@@ -122,7 +122,7 @@ def test_the_audit_commands_context_entries_from_a_file(capsys, db, tmp_path):
         result = run(capsys, "--db", db, "audit", *path, "--context-entries", f"file://{tmp_path / 'ctx.json'}")
         assert result.exit_code == 0, result.stderr
     bad = run(capsys, "--db", db, "audit", "who-can", "--action-name", "s3:GetObject", "--context-entries", "[{")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 255
     assert "Error parsing parameter '--context-entries': Invalid JSON" in bad.stderr
 
 
@@ -171,20 +171,20 @@ def test_tags_and_policy_arns_from_files_reach_the_store(capsys, db, tmp_path):
 
 def test_a_bad_value_names_its_parameter_and_changes_nothing(capsys, db, tmp_path):
     bad = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", '[{"Key":')
-    assert bad.exit_code == 2
+    assert bad.exit_code == 255
     assert "Error parsing parameter '--tags': Invalid JSON: Expecting value: line 1 column 9" in bad.stderr
     assert 'JSON received: [{"Key":' in bad.stderr
     missing = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", "file://nope.json")
-    assert missing.exit_code == 2
+    assert missing.exit_code == 255
     assert "Error parsing parameter '--tags': Unable to load paramfile file://nope.json" in missing.stderr
     garbled = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", "Key")
     assert "Error parsing parameter '--tags': Expected: '=', received: 'EOF' for input:\nKey\n   ^" in garbled.stderr
     unknown = run(capsys, "--db", db, "iam", "create-user", "--user-name", "alice", "--tags", '[{"Key":"a","Nope":1}]')
-    assert unknown.exit_code == 2
+    assert unknown.exit_code == 255
     assert 'Unknown parameter in Tags[0]: "Nope", must be one of: Key, Value' in unknown.stderr
     assert run(capsys, "--db", db, "iam", "list-users", "--query", "Users").stdout == "[]\n"
     events = run(capsys, "--db", db, "audit", "lookup-events", "--lookup-attributes", '[{"AttributeKey": ')
-    assert events.exit_code == 2
+    assert events.exit_code == 255
     assert "Error parsing parameter '--lookup-attributes': Invalid JSON: Expecting value" in events.stderr
 
 
@@ -224,7 +224,7 @@ def test_cli_input_json_and_yaml_with_the_command_line_winning(capsys, db, tmp_p
 
 def test_cli_input_json_is_checked_as_the_aws_cli_checks_it(capsys, db):
     missing = run(capsys, "--db", db, "iam", "create-user", "--cli-input-json", '{"Path": "/"}')
-    assert missing.exit_code == 2
+    assert missing.exit_code == 255
     assert 'Parameter validation failed:\nMissing required parameter in input: "UserName"' in missing.stderr
     unknown = run(capsys, "--db", db, "iam", "create-user", "--cli-input-json", '{"UserName": "a", "Color": "red"}')
     assert 'Unknown parameter in input: "Color", must be one of: Path, UserName' in unknown.stderr
@@ -329,7 +329,7 @@ def test_no_paginate_with_paging_arguments_is_refused_as_the_aws_cli_refuses_it(
     for name in ("a", "b", "c"):
         run(capsys, "--db", db, "iam", "create-user", "--user-name", name)
     refused = run(capsys, "--db", db, "iam", "list-users", "--no-paginate", "--page-size", "5")
-    assert refused.exit_code == 2
+    assert refused.exit_code == 255
     expected = "Error during pagination: Cannot specify --no-paginate along with pagination arguments: --page-size"
     assert expected in refused.stderr
     both = run(capsys, "--db", db, "iam", "list-users", "--no-paginate", "--starting-token", "x", "--page-size", "1")
@@ -443,7 +443,7 @@ def test_the_aws_cli_and_iamledger_read_the_same_command_lines_alike(capsys, sto
         for line, message in refusals:
             theirs = aws(endpoint, *line)
             ours = run(capsys, "--db", store_url, *line)
-            assert (theirs.returncode, ours.exit_code) == (255, 2), line
+            assert (theirs.returncode, ours.exit_code) == (255, 255), line
             assert message in theirs.stderr, theirs.stderr
             assert message in ours.stderr, ours.stderr
         listed = run(capsys, "--db", store_url, "iam", "list-users", "--query", "Users[].UserName")

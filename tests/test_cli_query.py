@@ -39,9 +39,9 @@ def test_query_that_selects_nothing_prints_null(capsys, db):
     assert text.stdout == "None\n"
 
 
-def test_a_bad_query_is_a_usage_error_and_changes_nothing(capsys, db):
+def test_a_bad_query_is_refused_as_the_aws_cli_refuses_it_and_changes_nothing(capsys, db):
     bad = run(capsys, "--db", db, "iam", "create-user", "--user-name", "dave", "--query", "[[")
-    assert bad.exit_code == 2
+    assert bad.exit_code == 255  # aws-cli 1.45.11: "Bad value for --query [[: ...", exit 255
     assert "Bad value for --query [[" in bad.stderr
     missing = run(capsys, "--db", db, "iam", "get-user", "--user-name", "dave")
     assert missing.exit_code == 254

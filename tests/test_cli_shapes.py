@@ -60,6 +60,11 @@ SAML_METADATA = (
 )
 
 
+def _service_credential_of_alice(results: dict[str, Any]) -> dict[str, Any]:
+    created = results["CreateServiceSpecificCredential"]["ServiceSpecificCredential"]
+    return {"UserName": "alice", "ServiceSpecificCredentialId": created["ServiceSpecificCredentialId"]}
+
+
 def _key_of_alice(results: dict[str, Any]) -> dict[str, Any]:
     return {"UserName": "alice", "AccessKeyId": results["CreateAccessKey"]["AccessKey"]["AccessKeyId"]}
 
@@ -211,6 +216,14 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
     ("UpdateAccessKey", lambda results: {**_key_of_alice(results), "Status": "Inactive"}),
     ("ListAccessKeys", {"UserName": "alice"}),
     ("DeleteAccessKey", _key_of_alice),
+    ("CreateServiceSpecificCredential", {"UserName": "alice", "ServiceName": "codecommit.amazonaws.com"}),
+    ("ListServiceSpecificCredentials", {"UserName": "alice"}),
+    ("ResetServiceSpecificCredential", _service_credential_of_alice),
+    (
+        "UpdateServiceSpecificCredential",
+        lambda results: {**_service_credential_of_alice(results), "Status": "Inactive"},
+    ),
+    ("DeleteServiceSpecificCredential", _service_credential_of_alice),
     ("UploadSSHPublicKey", {"UserName": "alice", "SSHPublicKeyBody": SSH_KEY}),
     ("ListSSHPublicKeys", {"UserName": "alice"}),
     ("GetSSHPublicKey", lambda results: {**_ssh_key_of_alice(results), "Encoding": "PEM"}),
@@ -228,6 +241,7 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
     ("ListMFADevices", {"UserName": "alice"}),
     ("ListVirtualMFADevices", {"AssignmentStatus": "Assigned"}),
     ("ResyncMFADevice", lambda results: _mfa_codes(results, "alice", later=True)),
+    ("GetMFADevice", {"SerialNumber": MFA_SERIAL, "UserName": "alice"}),
     ("DeactivateMFADevice", {"UserName": "alice", "SerialNumber": MFA_SERIAL}),
     ("DeleteVirtualMFADevice", {"SerialNumber": MFA_SERIAL}),
     (
@@ -251,6 +265,7 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
     ("DeleteAccountPasswordPolicy", {}),
     ("CreateAccountAlias", {"AccountAlias": "example-corp"}),
     ("ListAccountAliases", {}),
+    ("SetSecurityTokenServicePreferences", {"GlobalEndpointTokenVersion": "v2Token"}),
     ("GetAccountSummary", {}),
     ("GenerateCredentialReport", {}),
     ("GetCredentialReport", {}),
@@ -274,6 +289,9 @@ SCENARIO: list[tuple[str, dict[str, Any] | Callable[[dict[str, Any]], dict[str, 
         "SimulatePrincipalPolicy",
         {"PolicySourceArn": f"{ARN}:user/eng/alice", "ActionNames": ["s3:GetObject", "iam:ListUsers"]},
     ),
+    ("GetContextKeysForCustomPolicy", {"PolicyInputList": [S3_READ, DENY_IAM]}),
+    ("GetContextKeysForPrincipalPolicy", {"PolicySourceArn": f"{ARN}:user/eng/alice"}),
+    ("ListPoliciesGrantingServiceAccess", {"Arn": f"{ARN}:user/eng/alice", "ServiceNamespaces": ["s3", "iam"]}),
     ("DetachUserPolicy", {"UserName": "alice", "PolicyArn": POLICY}),
     ("DetachGroupPolicy", {"GroupName": "devs", "PolicyArn": POLICY}),
     ("DetachRolePolicy", {"RoleName": "app", "PolicyArn": POLICY}),

@@ -457,7 +457,7 @@ def test_routing_by_signed_service_and_action(endpoint: Endpoint):
 
     # An operation AWS has and the store does not implement yet.
     status, body = send(
-        signed_request(endpoint, "iam", {"Action": "ListServiceSpecificCredentials", "Version": "2010-05-08"})
+        signed_request(endpoint, "iam", {"Action": "GenerateServiceLastAccessedDetails", "Version": "2010-05-08"})
     )
     assert status == 501
     assert b"<Code>NotImplemented</Code>" in body
