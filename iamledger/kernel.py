@@ -89,8 +89,16 @@ class StoreKernel(Application[uuid.UUID]):
     """The kernel of an event-sourced identity store on one database (SQLite file or PostgreSQL): see the module."""
 
     name = APPLICATION_NAME
+    """The application's name, after which eventsourcing names the log's tables (``iamledger_events`` on
+    PostgreSQL): the same for every subclass (:meth:`__init_subclass__`)."""
     serving: ServingConfig | None = None
     """How the store serves requests (:meth:`open`'s ``serving``); ``None`` for the library's own use."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # eventsourcing names a subclass's application (and so its tables) after the subclass: IdentityStore's log
+        # would become identitystore_events and a store written before would read as empty. Every store is iamledger.
+        super().__init_subclass__(**kwargs)
+        cls.name = APPLICATION_NAME
 
     def __init__(
         self, store_url: StoreURL, *, master_key: bytes | None = None, serving: ServingConfig | None = None

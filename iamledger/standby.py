@@ -19,7 +19,7 @@ from typing import Any, Final
 from eventsourcing.application import Application
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from iamledger.config import APPLICATION_NAME, StoreURL
+from iamledger.config import StoreURL
 from iamledger.database import create_store_engine
 from iamledger.domain.errors import ConfigurationError, DatabaseUnavailableError
 from iamledger.projections.engine.standby import READ_TIMEOUT, StandbyTrail, StandbyViews
@@ -52,8 +52,6 @@ def standby_url(read_url: str, primary: StoreURL) -> StoreURL:
 class StandbyStore(IdentityStore):
     """The read side of ``primary`` on its hot standby at ``store_url``; see the module docstring. ``timeout``: how
     long a read waits for a position the standby's views have not reached (:meth:`StandbyViews.reach`)."""
-
-    name = APPLICATION_NAME  # eventsourcing names the log's tables after it: the primary's, not this class's
 
     def __init__(self, primary: IdentityStore, store_url: StoreURL, *, timeout: float = READ_TIMEOUT) -> None:
         # Not IdentityStore.__init__: that creates the schema, the tables and their first rows, which a read-only
