@@ -33,6 +33,23 @@ class Group(click.Group):
             ctx.meta.setdefault(PATH_KEY, []).append(cmd.name)
         return name, cmd, rest
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name == "help":  # `iamledger help`, `iamledger audit help`, as `aws help`
+            return _HELP
+        return command
+
+
+@click.command("help", hidden=True, help="Print the help of the group it follows, as the aws CLI's `help` word.")
+@click.pass_context
+def _help(ctx: click.Context) -> None:
+    parent = ctx.parent
+    assert parent is not None  # noqa: S101 - only ever a subcommand of a group
+    click.echo(parent.get_help(), color=ctx.color)
+
+
+_HELP: Final = _help
+
 
 @dataclass(frozen=True, slots=True)
 class LazyCommand:

@@ -272,6 +272,15 @@ def test_help_as_the_aws_cli_s(capsys, db):
     assert named.stdout == '"help"\n'
 
 
+def test_the_help_word_after_any_group_prints_its_help(capsys):
+    for group in ([], ["audit"], ["projections"], ["account"], ["import"], ["export"], ["bench"]):
+        worded = run(capsys, *group, "help")
+        assert worded.exit_code == 0, (group, worded.stderr)
+        assert worded.stdout == run(capsys, *group, "--help").stdout, group
+        assert worded.stdout.startswith(f"Usage: iamledger {' '.join(group)}".rstrip() + " [OPTIONS] COMMAND")
+    assert "help" not in run(capsys, "--help").stdout.split("Commands:")[1].split()
+
+
 def test_help_is_whole_and_wrapped_between_words(capsys):
     page = run(capsys, "iam", "create-user", "help").stdout
     words = page.split()
