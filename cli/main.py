@@ -54,6 +54,7 @@ COMMANDS: Final = {
             "iamledger.cli.audit_events",  # lookup-events, history
             "iamledger.cli.audit_sessions",  # list-sessions
             "iamledger.cli.audit_verify",  # verify
+            "iamledger.cli.audit_findings",  # findings
         ),
     ),
     "projections": LazyCommand(

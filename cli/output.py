@@ -26,7 +26,7 @@ def check_renderable(fmt: str) -> None:
     """A usage error (exit 2) for ``--output jsonl`` or ``csv`` outside the audit trail commands."""
     if fmt in RECORD_FORMATS:
         msg = f"--output {fmt} is only available for `iamledger audit lookup-events` and `iamledger audit history`" + (
-            " (and jsonl for `iamledger audit who-can`)." if fmt == "jsonl" else "."
+            " (and jsonl for `iamledger audit who-can` and `audit findings`)." if fmt == "jsonl" else "."
         )
         raise click.UsageError(msg)
 

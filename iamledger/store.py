@@ -183,3 +183,4 @@ class IdentityStore(
     what_can = _on_reader(AuditService.what_can)
     audit_diff = _on_reader(AuditService.audit_diff)
     exposure = _on_reader(AuditService.exposure)
+    audit_findings = _on_reader(AuditService.audit_findings)

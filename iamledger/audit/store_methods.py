@@ -9,6 +9,7 @@ from typing import Any
 
 from iamledger.audit.diff import audit_diff
 from iamledger.audit.exposure import exposure
+from iamledger.audit.findings import audit_findings
 from iamledger.audit.history import entity_history
 from iamledger.audit.lookup import lookup_events
 from iamledger.audit.simulation import simulate_principal_policy_at
@@ -97,6 +98,16 @@ class AuditService(ServiceBase):
             To=To,
             ContextEntries=ContextEntries,
         )
+
+    def audit_findings(
+        self,
+        *,
+        At: str | int | datetime | None = None,
+        Since: str | int | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Per principal, the risky grants at ``At`` in Cloudsplaining's categories and PMapper's admin detection;
+        with ``Since``, only those that appeared after it; see :func:`audit_findings`."""
+        return audit_findings(self, At=At, Since=Since)
 
 
 class TrailService(ServiceBase):
