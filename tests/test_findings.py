@@ -15,6 +15,7 @@ import pytest
 
 from iamledger import IdentityStore
 from iamledger.audit.findings import catalogue
+from iamledger.domain.errors import ValidationError
 from tests.clirunner import run
 
 ACCOUNT = "123456789012"
@@ -125,6 +126,19 @@ def test_since_and_as_of_a_past_moment(iam):
     assert ("PrivilegeEscalation", "CreateLoginProfile") in _by_principal(since)[new]
     assert since["Since"]["Position"] == before
     assert iam.audit_findings(At=f"position:{before}", Since=f"position:{before}")["Principals"] == []
+    with pytest.raises(ValidationError, match="after the At moment"):
+        iam.audit_findings(At=f"position:{before}", Since=f"position:{before + 1}")
+
+
+def test_a_principal_made_again_under_the_same_name_is_new(iam):
+    arn = _user(iam, "again", _allow("iam:CreateAccessKey"))
+    before = _head(iam)
+    iam.delete_user_policy(UserName="again", PolicyName="p")
+    iam.delete_user(UserName="again")
+    _user(iam, "again", _allow("iam:CreateAccessKey"))
+    since = iam.audit_findings(Since=f"position:{before}")
+    assert set(_by_principal(since)) == {arn}
+    assert since["Principals"][0]["Id"] == iam.get_user(UserName="again")["User"]["UserId"]
 
 
 def test_cli_gate_fails_on_new_findings_only(iam, store_url, capsys):

@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
 from iamledger.audit.subjects import Subject, _subjects_of, shared_decision_key
+from iamledger.domain.errors import ValidationError
 from iamledger.domain.policy import AppliedPolicy, Decision
 from iamledger.projections.access import analysis, permissions
 from iamledger.projections.access.effective import EffectivePolicy
@@ -186,7 +187,7 @@ def _admin(conn: Connection, subject: Subject, decider: _Decider) -> list[dict[s
 
 
 def findings_at(store: ServiceBase, account_id: str, when: str | int | datetime | None) -> tuple[Moment, list[Any]]:
-    """The principals with findings at ``when``: ``(moment, [{"Arn", "Type", "Admin", "Findings"}])``."""
+    """The principals with findings at ``when``: ``(moment, [{"Arn", "Id", "Type", "Admin", "Findings"}])``."""
     with _reading(store, when) as (conn, moment):
         holders: dict[tuple[str, str], set[str]] = {}  # (kind, uuid) -> services
         for service in sorted(set(_by_service()) | {"*"}):
@@ -206,17 +207,19 @@ def findings_at(store: ServiceBase, account_id: str, when: str | int | datetime 
             found = _subject_findings(conn, subject, services, decider)
             if found:
                 admin = any(f["Category"] == "Admin" for f in found)
-                principals.append({"Arn": subject.arn, "Type": subject.kind.capitalize(), "Admin": admin})
-                principals[-1]["Findings"] = found
+                unique_id = str(subject.row["user_id" if subject.kind == "user" else "role_id"])
+                entry: dict[str, Any] = {"Arn": subject.arn, "Id": unique_id, "Type": subject.kind.capitalize()}
+                principals.append({**entry, "Admin": admin, "Findings": found})
         return moment, principals
 
 
 def identity(principal: dict[str, Any], finding: dict[str, Any]) -> str:
-    """What makes a finding the same finding at two moments: the principal, category, method or action, resources
-    and the policies that grant it."""
+    """What makes a finding the same finding at two moments: the principal (its unique id: a user deleted and made
+    again under the same name is another principal), category, method or action, resources and the policies that
+    grant it."""
     policies = sorted({(p.get("PolicyArn") or p["PolicyName"], p.get("GroupName", "")) for p in finding["Policies"]})
     name = finding.get("Method") or finding.get("Action")
-    return json.dumps([principal["Arn"], finding["Category"], name, finding["Resources"], policies])
+    return json.dumps([principal["Id"], finding["Category"], name, finding["Resources"], policies])
 
 
 def audit_findings(
@@ -226,7 +229,7 @@ def audit_findings(
     Since: str | int | datetime | None = None,
 ) -> dict[str, Any]:
     """Per principal, the risky grants at ``At`` (default now); with ``Since``, only those absent at ``Since``
-    (see :func:`identity`). ``{"AsOf", "Since"?, "Principals": [{"Arn", "Type", "Admin", "Findings": [{"Category",
+    (see :func:`identity`). ``{"AsOf", "Since"?, "Principals": [{"Arn", "Id", "Type", "Admin", "Findings": [{"Category",
     "Method" | "Action", "Actions", "Resources", "Policies": [{"PolicyName", "PolicyType", "PolicyArn"?,
     "GroupName"?, "Statement", "Sid"?}]}]}], "Counts": {category: n}}``."""
     account_id = store.current_account_id()
@@ -235,6 +238,10 @@ def audit_findings(
     answer: dict[str, Any] = {"AsOf": describe_moment(moment)}
     if Since is not None:
         before, earlier = findings_at(store, account_id, Since)
+        if before.position > moment.position:
+            raise ValidationError(
+                f"The Since moment (position {before.position}) is after the At moment (position {moment.position})."
+            )
         known = {identity(p, f) for p in earlier for f in p["Findings"]}
         for principal in principals:
             principal["Findings"] = [f for f in principal["Findings"] if identity(principal, f) not in known]
