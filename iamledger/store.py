@@ -183,4 +183,6 @@ class IdentityStore(
     what_can = _on_reader(AuditService.what_can)
     audit_diff = _on_reader(AuditService.audit_diff)
     exposure = _on_reader(AuditService.exposure)
+    escalation_paths = _on_reader(AuditService.escalation_paths)
+    who_can_escalate = _on_reader(AuditService.who_can_escalate)
     audit_findings = _on_reader(AuditService.audit_findings)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from iamledger.audit.diff import audit_diff
+from iamledger.audit.escalation import escalation_paths, who_can_escalate
 from iamledger.audit.exposure import exposure
 from iamledger.audit.findings import audit_findings
 from iamledger.audit.history import entity_history
@@ -108,6 +109,25 @@ class AuditService(ServiceBase):
         """Per principal, the risky grants at ``At`` in Cloudsplaining's categories and PMapper's admin detection;
         with ``Since``, only those that appeared after it; see :func:`audit_findings`."""
         return audit_findings(self, At=At, Since=Since)
+
+    def escalation_paths(
+        self,
+        *,
+        PrincipalArn: str,
+        To: str = "admin",
+        MaxDepth: int | None = None,
+        At: str | int | datetime | None = None,
+    ) -> dict[str, Any]:
+        """Every privilege escalation path of ``PrincipalArn`` to ``To`` at ``At``, shortest first; see
+        :func:`escalation_paths`."""
+        return escalation_paths(self, PrincipalArn=PrincipalArn, To=To, MaxDepth=MaxDepth, At=At)
+
+    def who_can_escalate(
+        self, *, To: str = "admin", MaxDepth: int | None = None, At: str | int | datetime | None = None
+    ) -> dict[str, Any]:
+        """Every principal with an escalation path to ``To`` at ``At``, grouped by first technique; see
+        :func:`who_can_escalate`."""
+        return who_can_escalate(self, To=To, MaxDepth=MaxDepth, At=At)
 
 
 class TrailService(ServiceBase):

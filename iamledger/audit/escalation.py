@@ -1,0 +1,222 @@
+"""Escalation paths as of a moment: from one principal to ``admin`` or to a given principal (all simple paths,
+shortest first), and every principal with such a path, grouped by the path's first technique. The graph is
+:class:`~iamledger.audit.escalation_graph.EscalationGraph`; each hop names the statements and trust policy that
+allow it and the events that put them in place (:mod:`iamledger.audit.provenance`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph, Grant
+from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
+from iamledger.audit.provenance import EventBook
+from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
+from iamledger.domain.policy import PolicyRole
+from iamledger.projections.access import analysis, policy_reasons
+from iamledger.services.base import ServiceBase
+
+DEFAULT_MAX_DEPTH: Final = 5
+MAX_DEPTH_LIMIT: Final = 10
+
+
+def _check_depth(depth: int | None) -> int:
+    if depth is None:
+        return DEFAULT_MAX_DEPTH
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH_LIMIT:
+        raise InvalidInputError(f"MaxDepth must be an integer from 1 to {MAX_DEPTH_LIMIT}; got {depth!r}.")
+    return depth
+
+
+def _check_to(to: str | None) -> str:
+    if to is None or to == ADMIN:
+        return ADMIN
+    if not isinstance(to, str) or not to.startswith("arn:aws:iam::"):
+        raise InvalidInputError(f"To must be 'admin' or the ARN of a user or role; got {to!r}.")
+    return to
+
+
+def simple_paths(graph: EscalationGraph, start: str, goals: set[str], depth: int) -> list[list[Edge]]:
+    """Every path without a repeated principal from ``start`` to one of ``goals`` of at most ``depth`` hops,
+    shortest first (then by the techniques and principals along it); a path stops at the first goal it reaches."""
+    by_source: dict[str, list[Edge]] = {}
+    for edge in graph.edges:
+        by_source.setdefault(edge.source, []).append(edge)
+    found: list[list[Edge]] = []
+
+    def walk(node: str, seen: set[str], path: list[Edge]) -> None:
+        if len(path) >= depth:
+            return
+        for edge in by_source.get(node, []):
+            if edge.target in seen:
+                continue
+            hop = [*path, edge]
+            if edge.target in goals:
+                found.append(hop)
+            elif edge.target != ADMIN:
+                walk(edge.target, seen | {edge.target}, hop)
+
+    walk(start, {start}, [])
+    return sorted(found, key=lambda p: (len(p), [(e.technique.id, e.target, e.via or "") for e in p]))
+
+
+def _goals(graph: EscalationGraph, to: str) -> set[str]:
+    return {ADMIN, *graph.admins} if to == ADMIN else {to}
+
+
+class _Describer:
+    """Hops as answers show them, with the events behind each statement (read once per answer)."""
+
+    def __init__(self, store: ServiceBase, conn: Connection) -> None:
+        self.conn = conn
+        self.book = EventBook(store, conn)
+        self.reasons = policy_reasons.ReasonBook(conn)
+
+    def statements(self, grant: Grant) -> list[dict[str, Any]]:
+        found = []
+        for statement in grant.decision.matched_statements:
+            entry: dict[str, Any] = {"Action": grant.action, "Resource": grant.resource}
+            entry["StatementIndex"] = statement.index
+            if statement.sid:
+                entry["Sid"] = statement.sid
+            if statement.role is PolicyRole.RESOURCE:
+                entry["PolicySource"] = {"SourcePolicyType": "trust policy"}
+                found.append(entry)
+                continue
+            policy = grant.subject.policy_of(statement)
+            entry["PolicySource"] = {"SourcePolicyId": statement.source.id, "SourcePolicyType": statement.source.type}
+            if policy is not None:
+                if policy.policy_arn:
+                    entry["PolicySource"]["PolicyArn"] = policy.policy_arn
+                if policy.via:
+                    entry["GroupName"] = policy.via
+                reasons = self.reasons.reasons_for(grant.subject.entity_kind, grant.subject.row, policy)
+                entry["Provenance"] = [self.book.describe(r.position, r.what) for r in reasons]
+            found.append(entry)
+        return found
+
+    def trust(self, edge: Edge) -> dict[str, Any] | None:
+        role = edge.trust_role
+        if role is None:
+            return None
+        table = policy_reasons.PRINCIPAL_TABLES["role"]
+        key = {"entity_uuid": str(role.row["entity_uuid"])}
+        since = policy_reasons.unchanged_since(self.conn, table, key, "trust_policy", role.row["trust_policy"])
+        events = [] if since is None else [self.book.describe(since, "trust-policy")]
+        return {"RoleArn": role.arn, "Provenance": events}
+
+    def hop(self, edge: Edge) -> dict[str, Any]:
+        hop: dict[str, Any] = {
+            "From": edge.source,
+            "To": edge.target,
+            "Technique": edge.technique.id,
+            "Family": edge.technique.family,
+        }
+        if edge.via is not None:
+            hop["Via"] = edge.via
+        hop["Conditional"] = edge.conditional
+        if edge.conditional:
+            hop["ConditionKeys"] = list(edge.condition_keys)
+        hop["Statements"] = [entry for grant in edge.grants for entry in self.statements(grant)]
+        trust = self.trust(edge)
+        if trust is not None:
+            hop["TrustPolicy"] = trust
+        events: dict[int, dict[str, Any]] = {}
+        for entry in [*hop["Statements"], *([trust] if trust else [])]:
+            for event in entry.get("Provenance", []):
+                events.setdefault(int(event["Position"]), event)
+        hop["EnabledBy"] = [events[p] for p in sorted(events)]
+        return hop
+
+
+def path_text(path: list[Edge]) -> str:
+    """``alice -[iam:AttachUserPolicy]-> admin``: a path in a line (names, not ARNs; each hop by the actions of its
+    technique)."""
+    hops = (f" -[{'+'.join(r.action for r in e.technique.requires)}]-> {_short(e.target)}" for e in path)
+    return _short(path[0].source) + "".join(hops)
+
+
+def _short(arn: str) -> str:
+    return arn if arn == ADMIN else arn.rsplit("/", 1)[-1]
+
+
+def _graph(conn: Connection, account_id: str, moment: Any) -> EscalationGraph:
+    return EscalationGraph(conn, account_id, moment).build()
+
+
+def escalation_paths(
+    store: ServiceBase,
+    *,
+    PrincipalArn: str,
+    To: str | None = ADMIN,
+    MaxDepth: int | None = None,
+    At: str | int | datetime | None = None,
+) -> dict[str, Any]:
+    """Every escalation path of ``PrincipalArn`` at ``At`` (default now) to ``To`` (``admin``, the default, or a
+    user's or role's ARN) of at most ``MaxDepth`` hops (default 5): all simple paths, shortest first, each hop with
+    its technique, the statements (and trust policy) that allow it, whether it depends on a condition, and the
+    events that enabled it. ``IsAdmin`` says whether the principal is admin-equivalent itself."""
+    account_id = store.current_account_id()
+    _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
+    depth, goal = _check_depth(MaxDepth), _check_to(To)
+    with _reading(store, At) as (conn, moment):
+        found = analysis.principal_at(conn, PrincipalArn)
+        if found is None or found[0] not in {"user", "role"} or str(found[1]["account_id"]) != account_id:
+            when = f"{moment.time.isoformat()} (position {moment.position})"
+            raise NoSuchEntityError(f"The user or role {PrincipalArn} cannot be found at {when}.")
+        graph = _graph(conn, account_id, moment)
+        describer = _Describer(store, conn)
+        paths = [] if PrincipalArn in graph.admins else simple_paths(graph, PrincipalArn, _goals(graph, goal), depth)
+        answer: dict[str, Any] = {"PrincipalArn": PrincipalArn, "To": goal, "MaxDepth": depth}
+        answer["AsOf"] = describe_moment(moment)
+        answer["IsAdmin"] = PrincipalArn in graph.admins
+        answer["Paths"] = [
+            {"Length": len(p), "Text": path_text(p), "Hops": [describer.hop(e) for e in p]} for p in paths
+        ]
+    return answer
+
+
+def who_can_escalate(
+    store: ServiceBase,
+    *,
+    To: str | None = ADMIN,
+    MaxDepth: int | None = None,
+    At: str | int | datetime | None = None,
+) -> dict[str, Any]:
+    """Every user and role with an escalation path to ``To`` (``admin`` or an ARN) at ``At``, grouped by the first
+    technique of its paths (a principal appears under each technique one of its paths starts with), with its
+    shortest path by that technique; the admin-equivalent principals are listed apart."""
+    account_id = store.current_account_id()
+    _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
+    depth, goal = _check_depth(MaxDepth), _check_to(To)
+    with _reading(store, At) as (conn, moment):
+        graph = _graph(conn, account_id, moment)
+        goals = _goals(graph, goal)
+        groups: dict[str, dict[str, str]] = {}
+        for source in sorted({e.source for e in graph.edges} - (graph.admins if goal == ADMIN else set())):
+            for path in _first_paths(simple_paths(graph, source, goals, depth)):
+                groups.setdefault(path[0].technique.id, {})[source] = path_text(path)
+        answer: dict[str, Any] = {"To": goal, "MaxDepth": depth, "AsOf": describe_moment(moment)}
+        if goal == ADMIN:
+            answer["Admins"] = sorted(graph.admins)
+        answer["Techniques"] = [
+            {
+                "Technique": technique,
+                "Principals": [{"Arn": arn, "ShortestPath": text} for arn, text in sorted(groups[technique].items())],
+            }
+            for technique in sorted(groups)
+        ]
+    return answer
+
+
+def _first_paths(paths: list[list[Edge]]) -> Iterator[list[Edge]]:
+    """The shortest path of each first technique (``paths`` are shortest first)."""
+    seen: set[str] = set()
+    for path in paths:
+        if path[0].technique.id not in seen:
+            seen.add(path[0].technique.id)
+            yield path

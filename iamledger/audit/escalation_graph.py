@@ -1,0 +1,366 @@
+"""The escalation graph at a moment: edges P -> Q where P can, by one technique of the catalogue
+(:mod:`iamledger.audit.techniques`), obtain Q's permissions or grant itself anything (Q is then the ``admin`` node).
+
+Every required action is decided by the real evaluator on the concrete resource (the target user's or role's ARN,
+one's own, a group's, a policy's; ``*`` for the service actions of a pass-role technique), with P's identity policies
+and boundary, and for ``sts:AssumeRole`` the role's trust policy too. The principals considered for a technique are
+those the permission index names as holding a policy that can allow each of its actions
+(:func:`iamledger.projections.access.permissions.candidates`), never every principal of the account.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from iamledger.audit.decisions import _request_context
+from iamledger.audit.subjects import Subject, _subjects_of, _with_policies
+from iamledger.audit.techniques import Technique, catalogue
+from iamledger.audit.who_can import _named_in_trust
+from iamledger.awsmodel import service_model
+from iamledger.domain.arns import is_aws_managed_policy_arn
+from iamledger.domain.policy import (
+    AppliedPolicy,
+    Decision,
+    PolicyKind,
+    PolicySet,
+    PolicySource,
+    Principal,
+    Request,
+    evaluate,
+)
+from iamledger.projections.access import analysis, permissions
+from iamledger.projections.access.effective import EffectivePolicy, effective_policies
+from iamledger.projections.engine.timeindex import Moment
+from iamledger.projections.views.catalogue import StoreCatalogue
+from iamledger.projections.views.policies import policy_versions
+
+ADMIN: Final = "admin"
+ADMINISTRATOR_ACCESS: Final = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+@functools.lru_cache(maxsize=1)
+def iam_actions() -> tuple[str, ...]:
+    """Every IAM action: the IAM API's operations (botocore's model) and ``iam:PassRole``."""
+    return (*sorted(f"iam:{name}" for name in service_model("iam").operation_names), "iam:PassRole")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One required action, the resource it was asked on, and the evaluator's decision for the subject."""
+
+    action: str
+    resource: str
+    decision: Decision
+    subject: Subject
+    trust: AppliedPolicy | None = None
+
+
+@dataclass
+class Edge:
+    """P -> Q (an ARN, or :data:`ADMIN`) by one technique, with the decisions that allow it."""
+
+    source: str
+    target: str
+    technique: Technique
+    grants: tuple[Grant, ...]
+    via: str | None = None  # the group, policy, version or service the technique acts through
+    trust_role: Subject | None = None  # the role whose trust policy admitted the source (sts:AssumeRole)
+    condition_keys: tuple[str, ...] = ()
+
+    @property
+    def conditional(self) -> bool:
+        """Whether a statement that allows the edge reads a condition key (it holds only while the condition does)."""
+        return bool(self.condition_keys)
+
+
+def _condition_keys(grant: Grant) -> set[str]:
+    """The condition keys read by the statements that allowed ``grant`` (as written in the policies)."""
+    applied = [*grant.subject.identity, *([grant.subject.boundary] if grant.subject.boundary else [])]
+    if grant.trust is not None:
+        applied.append(grant.trust)
+    by_source = {id(a.source): a for a in applied}
+    keys: set[str] = set()
+    for statement in grant.decision.matched_statements:
+        policy = by_source.get(id(statement.source))
+        if policy is not None:
+            keys |= {written for _lower, written in policy.policy.statements[statement.index].keys}
+    return keys
+
+
+@dataclass
+class EscalationGraph:
+    """The edges of an account at a moment (:meth:`build`), and which principals are admin-equivalent."""
+
+    conn: Connection
+    account_id: str
+    moment: Moment
+    subjects: dict[str, Subject] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    admins: set[str] = field(default_factory=set)
+    _loaded: set[str] = field(default_factory=set)
+    _shared: dict[EffectivePolicy, AppliedPolicy] = field(default_factory=dict)
+    _admin_cache: dict[str, bool] = field(default_factory=dict)
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def _load(self, users: set[str], roles: set[str]) -> list[Subject]:
+        wanted_users, wanted_roles = users - self._loaded, roles - self._loaded
+        if wanted_users or wanted_roles:
+            for subject in _subjects_of(self.conn, self.account_id, wanted_users, wanted_roles, self._shared):
+                self.subjects[subject.arn] = subject
+            self._loaded |= wanted_users | wanted_roles
+        ids = users | roles
+        return sorted((s for s in self.subjects.values() if str(s.row["entity_uuid"]) in ids), key=lambda s: s.arn)
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, list[dict[str, Any]]]:
+        return {kind: analysis.principal_rows(self.conn, kind, self.account_id) for kind in ("user", "group", "role")}
+
+    @functools.cached_property
+    def _login_profiles(self) -> set[str]:
+        return {str(row["user_uuid"]) for row in analysis.login_profile_rows(self.conn)}
+
+    def _candidates(self, technique: Technique) -> list[Subject]:
+        """The principals holding, for every action of ``technique``, a policy that can allow it."""
+        users: set[str] | None = None
+        roles: set[str] | None = None
+        for requirement in technique.requires:
+            found_users, found_roles = _holders(self.conn, self.account_id, requirement.action)
+            users = found_users if users is None else users & found_users
+            roles = found_roles if roles is None else roles & found_roles
+        users, roles = users or set(), roles or set()
+        if technique.precondition == "trust":  # a trust policy naming a principal of its account is enough
+            named_users, named_roles = self._named_in_trust_policies()
+            users, roles = users | named_users, roles | named_roles
+        return self._load(users, roles)
+
+    def _named_in_trust_policies(self) -> tuple[set[str], set[str]]:
+        """The users and roles the account's trust policies name (all of them when one may admit anyone)."""
+        users: set[str] = set()
+        roles: set[str] = set()
+        for row in self._rows["role"]:
+            named = _named_in_trust(self.conn, self.account_id, _trust_of(row))
+            if named is None:
+                return (
+                    {str(r["entity_uuid"]) for r in self._rows["user"]},
+                    {str(r["entity_uuid"]) for r in self._rows["role"]},
+                )
+            users |= named[0]
+            roles |= named[1]
+        return users, roles
+
+    # -- deciding ------------------------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        subject: Subject,
+        action: str,
+        resource: str,
+        extra: Mapping[str, Any] | None = None,
+        trust: AppliedPolicy | None = None,
+    ) -> Grant:
+        """The evaluator's decision for ``subject`` asking ``action`` on ``resource`` at the moment."""
+        context = _request_context(subject, self.moment, None, extra)
+        request = Request(subject.principal, action, resource, context, self.account_id)
+        return Grant(action, resource, evaluate(request, subject.policy_set(trust)), subject, trust)
+
+    def is_admin(self, subject: Subject, *, cache: bool = True) -> bool:
+        """Whether ``subject`` is admin-equivalent: allowed every IAM action on every resource (``*``), with no
+        context but its own keys and the time (every such principal can grant itself anything)."""
+        if cache and subject.arn in self._admin_cache:
+            return self._admin_cache[subject.arn]
+        answer = all(self.decide(subject, action, "*").decision.allowed for action in iam_actions())
+        if cache:
+            self._admin_cache[subject.arn] = answer
+        return answer
+
+    def _hypothetical(self, subject: Subject, policies: list[EffectivePolicy]) -> Subject:
+        return _with_policies(Subject(subject.arn, subject.kind, subject.row, subject.principal, policies))
+
+    # -- building ------------------------------------------------------------------------------------------------
+
+    def build(self) -> EscalationGraph:
+        """Read the admin-equivalent principals and every edge at the moment."""
+        users, roles = _holders(self.conn, self.account_id, "iam:PutUserPolicy")
+        self.admins = {s.arn for s in self._load(users, roles) if self.is_admin(s)}
+        for technique in catalogue().techniques:
+            for subject in self._candidates(technique):
+                self.edges += self._edges_of(technique, subject)
+        return self
+
+    def _edges_of(self, technique: Technique, subject: Subject) -> list[Edge]:
+        builder = _BUILDERS[technique.target]
+        return builder(self, technique, subject)
+
+    def _all_granted(
+        self, technique: Technique, subject: Subject, resources: Mapping[str, str], extra: Mapping[str, Any] | None
+    ) -> tuple[Grant, ...] | None:
+        grants = []
+        for requirement in technique.requires:
+            grant = self.decide(subject, requirement.action, resources[requirement.on], extra)
+            if not grant.decision.allowed:
+                return None
+            grants.append(grant)
+        return tuple(grants)
+
+    def edge(self, technique: Technique, subject: Subject, target: str, grants: tuple[Grant, ...], **more: Any) -> Edge:
+        """An edge, its condition keys gathered from the statements that allow it."""
+        keys = sorted(set().union(*(_condition_keys(g) for g in grants)))
+        return Edge(subject.arn, target, technique, grants, condition_keys=tuple(keys), **more)
+
+
+def _holders(conn: Connection, account_id: str, action: str) -> tuple[set[str], set[str]]:
+    return permissions.candidates(conn, account_id, action)
+
+
+def _resources(subject: Subject, target: str) -> dict[str, str]:
+    return {"target": target, "self": subject.arn, "group": target, "policy": target, "*": "*"}
+
+
+def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
+    edges = []
+    for row in graph._rows["user"]:  # noqa: SLF001 - the graph's own rows
+        target = str(row["arn"])
+        has_profile = str(row["entity_uuid"]) in graph._login_profiles  # noqa: SLF001
+        if target == subject.arn or (technique.precondition == "login-profile" and not has_profile):
+            continue
+        if technique.precondition == "no-login-profile" and has_profile:
+            continue
+        grants = graph._all_granted(technique, subject, _resources(subject, target), None)  # noqa: SLF001
+        if grants is not None:
+            edges.append(graph.edge(technique, subject, target, grants))
+    return edges
+
+
+def _trust_of(row: Mapping[str, Any]) -> AppliedPolicy:
+    return AppliedPolicy.from_text(
+        str(row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+    )
+
+
+def _service_admitted(trust: AppliedPolicy, service: str, role_arn: str, account_id: str) -> bool:
+    request = Request(Principal.service(service), "sts:AssumeRole", role_arn, {}, account_id)
+    return evaluate(request, PolicySet(resource=trust)).allowed
+
+
+def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
+    edges = []
+    for row in graph._rows["role"]:  # noqa: SLF001 - the graph's own rows
+        target = str(row["arn"])
+        if target == subject.arn:
+            continue
+        trust = _trust_of(row)
+        if technique.precondition == "trust":
+            grant = graph.decide(subject, "sts:AssumeRole", target, {"sts:RoleSessionName": "escalation"}, trust)
+            if grant.decision.allowed:
+                role = graph._load(set(), {str(row["entity_uuid"])})  # noqa: SLF001
+                edges.append(graph.edge(technique, subject, target, (grant,), trust_role=role[0] if role else None))
+            continue
+        for service in technique.services or (None,):
+            if service is not None and not _service_admitted(trust, service, target, graph.account_id):
+                continue
+            extra = None if service is None else {"iam:PassedToService": service}
+            grants = graph._all_granted(technique, subject, _resources(subject, target), extra)  # noqa: SLF001
+            if grants is not None:
+                edges.append(graph.edge(technique, subject, target, grants, via=service))
+                break
+    return edges
+
+
+def _self_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
+    kind = technique.target.split("-")[1]
+    if subject.kind != kind:
+        return []
+    if technique.target.endswith("-bounded"):
+        if subject.boundary is None:
+            return []
+        unbounded = graph._hypothetical(subject, [p for p in subject.policies if p.role == "identity"])  # noqa: SLF001
+        if not graph.is_admin(unbounded, cache=False):
+            return []
+    action = technique.requires[0].action
+    putting = action.startswith("iam:Put") and action.endswith("PermissionsBoundary")
+    extra = {"iam:PermissionsBoundary": ADMINISTRATOR_ACCESS} if putting else None
+    grants = graph._all_granted(technique, subject, _resources(subject, subject.arn), extra)  # noqa: SLF001
+    return [] if grants is None else [graph.edge(technique, subject, ADMIN, grants)]
+
+
+def _group_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
+    if subject.kind != "user":
+        return []
+    member_of = {
+        str(m["group_uuid"]) for m in analysis.memberships_of_user(graph.conn, str(subject.row["entity_uuid"]))
+    }
+    edges = []
+    for row in graph._rows["group"]:  # noqa: SLF001 - the graph's own rows
+        own = str(row["entity_uuid"]) in member_of
+        if technique.target == "own-group" and not own:
+            continue
+        if technique.target == "admin-group":
+            if own:
+                continue
+            joined = subject.policies + effective_policies(
+                graph.conn, graph.account_id, "group", row, StoreCatalogue(graph.conn)
+            )
+            if not graph.is_admin(graph._hypothetical(subject, joined), cache=False):  # noqa: SLF001
+                continue
+        target = str(row["arn"])
+        grants = graph._all_granted(technique, subject, _resources(subject, target), None)  # noqa: SLF001
+        if grants is not None:
+            edges.append(graph.edge(technique, subject, ADMIN, grants, via=target))
+    return edges
+
+
+def _policy_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
+    edges = []
+    held = sorted(
+        {p.policy_arn for p in subject.policies if p.role == "identity" and p.policy_arn}
+        - {a for a in (p.policy_arn for p in subject.policies) if a and is_aws_managed_policy_arn(a)}
+    )
+    for arn in held:
+        via: str | None = arn
+        if technique.target == "held-policy-version":
+            via = _broader_version(graph, subject, arn)
+            if via is None:
+                continue
+        grants = graph._all_granted(technique, subject, _resources(subject, arn), None)  # noqa: SLF001
+        if grants is not None:
+            edges.append(graph.edge(technique, subject, ADMIN, grants, via=via))
+    return edges
+
+
+def _broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str | None:
+    """``<arn> <version>``: a stored, non-default version of ``arn`` that would make ``subject`` admin-equivalent
+    as the default; ``None`` when there is none at the moment."""
+    for entity in sorted(analysis.policy_ids(graph.conn, [arn])):
+        for version in policy_versions(graph.conn, entity):
+            current = next((p.document for p in subject.policies if p.policy_arn == arn), None)
+            if version["document"] is None or str(version["document"]) == current:
+                continue
+            swapped = [
+                EffectivePolicy(p.role, p.source_id, p.source_type, str(version["document"]), p.policy_arn, p.via)
+                if p.policy_arn == arn and p.role == "identity"
+                else p
+                for p in subject.policies
+            ]
+            if graph.is_admin(graph._hypothetical(subject, swapped), cache=False):  # noqa: SLF001
+                return f"{arn} {version['version_id']}"
+    return None
+
+
+_BUILDERS: Final = {
+    "user": _become_users,
+    "role": _become_roles,
+    "self-user": _self_grant,
+    "self-role": _self_grant,
+    "self-user-bounded": _self_grant,
+    "self-role-bounded": _self_grant,
+    "own-group": _group_grant,
+    "admin-group": _group_grant,
+    "held-policy": _policy_grant,
+    "held-policy-version": _policy_grant,
+}
