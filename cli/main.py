@@ -51,6 +51,7 @@ COMMANDS: Final = {
         "iamledger.cli.audit_group:audit_group",
         registers=(
             "iamledger.cli.audit_analysis",  # simulate-principal-policy, who-can, what-can, diff, exposure
+            "iamledger.cli.audit_escalation",  # escalation-paths, who-can-escalate
             "iamledger.cli.audit_events",  # lookup-events, history
             "iamledger.cli.audit_sessions",  # list-sessions
             "iamledger.cli.audit_verify",  # verify

@@ -15,6 +15,7 @@ from iamledger.audit.techniques import ACTION, CatalogueError, catalogue, parse_
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError
+from tests.clirunner import run
 from tests.conftest import ACCOUNT_ID
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -402,3 +403,23 @@ def test_only_the_authorized_may_ask(iam):
         iam.who_can_escalate()
     with bound_audit_context(mallory), pytest.raises(AccessDeniedError, match="GetAccountAuthorizationDetails"):
         iam.escalation_paths(PrincipalArn=_arn("user", "mallory"))
+
+
+def test_the_cli_prints_the_paths_as_json_text_and_through_a_query(iam, store_url, capsys):
+    _account(iam, [_admin_user, _with_policy("iam:CreateAccessKey", _arn("user", "boss"))])
+    mallory = _arn("user", "mallory")
+    answer = run(capsys, "--db", store_url, "audit", "escalation-paths", "--principal-arn", mallory)
+    assert answer.exit_code == 0, answer.stderr
+    assert _texts(json.loads(answer.stdout)) == ["mallory -[iam:CreateAccessKey]-> boss"]
+    text = run(capsys, "--db", store_url, "--output", "text", "audit", "escalation-paths", "--principal-arn", mallory)
+    assert "[1] mallory -[iam:CreateAccessKey]-> boss" in text.stdout
+    assert "PutUserPolicy" in text.stdout
+    query = run(
+        capsys, "--db", store_url, "--query", "Techniques[].Technique", "audit", "who-can-escalate", "--to", "admin"
+    )
+    assert json.loads(query.stdout) == ["iam-create-access-key"]
+    table = run(capsys, "--db", store_url, "--output", "table", "audit", "who-can-escalate")
+    assert "mallory -[iam:CreateAccessKey]-> boss" in table.stdout
+    bad = run(capsys, "--db", store_url, "audit", "escalation-paths", "--principal-arn", mallory, "--max-depth", "11")
+    assert bad.exit_code == 254
+    assert "MaxDepth must be an integer from 1 to 10" in bad.stderr
