@@ -79,10 +79,12 @@ def _by_service() -> dict[str, tuple[str, ...]]:
 
 @dataclass
 class _Decider:
-    """Decisions on ``*`` at one moment, shared by subjects whose decision depends on their policies only."""
+    """Decisions on ``*`` at one moment, shared by subjects whose decision depends on their policies only, and the
+    findings of subjects whose grants all do (:func:`_signature`)."""
 
     moment: Moment
     shared: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
+    findings: dict[tuple[Any, ...], list[dict[str, Any]]] = field(default_factory=dict)
 
     def __call__(self, subject: Subject, action: str, resource: str = "*") -> Decision:
         key = shared_decision_key(subject, action) if resource == "*" else None
@@ -92,6 +94,20 @@ class _Decider:
         if found is None:
             found = self.shared[(action, *key)] = decide(subject, action, resource, self.moment)
         return found
+
+
+def _signature(subject: Subject) -> tuple[int, ...] | None:
+    """What every decision of the subject on ``*`` depends on when no statement of its policies or boundary reads a
+    condition key or a policy variable: its compiled policies (shared by the subjects read together) and boundary.
+    Subjects with the same signature have the same grants; ``None`` when they may depend on the subject itself."""
+    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+    if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
+        return None
+    return (*(id(applied) for applied in subject.identity), -1, 0 if subject.boundary is None else id(subject.boundary))
+
+
+def _order(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sorted((k, str(v)) for k, v in entry.items()))
 
 
 def _grants(subject: Subject, decision: Decision) -> list[dict[str, Any]]:
@@ -106,7 +122,7 @@ def _grants(subject: Subject, decision: Decision) -> list[dict[str, Any]]:
         if statement.sid:
             entry["Sid"] = statement.sid
         out.append(entry)
-    return sorted(out, key=lambda e: json.dumps(e, sort_keys=True))
+    return sorted(out, key=_order)
 
 
 def _policy_entry(policy: EffectivePolicy) -> dict[str, Any]:
@@ -119,31 +135,50 @@ def _policy_entry(policy: EffectivePolicy) -> dict[str, Any]:
 
 
 def _unique(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen = {json.dumps(e, sort_keys=True): e for e in entries}
+    seen = {_order(e): e for e in entries}
     return [seen[k] for k in sorted(seen)]
 
 
 def _subject_findings(
     conn: Connection, subject: Subject, services: set[str], decider: _Decider
 ) -> list[dict[str, Any]]:
-    """The findings of one principal, asked only about the catalogue actions of ``services``."""
+    """The findings of one principal: admin, then its grants (:func:`_grant_findings`)."""
+    return _admin(conn, subject, decider) + _grant_findings(subject, services, decider)
+
+
+def _grant_findings(subject: Subject, services: set[str], decider: _Decider) -> list[dict[str, Any]]:
+    """The category findings of one principal, asked only about the catalogue actions of ``services``; computed once
+    per signature (the same list for the subjects sharing it)."""
+    signature = _signature(subject)
+    key = None if signature is None else (*signature, *sorted(services))
+    if key is not None and key in decider.findings:
+        return decider.findings[key]
+    allowed = _allowed(subject, services, decider)
+    findings = [
+        _finding("PrivilegeEscalation", method, list(actions), _unique(g for a in actions for g in allowed[a]))
+        for method, actions in catalogue()["PrivilegeEscalation"].items()
+        if all(a in allowed for a in actions)
+    ]
+    findings += [
+        _finding(category, action, [action], allowed[action])
+        for category, actions in _actions_by_category().items()
+        if category != "PrivilegeEscalation"
+        for action in sorted(actions & set(allowed))
+    ]
+    if key is not None:
+        decider.findings[key] = findings
+    return findings
+
+
+def _allowed(subject: Subject, services: set[str], decider: _Decider) -> dict[str, list[dict[str, Any]]]:
+    """The catalogue actions of ``services`` the subject is allowed on ``*``, each with its grants."""
     allowed: dict[str, list[dict[str, Any]]] = {}
     for service in sorted(services & set(_by_service())):
         for action in _by_service()[service]:
             decision = decider(subject, action)
             if decision.allowed:
                 allowed[action] = _grants(subject, decision)
-    findings = _admin(conn, subject, decider)
-    for method, actions in catalogue()["PrivilegeEscalation"].items():
-        if all(a in allowed for a in actions):
-            grants = _unique(g for a in actions for g in allowed[a])
-            findings.append(_finding("PrivilegeEscalation", method, list(actions), grants))
-    for category, actions in _actions_by_category().items():
-        if category == "PrivilegeEscalation":
-            continue
-        for action in sorted(actions & set(allowed)):
-            findings.append(_finding(category, action, [action], allowed[action]))
-    return findings
+    return allowed
 
 
 def _finding(category: str, name: str, actions: list[str], grants: list[dict[str, Any]]) -> dict[str, Any]:
