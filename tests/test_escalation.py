@@ -375,6 +375,21 @@ def test_multi_hop_paths_with_a_cycle_all_of_them_shortest_first(iam):
     assert groups["Admins"] == [_arn("role", "top")]
 
 
+def test_a_grant_on_a_role_one_can_assume_leads_to_admin_through_it(iam):
+    iam.create_user(UserName="alice")
+    iam.create_role(RoleName="ops", AssumeRolePolicyDocument=_trust({"AWS": _arn("user", "alice")}))
+    iam.put_user_policy(
+        UserName="alice", PolicyName="a", PolicyDocument=_doc("iam:AttachRolePolicy", _arn("role", "ops"))
+    )
+    answer = iam.escalation_paths(PrincipalArn=_arn("user", "alice"))
+    assert _texts(answer) == ["alice -[sts:AssumeRole]-> ops -[iam:AttachRolePolicy by alice]-> admin"]
+    granted = answer["Paths"][0]["Hops"][1]
+    assert granted["From"] == _arn("role", "ops") and granted["GrantedBy"] == _arn("user", "alice")
+    assert granted["EnabledBy"][0]["EventName"] == "PutUserPolicy"
+    # the role cannot use alice's grant on its own: no path starts from it
+    assert _texts(iam.escalation_paths(PrincipalArn=_arn("role", "ops"))) == []
+
+
 def test_a_path_that_opened_later_is_absent_before(iam):
     _account(iam, [_admin_user])
     before = iam.projector.catch_up()

@@ -116,7 +116,10 @@ def _brute_force_paths(store: IdentityStore, at: int) -> dict[str, list[str]]:
             while queue:
                 node, path = queue.pop(0)
                 for edge in graph.edges:
-                    if edge.source != node or edge.target in {source, *(e.target for e in path)} or len(path) >= 5:
+                    on_path = {source, *(e.target for e in path)}
+                    if edge.source != node or edge.target in on_path or len(path) >= 5:
+                        continue
+                    if edge.granter is not None and edge.granter not in on_path:
                         continue
                     if edge.target in {ADMIN, *graph.admins}:
                         found.append([*path, edge])

@@ -52,7 +52,7 @@ def simple_paths(graph: EscalationGraph, start: str, goals: set[str], depth: int
         if len(path) >= depth:
             return
         for edge in by_source.get(node, []):
-            if edge.target in seen:
+            if edge.target in seen or (edge.granter is not None and edge.granter not in seen):
                 continue
             hop = [*path, edge]
             if edge.target in goals:
@@ -118,6 +118,8 @@ class _Describer:
         }
         if edge.via is not None:
             hop["Via"] = edge.via
+        if edge.granter is not None:
+            hop["GrantedBy"] = edge.granter
         hop["Conditional"] = edge.conditional
         if edge.conditional:
             hop["ConditionKeys"] = list(edge.condition_keys)
@@ -136,8 +138,12 @@ class _Describer:
 def path_text(path: list[Edge]) -> str:
     """``alice -[iam:AttachUserPolicy]-> admin``: a path in a line (names, not ARNs; each hop by the actions of its
     technique)."""
-    hops = (f" -[{'+'.join(r.action for r in e.technique.requires)}]-> {_short(e.target)}" for e in path)
+    hops = (f" -[{'+'.join(r.action for r in e.technique.requires)}{_by(e)}]-> {_short(e.target)}" for e in path)
     return _short(path[0].source) + "".join(hops)
+
+
+def _by(edge: Edge) -> str:
+    return "" if edge.granter is None else f" by {_short(edge.granter)}"
 
 
 def _short(arn: str) -> str:

@@ -71,6 +71,7 @@ class Edge:
     via: str | None = None  # the group, policy, version or service the technique acts through
     trust_role: Subject | None = None  # the role whose trust policy admitted the source (sts:AssumeRole)
     condition_keys: tuple[str, ...] = ()
+    granter: str | None = None  # a grant on the source by another principal: usable on a path through the granter
 
     @property
     def conditional(self) -> bool:
@@ -211,7 +212,8 @@ class EscalationGraph:
     def edge(self, technique: Technique, subject: Subject, target: str, grants: tuple[Grant, ...], **more: Any) -> Edge:
         """An edge, its condition keys gathered from the statements that allow it."""
         keys = sorted(set().union(*(_condition_keys(g) for g in grants)))
-        return Edge(subject.arn, target, technique, grants, condition_keys=tuple(keys), **more)
+        source = more.pop("source", subject.arn)
+        return Edge(source, target, technique, grants, condition_keys=tuple(keys), **more)
 
 
 def _holders(conn: Connection, account_id: str, action: str) -> tuple[set[str], set[str]]:
@@ -275,7 +277,7 @@ def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject
 def _self_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
     kind = technique.target.split("-")[1]
     if subject.kind != kind:
-        return []
+        return _grants_on_others(graph, technique, subject, kind)
     if technique.target.endswith("-bounded"):
         if subject.boundary is None:
             return []
@@ -286,7 +288,25 @@ def _self_grant(graph: EscalationGraph, technique: Technique, subject: Subject) 
     putting = action.startswith("iam:Put") and action.endswith("PermissionsBoundary")
     extra = {"iam:PermissionsBoundary": ADMINISTRATOR_ACCESS} if putting else None
     grants = graph._all_granted(technique, subject, _resources(subject, subject.arn), extra)  # noqa: SLF001
-    return [] if grants is None else [graph.edge(technique, subject, ADMIN, grants)]
+    edges = [] if grants is None else [graph.edge(technique, subject, ADMIN, grants)]
+    return edges + _grants_on_others(graph, technique, subject, kind)
+
+
+def _grants_on_others(graph: EscalationGraph, technique: Technique, subject: Subject, kind: str) -> list[Edge]:
+    """The edges ``Q -> admin`` of the other users or roles Q that ``subject`` can put or attach a policy on: usable
+    by a path that went through ``subject`` (it grants Q anything, then uses Q's permissions)."""
+    if technique.target.endswith("-bounded"):
+        return []
+    edges = []
+    for row in graph._rows[kind]:  # noqa: SLF001 - the graph's own rows
+        other = str(row["arn"])
+        if other == subject.arn:
+            continue
+        resources = {**_resources(subject, other), "self": other}  # "self" is the principal granted to
+        grants = graph._all_granted(technique, subject, resources, None)  # noqa: SLF001
+        if grants is not None:
+            edges.append(graph.edge(technique, subject, ADMIN, grants, source=other, granter=subject.arn))
+    return edges
 
 
 def _group_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
