@@ -82,9 +82,12 @@ class IamledgerEndpoint:
 class EphemeralServer:
     """An ``iamledger serve --ephemeral --port 0`` process of this Python: :meth:`start` it, :meth:`stop` it."""
 
-    def __init__(self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self, *, account_id: str = DEFAULT_ACCOUNT_ID, region: str = DEFAULT_REGION, log_level: str | None = None
+    ) -> None:
         self.account_id = account_id
         self.region = region
+        self.log_level = log_level  # the server's --log-level (its default, INFO, when None)
         self.process: subprocess.Popen[str] | None = None
         self._log: IO[str] | None = None
 
@@ -94,8 +97,11 @@ class EphemeralServer:
         from iamledger.domain.ids import new_access_key_id, new_secret_access_key
 
         key_id, secret = new_access_key_id(), new_secret_access_key()
-        self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed by stop()
-        command = [sys.executable, "-m", "iamledger", "serve", "--ephemeral", "--port", "0"]
+        self._log = tempfile.TemporaryFile("a+", encoding="utf-8")  # noqa: SIM115 - closed by stop()
+        # appending: the server writes at the end whatever the offset log() reads from
+        command = [sys.executable, "-m", "iamledger"]
+        command += [] if self.log_level is None else ["--log-level", self.log_level]
+        command += ["serve", "--ephemeral", "--port", "0"]
         command += ["--account-id", self.account_id, "--access-key-id", key_id]
         self.process = subprocess.Popen(  # noqa: S603 - this Python, fixed arguments
             command,
@@ -149,12 +155,16 @@ class EphemeralServer:
             else:
                 return
 
+    def log(self) -> str:
+        """What the server has logged so far (its standard error); empty once it is stopped."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
     def _failure(self, what: str) -> RuntimeError:
-        printed = ""
-        if self._log is not None:
-            self._log.seek(0)
-            printed = self._log.read()[-4000:]
-        return RuntimeError(f"iamledger serve --ephemeral {what}:\n{printed}")
+        return RuntimeError(f"iamledger serve --ephemeral {what}:\n{self.log()[-4000:]}")
 
     def stop(self) -> None:
         """Stop the server (its temporary store is deleted with it)."""

@@ -11,15 +11,10 @@ from __future__ import annotations
 import copy
 import json
 import pickle
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -30,10 +25,10 @@ from iamledger.domain.errors import (
     NoSuchEntityError,
     StoreNotInitializedError,
 )
+from iamledger.testing import EphemeralServer, IamledgerEndpoint
 from tests.clirunner import run
 
 ACCOUNT = "210987654321"
-VENV_BIN = Path(sys.executable).parent
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -73,55 +68,23 @@ def scenario(iam: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """``iamledger serve --ephemeral`` as a subprocess: its URL and its root access key."""
-    process = subprocess.Popen(
-        [str(VENV_BIN / "iamledger"), "serve", "--ephemeral", "--port", "0", "--account-id", ACCOUNT],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path_factory.mktemp("serve"),
-    )
+def served() -> Iterator[IamledgerEndpoint]:
+    """A real ``iamledger serve --ephemeral`` subprocess (the package's pytest plugin starts it)."""
+    server = EphemeralServer(account_id=ACCOUNT)
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        url = re.search(r"(http://127\.0\.0\.1:\d+)/", lines[0])
-        key_id = re.search(r"root access key id: (\S+)", lines[1])
-        secret = re.search(r"root secret access key: (\S+)", lines[2])
-        assert url and key_id and secret, lines
-        yield url.group(1), key_id.group(1), secret.group(1)
+        yield server.start()
     finally:
-        process.terminate()
-        process.wait(30)
-
-
-def client(served: tuple[str, str, str], service: str) -> Any:
-    url, key_id, secret = served
-    made = boto3.client(
-        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
-    )
-    sts = boto3.client(
-        "sts", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
-    )
-    deadline = time.monotonic() + 30
-    while True:  # the server may still be starting
-        try:
-            sts.get_caller_identity()
-        except Exception:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        else:
-            return made
+        server.stop()
 
 
 @pytest.mark.slow
 def test_the_same_boto3_code_sees_the_same_errors_from_the_library_and_the_endpoint(
-    served: tuple[str, str, str], tmp_path: Path
+    served: IamledgerEndpoint, tmp_path: Path
 ):
     with IdentityStore.open(f"sqlite:///{tmp_path / 'library.db'}") as store:
         store.init(ACCOUNT)
         from_library = scenario(store)
-    from_boto3 = scenario(client(served, "iam"))
+    from_boto3 = scenario(served.client("iam"))
     assert from_boto3 == from_library
     assert [
         "NoSuchEntity",

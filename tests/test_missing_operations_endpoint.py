@@ -6,77 +6,31 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from iamledger.testing import EphemeralServer
 from tests.test_missing_operations import ACCOUNT, AWS_EXAMPLE, CODECOMMIT, _policy
-
-VENV_BIN = Path(sys.executable).parent
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, str, str, Path]]:
-    """A real ``iamledger serve --ephemeral`` logging at DEBUG: its URL, root key id and secret, and its log file."""
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(VENV_BIN / "iamledger"),
-                "--log-level",
-                "DEBUG",
-                "serve",
-                "--ephemeral",
-                "--port",
-                "0",
-                "--account-id",
-                ACCOUNT,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            cwd=tmp_path,
-        )
+def served() -> Iterator[EphemeralServer]:
+    """A real ``iamledger serve --ephemeral`` logging at DEBUG (the package's pytest plugin's server)."""
+    server = EphemeralServer(account_id=ACCOUNT, log_level="DEBUG")
     try:
-        assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(3)]
-        url = re.search(r"(http://127\.0\.0\.1:\d+)/", lines[0])
-        key_id = re.search(r"root access key id: (\S+)", lines[1])
-        secret = re.search(r"root secret access key: (\S+)", lines[2])
-        assert url and key_id and secret, lines
-        yield url.group(1), key_id.group(1), secret.group(1), log_path
+        yield server
     finally:
-        process.terminate()
-        process.wait(30)
-
-
-def _client(url: str, key_id: str, secret: str) -> Any:
-    client = boto3.client(
-        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id, aws_secret_access_key=secret
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.get_account_summary()
-        except Exception:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        else:
-            return client
+        server.stop()
 
 
 @pytest.mark.slow
-def test_boto3_and_the_aws_cli_against_a_real_endpoint(served: tuple[str, str, str, Path]):
-    url, key_id, secret, log_path = served
-    iam = _client(url, key_id, secret)
+def test_boto3_and_the_aws_cli_against_a_real_endpoint(served: EphemeralServer):
+    endpoint = served.start()
+    url, key_id, secret = endpoint.url, endpoint.access_key_id, endpoint.secret_access_key
+    iam = endpoint.client("iam")
     iam.create_user(UserName="sofia")
     created = iam.create_service_specific_credential(UserName="sofia", ServiceName=CODECOMMIT)[
         "ServiceSpecificCredential"
@@ -135,6 +89,6 @@ def test_boto3_and_the_aws_cli_against_a_real_endpoint(served: tuple[str, str, s
     assert cli.returncode == 0, cli.stderr
     assert len(json.loads(cli.stdout)["ServiceSpecificCredentials"]) == 1
 
-    logged = log_path.read_text()
+    logged = served.log()
     assert "service_credential_created" in logged, "DEBUG logging wrote the calls"
     assert password not in logged and new_password not in logged
