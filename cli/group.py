@@ -36,7 +36,7 @@ class Group(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name == "help":  # `iamledger help`, `iamledger audit help`, as `aws help`
-            return _HELP
+            return _help
         return command
 
 
@@ -46,9 +46,6 @@ def _help(ctx: click.Context) -> None:
     parent = ctx.parent
     assert parent is not None  # noqa: S101 - only ever a subcommand of a group
     click.echo(parent.get_help(), color=ctx.color)
-
-
-_HELP: Final = _help
 
 
 @dataclass(frozen=True, slots=True)
