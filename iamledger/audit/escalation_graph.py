@@ -123,6 +123,10 @@ class EscalationGraph:
         return {kind: analysis.principal_rows(self.conn, kind, self.account_id) for kind in ("user", "group", "role")}
 
     @functools.cached_property
+    def _groups_by_user(self) -> dict[str, list[dict[str, Any]]]:
+        return analysis.groups_of_users(self.conn, self.account_id)
+
+    @functools.cached_property
     def _login_profiles(self) -> set[str]:
         return {str(row["user_uuid"]) for row in analysis.login_profile_rows(self.conn)}
 
@@ -312,9 +316,7 @@ def _grants_on_others(graph: EscalationGraph, technique: Technique, subject: Sub
 def _group_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
     if subject.kind != "user":
         return []
-    member_of = {
-        str(m["group_uuid"]) for m in analysis.memberships_of_user(graph.conn, str(subject.row["entity_uuid"]))
-    }
+    member_of = {str(g["entity_uuid"]) for g in graph._groups_by_user.get(str(subject.row["entity_uuid"]), [])}  # noqa: SLF001
     edges = []
     for row in graph._rows["group"]:  # noqa: SLF001 - the graph's own rows
         own = str(row["entity_uuid"]) in member_of

@@ -22,8 +22,6 @@ from datetime import datetime
 from importlib import resources
 from typing import Any, Final
 
-from sqlalchemy import Connection
-
 from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
 from iamledger.audit.subjects import Subject, _subjects_of, shared_decision_key
@@ -140,10 +138,11 @@ def _unique(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _subject_findings(
-    conn: Connection, subject: Subject, services: set[str], decider: _Decider
+    subject: Subject, groups: list[dict[str, Any]], services: set[str], decider: _Decider
 ) -> list[dict[str, Any]]:
-    """The findings of one principal: admin, then its grants (:func:`_grant_findings`)."""
-    return _admin(conn, subject, decider) + _grant_findings(subject, services, decider)
+    """The findings of one principal (``groups``: the rows of the groups it is in): admin, then its grants
+    (:func:`_grant_findings`)."""
+    return _admin(subject, groups, decider) + _grant_findings(subject, services, decider)
 
 
 def _grant_findings(subject: Subject, services: set[str], decider: _Decider) -> list[dict[str, Any]]:
@@ -188,7 +187,7 @@ def _finding(category: str, name: str, actions: list[str], grants: list[dict[str
     return out
 
 
-def _admin(conn: Connection, subject: Subject, decider: _Decider) -> list[dict[str, Any]]:
+def _admin(subject: Subject, groups: list[dict[str, Any]], decider: _Decider) -> list[dict[str, Any]]:
     """PMapper's admin detection (``update_admin_status`` in its ``gathering.py``): allowed ``*`` on ``*``, or able
     to give itself that: put an inline policy on itself or one of its groups, attach ``AdministratorAccess`` to
     itself or one of its groups, create a role and attach ``AdministratorAccess`` to it or put an inline policy in
@@ -197,12 +196,9 @@ def _admin(conn: Connection, subject: Subject, decider: _Decider) -> list[dict[s
     own = "iam:putuserpolicy" if subject.kind == "user" else "iam:putrolepolicy"
     attach = "iam:attachuserpolicy" if subject.kind == "user" else "iam:attachrolepolicy"
     checks += [("PutOwnInlinePolicy", own, subject.arn), ("AttachAdministratorAccessToSelf", attach, subject.arn)]
-    if subject.kind == "user":
-        for membership in analysis.memberships_of_user(conn, str(subject.row["entity_uuid"])):
-            group = analysis.row_of(conn, "group", str(membership["group_uuid"]))
-            if group is not None:
-                checks.append(("PutGroupInlinePolicy", "iam:putgrouppolicy", str(group["arn"])))
-                checks.append(("AttachAdministratorAccessToGroup", "iam:attachgrouppolicy", str(group["arn"])))
+    for group in groups:
+        checks.append(("PutGroupInlinePolicy", "iam:putgrouppolicy", str(group["arn"])))
+        checks.append(("AttachAdministratorAccessToGroup", "iam:attachgrouppolicy", str(group["arn"])))
     for arn in sorted({p.policy_arn for p in subject.policies if p.policy_arn and p.role == "identity"}):
         if not arn.startswith("arn:aws:iam::aws:"):
             checks.append(("CreatePolicyVersionOfHeldPolicy", "iam:createpolicyversion", arn))
@@ -234,12 +230,14 @@ def findings_at(store: ServiceBase, account_id: str, when: str | int | datetime 
         users = {uuid for kind, uuid in holders if kind == "user"}
         roles = {uuid for kind, uuid in holders if kind == "role"}
         decider = _Decider(moment)
+        groups = analysis.groups_of_users(conn, account_id)
         principals = []
         for subject in _subjects_of(conn, account_id, users, roles, shared):
             services = holders[(subject.kind, str(subject.row["entity_uuid"]))]
             if "*" in services:
                 services = set(_by_service())
-            found = _subject_findings(conn, subject, services, decider)
+            member_of = groups.get(str(subject.row["entity_uuid"]), []) if subject.kind == "user" else []
+            found = _subject_findings(subject, member_of, services, decider)
             if found:
                 admin = any(f["Category"] == "Admin" for f in found)
                 unique_id = str(subject.row["user_id" if subject.kind == "user" else "role_id"])
