@@ -347,9 +347,17 @@ class Query:
 
 
 def run_worker(
-    query: Query, url: str, env: dict[str, str], repeat: int, budget: float | None, *, pick: bool = False
+    query: Query,
+    url: str,
+    env: dict[str, str],
+    repeat: int,
+    budget: float | None,
+    *,
+    pick: bool = False,
+    script: Path = Path(__file__),
 ) -> Measure:
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", query.kind, "--store", url]
+    """Run ``query`` in a worker process of ``script`` (this benchmark, or another that shares its machinery)."""
+    command = [sys.executable, str(script.resolve()), "--worker", query.kind, "--store", url]
     command += ["--repeat", str(repeat), "--params", json.dumps(query.params)]
     if pick:
         command.append("--pick")
