@@ -18,7 +18,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from iamledger.audit.decisions import _request_context
-from iamledger.audit.subjects import Subject, _subjects_of, _with_policies
+from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
 from iamledger.audit.who_can import _named_in_trust
 from iamledger.awsmodel import service_model
@@ -79,6 +79,15 @@ class Edge:
         return bool(self.condition_keys)
 
 
+def _policies_only(subject: Subject) -> tuple[int, ...] | None:
+    """What every decision of ``subject`` on ``*`` depends on when none of its statements reads a condition key or a
+    policy variable: its compiled identity policies and boundary (shared by alike subjects); else ``None``."""
+    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+    if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
+        return None
+    return (*sorted(id(applied) for applied in subject.identity), -1, id(subject.boundary))
+
+
 def _condition_keys(grant: Grant) -> set[str]:
     """The condition keys read by the statements that allowed ``grant`` (as written in the policies)."""
     applied = [*grant.subject.identity, *([grant.subject.boundary] if grant.subject.boundary else [])]
@@ -106,6 +115,9 @@ class EscalationGraph:
     _loaded: set[str] = field(default_factory=set)
     _shared: dict[EffectivePolicy, AppliedPolicy] = field(default_factory=dict)
     _admin_cache: dict[str, bool] = field(default_factory=dict)
+    _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
+    _group_policies: dict[str, list[EffectivePolicy]] = field(default_factory=dict)
+    _admin_by_policies: dict[tuple[int, ...], bool] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -169,23 +181,56 @@ class EscalationGraph:
         extra: Mapping[str, Any] | None = None,
         trust: AppliedPolicy | None = None,
     ) -> Grant:
-        """The evaluator's decision for ``subject`` asking ``action`` on ``resource`` at the moment."""
+        """The evaluator's decision for ``subject`` asking ``action`` on ``resource`` at the moment. Without a trust
+        policy, and when no statement that can match the action reads a condition key or a policy variable, the
+        decision depends on the subject's policies only: it is made once for the subjects that share them."""
+        shared = None if trust is not None else shared_decision_key(subject, action.lower())
+        if shared is None:
+            return Grant(action, resource, self._evaluate(subject, action, resource, extra, trust), subject, trust)
+        key = (action, resource, repr(sorted((extra or {}).items())), *shared)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = self._evaluate(subject, action, resource, extra, None)
+        return Grant(action, resource, decision, subject)
+
+    def _evaluate(
+        self,
+        subject: Subject,
+        action: str,
+        resource: str,
+        extra: Mapping[str, Any] | None,
+        trust: AppliedPolicy | None,
+    ) -> Decision:
         context = _request_context(subject, self.moment, None, extra)
         request = Request(subject.principal, action, resource, context, self.account_id)
-        return Grant(action, resource, evaluate(request, subject.policy_set(trust)), subject, trust)
+        return evaluate(request, subject.policy_set(trust))
 
     def is_admin(self, subject: Subject, *, cache: bool = True) -> bool:
         """Whether ``subject`` is admin-equivalent: allowed every IAM action on every resource (``*``), with no
         context but its own keys and the time (every such principal can grant itself anything)."""
         if cache and subject.arn in self._admin_cache:
             return self._admin_cache[subject.arn]
-        answer = all(self.decide(subject, action, "*").decision.allowed for action in iam_actions())
+        alike = _policies_only(subject)
+        answer = self._admin_by_policies.get(alike) if alike is not None else None
+        if answer is None:
+            answer = all(self.decide(subject, action, "*").decision.allowed for action in iam_actions())
+            if alike is not None:
+                self._admin_by_policies[alike] = answer
         if cache:
             self._admin_cache[subject.arn] = answer
         return answer
 
+    def group_policies(self, row: Mapping[str, Any]) -> list[EffectivePolicy]:
+        """The effective policies of a group (its row at the moment), read once per graph."""
+        uuid = str(row["entity_uuid"])
+        if uuid not in self._group_policies:
+            catalogue = StoreCatalogue(self.conn)
+            self._group_policies[uuid] = effective_policies(self.conn, self.account_id, "group", row, catalogue)
+        return self._group_policies[uuid]
+
     def _hypothetical(self, subject: Subject, policies: list[EffectivePolicy]) -> Subject:
-        return _with_policies(Subject(subject.arn, subject.kind, subject.row, subject.principal, policies))
+        changed = Subject(subject.arn, subject.kind, subject.row, subject.principal, policies)
+        return _with_policies(changed, self._shared)  # compiled once, so that alike subjects share decisions
 
     # -- building ------------------------------------------------------------------------------------------------
 
@@ -325,9 +370,7 @@ def _group_grant(graph: EscalationGraph, technique: Technique, subject: Subject)
         if technique.target == "admin-group":
             if own:
                 continue
-            joined = subject.policies + effective_policies(
-                graph.conn, graph.account_id, "group", row, StoreCatalogue(graph.conn)
-            )
+            joined = subject.policies + graph.group_policies(row)
             if not graph.is_admin(graph._hypothetical(subject, joined), cache=False):  # noqa: SLF001
                 continue
         target = str(row["arn"])
