@@ -77,6 +77,8 @@ QUERIES: dict[tuple[str, ...], tuple[list[str], str, object]] = {
     ("audit", "exposure"): (["--principal-arn", ALICE, "--action-name", "iam:ListUsers"], "Windows", []),
     ("audit", "escalation-paths"): (["--principal-arn", ALICE], "[IsAdmin, Paths]", [False, []]),
     ("audit", "who-can-escalate"): ([], "[To, Admins]", ["admin", []]),
+    ("audit", "paths-opened"): (["--from", "position:0"], "[Target, Paths]", ["admin", []]),
+    ("audit", "blast-radius"): (["--principal-arn", ALICE], "Principals[0].[PrincipalArn, Reachable]", [ALICE, []]),
     ("audit", "findings"): ([], "Counts.Admin", 0),
     ("projections", "status"): ([], "Position <= LogHead", True),
     ("projections", "rebuild"): ([], "Views[?Table=='iamledger_users'].Rows | [0]", 1),

@@ -13,6 +13,7 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph, Grant
+from iamledger.audit.escalation_timeline import GraphHistory, boundary, edge_key, opened_since
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
 from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
@@ -164,8 +165,10 @@ def escalation_paths(
 ) -> dict[str, Any]:
     """Every escalation path of ``PrincipalArn`` at ``At`` (default now) to ``To`` (``admin``, the default, or a
     user's or role's ARN) of at most ``MaxDepth`` hops (default 5): all simple paths, shortest first, each hop with
-    its technique, the statements (and trust policy) that allow it, whether it depends on a condition, and the
-    events that enabled it. ``IsAdmin`` says whether the principal is admin-equivalent itself."""
+    its technique, the statements (and trust policy) that allow it, whether it depends on a condition, the events
+    that enabled it, and ``OpenedAt``: the position (time, event) since which the edge has held without a break up
+    to ``At`` (:func:`~iamledger.audit.escalation_timeline.opened_since`). ``IsAdmin`` says whether the principal
+    is admin-equivalent itself."""
     account_id = store.current_account_id()
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
     depth, goal = _check_depth(MaxDepth), _check_to(To)
@@ -180,8 +183,17 @@ def escalation_paths(
         answer: dict[str, Any] = {"PrincipalArn": PrincipalArn, "To": goal, "MaxDepth": depth}
         answer["AsOf"] = describe_moment(moment)
         answer["IsAdmin"] = PrincipalArn in graph.admins
+        history = GraphHistory(conn, account_id, moment.time)
+        since = opened_since(history, {edge_key(e): e for p in paths for e in p}.values(), moment)
         answer["Paths"] = [
-            {"Length": len(p), "Text": path_text(p), "Hops": [describer.hop(e) for e in p]} for p in paths
+            {
+                "Length": len(p),
+                "Text": path_text(p),
+                "Hops": [
+                    {**describer.hop(e), "OpenedAt": boundary(describer.book, conn, since[edge_key(e)])} for e in p
+                ],
+            }
+            for p in paths
         ]
     return answer
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from iamledger.audit.diff import audit_diff
 from iamledger.audit.escalation import escalation_paths, who_can_escalate
+from iamledger.audit.escalation_history import blast_radius, paths_opened
 from iamledger.audit.exposure import exposure
 from iamledger.audit.findings import audit_findings
 from iamledger.audit.history import entity_history
@@ -128,6 +129,25 @@ class AuditService(ServiceBase):
         """Every principal with an escalation path to ``To`` at ``At``, grouped by first technique; see
         :func:`who_can_escalate`."""
         return who_can_escalate(self, To=To, MaxDepth=MaxDepth, At=At)
+
+    def paths_opened(
+        self,
+        *,
+        From: str | int | datetime,
+        To: str | int | datetime | None = None,
+        Target: str = "admin",
+        MaxDepth: int | None = None,
+    ) -> dict[str, Any]:
+        """Each escalation path to ``Target`` that opened in ``(From, To]``, with the events that opened and closed
+        it and how long it stayed open; see :func:`paths_opened`."""
+        return paths_opened(self, From=From, To=To, Target=Target, MaxDepth=MaxDepth)
+
+    def blast_radius(
+        self, *, AccessKeyId: str | None = None, PrincipalArn: str | None = None, MaxDepth: int | None = None
+    ) -> dict[str, Any]:
+        """Everything reachable from an access key or a user or role while it was active, with the windows; see
+        :func:`blast_radius`."""
+        return blast_radius(self, AccessKeyId=AccessKeyId, PrincipalArn=PrincipalArn, MaxDepth=MaxDepth)
 
 
 class TrailService(ServiceBase):

@@ -1,0 +1,226 @@
+"""The escalation graph over time: each edge's intervals of positions, and the graph at every position where it can
+change.
+
+The graph (:class:`~iamledger.audit.escalation_graph.EscalationGraph`) reads the rows of users, roles (trust policy,
+boundary), groups, memberships, inline policies, attachments, managed policies and their versions, login profiles
+and tags; it can change only at a position where one of those rows of the account began or ended
+(:func:`~iamledger.projections.access.analysis.account_change_points`). :class:`GraphHistory` therefore builds the
+graph at the start of a range and again at each such position in it, each build reading the views as of its
+position, and an edge's intervals are the stretches of those positions that hold it.
+
+This **evaluates the whole graph at each change point**: it is not yet an incremental projection kept by the
+projector. A range costs one graph build (every technique decided for the permission index's candidates) per
+position in it at which the account's permission rows changed, so a range over a busy account's week costs as many
+builds as that week has IAM writes. An edge that depends on a condition reading the time (``aws:CurrentTime``) is
+decided at the time of each change point only.
+
+The interval an edge of ``escalation-paths`` is in (:func:`opened_since`) is found walking back over the change
+points from the moment asked, deciding at each only the technique of that edge for the principal that decides it
+(its source, or the granter of a grant on another), until a position without the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph
+from iamledger.audit.provenance import EventBook
+from iamledger.projections.access import analysis
+from iamledger.projections.engine.temporal import reading_at
+from iamledger.projections.engine.timeindex import Moment, time_of
+
+EdgeKey = tuple[str, str, str, str, str]
+"""What identifies an edge over time: ``(source, target, technique id, via, granter)`` (``""`` for none)."""
+
+Key = TypeVar("Key", bound=Hashable)
+Span = tuple[int, int | None]
+"""Positions ``[start, end)`` (``end`` ``None``: still holding at the last position looked at)."""
+
+
+def edge_key(edge: Edge) -> EdgeKey:
+    """The key of ``edge`` over time."""
+    return (edge.source, edge.target, edge.technique.id, edge.via or "", edge.granter or "")
+
+
+def path_key(path: Iterable[Edge]) -> tuple[EdgeKey, ...]:
+    """The key of a path over time: its edges' keys in order."""
+    return tuple(edge_key(edge) for edge in path)
+
+
+@dataclass
+class GraphState:
+    """The graph as of a position (and the time its conditions were decided at)."""
+
+    moment: Moment
+    graph: EscalationGraph
+    edges: dict[EdgeKey, Edge] = field(default_factory=dict)
+
+    @property
+    def position(self) -> int:
+        """The position the graph was read at."""
+        return self.moment.position
+
+
+def moment_of(conn: Connection, position: int, fallback: datetime) -> Moment:
+    """The moment of a position as a question asked at ``position:N`` resolves it (its recorded time)."""
+    return Moment(position, time_of(conn, position) or fallback)
+
+
+class GraphHistory:
+    """The account's escalation graph at positions, read on one connection (each build as of its position)."""
+
+    def __init__(self, conn: Connection, account_id: str, fallback: datetime) -> None:
+        self.conn = conn
+        self.account_id = account_id
+        self._fallback = fallback
+        self._states: dict[int, GraphState] = {}
+
+    def moment(self, position: int) -> Moment:
+        """The moment of ``position`` (its recorded time)."""
+        return moment_of(self.conn, position, self._fallback)
+
+    def state(self, moment: Moment) -> GraphState:
+        """The graph at ``moment`` (built once per position)."""
+        found = self._states.get(moment.position)
+        if found is None:
+            with reading_at(moment.position):
+                graph = EscalationGraph(self.conn, self.account_id, moment).build()
+            found = GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
+            self._states[moment.position] = found
+        return found
+
+    def points(self, start: int, stop: int) -> list[int]:
+        """The positions in ``(start, stop]`` at which the graph can change."""
+        return analysis.account_change_points(self.conn, self.account_id, start, stop)
+
+    def states(self, start: Moment, stop: int) -> Iterator[GraphState]:
+        """The graph at ``start``, then at each position in ``(start, stop]`` where it can change."""
+        yield self.state(start)
+        for position in self.points(start.position, stop):
+            yield self.state(self.moment(position))
+
+    def edge_intervals(self, start: Moment, stop: int) -> dict[EdgeKey, list[Span]]:
+        """Each edge's intervals within ``[start, stop]``: an interval starting at ``start`` may have begun before
+        it; one ending ``None`` still holds at ``stop``."""
+        return intervals((s.position, s.edges.keys()) for s in self.states(start, stop))
+
+    def decides(self, edge: Edge, moment: Moment) -> bool:
+        """Whether an edge with ``edge``'s key holds at ``moment``: only its technique decided for the principal
+        that decides it (the same edges a whole graph has for it)."""
+        subject = edge.grants[0].subject
+        entity, kind = str(subject.row["entity_uuid"]), subject.kind
+        with reading_at(moment.position):
+            graph = EscalationGraph(self.conn, self.account_id, moment)
+            loaded = graph._load({entity} if kind == "user" else set(), {entity} if kind == "role" else set())  # noqa: SLF001
+            if not loaded:
+                return False
+            found = graph._edges_of(edge.technique, loaded[0])  # noqa: SLF001 - one technique of one principal
+        return edge_key(edge) in {edge_key(e) for e in found}
+
+
+def intervals(series: Iterable[tuple[int, Iterable[Key]]]) -> dict[Key, list[Span]]:
+    """The spans in which each key is present, from ``(position, keys present)`` in position order (each holding
+    until the next)."""
+    opened: dict[Key, int] = {}
+    found: dict[Key, list[Span]] = {}
+    for position, keys in series:
+        present = set(keys)
+        for key in [k for k in opened if k not in present]:
+            found.setdefault(key, []).append((opened.pop(key), position))
+        for key in present:
+            opened.setdefault(key, position)
+    for key, start in opened.items():
+        found.setdefault(key, []).append((start, None))
+    return found
+
+
+def opened_since(history: GraphHistory, edges: Iterable[Edge], moment: Moment) -> dict[EdgeKey, int]:
+    """For each edge holding at ``moment``: the first position of the stretch up to ``moment`` in which it has held
+    (the latest change point at or before ``moment`` at which it opened)."""
+    pending = {edge_key(e): e for e in edges}
+    since = dict.fromkeys(pending, moment.position)
+    points = history.points(0, moment.position)
+    for position in reversed(points):
+        if not pending:
+            break
+        for key, edge in list(pending.items()):
+            if position == moment.position or history.decides(edge, history.moment(position)):
+                since[key] = position
+            else:
+                del pending[key]
+    return since
+
+
+def boundary(book: EventBook, conn: Connection, position: int) -> dict[str, Any]:
+    """A position where something opened or closed: its time and the event there, described as answers describe
+    events (who, when, source IP, request id, event name)."""
+    return {"Position": position, "Time": time_of(conn, position), "Event": book.describe(position)}
+
+
+def hop_summary(edge: Edge) -> dict[str, Any]:
+    """A hop as the history answers show it (its statements are in ``escalation-paths`` at a moment)."""
+    hop: dict[str, Any] = {"From": edge.source, "To": edge.target, "Technique": edge.technique.id}
+    if edge.via is not None:
+        hop["Via"] = edge.via
+    if edge.granter is not None:
+        hop["GrantedBy"] = edge.granter
+    if edge.conditional:
+        hop["ConditionKeys"] = list(edge.condition_keys)
+    return hop
+
+
+def reachable(graph: EscalationGraph, start: str, depth: int) -> dict[str, list[Edge]]:
+    """Every node reachable from ``start`` by a path without a repeated principal of at most ``depth`` hops, with
+    the shortest such path (then the first by techniques and nodes); a grant on another is taken only after its
+    granter, as in :func:`~iamledger.audit.escalation.simple_paths`."""
+    by_source: dict[str, list[Edge]] = {}
+    for edge in graph.edges:
+        by_source.setdefault(edge.source, []).append(edge)
+    best: dict[str, list[Edge]] = {}
+
+    def order(path: list[Edge]) -> tuple[int, list[tuple[str, str, str]]]:
+        return len(path), [(e.technique.id, e.target, e.via or "") for e in path]
+
+    def walk(node: str, seen: set[str], path: list[Edge]) -> None:
+        if len(path) >= depth:
+            return
+        for edge in by_source.get(node, []):
+            if edge.target in seen or (edge.granter is not None and edge.granter not in seen):
+                continue
+            hop = [*path, edge]
+            if edge.target not in best or order(hop) < order(best[edge.target]):
+                best[edge.target] = hop
+            if edge.target != ADMIN:
+                walk(edge.target, seen | {edge.target}, hop)
+
+    walk(start, {start}, [])
+    return best
+
+
+def seconds_between(conn: Connection, start: int, end: int | None, now: datetime) -> float:
+    """The seconds from ``start``'s recorded time to ``end``'s (to ``now`` while it is ``None``)."""
+    began = time_of(conn, start) or now
+    ended = now if end is None else (time_of(conn, end) or now)
+    return max(0.0, (ended - began).total_seconds())
+
+
+def closes(
+    history: GraphHistory, after: int, head: int, open_keys: set[Key], present: Callable[[GraphState], set[Key]]
+) -> dict[Key, int]:
+    """Where each of ``open_keys`` (holding at ``after``) stopped holding in ``(after, head]``; the keys still
+    holding at ``head`` are absent from the answer. The graph is built at each change point until none holds."""
+    found: dict[Key, int] = {}
+    pending = set(open_keys)
+    for position in history.points(after, head):
+        if not pending:
+            break
+        now = present(history.state(history.moment(position)))
+        for key in [k for k in pending if k not in now]:
+            found[key] = position
+            pending.discard(key)
+    return found
