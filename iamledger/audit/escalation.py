@@ -177,7 +177,7 @@ def escalation_paths(
         if found is None or found[0] not in {"user", "role"} or str(found[1]["account_id"]) != account_id:
             when = f"{moment.time.isoformat()} (position {moment.position})"
             raise NoSuchEntityError(f"The user or role {PrincipalArn} cannot be found at {when}.")
-        graph = _graph(conn, account_id, moment)
+        graph = EscalationGraph(conn, account_id, moment).reach(PrincipalArn, depth, stop_at_admins=goal == ADMIN)
         describer = _Describer(store, conn)
         paths = [] if PrincipalArn in graph.admins else simple_paths(graph, PrincipalArn, _goals(graph, goal), depth)
         answer: dict[str, Any] = {"PrincipalArn": PrincipalArn, "To": goal, "MaxDepth": depth}

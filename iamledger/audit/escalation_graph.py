@@ -118,6 +118,7 @@ class EscalationGraph:
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
     _group_policies: dict[str, list[EffectivePolicy]] = field(default_factory=dict)
     _admin_by_policies: dict[tuple[int, ...], bool] = field(default_factory=dict)
+    _holders_of: dict[str, set[str]] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -242,6 +243,60 @@ class EscalationGraph:
             for subject in self._candidates(technique):
                 self.edges += self._edges_of(technique, subject)
         return self
+
+    def reach(self, start: str, depth: int, *, stop_at_admins: bool = True) -> EscalationGraph:
+        """Read only what paths of at most ``depth`` hops from ``start`` can use: the edges of the principals reached
+        (each expanded once, breadth first) and which of them are admin-equivalent. The edges another principal Q
+        gets from a grant by P (``GrantedBy``) are found when P is expanded, which a path must pass through first.
+        A question about one principal costs what it reaches, not the account."""
+        frontier, expanded = [start], set[str]()
+        for hop in range(depth + 1):
+            reached: list[str] = []
+            for arn in frontier:
+                if arn in expanded or arn == ADMIN:
+                    continue
+                expanded.add(arn)
+                subject = self._subject_at(arn)
+                if subject is None:
+                    continue
+                if self.is_admin(subject):
+                    self.admins.add(arn)
+                    if stop_at_admins:
+                        continue  # a goal: nothing beyond it is asked for
+                if hop == depth:  # reached by the last hop: only whether it is a goal matters
+                    continue
+                for technique in catalogue().techniques:
+                    if self._holds(technique, subject):
+                        edges = self._edges_of(technique, subject)
+                        self.edges += edges
+                        reached += [e.target for e in edges]
+            frontier = reached
+        return self
+
+    def _subject_at(self, arn: str) -> Subject | None:
+        found = self.subjects.get(arn)
+        if found is None:
+            principal = analysis.principal_at(self.conn, arn)
+            if principal is None or principal[0] not in {"user", "role"}:
+                return None
+            uuid = {str(principal[1]["entity_uuid"])}
+            loaded = self._load(uuid, set()) if principal[0] == "user" else self._load(set(), uuid)
+            found = loaded[0] if loaded else None
+        return found
+
+    def _holds(self, technique: Technique, subject: Subject) -> bool:
+        """Whether ``subject`` holds, for every action of ``technique``, a policy that can allow it (or, for
+        ``sts:AssumeRole``, may be admitted by a trust policy alone: the decision tells)."""
+        if technique.precondition == "trust":
+            return True
+        uuid = str(subject.row["entity_uuid"])
+        for requirement in technique.requires:
+            if requirement.action not in self._holders_of:
+                users, roles = _holders(self.conn, self.account_id, requirement.action)
+                self._holders_of[requirement.action] = users | roles
+            if uuid not in self._holders_of[requirement.action]:
+                return False
+        return True
 
     def _edges_of(self, technique: Technique, subject: Subject) -> list[Edge]:
         builder = _BUILDERS[technique.target]
