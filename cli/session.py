@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import gc
 import json
 import os
 import platform
@@ -68,13 +69,34 @@ def local_context(account_id: str) -> AuditContext:
 
 
 @contextmanager
+def start_up() -> Iterator[None]:
+    """The block that imports and opens the store, the first time a process opens one, run without the cyclic
+    garbage collector, and what exists after it frozen (``gc.freeze``): the modules, classes and models it makes
+    (some 90,000 objects) live as long as the process, and each collection during the block, then the interpreter's
+    last one at exit, would examine them all for nothing. That was a third of a read command's CPU time
+    (docs/performance.md, "CLI start-up"). Later collections look only at what the command itself allocates."""
+    if gc.get_freeze_count() or not gc.isenabled():  # done once a process (an in-process test runs many commands)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+@contextmanager
 def open_store(*, create: bool = False) -> Iterator[IdentityStore]:
     """The store the invocation names (``--db``, ``$IAMLEDGER_DB`` or the default), closed afterwards; its audit and
     as-of reads go to ``--read-db`` when given (:meth:`IdentityStore.reader`)."""
-    from iamledger.store import IdentityStore
-
     options = state()
-    store = IdentityStore.open(options.db, create=create, read_url=options.read_db, read_timeout=options.read_timeout)
+    with start_up():
+        from iamledger.store import IdentityStore
+
+        store = IdentityStore.open(
+            options.db, create=create, read_url=options.read_db, read_timeout=options.read_timeout
+        )
     try:
         yield store
     finally:

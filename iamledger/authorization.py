@@ -10,9 +10,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, TranslatedError, ValidationError
-from iamledger.domain.federation import oidc_provider_name
 from iamledger.domain.policy import Decision, EvalDecision, PolicyRole
-from iamledger.domain.roles import service_linked_role_name
 
 # Entity parameters, in the order they name the resource when several are given: group membership is checked on
 # the group, an instance profile's roles on the instance profile.
@@ -115,6 +113,8 @@ def _entity_arn(account_id: str, kind: str, name: str, path_of: PathLookup) -> s
 
 def _service_role_resource(operation: str, params: Mapping[str, Any], account_id: str) -> str | None:
     """The resource of the service-linked role operations and of GetFederationToken; ``None`` for others."""
+    from iamledger.domain.roles import service_linked_role_name
+
     if operation == "CreateServiceLinkedRole":
         service = str(params["AWSServiceName"])
         role_name = service_linked_role_name(service, params.get("CustomSuffix"))
@@ -171,6 +171,8 @@ def _provider_resource(operation: str, params: Mapping[str, Any], account_id: st
 
 def _oidc_create_arn(account_id: str, url: str) -> str:
     """The ARN CreateOpenIDConnectProvider would give ``url`` (``*`` for a URL it refuses)."""
+    from iamledger.domain.federation import oidc_provider_name
+
     try:
         return f"arn:aws:iam::{account_id}:oidc-provider/{oidc_provider_name(url)}"
     except ValidationError:

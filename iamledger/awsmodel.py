@@ -7,6 +7,7 @@ expression pattern: [\\w+=,.@-]+`` is what AWS answers; this module answers the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -42,13 +43,33 @@ def _loader() -> Loader:
     return create_loader(os.environ.get("AWS_DATA_PATH"))
 
 
+def _load(service: str, type_name: str, api_version: str | None = None) -> dict[str, Any]:
+    """``Loader.load_service_model(service, type_name, api_version)`` without its first step, which lists every
+    service botocore has data for (a directory and a file look-up each, some 400) only to refuse a name that is
+    not among them, some 30 ms of every command that needs a model (docs/performance.md, "CLI start-up"). Ours are
+    :data:`SERVICES`, and a missing file still raises ``DataNotFoundError``. The rest is the method's steps: the
+    latest API version, the data, then the extras found for it (``sdk-extras``) merged in."""
+    from botocore.exceptions import DataNotFoundError
+    from botocore.loaders import ExtrasProcessor
+
+    loader = _loader()
+    version = api_version or loader.determine_latest_version(service, type_name)
+    model: dict[str, Any] = loader.load_data(f"{service}/{version}/{type_name}")
+    extras = []
+    for extras_type in loader.extras_types:
+        with contextlib.suppress(DataNotFoundError):
+            extras.append(loader.load_data(f"{service}/{version}/{type_name}.{extras_type}-extras"))
+    ExtrasProcessor().process(model, extras)
+    return model
+
+
 @functools.cache
 def service_model(service: str) -> ServiceModel:
     """botocore's model of ``service`` (``iam`` or ``sts``), the one ``botocore.session.Session.get_service_model``
     returns."""
     from botocore.model import ServiceModel
 
-    return ServiceModel(_loader().load_service_model(service, "service-2"), service_name=service)
+    return ServiceModel(_load(service, "service-2"), service_name=service)
 
 
 @functools.cache
@@ -61,10 +82,9 @@ def operation_model(service: str, operation: str) -> OperationModel:
 def _paginators(service: str) -> dict[str, Any]:
     import botocore.exceptions
 
-    loader = _loader()
     version = service_model(service).api_version
     try:
-        data: dict[str, Any] = loader.load_service_model(service, "paginators-1", version)
+        data = _load(service, "paginators-1", version)
     except botocore.exceptions.DataNotFoundError:
         return {}
     return dict(data.get("pagination", {}))

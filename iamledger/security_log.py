@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteFactory
 
 from iamledger.config import StoreURL
-from iamledger.domain.security import SecurityIncident
+
+if TYPE_CHECKING:
+    from iamledger.domain.security import SecurityIncident
 
 EVENTS_TABLE: Final = "iamledger_security_events"
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -90,6 +92,8 @@ class SecurityLog(Application[uuid.UUID]):
         ``details`` may give ``action``, ``resource``, ``user_name``, ``reason``, ``event_name``, ``event_source``,
         ``error_code``, ``error_message``, ``request_parameters`` (cleaned of secrets here again) and
         ``principal_arn``; others are ignored."""
+        from iamledger.domain.security import SecurityIncident
+
         parameters = details.get("request_parameters")
         incident = SecurityIncident(
             kind=kind,
@@ -113,6 +117,8 @@ class SecurityLog(Application[uuid.UUID]):
 
     def positioned_incidents(self, start: int = 1, limit: int = 1000) -> list[tuple[int, SecurityIncident.Recorded]]:
         """``(position in the security log, incident)`` pairs from ``start`` on, oldest first."""
+        from iamledger.domain.security import SecurityIncident
+
         notifications = self.recorder.select_notifications(start=start, limit=limit)
         found = []
         for notification in notifications:

@@ -5,12 +5,11 @@ inherits them from, over its kernel."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from iamledger.domain.accounts import Account, AccountRegistry
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import (
     ConcurrentModificationError,
@@ -31,6 +30,9 @@ from iamledger.kernel import KEY_CHECK_META, StoreKernel
 from iamledger.logconfig import get_logger
 from iamledger.masterkey import key_check, load_or_create_master_key
 from iamledger.projections.engine.temporal import read_position
+
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account, AccountRegistry
 
 log = get_logger("iamledger.store")  # the store's logger, as before these methods moved here
 
@@ -67,6 +69,8 @@ class StoreAccounts(StoreKernel):
     # -- accounts --------------------------------------------------------------------------------------------------
 
     def _registry(self) -> AccountRegistry | None:
+        from iamledger.domain.accounts import AccountRegistry
+
         try:
             registry: AccountRegistry = self.repository.get(AccountRegistry.create_id())
         except AggregateNotFoundError:
@@ -108,6 +112,8 @@ class StoreAccounts(StoreKernel):
     def _get_account(self, account_id: str) -> Account:
         """The account's aggregate (as of the bound read position, in a read of the past); ``NoSuchEntity`` when it
         does not exist, or did not yet at that position."""
+        from iamledger.domain.accounts import Account
+
         try:
             account: Account = self.repository.get(Account.create_id(account_id))
         except AggregateNotFoundError:
@@ -122,6 +128,8 @@ class StoreAccounts(StoreKernel):
         Refused with :class:`StoreAlreadyInitializedError` on a store that has an account; nothing is changed then.
         Returns ``{"Account": {...}, "AccessKey": {...}}``; the secret access key is shown here once and never again.
         """
+        from iamledger.domain.accounts import AccountRegistry
+
         registry = self._registry()
         if registry is not None:
             raise StoreAlreadyInitializedError(
@@ -168,6 +176,8 @@ class StoreAccounts(StoreKernel):
         return new_account_id() if account_id is None else check_account_id(account_id)
 
     def _create_account(self, registry: AccountRegistry, account_id: str, *, conflict: str) -> dict[str, Any]:
+        from iamledger.domain.accounts import Account
+
         account = Account(account_id=account_id)
         registry.register(account_id)
         access_key_id = new_access_key_id()

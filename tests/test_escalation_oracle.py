@@ -1,6 +1,7 @@
 """Escalation paths equal a brute-force search over every principal's effective permissions (issue 22): on random
-small accounts and histories, at random moments, the paths to admin found from the permission index's candidates are
-those found when every principal is a candidate for every technique."""
+small accounts and histories, at random moments, the paths to admin found from the permission index's candidates,
+and those found by reading only what each principal reaches (as ``escalation_paths`` does), are those found when
+every principal is a candidate for every technique."""
 
 from __future__ import annotations
 
@@ -155,4 +156,11 @@ def test_paths_equal_a_brute_force_search_over_every_principal(backend, monkeypa
                     source: sorted(_path_key(p) for p in simple_paths(graph, source, {ADMIN, *graph.admins}, 5))
                     for source in expected
                 }
+                reached = {source: _reached_paths(conn, moment, source) for source in expected}
             assert mine == expected, at
+            assert reached == expected, at  # what escalation_paths reads: only what the source reaches
+
+
+def _reached_paths(conn: Any, moment: Any, source: str) -> list[str]:
+    graph = EscalationGraph(conn, ACCOUNT_ID, moment).reach(source, 5)
+    return sorted(_path_key(p) for p in simple_paths(graph, source, {ADMIN, *graph.admins}, 5))

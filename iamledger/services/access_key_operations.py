@@ -12,12 +12,11 @@ import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
 from iamledger.context import bound_audit_context
-from iamledger.domain.accounts import Account
 from iamledger.domain.audit import AuditContext, audit_context
 from iamledger.domain.credentials import (
     NEVER_USED,
@@ -31,7 +30,6 @@ from iamledger.domain.errors import (
     ValidationError,
 )
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, root_arn, secret_fingerprint
-from iamledger.domain.users import User, access_key_not_found
 from iamledger.logconfig import get_logger
 from iamledger.projections.views.access_keys import find_access_key, keys_of_owner
 from iamledger.projections.views.users import find_user
@@ -41,6 +39,10 @@ from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 from iamledger.services.users import KIND as USER_KIND
 from iamledger.services.users import user_not_found
+
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.users import User
 
 log = get_logger(__name__)
 
@@ -59,6 +61,8 @@ class AccessKeysService(ServiceBase):
         return self._get_account(account_id)
 
     def _named_user(self, account_id: str, user_name: str) -> User:
+        from iamledger.domain.users import User
+
         user = self._entity_only(account_id, USER_KIND, user_name, user_not_found(user_name))
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
@@ -95,6 +99,8 @@ class AccessKeysService(ServiceBase):
     def create_access_key(self, account_id: str, *, UserName: str | None = None) -> dict[str, Any]:
         """A new access key for the user (default: the calling user; for the root caller, a root access key). The
         secret is returned here and never again; at most two keys per user (``LimitExceeded``)."""
+        from iamledger.domain.accounts import Account
+
         owner = self._key_owner(account_id, UserName)
         key_id = new_access_key_id()
         secret = new_secret_access_key()
@@ -152,6 +158,8 @@ class AccessKeysService(ServiceBase):
         self, account_id: str, *, AccessKeyId: str, Status: str, UserName: str | None = None
     ) -> dict[str, Any]:
         """Activate or deactivate a key (an inactive key cannot sign requests)."""
+        from iamledger.domain.accounts import Account
+
         owner = self._key_owner(account_id, UserName)
         if isinstance(owner, Account):
             owner.update_root_access_key(AccessKeyId, Status)
@@ -163,6 +171,8 @@ class AccessKeysService(ServiceBase):
     @command("DeleteAccessKey")
     def delete_access_key(self, account_id: str, *, AccessKeyId: str, UserName: str | None = None) -> dict[str, Any]:
         """Delete a key for good, its secret included."""
+        from iamledger.domain.accounts import Account
+
         owner = self._key_owner(account_id, UserName)
         if isinstance(owner, Account):
             owner.delete_root_access_key(AccessKeyId)
@@ -177,6 +187,8 @@ class AccessKeysService(ServiceBase):
     def get_access_key_last_used(self, conn: Connection, account_id: str, *, AccessKeyId: str) -> dict[str, Any]:
         """When a key of this account was last used, for which service and in which region (``N/A`` for a key
         never used). Uses are recorded at most once an hour per key unless the service or region changes."""
+        from iamledger.domain.users import access_key_not_found
+
         row = find_access_key(conn, AccessKeyId)
         if row is None or row["account_id"] != account_id:
             raise NoSuchEntityError(access_key_not_found(AccessKeyId))
@@ -197,6 +209,9 @@ class AccessKeysService(ServiceBase):
         differs from the last recorded use. Returns whether an event was recorded; an unknown or deleted key
         records nothing. Acts in the bound audit context, else as the key's owner signing with that key. ``row``:
         the key's current view row when the caller has just read it (request authentication), saving a query."""
+        from iamledger.domain.accounts import Account
+        from iamledger.domain.users import User
+
         if row is None:
             self.projector.catch_up()
             with self.engine.connect() as conn:

@@ -4,15 +4,13 @@ GetAccountAuthorizationDetails."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
-from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, CREDENTIAL_REPORT_TTL, Account, alias_taken
 from iamledger.domain.errors import TranslatedError
 from iamledger.domain.permissions import MAX_ATTACHED_POLICIES
-from iamledger.domain.policies import MAX_VERSIONS
 from iamledger.domain.policy.limits import (
     GROUP_INLINE_CHARS,
     MANAGED_POLICY_CHARS,
@@ -20,8 +18,6 @@ from iamledger.domain.policy.limits import (
     TRUST_POLICY_CHARS,
     USER_INLINE_CHARS,
 )
-from iamledger.domain.user_keys import UserKeyring
-from iamledger.domain.users import MAX_GROUPS_PER_USER, User
 from iamledger.projections.views.accounts import account_alias, account_create_date, entity_counts
 from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.credential_material import root_has_signing_certificate
@@ -33,28 +29,40 @@ from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.sts_preferences import summary_token_version
 
-# AWS's default quotas (reference section 6.3), as GetAccountSummary reports them.
-QUOTAS: Final = {
-    "UsersQuota": 5000,
-    "GroupsQuota": 300,
-    "RolesQuota": 1000,
-    "PoliciesQuota": 1500,
-    "InstanceProfilesQuota": 1000,
-    "ServerCertificatesQuota": 20,
-    "GroupsPerUserQuota": MAX_GROUPS_PER_USER,
-    "AttachedPoliciesPerUserQuota": MAX_ATTACHED_POLICIES,
-    "AttachedPoliciesPerGroupQuota": MAX_ATTACHED_POLICIES,
-    "AttachedPoliciesPerRoleQuota": MAX_ATTACHED_POLICIES,
-    "PolicyVersionsInUseQuota": 10000,
-    "VersionsPerPolicyQuota": MAX_VERSIONS,
-    "AccessKeysPerUserQuota": 2,
-    "SigningCertificatesPerUserQuota": 2,
-    "UserPolicySizeQuota": USER_INLINE_CHARS,
-    "GroupPolicySizeQuota": GROUP_INLINE_CHARS,
-    "RolePolicySizeQuota": ROLE_INLINE_CHARS,
-    "PolicySizeQuota": MANAGED_POLICY_CHARS,
-    "AssumeRolePolicySizeQuota": TRUST_POLICY_CHARS,
-}
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.user_keys import UserKeyring
+    from iamledger.domain.users import User
+
+
+def quotas() -> dict[str, int]:
+    """AWS's default quotas (reference section 6.3), as GetAccountSummary reports them."""
+    from iamledger.domain.policies import MAX_VERSIONS
+    from iamledger.domain.users import MAX_GROUPS_PER_USER
+
+    return {
+        "UsersQuota": 5000,
+        "GroupsQuota": 300,
+        "RolesQuota": 1000,
+        "PoliciesQuota": 1500,
+        "InstanceProfilesQuota": 1000,
+        "ServerCertificatesQuota": 20,
+        "GroupsPerUserQuota": MAX_GROUPS_PER_USER,
+        "AttachedPoliciesPerUserQuota": MAX_ATTACHED_POLICIES,
+        "AttachedPoliciesPerGroupQuota": MAX_ATTACHED_POLICIES,
+        "AttachedPoliciesPerRoleQuota": MAX_ATTACHED_POLICIES,
+        "PolicyVersionsInUseQuota": 10000,
+        "VersionsPerPolicyQuota": MAX_VERSIONS,
+        "AccessKeysPerUserQuota": 2,
+        "SigningCertificatesPerUserQuota": 2,
+        "UserPolicySizeQuota": USER_INLINE_CHARS,
+        "GroupPolicySizeQuota": GROUP_INLINE_CHARS,
+        "RolePolicySizeQuota": ROLE_INLINE_CHARS,
+        "PolicySizeQuota": MANAGED_POLICY_CHARS,
+        "AssumeRolePolicySizeQuota": TRUST_POLICY_CHARS,
+    }
+
+
 # What the store has no notion of yet: root MFA devices, identity providers, root passwords.
 ABSENT: Final = {
     "AccountMFAEnabled": 0,
@@ -75,6 +83,8 @@ class AccountService(ServiceBase):
     def create_account_alias(self, account_id: str, *, AccountAlias: str) -> dict[str, Any]:
         """Give the account an alias, unique across the whole store (AWS's are global); a new alias replaces the
         account's old one. ``EntityAlreadyExists`` when any account, this one included, has it."""
+        from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE, alias_taken
+
         account = self._account(account_id)
         index = self._claim_name(ALIAS_SCOPE, ALIAS_KIND, AccountAlias, account.id, alias_taken(AccountAlias))
         previous = account.create_alias(AccountAlias)
@@ -87,6 +97,8 @@ class AccountService(ServiceBase):
     @command("DeleteAccountAlias")
     def delete_account_alias(self, account_id: str, *, AccountAlias: str) -> dict[str, Any]:
         """Remove the account's alias; ``NoSuchEntity`` unless it is the account's current alias."""
+        from iamledger.domain.accounts import ALIAS_KIND, ALIAS_SCOPE
+
         account = self._account(account_id)
         account.delete_alias(AccountAlias)
         index = self._name_index(ALIAS_SCOPE, ALIAS_KIND, AccountAlias)
@@ -125,7 +137,7 @@ class AccountService(ServiceBase):
             "AccountSigningCertificatesPresent": int(root_has_signing_certificate(conn, account_id)),
             "GlobalEndpointTokenVersion": summary_token_version(self._account(account_id)),
         }
-        return {"SummaryMap": counts | QUOTAS | ABSENT}
+        return {"SummaryMap": counts | quotas() | ABSENT}
 
     @command("GenerateCredentialReport")
     def generate_credential_report(self, account_id: str) -> dict[str, Any]:
@@ -140,6 +152,9 @@ class AccountService(ServiceBase):
     def get_credential_report(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The credential report as CSV bytes (``ReportFormat`` ``text/csv``); ``ReportNotPresent`` before any
         ``GenerateCredentialReport``, ``ReportExpired`` four hours after it."""
+        from iamledger.domain.accounts import CREDENTIAL_REPORT_TTL
+        from iamledger.domain.user_keys import UserKeyring
+
         account = self._account(account_id)
         generated = account.credential_report_time
         if generated is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -32,13 +32,15 @@ from iamledger.domain.errors import (
 )
 from iamledger.domain.names import NameIndex
 from iamledger.domain.policy import PolicyError, PolicySet, Principal, Request, evaluate, request_context
-from iamledger.domain.sessions import UserSession
 from iamledger.projections.engine.temporal import read_position, reading_at, reading_now
 from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.principals import find_named
 from iamledger.projections.views.tags import current_tags
 from iamledger.services.callers import Caller, resolve_caller
 from iamledger.store_accounts import StoreAccounts
+
+if TYPE_CHECKING:
+    from iamledger.domain.sessions import UserSession
 
 T = TypeVar("T")
 A = TypeVar("A", bound=AuditedAggregate)
@@ -256,6 +258,8 @@ class ServiceBase(StoreAccounts):
 
     def _user_session(self, access_key_id: str) -> UserSession | None:
         """The GetSessionToken session whose key ``access_key_id`` is, if it is one."""
+        from iamledger.domain.sessions import UserSession
+
         position = self.projector.catch_up()
         row = self.access_key_rows.find(self.engine, access_key_id, position)
         if row is None or row["owner_kind"] != "session" or not row["owner_uuid"]:

@@ -13,17 +13,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import Connection
 
 from iamledger.domain.policy import AppliedPolicy, PolicySource, Principal, Session
-from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
 from iamledger.projections.access.effective import EffectivePolicy, effective_policies, managed_document
 from iamledger.projections.views.roles import find_role_by_uuid, find_role_named_exactly
 from iamledger.projections.views.sessions import session_of_key
 from iamledger.projections.views.tags import current_tags
 from iamledger.projections.views.users import find_user_by_arn
+
+if TYPE_CHECKING:
+    from iamledger.domain.sessions import FederatedSession, RoleSession
 
 _USER: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):user(?P<path>/(?:.*/)?)(?P<name>[^/]+)")
 _ROOT: Final = re.compile(r"arn:aws:iam::(?P<account>\d{12}):root")
@@ -109,6 +111,8 @@ def resolve_caller(
 def _user_session(conn: Connection, access_key_id: str | None, load_session: Any) -> Session | None:
     """The session facts of a user's GetSessionToken credentials (``aws:TokenIssueTime``,
     ``aws:MultiFactorAuthPresent``), ``None`` for a long-term key or none."""
+    from iamledger.domain.sessions import UserSession
+
     loaded = _session_of_key(conn, access_key_id, load_session, UserSession)
     if loaded is None:
         return None
@@ -135,6 +139,8 @@ def _federated_session(
 ) -> Caller:
     """A GetFederationToken session: the issuing user's policies (all actions for a root-issued one) narrowed by the
     session policies; no session policy at all means no permission (``session`` is then an empty tuple)."""
+    from iamledger.domain.sessions import FederatedSession
+
     account = match["account"]
     session = _session_of_key(conn, access_key_id, load_session, FederatedSession)
     if session is None:
@@ -167,6 +173,8 @@ def _role_session(
     catalogue: Mapping[str, Mapping[str, Any]],
     load_session: Any,
 ) -> Caller:
+    from iamledger.domain.sessions import RoleSession
+
     account = match["account"]
     session_aggregate = _session_of_key(conn, access_key_id, load_session, RoleSession)
     if session_aggregate is not None:

@@ -13,12 +13,14 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from iamledger.domain.accounts import Account
 from iamledger.domain.credentials import KeyUse, PasswordPolicy
-from iamledger.domain.user_keys import UserKeyring
-from iamledger.domain.users import User
+
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.user_keys import UserKeyring
+    from iamledger.domain.users import User
 
 COLUMNS: Final = (
     "user",

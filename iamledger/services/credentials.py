@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import Connection
 
 from iamledger.awsmodel import validate_input
-from iamledger.domain.accounts import Account, password_policy_not_found
 from iamledger.domain.credentials import (
     DEFAULT_MINIMUM_LENGTH,
     DEFAULT_SIGNIN_SESSION,
@@ -39,7 +38,6 @@ from iamledger.domain.errors import (
     TranslatedError,
     ValidationError,
 )
-from iamledger.domain.users import User
 from iamledger.logconfig import get_logger
 from iamledger.passwords import PasswordVault, burn_verification_time, verify_password
 from iamledger.services.access_key_operations import NOT_A_USER, AccessKeysService
@@ -47,6 +45,10 @@ from iamledger.services.base import SAVE_RETRIES, translated
 from iamledger.services.operations import command, query
 from iamledger.services.shapes import aws_datetime
 from iamledger.services.users import KIND as USER_KIND
+
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.users import User
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -265,6 +267,8 @@ class CredentialsService(AccessKeysService):
     @query("GetAccountPasswordPolicy")
     def get_account_password_policy(self, conn: Connection, account_id: str) -> dict[str, Any]:
         """The account password policy; ``NoSuchEntity`` when none is set (AWS's default rules apply then)."""
+        from iamledger.domain.accounts import password_policy_not_found
+
         del conn  # no view holds it: the account's aggregate, as of the call, does
         policy = self._account_aggregate(account_id).password_policy
         if policy is None:
@@ -290,6 +294,8 @@ class CredentialsService(AccessKeysService):
         password and a wrong password alike (never revealing which); each failure is reported to
         ``record_security_incident`` when the store has it. With ``HardExpiry``, an expired password is refused
         even when correct."""
+        from iamledger.domain.users import User
+
         account_id = self.resolve_account_id(account_id)
         with self.acting(account_id):
             index = self._name_index(account_id, USER_KIND, user_name)

@@ -18,14 +18,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext, audit_context
 from iamledger.domain.errors import AccessDeniedError, ValidationError
-from iamledger.domain.federation import OIDC_KIND, SAMLRoleSession, WebIdentityRoleSession, provider_arn
 from iamledger.domain.federation_tokens import (
     SESSION_DURATION,
     SOURCE_IDENTITY,
@@ -58,6 +57,9 @@ from iamledger.services.sts import (
     new_role_session,
     role_session_response,
 )
+
+if TYPE_CHECKING:
+    from iamledger.domain.federation import SAMLRoleSession, WebIdentityRoleSession
 
 BUILT_IN_PROVIDERS: Final = frozenset(
     {"accounts.google.com", "graph.facebook.com", "www.amazon.com", "cognito-identity.amazonaws.com"}
@@ -171,6 +173,8 @@ class FederatedStsService(ServiceBase):
     ) -> dict[str, Any]:
         """Temporary credentials of ``RoleArn`` for the user a SAML assertion of the provider ``PrincipalArn``
         vouches for; unsigned, as in AWS. The assertion's signature is not verified (recorded as such)."""
+        from iamledger.domain.federation import SAMLRoleSession
+
         now = self.clock()
         assertion = parse_saml_response(SAMLAssertion)
         session_name = check_saml_assertion(assertion, now)
@@ -261,6 +265,8 @@ class FederatedStsService(ServiceBase):
     ) -> dict[str, Any]:
         """Temporary credentials of ``RoleArn`` for the user an OpenID Connect ID token vouches for; unsigned, as
         in AWS. The token's signature is not verified (recorded as such)."""
+        from iamledger.domain.federation import OIDC_KIND, WebIdentityRoleSession, provider_arn
+
         jwt = parse_jwt(WebIdentityToken)
         check_jwt_times(jwt, self.clock())
         name = _issuer_name(ProviderId or jwt.issuer)

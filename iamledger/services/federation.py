@@ -6,21 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import NoSuchEntityError
-from iamledger.domain.federation import (
-    OIDC_KIND,
-    SAML_KIND,
-    OpenIDConnectProvider,
-    SAMLProvider,
-    check_client_ids,
-    check_thumbprints,
-    oidc_provider_name,
-    parse_provider_arn,
-)
 from iamledger.domain.federation_tokens import metadata_entity
 from iamledger.domain.names import NameIndex
 from iamledger.domain.tags import parse_tags
@@ -35,6 +25,9 @@ from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape
+
+if TYPE_CHECKING:
+    from iamledger.domain.federation import OpenIDConnectProvider, SAMLProvider
 
 
 def oidc_not_found(arn: str) -> str:
@@ -68,6 +61,8 @@ class FederationService(ServiceBase):
 
     def _provider(self, account_id: str, arn: str, kind: str) -> tuple[Any, NameIndex] | None:
         """The live provider of ``arn`` in ``account_id`` and its name index, or ``None``."""
+        from iamledger.domain.federation import OIDC_KIND, parse_provider_arn
+
         parts = parse_provider_arn(arn)
         if parts is None or parts[0] != account_id or parts[1] != kind:
             return None
@@ -81,12 +76,16 @@ class FederationService(ServiceBase):
         return provider, index
 
     def _oidc(self, account_id: str, arn: str) -> tuple[OpenIDConnectProvider, NameIndex]:
+        from iamledger.domain.federation import OIDC_KIND
+
         found = self._provider(account_id, arn, OIDC_KIND)
         if found is None:
             raise NoSuchEntityError(oidc_not_found(arn))
         return found
 
     def _saml(self, account_id: str, arn: str) -> tuple[SAMLProvider, NameIndex]:
+        from iamledger.domain.federation import SAML_KIND
+
         found = self._provider(account_id, arn, SAML_KIND)
         if found is None:
             raise NoSuchEntityError(saml_not_found(arn))
@@ -107,6 +106,14 @@ class FederationService(ServiceBase):
         """Register an OIDC identity provider by its ``https`` issuer URL; ``EntityAlreadyExists`` when the account
         has one for that URL. At most 100 client IDs and 5 thumbprints (an empty thumbprint list is accepted, as
         AWS now does)."""
+        from iamledger.domain.federation import (
+            OIDC_KIND,
+            OpenIDConnectProvider,
+            check_client_ids,
+            check_thumbprints,
+            oidc_provider_name,
+        )
+
         thumbprints = list(ThumbprintList or [])
         client_ids = list(dict.fromkeys(ClientIDList or []))
         check_thumbprints(thumbprints)
@@ -151,6 +158,8 @@ class FederationService(ServiceBase):
     @command("DeleteOpenIDConnectProvider")
     def delete_open_id_connect_provider(self, account_id: str, *, OpenIDConnectProviderArn: str) -> dict[str, Any]:
         """Delete an OIDC provider; deleting one that does not exist succeeds (AWS: the operation is idempotent)."""
+        from iamledger.domain.federation import OIDC_KIND
+
         arn = OpenIDConnectProviderArn
         found = self._provider(account_id, arn, OIDC_KIND)
         if found is not None:
@@ -236,6 +245,8 @@ class FederationService(ServiceBase):
     ) -> dict[str, Any]:
         """Register a SAML identity provider with its metadata document (kept exactly as given);
         ``EntityAlreadyExists`` when the name is taken."""
+        from iamledger.domain.federation import SAML_KIND, SAMLProvider
+
         tags = parse_tags(Tags)
         entity_id = uuid.uuid4()
         index = self._claim_name(account_id, SAML_KIND, Name, entity_id, f"SAMLProvider {Name} already exists.")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError
-from iamledger.domain.groups import Group
 from iamledger.domain.ids import new_unique_id
-from iamledger.domain.users import User
 from iamledger.projections.views.groups import current_groups, find_group, members_of_group
 from iamledger.projections.views.users import find_user, groups_of_user
 from iamledger.services.base import ServiceBase
@@ -18,6 +16,9 @@ from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import group_shape, user_shape
 from iamledger.services.users import user_not_found
+
+if TYPE_CHECKING:
+    from iamledger.domain.groups import Group
 
 KIND = "group"
 
@@ -31,6 +32,8 @@ class GroupsService(ServiceBase):
     """The group operations of the store."""
 
     def _group(self, account_id: str, group_name: str) -> Group:
+        from iamledger.domain.groups import Group
+
         group = self._entity_only(account_id, KIND, group_name, group_not_found(group_name))
         assert isinstance(group, Group)  # noqa: S101 - the index of kind "group" only ever holds groups
         return group
@@ -38,6 +41,8 @@ class GroupsService(ServiceBase):
     @command("CreateGroup")
     def create_group(self, account_id: str, *, GroupName: str, Path: str | None = None) -> dict[str, Any]:
         """Create a group; ``EntityAlreadyExists`` when the name (in any case) is taken."""
+        from iamledger.domain.groups import Group
+
         entity_id = uuid.uuid4()
         conflict = f"Group with name {GroupName} already exists."
         index = self._claim_name(account_id, KIND, GroupName, entity_id, conflict)
@@ -115,6 +120,8 @@ class GroupsService(ServiceBase):
     @command("AddUserToGroup")
     def add_user_to_group(self, account_id: str, *, GroupName: str, UserName: str) -> dict[str, Any]:
         """Add a user to a group (a no-op for a member); a user is in at most 10 groups."""
+        from iamledger.domain.users import User
+
         group = self._group(account_id, GroupName)
         user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
         assert isinstance(user, User)  # noqa: S101
@@ -126,6 +133,8 @@ class GroupsService(ServiceBase):
     @command("RemoveUserFromGroup")
     def remove_user_from_group(self, account_id: str, *, GroupName: str, UserName: str) -> dict[str, Any]:
         """Remove a user from a group; ``NoSuchEntity`` when it is not a member."""
+        from iamledger.domain.users import User
+
         group = self._group(account_id, GroupName)
         user = self._entity_only(account_id, "user", UserName, user_not_found(UserName))
         assert isinstance(user, User)  # noqa: S101

@@ -5,12 +5,10 @@ go."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from iamledger.domain.groups import Group
-from iamledger.domain.instance_profiles import InstanceProfile
-from iamledger.domain.policies import ManagedPolicy
 from iamledger.projections.views.catalogue import AWS_ACCOUNT, StoreCatalogue
 from iamledger.projections.views.groups import current_groups
 from iamledger.projections.views.roles import current_roles
@@ -18,6 +16,9 @@ from iamledger.projections.views.users import current_users
 from iamledger.services.base import ServiceBase
 from iamledger.services.dump import Dump
 from iamledger.services.import_workspace import Changes, ImportWorkspace, name_index_id
+
+if TYPE_CHECKING:
+    from iamledger.domain.groups import Group
 
 
 class AccountImport:
@@ -56,6 +57,9 @@ class AccountImport:
 
     def _name_ids(self) -> list[uuid.UUID]:
         """The name indexes this import may claim: checked for existence in one query instead of one each."""
+        from iamledger.domain.instance_profiles import InstanceProfile
+        from iamledger.domain.policies import ManagedPolicy
+
         ids = [name_index_id(self.account_id, "user", u.name) for u in self.users]
         ids += [name_index_id(self.account_id, "group", g.name) for g in self.groups]
         ids += [name_index_id(self.account_id, "role", r.name) for r in self.roles]

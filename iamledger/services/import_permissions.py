@@ -4,14 +4,17 @@ policies (customer and AWS managed), permissions boundaries and tags."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from iamledger.domain.permissions import PermissionsHolder
-from iamledger.domain.policies import ManagedPolicy
-from iamledger.domain.roles import Role
-from iamledger.domain.users import User
 from iamledger.projections.views.catalogue import AWS_ACCOUNT
 from iamledger.services.dump import Principal, malformed
 from iamledger.services.import_account import AccountImport
+
+if TYPE_CHECKING:
+    from iamledger.domain.policies import ManagedPolicy
+    from iamledger.domain.roles import Role
+    from iamledger.domain.users import User
 
 
 def same_document(left: str, right: str) -> bool:
@@ -64,6 +67,8 @@ def sync_permissions(account: AccountImport, entity: PermissionsHolder, wanted: 
 
 
 def _policy_entity(account: AccountImport, arn: str) -> ManagedPolicy | None:
+    from iamledger.domain.policies import ManagedPolicy
+
     parts = arn.split(":", 5)
     owner, name = parts[4], arn.rsplit("/", 1)[1]
     if owner == AWS_ACCOUNT:
@@ -73,6 +78,8 @@ def _policy_entity(account: AccountImport, arn: str) -> ManagedPolicy | None:
 
 
 def _attach(account: AccountImport, entity: PermissionsHolder, arn: str) -> None:
+    from iamledger.domain.policies import ManagedPolicy
+
     policy = _policy_entity(account, arn)
     if arn.split(":")[4] == AWS_ACCOUNT:
         if (

@@ -4,17 +4,21 @@ managed policies the dump uses that the store does not know in that version."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from iamledger.domain.policies import ManagedPolicy
 from iamledger.projections.views.catalogue import AWS_ACCOUNT, StoreCatalogue
 from iamledger.services.dump import DumpPolicy
 from iamledger.services.import_account import AccountImport
 from iamledger.services.import_permissions import same_document
 from iamledger.services.import_removals import delete_replaced_policy
 
+if TYPE_CHECKING:
+    from iamledger.domain.policies import ManagedPolicy
+
 
 def import_policy(account: AccountImport, wanted: DumpPolicy) -> None:
+    from iamledger.domain.policies import ManagedPolicy
+
     existing = account.ws.holder(account.account_id, ManagedPolicy.kind, wanted.name)
     if existing is not None and existing.policy_id != wanted.policy_id:
         delete_replaced_policy(account, existing)
@@ -27,6 +31,8 @@ def import_policy(account: AccountImport, wanted: DumpPolicy) -> None:
 
 
 def create_policy(account: AccountImport, account_id: str, wanted: DumpPolicy, versions: list[Any]) -> ManagedPolicy:
+    from iamledger.domain.policies import ManagedPolicy
+
     first, *rest = versions
     entity_id = uuid.uuid4()
     account.ws.claim(account_id, ManagedPolicy.kind, wanted.name, entity_id)
@@ -102,6 +108,8 @@ def _update_versions(account: AccountImport, policy: ManagedPolicy, wanted: Dump
 def import_aws_policy(account: AccountImport, wanted: DumpPolicy, catalogue: StoreCatalogue) -> None:
     """An AWS managed policy of the dump: recorded (default version only) when the store does not know it in
     that version with that document."""
+    from iamledger.domain.policies import ManagedPolicy
+
     known = catalogue.get(wanted.arn)
     if (
         known is not None

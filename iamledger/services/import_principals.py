@@ -5,16 +5,16 @@ gives another (deleted and recreated in AWS) is deleted first."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from iamledger.domain.groups import Group
-from iamledger.domain.instance_profiles import InstanceProfile
-from iamledger.domain.roles import DEFAULT_MAX_SESSION_DURATION, Role
-from iamledger.domain.users import User
 from iamledger.services.dump import DumpInstanceProfile, DumpRole, DumpUser, Principal
 from iamledger.services.import_account import AccountImport
 from iamledger.services.import_permissions import same_document, sync_boundary, sync_permissions, sync_tags
 from iamledger.services.import_removals import delete_principal, leave_group
+
+if TYPE_CHECKING:
+    from iamledger.domain.instance_profiles import InstanceProfile
+    from iamledger.domain.roles import Role
 
 
 def _existing(account: AccountImport, kind: str, wanted: Principal, id_attribute: str) -> Any:
@@ -41,6 +41,8 @@ def _rename(account: AccountImport, entity: Any, kind: str, wanted: Principal) -
 
 
 def import_group(account: AccountImport, wanted: Principal) -> None:
+    from iamledger.domain.groups import Group
+
     group = _existing(account, "group", wanted, "group_id")
     if group is None:
         entity_id = uuid.uuid4()
@@ -62,6 +64,8 @@ def import_group(account: AccountImport, wanted: Principal) -> None:
 
 
 def import_user(account: AccountImport, wanted: DumpUser) -> None:
+    from iamledger.domain.users import User
+
     user = _existing(account, "user", wanted, "user_id")
     if user is None:
         entity_id = uuid.uuid4()
@@ -97,6 +101,8 @@ def import_user(account: AccountImport, wanted: DumpUser) -> None:
 
 
 def import_role(account: AccountImport, wanted: DumpRole) -> None:
+    from iamledger.domain.roles import DEFAULT_MAX_SESSION_DURATION, Role
+
     role = _existing(account, "role", wanted, "role_id")
     if role is None:
         entity_id = uuid.uuid4()
@@ -165,6 +171,8 @@ def _instance_profiles(account: AccountImport, role: Role, wanted: DumpRole) -> 
 
 
 def _instance_profile(account: AccountImport, wanted: DumpInstanceProfile) -> InstanceProfile:
+    from iamledger.domain.instance_profiles import InstanceProfile
+
     existing = account.ws.holder(account.account_id, InstanceProfile.kind, wanted.name)
     if existing is not None and existing.instance_profile_id == wanted.profile_id:
         return existing  # type: ignore[no-any-return]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from iamledger.domain.groups import Group
-from iamledger.domain.policies import ManagedPolicy
-from iamledger.domain.roles import Role
-from iamledger.domain.users import User
 from iamledger.projections.views.policies import customer_policies
 from iamledger.services.import_account import AccountImport
 from iamledger.services.import_permissions import detach
+
+if TYPE_CHECKING:
+    from iamledger.domain.groups import Group
+    from iamledger.domain.policies import ManagedPolicy
+    from iamledger.domain.roles import Role
+    from iamledger.domain.users import User
 
 
 def delete_missing(account: AccountImport) -> None:
@@ -27,6 +29,10 @@ def delete_missing(account: AccountImport) -> None:
 
 
 def delete_principal(account: AccountImport, entity: Any) -> None:
+    from iamledger.domain.groups import Group
+    from iamledger.domain.roles import Role
+    from iamledger.domain.users import User
+
     if entity is None:
         return
     for arn in list(entity.attached_policies):
@@ -71,6 +77,8 @@ def _strip_user(account: AccountImport, user: User) -> None:
 
 
 def delete_missing_policies(account: AccountImport) -> None:
+    from iamledger.domain.policies import ManagedPolicy
+
     kept = {p.arn for p in account.policies}
     for row in customer_policies(account.conn, account.account_id):
         if row["arn"] in kept:
@@ -91,6 +99,8 @@ def delete_missing_policies(account: AccountImport) -> None:
 
 
 def delete_replaced_policy(account: AccountImport, policy: ManagedPolicy) -> None:
+    from iamledger.domain.policies import ManagedPolicy
+
     for entity_id in list(policy.attachments):
         holder = account.ws.get(entity_id)
         if holder is not None and policy.arn in holder.attached_policies:

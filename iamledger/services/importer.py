@@ -31,7 +31,6 @@ from iamledger.context import bound_audit_context
 from iamledger.domain.audit import ANONYMOUS, AuditContext, audit_context
 from iamledger.domain.errors import AccessDeniedError
 from iamledger.domain.ids import root_arn
-from iamledger.domain.imports import ImportRecord
 from iamledger.services.base import ServiceBase
 from iamledger.services.dump import Dump, read_dump
 from iamledger.services.import_account import AccountImport
@@ -98,6 +97,8 @@ class ImportService(ServiceBase):
     def _import(
         self, document: Any, source: str, sha256: str | None, progress: ProgressCallback | None, batch_size: int
     ) -> dict[str, Any]:
+        from iamledger.domain.imports import ImportRecord
+
         dump = read_dump(document)
         self._check_importer(dump)
         created_accounts = self._ensure_accounts(dump.account_ids)

@@ -4,15 +4,13 @@ AddRoleToInstanceProfile, RemoveRoleFromInstanceProfile, ListInstanceProfilesFor
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import NoSuchEntityError
 from iamledger.domain.ids import new_unique_id
-from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import NameIndex
-from iamledger.domain.roles import Role
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views.instance_profiles import (
     current_instance_profiles,
@@ -28,7 +26,11 @@ from iamledger.services.paging import page
 from iamledger.services.roles import role_not_found, role_shape
 from iamledger.services.shapes import aws_datetime, tags_shape
 
-KIND = InstanceProfile.kind
+if TYPE_CHECKING:
+    from iamledger.domain.instance_profiles import InstanceProfile
+    from iamledger.domain.roles import Role
+
+KIND = "instance-profile"  # InstanceProfile.kind (the domain module is imported where a command needs it)
 
 
 def instance_profile_not_found(name: str) -> str:
@@ -52,11 +54,15 @@ class InstanceProfilesService(ServiceBase):
     """The instance profile operations of the store."""
 
     def _instance_profile(self, account_id: str, name: str) -> tuple[InstanceProfile, NameIndex]:
+        from iamledger.domain.instance_profiles import InstanceProfile
+
         profile, index = self._entity(account_id, KIND, name, instance_profile_not_found(name))
         assert isinstance(profile, InstanceProfile)  # noqa: S101 - this index kind only holds instance profiles
         return profile, index
 
     def _profile_and_role(self, account_id: str, profile_name: str, role_name: str) -> tuple[InstanceProfile, Role]:
+        from iamledger.domain.roles import Role
+
         profile, _ = self._instance_profile(account_id, profile_name)
         role = self._entity_only(account_id, Role.kind, role_name, role_not_found(role_name))
         assert isinstance(role, Role)  # noqa: S101 - the index of kind "role" only ever holds roles
@@ -78,6 +84,8 @@ class InstanceProfilesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create an empty instance profile; ``EntityAlreadyExists`` when the name (in any case) is taken."""
+        from iamledger.domain.instance_profiles import InstanceProfile
+
         tags = parse_tags(Tags)
         entity_id = uuid.uuid4()
         conflict = f"Instance Profile {InstanceProfileName} already exists."

@@ -10,23 +10,13 @@ import base64
 import io
 import secrets
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
 import segno
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
-from iamledger.domain.mfa import (
-    ENABLE_WINDOW_STEPS,
-    RESYNC_WINDOW_STEPS,
-    SEED_BYTES,
-    VirtualMFADevice,
-    check_consecutive_codes,
-    device_key_of,
-    mfa_device_not_found,
-    serial_number_of,
-)
 from iamledger.domain.names import NameIndex
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views.credential_material import current_mfa_devices, find_mfa_device, mfa_devices_of_user
@@ -36,7 +26,10 @@ from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape, user_shape
 from iamledger.services.user_keys import KeyringBase
 
-KIND: Final = VirtualMFADevice.kind
+if TYPE_CHECKING:
+    from iamledger.domain.mfa import VirtualMFADevice
+
+KIND: Final = "mfa"  # VirtualMFADevice.kind (the domain module is imported where a command needs it)
 ISSUER: Final = "Amazon Web Services"
 ASSIGNMENT_STATUSES: Final = ("Assigned", "Unassigned", "Any")
 SERIAL_NUMBER_MAX: Final = 256
@@ -80,6 +73,8 @@ class MFAService(KeyringBase):
     """The virtual MFA device operations of the store."""
 
     def _device(self, account_id: str, serial_number: str) -> tuple[VirtualMFADevice, NameIndex]:
+        from iamledger.domain.mfa import VirtualMFADevice, device_key_of, mfa_device_not_found
+
         key = device_key_of(account_id, serial_number)
         if key is None:
             raise NoSuchEntityError(mfa_device_not_found(serial_number))
@@ -88,6 +83,8 @@ class MFAService(KeyringBase):
         return device, index
 
     def _seed(self, device: VirtualMFADevice) -> str:
+        from iamledger.domain.mfa import mfa_device_not_found
+
         seed = self.vault.get_secret(seed_secret_id(device.id))
         if seed is None:  # pragma: no cover - a device's seed is saved before the device
             raise NoSuchEntityError(mfa_device_not_found(device.serial_number))
@@ -107,6 +104,8 @@ class MFAService(KeyringBase):
         """EnableMFADevice's and ResyncMFADevice's checks: the user, the device (``unassigned``: checked to be
         assigned to nobody, before the codes), and the time step of ``code2`` when the two codes are the device's for
         consecutive steps within ``window`` steps of now."""
+        from iamledger.domain.mfa import check_consecutive_codes
+
         user = self._keyring_user(account_id, user_name)
         device, _ = self._device(account_id, serial_number)
         if unassigned:
@@ -124,6 +123,8 @@ class MFAService(KeyringBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a virtual MFA device; returns its serial number, its seed and a QR code of it (once only)."""
+        from iamledger.domain.mfa import SEED_BYTES, VirtualMFADevice, serial_number_of
+
         tags = parse_tags(Tags)
         path = Path or "/"
         serial = serial_number_of(account_id, path, VirtualMFADeviceName)
@@ -209,6 +210,8 @@ class MFAService(KeyringBase):
         AuthenticationCode2: str,
     ) -> dict[str, Any]:
         """Enable a virtual MFA device for a user: the two codes must be the device's for two consecutive steps."""
+        from iamledger.domain.mfa import ENABLE_WINDOW_STEPS
+
         user, device, step = self._user_device_step(
             account_id,
             UserName,
@@ -235,6 +238,8 @@ class MFAService(KeyringBase):
         AuthenticationCode2: str,
     ) -> dict[str, Any]:
         """Resynchronize a user's device whose clock drifted: two consecutive codes within a day of now."""
+        from iamledger.domain.mfa import RESYNC_WINDOW_STEPS
+
         user, device, step = self._user_device_step(
             account_id, UserName, SerialNumber, AuthenticationCode1, AuthenticationCode2, RESYNC_WINDOW_STEPS
         )
@@ -285,6 +290,8 @@ class MFAService(KeyringBase):
         """The MFA device ``SerialNumber`` as enabled for a user (for ``UserName`` only, when given): its user, serial
         number and enable date. AWS answers this for FIDO security keys, which the store cannot hold (they are
         registered in the console, through no API); here it answers for the virtual devices it holds."""
+        from iamledger.domain.mfa import mfa_device_not_found
+
         user = self._user_row_of(conn, account_id, UserName) if UserName is not None else None
         row = find_mfa_device(conn, account_id, SerialNumber)
         owner = self._user_by_uuid(conn, row["user_uuid"]) if row is not None and row["user_uuid"] else None
@@ -324,6 +331,8 @@ class MFAService(KeyringBase):
         MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The tags of a virtual MFA device."""
+        from iamledger.domain.mfa import mfa_device_not_found
+
         row = find_mfa_device(conn, account_id, SerialNumber)
         if row is None:
             raise NoSuchEntityError(mfa_device_not_found(SerialNumber))

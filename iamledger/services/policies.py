@@ -4,7 +4,7 @@ ListEntitiesForPolicy. AWS managed policies come from the built-in catalogue and
 from __future__ import annotations
 
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
@@ -13,7 +13,6 @@ from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import NoSuchEntityError, TranslatedError
 from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.names import NameIndex
-from iamledger.domain.policies import ManagedPolicy, check_document
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views import policies as views
 from iamledger.projections.views.catalogue import StoreCatalogue
@@ -22,6 +21,9 @@ from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.policy_shapes import aws_managed_versions, policy_not_found, policy_shape, version_shape
+
+if TYPE_CHECKING:
+    from iamledger.domain.policies import ManagedPolicy
 
 KIND: Final = "policy"
 ENTITY_KINDS: Final = {"User": "user", "Group": "group", "Role": "role"}
@@ -45,6 +47,8 @@ class PoliciesService(ServiceBase):
     def _policy(self, account_id: str, policy_arn: str, operation: str) -> tuple[ManagedPolicy, NameIndex]:
         """The customer managed policy ``policy_arn`` to change, and its name index. An AWS managed policy cannot
         be changed by a customer: AWS owns it, so the request is refused as a cross-account write."""
+        from iamledger.domain.policies import ManagedPolicy
+
         if is_aws_managed_policy_arn(policy_arn):
             ctx = audit_context.get()
             actor = ctx.actor if ctx is not None else root_arn(account_id)
@@ -90,6 +94,8 @@ class PoliciesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a customer managed policy whose version ``v1`` is the default."""
+        from iamledger.domain.policies import ManagedPolicy, check_document
+
         tags = parse_tags(Tags)
         check_document(PolicyDocument)
         entity_id = uuid.uuid4()

@@ -5,23 +5,13 @@ DeleteRole, tags and permissions boundaries. Inline and attached policies of rol
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import EntityAlreadyExistsError, InvalidInputError, NoSuchEntityError
 from iamledger.domain.ids import new_unique_id
-from iamledger.domain.roles import (
-    DEFAULT_MAX_SESSION_DURATION,
-    SERVICE_LINKED_PATH,
-    Role,
-    check_new_role_path,
-    check_service_principal,
-    check_trust_policy,
-    service_linked_role_name,
-    service_trust_policy,
-)
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views.role_usage import role_last_used
 from iamledger.projections.views.roles import current_roles, find_role
@@ -31,6 +21,9 @@ from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.permissions import policy_document_shape
 from iamledger.services.shapes import aws_datetime, boundary_shape, tags_shape
+
+if TYPE_CHECKING:
+    from iamledger.domain.roles import Role
 
 KIND = "role"
 
@@ -90,6 +83,8 @@ class RolesService(ServiceBase):
     """The role operations of the store."""
 
     def _role(self, account_id: str, role_name: str) -> tuple[Role, Any]:
+        from iamledger.domain.roles import Role
+
         role, index = self._entity(account_id, KIND, role_name, role_not_found(role_name))
         assert isinstance(role, Role)  # noqa: S101 - the index of kind "role" only ever holds roles
         return role, index
@@ -114,6 +109,8 @@ class RolesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a role with its trust policy; ``EntityAlreadyExists`` when the name (in any case) is taken."""
+        from iamledger.domain.roles import DEFAULT_MAX_SESSION_DURATION, Role, check_new_role_path, check_trust_policy
+
         path = Path or "/"
         check_new_role_path(path)
         tags = parse_tags(Tags)
@@ -258,6 +255,15 @@ class RolesService(ServiceBase):
     ) -> dict[str, Any]:
         """Create the role an AWS service uses: ``/aws-service-role/SERVICE/`` ``AWSServiceRoleForX[_SUFFIX]``,
         trusted by the service; only ``DeleteServiceLinkedRole`` can remove it."""
+        from iamledger.domain.roles import (
+            DEFAULT_MAX_SESSION_DURATION,
+            SERVICE_LINKED_PATH,
+            Role,
+            check_service_principal,
+            service_linked_role_name,
+            service_trust_policy,
+        )
+
         check_service_principal(AWSServiceName)
         role_name = service_linked_role_name(AWSServiceName, CustomSuffix)
         entity_id = uuid.uuid4()
@@ -301,6 +307,8 @@ class RolesService(ServiceBase):
         self, conn: Connection, account_id: str, *, DeletionTaskId: str
     ) -> dict[str, Any]:
         """The status of a deletion task: ``SUCCEEDED`` (deletions are done when they are asked for)."""
+        from iamledger.domain.roles import Role
+
         del conn
         missing = f"Deletion task {DeletionTaskId} cannot be found."
         try:

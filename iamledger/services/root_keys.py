@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Final
 
-from iamledger.domain.accounts import Account
 from iamledger.domain.errors import EntityAlreadyExistsError, ValidationError
 from iamledger.domain.ids import secret_fingerprint
 from iamledger.projections.views.access_keys import find_access_key
 
 if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
     from iamledger.store import IdentityStore
 
 ACCESS_KEY_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_]{1,128}")
@@ -30,6 +30,8 @@ def install_root_access_key(
 ) -> dict[str, Any]:
     """Make ``access_key_id``/``secret_access_key`` the only root access key of ``account_id`` (default: the store's
     first account), deleting the root keys it had. Returns ``{"AccessKey": {...}}`` without the secret."""
+    from iamledger.domain.accounts import Account
+
     if not ACCESS_KEY_ID_PATTERN.fullmatch(access_key_id):
         raise ValidationError(f"The access key id {access_key_id!r} must be 1 to 128 letters, digits or underscores.")
     if not secret_access_key or len(secret_access_key) > 128 or not secret_access_key.isprintable():  # noqa: PLR2004

@@ -7,7 +7,7 @@ it is in no event, view, log line or vault entry."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, TranslatedError
 from iamledger.domain.ids import new_unique_id
 from iamledger.domain.names import NameIndex
-from iamledger.domain.server_certificates import ServerCertificate, server_certificate_not_found
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views.credential_material import current_server_certificates, find_server_certificate
 from iamledger.projections.views.tags import current_tags
@@ -27,7 +26,10 @@ from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, tags_shape
 from iamledger.services.user_keys import malformed_certificate, parse_certificate
 
-KIND: Final = ServerCertificate.kind
+if TYPE_CHECKING:
+    from iamledger.domain.server_certificates import ServerCertificate
+
+KIND: Final = "server-certificate"  # ServerCertificate.kind (the domain module is imported where a command needs it)
 
 
 def _spki(key: Any) -> bytes:
@@ -79,11 +81,15 @@ class ServerCertificatesService(ServiceBase):
     """The server certificate operations of the store."""
 
     def _server_certificate(self, account_id: str, name: str) -> tuple[ServerCertificate, NameIndex]:
+        from iamledger.domain.server_certificates import ServerCertificate, server_certificate_not_found
+
         cert, index = self._entity(account_id, KIND, name, server_certificate_not_found(name))
         assert isinstance(cert, ServerCertificate)  # noqa: S101 - this index kind only holds server certificates
         return cert, index
 
     def _server_certificate_row(self, conn: Connection, account_id: str, name: str) -> dict[str, Any]:
+        from iamledger.domain.server_certificates import server_certificate_not_found
+
         row = find_server_certificate(conn, account_id, name)
         if row is None:
             raise NoSuchEntityError(server_certificate_not_found(name))
@@ -102,6 +108,8 @@ class ServerCertificatesService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Upload a certificate, its chain and its private key (checked, never kept)."""
+        from iamledger.domain.server_certificates import ServerCertificate
+
         tags = parse_tags(Tags)
         cert = parse_certificate(CertificateBody)
         check_key_pair(cert, PrivateKey)

@@ -15,13 +15,12 @@ import base64
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import InvalidInputError, TranslatedError
 from iamledger.domain.ids import new_unique_id
-from iamledger.domain.user_keys import ServiceCredential, UserKeyring
 from iamledger.logconfig import get_logger
 from iamledger.passwords import hash_password
 from iamledger.projections.views.service_credentials import account_service_credentials, service_credentials_of
@@ -29,6 +28,9 @@ from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 from iamledger.services.user_keys import KeyringBase
+
+if TYPE_CHECKING:
+    from iamledger.domain.user_keys import ServiceCredential
 
 log = get_logger(__name__)
 
@@ -205,6 +207,8 @@ class ServiceCredentialsService(KeyringBase):
     ) -> dict[str, Any]:
         """The credentials of a user (the calling user without ``UserName``), or with ``AllUsers`` of every user of
         the account, for one service when ``ServiceName`` is given; without their secrets, oldest first."""
+        from iamledger.domain.user_keys import UserKeyring
+
         if ServiceName is not None and ServiceName not in PASSWORD_SERVICES | API_KEY_SERVICES:
             raise service_not_supported(ServiceName)
         now = self.clock()

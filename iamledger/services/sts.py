@@ -16,14 +16,13 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from sqlalchemy import Connection
 
 from iamledger.authorization import denial_message
 from iamledger.domain.errors import AccessDeniedError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, new_secret_access_key, secret_fingerprint
-from iamledger.domain.mfa import SIGN_IN_WINDOW_STEPS, VirtualMFADevice, code_step, device_key_of
 from iamledger.domain.policy import (
     AppliedPolicy,
     PolicyKind,
@@ -35,7 +34,6 @@ from iamledger.domain.policy import (
     policy_size,
     session_policy_limit,
 )
-from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS, FederatedSession, RoleSession, UserSession
 from iamledger.projections.access.effective import managed_document
 from iamledger.projections.views.access_keys import find_access_key
 from iamledger.projections.views.catalogue import StoreCatalogue
@@ -45,6 +43,10 @@ from iamledger.services.base import ServiceBase
 from iamledger.services.callers import Caller
 from iamledger.services.mfa import seed_secret_id
 from iamledger.services.operations import exchange, query
+
+if TYPE_CHECKING:
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.sessions import RoleSession
 
 DEFAULT_DURATION: Final = 3600
 MAX_POLICY_ARNS: Final = 10
@@ -62,7 +64,7 @@ MFA_UNKNOWN_DEVICE: Final = (
 )
 KEY_ID_ACCOUNT_BYTES: Final = 6
 KEY_ID_ACCOUNT_MASK: Final = 0x7FFFFFFFFF80
-S = TypeVar("S", bound=RoleSession)
+S = TypeVar("S", bound="RoleSession")
 
 
 def new_session_token(minimum_size: int | None = None) -> str:
@@ -244,6 +246,8 @@ class StsService(ServiceBase):
         """Temporary credentials of ``RoleArn`` for the caller, if the trust policy (and, as AWS requires, the
         caller's own policies) allow ``sts:AssumeRole``. Parameters and result as boto3's (``SerialNumber``,
         ``TokenCode`` and ``ProvidedContexts`` are validated, not checked)."""
+        from iamledger.domain.sessions import RoleSession
+
         del SerialNumber, TokenCode, ProvidedContexts
         if caller.is_root:
             raise AccessDeniedError("Roles may not be assumed by root accounts.")
@@ -321,6 +325,8 @@ class StsService(ServiceBase):
                 raise AccessDeniedError(message)
 
     def _session_duration(self, requested: int | None, role_max: int, caller: Caller) -> int:
+        from iamledger.domain.sessions import ROLE_CHAINING_MAX_SECONDS
+
         duration = requested or DEFAULT_DURATION
         chained = caller.kind == "role-session"
         if chained and duration > ROLE_CHAINING_MAX_SECONDS:
@@ -343,6 +349,8 @@ class StsService(ServiceBase):
         MinimumSessionTokenSize: int | None = None,
     ) -> dict[str, Any]:
         """Temporary credentials of the calling IAM user (or root user): 900 s to 36 h (root: 1 h), default 12 h."""
+        from iamledger.domain.sessions import UserSession
+
         if caller.kind not in {"root", "user"}:
             raise AccessDeniedError("Cannot call GetSessionToken with session credentials")
         if SerialNumber is not None or TokenCode is not None:
@@ -377,6 +385,8 @@ class StsService(ServiceBase):
         ``mfa_authenticated`` is what lets its credentials call IAM, so it must be earned. The device must be
         assigned to the calling user; the code must be the device's for a step around now, later than the codes
         that enabled or resynchronized it. AWS's texts; the code itself is a secret and never recorded."""
+        from iamledger.domain.mfa import SIGN_IN_WINDOW_STEPS, VirtualMFADevice, code_step, device_key_of
+
         device: VirtualMFADevice | None = None
         key = device_key_of(caller.account_id, serial_number or "")
         user = user_uuid_of_arn(conn, caller.arn)
@@ -423,6 +433,8 @@ class StsService(ServiceBase):
         """Temporary credentials of a federated user ``arn:aws:sts::A:federated-user/NAME`` for the calling IAM user
         (or root user): 900 s to 36 h (root: at most 1 h), default 12 h. The session may do what both the caller's
         policies and the session policies (``Policy``, ``PolicyArns``) allow: nothing when none is passed."""
+        from iamledger.domain.sessions import FederatedSession
+
         if caller.kind not in {"root", "user"}:
             raise AccessDeniedError("Cannot call GetFederationToken with session credentials")
         check_session_policies(conn, caller.account_id, Policy, PolicyArns)

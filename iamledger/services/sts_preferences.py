@@ -8,11 +8,13 @@ The store records the setting as an event of the account and reports it as ``Get
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from iamledger.domain.accounts import Account
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command
+
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
 
 TOKEN_VERSIONS: Final = {"v1Token": 1, "v2Token": 2}
 """The setting's values and the number ``GetAccountSummary`` reports for each."""
@@ -31,6 +33,8 @@ class StsPreferencesService(ServiceBase):
         self, account_id: str, *, GlobalEndpointTokenVersion: str
     ) -> dict[str, Any]:
         """Set the version of the tokens STS's global endpoint issues (``v1Token`` or ``v2Token``)."""
+        from iamledger.domain.accounts import Account
+
         account: Account = self.repository.get(Account.create_id(account_id))
         if account.set_security_token_service_preferences(GlobalEndpointTokenVersion):
             self._save(account)

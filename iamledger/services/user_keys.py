@@ -8,7 +8,7 @@ import base64
 import hashlib
 import re
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,18 +17,19 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
-from iamledger.domain.accounts import Account
 from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import NoSuchEntityError, TranslatedError, ValidationError
 from iamledger.domain.ids import new_access_key_id, root_arn
-from iamledger.domain.user_keys import UserKeyring
-from iamledger.domain.users import User
 from iamledger.projections.views.credential_material import signing_certificates_of, ssh_public_keys_of
 from iamledger.projections.views.users import find_user, find_user_by_uuid
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
+
+if TYPE_CHECKING:
+    from iamledger.domain.user_keys import UserKeyring
+    from iamledger.domain.users import User
 
 USER_KIND: Final = "user"
 ROOT_NAME: Final = "root"
@@ -150,6 +151,8 @@ class KeyringBase(ServiceBase):
 
     def _keyring_user(self, account_id: str, user_name: str | None) -> User:
         """The named user, or (without a name) the calling IAM user; ``ValidationError`` for any other caller."""
+        from iamledger.domain.users import User
+
         if user_name is None:
             ctx = audit_context.get()
             actor = ctx.actor if ctx is not None else root_arn(account_id)
@@ -164,6 +167,8 @@ class KeyringBase(ServiceBase):
     def _keyring(self, account_id: str, owner_id: uuid.UUID) -> UserKeyring:
         """The keyring of a user (or of the root user: ``owner_id`` is then the account's aggregate id), a new one
         to save when it has none yet."""
+        from iamledger.domain.user_keys import UserKeyring
+
         try:
             keyring: UserKeyring = self.repository.get(UserKeyring.create_id(owner_id))
         except AggregateNotFoundError:
@@ -181,6 +186,8 @@ class KeyringBase(ServiceBase):
 
     def _certificate_owner(self, account_id: str, user_name: str | None) -> tuple[uuid.UUID, str]:
         """Whose signing certificates a call acts on: (owner id, user name); the root user's without a name."""
+        from iamledger.domain.accounts import Account
+
         if self._root_calls(account_id, user_name):
             return Account.create_id(account_id), ROOT_NAME
         user = self._keyring_user(account_id, user_name)
@@ -188,6 +195,9 @@ class KeyringBase(ServiceBase):
 
     def _certificate_owner_row(self, conn: Connection, account_id: str, user_name: str | None) -> tuple[str, str]:
         """(keyring id, user name) of the owner of the signing certificates a read is about."""
+        from iamledger.domain.accounts import Account
+        from iamledger.domain.user_keys import UserKeyring
+
         if self._root_calls(account_id, user_name):
             return str(UserKeyring.create_id(Account.create_id(account_id))), ROOT_NAME
         user = self._user_row_of(conn, account_id, user_name)
@@ -241,6 +251,8 @@ class UserKeysService(KeyringBase):
         self, conn: Connection, account_id: str, *, UserName: str, SSHPublicKeyId: str, Encoding: str
     ) -> dict[str, Any]:
         """One SSH public key of a user, in ``SSH`` or ``PEM`` encoding."""
+        from iamledger.domain.user_keys import UserKeyring
+
         user = self._user_row_of(conn, account_id, UserName)
         keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
         for row in ssh_public_keys_of(conn, keyring):
@@ -259,6 +271,8 @@ class UserKeysService(KeyringBase):
         MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """A user's SSH public keys (without their bodies), a page at a time."""
+        from iamledger.domain.user_keys import UserKeyring
+
         user = self._user_row_of(conn, account_id, UserName)
         keyring = str(UserKeyring.create_id(uuid.UUID(user["entity_uuid"])))
         rows, more = page(ssh_public_keys_of(conn, keyring), Marker, MaxItems)

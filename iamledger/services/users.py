@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
@@ -13,8 +13,6 @@ from iamledger.domain.audit import audit_context
 from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, ValidationError
 from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.tags import parse_tags
-from iamledger.domain.user_keys import UserKeyring
-from iamledger.domain.users import User
 from iamledger.projections.views.accounts import account_create_date
 from iamledger.projections.views.tags import current_tags
 from iamledger.projections.views.users import current_users, find_user
@@ -22,6 +20,9 @@ from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
 from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime, boundary_shape, tags_shape, user_shape
+
+if TYPE_CHECKING:
+    from iamledger.domain.users import User
 
 KIND = "user"
 
@@ -35,6 +36,8 @@ class UsersService(ServiceBase):
     """The user operations of the store."""
 
     def _user(self, account_id: str, user_name: str) -> User:
+        from iamledger.domain.users import User
+
         user = self._entity_only(account_id, KIND, user_name, user_not_found(user_name))
         assert isinstance(user, User)  # noqa: S101 - the index of kind "user" only ever holds users
         return user
@@ -56,6 +59,8 @@ class UsersService(ServiceBase):
         Tags: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Create a user; ``EntityAlreadyExists`` when the name (in any case) is taken."""
+        from iamledger.domain.users import User
+
         tags = parse_tags(Tags)
         if PermissionsBoundary is not None:
             self._require_policy(account_id, PermissionsBoundary)
@@ -142,6 +147,8 @@ class UsersService(ServiceBase):
     @command("DeleteUser")
     def delete_user(self, account_id: str, *, UserName: str) -> dict[str, Any]:
         """Delete a user; ``DeleteConflict`` while it has a password, keys, policies or groups."""
+        from iamledger.domain.user_keys import UserKeyring
+
         user, index = self._entity(account_id, KIND, UserName, user_not_found(UserName))
         with contextlib.suppress(AggregateNotFoundError):  # SSH keys, signing certificates, MFA devices
             self.repository.get(UserKeyring.create_id(user.id)).require_empty()

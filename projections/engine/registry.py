@@ -1,7 +1,12 @@
 """Which function updates the views for which event class.
 
 View modules register their handlers with :func:`handles`; the projector dispatches each event to the handlers of
-its class and of its base classes, in registration order.
+its class and of its base classes, in registration order. An event class is named by its topic, the string its
+events are stored under (``"iamledger.domain.users:User.Created"``), or by the class itself: a topic lets a view
+module name the events of an aggregate without importing the aggregate's module, which costs a read's start-up
+most of its time (eventsourcing makes each event class a dataclass as the module is imported; docs/performance.md).
+The aggregate's module is imported when the first of its events is decoded. A topic that names no event class fails
+:func:`check_topics` (tests/test_projector_registry.py).
 
 A batch of events (:func:`dispatch_batch`) is applied inside
 :func:`iamledger.projections.engine.write_batches.batched`: the temporal write functions then buffer their work in
@@ -18,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import construct_topic, get_topic, resolve_topic
 from sqlalchemy import Connection, Table
 
 from iamledger.projections.engine.temporal_rows import prefetch
@@ -29,8 +34,8 @@ Prefetch = Callable[[Any], Iterable[tuple[Table, str, Any]]]
 F = TypeVar("F", bound=Handler)
 P = TypeVar("P", bound=Prefetch)
 
-HANDLERS: Final[dict[type, list[Handler]]] = {}
-PREFETCHES: Final[dict[type, list[Prefetch]]] = {}
+HANDLERS: Final[dict[str, list[Handler]]] = {}  # by the topic of the event class
+PREFETCHES: Final[dict[str, list[Prefetch]]] = {}
 _BATCHED: Final[set[Handler]] = set()
 _PLANS: Final[dict[type, tuple[list[tuple[Handler, bool]], list[Prefetch]]]] = {}
 _TOPICS: Final[dict[str, bool]] = {}  # whether a topic's events have handlers
@@ -38,13 +43,17 @@ SMALL_BATCH: Final = 2
 """Up to this many events are applied without a batch (:func:`~iamledger.projections.engine.write_batches.batched`)."""
 
 
-def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
-    """Register the decorated function ``(conn, event, position)`` for ``event_types``; ``batched=True`` when it
-    works on the views only through the temporal functions (see the module docstring)."""
+def _topic(event_type: type | str) -> str:
+    return event_type if isinstance(event_type, str) else get_topic(event_type)
+
+
+def handles(*event_types: type | str, batched: bool = False) -> Callable[[F], F]:
+    """Register the decorated function ``(conn, event, position)`` for ``event_types`` (classes or their topics);
+    ``batched=True`` when it works on the views only through the temporal functions (see the module docstring)."""
 
     def register(func: F) -> F:
         for event_type in event_types:
-            HANDLERS.setdefault(event_type, []).append(func)
+            HANDLERS.setdefault(_topic(event_type), []).append(func)
         if batched:
             _BATCHED.add(func)
         _PLANS.clear()
@@ -54,13 +63,13 @@ def handles(*event_types: type, batched: bool = False) -> Callable[[F], F]:
     return register
 
 
-def prefetches(*event_types: type) -> Callable[[P], P]:
+def prefetches(*event_types: type | str) -> Callable[[P], P]:
     """Register the decorated function ``event -> [(table, column, value), ...]``: the current rows a batch
-    containing such an event should load in bulk before its handlers run."""
+    containing such an event (a class or its topic) should load in bulk before its handlers run."""
 
     def register(func: P) -> P:
         for event_type in event_types:
-            PREFETCHES.setdefault(event_type, []).append(func)
+            PREFETCHES.setdefault(_topic(event_type), []).append(func)
         _PLANS.clear()
         _TOPICS.clear()
         return func
@@ -72,17 +81,22 @@ def _plan(event_type: type) -> tuple[list[tuple[Handler, bool]], list[Prefetch]]
     """The handlers (with whether each is batch-aware) and prefetches of an event class, its bases' included."""
     plan = _PLANS.get(event_type)
     if plan is None:
-        handlers = [(h, h in _BATCHED) for klass in event_type.__mro__ for h in HANDLERS.get(klass, ())]
-        loads = [p for klass in event_type.__mro__ for p in PREFETCHES.get(klass, ())]
+        # (an event class of eventsourcing's making can have a base of the same name: each topic counts once)
+        topics = dict.fromkeys(construct_topic(klass) for klass in event_type.__mro__ if klass is not object)
+        handlers = [(h, h in _BATCHED) for topic in topics for h in HANDLERS.get(topic, ())]
+        loads = [p for topic in topics for p in PREFETCHES.get(topic, ())]
         plan = _PLANS[event_type] = (handlers, loads)
     return plan
 
 
 def handles_topic(topic: str) -> bool:
     """Whether some view handles the events of ``topic`` (a topic whose class cannot be resolved counts as handled,
-    so that decoding its events reports the problem): the projector need not decode the others."""
+    so that decoding its events reports the problem): the projector need not decode the others. A topic registered
+    as such is answered without importing its class's module."""
     found = _TOPICS.get(topic)
     if found is None:
+        if topic in HANDLERS:
+            return True
         try:
             found = bool(_plan(resolve_topic(topic))[0])
         except Exception:  # noqa: BLE001 - decoding the event reports it, with its position
@@ -144,3 +158,14 @@ def _dispatch_batched(conn: Connection, events: list[tuple[Any, int]]) -> None:
                 else:
                     with unbatched(conn):
                         handler(conn, event, position)
+
+
+def check_topics() -> list[str]:
+    """The registered topics that name no class (a misspelt event or module): none, when the views are right."""
+    wrong = []
+    for topic in {*HANDLERS, *PREFETCHES}:
+        try:
+            resolve_topic(topic)
+        except Exception:  # noqa: BLE001 - any failure to resolve is what this reports
+            wrong.append(topic)
+    return sorted(wrong)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 from sqlalchemy import (
@@ -43,9 +43,7 @@ from sqlalchemy import (
 
 from iamledger.projections.engine.commits import derived_data_commit
 from iamledger.projections.trail.calls import _calls, _may_join_stored, _stored_calls
-from iamledger.projections.trail.lookup import verify
 from iamledger.projections.trail.records import TrailRecord, _Fact
-from iamledger.projections.trail.render import Trail
 from iamledger.projections.trail.stored_state import PENDING, StoredState
 from iamledger.projections.trail.tables import (
     BATCH,
@@ -61,6 +59,9 @@ from iamledger.projections.trail.tables import (
     trail_metadata,
 )
 from iamledger.projections.views.tables import TRACKING
+
+if TYPE_CHECKING:
+    from iamledger.projections.trail.render import Trail
 
 log = structlog.wrap_logger(logging.getLogger(__name__))
 
@@ -133,6 +134,8 @@ class TrailProjection:
 
     def verify(self) -> dict[str, Any]:
         """The stored records compared with a replay of both logs (:func:`verify`)."""
+        from iamledger.projections.trail.lookup import verify
+
         return verify(self._app)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
@@ -154,6 +157,8 @@ class TrailProjection:
         head = int(self._app.recorder.max_notification_id() or 0)
         if position >= head:
             return position
+        from iamledger.projections.trail.render import Trail  # with the aggregates' modules: only when there is work
+
         kept, self._kept = self._kept, None  # (kept again only when this catch-up ends well)
         if kept is not None and kept[0] == position:
             _, trail, state = kept
@@ -253,6 +258,10 @@ class TrailProjection:
             return 0
         recorder = self._security.recorder
         head = int(recorder.max_notification_id() or 0)
+        if position >= head:
+            return position
+        from iamledger.projections.trail.render import Trail
+
         state = StoredState()
         trail = Trail(state)
         while position < head:

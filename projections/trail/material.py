@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from iamledger.domain.arns import iam_arn
-from iamledger.domain.mfa import VirtualMFADevice
-from iamledger.domain.server_certificates import ServerCertificate
 from iamledger.domain.tagging import TaggedEvent, UntaggedEvent
-from iamledger.domain.user_keys import UserKeyring
 from iamledger.projections.trail.records import Resource, _drop_none, _Fact, _tags, iso
 
 if TYPE_CHECKING:
@@ -27,13 +24,12 @@ SERVER_CERTIFICATE: Final = "AWS::IAM::ServerCertificate"
 SSH_PUBLIC_KEY: Final = "AWS::IAM::SSHPublicKey"
 SIGNING_CERTIFICATE: Final = "AWS::IAM::SigningCertificate"
 SERVICE_CREDENTIAL: Final = "AWS::IAM::ServiceSpecificCredential"
-SERVICE_CREDENTIAL_EVENTS: Final = (
-    UserKeyring.ServiceCredentialCreated,
-    UserKeyring.ServiceCredentialReset,
-    UserKeyring.ServiceCredentialUpdated,
-    UserKeyring.ServiceCredentialDeleted,
+MODULES: Final = frozenset(
+    {"iamledger.domain.mfa", "iamledger.domain.server_certificates", "iamledger.domain.user_keys"}
 )
-MODULES: Final = frozenset({VirtualMFADevice.__module__, ServerCertificate.__module__, UserKeyring.__module__})
+"""The modules of the events this module makes facts of, named rather than imported: the trail's stored state
+(``stored_state``) needs this module's records whenever a store is opened, the aggregates' modules only once their
+events are decoded."""
 
 
 @dataclass
@@ -63,6 +59,10 @@ def is_material_event(event: Any) -> bool:
 
 def apply_material(trail: TrailState, event: Any) -> None:
     """Remember what later records of devices, keyrings and server certificates need."""
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.server_certificates import ServerCertificate
+    from iamledger.domain.user_keys import UserKeyring
+
     oid = event.originator_id
     if isinstance(event, VirtualMFADevice.Created):
         trail.material[oid] = _Device(event.account_id, event.serial_number, event.virtual_mfa_device_name)
@@ -92,6 +92,10 @@ def _new_fact(position: int, event: Any, operation: str, **kwargs: Any) -> _Fact
 
 def material_fact(trail: TrailState, position: int, event: Any) -> _Fact | None:
     """What an event of this module says about its call (from the state before the event applies)."""
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.server_certificates import ServerCertificate
+    from iamledger.domain.user_keys import UserKeyring
+
     if isinstance(event, VirtualMFADevice.Created | ServerCertificate.Created | UserKeyring.Created):
         return _created_fact(position, event)
     known = trail.material.get(event.originator_id)
@@ -105,6 +109,10 @@ def material_fact(trail: TrailState, position: int, event: Any) -> _Fact | None:
 
 
 def _created_fact(position: int, event: Any) -> _Fact:
+
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.server_certificates import ServerCertificate
+    from iamledger.domain.user_keys import UserKeyring
 
     if isinstance(event, UserKeyring.Created):
         joins = ("Upload*", "EnableMFADevice", "CreateServiceSpecificCredential")
@@ -151,6 +159,8 @@ def _created_fact(position: int, event: Any) -> _Fact:
 
 
 def _device_fact(trail: TrailState, position: int, event: Any, device: _Device) -> _Fact | None:
+    from iamledger.domain.mfa import VirtualMFADevice
+
     fact = _new_fact(
         position,
         event,
@@ -195,6 +205,8 @@ def _tag_fact(fact: _Fact, event: Any, base: dict[str, Any], suffix: str) -> _Fa
 
 def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyring) -> _Fact | None:  # noqa: PLR0911 - one return per event kind
 
+    from iamledger.domain.user_keys import UserKeyring
+
     user_name = trail._name_of(keyring.user_uuid)  # noqa: SLF001 - the trail's own helper
     fact = _new_fact(
         position,
@@ -208,7 +220,13 @@ def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyrin
     if isinstance(event, UserKeyring.MFADeviceEnabled | UserKeyring.MFADeviceDeactivated):
         joins = ("EnableMFADevice",) if isinstance(event, UserKeyring.MFADeviceEnabled) else ("DeactivateMFADevice",)
         return _set(fact, "UserKeyring", None, primary=False, joins=joins)
-    if isinstance(event, SERVICE_CREDENTIAL_EVENTS):
+    if isinstance(
+        event,
+        UserKeyring.ServiceCredentialCreated
+        | UserKeyring.ServiceCredentialReset
+        | UserKeyring.ServiceCredentialUpdated
+        | UserKeyring.ServiceCredentialDeleted,
+    ):
         return _service_credential_fact(fact, event, base)
     if isinstance(
         event, UserKeyring.SSHPublicKeyUploaded | UserKeyring.SSHPublicKeyUpdated | UserKeyring.SSHPublicKeyDeleted
@@ -235,6 +253,8 @@ def _keyring_fact(trail: TrailState, position: int, event: Any, keyring: _Keyrin
 
 def _service_credential_fact(fact: _Fact, event: Any, base: dict[str, Any]) -> _Fact:
     """The record of a service-specific credential operation: what CloudTrail shows of it, never a password."""
+    from iamledger.domain.user_keys import UserKeyring
+
     fact.resources.insert(0, _resource(SERVICE_CREDENTIAL, event.credential_id))
     credential = {"serviceSpecificCredentialId": event.credential_id}
     if isinstance(event, UserKeyring.ServiceCredentialCreated):
@@ -256,6 +276,8 @@ def _service_credential_fact(fact: _Fact, event: Any, base: dict[str, Any]) -> _
 
 
 def _certificate_fact(position: int, event: Any, cert: _Certificate) -> _Fact | None:
+    from iamledger.domain.server_certificates import ServerCertificate
+
     arn = iam_arn(cert.account_id, ServerCertificate.kind, cert.path, cert.name)
     fact = _new_fact(
         position,

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from iamledger.domain.errors import NoSuchEntityError, ValidationError
-from iamledger.domain.users import access_key_not_found
 from iamledger.projections.engine.timeindex import parse_time
 from iamledger.projections.trail.records import LOOKUP_KEYS, MAX_RESULTS, TrailRecord
 
@@ -158,6 +157,8 @@ def entity_history(store: Any, kind: str, name: str, *, account_id: str | None =
 
 def not_found(kind: str, name: str) -> str:
     """AWS's ``NoSuchEntity`` message for an entity of ``kind`` (one of :data:`HISTORY_KINDS`) named ``name``."""
+    from iamledger.domain.users import access_key_not_found
+
     if kind == "policy":
         return f"Policy {name} was not found."
     if kind == "access-key":

@@ -3,50 +3,54 @@ recorded use (never its secret: that is in the credential vault, under the key's
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Engine, Table, select
 
-from iamledger.domain.accounts import Account
 from iamledger.domain.ids import root_arn
-from iamledger.domain.users import User
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import close_rows, current_row, current_rows, open_row, replace_row
 from iamledger.projections.views.tables import ACCESS_KEYS, ACCOUNTS, USERS
 
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.users import User
+
 
 @prefetches(
-    Account.RootAccessKeyUpdated,
-    User.AccessKeyUpdated,
-    Account.RootAccessKeyDeleted,
-    User.AccessKeyDeleted,
-    Account.RootAccessKeyUsed,
-    User.AccessKeyUsed,
+    "iamledger.domain.accounts:Account.RootAccessKeyUpdated",
+    "iamledger.domain.users:User.AccessKeyUpdated",
+    "iamledger.domain.accounts:Account.RootAccessKeyDeleted",
+    "iamledger.domain.users:User.AccessKeyDeleted",
+    "iamledger.domain.accounts:Account.RootAccessKeyUsed",
+    "iamledger.domain.users:User.AccessKeyUsed",
 )
 def _key_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(ACCESS_KEYS, "access_key_id", event.key_id)]
 
 
-@prefetches(User.AccessKeyCreated)
+@prefetches("iamledger.domain.users:User.AccessKeyCreated")
 def _owner_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(USERS, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(User.Updated)
+@prefetches("iamledger.domain.users:User.Updated")
 def _owner_keys(event: Any) -> list[tuple[Table, str, Any]]:
     return [(ACCESS_KEYS, "owner_uuid", str(event.originator_id))]
 
 
 def _account_id_of(conn: Connection, account_uuid: str) -> str:
     """The account id of an ``Account`` aggregate (whose id is derived from the account id)."""
+    from iamledger.domain.accounts import Account
+
     for row in current_rows(conn, ACCOUNTS):
         if str(Account.create_id(row["account_id"])) == account_uuid:
             return str(row["account_id"])
     return ""
 
 
-@handles(Account.RootAccessKeyCreated, batched=True)
+@handles("iamledger.domain.accounts:Account.RootAccessKeyCreated", batched=True)
 def _root_key_created(conn: Connection, event: Account.RootAccessKeyCreated, position: int) -> None:
     account_id = _account_id_of(conn, str(event.originator_id))
     open_row(
@@ -64,19 +68,29 @@ def _root_key_created(conn: Connection, event: Account.RootAccessKeyCreated, pos
     )
 
 
-@handles(Account.RootAccessKeyUpdated, User.AccessKeyUpdated, batched=True)
+@handles(
+    "iamledger.domain.accounts:Account.RootAccessKeyUpdated",
+    "iamledger.domain.users:User.AccessKeyUpdated",
+    batched=True,
+)
 def _status_updated(
     conn: Connection, event: Account.RootAccessKeyUpdated | User.AccessKeyUpdated, position: int
 ) -> None:
     replace_row(conn, ACCESS_KEYS, position, {"access_key_id": event.key_id}, status=event.status)
 
 
-@handles(Account.RootAccessKeyDeleted, User.AccessKeyDeleted, batched=True)
+@handles(
+    "iamledger.domain.accounts:Account.RootAccessKeyDeleted",
+    "iamledger.domain.users:User.AccessKeyDeleted",
+    batched=True,
+)
 def _deleted(conn: Connection, event: Account.RootAccessKeyDeleted | User.AccessKeyDeleted, position: int) -> None:
     close_rows(conn, ACCESS_KEYS, position, access_key_id=event.key_id)
 
 
-@handles(Account.RootAccessKeyUsed, User.AccessKeyUsed, batched=True)
+@handles(
+    "iamledger.domain.accounts:Account.RootAccessKeyUsed", "iamledger.domain.users:User.AccessKeyUsed", batched=True
+)
 def _used(conn: Connection, event: Account.RootAccessKeyUsed | User.AccessKeyUsed, position: int) -> None:
     replace_row(
         conn,
@@ -89,7 +103,7 @@ def _used(conn: Connection, event: Account.RootAccessKeyUsed | User.AccessKeyUse
     )
 
 
-@handles(User.AccessKeyCreated, batched=True)
+@handles("iamledger.domain.users:User.AccessKeyCreated", batched=True)
 def _user_key_created(conn: Connection, event: User.AccessKeyCreated, position: int) -> None:
     user = current_row(conn, USERS, entity_uuid=str(event.originator_id)) or {}
     open_row(
@@ -107,7 +121,7 @@ def _user_key_created(conn: Connection, event: User.AccessKeyCreated, position: 
     )
 
 
-@handles(User.Updated, batched=True)
+@handles("iamledger.domain.users:User.Updated", batched=True)
 def _user_renamed(conn: Connection, event: User.Updated, position: int) -> None:
     """A renamed or moved user's keys follow it: their owner ARN and user name change."""
     owner = str(event.originator_id)

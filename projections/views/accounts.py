@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func, select
 
-from iamledger.domain.accounts import Account
 from iamledger.projections.engine.registry import handles
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import open_row, replace_row
@@ -23,18 +22,21 @@ from iamledger.projections.views.tables import (
     USERS,
 )
 
+if TYPE_CHECKING:
+    from iamledger.domain.accounts import Account
 
-@handles(Account.Created, batched=True)
+
+@handles("iamledger.domain.accounts:Account.Created", batched=True)
 def _created(conn: Connection, event: Account.Created, position: int) -> None:
     open_row(conn, ACCOUNTS, position, account_id=event.account_id, alias=None, create_date=event.timestamp)
 
 
-@handles(Account.AliasCreated, batched=True)
+@handles("iamledger.domain.accounts:Account.AliasCreated", batched=True)
 def _alias_created(conn: Connection, event: Account.AliasCreated, position: int) -> None:
     replace_row(conn, ACCOUNTS, position, {"account_id": event.account_id}, alias=event.alias)
 
 
-@handles(Account.AliasDeleted, batched=True)
+@handles("iamledger.domain.accounts:Account.AliasDeleted", batched=True)
 def _alias_deleted(conn: Connection, event: Account.AliasDeleted, position: int) -> None:
     replace_row(conn, ACCOUNTS, position, {"account_id": event.account_id}, alias=None)
 

@@ -4,16 +4,12 @@ is ever in them: MFA seeds stay in the vault and server certificates' private ke
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, func, select
 
-from iamledger.domain.accounts import Account
 from iamledger.domain.arns import iam_arn
-from iamledger.domain.mfa import VirtualMFADevice
 from iamledger.domain.names import name_key
-from iamledger.domain.server_certificates import ServerCertificate
-from iamledger.domain.user_keys import UserKeyring
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import close_rows, open_row, replace_row
@@ -27,8 +23,13 @@ from iamledger.projections.views.tables import (
 )
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
-MFA_KIND = VirtualMFADevice.kind
-CERT_KIND = ServerCertificate.kind
+if TYPE_CHECKING:
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.server_certificates import ServerCertificate
+    from iamledger.domain.user_keys import UserKeyring
+
+MFA_KIND = "mfa"  # VirtualMFADevice.kind, named here so that the view needs no aggregate module imported
+CERT_KIND = "server-certificate"  # ServerCertificate.kind
 MATERIAL_TABLES = (MFA_DEVICES, SERVER_CERTIFICATES)
 
 
@@ -36,17 +37,17 @@ MATERIAL_TABLES = (MFA_DEVICES, SERVER_CERTIFICATES)
 
 
 @prefetches(
-    VirtualMFADevice.Enabled,
-    VirtualMFADevice.Deactivated,
-    VirtualMFADevice.Tagged,
-    VirtualMFADevice.Untagged,
-    VirtualMFADevice.Deleted,
+    "iamledger.domain.mfa:VirtualMFADevice.Enabled",
+    "iamledger.domain.mfa:VirtualMFADevice.Deactivated",
+    "iamledger.domain.mfa:VirtualMFADevice.Tagged",
+    "iamledger.domain.mfa:VirtualMFADevice.Untagged",
+    "iamledger.domain.mfa:VirtualMFADevice.Deleted",
 )
 def _device_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(MFA_DEVICES, "entity_uuid", str(event.originator_id)), (TAGS, "resource_uuid", str(event.originator_id))]
 
 
-@handles(VirtualMFADevice.Created, batched=True)
+@handles("iamledger.domain.mfa:VirtualMFADevice.Created", batched=True)
 def _device_created(conn: Connection, event: VirtualMFADevice.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -65,33 +66,51 @@ def _device_created(conn: Connection, event: VirtualMFADevice.Created, position:
     open_tags(conn, position, event.account_id, MFA_KIND, entity, event.tags)
 
 
-@handles(VirtualMFADevice.Enabled, batched=True)
+@handles("iamledger.domain.mfa:VirtualMFADevice.Enabled", batched=True)
 def _device_enabled(conn: Connection, event: VirtualMFADevice.Enabled, position: int) -> None:
     key = {"entity_uuid": str(event.originator_id)}
     replace_row(conn, MFA_DEVICES, position, key, user_uuid=str(event.user_uuid), enable_date=event.timestamp)
 
 
-@handles(VirtualMFADevice.Deactivated, batched=True)
+@handles("iamledger.domain.mfa:VirtualMFADevice.Deactivated", batched=True)
 def _device_deactivated(conn: Connection, event: VirtualMFADevice.Deactivated, position: int) -> None:
     replace_row(
         conn, MFA_DEVICES, position, {"entity_uuid": str(event.originator_id)}, user_uuid=None, enable_date=None
     )
 
 
-@handles(VirtualMFADevice.Tagged, ServerCertificate.Tagged, batched=True)
+@handles(
+    "iamledger.domain.mfa:VirtualMFADevice.Tagged",
+    "iamledger.domain.server_certificates:ServerCertificate.Tagged",
+    batched=True,
+)
 def _tagged(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.mfa import VirtualMFADevice
+
     kind = MFA_KIND if isinstance(event, VirtualMFADevice.Tagged) else CERT_KIND
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id), MATERIAL_TABLES), kind)
 
 
-@handles(VirtualMFADevice.Untagged, ServerCertificate.Untagged, batched=True)
+@handles(
+    "iamledger.domain.mfa:VirtualMFADevice.Untagged",
+    "iamledger.domain.server_certificates:ServerCertificate.Untagged",
+    batched=True,
+)
 def _untagged(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.mfa import VirtualMFADevice
+
     kind = MFA_KIND if isinstance(event, VirtualMFADevice.Untagged) else CERT_KIND
     untag_entity(conn, event, position, kind)
 
 
-@handles(VirtualMFADevice.Deleted, ServerCertificate.Deleted, batched=True)
+@handles(
+    "iamledger.domain.mfa:VirtualMFADevice.Deleted",
+    "iamledger.domain.server_certificates:ServerCertificate.Deleted",
+    batched=True,
+)
 def _deleted(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.mfa import VirtualMFADevice
+
     entity = str(event.originator_id)
     table = MFA_DEVICES if isinstance(event, VirtualMFADevice.Deleted) else SERVER_CERTIFICATES
     close_rows(conn, table, position, entity_uuid=entity)
@@ -130,7 +149,7 @@ def find_mfa_device(conn: Connection, account_id: str, serial_number: str) -> di
 # -- SSH public keys and signing certificates -----------------------------------------------------------------------
 
 
-@handles(UserKeyring.SSHPublicKeyUploaded, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SSHPublicKeyUploaded", batched=True)
 def _ssh_uploaded(conn: Connection, event: UserKeyring.SSHPublicKeyUploaded, position: int) -> None:
     open_row(
         conn,
@@ -145,18 +164,18 @@ def _ssh_uploaded(conn: Connection, event: UserKeyring.SSHPublicKeyUploaded, pos
     )
 
 
-@handles(UserKeyring.SSHPublicKeyUpdated, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SSHPublicKeyUpdated", batched=True)
 def _ssh_updated(conn: Connection, event: UserKeyring.SSHPublicKeyUpdated, position: int) -> None:
     key = {"keyring_uuid": str(event.originator_id), "ssh_public_key_id": event.key_id}
     replace_row(conn, SSH_PUBLIC_KEYS, position, key, status=event.status)
 
 
-@handles(UserKeyring.SSHPublicKeyDeleted, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SSHPublicKeyDeleted", batched=True)
 def _ssh_deleted(conn: Connection, event: UserKeyring.SSHPublicKeyDeleted, position: int) -> None:
     close_rows(conn, SSH_PUBLIC_KEYS, position, keyring_uuid=str(event.originator_id), ssh_public_key_id=event.key_id)
 
 
-@handles(UserKeyring.SigningCertificateUploaded, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SigningCertificateUploaded", batched=True)
 def _cert_uploaded(conn: Connection, event: UserKeyring.SigningCertificateUploaded, position: int) -> None:
     open_row(
         conn,
@@ -170,13 +189,13 @@ def _cert_uploaded(conn: Connection, event: UserKeyring.SigningCertificateUpload
     )
 
 
-@handles(UserKeyring.SigningCertificateUpdated, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SigningCertificateUpdated", batched=True)
 def _cert_updated(conn: Connection, event: UserKeyring.SigningCertificateUpdated, position: int) -> None:
     key = {"keyring_uuid": str(event.originator_id), "certificate_id": event.certificate_id}
     replace_row(conn, SIGNING_CERTIFICATES, position, key, status=event.status)
 
 
-@handles(UserKeyring.SigningCertificateDeleted, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.SigningCertificateDeleted", batched=True)
 def _cert_deleted(conn: Connection, event: UserKeyring.SigningCertificateDeleted, position: int) -> None:
     close_rows(
         conn,
@@ -203,6 +222,9 @@ def signing_certificates_of(conn: Connection, keyring_uuid: str) -> list[dict[st
 
 def root_has_signing_certificate(conn: Connection, account_id: str) -> bool:
     """Whether the account's root user has a signing certificate at the bound position."""
+    from iamledger.domain.accounts import Account
+    from iamledger.domain.user_keys import UserKeyring
+
     keyring = str(UserKeyring.create_id(Account.create_id(account_id)))
     table = SIGNING_CERTIFICATES
     query = select(func.count()).where(table.c.keyring_uuid == keyring, live(table))
@@ -212,13 +234,18 @@ def root_has_signing_certificate(conn: Connection, account_id: str) -> bool:
 # -- server certificates ---------------------------------------------------------------------------------------------
 
 
-@prefetches(ServerCertificate.Updated, ServerCertificate.Tagged, ServerCertificate.Untagged, ServerCertificate.Deleted)
+@prefetches(
+    "iamledger.domain.server_certificates:ServerCertificate.Updated",
+    "iamledger.domain.server_certificates:ServerCertificate.Tagged",
+    "iamledger.domain.server_certificates:ServerCertificate.Untagged",
+    "iamledger.domain.server_certificates:ServerCertificate.Deleted",
+)
 def _server_certificate_row(event: Any) -> list[tuple[Table, str, Any]]:
     entity = str(event.originator_id)
     return [(SERVER_CERTIFICATES, "entity_uuid", entity), (TAGS, "resource_uuid", entity)]
 
 
-@handles(ServerCertificate.Created, batched=True)
+@handles("iamledger.domain.server_certificates:ServerCertificate.Created", batched=True)
 def _server_certificate_created(conn: Connection, event: ServerCertificate.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -240,7 +267,7 @@ def _server_certificate_created(conn: Connection, event: ServerCertificate.Creat
     open_tags(conn, position, event.account_id, CERT_KIND, entity, event.tags)
 
 
-@handles(ServerCertificate.Updated, batched=True)
+@handles("iamledger.domain.server_certificates:ServerCertificate.Updated", batched=True)
 def _server_certificate_updated(conn: Connection, event: ServerCertificate.Updated, position: int) -> None:
     entity = str(event.originator_id)
     account = account_of(conn, entity, MATERIAL_TABLES)

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, select
 
-from iamledger.domain.federation import OIDC_KIND, SAML_KIND, OpenIDConnectProvider, SAMLProvider, provider_arn
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import current_row, open_row, replace_row
@@ -16,32 +15,39 @@ from iamledger.projections.views.principals import account_of, close_principal
 from iamledger.projections.views.tables import OIDC_PROVIDERS, SAML_PROVIDERS, TAGS
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
+if TYPE_CHECKING:
+    from iamledger.domain.federation import OpenIDConnectProvider, SAMLProvider
+
 PROVIDER_TABLES = (OIDC_PROVIDERS, SAML_PROVIDERS)
 
 
 @prefetches(
-    OpenIDConnectProvider.ClientIDAdded,
-    OpenIDConnectProvider.ClientIDRemoved,
-    OpenIDConnectProvider.ThumbprintsUpdated,
-    OpenIDConnectProvider.Tagged,
-    OpenIDConnectProvider.Deleted,
+    "iamledger.domain.federation:OpenIDConnectProvider.ClientIDAdded",
+    "iamledger.domain.federation:OpenIDConnectProvider.ClientIDRemoved",
+    "iamledger.domain.federation:OpenIDConnectProvider.ThumbprintsUpdated",
+    "iamledger.domain.federation:OpenIDConnectProvider.Tagged",
+    "iamledger.domain.federation:OpenIDConnectProvider.Deleted",
 )
 def _oidc_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(OIDC_PROVIDERS, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(SAMLProvider.MetadataUpdated, SAMLProvider.Tagged, SAMLProvider.Deleted)
+@prefetches(
+    "iamledger.domain.federation:SAMLProvider.MetadataUpdated",
+    "iamledger.domain.federation:SAMLProvider.Tagged",
+    "iamledger.domain.federation:SAMLProvider.Deleted",
+)
 def _saml_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(SAML_PROVIDERS, "entity_uuid", str(event.originator_id))]
 
 
 @prefetches(
-    OpenIDConnectProvider.Tagged,
-    OpenIDConnectProvider.Untagged,
-    OpenIDConnectProvider.Deleted,
-    SAMLProvider.Tagged,
-    SAMLProvider.Untagged,
-    SAMLProvider.Deleted,
+    "iamledger.domain.federation:OpenIDConnectProvider.Tagged",
+    "iamledger.domain.federation:OpenIDConnectProvider.Untagged",
+    "iamledger.domain.federation:OpenIDConnectProvider.Deleted",
+    "iamledger.domain.federation:SAMLProvider.Tagged",
+    "iamledger.domain.federation:SAMLProvider.Untagged",
+    "iamledger.domain.federation:SAMLProvider.Deleted",
 )
 def _tags(event: Any) -> list[tuple[Table, str, Any]]:
     return [(TAGS, "resource_uuid", str(event.originator_id))]
@@ -50,8 +56,10 @@ def _tags(event: Any) -> list[tuple[Table, str, Any]]:
 # -- OpenID Connect ---------------------------------------------------------------------------------------------------
 
 
-@handles(OpenIDConnectProvider.Created, batched=True)
+@handles("iamledger.domain.federation:OpenIDConnectProvider.Created", batched=True)
 def _oidc_created(conn: Connection, event: OpenIDConnectProvider.Created, position: int) -> None:
+    from iamledger.domain.federation import OIDC_KIND, provider_arn
+
     entity = str(event.originator_id)
     open_row(
         conn,
@@ -75,8 +83,14 @@ def _oidc_lists(conn: Connection, entity: str) -> tuple[list[str], list[str]]:
     return list(json.loads(row["client_ids"])), list(json.loads(row["thumbprints"]))
 
 
-@handles(OpenIDConnectProvider.ClientIDAdded, OpenIDConnectProvider.ClientIDRemoved, batched=True)
+@handles(
+    "iamledger.domain.federation:OpenIDConnectProvider.ClientIDAdded",
+    "iamledger.domain.federation:OpenIDConnectProvider.ClientIDRemoved",
+    batched=True,
+)
 def _oidc_client_ids(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.federation import OpenIDConnectProvider
+
     entity = str(event.originator_id)
     client_ids, _ = _oidc_lists(conn, entity)
     if isinstance(event, OpenIDConnectProvider.ClientIDAdded):
@@ -86,7 +100,7 @@ def _oidc_client_ids(conn: Connection, event: Any, position: int) -> None:
     replace_row(conn, OIDC_PROVIDERS, position, {"entity_uuid": entity}, client_ids=json.dumps(client_ids))
 
 
-@handles(OpenIDConnectProvider.ThumbprintsUpdated, batched=True)
+@handles("iamledger.domain.federation:OpenIDConnectProvider.ThumbprintsUpdated", batched=True)
 def _oidc_thumbprints(conn: Connection, event: OpenIDConnectProvider.ThumbprintsUpdated, position: int) -> None:
     entity = str(event.originator_id)
     replace_row(conn, OIDC_PROVIDERS, position, {"entity_uuid": entity}, thumbprints=json.dumps(event.thumbprints))
@@ -95,8 +109,10 @@ def _oidc_thumbprints(conn: Connection, event: OpenIDConnectProvider.Thumbprints
 # -- SAML -------------------------------------------------------------------------------------------------------------
 
 
-@handles(SAMLProvider.Created, batched=True)
+@handles("iamledger.domain.federation:SAMLProvider.Created", batched=True)
 def _saml_created(conn: Connection, event: SAMLProvider.Created, position: int) -> None:
+    from iamledger.domain.federation import SAML_KIND, provider_arn
+
     entity = str(event.originator_id)
     open_row(
         conn,
@@ -113,7 +129,7 @@ def _saml_created(conn: Connection, event: SAMLProvider.Created, position: int) 
     open_tags(conn, position, event.account_id, SAML_KIND, entity, event.tags)
 
 
-@handles(SAMLProvider.MetadataUpdated, batched=True)
+@handles("iamledger.domain.federation:SAMLProvider.MetadataUpdated", batched=True)
 def _saml_updated(conn: Connection, event: SAMLProvider.MetadataUpdated, position: int) -> None:
     replace_row(
         conn,
@@ -128,20 +144,38 @@ def _saml_updated(conn: Connection, event: SAMLProvider.MetadataUpdated, positio
 # -- both -------------------------------------------------------------------------------------------------------------
 
 
-@handles(OpenIDConnectProvider.Tagged, SAMLProvider.Tagged, batched=True)
+@handles(
+    "iamledger.domain.federation:OpenIDConnectProvider.Tagged",
+    "iamledger.domain.federation:SAMLProvider.Tagged",
+    batched=True,
+)
 def _tagged(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.federation import OIDC_KIND, SAML_KIND, OpenIDConnectProvider
+
     kind = OIDC_KIND if isinstance(event, OpenIDConnectProvider.Tagged) else SAML_KIND
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id), PROVIDER_TABLES), kind)
 
 
-@handles(OpenIDConnectProvider.Untagged, SAMLProvider.Untagged, batched=True)
+@handles(
+    "iamledger.domain.federation:OpenIDConnectProvider.Untagged",
+    "iamledger.domain.federation:SAMLProvider.Untagged",
+    batched=True,
+)
 def _untagged(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.federation import OIDC_KIND, SAML_KIND, OpenIDConnectProvider
+
     kind = OIDC_KIND if isinstance(event, OpenIDConnectProvider.Untagged) else SAML_KIND
     untag_entity(conn, event, position, kind)
 
 
-@handles(OpenIDConnectProvider.Deleted, SAMLProvider.Deleted, batched=True)
+@handles(
+    "iamledger.domain.federation:OpenIDConnectProvider.Deleted",
+    "iamledger.domain.federation:SAMLProvider.Deleted",
+    batched=True,
+)
 def _deleted(conn: Connection, event: Any, position: int) -> None:
+    from iamledger.domain.federation import OpenIDConnectProvider
+
     table = OIDC_PROVIDERS if isinstance(event, OpenIDConnectProvider.Deleted) else SAML_PROVIDERS
     close_principal(conn, table, str(event.originator_id), position)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
 
 from iamledger.domain.arns import iam_arn
-from iamledger.domain.groups import Group
 from iamledger.domain.names import name_key
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import execute_prepared, live
@@ -21,18 +20,21 @@ from iamledger.projections.views.principals import (
 )
 from iamledger.projections.views.tables import GROUP_MEMBERS, GROUPS, USERS
 
+if TYPE_CHECKING:
+    from iamledger.domain.groups import Group
 
-@prefetches(Group.Updated, Group.Deleted)
+
+@prefetches("iamledger.domain.groups:Group.Updated", "iamledger.domain.groups:Group.Deleted")
 def _group_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(GROUPS, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(Group.Deleted)
+@prefetches("iamledger.domain.groups:Group.Deleted")
 def _members(event: Any) -> list[tuple[Table, str, Any]]:
     return [(GROUP_MEMBERS, "group_uuid", str(event.originator_id)), *hanging_rows(event)]
 
 
-@handles(Group.Created, batched=True)
+@handles("iamledger.domain.groups:Group.Created", batched=True)
 def _created(conn: Connection, event: Group.Created, position: int) -> None:
     open_row(
         conn,
@@ -49,12 +51,12 @@ def _created(conn: Connection, event: Group.Created, position: int) -> None:
     )
 
 
-@handles(Group.Updated, batched=True)
+@handles("iamledger.domain.groups:Group.Updated", batched=True)
 def _updated(conn: Connection, event: Group.Updated, position: int) -> None:
     rename_principal(conn, GROUPS, "group", event, position, "group_name", event.group_name)
 
 
-@handles(Group.Deleted, batched=True)
+@handles("iamledger.domain.groups:Group.Deleted", batched=True)
 def _deleted(conn: Connection, event: Group.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_principal(conn, GROUPS, entity, position)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import iam_arn
-from iamledger.domain.instance_profiles import InstanceProfile
 from iamledger.domain.names import name_key
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import live
@@ -16,25 +15,39 @@ from iamledger.projections.views.principals import account_of, close_principal, 
 from iamledger.projections.views.tables import INSTANCE_PROFILE_ROLES, INSTANCE_PROFILES, ROLES, TAGS
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
+if TYPE_CHECKING:
+    from iamledger.domain.instance_profiles import InstanceProfile
+
 KIND = "instance-profile"
 
 
-@prefetches(InstanceProfile.RoleAdded, InstanceProfile.Tagged, InstanceProfile.Deleted)
+@prefetches(
+    "iamledger.domain.instance_profiles:InstanceProfile.RoleAdded",
+    "iamledger.domain.instance_profiles:InstanceProfile.Tagged",
+    "iamledger.domain.instance_profiles:InstanceProfile.Deleted",
+)
 def _profile_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(INSTANCE_PROFILES, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(InstanceProfile.RoleRemoved, InstanceProfile.Deleted)
+@prefetches(
+    "iamledger.domain.instance_profiles:InstanceProfile.RoleRemoved",
+    "iamledger.domain.instance_profiles:InstanceProfile.Deleted",
+)
 def _profile_roles(event: Any) -> list[tuple[Table, str, Any]]:
     return [(INSTANCE_PROFILE_ROLES, "instance_profile_uuid", str(event.originator_id))]
 
 
-@prefetches(InstanceProfile.Tagged, InstanceProfile.Untagged, InstanceProfile.Deleted)
+@prefetches(
+    "iamledger.domain.instance_profiles:InstanceProfile.Tagged",
+    "iamledger.domain.instance_profiles:InstanceProfile.Untagged",
+    "iamledger.domain.instance_profiles:InstanceProfile.Deleted",
+)
 def _tags(event: Any) -> list[tuple[Table, str, Any]]:
     return [(TAGS, "resource_uuid", str(event.originator_id))]
 
 
-@handles(InstanceProfile.Created, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.Created", batched=True)
 def _created(conn: Connection, event: InstanceProfile.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -53,7 +66,7 @@ def _created(conn: Connection, event: InstanceProfile.Created, position: int) ->
     open_tags(conn, position, event.account_id, KIND, entity, event.tags)
 
 
-@handles(InstanceProfile.RoleAdded, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.RoleAdded", batched=True)
 def _role_added(conn: Connection, event: InstanceProfile.RoleAdded, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -66,7 +79,7 @@ def _role_added(conn: Connection, event: InstanceProfile.RoleAdded, position: in
     )
 
 
-@handles(InstanceProfile.RoleRemoved, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.RoleRemoved", batched=True)
 def _role_removed(conn: Connection, event: InstanceProfile.RoleRemoved, position: int) -> None:
     close_rows(
         conn,
@@ -77,17 +90,17 @@ def _role_removed(conn: Connection, event: InstanceProfile.RoleRemoved, position
     )
 
 
-@handles(InstanceProfile.Tagged, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.Tagged", batched=True)
 def _tagged(conn: Connection, event: InstanceProfile.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), KIND)
 
 
-@handles(InstanceProfile.Untagged, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.Untagged", batched=True)
 def _untagged(conn: Connection, event: InstanceProfile.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(InstanceProfile.Deleted, batched=True)
+@handles("iamledger.domain.instance_profiles:InstanceProfile.Deleted", batched=True)
 def _deleted(conn: Connection, event: InstanceProfile.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_principal(conn, INSTANCE_PROFILES, entity, position)

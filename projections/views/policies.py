@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Executable, Table, bindparam, func, select
 
 from iamledger.domain.names import name_key
-from iamledger.domain.policies import ManagedPolicy
 from iamledger.projections.access.permissions import close_services, open_services
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import execute_prepared, live
@@ -28,31 +27,38 @@ from iamledger.projections.views.tables import (
 )
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
+if TYPE_CHECKING:
+    from iamledger.domain.policies import ManagedPolicy
+
 KIND = "policy"
 
 
 @prefetches(
-    ManagedPolicy.VersionCreated,
-    ManagedPolicy.DefaultVersionSet,
-    ManagedPolicy.Tagged,
-    ManagedPolicy.Deleted,
+    "iamledger.domain.policies:ManagedPolicy.VersionCreated",
+    "iamledger.domain.policies:ManagedPolicy.DefaultVersionSet",
+    "iamledger.domain.policies:ManagedPolicy.Tagged",
+    "iamledger.domain.policies:ManagedPolicy.Deleted",
 )
 def _policy_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(POLICIES, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(ManagedPolicy.VersionDeleted, ManagedPolicy.Deleted)
+@prefetches("iamledger.domain.policies:ManagedPolicy.VersionDeleted", "iamledger.domain.policies:ManagedPolicy.Deleted")
 def _versions(event: Any) -> list[tuple[Table, str, Any]]:
     entity = str(event.originator_id)
     return [(POLICY_VERSIONS, "policy_uuid", entity), (POLICY_SERVICES, "owner_uuid", entity)]
 
 
-@prefetches(ManagedPolicy.Tagged, ManagedPolicy.Untagged, ManagedPolicy.Deleted)
+@prefetches(
+    "iamledger.domain.policies:ManagedPolicy.Tagged",
+    "iamledger.domain.policies:ManagedPolicy.Untagged",
+    "iamledger.domain.policies:ManagedPolicy.Deleted",
+)
 def _tags(event: Any) -> list[tuple[Table, str, Any]]:
     return [(TAGS, "resource_uuid", str(event.originator_id))]
 
 
-@handles(ManagedPolicy.Created, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.Created", batched=True)
 def _created(conn: Connection, event: ManagedPolicy.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -92,7 +98,7 @@ def _open_version(
     )
 
 
-@handles(ManagedPolicy.VersionCreated, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.VersionCreated", batched=True)
 def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, position: int) -> None:
     entity = str(event.originator_id)
     created = event.create_date or event.timestamp
@@ -103,29 +109,29 @@ def _version_created(conn: Connection, event: ManagedPolicy.VersionCreated, posi
         replace_row(conn, POLICIES, position, {"entity_uuid": entity}, **changes)
 
 
-@handles(ManagedPolicy.DefaultVersionSet, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.DefaultVersionSet", batched=True)
 def _default_set(conn: Connection, event: ManagedPolicy.DefaultVersionSet, position: int) -> None:
     changes = {"default_version_id": event.version_id, "update_date": event.update_date or event.timestamp}
     replace_row(conn, POLICIES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 
-@handles(ManagedPolicy.VersionDeleted, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.VersionDeleted", batched=True)
 def _version_deleted(conn: Connection, event: ManagedPolicy.VersionDeleted, position: int) -> None:
     close_rows(conn, POLICY_VERSIONS, position, policy_uuid=str(event.originator_id), version_id=event.version_id)
     close_services(conn, position, str(event.originator_id), event.version_id)
 
 
-@handles(ManagedPolicy.Tagged, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.Tagged", batched=True)
 def _tagged(conn: Connection, event: ManagedPolicy.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id), (POLICIES,)), KIND)
 
 
-@handles(ManagedPolicy.Untagged, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.Untagged", batched=True)
 def _untagged(conn: Connection, event: ManagedPolicy.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(ManagedPolicy.Deleted, batched=True)
+@handles("iamledger.domain.policies:ManagedPolicy.Deleted", batched=True)
 def _deleted(conn: Connection, event: ManagedPolicy.Deleted, position: int) -> None:
     entity = str(event.originator_id)
     close_rows(conn, POLICIES, position, entity_uuid=entity)

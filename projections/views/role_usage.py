@@ -3,23 +3,25 @@ last use before that moment)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Executable, Table, bindparam, select
 
-from iamledger.domain.roles import Role
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import execute_prepared, live
 from iamledger.projections.engine.temporal_rows import close_rows, open_row
 from iamledger.projections.views.tables import ROLE_LAST_USED
 
+if TYPE_CHECKING:
+    from iamledger.domain.roles import Role
 
-@prefetches(Role.LastUsed, Role.Deleted)
+
+@prefetches("iamledger.domain.roles:Role.LastUsed", "iamledger.domain.roles:Role.Deleted")
 def _last_use(event: Any) -> list[tuple[Table, str, Any]]:
     return [(ROLE_LAST_USED, "entity_uuid", str(event.originator_id))]
 
 
-@handles(Role.LastUsed, batched=True)
+@handles("iamledger.domain.roles:Role.LastUsed", batched=True)
 def _used(conn: Connection, event: Role.LastUsed, position: int) -> None:
     entity = str(event.originator_id)
     close_rows(conn, ROLE_LAST_USED, position, entity_uuid=entity)
@@ -28,7 +30,7 @@ def _used(conn: Connection, event: Role.LastUsed, position: int) -> None:
     )
 
 
-@handles(Role.Deleted, batched=True)
+@handles("iamledger.domain.roles:Role.Deleted", batched=True)
 def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
     close_rows(conn, ROLE_LAST_USED, position, entity_uuid=str(event.originator_id))
 

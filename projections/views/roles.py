@@ -7,13 +7,12 @@ instance profiles hold a role is recorded from the profile's events
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
-from iamledger.domain.roles import Role
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import open_row, replace_row
@@ -28,30 +27,33 @@ from iamledger.projections.views.principals import (
 from iamledger.projections.views.tables import ROLES, TAGS
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
+if TYPE_CHECKING:
+    from iamledger.domain.roles import Role
+
 KIND = "role"
 
 
 @prefetches(
-    Role.Updated,
-    Role.AssumeRolePolicyUpdated,
-    Role.PermissionsBoundaryPut,
-    Role.PermissionsBoundaryDeleted,
-    Role.Tagged,
-    Role.Deleted,
+    "iamledger.domain.roles:Role.Updated",
+    "iamledger.domain.roles:Role.AssumeRolePolicyUpdated",
+    "iamledger.domain.roles:Role.PermissionsBoundaryPut",
+    "iamledger.domain.roles:Role.PermissionsBoundaryDeleted",
+    "iamledger.domain.roles:Role.Tagged",
+    "iamledger.domain.roles:Role.Deleted",
 )
 def _role_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(ROLES, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(Role.Tagged, Role.Untagged)
+@prefetches("iamledger.domain.roles:Role.Tagged", "iamledger.domain.roles:Role.Untagged")
 def _tags(event: Any) -> list[tuple[Table, str, Any]]:
     return [(TAGS, "resource_uuid", str(event.originator_id))]
 
 
-prefetches(Role.Deleted)(hanging_rows)
+prefetches("iamledger.domain.roles:Role.Deleted")(hanging_rows)
 
 
-@handles(Role.Created, batched=True)
+@handles("iamledger.domain.roles:Role.Created", batched=True)
 def _created(conn: Connection, event: Role.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -79,37 +81,37 @@ def _change(conn: Connection, event: Any, position: int, **changes: Any) -> None
     replace_row(conn, ROLES, position, {"entity_uuid": str(event.originator_id)}, **changes)
 
 
-@handles(Role.Updated, batched=True)
+@handles("iamledger.domain.roles:Role.Updated", batched=True)
 def _updated(conn: Connection, event: Role.Updated, position: int) -> None:
     _change(conn, event, position, description=event.description, max_session_duration=event.max_session_duration)
 
 
-@handles(Role.AssumeRolePolicyUpdated, batched=True)
+@handles("iamledger.domain.roles:Role.AssumeRolePolicyUpdated", batched=True)
 def _trust_updated(conn: Connection, event: Role.AssumeRolePolicyUpdated, position: int) -> None:
     _change(conn, event, position, trust_policy=event.policy_document)
 
 
-@handles(Role.PermissionsBoundaryPut, batched=True)
+@handles("iamledger.domain.roles:Role.PermissionsBoundaryPut", batched=True)
 def _boundary_put(conn: Connection, event: Role.PermissionsBoundaryPut, position: int) -> None:
     _change(conn, event, position, boundary_arn=event.policy_arn)
 
 
-@handles(Role.PermissionsBoundaryDeleted, batched=True)
+@handles("iamledger.domain.roles:Role.PermissionsBoundaryDeleted", batched=True)
 def _boundary_deleted(conn: Connection, event: Role.PermissionsBoundaryDeleted, position: int) -> None:
     _change(conn, event, position, boundary_arn=None)
 
 
-@handles(Role.Tagged, batched=True)
+@handles("iamledger.domain.roles:Role.Tagged", batched=True)
 def _tagged(conn: Connection, event: Role.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), KIND)
 
 
-@handles(Role.Untagged, batched=True)
+@handles("iamledger.domain.roles:Role.Untagged", batched=True)
 def _untagged(conn: Connection, event: Role.Untagged, position: int) -> None:
     untag_entity(conn, event, position, KIND)
 
 
-@handles(Role.Deleted, batched=True)
+@handles("iamledger.domain.roles:Role.Deleted", batched=True)
 def _deleted(conn: Connection, event: Role.Deleted, position: int) -> None:
     close_principal(conn, ROLES, str(event.originator_id), position)
 

@@ -4,18 +4,20 @@ in no event and no view: only their hashes, in the credential vault."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from iamledger.domain.user_keys import UserKeyring
 from iamledger.projections.engine.registry import handles
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import close_rows, open_row, replace_row
 from iamledger.projections.views.tables import SERVICE_CREDENTIALS
 
+if TYPE_CHECKING:
+    from iamledger.domain.user_keys import UserKeyring
 
-@handles(UserKeyring.ServiceCredentialCreated, batched=True)
+
+@handles("iamledger.domain.user_keys:UserKeyring.ServiceCredentialCreated", batched=True)
 def _created(conn: Connection, event: UserKeyring.ServiceCredentialCreated, position: int) -> None:
     open_row(
         conn,
@@ -34,13 +36,13 @@ def _created(conn: Connection, event: UserKeyring.ServiceCredentialCreated, posi
     )
 
 
-@handles(UserKeyring.ServiceCredentialUpdated, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.ServiceCredentialUpdated", batched=True)
 def _updated(conn: Connection, event: UserKeyring.ServiceCredentialUpdated, position: int) -> None:
     key = {"keyring_uuid": str(event.originator_id), "credential_id": event.credential_id}
     replace_row(conn, SERVICE_CREDENTIALS, position, key, status=event.status)
 
 
-@handles(UserKeyring.ServiceCredentialDeleted, batched=True)
+@handles("iamledger.domain.user_keys:UserKeyring.ServiceCredentialDeleted", batched=True)
 def _deleted(conn: Connection, event: UserKeyring.ServiceCredentialDeleted, position: int) -> None:
     close_rows(
         conn, SERVICE_CREDENTIALS, position, keyring_uuid=str(event.originator_id), credential_id=event.credential_id

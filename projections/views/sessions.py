@@ -4,22 +4,26 @@ its session token."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession, assumed_role_arn, federated_user_arn
 from iamledger.projections.engine.registry import handles
 from iamledger.projections.engine.temporal import live
 from iamledger.projections.engine.temporal_rows import open_row
 from iamledger.projections.views.tables import ACCESS_KEYS
 
-SessionIssued = RoleSession.RoleAssumed | UserSession.SessionTokenIssued | FederatedSession.FederationTokenIssued
+if TYPE_CHECKING:
+    from iamledger.domain.sessions import FederatedSession, RoleSession, UserSession
+
+    SessionIssued = RoleSession.RoleAssumed | UserSession.SessionTokenIssued | FederatedSession.FederationTokenIssued
 
 
 def _owner_arn(event: SessionIssued) -> str:
     """Whom the session's key acts as: the assumed role's session, the federated user, or the user (or root user)
     that called GetSessionToken."""
+    from iamledger.domain.sessions import FederatedSession, RoleSession, assumed_role_arn, federated_user_arn
+
     if isinstance(event, RoleSession.RoleAssumed):
         return assumed_role_arn(event.account_id, event.role_name, event.session_name)
     if isinstance(event, FederatedSession.FederationTokenIssued):
@@ -27,7 +31,12 @@ def _owner_arn(event: SessionIssued) -> str:
     return event.principal_arn
 
 
-@handles(RoleSession.RoleAssumed, UserSession.SessionTokenIssued, FederatedSession.FederationTokenIssued, batched=True)
+@handles(
+    "iamledger.domain.sessions:RoleSession.RoleAssumed",
+    "iamledger.domain.sessions:UserSession.SessionTokenIssued",
+    "iamledger.domain.sessions:FederatedSession.FederationTokenIssued",
+    batched=True,
+)
 def _session_issued(conn: Connection, event: SessionIssued, position: int) -> None:
     open_row(
         conn,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Executable, Table, and_, bindparam, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
-from iamledger.domain.users import User
 from iamledger.projections.engine.registry import handles, prefetches
 from iamledger.projections.engine.temporal import execute_prepared, live
 from iamledger.projections.engine.temporal_rows import close_rows, open_row, replace_row
@@ -23,38 +22,41 @@ from iamledger.projections.views.principals import (
 from iamledger.projections.views.tables import GROUP_MEMBERS, GROUPS, LOGIN_PROFILES, TAGS, USERS
 from iamledger.projections.views.tags import open_tags, tag_entity, untag_entity
 
+if TYPE_CHECKING:
+    from iamledger.domain.users import User
+
 
 @prefetches(
-    User.Updated,
-    User.PermissionsBoundaryPut,
-    User.PermissionsBoundaryDeleted,
-    User.AddedToGroup,
-    User.Tagged,
-    User.Deleted,
+    "iamledger.domain.users:User.Updated",
+    "iamledger.domain.users:User.PermissionsBoundaryPut",
+    "iamledger.domain.users:User.PermissionsBoundaryDeleted",
+    "iamledger.domain.users:User.AddedToGroup",
+    "iamledger.domain.users:User.Tagged",
+    "iamledger.domain.users:User.Deleted",
 )
 def _user_row(event: Any) -> list[tuple[Table, str, Any]]:
     return [(USERS, "entity_uuid", str(event.originator_id))]
 
 
-@prefetches(User.RemovedFromGroup)
+@prefetches("iamledger.domain.users:User.RemovedFromGroup")
 def _memberships(event: Any) -> list[tuple[Table, str, Any]]:
     return [(GROUP_MEMBERS, "user_uuid", str(event.originator_id))]
 
 
-@prefetches(User.Tagged, User.Untagged)
+@prefetches("iamledger.domain.users:User.Tagged", "iamledger.domain.users:User.Untagged")
 def _tags(event: Any) -> list[tuple[Table, str, Any]]:
     return [(TAGS, "resource_uuid", str(event.originator_id))]
 
 
-prefetches(User.Deleted)(hanging_rows)
+prefetches("iamledger.domain.users:User.Deleted")(hanging_rows)
 
 
-@prefetches(User.LoginProfileDeleted, User.Deleted)
+@prefetches("iamledger.domain.users:User.LoginProfileDeleted", "iamledger.domain.users:User.Deleted")
 def _login_profile(event: Any) -> list[tuple[Table, str, Any]]:
     return [(LOGIN_PROFILES, "user_uuid", str(event.originator_id))]
 
 
-@handles(User.Created, batched=True)
+@handles("iamledger.domain.users:User.Created", batched=True)
 def _created(conn: Connection, event: User.Created, position: int) -> None:
     entity = str(event.originator_id)
     open_row(
@@ -75,22 +77,22 @@ def _created(conn: Connection, event: User.Created, position: int) -> None:
     open_tags(conn, position, event.account_id, "user", entity, event.tags)
 
 
-@handles(User.Updated, batched=True)
+@handles("iamledger.domain.users:User.Updated", batched=True)
 def _updated(conn: Connection, event: User.Updated, position: int) -> None:
     rename_principal(conn, USERS, "user", event, position, "user_name", event.user_name)
 
 
-@handles(User.PermissionsBoundaryPut, batched=True)
+@handles("iamledger.domain.users:User.PermissionsBoundaryPut", batched=True)
 def _boundary_put(conn: Connection, event: User.PermissionsBoundaryPut, position: int) -> None:
     replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=event.policy_arn)
 
 
-@handles(User.PermissionsBoundaryDeleted, batched=True)
+@handles("iamledger.domain.users:User.PermissionsBoundaryDeleted", batched=True)
 def _boundary_deleted(conn: Connection, event: User.PermissionsBoundaryDeleted, position: int) -> None:
     replace_row(conn, USERS, position, {"entity_uuid": str(event.originator_id)}, boundary_arn=None)
 
 
-@handles(User.AddedToGroup, batched=True)
+@handles("iamledger.domain.users:User.AddedToGroup", batched=True)
 def _joined(conn: Connection, event: User.AddedToGroup, position: int) -> None:
     open_row(
         conn,
@@ -102,32 +104,32 @@ def _joined(conn: Connection, event: User.AddedToGroup, position: int) -> None:
     )
 
 
-@handles(User.RemovedFromGroup, batched=True)
+@handles("iamledger.domain.users:User.RemovedFromGroup", batched=True)
 def _left(conn: Connection, event: User.RemovedFromGroup, position: int) -> None:
     close_rows(conn, GROUP_MEMBERS, position, group_uuid=str(event.group_id), user_uuid=str(event.originator_id))
 
 
-@handles(User.Tagged, batched=True)
+@handles("iamledger.domain.users:User.Tagged", batched=True)
 def _tagged(conn: Connection, event: User.Tagged, position: int) -> None:
     tag_entity(conn, event, position, account_of(conn, str(event.originator_id)), "user")
 
 
-@handles(User.Untagged, batched=True)
+@handles("iamledger.domain.users:User.Untagged", batched=True)
 def _untagged(conn: Connection, event: User.Untagged, position: int) -> None:
     untag_entity(conn, event, position, "user")
 
 
-@handles(User.LoginProfileCreated, batched=True)
+@handles("iamledger.domain.users:User.LoginProfileCreated", batched=True)
 def _login_profile_created(conn: Connection, event: User.LoginProfileCreated, position: int) -> None:
     open_row(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id), create_date=event.timestamp)
 
 
-@handles(User.LoginProfileDeleted, batched=True)
+@handles("iamledger.domain.users:User.LoginProfileDeleted", batched=True)
 def _login_profile_deleted(conn: Connection, event: User.LoginProfileDeleted, position: int) -> None:
     close_rows(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id))
 
 
-@handles(User.Deleted, batched=True)
+@handles("iamledger.domain.users:User.Deleted", batched=True)
 def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
     close_principal(conn, USERS, str(event.originator_id), position)
     close_rows(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id))
