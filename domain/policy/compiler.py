@@ -64,6 +64,12 @@ class CompiledStatement:
     start: Position | None
     end: Position | None
 
+    @property
+    def any_resource(self) -> bool:
+        """Whether the statement covers every resource (``Resource: "*"``, or no resource element), so that what it
+        decides does not depend on the resource asked about."""
+        return self.resource is None or self.resource is _always
+
 
 @dataclass(frozen=True)
 class CompiledPolicy:

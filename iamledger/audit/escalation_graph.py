@@ -118,7 +118,7 @@ class EscalationGraph:
     _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
     _group_policies: dict[str, list[EffectivePolicy]] = field(default_factory=dict)
     _admin_by_policies: dict[tuple[int, ...], bool] = field(default_factory=dict)
-    _holders_of: dict[str, set[str]] = field(default_factory=dict)
+    _resource_dependent: dict[tuple[Any, ...], bool] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -188,11 +188,23 @@ class EscalationGraph:
         shared = None if trust is not None else shared_decision_key(subject, action.lower())
         if shared is None:
             return Grant(action, resource, self._evaluate(subject, action, resource, extra, trust), subject, trust)
-        key = (action, resource, repr(sorted((extra or {}).items())), *shared)
+        asked = resource if self._reads_resource(subject, action.lower(), shared) else "*"
+        key = (action, asked, repr(sorted((extra or {}).items())), *shared)
         decision = self._decisions.get(key)
         if decision is None:
             decision = self._decisions[key] = self._evaluate(subject, action, resource, extra, None)
         return Grant(action, resource, decision, subject)
+
+    def _reads_resource(self, subject: Subject, action: str, shared: tuple[int, ...]) -> bool:
+        """Whether a statement of the subject's that can match ``action`` names resources: if none does, the
+        decision is the same on every resource (asking about every user of the account is then one decision)."""
+        key = (action, *shared)
+        found = self._resource_dependent.get(key)
+        if found is None:
+            parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+            statements = (st for applied in parts for st in applied.policy.statements_for(action))
+            found = self._resource_dependent[key] = not all(st.any_resource for st in statements)
+        return found
 
     def _evaluate(
         self,
@@ -285,18 +297,14 @@ class EscalationGraph:
         return found
 
     def _holds(self, technique: Technique, subject: Subject) -> bool:
-        """Whether ``subject`` holds, for every action of ``technique``, a policy that can allow it (or, for
-        ``sts:AssumeRole``, may be admitted by a trust policy alone: the decision tells)."""
+        """Whether ``subject`` holds, for every action of ``technique``, an allowing statement that can match it
+        (or, for ``sts:AssumeRole``, may be admitted by a trust policy alone): the decisions then tell."""
         if technique.precondition == "trust":
             return True
-        uuid = str(subject.row["entity_uuid"])
-        for requirement in technique.requires:
-            if requirement.action not in self._holders_of:
-                users, roles = _holders(self.conn, self.account_id, requirement.action)
-                self._holders_of[requirement.action] = users | roles
-            if uuid not in self._holders_of[requirement.action]:
-                return False
-        return True
+        return all(
+            any(st.allow for applied in subject.identity for st in applied.policy.statements_for(r.action.lower()))
+            for r in technique.requires
+        )
 
     def _edges_of(self, technique: Technique, subject: Subject) -> list[Edge]:
         builder = _BUILDERS[technique.target]
