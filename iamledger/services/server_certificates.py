@@ -9,9 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection
 
 from iamledger.domain.errors import EntityAlreadyExistsError, NoSuchEntityError, TranslatedError
@@ -27,12 +25,16 @@ from iamledger.services.shapes import aws_datetime, tags_shape
 from iamledger.services.user_keys import malformed_certificate, parse_certificate
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from iamledger.domain.server_certificates import ServerCertificate
 
 KIND: Final = "server-certificate"  # ServerCertificate.kind (the domain module is imported where a command needs it)
 
 
 def _spki(key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     der: bytes = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return der
 
@@ -40,6 +42,8 @@ def _spki(key: Any) -> bytes:
 def check_key_pair(cert: x509.Certificate, private_key_pem: str) -> None:
     """``MalformedCertificate`` unless ``private_key_pem`` is an unencrypted PEM private key, ``KeyPairMismatch``
     unless it is the key of ``cert``'s public key. The key is only held for this check."""
+    from cryptography.hazmat.primitives import serialization
+
     try:
         key = serialization.load_pem_private_key(private_key_pem.strip().encode(), password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -55,6 +59,8 @@ def check_key_pair(cert: x509.Certificate, private_key_pem: str) -> None:
 
 def check_chain(chain: str) -> None:
     """``MalformedCertificate`` unless ``chain`` is one or more PEM certificates."""
+    from cryptography import x509
+
     if "-----BEGIN CERTIFICATE-----" not in chain:
         raise malformed_certificate("Unable to parse certificate chain. Please ensure the chain is in PEM format.")
     try:

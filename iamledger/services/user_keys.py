@@ -10,10 +10,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
@@ -28,6 +25,9 @@ from iamledger.services.paging import page
 from iamledger.services.shapes import aws_datetime
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     from iamledger.domain.user_keys import UserKeyring
     from iamledger.domain.users import User
 
@@ -71,6 +71,9 @@ def malformed_certificate(
 def parse_ssh_public_key(body: str) -> rsa.RSAPublicKey:
     """The RSA public key of ``body`` (OpenSSH ``ssh-rsa AAAA... [comment]`` or a PEM ``PUBLIC KEY``), refused in
     AWS's words when it is no RSA key of at least 2048 bits."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     text = body.strip()
     key: Any
     if text.startswith("-----BEGIN"):
@@ -97,6 +100,8 @@ def parse_ssh_public_key(body: str) -> rsa.RSAPublicKey:
 
 def ssh_fingerprint(key: rsa.RSAPublicKey) -> str:
     """The key's MD5 fingerprint as AWS shows it (``aa:bb:...``)."""
+    from cryptography.hazmat.primitives import serialization
+
     blob = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).split()[1]
     digest = hashlib.md5(base64.b64decode(blob), usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
@@ -104,6 +109,8 @@ def ssh_fingerprint(key: rsa.RSAPublicKey) -> str:
 
 def ssh_key_body(key: rsa.RSAPublicKey, encoding: str) -> str:
     """The key as ``GetSSHPublicKey`` returns it in ``encoding`` (``SSH`` or ``PEM``)."""
+    from cryptography.hazmat.primitives import serialization
+
     if encoding == "PEM":
         return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
@@ -111,6 +118,8 @@ def ssh_key_body(key: rsa.RSAPublicKey, encoding: str) -> str:
 
 def parse_certificate(body: str) -> x509.Certificate:
     """The X.509 certificate of a PEM ``body``; ``MalformedCertificate`` otherwise."""
+    from cryptography import x509
+
     if "-----BEGIN CERTIFICATE-----" not in body:
         raise malformed_certificate()
     try:
@@ -122,6 +131,8 @@ def parse_certificate(body: str) -> x509.Certificate:
 def certificate_id_of(cert: x509.Certificate) -> str:
     """A signing certificate's id: derived from the certificate (so one certificate has one id), 32 characters of
     upper-case base32 as AWS's ids look."""
+    from cryptography.hazmat.primitives import serialization
+
     digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
     return base64.b32encode(digest).decode()[:32]
 
