@@ -401,6 +401,18 @@ def test_a_path_that_opened_later_is_absent_before(iam):
     assert iam.who_can_escalate(At=before)["Techniques"] == []
 
 
+def test_the_account_root_is_admin_and_a_path_to_it_is_a_path_to_admin(iam):
+    _account(iam, [_admin_user])
+    iam.put_user_policy(UserName="mallory", PolicyName="p", PolicyDocument=_doc("iam:CreateAccessKey"))
+    root = f"arn:aws:iam::{ACCOUNT_ID}:root"
+    answer = iam.escalation_paths(PrincipalArn=root)
+    assert (answer["IsAdmin"], answer["Paths"]) == (True, [])
+    to_root = iam.escalation_paths(PrincipalArn=_arn("user", "mallory"), To=root)
+    assert _texts(to_root) == _texts(iam.escalation_paths(PrincipalArn=_arn("user", "mallory")))
+    assert _texts(to_root) == ["mallory -[iam:CreateAccessKey]-> boss"]
+    assert iam.who_can_escalate(To=root)["Techniques"] == iam.who_can_escalate()["Techniques"]
+
+
 def test_bad_input_is_refused(iam):
     _account(iam, [])
     with pytest.raises(IdentityStoreError, match="MaxDepth"):

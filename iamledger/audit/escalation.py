@@ -69,6 +69,17 @@ def _goals(graph: EscalationGraph, to: str) -> set[str]:
     return {ADMIN, *graph.admins} if to == ADMIN else {to}
 
 
+def _root_of(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def _goal(to: str | None, account_id: str) -> str:
+    """``admin`` or a principal's ARN; the account's root user holds every permission, so asking for a path to it
+    is asking for a path to ``admin``."""
+    goal = _check_to(to)
+    return ADMIN if goal == _root_of(account_id) else goal
+
+
 class _Describer:
     """Hops as answers show them, with the events behind each statement (read once per answer)."""
 
@@ -171,8 +182,13 @@ def escalation_paths(
     is admin-equivalent itself."""
     account_id = store.current_account_id()
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
-    depth, goal = _check_depth(MaxDepth), _check_to(To)
+    depth, goal = _check_depth(MaxDepth), _goal(To, account_id)
     with _reading(store, At) as (conn, moment):
+        if PrincipalArn == _root_of(account_id):  # the root user: every permission, no path needed
+            return {"PrincipalArn": PrincipalArn, "To": goal, "MaxDepth": depth, "AsOf": describe_moment(moment)} | {
+                "IsAdmin": True,
+                "Paths": [],
+            }
         found = analysis.principal_at(conn, PrincipalArn)
         if found is None or found[0] not in {"user", "role"} or str(found[1]["account_id"]) != account_id:
             when = f"{moment.time.isoformat()} (position {moment.position})"
@@ -210,7 +226,7 @@ def who_can_escalate(
     shortest path by that technique; the admin-equivalent principals are listed apart."""
     account_id = store.current_account_id()
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
-    depth, goal = _check_depth(MaxDepth), _check_to(To)
+    depth, goal = _check_depth(MaxDepth), _goal(To, account_id)
     with _reading(store, At) as (conn, moment):
         graph = _graph(conn, account_id, moment)
         goals = _goals(graph, goal)
