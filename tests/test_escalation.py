@@ -413,6 +413,48 @@ def test_the_account_root_is_admin_and_a_path_to_it_is_a_path_to_admin(iam):
     assert iam.who_can_escalate(To=root)["Techniques"] == iam.who_can_escalate()["Techniques"]
 
 
+def test_cross_account_edges_need_both_sides_and_outside_accounts_are_trust_only(iam):
+    other, outside = "210987654321", "999988887777"
+    iam.create_role(
+        RoleName="shared",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"}, "Action": "sts:AssumeRole"},
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": outside},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"sts:ExternalId": "x"}},
+                    },
+                ],
+            }
+        ),
+    )
+    iam.attach_role_policy(RoleName="shared", PolicyArn=ADMIN_POLICY)
+    iam.create_account(other)
+    root = AuditContext(actor=f"arn:aws:iam::{other}:root", request_id=AuditContext.new_request_id())
+    with bound_audit_context(root):
+        iam.create_user(UserName="carol")  # may assume roles anywhere: her account's policies allow it
+        iam.put_user_policy(UserName="carol", PolicyName="p", PolicyDocument=_doc("sts:AssumeRole"))
+        iam.create_user(UserName="dave")  # no policy: the trust policy alone does not let him in from another account
+    carol, dave = f"arn:aws:iam::{other}:user/carol", f"arn:aws:iam::{other}:user/dave"
+    paths = iam.escalation_paths(PrincipalArn=carol)
+    assert _texts(paths) == ["carol -[sts:AssumeRole]-> shared"]
+    hop = paths["Paths"][0]["Hops"][0]
+    assert (hop["To"], hop["CrossAccount"], "External" in hop) == (_arn("role", "shared"), True, False)
+    assert hop["TrustPolicy"]["RoleArn"] == _arn("role", "shared")
+    assert _texts(iam.escalation_paths(PrincipalArn=dave)) == []
+    found = iam.who_can_escalate()
+    assert found["Admins"] == [_arn("role", "shared")]
+    principals = {p["Arn"]: p["ShortestPath"] for t in found["Techniques"] for p in t["Principals"]}
+    assert principals[carol] == "carol -[sts:AssumeRole]-> shared"
+    assert dave not in principals
+    external = f"arn:aws:iam::{outside}:root"
+    assert principals[external] == f"{external} -[sts:AssumeRole]-> shared"
+
+
 def test_bad_input_is_refused(iam):
     _account(iam, [])
     with pytest.raises(IdentityStoreError, match="MaxDepth"):

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from iamledger import IdentityStore
 from iamledger.audit.escalation import simple_paths
-from iamledger.audit.escalation_graph import ADMIN, EscalationGraph
+from iamledger.audit.escalation_edges import ADMIN
+from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.moments import _reading
 from iamledger.audit.subjects import _all_subjects
 from iamledger.audit.techniques import catalogue

@@ -12,7 +12,8 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph, Grant
+from iamledger.audit.escalation_edges import ADMIN, Edge, Grant
+from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.escalation_timeline import GraphHistory, boundary, edge_key, opened_since
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
 from iamledger.audit.provenance import EventBook
@@ -132,6 +133,10 @@ class _Describer:
             hop["Via"] = edge.via
         if edge.granter is not None:
             hop["GrantedBy"] = edge.granter
+        if edge.target != ADMIN and edge.source.split(":")[4] != edge.target.split(":")[4]:
+            hop["CrossAccount"] = True
+        if edge.external:
+            hop["External"] = True  # an account outside the store: its own policies, unseen, decide who may
         hop["Conditional"] = edge.conditional
         if edge.conditional:
             hop["ConditionKeys"] = list(edge.condition_keys)
@@ -190,7 +195,7 @@ def escalation_paths(
                 "Paths": [],
             }
         found = analysis.principal_at(conn, PrincipalArn)
-        if found is None or found[0] not in {"user", "role"} or str(found[1]["account_id"]) != account_id:
+        if found is None or found[0] not in {"user", "role"}:  # another account's: what it can assume here
             when = f"{moment.time.isoformat()} (position {moment.position})"
             raise NoSuchEntityError(f"The user or role {PrincipalArn} cannot be found at {when}.")
         graph = EscalationGraph(conn, account_id, moment).reach(PrincipalArn, depth, stop_at_admins=goal == ADMIN)

@@ -18,17 +18,18 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from iamledger.audit.decisions import _request_context
+from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
+from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
 from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
+from iamledger.audit.trust import trust_policy_of
 from iamledger.audit.who_can import _named_in_trust
 from iamledger.awsmodel import service_model
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.domain.policy import (
     AppliedPolicy,
     Decision,
-    PolicyKind,
     PolicySet,
-    PolicySource,
     Principal,
     Request,
     evaluate,
@@ -39,7 +40,6 @@ from iamledger.projections.engine.timeindex import Moment
 from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.policies import policy_versions
 
-ADMIN: Final = "admin"
 ADMINISTRATOR_ACCESS: Final = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
@@ -49,36 +49,6 @@ def iam_actions() -> tuple[str, ...]:
     return (*sorted(f"iam:{name}" for name in service_model("iam").operation_names), "iam:PassRole")
 
 
-@dataclass(frozen=True)
-class Grant:
-    """One required action, the resource it was asked on, and the evaluator's decision for the subject."""
-
-    action: str
-    resource: str
-    decision: Decision
-    subject: Subject
-    trust: AppliedPolicy | None = None
-
-
-@dataclass
-class Edge:
-    """P -> Q (an ARN, or :data:`ADMIN`) by one technique, with the decisions that allow it."""
-
-    source: str
-    target: str
-    technique: Technique
-    grants: tuple[Grant, ...]
-    via: str | None = None  # the group, policy, version or service the technique acts through
-    trust_role: Subject | None = None  # the role whose trust policy admitted the source (sts:AssumeRole)
-    condition_keys: tuple[str, ...] = ()
-    granter: str | None = None  # a grant on the source by another principal: usable on a path through the granter
-
-    @property
-    def conditional(self) -> bool:
-        """Whether a statement that allows the edge reads a condition key (it holds only while the condition does)."""
-        return bool(self.condition_keys)
-
-
 def _policies_only(subject: Subject) -> tuple[int, ...] | None:
     """What every decision of ``subject`` on ``*`` depends on when none of its statements reads a condition key or a
     policy variable: its compiled identity policies and boundary (shared by alike subjects); else ``None``."""
@@ -86,20 +56,6 @@ def _policies_only(subject: Subject) -> tuple[int, ...] | None:
     if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
         return None
     return (*sorted(id(applied) for applied in subject.identity), -1, id(subject.boundary))
-
-
-def _condition_keys(grant: Grant) -> set[str]:
-    """The condition keys read by the statements that allowed ``grant`` (as written in the policies)."""
-    applied = [*grant.subject.identity, *([grant.subject.boundary] if grant.subject.boundary else [])]
-    if grant.trust is not None:
-        applied.append(grant.trust)
-    by_source = {id(a.source): a for a in applied}
-    keys: set[str] = set()
-    for statement in grant.decision.matched_statements:
-        policy = by_source.get(id(statement.source))
-        if policy is not None:
-            keys |= {written for _lower, written in policy.policy.statements[statement.index].keys}
-    return keys
 
 
 @dataclass
@@ -162,7 +118,7 @@ class EscalationGraph:
         users: set[str] = set()
         roles: set[str] = set()
         for row in self._rows["role"]:
-            named = _named_in_trust(self.conn, self.account_id, _trust_of(row))
+            named = _named_in_trust(self.conn, self.account_id, trust_policy_of(row))
             if named is None:
                 return (
                     {str(r["entity_uuid"]) for r in self._rows["user"]},
@@ -254,7 +210,22 @@ class EscalationGraph:
         for technique in catalogue().techniques:
             for subject in self._candidates(technique):
                 self.edges += self._edges_of(technique, subject)
+        self.edges += self._cross_account_edges()
         return self
+
+    def _cross_account_edges(self) -> list[Edge]:
+        """The roles of the account that principals of other accounts may assume (those of the store's accounts
+        decided with their own policies; those outside the store by the trust policy alone)."""
+        assume = next(t for t in catalogue().techniques if t.precondition == "trust")
+        foreign, external = outsiders(self)
+        edges = [edge for subject in foreign for edge in self._edges_of(assume, subject)]
+        for admitted in external_admissions(self, external):
+            role = self._load(set(), {str(admitted.role["entity_uuid"])})
+            trust_role = role[0] if role else None
+            edge = Edge(admitted.source, str(admitted.role["arn"]), assume, (), trust_role=trust_role, external=True)
+            edge.condition_keys = admitted.condition_keys
+            edges.append(edge)
+        return edges
 
     def reach(self, start: str, depth: int, *, stop_at_admins: bool = True) -> EscalationGraph:
         """Read only what paths of at most ``depth`` hops from ``start`` can use: the edges of the principals reached
@@ -291,6 +262,8 @@ class EscalationGraph:
             principal = analysis.principal_at(self.conn, arn)
             if principal is None or principal[0] not in {"user", "role"}:
                 return None
+            if str(principal[1]["account_id"]) != self.account_id:
+                return foreign_subject(self, arn)
             uuid = {str(principal[1]["entity_uuid"])}
             loaded = self._load(uuid, set()) if principal[0] == "user" else self._load(set(), uuid)
             found = loaded[0] if loaded else None
@@ -307,6 +280,8 @@ class EscalationGraph:
         )
 
     def _edges_of(self, technique: Technique, subject: Subject) -> list[Edge]:
+        if technique.precondition != "trust" and is_foreign(self, subject):
+            return []  # IAM has no resource policies: only assuming a role crosses accounts
         builder = _BUILDERS[technique.target]
         return builder(self, technique, subject)
 
@@ -323,7 +298,7 @@ class EscalationGraph:
 
     def edge(self, technique: Technique, subject: Subject, target: str, grants: tuple[Grant, ...], **more: Any) -> Edge:
         """An edge, its condition keys gathered from the statements that allow it."""
-        keys = sorted(set().union(*(_condition_keys(g) for g in grants)))
+        keys = sorted(set().union(*(condition_keys_of(g) for g in grants)))
         source = more.pop("source", subject.arn)
         return Edge(source, target, technique, grants, condition_keys=tuple(keys), **more)
 
@@ -351,12 +326,6 @@ def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject
     return edges
 
 
-def _trust_of(row: Mapping[str, Any]) -> AppliedPolicy:
-    return AppliedPolicy.from_text(
-        str(row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
-    )
-
-
 def _service_admitted(trust: AppliedPolicy, service: str, role_arn: str, account_id: str) -> bool:
     request = Request(Principal.service(service), "sts:AssumeRole", role_arn, {}, account_id)
     return evaluate(request, PolicySet(resource=trust)).allowed
@@ -368,7 +337,7 @@ def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject
         target = str(row["arn"])
         if target == subject.arn:
             continue
-        trust = _trust_of(row)
+        trust = trust_policy_of(row)
         if technique.precondition == "trust":
             grant = graph.decide(subject, "sts:AssumeRole", target, {"sts:RoleSessionName": "escalation"}, trust)
             if grant.decision.allowed:

@@ -13,7 +13,8 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from iamledger.audit.escalation import _check_depth, _check_to, _short, path_text, simple_paths
-from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph
+from iamledger.audit.escalation_edges import ADMIN, Edge
+from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.escalation_timeline import (
     GraphHistory,
     GraphState,
@@ -84,12 +85,13 @@ def paths_opened(
     with translated(), store.engine.connect() as conn:
         history = GraphHistory(conn, account_id, now.time)
         book = EventBook(store, conn)
-        first: dict[PathKey, tuple[str, list[Edge]]] = {}
+        first: dict[PathKey, dict[str, Any]] = {}  # each path as shown, from the state it was first seen in
         series: list[tuple[int, set[PathKey]]] = []
         for state in history.states(start, end.position):
             found = _paths_of(state.graph, goal, depth)
             for key, value in found.items():
-                first.setdefault(key, value)
+                if key not in first:
+                    first[key] = _shown(*value)
             series.append((state.position, set(found)))
         opened = [(key, span) for key, spans in intervals(series).items() for span in spans if span[0] > start.position]
         still = {key for key, (_s, stop) in opened if stop is None}
@@ -110,13 +112,18 @@ def paths_opened(
     return answer
 
 
-def _opening(
-    conn: Connection, book: EventBook, path: tuple[str, list[Edge]], opened: int, closed: int | None, now: Moment
-) -> dict[str, Any]:
-    source, edges = path
+def _shown(source: str, edges: list[Edge]) -> dict[str, Any]:
+    """A path as the answer shows it (its text and hops only: no graph is kept for it)."""
     entry: dict[str, Any] = {"PrincipalArn": source, "Length": len(edges)}
     entry["Text"] = path_text(edges) if edges else f"{_short(source)} is {_ADMIN_EQUIVALENT}"
     entry["Hops"] = [hop_summary(e) for e in edges]
+    return entry
+
+
+def _opening(
+    conn: Connection, book: EventBook, shown: dict[str, Any], opened: int, closed: int | None, now: Moment
+) -> dict[str, Any]:
+    entry = dict(shown)
     entry["OpenedAt"] = boundary(book, conn, opened)
     entry["ClosedAt"] = None if closed is None else boundary(book, conn, closed)
     entry["StillOpen"] = closed is None
@@ -258,8 +265,9 @@ class _Radius:
         reach_series: list[tuple[int, set[str]]] = []
         admin_series: list[tuple[int, set[str]]] = []
         equivalent_series: list[tuple[int, set[str]]] = []
-        paths: dict[tuple[str, int], list[Edge]] = {}
+        paths: dict[tuple[str, int], dict[str, Any]] = {}  # a node's path where its window opens, as shown
         vias: dict[int, str] = {}
+        before: set[str] = set()
         for position in positions:
             state = self.history.state(self.history.moment(position))
             with reading_at(position):
@@ -269,17 +277,18 @@ class _Radius:
             equivalent_series.append((position, {n for n in found if n in state.graph.admins}))
             via = None if row is None else _admin_via(state.graph, str(row["arn"]), found)
             admin_series.append((position, set() if via is None else {ADMIN}))
-            paths.update({(node, position): path for node, path in found.items()})
+            for node in set(found) - before:
+                path = found[node]
+                paths[(node, position)] = {"Length": len(path), "Path": path_text(path)}
+                paths[(node, position)]["Hops"] = [hop_summary(e) for e in path]
+            before = set(found)
             if via is not None:
                 vias[position] = via
         if positions and stop is not None:  # the credential stopped acting at ``stop``
             for series in (reach_series, admin_series, equivalent_series):
                 series.append((stop, set()))
         for node, spans in intervals(reach_series).items():
-            for a, b in spans:
-                path = paths[(node, a)]
-                more = {"Length": len(path), "Path": path_text(path), "Hops": [hop_summary(e) for e in path]}
-                nodes.setdefault(node, []).append(self.window(a, b, **more))
+            nodes.setdefault(node, []).extend(self.window(a, b, **paths[(node, a)]) for a, b in spans)
         for node, spans in intervals(equivalent_series).items():
             admin_nodes.setdefault(node, []).extend(self.window(a, b) for a, b in spans)
         admin.extend(self.window(a, b, Via=vias[a]) for a, b in intervals(admin_series).get(ADMIN, []))

@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from iamledger.audit.escalation_graph import ADMIN, Edge, EscalationGraph
+from iamledger.audit.escalation_edges import ADMIN, Edge
+from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.provenance import EventBook
 from iamledger.projections.access import analysis
 from iamledger.projections.engine.temporal import reading_at

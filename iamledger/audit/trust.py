@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from iamledger.audit.decisions import _request_context
 from iamledger.audit.subjects import Subject, shared_decision_key
 from iamledger.domain.policy import AppliedPolicy, PolicyKind, PolicySource, Request, evaluate, parse
 from iamledger.projections.engine.timeindex import Moment
+
+
+def trust_policy_of(row: Mapping[str, Any]) -> AppliedPolicy:
+    """The compiled trust policy of a role's row."""
+    return AppliedPolicy.from_text(
+        str(row["trust_policy"]), PolicySource("AssumeRolePolicyDocument", "Resource Policy"), PolicyKind.TRUST
+    )
 
 
 def _trust_outsiders(trust_text: str, account_id: str) -> list[dict[str, Any]]:
