@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from botocore import xform_name
 
-from iamledger.cli.shorthand import parse_shorthand
-
 if TYPE_CHECKING:
     from botocore.model import OperationModel, Shape
 
@@ -105,6 +103,8 @@ def _scalar_or_structure(shape: Shape, text: str) -> Any:
     if shape.type_name in {"structure", "map"}:
         if _looks_like(text, "{"):
             return _json(text)
+        from iamledger.cli.shorthand import parse_shorthand  # its patterns cost a start-up that takes no shorthand
+
         try:
             return parse_shorthand(text, shape)
         except ValueError as error:  # ShorthandError, or a number that is not one

@@ -6,6 +6,7 @@ Exit codes follow the aws CLI: 0 success, 2 usage error, 254 an error returned b
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -351,9 +352,17 @@ def _store_error() -> type[IdentityStoreError]:
     return IdentityStoreError
 
 
+GC_THRESHOLDS: Final = (50_000, 50, 100)
+"""The garbage collector's thresholds in a command's process, as in a serving one (``iamledger serve``): Python's
+default, a young collection every 700 allocations, collects over and over while a command imports its modules and
+loads botocore's models, about a tenth of a read command's CPU (docs/performance.md, "CLI start-up"). Collection
+stays on: cycles are still freed. (Opening the store then freezes what start-up made: ``session.start_up``.)"""
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with the aws CLI's exit codes. With ``_IAMLEDGER_COMPLETE`` set, answer the
     shell's completion request instead (click's protocol; ``iamledger completion SHELL`` prints the script)."""
+    gc.set_threshold(*GC_THRESHOLDS)
     instruction = os.environ.get(COMPLETE_VAR)
     if instruction:
         from click.shell_completion import shell_complete
