@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from iamledger import IdentityStore
 from iamledger.audit.escalation_graph import EscalationGraph
-from iamledger.audit.escalation_timeline import GraphHistory, edge_key, intervals, moment_of
+from iamledger.audit.escalation_timeline import GraphHistory, edge_key, intervals, moment_of, opened_since
 from iamledger.audit.moments import _reading
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
@@ -293,7 +293,7 @@ def _apply_more(store: IdentityStore, op: tuple[Any, ...]) -> None:
         pass
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(history=st.lists(more_operations, min_size=20, max_size=40))
 def test_each_edge_interval_equals_the_graph_built_at_every_position(backend, monkeypatch, tmp_path, history):
     monkeypatch.setenv("IAMLEDGER_MASTER_KEY_FILE", str(tmp_path / f"{uuid.uuid4().hex}.key"))
@@ -313,7 +313,11 @@ def test_each_edge_interval_equals_the_graph_built_at_every_position(backend, mo
         with store.engine.connect() as conn:
             timeline = GraphHistory(conn, ACCOUNT_ID, datetime.now().astimezone())
             found = timeline.edge_intervals(moment_of(conn, start, datetime.now().astimezone()), head)
-        assert found == expected
+            assert found == expected
+            # each edge at the head: since when it holds, walking back over its own change points only
+            last = timeline.state(timeline.moment(head))
+            since = opened_since(timeline, last.edges.values(), last.moment)
+            assert since == {key: expected[key][-1][0] for key in last.edges}
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------------------

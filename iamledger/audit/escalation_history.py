@@ -30,7 +30,7 @@ from iamledger.audit.escalation_timeline import (
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _moment, describe_moment
 from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
-from iamledger.projections.access import analysis
+from iamledger.projections.access import analysis, graph_history
 from iamledger.projections.engine.temporal import reading_at, reading_now
 from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase, translated
@@ -147,7 +147,7 @@ class Credential:
 
 
 def _key_credential(conn: Connection, account_id: str, key_id: str) -> Credential:
-    rows = analysis.access_key_history(conn, key_id)
+    rows = graph_history.access_key_history(conn, key_id)
     if not rows or str(rows[0]["account_id"]) != account_id:
         raise NoSuchEntityError(f"The access key {key_id} cannot be found in the account's history.")
     owner = rows[0]

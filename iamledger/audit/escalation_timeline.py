@@ -4,7 +4,7 @@ change.
 The graph (:class:`~iamledger.audit.escalation_graph.EscalationGraph`) reads the rows of users, roles (trust policy,
 boundary), groups, memberships, inline policies, attachments, managed policies and their versions, login profiles
 and tags; it can change only at a position where one of those rows of the account began or ended
-(:func:`~iamledger.projections.access.analysis.account_change_points`). :class:`GraphHistory` therefore builds the
+(:func:`~iamledger.projections.access.graph_history.account_change_points`). :class:`GraphHistory` therefore builds the
 graph at the start of a range and again at each such position in it, each build reading the views as of its
 position, and an edge's intervals are the stretches of those positions that hold it.
 
@@ -12,11 +12,14 @@ This **evaluates the whole graph at each change point**: it is not yet an increm
 projector. A range costs one graph build (every technique decided for the permission index's candidates) per
 position in it at which the account's permission rows changed, so a range over a busy account's week costs as many
 builds as that week has IAM writes. An edge that depends on a condition reading the time (``aws:CurrentTime``) is
-decided at the time of each change point only.
+decided at the time of each change point only; a change in another account of the store (the policies of a
+principal there that a trust policy here admits) is not a change point of this account.
 
-The interval an edge of ``escalation-paths`` is in (:func:`opened_since`) is found walking back over the change
-points from the moment asked, deciding at each only the technique of that edge for the principal that decides it
-(its source, or the granter of a grant on another), until a position without the edge.
+The interval an edge of ``escalation-paths`` is in (:func:`opened_since`) is found walking back from the moment asked
+over the positions where that edge can change (:meth:`GraphHistory.edge_points`: where a row of the principal that
+decides it, of its target, or of the group or policy it acts through began or ended), deciding at each only the
+technique of that edge for that principal (its source, or the granter of a grant on another), until a position
+without the edge: its cost grows with the history of those few entities, not the account's.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sqlalchemy import Connection
 from iamledger.audit.escalation_edges import ADMIN, Edge
 from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.provenance import EventBook
-from iamledger.projections.access import analysis
+from iamledger.projections.access import analysis, graph_history
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment, time_of
 
@@ -79,25 +82,20 @@ class GraphHistory:
         self.conn = conn
         self.account_id = account_id
         self._fallback = fallback
-        self._states: dict[int, GraphState] = {}
 
     def moment(self, position: int) -> Moment:
         """The moment of ``position`` (its recorded time)."""
         return moment_of(self.conn, position, self._fallback)
 
     def state(self, moment: Moment) -> GraphState:
-        """The graph at ``moment`` (built once per position)."""
-        found = self._states.get(moment.position)
-        if found is None:
-            with reading_at(moment.position):
-                graph = EscalationGraph(self.conn, self.account_id, moment).build()
-            found = GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
-            self._states[moment.position] = found
-        return found
+        """The graph at ``moment`` (built anew: a graph of a large account is large, none is kept)."""
+        with reading_at(moment.position):
+            graph = EscalationGraph(self.conn, self.account_id, moment).build()
+        return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
 
     def points(self, start: int, stop: int) -> list[int]:
         """The positions in ``(start, stop]`` at which the graph can change."""
-        return analysis.account_change_points(self.conn, self.account_id, start, stop)
+        return graph_history.account_change_points(self.conn, self.account_id, start, stop)
 
     def states(self, start: Moment, stop: int) -> Iterator[GraphState]:
         """The graph at ``start``, then at each position in ``(start, stop]`` where it can change."""
@@ -110,9 +108,35 @@ class GraphHistory:
         it; one ending ``None`` still holds at ``stop``."""
         return intervals((s.position, s.edges.keys()) for s in self.states(start, stop))
 
+    def edge_points(self, edge: Edge, stop: int) -> list[int]:
+        """The positions up to ``stop`` at which ``edge`` can open or close: where a row began or ended of the
+        principal that decides it (its permissions: :func:`~iamledger.projections.access.analysis.change_points`),
+        of every principal that held its source's or target's ARN, or of the group or policy it acts through; all
+        the account's change points for an edge no principal of the account decides."""
+        if not self._decidable(edge):
+            return self.points(0, stop)
+        subject = edge.grants[0].subject
+        points = set(analysis.change_points(self.conn, subject.kind, str(subject.row["entity_uuid"])))
+        others: set[str] = set()
+        for arn in (edge.source, edge.target, (edge.via or "").split(" ")[0]):
+            if not arn.startswith("arn:aws:iam::"):
+                continue
+            if ":policy/" in arn:
+                others |= analysis.policy_ids(self.conn, [arn])
+            else:
+                others |= {holder.entity for holder in analysis.holders(self.conn, arn)}
+        points |= graph_history.entities_change_points(self.conn, others)
+        return sorted(p for p in points if p <= stop)
+
+    def _decidable(self, edge: Edge) -> bool:
+        return bool(edge.grants) and str(edge.grants[0].subject.row.get("account_id")) == self.account_id
+
     def decides(self, edge: Edge, moment: Moment) -> bool:
         """Whether an edge with ``edge``'s key holds at ``moment``: only its technique decided for the principal
-        that decides it (the same edges a whole graph has for it)."""
+        that decides it (the same edges a whole graph has for it); the whole graph for an edge no principal of the
+        account decides (from another account)."""
+        if not self._decidable(edge):
+            return edge_key(edge) in self.state(moment).edges
         subject = edge.grants[0].subject
         entity, kind = str(subject.row["entity_uuid"]), subject.kind
         with reading_at(moment.position):
@@ -142,18 +166,17 @@ def intervals(series: Iterable[tuple[int, Iterable[Key]]]) -> dict[Key, list[Spa
 
 def opened_since(history: GraphHistory, edges: Iterable[Edge], moment: Moment) -> dict[EdgeKey, int]:
     """For each edge holding at ``moment``: the first position of the stretch up to ``moment`` in which it has held
-    (the latest change point at or before ``moment`` at which it opened)."""
-    pending = {edge_key(e): e for e in edges}
-    since = dict.fromkeys(pending, moment.position)
-    points = history.points(0, moment.position)
-    for position in reversed(points):
-        if not pending:
-            break
-        for key, edge in list(pending.items()):
-            if position == moment.position or history.decides(edge, history.moment(position)):
-                since[key] = position
-            else:
-                del pending[key]
+    (the latest position at or before ``moment`` at which it opened), walking back over its own change points."""
+    since: dict[EdgeKey, int] = {}
+    for edge in edges:
+        key = edge_key(edge)
+        if key in since:
+            continue
+        since[key] = moment.position
+        for position in reversed(history.edge_points(edge, moment.position)):
+            if position != moment.position and not history.decides(edge, history.moment(position)):
+                break
+            since[key] = position
     return since
 
 

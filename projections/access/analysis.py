@@ -40,9 +40,7 @@ __all__ = [
     "DIFF_VIEWS",
     "UNIQUE_ID_COLUMNS",
     "Holder",
-    "access_key_history",
     "access_key_rows",
-    "account_change_points",
     "attachments_of",
     "change_points",
     "dependencies",
@@ -182,43 +180,6 @@ def change_points(conn: Connection, kind: str, entity: str) -> list[int]:
         points |= _bounds(conn, POLICIES, POLICIES.c.arn.in_(arns))
         points |= _bounds(conn, POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid.in_(policy_ids))
     return sorted(points)
-
-
-def _bounds_within(conn: Connection, table: Table, start: int, stop: int, *where: Any) -> set[int]:
-    points: set[int] = set()
-    for column in (table.c.valid_from, table.c.valid_to):
-        query = select(column).distinct().where(column.between(start + 1, stop), *where)
-        points |= {int(position) for (position,) in conn.execute(query)}
-    return points
-
-
-def account_change_points(conn: Connection, account_id: str, start: int, stop: int) -> list[int]:
-    """Every position in ``(start, stop]`` at which a row of ``account_id`` that any of its principals' permissions
-    or the escalation graph depend on began or ended, in order: users and roles (boundary, trust policy), groups,
-    memberships, inline policies, attachments, tags, the managed policies of the account and the imported AWS
-    managed ones with their versions (default version), and its users' login profiles. Between two such positions
-    nothing the graph reads changes (only the time, for a condition that reads it)."""
-    points: set[int] = set()
-    for table in (USERS, ROLES, GROUPS, GROUP_MEMBERS, INLINE_POLICIES, ATTACHMENTS, TAGS):
-        points |= _bounds_within(conn, table, start, stop, table.c.account_id == account_id)
-    accounts = [account_id, AWS_ACCOUNT]
-    points |= _bounds_within(conn, POLICIES, start, stop, POLICIES.c.account_id.in_(accounts))
-    policies = select(POLICIES.c.entity_uuid).where(POLICIES.c.account_id.in_(accounts))
-    points |= _bounds_within(conn, POLICY_VERSIONS, start, stop, POLICY_VERSIONS.c.policy_uuid.in_(policies))
-    users = select(USERS.c.entity_uuid).where(USERS.c.account_id == account_id)
-    points |= _bounds_within(conn, LOGIN_PROFILES, start, stop, LOGIN_PROFILES.c.user_uuid.in_(users))
-    return sorted(points)
-
-
-def access_key_history(conn: Connection, access_key_id: str) -> list[dict[str, Any]]:
-    """Every row the access key ``access_key_id`` ever had (its status over time), whatever the bound position, in
-    the order they began."""
-    query = (
-        select(ACCESS_KEYS)
-        .where(ACCESS_KEYS.c.access_key_id == access_key_id)
-        .order_by(ACCESS_KEYS.c.valid_from, ACCESS_KEYS.c.row_id)
-    )
-    return [dict(row) for row in conn.execute(query).mappings()]
 
 
 def rows_touching(conn: Connection, table: Table, start: int, stop: int, *where: Any) -> list[dict[str, Any]]:
