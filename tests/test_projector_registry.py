@@ -79,3 +79,20 @@ def _defines_aggregates(module_name: str) -> bool:
         isinstance(value, type) and issubclass(value, BaseAggregate) and value.__module__ == module_name
         for value in vars(module).values()
     )
+
+
+def test_the_names_kept_apart_from_the_aggregates_are_theirs():
+    """What the views, the trail and the operations name without importing the aggregates' modules (their kinds, the
+    modules of the trail's material events) is what those modules say."""
+    from iamledger.domain.instance_profiles import InstanceProfile
+    from iamledger.domain.mfa import VirtualMFADevice
+    from iamledger.domain.server_certificates import ServerCertificate
+    from iamledger.domain.user_keys import UserKeyring
+    from iamledger.projections.trail.material import MODULES
+    from iamledger.projections.views.credential_material import CERT_KIND, MFA_KIND
+    from iamledger.services import instance_profiles, mfa, server_certificates
+
+    assert MODULES == {VirtualMFADevice.__module__, ServerCertificate.__module__, UserKeyring.__module__}
+    assert (MFA_KIND, mfa.KIND) == (VirtualMFADevice.kind, VirtualMFADevice.kind)
+    assert (CERT_KIND, server_certificates.KIND) == (ServerCertificate.kind, ServerCertificate.kind)
+    assert instance_profiles.KIND == InstanceProfile.kind
