@@ -272,6 +272,9 @@ more_operations = st.one_of(
         st.just("trust"), st.sampled_from(["r0", "r1"]), st.lists(st.sampled_from(["u0", "u1", "r0"]), max_size=2)
     ),
     st.tuples(st.just("login"), st.sampled_from(["u0", "u1", "u2"])),
+    st.tuples(st.just("join"), st.sampled_from(["u0", "u1", "u2"]), st.sampled_from(["g0", "g1"])),
+    st.tuples(st.just("leave"), st.sampled_from(["u0", "u1", "u2"]), st.sampled_from(["g0", "g1"])),
+    st.tuples(st.just("group-grant"), st.sampled_from(["u0", "u1", "u2"])),
 )
 
 
@@ -287,6 +290,13 @@ def _apply_more(store: IdentityStore, op: tuple[Any, ...]) -> None:
             store.update_assume_role_policy(RoleName=name, PolicyDocument=_trust({"AWS": names or ACCOUNT_ID}))
         elif kind == "login":
             store.create_login_profile(UserName=name, Password="An0ther-Passw0rd!")
+        elif kind == "join":
+            store.add_user_to_group(UserName=name, GroupName=args[0])
+        elif kind == "leave":
+            store.remove_user_from_group(UserName=name, GroupName=args[0])
+        elif kind == "group-grant":  # a path through a group: join the admins' group, or put a policy on one's own
+            actions = ["iam:AddUserToGroup", "iam:PutGroupPolicy"]
+            store.put_user_policy(UserName=name, PolicyName="groups", PolicyDocument=_doc(actions))
         else:
             _apply(store, op)
     except IdentityStoreError:
@@ -300,6 +310,9 @@ def test_each_edge_interval_equals_the_graph_built_at_every_position(backend, mo
     with _fresh_store(backend) as store:
         store.init(ACCOUNT_ID)
         start = store.projector.catch_up()
+        store.create_group(GroupName="g0")
+        store.attach_group_policy(GroupName="g0", PolicyArn=ADMIN_POLICY)
+        store.create_group(GroupName="g1")
         setup = [("create", "u0", []), ("create", "r0", ["u0"]), ("put", "u0", "sts:AssumeRole", "r0", False)]
         for op in [*setup, *history]:
             _apply_more(store, op)

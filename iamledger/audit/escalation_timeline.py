@@ -108,44 +108,64 @@ class GraphHistory:
         it; one ending ``None`` still holds at ``stop``."""
         return intervals((s.position, s.edges.keys()) for s in self.states(start, stop))
 
-    def edge_points(self, edge: Edge, stop: int) -> list[int]:
-        """The positions up to ``stop`` at which ``edge`` can open or close: where a row began or ended of the
-        principal that decides it (its permissions: :func:`~iamledger.projections.access.analysis.change_points`),
-        of every principal that held its source's or target's ARN, or of the group or policy it acts through; all
-        the account's change points for an edge no principal of the account decides."""
-        if not self._decidable(edge):
+    def edge_points(self, edges: list[Edge], stop: int) -> list[int]:
+        """The positions up to ``stop`` at which any of ``edges`` (decided by one principal) can open or close: where
+        a row began or ended of that principal (its permissions:
+        :func:`~iamledger.projections.access.analysis.change_points`), of every principal that held one of their
+        sources' or targets' ARNs, or of a group or policy they act through; all the account's change points for
+        edges no principal of the account decides."""
+        if not self._decidable(edges[0]):
             return self.points(0, stop)
-        subject = edge.grants[0].subject
+        subject = edges[0].grants[0].subject
         points = set(analysis.change_points(self.conn, subject.kind, str(subject.row["entity_uuid"])))
-        others: set[str] = set()
-        for arn in (edge.source, edge.target, (edge.via or "").split(" ")[0]):
-            if not arn.startswith("arn:aws:iam::"):
-                continue
-            if ":policy/" in arn:
-                others |= analysis.policy_ids(self.conn, [arn])
-            else:
-                others |= {holder.entity for holder in analysis.holders(self.conn, arn)}
+        others = set().union(*self.named_by(edges).values())
+        policies = {(e.via or "").split(" ")[0] for e in edges}
+        others |= analysis.policy_ids(self.conn, [arn for arn in policies if ":policy/" in arn])
         points |= graph_history.entities_change_points(self.conn, others)
         return sorted(p for p in points if p <= stop)
 
     def _decidable(self, edge: Edge) -> bool:
         return bool(edge.grants) and str(edge.grants[0].subject.row.get("account_id")) == self.account_id
 
-    def decides(self, edge: Edge, moment: Moment) -> bool:
-        """Whether an edge with ``edge``'s key holds at ``moment``: only its technique decided for the principal
-        that decides it (the same edges a whole graph has for it); the whole graph for an edge no principal of the
-        account decides (from another account)."""
-        if not self._decidable(edge):
-            return edge_key(edge) in self.state(moment).edges
-        subject = edge.grants[0].subject
+    def holding(self, edges: list[Edge], moment: Moment, named: dict[str, set[str]] | None = None) -> set[EdgeKey]:
+        """Which of ``edges`` (decided by one principal) hold at ``moment``: each of their techniques decided once
+        for that principal, on their targets only (the edges a whole graph has for them; ``named``: the principals
+        they name, :meth:`named_by`); the whole graph for edges no principal of the account decides (from another
+        account)."""
+        if not self._decidable(edges[0]):
+            return set(self.state(moment).edges)
+        subject = edges[0].grants[0].subject
         entity, kind = str(subject.row["entity_uuid"]), subject.kind
+        found: set[EdgeKey] = set()
         with reading_at(moment.position):
             graph = EscalationGraph(self.conn, self.account_id, moment)
             loaded = graph._load({entity} if kind == "user" else set(), {entity} if kind == "role" else set())  # noqa: SLF001
             if not loaded:
-                return False
-            found = graph._edges_of(edge.technique, loaded[0])  # noqa: SLF001 - one technique of one principal
-        return edge_key(edge) in {edge_key(e) for e in found}
+                return found
+            self._narrow(graph, entity, self.named_by(edges) if named is None else named)
+            for technique in {e.technique.id: e.technique for e in edges}.values():
+                found |= {edge_key(e) for e in graph._edges_of(technique, loaded[0])}  # noqa: SLF001
+        return found
+
+    def named_by(self, edges: Iterable[Edge]) -> dict[str, set[str]]:
+        """The users, groups and roles (aggregate ids, by kind) that ever held the ARNs ``edges`` name: their
+        sources, targets and the groups they act through."""
+        named: dict[str, set[str]] = {"user": set(), "group": set(), "role": set()}
+        arns = {arn for e in edges for arn in (e.source, e.target, (e.via or "").split(" ")[0])}
+        for arn in sorted(a for a in arns if a.startswith("arn:aws:iam::") and ":policy/" not in a):
+            for holder in analysis.holders(self.conn, arn):
+                named[holder.kind].add(holder.entity)
+        return named
+
+    def _narrow(self, graph: EscalationGraph, entity: str, named: dict[str, set[str]]) -> None:
+        """Give ``graph`` the rows of the users, roles and groups ``named`` only, the groups of the deciding
+        principal and those users' login profiles, read at the bound position: deciding a technique then reads no
+        more of the account than that (the graph's lazily read rows, set before it reads them)."""
+        rows = {kind: analysis.principal_rows(self.conn, kind, self.account_id, ids) for kind, ids in named.items()}
+        member_of = {str(m["group_uuid"]) for m in analysis.memberships_of_user(self.conn, entity)}
+        groups = analysis.principal_rows(self.conn, "group", self.account_id, member_of)
+        profiles = {str(p["user_uuid"]) for user in named["user"] for p in analysis.login_profile_rows(self.conn, user)}
+        graph.__dict__.update(_rows=rows, _groups_by_user={entity: groups}, _login_profiles=profiles)
 
 
 def intervals(series: Iterable[tuple[int, Iterable[Key]]]) -> dict[Key, list[Span]]:
@@ -166,17 +186,31 @@ def intervals(series: Iterable[tuple[int, Iterable[Key]]]) -> dict[Key, list[Spa
 
 def opened_since(history: GraphHistory, edges: Iterable[Edge], moment: Moment) -> dict[EdgeKey, int]:
     """For each edge holding at ``moment``: the first position of the stretch up to ``moment`` in which it has held
-    (the latest position at or before ``moment`` at which it opened), walking back over its own change points."""
+    (the latest position at or before ``moment`` at which it opened). The edges decided by one principal are walked
+    back together over the union of their change points (a position that is not one of an edge's own changes
+    nothing for it: it holds there as at its own point before), the principal read once per position."""
     since: dict[EdgeKey, int] = {}
+    groups: dict[str, list[Edge]] = {}
     for edge in edges:
-        key = edge_key(edge)
-        if key in since:
-            continue
-        since[key] = moment.position
-        for position in reversed(history.edge_points(edge, moment.position)):
-            if position != moment.position and not history.decides(edge, history.moment(position)):
+        if edge_key(edge) not in since:
+            since[edge_key(edge)] = moment.position
+            groups.setdefault(str(edge.grants[0].subject.row["entity_uuid"]) if edge.grants else "", []).append(edge)
+    for group in groups.values():
+        pending = {edge_key(e): e for e in group}
+        named = history.named_by(group)
+        points = history.edge_points(group, moment.position)
+        for position in reversed(points):
+            if not pending:
                 break
-            since[key] = position
+            if position == moment.position:
+                held = set(pending)
+            else:
+                held = history.holding(list(pending.values()), history.moment(position), named)
+            for key in list(pending):
+                if key in held:
+                    since[key] = position
+                else:
+                    del pending[key]
     return since
 
 
