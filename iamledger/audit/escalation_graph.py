@@ -75,6 +75,8 @@ class EscalationGraph:
     _group_policies: dict[str, list[EffectivePolicy]] = field(default_factory=dict)
     _admin_by_policies: dict[tuple[int, ...], bool] = field(default_factory=dict)
     _resource_dependent: dict[tuple[Any, ...], bool] = field(default_factory=dict)
+    _versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    broader_versions: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -196,6 +198,12 @@ class EscalationGraph:
             catalogue = StoreCatalogue(self.conn)
             self._group_policies[uuid] = effective_policies(self.conn, self.account_id, "group", row, catalogue)
         return self._group_policies[uuid]
+
+    def versions_of(self, policy: str) -> list[dict[str, Any]]:
+        """The stored versions of a managed policy (by aggregate id) at the moment, read once per graph."""
+        if policy not in self._versions:
+            self._versions[policy] = policy_versions(self.conn, policy)
+        return self._versions[policy]
 
     def _hypothetical(self, subject: Subject, policies: list[EffectivePolicy]) -> Subject:
         changed = Subject(subject.arn, subject.kind, subject.row, subject.principal, policies)
@@ -432,9 +440,18 @@ def _policy_grant(graph: EscalationGraph, technique: Technique, subject: Subject
 
 def _broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str | None:
     """``<arn> <version>``: a stored, non-default version of ``arn`` that would make ``subject`` admin-equivalent
-    as the default; ``None`` when there is none at the moment."""
+    as the default; ``None`` when there is none at the moment. Subjects with the same other policies and boundary
+    (members of the same groups) get the same answer, found once."""
+    others = tuple(sorted((p for p in subject.policies if p.policy_arn != arn), key=repr))
+    key = (arn, others, None if _policies_only(subject) is not None else subject.arn)  # conditions: its own
+    if key not in graph.broader_versions:
+        graph.broader_versions[key] = _find_broader_version(graph, subject, arn)
+    return graph.broader_versions[key]
+
+
+def _find_broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str | None:
     for entity in sorted(analysis.policy_ids(graph.conn, [arn])):
-        for version in policy_versions(graph.conn, entity):
+        for version in graph.versions_of(entity):
             current = next((p.document for p in subject.policies if p.policy_arn == arn), None)
             if version["document"] is None or str(version["document"]) == current:
                 continue
