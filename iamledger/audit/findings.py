@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
@@ -31,6 +31,9 @@ from iamledger.projections.access import analysis, permissions
 from iamledger.projections.access.effective import EffectivePolicy
 from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 CATEGORIES: Final = (
     "Admin",
@@ -120,7 +123,7 @@ def _grants(subject: Subject, decision: Decision) -> list[dict[str, Any]]:
         if statement.sid:
             entry["Sid"] = statement.sid
         out.append(entry)
-    return sorted(out, key=_order)
+    return _unique(out)  # a policy the principal holds twice (through two groups) is one grant
 
 
 def _policy_entry(policy: EffectivePolicy) -> dict[str, Any]:
@@ -232,7 +235,7 @@ def findings_at(store: ServiceBase, account_id: str, when: str | int | datetime 
         decider = _Decider(moment)
         groups = analysis.groups_of_users(conn, account_id)
         principals = []
-        for subject in _subjects_of(conn, account_id, users, roles, shared):
+        for subject in _in_chunks(conn, account_id, users, roles, shared):
             services = holders[(subject.kind, str(subject.row["entity_uuid"]))]
             if "*" in services:
                 services = set(_by_service())
@@ -243,7 +246,23 @@ def findings_at(store: ServiceBase, account_id: str, when: str | int | datetime 
                 unique_id = str(subject.row["user_id" if subject.kind == "user" else "role_id"])
                 entry: dict[str, Any] = {"Arn": subject.arn, "Id": unique_id, "Type": subject.kind.capitalize()}
                 principals.append({**entry, "Admin": admin, "Findings": found})
-        return moment, principals
+        return moment, sorted(principals, key=lambda p: (p["Type"].lower(), p["Arn"]))
+
+
+_CHUNK: Final = 500
+
+
+def _in_chunks(
+    conn: Connection, account_id: str, users: set[str], roles: set[str], shared: dict[EffectivePolicy, AppliedPolicy]
+) -> Iterator[Subject]:
+    """The subjects read and compiled a chunk at a time (their compiled shared policies kept in ``shared``), so that
+    the principals of a large account are not all held at once."""
+    for kind, ids in (("role", sorted(roles)), ("user", sorted(users))):
+        for start in range(0, len(ids), _CHUNK):
+            chunk = set(ids[start : start + _CHUNK])
+            yield from _subjects_of(
+                conn, account_id, chunk if kind == "user" else set(), chunk if kind == "role" else set(), shared
+            )
 
 
 def identity(principal: dict[str, Any], finding: dict[str, Any]) -> str:
