@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 
 from iamledger import IdentityStore
 from iamledger.audit.escalation_graph import EscalationGraph
-from iamledger.audit.escalation_timeline import GraphHistory, edge_key, intervals, moment_of, opened_since
+from iamledger.audit.escalation_timeline import (
+    GraphHistory,
+    edge_key,
+    intervals,
+    moment_of,
+    opened_since,
+    reachable,
+)
 from iamledger.audit.moments import _reading
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
@@ -331,6 +338,19 @@ def test_each_edge_interval_equals_the_graph_built_at_every_position(backend, mo
             last = timeline.state(timeline.moment(head))
             since = opened_since(timeline, last.edges.values(), last.moment)
             assert since == {key: expected[key][-1][0] for key in last.edges}
+            # what blast-radius reads from a principal's reach equals what the whole graph gives
+            for arn in sorted({e.source for e in last.graph.edges} | last.graph.admins):
+                part = timeline.reach(last.moment, arn, 5)
+                assert part.admins <= last.graph.admins
+                assert _reached(part, arn) == _reached(last.graph, arn), arn
+                assert {n for n in reachable(part, arn, 5, part.admins) if n in part.admins} == {
+                    n for n in reachable(last.graph, arn, 5, last.graph.admins) if n in last.graph.admins
+                }
+
+
+def _reached(graph: EscalationGraph, arn: str) -> dict[str, list[Any]]:
+    found = reachable(graph, arn, 5, graph.admins)
+    return {node: [edge_key(e) for e in path] for node, path in found.items()}
 
 
 # -- the CLI ---------------------------------------------------------------------------------------------------------

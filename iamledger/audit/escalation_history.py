@@ -269,13 +269,14 @@ class _Radius:
         vias: dict[int, str] = {}
         before: set[str] = set()
         for position in positions:
-            state = self.history.state(self.history.moment(position))
             with reading_at(position):
                 row = analysis.row_of(self.conn, credential.kind, credential.entity)
-            found = {} if row is None else reachable(state.graph, str(row["arn"]), self.depth)
+            arn = None if row is None else str(row["arn"])
+            graph = None if arn is None else self.history.reach(self.history.moment(position), arn, self.depth)
+            found = {} if graph is None or arn is None else reachable(graph, arn, self.depth, graph.admins)
             reach_series.append((position, set(found)))
-            equivalent_series.append((position, {n for n in found if n in state.graph.admins}))
-            via = None if row is None else _admin_via(state.graph, str(row["arn"]), found)
+            equivalent_series.append((position, {n for n in found if graph is not None and n in graph.admins}))
+            via = None if graph is None or arn is None else _admin_via(graph, arn, found)
             admin_series.append((position, set() if via is None else {ADMIN}))
             for node in set(found) - before:
                 path = found[node]

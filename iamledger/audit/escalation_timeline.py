@@ -25,6 +25,7 @@ without the edge: its cost grows with the history of those few entities, not the
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -92,6 +93,13 @@ class GraphHistory:
         with reading_at(moment.position):
             graph = EscalationGraph(self.conn, self.account_id, moment).build()
         return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
+
+    def reach(self, moment: Moment, start: str, depth: int) -> EscalationGraph:
+        """The part of the graph at ``moment`` that paths of at most ``depth`` hops from ``start`` that stop at the
+        admin-equivalent principals can use: what :func:`reachable` with ``stop_at`` its admins needs, not the
+        account (an admin-equivalent principal can reach anything: nothing is read beyond it)."""
+        with reading_at(moment.position):
+            return EscalationGraph(self.conn, self.account_id, moment).reach(start, depth, stop_at_admins=True)
 
     def points(self, start: int, stop: int) -> list[int]:
         """The positions in ``(start, stop]`` at which the graph can change."""
@@ -232,10 +240,13 @@ def hop_summary(edge: Edge) -> dict[str, Any]:
     return hop
 
 
-def reachable(graph: EscalationGraph, start: str, depth: int) -> dict[str, list[Edge]]:
+def reachable(
+    graph: EscalationGraph, start: str, depth: int, stop_at: AbstractSet[str] = frozenset()
+) -> dict[str, list[Edge]]:
     """Every node reachable from ``start`` by a path without a repeated principal of at most ``depth`` hops, with
     the shortest such path (then the first by techniques and nodes); a grant on another is taken only after its
-    granter, as in :func:`~iamledger.audit.escalation.simple_paths`."""
+    granter, as in :func:`~iamledger.audit.escalation.simple_paths`; no path goes on from a node of ``stop_at``
+    (none from ``start`` when it is one)."""
     by_source: dict[str, list[Edge]] = {}
     for edge in graph.edges:
         by_source.setdefault(edge.source, []).append(edge)
@@ -253,10 +264,11 @@ def reachable(graph: EscalationGraph, start: str, depth: int) -> dict[str, list[
             hop = [*path, edge]
             if edge.target not in best or order(hop) < order(best[edge.target]):
                 best[edge.target] = hop
-            if edge.target != ADMIN:
+            if edge.target != ADMIN and edge.target not in stop_at:
                 walk(edge.target, seen | {edge.target}, hop)
 
-    walk(start, {start}, [])
+    if start not in stop_at:
+        walk(start, {start}, [])
     return best
 
 
