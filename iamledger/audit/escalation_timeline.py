@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 from iamledger.audit.escalation_edges import ADMIN, Edge
 from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.provenance import EventBook
+from iamledger.audit.techniques import catalogue
 from iamledger.projections.access import analysis, graph_history
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment, time_of
@@ -106,10 +107,36 @@ class GraphHistory:
         return graph_history.account_change_points(self.conn, self.account_id, start, stop)
 
     def states(self, start: Moment, stop: int) -> Iterator[GraphState]:
-        """The graph at ``start``, then at each position in ``(start, stop]`` where it can change."""
-        yield self.state(start)
+        """The graph at ``start``, then at each position in ``(start, stop]`` where it can change (each from the
+        one before: :meth:`advance`)."""
+        state = self.state(start)
+        yield state
         for position in self.points(start.position, stop):
-            yield self.state(self.moment(position))
+            state = self.advance(state, self.moment(position))
+            yield state
+
+    def advance(self, before: GraphState, moment: Moment) -> GraphState:
+        """The graph at ``moment`` from the graph at the change point before it: when only principals' own
+        permissions changed in between (:func:`~iamledger.projections.access.graph_history.structure_changed` says
+        nothing else did), the edges and admin status of the principals touched are decided again and the others
+        kept; else the whole graph is built."""
+        start, stop = before.position, moment.position
+        if graph_history.structure_changed(self.conn, self.account_id, start, stop):
+            return self.state(moment)
+        touched = analysis.principals_touched(self.conn, self.account_id, start, stop)  # read at start and stop
+        with reading_at(stop):
+            graph = EscalationGraph(self.conn, self.account_id, moment)
+            subjects = graph._load(touched, touched)  # noqa: SLF001 - the touched users and roles, as of the moment
+            for technique in catalogue().techniques:
+                for subject in subjects:
+                    graph.edges += graph._edges_of(technique, subject)  # noqa: SLF001
+        kept = [e for e in before.graph.edges if _decider(e) not in touched]
+        graph.edges = kept + graph.edges
+        entity_of = {arn: str(s.row["entity_uuid"]) for arn, s in before.graph.subjects.items()}
+        graph.admins = {a for a in before.graph.admins if entity_of.get(a) not in touched}
+        graph.admins |= {s.arn for s in subjects if graph.is_admin(s)}
+        graph.subjects = {**before.graph.subjects, **graph.subjects}
+        return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
 
     def edge_intervals(self, start: Moment, stop: int) -> dict[EdgeKey, list[Span]]:
         """Each edge's intervals within ``[start, stop]``: an interval starting at ``start`` may have begun before
@@ -174,6 +201,12 @@ class GraphHistory:
         groups = analysis.principal_rows(self.conn, "group", self.account_id, member_of)
         profiles = {str(p["user_uuid"]) for user in named["user"] for p in analysis.login_profile_rows(self.conn, user)}
         graph.__dict__.update(_rows=rows, _groups_by_user={entity: groups}, _login_profiles=profiles)
+
+
+def _decider(edge: Edge) -> str:
+    """The aggregate id of the principal whose permissions decide ``edge`` (``""`` for an edge from outside the
+    store, decided by a trust policy alone)."""
+    return str(edge.grants[0].subject.row["entity_uuid"]) if edge.grants else ""
 
 
 def intervals(series: Iterable[tuple[int, Iterable[Key]]]) -> dict[Key, list[Span]]:

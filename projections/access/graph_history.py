@@ -28,7 +28,7 @@ from iamledger.projections.views.tables import (
     USERS,
 )
 
-__all__ = ["access_key_history", "account_change_points", "entities_change_points"]
+__all__ = ["access_key_history", "account_change_points", "entities_change_points", "structure_changed"]
 
 
 def entities_change_points(conn: Connection, entities: Iterable[str]) -> set[int]:
@@ -89,3 +89,21 @@ def access_key_history(conn: Connection, access_key_id: str) -> list[dict[str, A
         .order_by(ACCESS_KEYS.c.valid_from, ACCESS_KEYS.c.row_id)
     )
     return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def structure_changed(conn: Connection, account_id: str, start: int, stop: int) -> bool:
+    """Whether, in the positions ``(start, stop]``, a row of the account began or ended that changes more of the
+    escalation graph than the edges its principals decide: a user, group or role (created, deleted, renamed, its
+    boundary or trust policy changed), a login profile, or a group's inline policy or attachment (what joining the
+    group would give). Other changes (a principal's own policies, memberships and tags, the versions of the policies
+    it holds) change only the edges of the principals they touch
+    (:func:`~iamledger.projections.access.analysis.principals_touched`)."""
+    for table in (USERS, ROLES, GROUPS):
+        if _bounds_within(conn, table, start, stop, table.c.account_id == account_id):
+            return True
+    for table in (INLINE_POLICIES, ATTACHMENTS):
+        where = (table.c.account_id == account_id, table.c.principal_kind == "group")
+        if _bounds_within(conn, table, start, stop, *where):
+            return True
+    users = select(USERS.c.entity_uuid).where(USERS.c.account_id == account_id)
+    return bool(_bounds_within(conn, LOGIN_PROFILES, start, stop, LOGIN_PROFILES.c.user_uuid.in_(users)))
