@@ -174,6 +174,21 @@ def test_a_two_hop_path_opens_when_the_trust_policy_is_updated(iam):
     assert hops[1]["OpenedAt"]["Event"]["RequestId"] == "req-grant-ops"
 
 
+def test_a_cross_account_hop_opens_with_the_other_accounts_grant(iam):
+    other = "210987654321"
+    iam.create_role(RoleName="shared", AssumeRolePolicyDocument=_trust({"AWS": f"arn:aws:iam::{other}:root"}))
+    iam.attach_role_policy(RoleName="shared", PolicyArn=ADMIN_POLICY)
+    iam.create_account(other)
+    with bound_audit_context(AuditContext(actor=f"arn:aws:iam::{other}:root", request_id="req-carol-user")):
+        iam.create_user(UserName="carol")
+    with bound_audit_context(AuditContext(actor=f"arn:aws:iam::{other}:root", request_id="req-carol-grant")):
+        iam.put_user_policy(UserName="carol", PolicyName="p", PolicyDocument=_doc("sts:AssumeRole"))
+    [path] = iam.escalation_paths(PrincipalArn=f"arn:aws:iam::{other}:user/carol")["Paths"]
+    hop = path["Hops"][0]
+    assert hop["CrossAccount"] is True
+    assert hop["OpenedAt"]["Event"]["RequestId"] == "req-carol-grant"
+
+
 def test_paths_opened_refuses_bad_input_and_the_unauthorized(iam):
     iam.create_user(UserName="mallory")
     with pytest.raises(IdentityStoreError, match="From is required"):

@@ -147,12 +147,11 @@ class GraphHistory:
         """The positions up to ``stop`` at which any of ``edges`` (decided by one principal) can open or close: where
         a row began or ended of that principal (its permissions:
         :func:`~iamledger.projections.access.analysis.change_points`), of every principal that held one of their
-        sources' or targets' ARNs, or of a group or policy they act through; all the account's change points for
-        edges no principal of the account decides."""
-        if not self._decidable(edges[0]):
-            return self.points(0, stop)
-        subject = edges[0].grants[0].subject
-        points = set(analysis.change_points(self.conn, subject.kind, str(subject.row["entity_uuid"])))
+        sources' or targets' ARNs, or of a group or policy they act through."""
+        points: set[int] = set()
+        if edges[0].grants:  # an edge from outside the store has none: the trust policy alone decides it
+            subject = edges[0].grants[0].subject
+            points |= set(analysis.change_points(self.conn, subject.entity_kind, str(subject.row["entity_uuid"])))
         others = set().union(*self.named_by(edges).values())
         policies = {(e.via or "").split(" ")[0] for e in edges}
         others |= analysis.policy_ids(self.conn, [arn for arn in policies if ":policy/" in arn])
@@ -165,10 +164,12 @@ class GraphHistory:
     def holding(self, edges: list[Edge], moment: Moment, named: dict[str, set[str]] | None = None) -> set[EdgeKey]:
         """Which of ``edges`` (decided by one principal) hold at ``moment``: each of their techniques decided once
         for that principal, on their targets only (the edges a whole graph has for them; ``named``: the principals
-        they name, :meth:`named_by`); the whole graph for edges no principal of the account decides (from another
-        account)."""
-        if not self._decidable(edges[0]):
-            return set(self.state(moment).edges)
+        they name, :meth:`named_by`); for edges no principal of the account decides (from another account), the
+        account's cross-account edges."""
+        if not self._decidable(edges[0]):  # from another account: the account's cross-account edges
+            with reading_at(moment.position):
+                graph = EscalationGraph(self.conn, self.account_id, moment)
+                return {edge_key(e) for e in graph._cross_account_edges()}  # noqa: SLF001
         subject = edges[0].grants[0].subject
         entity, kind = str(subject.row["entity_uuid"]), subject.kind
         found: set[EdgeKey] = set()
