@@ -275,6 +275,17 @@ def test_the_blast_radius_of_a_key_leaves_out_the_time_it_was_inactive(iam):
     assert {node["Arn"] for node in by_arn["Reachable"]} == {ops, night, "admin"}
 
 
+def test_a_root_key_is_admin_while_active_and_a_group_is_no_credential(iam):
+    key = iam.create_access_key()["AccessKey"]["AccessKeyId"]  # the caller's: the root user's
+    [root] = iam.blast_radius(AccessKeyId=key)["Principals"]
+    assert (root["PrincipalArn"], root["Kind"]) == (ROOT, "root")
+    assert _windows(root["AdminWindows"]) == _windows(root["ActiveWindows"])
+    assert root["AdminWindows"][0]["Via"] == "the account's root user"
+    iam.create_group(GroupName="team")
+    with pytest.raises(IdentityStoreError, match="is a group"):
+        iam.blast_radius(PrincipalArn=_arn("group", "team"))
+
+
 def test_an_unknown_credential_is_no_such_entity(iam):
     iam.create_user(UserName="mallory")
     with pytest.raises(NoSuchEntityError, match="AKIAIOSFODNN7EXAMPLE cannot be found"):
