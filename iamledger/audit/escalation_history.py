@@ -55,6 +55,22 @@ def _paths_of(graph: EscalationGraph, goal: str, depth: int) -> dict[PathKey, tu
     return found
 
 
+class _PathsOf:
+    """:func:`_paths_of` at each state, enumerated again only when the edges or admins differ from the last state's
+    (a change point often changes neither)."""
+
+    def __init__(self, goal: str, depth: int) -> None:
+        self.goal, self.depth = goal, depth
+        self._last: tuple[frozenset[Any], frozenset[str]] | None = None
+        self._found: dict[PathKey, tuple[str, list[Edge]]] = {}
+
+    def of(self, state: GraphState) -> dict[PathKey, tuple[str, list[Edge]]]:
+        shape = (frozenset(state.edges), frozenset(state.graph.admins))
+        if shape != self._last:
+            self._last, self._found = shape, _paths_of(state.graph, self.goal, self.depth)
+        return self._found
+
+
 def _when(store: ServiceBase, when: str | int | datetime | None, name: str) -> Moment:
     if when is None and name == "From":
         raise InvalidInputError("From is required: the moment the paths must not have existed at.")
@@ -87,8 +103,9 @@ def paths_opened(
         book = EventBook(store, conn)
         first: dict[PathKey, dict[str, Any]] = {}  # each path as shown, from the state it was first seen in
         series: list[tuple[int, set[PathKey]]] = []
+        paths = _PathsOf(goal, depth)
         for state in history.states(start, end.position):
-            found = _paths_of(state.graph, goal, depth)
+            found = paths.of(state)
             for key, value in found.items():
                 if key not in first:
                     first[key] = _shown(*value)
@@ -97,7 +114,7 @@ def paths_opened(
         still = {key for key, (_s, stop) in opened if stop is None}
 
         def present(state: GraphState) -> set[PathKey]:
-            return set(_paths_of(state.graph, goal, depth))
+            return set(paths.of(state))
 
         later = closes(history, end.position, now.position, still, present)
         entries = [
