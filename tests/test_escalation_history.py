@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from iamledger import IdentityStore
 from iamledger.audit.escalation_graph import EscalationGraph
+from iamledger.audit.escalation_history import _paths_of, _shown
 from iamledger.audit.escalation_timeline import (
     GraphHistory,
     edge_key,
@@ -351,11 +352,21 @@ def test_each_edge_interval_equals_the_graph_built_at_every_position(backend, mo
             _apply_more(store, op)
         head = store.projector.catch_up()
         every: list[tuple[int, set[Any]]] = []
+        every_path: list[tuple[int, set[Any]]] = []
+        texts: dict[Any, str] = {}
         for position in range(start, head + 1):
             with _reading(store, position) as (conn, moment):
                 graph = EscalationGraph(conn, ACCOUNT_ID, moment).build()
                 every.append((position, {edge_key(e) for e in graph.edges}))
+                paths = _paths_of(graph, "admin", 5)
+                texts.update({key: _shown(*value)["Text"] for key, value in paths.items()})
+                every_path.append((position, set(paths)))
         expected = intervals(every)
+        # the paths that opened, each with where it opened and closed, as paths-opened answers them
+        opened = store.paths_opened(From=start, To=head)["Paths"]
+        assert sorted(
+            (p["Text"], p["OpenedAt"]["Position"], p["ClosedAt"] and p["ClosedAt"]["Position"]) for p in opened
+        ) == sorted((texts[k], a, b) for k, spans in intervals(every_path).items() for a, b in spans if a > start)
         with store.engine.connect() as conn:
             timeline = GraphHistory(conn, ACCOUNT_ID, datetime.now().astimezone())
             found = timeline.edge_intervals(moment_of(conn, start, datetime.now().astimezone()), head)
