@@ -748,8 +748,9 @@ def save(path: Path, results: Sequence[BackendResult], args: argparse.Namespace,
 # -- the command line ----------------------------------------------------------------------------------------------
 
 
-def arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def account_arguments(description: str) -> argparse.ArgumentParser:
+    """The options that choose the account and the backends (shared with bench/escalation.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="CI smoke: 200 users, 3,000 events, 2 calls per query")
     parser.add_argument("--scale", action="store_true", help="bench/scale.py's 100,000 users, 1M events, seed 7")
     parser.add_argument("--users", type=int, default=10_000)
@@ -760,16 +761,21 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--store", help="reuse this generated SQLite store (a path or a URL): no generation")
     parser.add_argument("--db", help="also run on PostgreSQL: a scratch schema, or the store in ?schema=NAME")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--workdir", help="where the SQLite files go (default: a temporary folder, removed)")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch schema")
+    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    return parser
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = account_arguments(__doc__.splitlines()[0])
     parser.add_argument("--no-rebuild", action="store_true", help="do not run (nor measure) projections rebuild")
     parser.add_argument("--repeat", type=int, help="calls per query process (default 20; --quick: 2)")
     parser.add_argument("--writes", type=int, help="create_user calls per process (default 100; --quick: 3; 0: none)")
     parser.add_argument("--budget", type=float, help="seconds a query process may run (default 300; --quick: 120)")
-    parser.add_argument("--workdir", help="where the SQLite files go (default: a temporary folder, removed)")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch schema")
     parser.add_argument("--json", help="also save the results to this file")
     parser.add_argument("--baseline", help="the --json of an earlier run (a smaller account): p50 growth of lookups")
     parser.add_argument("--worker", choices=sorted(WORKER_CALLS), help=argparse.SUPPRESS)
-    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--pick", action="store_true", help=argparse.SUPPRESS)
     return parser
 

@@ -57,6 +57,7 @@ from audit import (
     Query,
     Store,
     Target,
+    account_arguments,
     check,
     emit,
     generate,
@@ -229,23 +230,10 @@ def report(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
 
 
 def arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="CI smoke: 200 users, 3,000 events, 2 calls each")
-    parser.add_argument("--scale", action="store_true", help="bench/scale.py's 100,000 users, 1M events, seed 7")
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--groups", type=int, default=200)
-    parser.add_argument("--roles", type=int, default=1_000)
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--seed", type=int, default=3, help="the generator's seed, and the user drawn (default 3)")
-    parser.add_argument("--store", help="reuse this generated SQLite store (a path or a URL): no generation")
-    parser.add_argument("--db", help="also run on PostgreSQL: a scratch schema, or the store in ?schema=NAME")
-    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser = account_arguments(__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, help="calls per question process (default 5; --quick: 2)")
     parser.add_argument("--budget", type=float, help="seconds a question process may run (default 600; --quick: 120)")
-    parser.add_argument("--workdir", help="where the SQLite files go (default: a temporary folder, removed)")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch schema")
     parser.add_argument("--worker", choices=sorted(WORKER_CALLS), help=argparse.SUPPRESS)
-    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     # bench/audit.py's options this run has no use for, kept so that its checks apply as they are
     parser.set_defaults(writes=0, no_rebuild=True)
     return parser
