@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from iamledger.audit.decisions import _request_context
 from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
 from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
-from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, shared_decision_key
+from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, policies_only_key, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
 from iamledger.audit.trust import trust_policy_of
 from iamledger.audit.who_can import _named_in_trust
@@ -47,15 +47,6 @@ ADMINISTRATOR_ACCESS: Final = "arn:aws:iam::aws:policy/AdministratorAccess"
 def iam_actions() -> tuple[str, ...]:
     """Every IAM action: the IAM API's operations (botocore's model) and ``iam:PassRole``."""
     return (*sorted(f"iam:{name}" for name in service_model("iam").operation_names), "iam:PassRole")
-
-
-def _policies_only(subject: Subject) -> tuple[int, ...] | None:
-    """What every decision of ``subject`` on ``*`` depends on when none of its statements reads a condition key or a
-    policy variable: its compiled identity policies and boundary (shared by alike subjects); else ``None``."""
-    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
-    if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
-        return None
-    return (*sorted(id(applied) for applied in subject.identity), -1, id(subject.boundary))
 
 
 @dataclass
@@ -181,7 +172,7 @@ class EscalationGraph:
         context but its own keys and the time (every such principal can grant itself anything)."""
         if cache and subject.arn in self._admin_cache:
             return self._admin_cache[subject.arn]
-        alike = _policies_only(subject)
+        alike = policies_only_key(subject)
         answer = self._admin_by_policies.get(alike) if alike is not None else None
         if answer is None:
             answer = all(self.decide(subject, action, "*").decision.allowed for action in iam_actions())
@@ -443,7 +434,7 @@ def _broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str 
     as the default; ``None`` when there is none at the moment. Subjects with the same other policies and boundary
     (members of the same groups) get the same answer, found once."""
     others = tuple(sorted((p for p in subject.policies if p.policy_arn != arn), key=repr))
-    key = (arn, others, None if _policies_only(subject) is not None else subject.arn)  # conditions: its own
+    key = (arn, others, None if policies_only_key(subject) is not None else subject.arn)  # conditions: its own
     if key not in graph.broader_versions:
         graph.broader_versions[key] = _find_broader_version(graph, subject, arn)
     return graph.broader_versions[key]

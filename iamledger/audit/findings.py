@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from iamledger.audit.decisions import decide
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
-from iamledger.audit.subjects import Subject, _subjects_of, shared_decision_key
+from iamledger.audit.subjects import Subject, _subjects_of, policies_only_key, shared_decision_key
 from iamledger.domain.errors import ValidationError
 from iamledger.domain.policy import AppliedPolicy, Decision
 from iamledger.projections.access import analysis, permissions
@@ -81,7 +81,7 @@ def _by_service() -> dict[str, tuple[str, ...]]:
 @dataclass
 class _Decider:
     """Decisions on ``*`` at one moment, shared by subjects whose decision depends on their policies only, and the
-    findings of subjects whose grants all do (:func:`_signature`)."""
+    findings of subjects whose grants all do (:func:`~iamledger.audit.subjects.policies_only_key`)."""
 
     moment: Moment
     shared: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
@@ -95,16 +95,6 @@ class _Decider:
         if found is None:
             found = self.shared[(action, *key)] = decide(subject, action, resource, self.moment)
         return found
-
-
-def _signature(subject: Subject) -> tuple[int, ...] | None:
-    """What every decision of the subject on ``*`` depends on when no statement of its policies or boundary reads a
-    condition key or a policy variable: its compiled policies (shared by the subjects read together) and boundary.
-    Subjects with the same signature have the same grants; ``None`` when they may depend on the subject itself."""
-    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
-    if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
-        return None
-    return (*(id(applied) for applied in subject.identity), -1, 0 if subject.boundary is None else id(subject.boundary))
 
 
 def _order(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -151,7 +141,7 @@ def _subject_findings(
 def _grant_findings(subject: Subject, services: set[str], decider: _Decider) -> list[dict[str, Any]]:
     """The category findings of one principal, asked only about the catalogue actions of ``services``; computed once
     per signature (the same list for the subjects sharing it)."""
-    signature = _signature(subject)
+    signature = policies_only_key(subject)
     key = None if signature is None else (*signature, *sorted(services))
     if key is not None and key in decider.findings:
         return decider.findings[key]

@@ -222,6 +222,16 @@ def _all_subjects_one_by_one(conn: Connection, account_id: str) -> list[Subject]
     return sorted(subjects, key=lambda s: (s.kind, s.arn))
 
 
+def policies_only_key(subject: Subject) -> tuple[int, ...] | None:
+    """What every decision of ``subject`` on ``*`` depends on when none of its statements reads a condition key or a
+    policy variable: its compiled identity policies and boundary (shared by the subjects read together with the same
+    ones), so that alike subjects decide alike; ``None`` when a decision may depend on the subject itself."""
+    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+    if any(st.keys or st.resource_keys for applied in parts for st in applied.policy.statements):
+        return None
+    return (*sorted(id(applied) for applied in subject.identity), -1, id(subject.boundary))
+
+
 def shared_decision_key(subject: Subject, action: str) -> tuple[int, ...] | None:
     """What the subject's decisions of ``action`` (lowercased) depend on when nothing but the action and resource
     matters (no statement of its policies that can match the action reads a condition key or a policy variable):
