@@ -813,6 +813,25 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str
     return backends
 
 
+def run_backends(
+    backends: Sequence[str],
+    args: argparse.Namespace,
+    prefix: str,
+    run: Callable[[str, argparse.Namespace, Path], BackendResult],
+) -> tuple[list[BackendResult], float]:
+    """``run`` for each backend in a working folder (``--workdir``, else a temporary one, removed after); the
+    results and the whole run's seconds (shared with bench/escalation.py)."""
+    started = time.perf_counter()
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix=prefix))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = [run(backend, args, workdir) for backend in backends]
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return results, time.perf_counter() - started
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = arguments()
     args = parser.parse_args(argv)
@@ -822,15 +841,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return worker(args.worker, sqlite_url(args.store), args.repeat or 1, json.loads(args.params), args.pick)
     backends = check(parser, args)
     baseline = json.loads(Path(args.baseline).read_text()) if args.baseline else None
-    started = time.perf_counter()
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="iamledger-audit-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        results = [run_backend(backend, args, workdir) for backend in backends]
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-    seconds = time.perf_counter() - started
+    results, seconds = run_backends(backends, args, "iamledger-audit-", run_backend)
     report(results, args, baseline)
     print(f"\nwhole run: {seconds:.0f} s on {os.cpu_count()} cores; {shlex.join(['python', *sys.argv])}")
     if args.json:

@@ -33,9 +33,7 @@ import json
 import os
 import random
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -64,6 +62,7 @@ from audit import (
     milliseconds,
     open_store,
     prepare_store,
+    run_backends,
     run_worker,
     sqlite_url,
 )
@@ -256,15 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.span is None and args.quick:
         args.span = 20  # a week of a generated tiny account is its whole log
     backends = check(parser, args)
-    started = time.perf_counter()
-    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="iamledger-escalation-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        results = [run_backend(backend, args, workdir) for backend in backends]
-    finally:
-        if not args.workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-    seconds = time.perf_counter() - started
+    results, seconds = run_backends(backends, args, "iamledger-escalation-", run_backend)
     report(results, args)
     print(f"\nwhole run: {seconds:.0f} s on {os.cpu_count()} cores; {shlex.join(['python', *sys.argv])}")
     return 0
