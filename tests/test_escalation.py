@@ -305,7 +305,16 @@ def test_a_condition_is_reported_and_a_boundary_or_a_passed_to_service_condition
         [_admin_user, _with_policy("iam:CreateAccessKey", condition={"Bool": {"aws:MultiFactorAuthPresent": "true"}})],
     )
     mallory = _arn("user", "mallory")
-    assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == []  # the request carries no MFA: no edge
+    # mallory can sign in with MFA: the edge exists, conditional on the key the caller supplies
+    hop = iam.escalation_paths(PrincipalArn=mallory)["Paths"][0]["Hops"][0]
+    assert hop["Conditional"] is True and hop["ConditionKeys"] == ["aws:MultiFactorAuthPresent"]
+    # a condition on who she is, which she cannot change, blocks it
+    iam.put_user_policy(
+        UserName="mallory",
+        PolicyName="p",
+        PolicyDocument=_doc("iam:CreateAccessKey", condition={"StringEquals": {"aws:username": "someone-else"}}),
+    )
+    assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == []
     iam.put_user_policy(
         UserName="mallory",
         PolicyName="p",
@@ -324,6 +333,57 @@ def test_a_condition_is_reported_and_a_boundary_or_a_passed_to_service_condition
     iam.put_user_policy(UserName="mallory", PolicyName="p", PolicyDocument=_doc("iam:PassRole", condition=passed))
     iam.put_user_policy(UserName="mallory", PolicyName="q", PolicyDocument=_doc("ec2:RunInstances"))
     assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == []
+
+
+def _trust_with(condition: dict[str, Any], *, effect: str = "Allow") -> str:
+    admit = {"Effect": "Allow", "Principal": {"AWS": _arn("user", "mallory")}, "Action": "sts:AssumeRole"}
+    statements = [admit]
+    if effect == "Allow":
+        admit["Condition"] = condition
+    else:
+        statements.append({"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole", "Condition": condition})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@pytest.mark.parametrize(
+    ("trust", "keys"),
+    [
+        (_trust_with({"Bool": {"aws:MultiFactorAuthPresent": "true"}}), ["aws:MultiFactorAuthPresent"]),
+        (_trust_with({"StringEquals": {"sts:ExternalId": "Unguessable-42"}}), ["sts:ExternalId"]),
+        (_trust_with({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}), ["aws:MultiFactorAuthAge"]),
+        (_trust_with({"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}), ["aws:SourceIp"]),
+        (
+            _trust_with({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}, effect="Deny"),
+            ["aws:MultiFactorAuthPresent"],
+        ),
+    ],
+    ids=["mfa", "external-id", "mfa-age", "source-ip", "deny-without-mfa"],
+)
+def test_a_trust_policy_asking_for_a_key_the_caller_sends_gives_a_conditional_edge(iam, trust, keys):
+    """PMapper marks such edges conditional; a request with MFA, the external id or from that network takes them."""
+    iam.create_user(UserName="mallory")
+    iam.put_user_policy(UserName="mallory", PolicyName="p", PolicyDocument=_doc("sts:AssumeRole"))
+    iam.create_role(RoleName="power", AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName="power", PolicyArn=ADMIN_POLICY)
+    answer = iam.escalation_paths(PrincipalArn=_arn("user", "mallory"))
+    assert _texts(answer) == ["mallory -[sts:AssumeRole]-> power"]
+    hop = answer["Paths"][0]["Hops"][0]
+    assert hop["Conditional"] is True and hop["ConditionKeys"] == keys
+
+
+def test_a_trust_condition_on_who_the_caller_is_blocks_the_edge(iam):
+    iam.create_user(UserName="mallory")
+    iam.put_user_policy(UserName="mallory", PolicyName="p", PolicyDocument=_doc("sts:AssumeRole"))
+    trust = _trust_with(
+        {"StringEquals": {"aws:PrincipalTag/team": "ops"}, "Bool": {"aws:MultiFactorAuthPresent": "true"}}
+    )
+    iam.create_role(RoleName="power", AssumeRolePolicyDocument=trust)
+    iam.attach_role_policy(RoleName="power", PolicyArn=ADMIN_POLICY)
+    mallory = _arn("user", "mallory")
+    assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == []  # MFA alone does not make her of team ops
+    iam.tag_user(UserName="mallory", Tags=[{"Key": "team", "Value": "ops"}])
+    hop = iam.escalation_paths(PrincipalArn=mallory)["Paths"][0]["Hops"][0]
+    assert hop["ConditionKeys"] == ["aws:MultiFactorAuthPresent", "aws:PrincipalTag/team"]
 
 
 def test_multi_hop_paths_with_a_cycle_all_of_them_shortest_first(iam):

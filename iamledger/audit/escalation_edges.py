@@ -22,6 +22,7 @@ class Grant:
     decision: Decision
     subject: Subject
     trust: AppliedPolicy | None = None
+    supplied: tuple[str, ...] = ()  # caller-chosen condition keys the request needed (MFA, an external id)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def condition_keys_of(grant: Grant) -> set[str]:
     if grant.trust is not None:
         applied.append(grant.trust)
     by_source = {id(a.source): a for a in applied}
-    keys: set[str] = set()
+    keys: set[str] = set(grant.supplied)
     for statement in grant.decision.matched_statements:
         policy = by_source.get(id(statement.source))
         if policy is not None:

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
+from iamledger.audit.caller_keys import caller_contexts
 from iamledger.audit.decisions import _request_context
 from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
 from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
@@ -26,14 +27,7 @@ from iamledger.audit.trust import trust_policy_of
 from iamledger.audit.who_can import _named_in_trust
 from iamledger.awsmodel import service_model
 from iamledger.domain.arns import is_aws_managed_policy_arn
-from iamledger.domain.policy import (
-    AppliedPolicy,
-    Decision,
-    PolicySet,
-    Principal,
-    Request,
-    evaluate,
-)
+from iamledger.domain.policy import AppliedPolicy, Decision, PolicySet, Principal, Request, evaluate
 from iamledger.projections.access import analysis, permissions
 from iamledger.projections.access.effective import EffectivePolicy, effective_policies
 from iamledger.projections.engine.timeindex import Moment
@@ -66,6 +60,7 @@ class EscalationGraph:
     _group_policies: dict[str, list[EffectivePolicy]] = field(default_factory=dict)
     _admin_by_policies: dict[tuple[int, ...], bool] = field(default_factory=dict)
     _resource_dependent: dict[tuple[Any, ...], bool] = field(default_factory=dict)
+    _caller_keys: dict[tuple[Any, ...], tuple[list[AppliedPolicy], list[dict[str, str]]]] = field(default_factory=dict)
     _versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     broader_versions: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
 
@@ -133,7 +128,28 @@ class EscalationGraph:
     ) -> Grant:
         """The evaluator's decision for ``subject`` asking ``action`` on ``resource`` at the moment. Without a trust
         policy, and when no statement that can match the action reads a condition key or a policy variable, the
-        decision depends on the subject's policies only: it is made once for the subjects that share them."""
+        decision depends on the subject's policies only: it is made once for the subjects that share them.
+
+        A request refused for want of a key the caller chooses (MFA, an external id, a source address: see
+        :mod:`~iamledger.audit.caller_keys`) is asked again with values that satisfy the statements; allowed so, the
+        grant names those keys and the edge it enables is conditional on them."""
+        grant = self._decide(subject, action, resource, extra, trust)
+        if grant.decision.allowed:
+            return grant
+        for supplied in self._caller_contexts(subject, trust, action):
+            decision = self._evaluate(subject, action, resource, {**(extra or {}), **supplied}, trust)
+            if decision.allowed:
+                return Grant(action, resource, decision, subject, trust, supplied=tuple(sorted(supplied)))
+        return grant
+
+    def _decide(
+        self,
+        subject: Subject,
+        action: str,
+        resource: str,
+        extra: Mapping[str, Any] | None,
+        trust: AppliedPolicy | None,
+    ) -> Grant:
         shared = None if trust is not None else shared_decision_key(subject, action.lower())
         if shared is None:
             return Grant(action, resource, self._evaluate(subject, action, resource, extra, trust), subject, trust)
@@ -143,6 +159,17 @@ class EscalationGraph:
         if decision is None:
             decision = self._decisions[key] = self._evaluate(subject, action, resource, extra, None)
         return Grant(action, resource, decision, subject)
+
+    def _caller_contexts(self, subject: Subject, trust: AppliedPolicy | None, action: str) -> list[dict[str, str]]:
+        """:func:`caller_contexts` of the policies a request of the subject's is decided with (a role's trust policy
+        too, when assuming it), once per set of compiled policies."""
+        boundary = [] if subject.boundary is None else [subject.boundary]
+        policies = [*subject.identity, *boundary, *([] if trust is None else [trust])]
+        key = (action, *(id(applied.policy) for applied in policies))
+        found = self._caller_keys.get(key)
+        if found is None:  # the policies are kept with the answer, so that their ids are not reused meanwhile
+            found = self._caller_keys[key] = (policies, caller_contexts(policies, action))
+        return found[1]
 
     def _reads_resource(self, subject: Subject, action: str, shared: tuple[int, ...]) -> bool:
         """Whether a statement of the subject's that can match ``action`` names resources: if none does, the
