@@ -1,0 +1,251 @@
+"""Pictures of the audit answers: exposure windows as a band chart, and who-can as a small graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from iamledger.html.base import anchor, as_datetime, escape, moment_text, position_text, time_element
+
+WIDTH: Final = 800
+ROW: Final = 44
+TOP: Final = 8
+AXIS: Final = 36
+
+
+def describe_event(event: Mapping[str, Any] | None) -> str:
+    """One event of an answer (``EventName``, ``Actor``, ``EventTime``, ``RequestId``, ``Position``) as a sentence."""
+    if not event:
+        return "no recorded event"
+    who = event.get("Actor") or "unknown"
+    text = f"{event.get('EventName') or 'event'} by {who} at {moment_text(event.get('EventTime'))}"
+    if event.get("RequestId"):
+        text += f", request {event['RequestId']}"
+    if event.get("Position") is not None:
+        text += f", position {event['Position']}"
+    return text
+
+
+def _rows(answer: Mapping[str, Any]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    principals = answer.get("Principals")
+    if isinstance(principals, list) and principals:
+        return [(str(p.get("PrincipalId") or "?"), list(p.get("Windows") or [])) for p in principals]
+    grouped: dict[str, list[Mapping[str, Any]]] = {}
+    for window in answer.get("Windows") or []:
+        grouped.setdefault(str(window.get("PrincipalId") or "?"), []).append(window)
+    return list(grouped.items())
+
+
+def _bounds(
+    rows: list[tuple[str, list[Mapping[str, Any]]]], answer: Mapping[str, Any], start: str | None, end: str | None
+) -> tuple[datetime | None, datetime | None]:
+    moments = [
+        as_datetime((w.get(side) or {}).get("Time")) for _, windows in rows for w in windows for side in ("From", "To")
+    ]
+    known = [m for m in moments if m is not None]
+    still_open = any(not w.get("To") for _, windows in rows for w in windows)
+    low = as_datetime(start) or (min(known) if known else None)
+    latest = as_datetime((answer.get("AsOf") or {}).get("Time")) if still_open else None
+    high = as_datetime(end) or latest or (max(known) if known else None)
+    if low is None or high is None:
+        return low, high
+    if high <= low:
+        high = low + timedelta(seconds=1)
+    margin = (high - low) / 20  # a window that opens or closes at an edge stays visible
+    return (low if start else low - margin), (high if end else high + margin)
+
+
+def _window_text(window: Mapping[str, Any]) -> str:
+    opened = window.get("From") or {}
+    closed = window.get("To")
+    text = f"Allowed from {moment_text(opened.get('Time'))} (opened by {describe_event(opened.get('Event'))})"
+    if closed:
+        return text + f" until {moment_text(closed.get('Time'))} (closed by {describe_event(closed.get('Event'))})"
+    return text + ", still allowed at the end"
+
+
+def _data(window: Mapping[str, Any]) -> str:
+    attributes = []
+    for side, name in (("From", "from"), ("To", "to")):
+        event = (window.get(side) or {}).get("Event") or {}
+        for key, attr in (("Position", "position"), ("RequestId", "request-id"), ("EventName", "event")):
+            if event.get(key) is not None:
+                attributes.append(f'data-{name}-{attr}="{escape(event[key])}"')
+    return " ".join(attributes)
+
+
+def _event_html(event: Mapping[str, Any] | None, link: Callable[[Mapping[str, Any]], str] | None) -> str:
+    text = escape(describe_event(event))
+    if event and link is not None:
+        return f'<a href="{escape(link(event))}">{text}</a>'
+    return text
+
+
+def render_exposure_bands(
+    answer: Mapping[str, Any],
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    event_link: Callable[[Mapping[str, Any]], str] | None = None,
+) -> str:
+    """``store.exposure(...)``'s windows as an inline SVG band chart, one row per principal id, from ``start`` to
+    ``end`` (default: the first window's opening and the answer's moment). Each window is a link (focusable) with a
+    ``<title>`` naming its opening and closing events and ``data-`` attributes for them; below the chart, the same
+    windows as a list, the chart's text alternative (``event_link`` gives each event there a URL)."""
+    rows = _rows(answer)
+    question = (
+        f"{escape(answer.get('PrincipalArn'))} allowed {escape(answer.get('ActionName'))} on "
+        f"{escape(answer.get('ResourceArn') or '*')}"
+    )
+    if not any(windows for _, windows in rows):
+        never = f"Never allowed: {question}, as far as the log goes."
+        return f'<section class="exposure"><p class="empty">{never}</p></section>'
+    low, high = _bounds(rows, answer, start, end)
+    span = (high - low).total_seconds() if low is not None and high is not None else 0.0
+
+    def x(moment: object, default: float) -> float:
+        when = as_datetime(moment)
+        if when is None or low is None or span <= 0:
+            return default
+        return max(0.0, min(WIDTH, (when - low).total_seconds() / span * WIDTH))
+
+    height = TOP + ROW * len(rows) + AXIS
+    shapes: list[str] = []
+    items: list[str] = []
+    for row, (principal, windows) in enumerate(rows):
+        y = TOP + row * ROW
+        shapes.append(f'<text class="band-label" x="0" y="{y + 12}">{escape(principal)}</text>')
+        shapes.append(f'<line class="band-track" x1="0" x2="{WIDTH}" y1="{y + 25}" y2="{y + 25}"/>')
+        for number, window in enumerate(windows, start=1):
+            item_id = anchor("window", f"{principal}-{number}")
+            left = x((window.get("From") or {}).get("Time"), 0.0)
+            right = x((window.get("To") or {}).get("Time"), WIDTH) if window.get("To") else WIDTH
+            width = max(right - left, 4.0)
+            label = f"Window {number} of {principal}: {_window_text(window)}"
+            open_mark = ""
+            if not window.get("To"):
+                tip = left + width
+                points = f"M{tip - 8:.1f},{y + 16} L{tip:.1f},{y + 25} L{tip - 8:.1f},{y + 34} Z"
+                open_mark = f'<path class="band-open" d="{points}"/>'
+            shapes.append(
+                f'<a class="exposure-window{" open" if not window.get("To") else ""}" href="#{item_id}" '
+                f'aria-label="{escape(label)}" {_data(window)}><title>{escape(label)}</title>'
+                f'<rect x="{left:.1f}" y="{y + 18}" width="{width:.1f}" height="14" rx="2"/>{open_mark}</a>'
+            )
+            closed = window.get("To")
+            until = (
+                f"until {time_element(closed.get('Time'))}, closed by {_event_html(closed.get('Event'), event_link)}"
+                if closed
+                else "<strong>still allowed</strong> at the end of the chart"
+            )
+            items.append(
+                f'<li id="{item_id}" class="exposure-item"><span class="window-principal">{escape(principal)}</span>: '
+                f"allowed from {time_element((window.get('From') or {}).get('Time'))}, opened by "
+                f"{_event_html((window.get('From') or {}).get('Event'), event_link)}; {until}</li>"
+            )
+    axis_y = TOP + ROW * len(rows) + 14
+    shapes.append(f'<line class="band-axis" x1="0" x2="{WIDTH}" y1="{axis_y - 10}" y2="{axis_y - 10}"/>')
+    shapes.append(f'<text class="axis-label" x="0" y="{axis_y + 8}">{escape(moment_text(low))}</text>')
+    shapes.append(
+        f'<text class="axis-label" x="{WIDTH}" y="{axis_y + 8}" text-anchor="end">{escape(moment_text(high))}</text>'
+    )
+    title_id = anchor("exposure-title", f"{answer.get('PrincipalArn')}-{answer.get('ActionName')}")
+    return (
+        '<section class="exposure">'
+        f'<figure class="exposure-chart"><figcaption id="{title_id}">When {question}: '
+        f"{sum(len(w) for _, w in rows)} window(s) between {escape(moment_text(low))} and "
+        f"{escape(moment_text(high))} (a bar is a window in which the request was allowed; an arrow at its end: "
+        "still allowed)</figcaption>"
+        f'<svg class="band-chart" role="group" aria-labelledby="{title_id}" viewBox="-4 0 {WIDTH + 8} {height}" '
+        f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
+        f"{''.join(shapes)}</svg></figure>"
+        '<h3 class="exposure-list-title">The same windows as a list</h3>'
+        f'<ol class="exposure-windows">{"".join(items)}</ol>'
+        f'<p class="as-of">As of {position_text(answer.get("AsOf"))}.</p></section>'
+    )
+
+
+def _node(kind: str, label: object, href: str | None, *, extra: str = "") -> str:
+    kind_text = f'<span class="node-kind">{escape(kind)}</span> '
+    body = f'{kind_text}<span class="node-name">{escape(label)}</span>{extra}'
+    css = f"node node-{escape(kind.lower().replace(' ', '-'))}"
+    if href is not None:
+        return f'<a class="{css}" href="{escape(href)}">{body}</a>'
+    return f'<span class="{css}" tabindex="0">{body}</span>'
+
+
+def _provenance(events: Iterable[Mapping[str, Any]]) -> str:
+    shown = [f"<li>{escape(describe_event(e))}{_reason(e)}</li>" for e in events]
+    if not shown:
+        return ""
+    return f'<details class="provenance"><summary>Events behind it</summary><ul>{"".join(shown)}</ul></details>'
+
+
+def _reason(event: Mapping[str, Any]) -> str:
+    return f' <span class="reason">({escape(event["Reason"])})</span>' if event.get("Reason") else ""
+
+
+def _path(path: Mapping[str, Any], link: Callable[[str, str], str] | None) -> str:
+    def href(kind: str, name: str) -> str | None:
+        return link(kind, name) if link is not None else None
+
+    via = path.get("Via")
+    source = path.get("PolicySource") or {}
+    policy_name = source.get("PolicyArn") or source.get("SourcePolicyId") or "a policy"
+    policy_kind = f"Policy ({source.get('SourcePolicyType')})" if source.get("SourcePolicyType") else "Policy"
+    policy = f"<li>{_node(policy_kind, policy_name, None)}{_provenance(path.get('Provenance') or [])}</li>"
+    if via == "group":
+        group = str(path.get("GroupName"))
+        return f'<li>{_node("Group", group, href("group", group))}<ul class="graph-children">{policy}</ul></li>'
+    if via == "role":
+        chain = [str(arn) for arn in path.get("Chain") or [path.get("RoleArn")]]
+        target = chain[-1]
+        hops = "".join(
+            f"<li>{_node('Assumes role', arn, href('role', arn.rsplit('/', 1)[-1]))}</li>" for arn in chain[:-1]
+        )
+        last = _node(
+            "Assumes role", target, f"#{anchor('principal', target)}", extra=" (its own path is in this graph)"
+        )
+        return f"{hops}<li>{last}</li>"
+    return policy
+
+
+def render_who_can_graph(
+    answer: Mapping[str, Any] | Iterable[Mapping[str, Any]],
+    *,
+    link: Callable[[str, str], str] | None = None,
+    limit: int = 50,
+) -> str:
+    """``store.who_can(...)``'s answer (or ``stream_who_can``'s parts) as a small graph, principal -> group or
+    assumed role -> the policy whose statement allows, each node focusable and labelled with its kind in words.
+    Only the question's own subgraph is drawn, at most ``limit`` principals (the rest are counted). ``link(kind,
+    name)`` gives users, groups and roles a URL (kind ``user``, ``group`` or ``role``; the entity's name)."""
+    header: Mapping[str, Any] = {}
+    if isinstance(answer, Mapping):
+        header, principals = answer, list(answer.get("Principals") or [])
+    else:
+        parts = list(answer)
+        principals = [p for p in parts if "Arn" in p]
+        header = next((p for p in parts if "Arn" not in p), {})
+    question = f"{escape(header.get('ActionName') or 'the action')} on {escape(header.get('ResourceArn') or '*')}"
+    if not principals:
+        return f'<section class="who-can"><p class="empty">Nobody is allowed {question}.</p></section>'
+    blocks = []
+    for principal in principals[:limit]:
+        arn = str(principal.get("Arn"))
+        kind = str(principal.get("Type") or "Principal")
+        name = arn.rsplit("/", 1)[-1]
+        node = _node(kind, arn, link(kind.lower(), name) if link else None)
+        paths = "".join(_path(p, link) for p in principal.get("Paths") or [])
+        blocks.append(
+            f'<li class="graph-root" id="{anchor("principal", arn)}">{node}<ul class="graph-children">{paths}</ul></li>'
+        )
+    more = len(principals) - limit
+    rest = f'<p class="more">And {more} more principal(s), not drawn.</p>' if more > 0 else ""
+    return (
+        '<section class="who-can">'
+        f'<p class="who-can-question">{len(principals)} principal(s) allowed {question} as of '
+        f"{position_text(header.get('AsOf'))}. Each principal leads to the group, role or policy that allows it.</p>"
+        f'<ul class="graph" aria-label="Who can {question}">{"".join(blocks)}</ul>{rest}</section>'
+    )
