@@ -39,8 +39,8 @@ from typing import Any, Final
 from starlette.applications import Starlette
 from starlette.datastructures import URL
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from iamledger.auth import HttpRequest
 from iamledger.logconfig import configure_logging, get_logger
@@ -206,12 +206,17 @@ def tune_collector() -> None:
 
 
 def create_app(
-    holder: StoreHolder, *, server_process: bool = False, trusted_proxies: TrustedProxies | None = None
+    holder: StoreHolder,
+    *,
+    server_process: bool = False,
+    trusted_proxies: TrustedProxies | None = None,
+    console: bool = True,
 ) -> QueryApp:
     """The endpoint's ASGI application over the store ``holder`` opens (at start-up). ``server_process``: the
     application is the process's only job (``iamledger serve``): its garbage collector is tuned for serving once the
     store is open (:func:`tune_collector`). ``trusted_proxies``: the proxies whose ``X-Forwarded-For`` names the
-    client (``--forwarded-allow-ips``); none by default, and then the client is the TCP peer."""
+    client (``--forwarded-allow-ips``); none by default, and then the client is the TCP peer. ``console``: the audit
+    console is served at ``/console/`` too (docs/console.md)."""
     endpoint = Endpoint(holder)
 
     async def moto_reset(request: Request) -> Response:
@@ -246,13 +251,30 @@ def create_app(
         del request
         raise RuntimeError("GET and POST / are handled by QueryApp")
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", query_elsewhere, methods=["GET", "POST"]),  # other methods: 405, as before QueryApp
         Route("/moto-api/reset", moto_reset, methods=["POST"]),
         Route("/moto-api/reset-auth", moto_reset_auth, methods=["POST"]),
         *(Route(path, health_endpoint(holder), methods=["GET"]) for path in HEALTH_PATHS),  # HEAD too; others: 405
     ]
+    if console:
+        routes += console_routes(holder, trusted_proxies)
     return QueryApp(endpoint, Starlette(routes=routes, lifespan=lifespan), trusted_proxies)
+
+
+def console_routes(holder: StoreHolder, trusted_proxies: TrustedProxies | None = None) -> list[BaseRoute]:
+    """The audit console's routes (docs/console.md): ``/console`` redirects to ``/console/``, where the console's own
+    application answers."""
+    from iamledger.server.console.app import Console
+
+    async def to_console(request: Request) -> Response:
+        del request
+        return RedirectResponse("/console/", status_code=307)
+
+    return [
+        Route("/console", to_console, methods=["GET"]),
+        Mount("/console", app=Console(holder, trusted_proxies).app()),
+    ]
 
 
 def app_from_environment() -> QueryApp:

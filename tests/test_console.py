@@ -1,0 +1,248 @@
+"""The audit console over HTTP, without a browser: sign-in, the session cookie, refusals, bad input, and that no
+secret reaches a page or the server's log. A real ``iamledger serve`` (and ``iamledger console``) over the quickstart
+account (tests/console_support.py); the browser walk is tests/test_console_browser.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from iamledger.server.console.app import Console
+from iamledger.server.console.session import (
+    COOKIE_NAME,
+    ConsoleSession,
+    CookieCodec,
+    derive_cookie_key,
+)
+from iamledger.server.store_holder import StoreHolder
+from iamledger.store import IdentityStore
+from tests.console_support import (
+    ACCOUNT,
+    MFA_PASSWORD,
+    NOBODY_PASSWORD,
+    PASSWORD,
+    ConsoleAccount,
+    Served,
+    build_account,
+    current_code,
+    http,
+    serving,
+)
+
+
+@pytest.fixture(scope="module")
+def account(tmp_path_factory: pytest.TempPathFactory) -> ConsoleAccount:
+    return build_account(tmp_path_factory.mktemp("console"))
+
+
+@pytest.fixture(scope="module")
+def server(account: ConsoleAccount) -> Iterator[Served]:
+    with serving(account) as served:
+        yield served
+
+
+def sign_in(server: Served, user: str = "aa-auditor", password: str = PASSWORD, **extra: str) -> str:
+    """The session cookie's ``name=value`` after a password sign-in."""
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": user, "password": password, **extra}
+    status, headers, _, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 303, (status, headers)
+    session = next(c for c in cookies if c.startswith(f"{COOKIE_NAME}="))
+    return session.split(";", 1)[0]
+
+
+def get(server: Served, path: str, cookie: str | None) -> tuple[int, dict[str, str], str]:
+    status, headers, body, _ = http("GET", f"{server.base}{path}", headers={"Cookie": cookie} if cookie else {})
+    return status, headers, body
+
+
+def test_pages_need_a_session_and_sign_in_sets_a_strict_http_only_cookie(server: Served) -> None:
+    status, headers, _ = get(server, "/console/events?username=root", None)
+    assert status == 303
+    assert headers["location"] == "/console/signin?next=%2Fconsole%2Fevents%3Fusername%3Droot"
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-auditor", "password": PASSWORD}
+    form["next"] = "/console/events?username=root"
+    status, headers, _, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 303
+    assert headers["location"] == "/console/events?username=root"
+    [session] = [c for c in cookies if c.startswith(f"{COOKIE_NAME}=")]
+    flags = [part.strip().lower() for part in session.split(";")[1:]]
+    assert "httponly" in flags and "samesite=strict" in flags and "path=/console/" in flags
+    assert any(flag.startswith("expires=") for flag in flags)
+    assert "secure" not in flags  # served over plain http here; see the https test below
+    status, _, body = get(server, "/console/", session.split(";", 1)[0])
+    assert status == 200 and "arn:aws:iam::200611803367:user/aa-auditor" in body
+    assert PASSWORD not in body
+
+
+def test_wrong_password_unknown_user_and_open_redirects_are_refused(server: Served) -> None:
+    for user, password in (("aa-auditor", "wrong-password"), ("no-such-user", PASSWORD)):
+        form = {"method": "password", "account_id": ACCOUNT, "user_name": user, "password": password}
+        status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
+        assert status == 401
+        assert "The user name or password is incorrect." in body
+        assert password not in body and not cookies
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-auditor", "password": PASSWORD}
+    for target in ("https://evil.example/", "//evil.example/console/", "/console//evil.example"):
+        status, headers, _, _ = http("POST", f"{server.base}/console/signin", data={**form, "next": target})
+        assert status == 303 and headers["location"] == "/console/"
+
+
+def test_a_forged_or_altered_cookie_is_no_session(server: Served) -> None:
+    cookie = sign_in(server)
+    value = cookie.split("=", 1)[1]
+    body, mac = value.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["a"] = f"arn:aws:iam::{ACCOUNT}:root"  # claim to be the root user, keeping the signature
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).rstrip(b"=").decode()
+    for bad in (f"{forged}.{mac}", f"{body}.{mac[:-2]}AA", "garbage", f"{body}", "a.b.c"):
+        status, headers, _ = get(server, "/console/", f"{COOKIE_NAME}={bad}")
+        assert status == 303 and headers["location"].startswith("/console/signin")
+    other_key = CookieCodec(derive_cookie_key(b"\x00" * 32))  # a key that is not the store's
+    session = ConsoleSession(
+        f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, None, "password", datetime.now(UTC) + timedelta(hours=1)
+    )
+    status, _, _ = get(server, "/console/", f"{COOKIE_NAME}={other_key.session_cookie(session)}")
+    assert status == 303
+
+
+def test_a_user_without_list_permissions_is_refused_with_aws_message(server: Served) -> None:
+    cookie = sign_in(server, "aa-nobody", NOBODY_PASSWORD)
+    status, _, body = get(server, "/console/", cookie)
+    assert status == 403
+    assert "AccessDenied" in body
+    assert f"User: arn:aws:iam::{ACCOUNT}:user/aa-nobody is not authorized to perform: iam:ListUsers" in body
+    for path in ("/console/events", "/console/verify", "/console/timeline?kind=user&name=aa-nobody"):
+        status, _, body = get(server, path, cookie)
+        assert status == 403 and "cloudtrail:LookupEvents" in body, path
+
+
+def test_mfa_user_needs_a_fresh_code(server: Served, account: ConsoleAccount) -> None:
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-mfa-user", "password": MFA_PASSWORD}
+    status, headers, _, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 303 and headers["location"].startswith("/console/mfa")
+    assert not any(c.startswith(f"{COOKIE_NAME}=") for c in cookies)  # no session before the code
+    pending = next(c for c in cookies if c.startswith("iamledger_console_mfa=")).split(";", 1)[0]
+    status, _, body, cookies = http(
+        "POST", f"{server.base}/console/mfa", data={"mfa_code": "000000"}, headers={"Cookie": pending}
+    )
+    assert status == 401 and "Your authentication information is incorrect" in body and not cookies
+    code = current_code(account.mfa_seed)
+    status, _, _, cookies = http(
+        "POST", f"{server.base}/console/mfa", data={"mfa_code": code}, headers={"Cookie": pending}
+    )
+    assert status == 303 and any(c.startswith(f"{COOKIE_NAME}=") for c in cookies)
+    status, _, body, _ = http(
+        "POST", f"{server.base}/console/mfa", data={"mfa_code": code}, headers={"Cookie": pending}
+    )
+    assert status == 401  # the same code is never accepted twice
+
+
+def test_access_key_sign_in_and_a_wrong_secret(server: Served, account: ConsoleAccount) -> None:
+    form = {"method": "access-key", "access_key_id": account.access_key_id, "secret_access_key": "x" * 40}
+    status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 403 and "SignatureDoesNotMatch" not in body and "signature" in body.lower() and not cookies
+    form["secret_access_key"] = account.secret_access_key
+    status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 303 and account.secret_access_key not in body
+    cookie = next(c for c in cookies if c.startswith(f"{COOKIE_NAME}=")).split(";", 1)[0]
+    status, _, body = get(server, "/console/", cookie)
+    assert status == 200 and "access-key" in body
+
+
+def test_cross_site_posts_are_refused(server: Served) -> None:
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-auditor", "password": PASSWORD}
+    for header in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/x"}):
+        status, _, _, cookies = http("POST", f"{server.base}/console/signin", data=form, headers=header)
+        assert status == 403 and not cookies
+    status, _, _, cookies = http("POST", f"{server.base}/console/signin", data=form, headers={"Origin": server.base})
+    assert status == 303 and cookies
+    status, _, _, _ = http("POST", f"{server.base}/console/signout", headers={"Origin": "https://evil.example"})
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/?at=not-a-time",
+        "/console/?at=99999999",
+        "/console/timeline?kind=bogus&name=x",
+        "/console/timeline?kind=user&name=no-such-user",
+        "/console/access?principal=not-an-arn&action=s3:GetObject",
+        "/console/diff?from=later-than-ever",
+        "/console/events?max=5000",
+        "/console/events?next=forged-token",
+        "/console/events?start=yesterday-ish",
+        "/console/list/users?marker=%00%ff",
+        "/console/no-such-page",
+        "/console/timeline?name=" + quote("x" * 5000),
+    ],
+)
+def test_bad_input_is_a_clear_4xx_page(server: Served, path: str) -> None:
+    status, _, body = get(server, path, sign_in(server))
+    assert 400 <= status < 500, (status, body[-600:])
+    assert 'role="alert"' in body
+
+
+def test_a_relative_moment_becomes_the_exact_time_in_the_url(server: Served) -> None:
+    status, headers, _ = get(server, "/console/list/users?at=1h", sign_in(server))
+    assert status == 303
+    assert headers["location"].startswith("/console/list/users?at=20")
+
+
+def test_no_secret_in_the_server_log(server: Served, account: ConsoleAccount) -> None:
+    sign_in(server)
+    http(
+        "POST",
+        f"{server.base}/console/signin",
+        data={"method": "password", "user_name": "aa-auditor", "password": "Wrong-Secret-1"},
+    )
+    form = {
+        "method": "access-key",
+        "access_key_id": account.access_key_id,
+        "secret_access_key": account.secret_access_key,
+    }
+    http("POST", f"{server.base}/console/signin", data=form)
+    log = server.log()
+    assert "console_signed_in" in log
+    for secret in (PASSWORD, "Wrong-Secret-1", account.secret_access_key, account.mfa_seed):
+        assert secret not in log
+
+
+def test_the_cookie_is_secure_over_https(account: ConsoleAccount) -> None:
+    with IdentityStore.open(account.url, create=False) as store:
+        console = Console(StoreHolder(lambda: store))
+        scope = {
+            "type": "http",
+            "scheme": "https",
+            "method": "POST",
+            "path": "/console/signin",
+            "headers": [],
+            "server": ("console.example", 443),
+        }
+        response = Response()
+        console.set_cookie(response, Request(scope), COOKIE_NAME, "value", datetime.now(UTC) + timedelta(hours=1))
+        assert "secure" in response.headers["set-cookie"].lower()
+        key = console.codec(store)
+        assert (
+            key.session(
+                key.session_cookie(ConsoleSession("a", "b", None, "password", datetime.now(UTC) + timedelta(hours=1))),
+                datetime.now(UTC),
+            )
+            is not None
+        )
+        assert "key" not in repr(key).replace("<key hidden>", "")
+
+
+def test_iamledger_console_serves_the_console_alone(account: ConsoleAccount) -> None:
+    with serving(account, "console", "--port", "0") as served:
+        status, _, _ = get(served, "/console/", sign_in(served))
+        assert status == 200
+        status, _, _, _ = http("GET", f"{served.base}/?Action=ListUsers")
+        assert status == 307  # no IAM endpoint here: / leads to the console
