@@ -57,6 +57,7 @@ COMMANDS: Final = {
             "iamledger.cli.audit_sessions",  # list-sessions
             "iamledger.cli.audit_verify",  # verify
             "iamledger.cli.audit_findings",  # findings
+            "iamledger.cli.audit_report",  # report
         ),
     ),
     "projections": LazyCommand(

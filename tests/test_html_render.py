@@ -292,12 +292,12 @@ def test_timeline_of_a_policy_shows_each_version_as_a_diff(iam: IdentityStore):
     iam.create_user(UserName="alice", Tags=[{"Key": "team", "Value": "a=b+c@d"}])
     iam.put_user_policy(UserName="alice", PolicyName="inline", PolicyDocument=json.dumps(first))
     iam.put_user_policy(UserName="alice", PolicyName="inline", PolicyDocument=json.dumps(second))
-    history = iam.entity_history("policy", arn)
-    out = render_timeline(history, link=lambda record: f"/console/events?id={record.record['eventID']}")
+    history = [record.record for record in iam.entity_history("policy", arn)]
+    out = render_timeline(history, link=lambda record: f"/console/events?id={record['eventID']}")
     assert out.count('class="timeline-event') == 2
     assert out.count('<details class="event-diff">') == 2
     assert "&quot;s3:GetObject&quot;" in out and "&quot;s3:*&quot;" in out
     assert "Who" in out and "Request ID" in out and "From" in out and "/console/events?id=" in out
-    user = render_timeline(iam.entity_history("user", "alice"))
+    user = render_timeline([record.record for record in iam.entity_history("user", "alice")])
     assert user.count('<details class="event-diff">') == 2  # the inline policy: created, then changed
     assert "1 line removed, 1 line added" in user

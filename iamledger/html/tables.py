@@ -139,21 +139,27 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
 
 
 def _finding_details(findings: list[Mapping[str, Any]]) -> str:
-    by_category: dict[str, list[str]] = {}
+    """The findings of one principal, by category, the actions granted by the same statements on the same
+    resources on one line."""
+    grouped: dict[str, dict[tuple[str, str], list[str]]] = {}
     for finding in findings:
         policies = ", ".join(
             f"{p.get('PolicyName')} (statement {p.get('Statement')})" for p in finding.get("Policies") or []
         )
         resources = ", ".join(str(r) for r in finding.get("Resources") or [])
-        text = f"<code>{escape(finding.get('Action'))}</code> on <code>{escape(resources)}</code>"
-        by_category.setdefault(str(finding.get("Category")), []).append(
-            text + (f' <span class="from">from {escape(policies)}</span>' if policies else "")
+        lines = grouped.setdefault(str(finding.get("Category")), {})
+        lines.setdefault((resources, policies), []).append(str(finding.get("Action")))
+    sections = []
+    for category, lines in grouped.items():
+        items = "".join(
+            f"<li><code>{escape(', '.join(actions))}</code> on <code>{escape(resources)}</code>"
+            + (f' <span class="from">from {escape(policies)}</span>' if policies else "")
+            + "</li>"
+            for (resources, policies), actions in lines.items()
         )
-    sections = "".join(
-        f"<h4>{escape(_words(category))} ({len(items)})</h4><ul>{''.join(f'<li>{i}</li>' for i in items)}</ul>"
-        for category, items in by_category.items()
-    )
-    return f"<details><summary>{len(findings)} finding(s)</summary>{sections}</details>" if findings else ""
+        count = sum(len(actions) for actions in lines.values())
+        sections.append(f"<h4>{escape(_words(category))} ({count})</h4><ul>{items}</ul>")
+    return f"<details><summary>{len(findings)} finding(s)</summary>{''.join(sections)}</details>" if findings else ""
 
 
 def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> str:
