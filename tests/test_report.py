@@ -120,3 +120,15 @@ def test_a_bad_moment_writes_no_file(capsys, tmp_path):
     assert result.exit_code != 0
     assert "not-a-moment" in result.stderr
     assert not report.exists()
+
+
+def test_a_caller_without_the_reads_is_refused_with_awss_message_and_no_file(capsys, tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert run(capsys, "--db", url, "init", "--account-id", "123456789012").exit_code == 0
+    assert run(capsys, "--db", url, "iam", "create-user", "--user-name", "nobody").exit_code == 0
+    report = tmp_path / "report.html"
+    nobody = "arn:aws:iam::123456789012:user/nobody"
+    result = run(capsys, "--db", url, "--as", nobody, "audit", "report", "-o", str(report))
+    assert result.exit_code == 254
+    assert "(AccessDenied)" in result.stderr and "is not authorized to perform: iam:GetAccountSummary" in result.stderr
+    assert not report.exists()
