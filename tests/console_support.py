@@ -92,7 +92,7 @@ def build_account(folder: Path) -> ConsoleAccount:
             store.create_policy_version(
                 PolicyArn=policy["Arn"], PolicyDocument=json.dumps(POLICY_V2), SetAsDefault=True
             )
-            store.attach_group_policy(GroupName="privesc-sre-group", PolicyArn=policy["Arn"])
+            store.attach_user_policy(UserName="aa-auditor", PolicyArn=policy["Arn"])
         store.trail.catch_up()
     return ConsoleAccount(url, folder, key["AccessKeyId"], key["SecretAccessKey"], seed, before)
 

@@ -64,12 +64,12 @@ def _entity_row(ctx: PageContext, kind: str, item: Mapping[str, Any]) -> str:
         name_key = {"users": "UserName", "groups": "GroupName", "roles": "RoleName"}[kind]
         name, history = str(item[name_key]), {"kind": singular, "name": item[name_key]}
         extra = f"created {escape(item.get('CreateDate'))}"
-    links = f'<a href="{escape(ctx.link("timeline", history))}">{escape(name)}</a>'
+    links = f'<a href="{escape(ctx.link("timeline", history))}" title="{escape(item["Arn"])}">{escape(name)}</a>'
     if kind in {"users", "roles"}:
         access = ctx.link("access", {"principal": item["Arn"]})
         hidden = f'<span class="visually-hidden"> of {escape(name)}</span>'
         links += f' <a class="secondary" href="{escape(access)}">access over time{hidden}</a>'
-    return f'<li>{links} <span class="arn">{escape(item["Arn"])}</span> <span class="meta">{extra}</span></li>'
+    return f'<li>{links} <span class="more">{extra}</span></li>'
 
 
 def _section(ctx: PageContext, kind: str, items: list[dict[str, Any]], more: str | None, *, heading: str) -> str:
@@ -82,7 +82,7 @@ def _section(ctx: PageContext, kind: str, items: list[dict[str, Any]], more: str
     )
     return (
         f'<section aria-labelledby="h-{kind}"><h2 id="h-{kind}">{escape(heading)}</h2>'
-        f'<ul class="entities" id="list-{kind}">{rows}</ul>{next_link}</section>'
+        f'<ul class="entity-list" id="list-{kind}">{rows}</ul>{next_link}</section>'
     )
 
 

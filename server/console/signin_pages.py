@@ -34,7 +34,7 @@ def signin_form(
     typed = form or {}
     password = (
         '<form method="post" action="/console/signin" id="password-form" aria-labelledby="h-password">'
-        '<h2 id="h-password">With a user name and password</h2>'
+        '<h2 id="h-password">As an IAM user</h2>'
         '<input type="hidden" name="method" value="password">'
         f'<input type="hidden" name="next" value="{escape(next_url)}">'
         + _field(
@@ -60,7 +60,7 @@ def signin_form(
     )
     access_key = (
         '<form method="post" action="/console/signin" id="access-key-form" aria-labelledby="h-access-key">'
-        '<h2 id="h-access-key">With an access key</h2>'
+        '<h2 id="h-access-key">With access keys (CLI credentials)</h2>'
         '<input type="hidden" name="method" value="access-key">'
         f'<input type="hidden" name="next" value="{escape(next_url)}">'
         + _field(

@@ -151,7 +151,7 @@ def frame(ctx: PageContext, title: str, body: str, *, slider: bool = True) -> st
     )
     nav = (
         f'<header class="console-header"><p class="brand"><a href="{escape(ctx.link(""))}">iamledger audit console</a>'
-        f'</p>{who}<nav aria-label="Console"><ul class="nav">{items}</ul></nav></header>'
+        f'</p>{who}<nav class="site" aria-label="Console"><ul>{items}</ul></nav></header>'
     )
     slider_html = _slider(ctx, ctx.query) if slider else ""
     return document(f"{title} - iamledger console", f"{slider_html}<h1>{escape(title)}</h1>\n{body}", nav=nav)
