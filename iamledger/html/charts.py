@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -11,7 +12,8 @@ from iamledger.html.base import anchor, as_datetime, escape, moment_text, positi
 WIDTH: Final = 800
 ROW: Final = 44
 TOP: Final = 8
-AXIS: Final = 36
+AXIS: Final = 44
+TICKS: Final = 4
 
 
 def describe_event(event: Mapping[str, Any] | None) -> str:
@@ -75,11 +77,68 @@ def _data(window: Mapping[str, Any]) -> str:
     return " ".join(attributes)
 
 
+def _axis(low: datetime | None, high: datetime | None, y: int) -> str:
+    """The time axis under the bands: a line with five ticks, each labelled with its moment."""
+    parts = [f'<line class="band-axis" x1="0" x2="{WIDTH}" y1="{y}" y2="{y}"/>']
+    if low is None or high is None:
+        return parts[0]
+    for tick in range(TICKS + 1):
+        x = WIDTH * tick / TICKS
+        moment = low + (high - low) * tick / TICKS
+        anchor_at = "start" if tick == 0 else "end" if tick == TICKS else "middle"
+        parts.append(f'<line class="band-tick" x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 5}"/>')
+        # the moment on two lines, the date over the time, so that five labels fit side by side
+        day, _, clock = moment_text(moment).partition(" ")
+        parts.append(
+            f'<text class="axis-label" x="{x:.1f}" y="{y + 18}" text-anchor="{anchor_at}">{escape(day)}'
+            f'<tspan x="{x:.1f}" dy="14">{escape(clock)}</tspan></text>'
+        )
+    return "".join(parts)
+
+
 def _event_html(event: Mapping[str, Any] | None, link: Callable[[Mapping[str, Any]], str] | None) -> str:
     text = escape(describe_event(event))
     if event and link is not None:
         return f'<a href="{escape(link(event))}">{text}</a>'
     return text
+
+
+def _window(
+    principal: str,
+    number: int,
+    window: Mapping[str, Any],
+    place: tuple[Callable[[object, float], float], int],
+    event_link: Callable[[Mapping[str, Any]], str] | None,
+) -> tuple[str, str]:
+    """One window: its bar in the chart (a link to its entry in the list) and that entry."""
+    x, y = place
+    item_id = anchor("window", f"{principal}-{number}")
+    opened, closed = window.get("From") or {}, window.get("To")
+    left = x(opened.get("Time"), 0.0)
+    right = x(closed.get("Time"), WIDTH) if closed else WIDTH
+    width = max(right - left, 4.0)
+    label = f"Window {number} of {principal}: {_window_text(window)}"
+    open_mark = ""
+    if not closed:
+        tip = left + width
+        points = f"M{tip - 8:.1f},{y + 16} L{tip:.1f},{y + 25} L{tip - 8:.1f},{y + 34} Z"
+        open_mark = f'<path class="band-open" d="{points}"/>'
+    shape = (
+        f'<a class="exposure-window{"" if closed else " open"}" href="#{item_id}" '
+        f'aria-label="{escape(label)}" {_data(window)}><title>{escape(label)}</title>'
+        f'<rect x="{left:.1f}" y="{y + 18}" width="{width:.1f}" height="14" rx="2"/>{open_mark}</a>'
+    )
+    until = (
+        f"until {time_element(closed.get('Time'))}, closed by {_event_html(closed.get('Event'), event_link)}"
+        if closed
+        else "<strong>still allowed</strong> at the end of the chart"
+    )
+    item = (
+        f'<li id="{item_id}" class="exposure-item"><span class="window-principal">{escape(principal)}</span>: '
+        f"allowed from {time_element(opened.get('Time'))}, opened by "
+        f"{_event_html(opened.get('Event'), event_link)}; {until}</li>"
+    )
+    return shape, item
 
 
 def render_exposure_bands(
@@ -115,41 +174,14 @@ def render_exposure_bands(
     items: list[str] = []
     for row, (principal, windows) in enumerate(rows):
         y = TOP + row * ROW
-        shapes.append(f'<text class="band-label" x="0" y="{y + 12}">{escape(principal)}</text>')
+        who = f"{answer['PrincipalArn']} (id {principal})" if answer.get("PrincipalArn") else principal
+        shapes.append(f'<text class="band-label" x="0" y="{y + 12}">{escape(who)}</text>')
         shapes.append(f'<line class="band-track" x1="0" x2="{WIDTH}" y1="{y + 25}" y2="{y + 25}"/>')
         for number, window in enumerate(windows, start=1):
-            item_id = anchor("window", f"{principal}-{number}")
-            left = x((window.get("From") or {}).get("Time"), 0.0)
-            right = x((window.get("To") or {}).get("Time"), WIDTH) if window.get("To") else WIDTH
-            width = max(right - left, 4.0)
-            label = f"Window {number} of {principal}: {_window_text(window)}"
-            open_mark = ""
-            if not window.get("To"):
-                tip = left + width
-                points = f"M{tip - 8:.1f},{y + 16} L{tip:.1f},{y + 25} L{tip - 8:.1f},{y + 34} Z"
-                open_mark = f'<path class="band-open" d="{points}"/>'
-            shapes.append(
-                f'<a class="exposure-window{" open" if not window.get("To") else ""}" href="#{item_id}" '
-                f'aria-label="{escape(label)}" {_data(window)}><title>{escape(label)}</title>'
-                f'<rect x="{left:.1f}" y="{y + 18}" width="{width:.1f}" height="14" rx="2"/>{open_mark}</a>'
-            )
-            closed = window.get("To")
-            until = (
-                f"until {time_element(closed.get('Time'))}, closed by {_event_html(closed.get('Event'), event_link)}"
-                if closed
-                else "<strong>still allowed</strong> at the end of the chart"
-            )
-            items.append(
-                f'<li id="{item_id}" class="exposure-item"><span class="window-principal">{escape(principal)}</span>: '
-                f"allowed from {time_element((window.get('From') or {}).get('Time'))}, opened by "
-                f"{_event_html((window.get('From') or {}).get('Event'), event_link)}; {until}</li>"
-            )
-    axis_y = TOP + ROW * len(rows) + 14
-    shapes.append(f'<line class="band-axis" x1="0" x2="{WIDTH}" y1="{axis_y - 10}" y2="{axis_y - 10}"/>')
-    shapes.append(f'<text class="axis-label" x="0" y="{axis_y + 8}">{escape(moment_text(low))}</text>')
-    shapes.append(
-        f'<text class="axis-label" x="{WIDTH}" y="{axis_y + 8}" text-anchor="end">{escape(moment_text(high))}</text>'
-    )
+            shape, item = _window(principal, number, window, (x, y), event_link)
+            shapes.append(shape)
+            items.append(item)
+    shapes.append(_axis(low, high, TOP + ROW * len(rows) + 4))
     title_id = anchor("exposure-title", f"{answer.get('PrincipalArn')}-{answer.get('ActionName')}")
     return (
         '<section class="exposure">'
@@ -169,7 +201,7 @@ def render_exposure_bands(
 def _node(kind: str, label: object, href: str | None, *, extra: str = "") -> str:
     kind_text = f'<span class="node-kind">{escape(kind)}</span> '
     body = f'{kind_text}<span class="node-name">{escape(label)}</span>{extra}'
-    css = f"node node-{escape(kind.lower().replace(' ', '-'))}"
+    css = f"node node-{'-'.join(re.findall('[a-z]+', kind.lower()))}"
     if href is not None:
         return f'<a class="{css}" href="{escape(href)}">{body}</a>'
     return f'<span class="{css}" tabindex="0">{body}</span>'

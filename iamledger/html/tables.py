@@ -89,7 +89,8 @@ def _decisions(flips: list[Mapping[str, Any]]) -> str:
         before, after = str(flip.get("From")), str(flip.get("To"))
         direction = "now allowed" if after == "allowed" else ("no longer allowed" if before == "allowed" else "changed")
         rows.append(
-            f"<tr><td><code>{escape(flip.get('PrincipalArn'))}</code></td><td><code>{escape(flip.get('ActionName'))}"
+            f'<tr><th scope="row"><code>{escape(flip.get("PrincipalArn"))}</code></th>'
+            f"<td><code>{escape(flip.get('ActionName'))}"
             f"</code></td><td><code>{escape(flip.get('ResourceArn'))}</code></td>"
             f'<td class="decision decision-{escape(after)}"><strong>{escape(direction)}</strong>: '
             f"{escape(before)} \u2192 {escape(after)}</td></tr>"
@@ -182,7 +183,8 @@ def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> s
         admin = principal.get("Admin")
         cells = "".join(f"<td>{per[c]}</td>" for c in CATEGORIES)
         rows.append(
-            f"<tr><td><code>{escape(principal.get('Arn'))}</code></td><td>{escape(principal.get('Type'))}</td>"
+            f'<tr><th scope="row"><code>{escape(principal.get("Arn"))}</code></th>'
+            f"<td>{escape(principal.get('Type'))}</td>"
             f'<td class="admin-{"yes" if admin else "no"}">{"<strong>Yes</strong>" if admin else "No"}</td>'
             f"{cells}<td>{_finding_details(findings)}</td></tr>"
         )
