@@ -13,6 +13,7 @@ from iamledger.html import (
     asset,
     document,
     escape,
+    render_change_timeline,
     render_changes,
     render_events_table,
     render_exposure_bands,
@@ -244,6 +245,27 @@ def test_changes_show_signs_words_and_flipped_decisions():
     assert "no longer allowed" in out and "allowed \u2192 implicitDeny" in out
     assert "diff-removed" in out  # a changed document is shown as a diff
     assert "And 1 more change(s)" in render_changes(answer, limit=1)
+    assert 'id="change-1"' in out and 'id="change-2"' in out
+
+
+def test_change_timeline_marks_each_change_by_shape_and_links_its_row():
+    answer = {
+        "From": {"Position": 0},
+        "To": {"Position": 10},
+        "Changes": [
+            {"Category": "User", "Change": "Added", "UserName": HOSTILE, "Events": [_event(2, "CreateUser")]},
+            {"Category": "GroupMembership", "Change": "Removed", "Events": [_event(8, "RemoveUserFromGroup")]},
+            {"Category": "Role", "Change": "Changed", "Events": []},  # nothing to place it by: left out
+        ],
+    }
+    out = render_change_timeline(answer)
+    assert_escaped(out)
+    assert out.count('<a class="change-mark') == 2
+    assert 'href="#change-1"' in out and 'href="#change-2"' in out
+    assert "change-mark-added" in out and "change-mark-removed" in out
+    assert "Group membership" in out  # the rows are named in words
+    assert "Change 2: Removed group membership, RemoveUserFromGroup by" in out
+    assert render_change_timeline({"Changes": []}) == ""
 
 
 def test_findings_table_says_admin_in_words():

@@ -71,6 +71,11 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
         # the changes since --since: the removal from the group, and the decision it flipped
         changes = page.locator("#changes")
         assert "RemoveUserFromGroup" in changes.inner_text()
+        mark = changes.locator("a.change-mark-removed")
+        assert mark.count() == 1 and "RemoveUserFromGroup" in mark.get_attribute("aria-label")
+        mark.focus()
+        page.keyboard.press("Enter")  # a mark leads to its row of the table
+        assert page.evaluate("location.hash") == mark.get_attribute("href")
         assert "no longer allowed" in changes.locator("table.decisions").inner_text()
         changes.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "report-changes.png"))
@@ -115,10 +120,18 @@ def test_hostile_text_in_a_policy_is_shown_as_text_and_never_run(iam: IdentitySt
 def test_a_bad_moment_writes_no_file(capsys, tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     assert run(capsys, "--db", url, "init", "--account-id", "123456789012").exit_code == 0
+    assert run(capsys, "--db", url, "iam", "create-user", "--user-name", "alice").exit_code == 0
     report = tmp_path / "report.html"
     result = run(capsys, "--db", url, "audit", "report", "--at", "not-a-moment", "-o", str(report))
     assert result.exit_code != 0
     assert "not-a-moment" in result.stderr
+    result = run(
+        capsys, "--db", url, "audit", "report", "--at", "position:1", "--since", "position:2", "-o", str(report)
+    )
+    assert result.exit_code == 254
+    assert "The --since moment (position 2) is after the --at moment (position 1)." in result.stderr
+    result = run(capsys, "--db", url, "audit", "report", "--action-name", "s3:GetObject", "-o", str(report))
+    assert result.exit_code == 2 and "--action-name needs --principal-arn" in result.stderr
     assert not report.exists()
 
 

@@ -8,7 +8,7 @@ which every value from the answer is escaped; :func:`document` puts fragments in
 from __future__ import annotations
 
 from iamledger.html.base import asset, document, escape
-from iamledger.html.charts import render_exposure_bands, render_who_can_graph
+from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
 from iamledger.html.diff import render_policy_diff
 from iamledger.html.tables import render_changes, render_findings
 from iamledger.html.timeline import render_events_table, render_timeline
@@ -17,6 +17,7 @@ __all__ = [
     "asset",
     "document",
     "escape",
+    "render_change_timeline",
     "render_changes",
     "render_events_table",
     "render_exposure_bands",

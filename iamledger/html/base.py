@@ -166,6 +166,13 @@ def asset(name: str) -> bytes:
     return resources.files("iamledger.html").joinpath("static", name).read_bytes()
 
 
+def words(name: object) -> str:
+    """An AWS-style name in words: ``PrivilegeEscalation`` -> ``Privilege escalation``."""
+    text = str(name)
+    out = "".join(f" {c.lower()}" if c.isupper() and i else c for i, c in enumerate(text))
+    return out[:1].upper() + out[1:]
+
+
 def anchor(prefix: str, value: object) -> str:
     """An id attribute's value from any text: letters, digits and ``-`` only, so that it is safe in a URL too; a
     text that had other characters gets a short digest of itself, so that two texts never share an id."""

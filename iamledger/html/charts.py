@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from iamledger.html.base import anchor, as_datetime, escape, moment_text, position_text, time_element
+from iamledger.html.base import anchor, as_datetime, escape, moment_text, position_text, time_element, words
 
 WIDTH: Final = 800
 ROW: Final = 44
@@ -280,4 +280,61 @@ def render_who_can_graph(
         f'<p class="who-can-question">{len(principals)} principal(s) allowed {question} as of '
         f"{position_text(header.get('AsOf'))}. Each principal leads to the group, role or policy that allows it.</p>"
         f'<ul class="graph" aria-label="Who can {question}">{"".join(blocks)}</ul>{rest}</section>'
+    )
+
+
+_MARKS: Final = {
+    # a shape per kind of change, so that the kind is told by shape and by the title, never by colour alone
+    "Added": "M-5,0 H5 M0,-5 V5",
+    "Removed": "M-5,0 H5",
+    "Changed": "M0,-5 L5,0 L0,5 L-5,0 Z",
+}
+
+
+def render_change_timeline(answer: Mapping[str, Any], *, limit: int = 500) -> str:
+    """``store.audit_diff(...)``'s changes on a line from its ``From`` to its ``To`` position, one row per category,
+    each change a focusable mark shaped by its kind (``+`` added, a minus sign removed, a diamond changed) linking
+    to its row ``#change-N`` of :func:`iamledger.html.tables.render_changes` (the chart's text alternative). Marks
+    are spaced by log position (an import writes many events in one instant); the first ``limit`` are drawn."""
+    low = int((answer.get("From") or {}).get("Position") or 0)
+    high = max(int((answer.get("To") or {}).get("Position") or 0), low + 1)
+    placed: list[tuple[str, int, Mapping[str, Any], Mapping[str, Any]]] = []
+    for number, change in enumerate(list(answer.get("Changes") or [])[:limit], start=1):
+        events = change.get("Events") or []
+        if events and isinstance(events[0].get("Position"), int):
+            placed.append((str(change.get("Category") or "?"), number, change, events[0]))
+    if not placed:
+        return ""
+    categories = list(dict.fromkeys(category for category, *_ in placed))
+    marks: list[str] = []
+    for category, number, change, event in placed:
+        y = TOP + categories.index(category) * ROW + 25
+        x = max(0.0, min(WIDTH, (event["Position"] - low) / (high - low) * WIDTH))
+        kind = str(change.get("Change") or "")
+        label = f"Change {number}: {kind} {words(category).lower()}, {describe_event(event)}"
+        marks.append(
+            f'<a class="change-mark change-mark-{escape(kind.lower())}" href="#change-{number}" '
+            f'aria-label="{escape(label)}"><title>{escape(label)}</title>'
+            f'<path transform="translate({x:.1f},{y})" d="{_MARKS.get(kind, _MARKS["Changed"])}"/></a>'
+        )
+    rows = "".join(
+        f'<text class="band-label" x="0" y="{TOP + i * ROW + 12}">{escape(words(category))}</text>'
+        f'<line class="band-track" x1="0" x2="{WIDTH}" y1="{TOP + i * ROW + 25}" y2="{TOP + i * ROW + 25}"/>'
+        for i, category in enumerate(categories)
+    )
+    axis_y = TOP + ROW * len(categories) + 4
+    axis = (
+        f'<line class="band-axis" x1="0" x2="{WIDTH}" y1="{axis_y}" y2="{axis_y}"/>'
+        f'<text class="axis-label" x="0" y="{axis_y + 18}">position {low}</text>'
+        f'<text class="axis-label" x="{WIDTH}" y="{axis_y + 18}" text-anchor="end">position {high}</text>'
+    )
+    title_id = anchor("changes-chart", f"{low}-{high}")
+    height = axis_y + 28
+    return (
+        f'<figure class="change-chart"><figcaption id="{title_id}">{len(placed)} change(s) from position {low} to '
+        f"{high}, by what changed, spaced by log position: + added, \u2212 removed, a diamond changed; each mark "
+        "leads to its row in the table of changes</figcaption>"
+        f'<svg class="band-chart" role="group" aria-labelledby="{title_id}" viewBox="-4 0 {WIDTH + 8} {height}" '
+        f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">{rows}{"".join(marks)}{axis}'
+        "</svg></figure>"
     )

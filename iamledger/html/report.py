@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from iamledger.domain.errors import ValidationError
 from iamledger.html.base import document, escape, moment_text, position_text
-from iamledger.html.charts import render_exposure_bands, render_who_can_graph
+from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
 from iamledger.html.tables import render_changes, render_findings
 from iamledger.html.timeline import render_timeline
 from iamledger.store import IdentityStore
@@ -88,8 +89,13 @@ def build_report(
     past = store.at(at or "now")
     moment = past.moment.describe()
     pinned = _pinned(moment)
-    since_moment = store.at(since).moment.describe() if since is not None else None
+    earlier = store.at(since) if since is not None else None
+    since_moment = earlier.moment.describe() if earlier is not None else None
     start = _pinned(since_moment) if since_moment is not None else None
+    if earlier is not None and earlier.position > past.position:
+        raise ValidationError(
+            f"The --since moment (position {earlier.position}) is after the --at moment (position {past.position})."
+        )
     sections: list[tuple[str, str, str]] = [("account", "The account", _account(past))]
     if start is not None:
         diff = store.audit_diff(
@@ -99,7 +105,8 @@ def build_report(
             ActionNames=[action_name] if action_name and principal_arn else None,
             ResourceArns=[resource_arn] if action_name and principal_arn else None,
         )
-        sections.append(("changes", "Changes", render_changes(diff, limit=ROW_LIMIT)))
+        changes = render_change_timeline(diff, limit=ROW_LIMIT) + render_changes(diff, limit=ROW_LIMIT)
+        sections.append(("changes", "Changes", changes))
     findings = store.audit_findings(At=pinned)
     sections.append(("findings", "Findings", render_findings(findings, limit=ROW_LIMIT)))
     if principal_arn:

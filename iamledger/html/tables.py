@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iamledger.html.base import escape, parse_document, position_text, pretty_json
+from iamledger.html.base import escape, parse_document, position_text, pretty_json, words
 from iamledger.html.charts import describe_event
 from iamledger.html.diff import render_policy_diff
 
@@ -30,12 +30,6 @@ CATEGORIES: Final = (
     "CredentialsExposure",
     "InfrastructureModification",
 )
-
-
-def _words(name: str) -> str:
-    """``PrivilegeEscalation`` -> ``Privilege escalation``."""
-    out = "".join(f" {c.lower()}" if c.isupper() and i else c for i, c in enumerate(name))
-    return out[:1].upper() + out[1:]
 
 
 def _subject(change: Mapping[str, Any]) -> str:
@@ -116,13 +110,13 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
         heading += f"<p>For <code>{escape(answer['PrincipalArn'])}</code>.</p>"
     shown = changes if limit is None else changes[:limit]
     rows = []
-    for change in shown:
+    for number, change in enumerate(shown, start=1):
         kind = str(change.get("Change") or "")
         rows.append(
-            f'<tr class="change change-{escape(kind.lower())}">'
+            f'<tr id="change-{number}" class="change change-{escape(kind.lower())}">'
             f'<td><span class="change-sign" aria-hidden="true">{_CHANGE_SIGNS.get(kind, "?")}</span> '
             f"{escape(kind)}</td>"
-            f"<td>{escape(_words(str(change.get('Category') or '')))}</td><td>{_subject(change)}</td>"
+            f"<td>{escape(words(str(change.get('Category') or '')))}</td><td>{_subject(change)}</td>"
             f"<td>{_details(change)}</td><td>{_events(change)}</td></tr>"
         )
     table = ""
@@ -159,7 +153,7 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
             for (resources, policies), actions in lines.items()
         )
         count = sum(len(actions) for actions in lines.values())
-        sections.append(f"<h4>{escape(_words(category))} ({count})</h4><ul>{items}</ul>")
+        sections.append(f"<h4>{escape(words(category))} ({count})</h4><ul>{items}</ul>")
     return f"<details><summary>{len(findings)} finding(s)</summary>{''.join(sections)}</details>" if findings else ""
 
 
@@ -168,7 +162,7 @@ def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> s
     words), its number of findings per category, and the findings themselves on demand. ``limit`` caps the rows."""
     principals = list(answer.get("Principals") or [])
     counts = answer.get("Counts") or {}
-    summary = "".join(f"<dt>{escape(_words(str(k)))}</dt><dd>{escape(v)}</dd>" for k, v in counts.items())
+    summary = "".join(f"<dt>{escape(words(str(k)))}</dt><dd>{escape(v)}</dd>" for k, v in counts.items())
     moment = position_text(answer.get("AsOf"))
     head = f'<p class="as-of">As of {moment}: {len(principals)} principal(s) with findings.</p>'
     if summary:
@@ -188,7 +182,7 @@ def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> s
             f'<td class="admin-{"yes" if admin else "no"}">{"<strong>Yes</strong>" if admin else "No"}</td>'
             f"{cells}<td>{_finding_details(findings)}</td></tr>"
         )
-    header_cells = "".join(f'<th scope="col">{escape(_words(c))}</th>' for c in CATEGORIES)
+    header_cells = "".join(f'<th scope="col">{escape(words(c))}</th>' for c in CATEGORIES)
     more = len(principals) - len(shown)
     rest = f'<p class="more">And {more} more principal(s), not shown.</p>' if more > 0 else ""
     return (
