@@ -124,6 +124,16 @@ def parse_document(value: Any) -> Any:
     return text
 
 
+def value_text(value: Any) -> str:
+    """A value of an answer as text: a string as is, a moment readable, anything else as JSON (``true``, ``900``,
+    ``null``, a list or an object on one line), as the API would show it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return moment_text(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def pretty_json(value: Any) -> str:
     """JSON data indented for reading (the text of a policy document or a CloudTrail record)."""
     if isinstance(value, str):

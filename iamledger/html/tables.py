@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iamledger.html.base import escape, parse_document, position_text, pretty_json, words
+from iamledger.html.base import escape, parse_document, position_text, pretty_json, value_text, words
 from iamledger.html.charts import describe_event
 from iamledger.html.diff import render_policy_diff
 
@@ -53,7 +53,9 @@ def _details(change: Mapping[str, Any]) -> str:
                     f"{render_policy_diff(before, after)}</details>"
                 )
             else:
-                values_text = f"<code>{escape(before)}</code> \u2192 <code>{escape(after)}</code>"
+                values_text = (
+                    f"<code>{escape(value_text(before))}</code> \u2192 <code>{escape(value_text(after))}</code>"
+                )
                 parts.append(f"<p>{escape(what)}: {values_text}</p>")
     parts.extend(
         f"<details><summary>{escape(key)}</summary>"
@@ -64,7 +66,9 @@ def _details(change: Mapping[str, Any]) -> str:
     skip = {"Category", "Change", "Changed", "Events", *_SUBJECT_KEYS, *_DOCUMENTS}
     for key, value in change.items():
         if key not in skip and value is not None:
-            parts.append(f'<p><span class="field-name">{escape(key)}</span> <code>{escape(value)}</code></p>')
+            parts.append(
+                f'<p><span class="field-name">{escape(key)}</span> <code>{escape(value_text(value))}</code></p>'
+            )
     return "".join(parts)
 
 

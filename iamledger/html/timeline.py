@@ -13,6 +13,7 @@ from iamledger.html.base import (
     position_of,
     pretty_json,
     time_element,
+    value_text,
 )
 from iamledger.html.diff import render_policy_diff
 
@@ -96,7 +97,7 @@ def _parameters(params: object) -> str:
     for key, value in params.items():
         if key in _DOCUMENT_KEYS:
             continue
-        shown = pretty_json(value) if isinstance(value, (dict, list)) else value
+        shown = pretty_json(value) if isinstance(value, (dict, list)) else value_text(value)
         items.append(f"<dt>{escape(key)}</dt><dd><code>{escape(shown)}</code></dd>")
     return f'<dl class="event-parameters">{"".join(items)}</dl>' if items else ""
 
