@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from iamledger.html.base import anchor, as_datetime, escape, moment_text, position_text, time_element, words
@@ -87,8 +87,11 @@ def _axis(low: datetime | None, high: datetime | None, y: int) -> str:
         moment = low + (high - low) * tick / TICKS
         anchor_at = "start" if tick == 0 else "end" if tick == TICKS else "middle"
         parts.append(f'<line class="band-tick" x1="{x:.1f}" x2="{x:.1f}" y1="{y}" y2="{y + 5}"/>')
-        # the moment on two lines, the date over the time, so that five labels fit side by side
+        # the moment on two lines, the date over the time, so that five labels fit side by side; to the
+        # millisecond when the whole axis spans less than a minute (ticks a second apart would read the same)
         day, _, clock = moment_text(moment).partition(" ")
+        if high - low < timedelta(minutes=1):
+            clock = moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3] + " UTC"
         parts.append(
             f'<text class="axis-label" x="{x:.1f}" y="{y + 18}" text-anchor="{anchor_at}">{escape(day)}'
             f'<tspan x="{x:.1f}" dy="14">{escape(clock)}</tspan></text>'
