@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 UPDATE_SCREENSHOTS_ENV = "IAMLEDGER_UPDATE_SCREENSHOTS"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "images" / "console"
@@ -57,6 +57,17 @@ def launched_chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """What axe-core (the engine browsers' accessibility audits use, shipped inside ``axe-playwright-python``) finds
+    wrong with the page as it is shown, every ``<details>`` opened first so that their content is checked too: one
+    line per rule broken, with the first elements that break it. Empty when the page passes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}" for v in found]
 
 
 def screenshot_dir(request: pytest.FixtureRequest) -> Path:

@@ -323,3 +323,5 @@ def test_timeline_of_a_policy_shows_each_version_as_a_diff(iam: IdentityStore):
     user = render_timeline([record.record for record in iam.entity_history("user", "alice")])
     assert user.count('<details class="event-diff">') == 2  # the inline policy: created, then changed
     assert "1 line removed, 1 line added" in user
+    assert '<h2 id="event-' in user and "<h3>What changed</h3>" in user  # right under the page's title by default
+    assert '<h4 id="event-' in render_timeline(history, heading_level=4)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from iamledger import IdentityStore
-from tests.browser_support import launched_chromium, needs_chromium, screenshot_dir
+from tests.browser_support import accessibility_violations, launched_chromium, needs_chromium, screenshot_dir
 from tests.clirunner import run
 
 ACCOUNT = "200611803367"
@@ -91,6 +91,7 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
         assert selected.count() == 1 and "RemoveUserFromGroup" in selected.inner_text()
         page.locator("#charts").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "report-exposure.png"))
+        assert accessibility_violations(page) == []
     assert (shots / "report-exposure.png").stat().st_size > 0
 
 
@@ -114,6 +115,7 @@ def test_hostile_text_in_a_policy_is_shown_as_text_and_never_run(iam: IdentitySt
         diff = page.locator("details.event-diff").last.locator("table.policy-diff")
         assert HOSTILE in diff.inner_text()
         assert page.evaluate("window.pwned") is None
+        assert accessibility_violations(page) == []
         page.screenshot(path=str(screenshot_dir(request) / "report-hostile.png"), full_page=True)
 
 

@@ -195,8 +195,8 @@ def render_exposure_bands(
         f'<svg class="band-chart" role="group" aria-labelledby="{title_id}" viewBox="-4 0 {WIDTH + 8} {height}" '
         f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
         f"{''.join(shapes)}</svg></figure>"
-        '<h3 class="exposure-list-title">The same windows as a list</h3>'
-        f'<ol class="exposure-windows">{"".join(items)}</ol>'
+        f'<p class="exposure-list-title" id="{title_id}-list">The same windows as a list:</p>'
+        f'<ol class="exposure-windows" aria-labelledby="{title_id}-list">{"".join(items)}</ol>'
         f'<p class="as-of">As of {position_text(answer.get("AsOf"))}.</p></section>'
     )
 

@@ -58,7 +58,7 @@ def render_policy_diff(before: Any, after: Any) -> str:
     before_title = "Before" if old else "Before (no document)"
     after_title = "After" if new else "After (no document)"
     return (
-        '<div class="policy-diff-wrap">'
+        '<div class="policy-diff-wrap" tabindex="0">'
         '<table class="policy-diff">'
         f"<caption>Policy document, before and after: {escape(summary)} "
         '(<span class="diff-sign">\u2212</span> removed, <span class="diff-sign">+</span> added)</caption>'

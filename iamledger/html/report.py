@@ -62,7 +62,8 @@ def _charts(
     kind, _, name = principal_arn.rpartition(":")[2].partition("/")
     if kind in {"user", "role", "group"} and name:
         history = [r.record for r in store.entity_history(kind, name.rsplit("/", 1)[-1]) if _up_to(r.record, at)]
-        parts.append(f"<h3>History of the {escape(kind)} <code>{escape(name)}</code></h3>{render_timeline(history)}")
+        title = f"<h3>History of the {escape(kind)} <code>{escape(name)}</code></h3>"
+        parts.append(title + render_timeline(history, heading_level=4))
     return "".join(parts)
 
 

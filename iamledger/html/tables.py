@@ -59,7 +59,7 @@ def _details(change: Mapping[str, Any]) -> str:
                 parts.append(f"<p>{escape(what)}: {values_text}</p>")
     parts.extend(
         f"<details><summary>{escape(key)}</summary>"
-        f"<pre><code>{escape(pretty_json(parse_document(change[key])))}</code></pre></details>"
+        f'<pre tabindex="0"><code>{escape(pretty_json(parse_document(change[key])))}</code></pre></details>'
         for key in _DOCUMENTS
         if change.get(key) is not None
     )
@@ -94,7 +94,8 @@ def _decisions(flips: list[Mapping[str, Any]]) -> str:
             f"{escape(before)} \u2192 {escape(after)}</td></tr>"
         )
     return (
-        '<div class="table-wrap"><table class="decisions"><caption>Decisions that flipped</caption>'
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="Decisions that flipped">'
+        '<table class="decisions"><caption>Decisions that flipped</caption>'
         '<thead><tr><th scope="col">Principal</th><th scope="col">Action</th><th scope="col">Resource</th>'
         f'<th scope="col">Decision</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
@@ -126,7 +127,8 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
     table = ""
     if rows:
         table = (
-            '<div class="table-wrap"><table class="changes"><caption>Changes</caption>'
+            '<div class="table-wrap" tabindex="0" role="region" aria-label="Table of changes">'
+            '<table class="changes"><caption>Changes</caption>'
             '<thead><tr><th scope="col">Change</th><th scope="col">What</th><th scope="col">Which</th>'
             '<th scope="col">Details</th><th scope="col">Events</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -157,7 +159,9 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
             for (resources, policies), actions in lines.items()
         )
         count = sum(len(actions) for actions in lines.values())
-        sections.append(f"<h4>{escape(words(category))} ({count})</h4><ul>{items}</ul>")
+        sections.append(
+            f'<p class="finding-category"><strong>{escape(words(category))}</strong> ({count})</p><ul>{items}</ul>'
+        )
     return f"<details><summary>{len(findings)} finding(s)</summary>{''.join(sections)}</details>" if findings else ""
 
 
@@ -190,7 +194,9 @@ def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> s
     more = len(principals) - len(shown)
     rest = f'<p class="more">And {more} more principal(s), not shown.</p>' if more > 0 else ""
     return (
-        f'<section class="findings">{head}<div class="table-wrap"><table class="findings-table">'
+        f'<section class="findings">{head}'
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="Findings per principal">'
+        '<table class="findings-table">'
         "<caption>Findings per principal (numbers of risky actions by category)</caption>"
         '<thead><tr><th scope="col">Principal</th><th scope="col">Type</th><th scope="col">Admin</th>'
         f'{header_cells}<th scope="col">Findings</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>'

@@ -109,7 +109,7 @@ def _source(event: Mapping[str, Any]) -> str:
     return f'{shown} <span class="user-agent">({escape(agent)})</span>' if agent else shown
 
 
-def _timeline_item(event: Mapping[str, Any], diff: tuple[Any, Any] | None, href: str | None) -> str:
+def _timeline_item(event: Mapping[str, Any], diff: tuple[Any, Any] | None, href: str | None, level: int) -> str:
     name = escape(event.get("eventName") or "unknown event")
     position = position_of(event)
     item_id = anchor("event", position if position is not None else event.get("eventID"))
@@ -134,10 +134,10 @@ def _timeline_item(event: Mapping[str, Any], diff: tuple[Any, Any] | None, href:
         f'<li class="timeline-event{" timeline-failed" if failed else ""}" id="{item_id}">',
         '<span class="timeline-marker" aria-hidden="true"></span>',
         f'<article class="timeline-card" aria-labelledby="{item_id}-title">',
-        f'<h3 id="{item_id}-title" class="event-title">{title}</h3>',
+        f'<h{level} id="{item_id}-title" class="event-title">{title}</h{level}>',
         failed,
         f'<dl class="event-facts">{facts_html}</dl>',
-        f'<div class="event-change"><h4>What changed</h4>{changed}</div>' if changed else "",
+        f'<div class="event-change"><h{level + 1}>What changed</h{level + 1}>{changed}</div>' if changed else "",
     ]
     if diff is not None:
         parts.append(
@@ -146,19 +146,23 @@ def _timeline_item(event: Mapping[str, Any], diff: tuple[Any, Any] | None, href:
         )
     parts.append(
         '<details class="event-json"><summary>CloudTrail record</summary>'
-        f"<pre><code>{escape(pretty_json(dict(event)))}</code></pre></details>"
+        f'<pre tabindex="0"><code>{escape(pretty_json(dict(event)))}</code></pre></details>'
     )
     parts.append("</article></li>")
     return "".join(parts)
 
 
 def render_timeline(
-    records: Sequence[Mapping[str, Any]], *, link: Callable[[Mapping[str, Any]], str] | None = None
+    records: Sequence[Mapping[str, Any]],
+    *,
+    link: Callable[[Mapping[str, Any]], str] | None = None,
+    heading_level: int = 2,
 ) -> str:
     """An entity's history (``store.entity_history(...)``'s records, or their CloudTrail dicts), oldest first, as a
     vertical timeline: each event with who, when, from where, the request id, what it asked for, and, when it
     changed a policy document, a side-by-side diff of the document before and after in a ``<details>``. ``link``
-    gives each event's title a URL (for example the console at that event's position)."""
+    gives each event's title a URL (for example the console at that event's position); each event's title is a
+    heading of ``heading_level`` (2: the timeline is right under the page's title)."""
     if not records:
         return '<p class="empty">No events touch this entity.</p>'
     documents = _Documents()
@@ -166,7 +170,7 @@ def render_timeline(
     for record in records:
         event = cloudtrail(record)
         diff = documents.change(event)
-        items.append(_timeline_item(event, diff, link(record) if link is not None else None))
+        items.append(_timeline_item(event, diff, link(record) if link is not None else None, heading_level))
     count = len(records)
     return (
         f'<ol class="timeline" aria-label="History, oldest first ({count} event{"s" * (count != 1)})">'
@@ -211,10 +215,10 @@ def render_events_table(records: Sequence[Mapping[str, Any]]) -> str:
             f"<td>{error_cell}</td>"
             '<td><details class="event-json"><summary>JSON<span class="visually-hidden"> of '
             f"{escape(event.get('eventName'))} at {escape(event.get('eventTime'))}</span></summary>"
-            f"<pre><code>{escape(pretty_json(dict(event)))}</code></pre></details></td></tr>"
+            f'<pre tabindex="0"><code>{escape(pretty_json(dict(event)))}</code></pre></details></td></tr>'
         )
     return (
-        '<div class="table-wrap"><table class="events">'
+        '<div class="table-wrap" tabindex="0" role="region" aria-label="Events"><table class="events">'
         f"<caption>{len(records)} event{'s' * (len(records) != 1)}</caption>"
         '<thead><tr><th scope="col">Time</th><th scope="col">Event</th><th scope="col">User</th>'
         '<th scope="col">Source IP</th><th scope="col">Resources</th><th scope="col">Error</th>'
