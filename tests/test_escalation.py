@@ -450,6 +450,63 @@ def test_a_grant_on_a_role_one_can_assume_leads_to_admin_through_it(iam):
     assert _texts(iam.escalation_paths(PrincipalArn=_arn("role", "ops"))) == []
 
 
+def test_a_grant_on_a_group_one_is_not_in_reaches_its_members(iam):
+    iam.create_user(UserName="mallory")
+    iam.create_user(UserName="bob")
+    iam.create_group(GroupName="team")
+    iam.add_user_to_group(UserName="bob", GroupName="team")
+    iam.put_user_policy(
+        UserName="mallory",
+        PolicyName="p",
+        PolicyDocument=_doc(
+            ["iam:PutGroupPolicy", "iam:CreateAccessKey"], [_arn("group", "team"), _arn("user", "bob")]
+        ),
+    )
+    texts = _texts(iam.escalation_paths(PrincipalArn=_arn("user", "mallory")))
+    assert texts == ["mallory -[iam:CreateAccessKey]-> bob -[iam:PutGroupPolicy by mallory]-> admin"]
+    iam.remove_user_from_group(UserName="bob", GroupName="team")  # a group without members gives no one anything
+    assert _texts(iam.escalation_paths(PrincipalArn=_arn("user", "mallory"))) == []
+
+
+@pytest.mark.parametrize(
+    ("actions", "hop"),
+    [
+        (["iam:AttachUserPolicy"], "-[iam:AttachUserPolicy on mallory]-> admin"),
+        (["iam:PutGroupPolicy"], "-[iam:PutGroupPolicy on mallory]-> admin"),
+    ],
+)
+def test_a_role_one_assumes_may_grant_admin_back_to_oneself(iam, actions, hop):
+    """mallory assumes ops, and as ops gives mallory (or her group) admin: she holds both credentials."""
+    iam.create_user(UserName="mallory")
+    iam.create_group(GroupName="team")
+    iam.add_user_to_group(UserName="mallory", GroupName="team")
+    iam.put_user_policy(UserName="mallory", PolicyName="p", PolicyDocument=_doc("sts:AssumeRole"))
+    iam.create_role(RoleName="ops", AssumeRolePolicyDocument=_trust({"AWS": _arn("user", "mallory")}))
+    iam.put_role_policy(RoleName="ops", PolicyName="p", PolicyDocument=_doc(actions))
+    answer = iam.escalation_paths(PrincipalArn=_arn("user", "mallory"))
+    assert _texts(answer) == [f"mallory -[sts:AssumeRole]-> ops {hop}"]
+    granted = answer["Paths"][0]["Hops"][1]
+    assert granted["From"] == _arn("user", "mallory") and granted["GrantedBy"] == _arn("role", "ops")
+
+
+def test_lifting_anothers_boundary_that_alone_holds_back_admin(iam):
+    iam.create_user(UserName="mallory")
+    iam.create_user(UserName="bob")
+    iam.attach_user_policy(UserName="bob", PolicyArn=ADMIN_POLICY)
+    iam.create_policy(PolicyName="fence", PolicyDocument=_doc("s3:*"))
+    iam.put_user_permissions_boundary(UserName="bob", PermissionsBoundary=_arn("policy", "fence"))
+    iam.put_user_policy(
+        UserName="mallory",
+        PolicyName="p",
+        PolicyDocument=_doc(["iam:DeleteUserPermissionsBoundary", "iam:CreateAccessKey"], _arn("user", "bob")),
+    )
+    mallory = _arn("user", "mallory")
+    expected = "mallory -[iam:CreateAccessKey]-> bob -[iam:DeleteUserPermissionsBoundary by mallory]-> admin"
+    assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == [expected]
+    iam.detach_user_policy(UserName="bob", PolicyArn=ADMIN_POLICY)  # without the boundary bob is no admin either
+    assert _texts(iam.escalation_paths(PrincipalArn=mallory)) == []
+
+
 def test_a_path_that_opened_later_is_absent_before(iam):
     _account(iam, [_admin_user])
     before = iam.projector.catch_up()

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection
 
-from iamledger.audit.escalation_edges import ADMIN, Edge, Grant
+from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, edges_by_node, next_hops
 from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.escalation_timeline import GraphHistory, boundary, edge_key, opened_since
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
@@ -45,21 +45,17 @@ def _check_to(to: str | None) -> str:
 def simple_paths(graph: EscalationGraph, start: str, goals: set[str], depth: int) -> list[list[Edge]]:
     """Every path without a repeated principal from ``start`` to one of ``goals`` of at most ``depth`` hops,
     shortest first (then by the techniques and principals along it); a path stops at the first goal it reaches."""
-    by_source: dict[str, list[Edge]] = {}
-    for edge in graph.edges:
-        by_source.setdefault(edge.source, []).append(edge)
+    by_source, by_granter = edges_by_node(graph.edges)
     found: list[list[Edge]] = []
 
     def walk(node: str, seen: set[str], path: list[Edge]) -> None:
         if len(path) >= depth:
             return
-        for edge in by_source.get(node, []):
-            if edge.target in seen or (edge.granter is not None and edge.granter not in seen):
-                continue
+        for edge, onward in next_hops(node, seen, by_source, by_granter):
             hop = [*path, edge]
             if edge.target in goals:
                 found.append(hop)
-            elif edge.target != ADMIN:
+            elif onward:
                 walk(edge.target, seen | {edge.target}, hop)
 
     walk(start, {start}, [])
@@ -155,12 +151,20 @@ class _Describer:
 def path_text(path: list[Edge]) -> str:
     """``alice -[iam:AttachUserPolicy]-> admin``: a path in a line (names, not ARNs; each hop by the actions of its
     technique)."""
-    hops = (f" -[{'+'.join(r.action for r in e.technique.requires)}{_by(e)}]-> {_short(e.target)}" for e in path)
+    at = [path[0].source, *(e.target for e in path)]
+    hops = (
+        f" -[{'+'.join(r.action for r in e.technique.requires)}{_by(e, at[i])}]-> {_short(e.target)}"
+        for i, e in enumerate(path)
+    )
     return _short(path[0].source) + "".join(hops)
 
 
-def _by(edge: Edge) -> str:
-    return "" if edge.granter is None else f" by {_short(edge.granter)}"
+def _by(edge: Edge, at: str) -> str:
+    """`` by alice`` for a grant taken from its source; `` on alice`` for a grant the path's current principal (its
+    granter) gives an earlier one."""
+    if edge.granter is None:
+        return ""
+    return f" by {_short(edge.granter)}" if edge.source == at else f" on {_short(edge.source)}"
 
 
 def _short(arn: str) -> str:

@@ -3,6 +3,8 @@ decisions that allow it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Final
 
@@ -57,3 +59,31 @@ def condition_keys_of(grant: Grant) -> set[str]:
         if policy is not None:
             keys |= {written for _lower, written in policy.policy.statements[statement.index].keys}
     return keys
+
+
+def edges_by_node(edges: Iterable[Edge]) -> tuple[dict[str, list[Edge]], dict[str, list[Edge]]]:
+    """Edges by source, and the grants to others (``GrantedBy``) by granter, for :func:`next_hops`."""
+    by_source: dict[str, list[Edge]] = {}
+    by_granter: dict[str, list[Edge]] = {}
+    for edge in edges:
+        by_source.setdefault(edge.source, []).append(edge)
+        if edge.granter is not None:
+            by_granter.setdefault(edge.granter, []).append(edge)
+    return by_source, by_granter
+
+
+def next_hops(
+    node: str, seen: AbstractSet[str], by_source: Mapping[str, list[Edge]], by_granter: Mapping[str, list[Edge]]
+) -> Iterator[tuple[Edge, bool]]:
+    """The edges a path at ``node``, which has visited ``seen``, may take next (from :func:`edges_by_node`), each
+    with whether a path may go on from its target. A grant to another is taken either from its source, once the path
+    has passed its granter (the granter gives the source admin, and the path goes on as the source), or from its
+    granter, when the path started at or passed its source (the granter gives admin to a principal whose
+    credentials the path already holds)."""
+    for edge in by_source.get(node, []):
+        if edge.target in seen or (edge.granter is not None and edge.granter not in seen):
+            continue
+        yield edge, edge.target != ADMIN
+    for edge in by_granter.get(node, []):
+        if edge.source != node and edge.source in seen:
+            yield edge, False

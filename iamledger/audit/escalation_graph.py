@@ -20,21 +20,19 @@ from sqlalchemy import Connection
 from iamledger.audit.caller_keys import caller_contexts
 from iamledger.audit.decisions import _request_context
 from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
+from iamledger.audit.escalation_grants import group_grant, policy_grant, resources_of, self_grant
 from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
 from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, policies_only_key, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
 from iamledger.audit.trust import trust_policy_of
 from iamledger.audit.who_can import _named_in_trust
 from iamledger.awsmodel import service_model
-from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.domain.policy import AppliedPolicy, Decision, PolicySet, Principal, Request, evaluate
 from iamledger.projections.access import analysis, permissions
 from iamledger.projections.access.effective import EffectivePolicy, effective_policies
 from iamledger.projections.engine.timeindex import Moment
 from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.policies import policy_versions
-
-ADMINISTRATOR_ACCESS: Final = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 @functools.lru_cache(maxsize=1)
@@ -82,6 +80,18 @@ class EscalationGraph:
     @functools.cached_property
     def _groups_by_user(self) -> dict[str, list[dict[str, Any]]]:
         return analysis.groups_of_users(self.conn, self.account_id)
+
+    @functools.cached_property
+    def members_by_group(self) -> dict[str, list[str]]:
+        """The ARNs of each group's members (by group aggregate id) at the moment."""
+        users = {str(s.row["entity_uuid"]): arn for arn, s in self.subjects.items() if s.kind == "user"}
+        users |= {str(row["entity_uuid"]): str(row["arn"]) for row in self._rows["user"]}
+        members: dict[str, list[str]] = {}
+        for user, groups in self._groups_by_user.items():
+            for group in groups:
+                if user in users:
+                    members.setdefault(str(group["entity_uuid"]), []).append(users[user])
+        return members
 
     @functools.cached_property
     def _login_profiles(self) -> set[str]:
@@ -333,10 +343,6 @@ def _holders(conn: Connection, account_id: str, action: str) -> tuple[set[str], 
     return permissions.candidates(conn, account_id, action)
 
 
-def _resources(subject: Subject, target: str) -> dict[str, str]:
-    return {"target": target, "self": subject.arn, "group": target, "policy": target, "*": "*"}
-
-
 def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
     edges = []
     for row in graph._rows["user"]:  # noqa: SLF001 - the graph's own rows
@@ -346,7 +352,7 @@ def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject
             continue
         if technique.precondition == "no-login-profile" and has_profile:
             continue
-        grants = graph._all_granted(technique, subject, _resources(subject, target), None)  # noqa: SLF001
+        grants = graph._all_granted(technique, subject, resources_of(subject, target), None)  # noqa: SLF001
         if grants is not None:
             edges.append(graph.edge(technique, subject, target, grants))
     return edges
@@ -374,125 +380,22 @@ def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject
             if service is not None and not _service_admitted(trust, service, target, graph.account_id):
                 continue
             extra = None if service is None else {"iam:PassedToService": service}
-            grants = graph._all_granted(technique, subject, _resources(subject, target), extra)  # noqa: SLF001
+            grants = graph._all_granted(technique, subject, resources_of(subject, target), extra)  # noqa: SLF001
             if grants is not None:
                 edges.append(graph.edge(technique, subject, target, grants, via=service))
                 break
     return edges
 
 
-def _self_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
-    kind = technique.target.split("-")[1]
-    if subject.kind != kind:
-        return _grants_on_others(graph, technique, subject, kind)
-    if technique.target.endswith("-bounded"):
-        if subject.boundary is None:
-            return []
-        unbounded = graph._hypothetical(subject, [p for p in subject.policies if p.role == "identity"])  # noqa: SLF001
-        if not graph.is_admin(unbounded, cache=False):
-            return []
-    action = technique.requires[0].action
-    putting = action.startswith("iam:Put") and action.endswith("PermissionsBoundary")
-    extra = {"iam:PermissionsBoundary": ADMINISTRATOR_ACCESS} if putting else None
-    grants = graph._all_granted(technique, subject, _resources(subject, subject.arn), extra)  # noqa: SLF001
-    edges = [] if grants is None else [graph.edge(technique, subject, ADMIN, grants)]
-    return edges + _grants_on_others(graph, technique, subject, kind)
-
-
-def _grants_on_others(graph: EscalationGraph, technique: Technique, subject: Subject, kind: str) -> list[Edge]:
-    """The edges ``Q -> admin`` of the other users or roles Q that ``subject`` can put or attach a policy on: usable
-    by a path that went through ``subject`` (it grants Q anything, then uses Q's permissions)."""
-    if technique.target.endswith("-bounded"):
-        return []
-    edges = []
-    for row in graph._rows[kind]:  # noqa: SLF001 - the graph's own rows
-        other = str(row["arn"])
-        if other == subject.arn:
-            continue
-        resources = {**_resources(subject, other), "self": other}  # "self" is the principal granted to
-        grants = graph._all_granted(technique, subject, resources, None)  # noqa: SLF001
-        if grants is not None:
-            edges.append(graph.edge(technique, subject, ADMIN, grants, source=other, granter=subject.arn))
-    return edges
-
-
-def _group_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
-    if subject.kind != "user":
-        return []
-    member_of = {str(g["entity_uuid"]) for g in graph._groups_by_user.get(str(subject.row["entity_uuid"]), [])}  # noqa: SLF001
-    edges = []
-    for row in graph._rows["group"]:  # noqa: SLF001 - the graph's own rows
-        own = str(row["entity_uuid"]) in member_of
-        if technique.target == "own-group" and not own:
-            continue
-        if technique.target == "admin-group":
-            if own:
-                continue
-            joined = subject.policies + graph.group_policies(row)
-            if not graph.is_admin(graph._hypothetical(subject, joined), cache=False):  # noqa: SLF001
-                continue
-        target = str(row["arn"])
-        grants = graph._all_granted(technique, subject, _resources(subject, target), None)  # noqa: SLF001
-        if grants is not None:
-            edges.append(graph.edge(technique, subject, ADMIN, grants, via=target))
-    return edges
-
-
-def _policy_grant(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
-    edges = []
-    held = sorted(
-        {p.policy_arn for p in subject.policies if p.role == "identity" and p.policy_arn}
-        - {a for a in (p.policy_arn for p in subject.policies) if a and is_aws_managed_policy_arn(a)}
-    )
-    for arn in held:
-        via: str | None = arn
-        if technique.target == "held-policy-version":
-            via = _broader_version(graph, subject, arn)
-            if via is None:
-                continue
-        grants = graph._all_granted(technique, subject, _resources(subject, arn), None)  # noqa: SLF001
-        if grants is not None:
-            edges.append(graph.edge(technique, subject, ADMIN, grants, via=via))
-    return edges
-
-
-def _broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str | None:
-    """``<arn> <version>``: a stored, non-default version of ``arn`` that would make ``subject`` admin-equivalent
-    as the default; ``None`` when there is none at the moment. Subjects with the same other policies and boundary
-    (members of the same groups) get the same answer, found once."""
-    others = tuple(sorted((p for p in subject.policies if p.policy_arn != arn), key=repr))
-    key = (arn, others, None if policies_only_key(subject) is not None else subject.arn)  # conditions: its own
-    if key not in graph.broader_versions:
-        graph.broader_versions[key] = _find_broader_version(graph, subject, arn)
-    return graph.broader_versions[key]
-
-
-def _find_broader_version(graph: EscalationGraph, subject: Subject, arn: str) -> str | None:
-    for entity in sorted(analysis.policy_ids(graph.conn, [arn])):
-        for version in graph.versions_of(entity):
-            current = next((p.document for p in subject.policies if p.policy_arn == arn), None)
-            if version["document"] is None or str(version["document"]) == current:
-                continue
-            swapped = [
-                EffectivePolicy(p.role, p.source_id, p.source_type, str(version["document"]), p.policy_arn, p.via)
-                if p.policy_arn == arn and p.role == "identity"
-                else p
-                for p in subject.policies
-            ]
-            if graph.is_admin(graph._hypothetical(subject, swapped), cache=False):  # noqa: SLF001
-                return f"{arn} {version['version_id']}"
-    return None
-
-
 _BUILDERS: Final = {
     "user": _become_users,
     "role": _become_roles,
-    "self-user": _self_grant,
-    "self-role": _self_grant,
-    "self-user-bounded": _self_grant,
-    "self-role-bounded": _self_grant,
-    "own-group": _group_grant,
-    "admin-group": _group_grant,
-    "held-policy": _policy_grant,
-    "held-policy-version": _policy_grant,
+    "self-user": self_grant,
+    "self-role": self_grant,
+    "self-user-bounded": self_grant,
+    "self-role-bounded": self_grant,
+    "own-group": group_grant,
+    "admin-group": group_grant,
+    "held-policy": policy_grant,
+    "held-policy-version": policy_grant,
 }

@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from iamledger.audit.escalation_edges import ADMIN, Edge
+from iamledger.audit.escalation_edges import Edge, edges_by_node, next_hops
+from iamledger.audit.escalation_grants import granted_on, regrants
 from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.provenance import EventBook
 from iamledger.audit.techniques import catalogue
@@ -124,19 +125,37 @@ class GraphHistory:
         if graph_history.structure_changed(self.conn, self.account_id, start, stop):
             return self.state(moment)
         touched = analysis.principals_touched(self.conn, self.account_id, start, stop)  # read at start and stop
+        joined = graph_history.groups_whose_members_changed(self.conn, self.account_id, start, stop)
         with reading_at(stop):
             graph = EscalationGraph(self.conn, self.account_id, moment)
             subjects = graph._load(touched, touched)  # noqa: SLF001 - the touched users and roles, as of the moment
             for technique in catalogue().techniques:
                 for subject in subjects:
                     graph.edges += graph._edges_of(technique, subject)  # noqa: SLF001
-        kept = [e for e in before.graph.edges if _decider(e) not in touched]
+            changed = {a for a, s in before.graph.subjects.items() if str(s.row["entity_uuid"]) in touched}
+            changed |= {s.arn for s in subjects}
+            groups = {str(r["arn"]) for r in graph._rows["group"] if str(r["entity_uuid"]) in joined}  # noqa: SLF001
+            graph.edges += self._regranted(graph, touched, joined, changed)
+        kept = [e for e in before.graph.edges if _decider(e) not in touched and not regrants(e, groups, changed)]
         graph.edges = kept + graph.edges
         entity_of = {arn: str(s.row["entity_uuid"]) for arn, s in before.graph.subjects.items()}
         graph.admins = {a for a in before.graph.admins if entity_of.get(a) not in touched}
         graph.admins |= {s.arn for s in subjects if graph.is_admin(s)}
         graph.subjects = {**before.graph.subjects, **graph.subjects}
         return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
+
+    @staticmethod
+    def _regranted(graph: EscalationGraph, touched: set[str], joined: set[str], changed: set[str]) -> list[Edge]:
+        """The grants of principals not touched to the members of the groups ``joined`` (whose members changed) and
+        to the principals ``changed`` (ARNs: whose own policies changed, which a boundary may hold back)."""
+        edges: list[Edge] = []
+        for technique in catalogue().techniques:
+            if technique.target != "own-group" and not technique.target.endswith("-bounded"):
+                continue
+            for granter in graph._candidates(technique):  # noqa: SLF001
+                if str(granter.row["entity_uuid"]) not in touched:
+                    edges += granted_on(graph, technique, granter, groups=joined, principals=changed)
+        return edges
 
     def edge_intervals(self, start: Moment, stop: int) -> dict[EdgeKey, list[Span]]:
         """Each edge's intervals within ``[start, stop]``: an interval starting at ``start`` may have begun before
@@ -198,10 +217,13 @@ class GraphHistory:
         principal and those users' login profiles, read at the bound position: deciding a technique then reads no
         more of the account than that (the graph's lazily read rows, set before it reads them)."""
         rows = {kind: analysis.principal_rows(self.conn, kind, self.account_id, ids) for kind, ids in named.items()}
-        member_of = {str(m["group_uuid"]) for m in analysis.memberships_of_user(self.conn, entity)}
-        groups = analysis.principal_rows(self.conn, "group", self.account_id, member_of)
+        groups_by_user: dict[str, list[dict[str, Any]]] = {}
+        for user in {entity, *named["user"]}:  # the named users' too: a grant on a group reaches its members
+            member_of = {str(m["group_uuid"]) for m in analysis.memberships_of_user(self.conn, user)}
+            if member_of:
+                groups_by_user[user] = analysis.principal_rows(self.conn, "group", self.account_id, member_of)
         profiles = {str(p["user_uuid"]) for user in named["user"] for p in analysis.login_profile_rows(self.conn, user)}
-        graph.__dict__.update(_rows=rows, _groups_by_user={entity: groups}, _login_profiles=profiles)
+        graph.__dict__.update(_rows=rows, _groups_by_user=groups_by_user, _login_profiles=profiles)
 
 
 def _decider(edge: Edge) -> str:
@@ -281,9 +303,7 @@ def reachable(
     the shortest such path (then the first by techniques and nodes); a grant on another is taken only after its
     granter, as in :func:`~iamledger.audit.escalation.simple_paths`; no path goes on from a node of ``stop_at``
     (none from ``start`` when it is one)."""
-    by_source: dict[str, list[Edge]] = {}
-    for edge in graph.edges:
-        by_source.setdefault(edge.source, []).append(edge)
+    by_source, by_granter = edges_by_node(graph.edges)
     best: dict[str, list[Edge]] = {}
 
     def order(path: list[Edge]) -> tuple[int, list[tuple[str, str, str]]]:
@@ -292,13 +312,11 @@ def reachable(
     def walk(node: str, seen: set[str], path: list[Edge]) -> None:
         if len(path) >= depth:
             return
-        for edge in by_source.get(node, []):
-            if edge.target in seen or (edge.granter is not None and edge.granter not in seen):
-                continue
+        for edge, onward in next_hops(node, seen, by_source, by_granter):
             hop = [*path, edge]
             if edge.target not in best or order(hop) < order(best[edge.target]):
                 best[edge.target] = hop
-            if edge.target != ADMIN and edge.target not in stop_at:
+            if onward and edge.target not in stop_at:
                 walk(edge.target, seen | {edge.target}, hop)
 
     if start not in stop_at:

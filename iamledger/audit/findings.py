@@ -23,6 +23,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
 from iamledger.audit.decisions import decide
+from iamledger.audit.escalation_grants import ADMINISTRATOR_ACCESS
 from iamledger.audit.moments import _ANALYSIS_OPERATION, _authorize, _reading, describe_moment
 from iamledger.audit.subjects import Subject, _subjects_of, policies_only_key, shared_decision_key
 from iamledger.domain.errors import ValidationError
@@ -44,7 +45,7 @@ CATEGORIES: Final = (
     "InfrastructureModification",
 )
 _ACTION_CATEGORIES: Final = ("DataExfiltration", "ResourceExposure", "CredentialsExposure")
-ADMINISTRATOR_ACCESS: Final = "arn:aws:iam::aws:policy/AdministratorAccess"
+
 # the request context of attaching AdministratorAccess (a condition on iam:PolicyARN may allow only others)
 _ADMIN_POLICY_ARN: Final = (
     {"ContextKeyName": "iam:PolicyARN", "ContextKeyValues": [ADMINISTRATOR_ACCESS], "ContextKeyType": "string"},

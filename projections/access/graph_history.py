@@ -28,7 +28,13 @@ from iamledger.projections.views.tables import (
     USERS,
 )
 
-__all__ = ["access_key_history", "account_change_points", "entities_change_points", "structure_changed"]
+__all__ = [
+    "access_key_history",
+    "account_change_points",
+    "entities_change_points",
+    "groups_whose_members_changed",
+    "structure_changed",
+]
 
 
 def entities_change_points(conn: Connection, entities: Iterable[str]) -> set[int]:
@@ -107,3 +113,14 @@ def structure_changed(conn: Connection, account_id: str, start: int, stop: int) 
             return True
     users = select(USERS.c.entity_uuid).where(USERS.c.account_id == account_id)
     return bool(_bounds_within(conn, LOGIN_PROFILES, start, stop, LOGIN_PROFILES.c.user_uuid.in_(users)))
+
+
+def groups_whose_members_changed(conn: Connection, account_id: str, start: int, stop: int) -> set[str]:
+    """The groups of ``account_id`` (aggregate ids) a user joined or left in the positions ``(start, stop]``: the
+    grants of those who may change a group's policies reach its members, so they change with the members."""
+    where = (GROUP_MEMBERS.c.account_id == account_id,)
+    found: set[str] = set()
+    for column in (GROUP_MEMBERS.c.valid_from, GROUP_MEMBERS.c.valid_to):
+        query = select(GROUP_MEMBERS.c.group_uuid).distinct().where(column.between(start + 1, stop), *where)
+        found |= {str(uuid) for (uuid,) in conn.execute(query)}
+    return found
