@@ -18,7 +18,7 @@ REPORT_HELP: Final = (
     "Write a single-file HTML report (styles and script inline, nothing loaded from anywhere, readable offline): the "
     "account at --at (counts and lists of users, groups, roles and customer managed policies), the changes since "
     "--since and the decisions they flipped, the findings at --at, and, with --principal-arn (and --action-name), "
-    "when that principal was allowed, who else could, and its history."
+    "when that principal was allowed, who else could, its escalation paths (--escalation-paths) and its history."
 )
 
 
@@ -32,6 +32,11 @@ def _report_parser() -> argparse.ArgumentParser:
     parser.add_argument("--principal-arn", help="A user, group or role whose history and exposure to chart.")
     parser.add_argument("--action-name", help="With --principal-arn: the action to chart, such as s3:GetObject.")
     parser.add_argument("--resource-arn", default="*", help="With --action-name: the resource's ARN (default *).")
+    parser.add_argument(
+        "--escalation-paths",
+        action="store_true",
+        help="With --principal-arn: its privilege escalation paths to admin at --at (the first 20, shortest first).",
+    )
     return parser
 
 
@@ -51,8 +56,9 @@ def _write(path: Path, text: str) -> None:
 def _report(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     from iamledger.html.report import build_report
 
-    if namespace.action_name and not namespace.principal_arn:
-        parser.error("--action-name needs --principal-arn")
+    for option in ("action_name", "escalation_paths"):
+        if getattr(namespace, option) and not namespace.principal_arn:
+            parser.error(f"--{option.replace('_', '-')} needs --principal-arn")
     path = Path(namespace.output_file)
     if not path.resolve().parent.is_dir():
         parser.error(f"the folder of --output-file does not exist: {path.parent}")
@@ -64,6 +70,7 @@ def _report(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> N
             principal_arn=namespace.principal_arn,
             action_name=namespace.action_name,
             resource_arn=namespace.resource_arn,
+            escalation_paths=namespace.escalation_paths,
         )
     _write(path, page)
     click.echo(f"Wrote {path} ({len(page.encode('utf-8'))} bytes).", err=True)

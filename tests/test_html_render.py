@@ -15,6 +15,7 @@ from iamledger.html import (
     escape,
     render_change_timeline,
     render_changes,
+    render_escalation_paths,
     render_events_table,
     render_exposure_bands,
     render_findings,
@@ -325,3 +326,26 @@ def test_timeline_of_a_policy_shows_each_version_as_a_diff(iam: IdentityStore):
     assert "1 line removed, 1 line added" in user
     assert '<h2 id="event-' in user and "<h3>What changed</h3>" in user  # right under the page's title by default
     assert '<h4 id="event-' in render_timeline(history, heading_level=4)
+
+
+def test_escalation_paths_of_a_real_store_read_as_chains_of_techniques(iam: IdentityStore):
+    iam.create_user(UserName="eve")
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:AttachUserPolicy", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="eve", PolicyName="self-service", PolicyDocument=json.dumps(grant))
+    arn = iam.get_user(UserName="eve")["User"]["Arn"]
+    out = render_escalation_paths(iam.escalation_paths(PrincipalArn=arn))
+    assert "escalation path(s) from" in out and "Path 1, 1 hop:" in out
+    assert "iam:AttachUserPolicy" in out and "to <code>admin</code>" in out
+    assert "PutUserPolicy by" in out  # the event that enabled the hop, on demand
+    nobody = iam.create_user(UserName="nobody")["User"]["Arn"]
+    assert "No escalation path from" in render_escalation_paths(iam.escalation_paths(PrincipalArn=nobody))
+
+
+def test_escalation_paths_escape_what_they_print():
+    hop = {"From": HOSTILE, "To": HOSTILE, "Technique": HOSTILE, "Conditional": True, "ConditionKeys": [HOSTILE]}
+    out = render_escalation_paths({"PrincipalArn": HOSTILE, "Paths": [{"Length": 1, "Hops": [hop]}] * 3}, limit=2)
+    assert_escaped(out)
+    assert "conditional</strong> on" in out and "And 1 more path(s)" in out

@@ -48,7 +48,15 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
         position = json.loads(removed["CloudTrailEvent"])["iamledgerPosition"]
     report = tmp_path / "report.html"
     args = ["--at", f"position:{position}", "--since", f"position:{position - 5}", "-o", str(report)]
-    chart = ["--principal-arn", USER_ARN, "--action-name", "s3:GetObject", "--resource-arn", PAYROLL]
+    chart = [
+        "--principal-arn",
+        USER_ARN,
+        "--action-name",
+        "s3:GetObject",
+        "--resource-arn",
+        PAYROLL,
+        "--escalation-paths",
+    ]
     result = run(capsys, "--db", url, "--account-id", ACCOUNT, "audit", "report", *args, *chart)
     assert result.exit_code == 0, result.stderr
     assert f"Wrote {report}" in result.stderr
@@ -80,6 +88,9 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
         changes.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "report-changes.png"))
         assert page.locator("table.findings-table tbody tr").count() > 0
+        # out of the admin group at --at, the user is still one hop from admin: the role that trusts it
+        escalation = page.locator("section.escalation").inner_text()
+        assert "1 escalation path(s) from" in escalation and "sts-assume-role" in escalation
         # the exposure chart: the window is reachable by keyboard, and Enter shows its events in the list
         window = page.locator("a.exposure-window").first
         assert "AddUserToGroup" in window.get_attribute("aria-label")

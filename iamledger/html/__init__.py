@@ -10,6 +10,7 @@ from __future__ import annotations
 from iamledger.html.base import asset, document, escape
 from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
 from iamledger.html.diff import render_policy_diff
+from iamledger.html.escalation import render_escalation_paths
 from iamledger.html.tables import render_changes, render_findings
 from iamledger.html.timeline import render_events_table, render_timeline
 
@@ -19,6 +20,7 @@ __all__ = [
     "escape",
     "render_change_timeline",
     "render_changes",
+    "render_escalation_paths",
     "render_events_table",
     "render_exposure_bands",
     "render_findings",

@@ -10,6 +10,7 @@ from typing import Any, Final
 from iamledger.domain.errors import ValidationError
 from iamledger.html.base import document, escape, moment_text, position_text
 from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
+from iamledger.html.escalation import render_escalation_paths
 from iamledger.html.tables import render_changes, render_findings
 from iamledger.html.timeline import render_timeline
 from iamledger.store import IdentityStore
@@ -49,8 +50,14 @@ def _account(past: Any) -> str:
 
 
 def _charts(
-    store: IdentityStore, at: str, since: str | None, principal_arn: str, action_name: str | None, resource_arn: str
+    store: IdentityStore,
+    at: str,
+    since: str | None,
+    principal_arn: str,
+    question: tuple[str | None, str],
+    escalation: bool,
 ) -> str:
+    action_name, resource_arn = question
     parts = []
     if action_name:
         exposure = store.exposure(
@@ -59,6 +66,9 @@ def _charts(
         parts.append(f"<h3>When it was allowed</h3>{render_exposure_bands(exposure)}")
         who = store.who_can(ActionName=action_name, ResourceArn=resource_arn, At=at)
         parts.append(f"<h3>Who else could, at the report's moment</h3>{render_who_can_graph(who)}")
+    if escalation:
+        paths = store.escalation_paths(PrincipalArn=principal_arn, At=at)
+        parts.append(f"<h3>Escalation paths to admin</h3>{render_escalation_paths(paths)}")
     kind, _, name = principal_arn.rpartition(":")[2].partition("/")
     if kind in {"user", "role", "group"} and name:
         history = [r.record for r in store.entity_history(kind, name.rsplit("/", 1)[-1]) if _up_to(r.record, at)]
@@ -80,13 +90,14 @@ def build_report(
     principal_arn: str | None = None,
     action_name: str | None = None,
     resource_arn: str = "*",
+    escalation_paths: bool = False,
     generated: datetime | None = None,
 ) -> str:
     """The report as one HTML page: the account at ``at`` (default now), the changes since ``since`` (when given),
     the findings at ``at``, and, for ``principal_arn`` (with ``action_name``/``resource_arn``), the windows in which
-    it was allowed, who else could, and its history. Every read runs under the caller's audit context, so the
-    store authorizes each as the same API call would be; both moments are pinned to positions first, so that every
-    section answers as of the same moments."""
+    it was allowed, who else could, its escalation paths to admin (with ``escalation_paths``) and its history.
+    Every read runs under the caller's audit context, so the store authorizes each as the same API call would be;
+    both moments are pinned to positions first, so that every section answers as of the same moments."""
     past = store.at(at or "now")
     moment = past.moment.describe()
     pinned = _pinned(moment)
@@ -111,7 +122,7 @@ def build_report(
     findings = store.audit_findings(At=pinned)
     sections.append(("findings", "Findings", render_findings(findings, limit=ROW_LIMIT)))
     if principal_arn:
-        charts = _charts(store, pinned, start, principal_arn, action_name, resource_arn)
+        charts = _charts(store, pinned, start, principal_arn, (action_name, resource_arn), escalation_paths)
         sections.append(("charts", f"Over time: {principal_arn}", charts))
     return _page(store, moment, since_moment, sections, generated or datetime.now(UTC))
 
