@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 from iamledger.domain.errors import InvalidInputError
@@ -36,3 +36,16 @@ def page(items: Sequence[T], marker: str | None, max_items: int | None) -> tuple
     if start + size < len(items):
         return chunk, {"IsTruncated": True, "Marker": _encode(start + size)}
     return chunk, {"IsTruncated": False}
+
+
+def page_from(
+    fetch: Callable[[int, int], Sequence[T]], marker: str | None, max_items: int | None
+) -> tuple[list[T], dict[str, Any]]:
+    """:func:`page`'s answer from ``fetch(offset, limit)``, which reads only the rows of the page (one more than the
+    page holds, to tell whether more follow), for lists too long to read whole."""
+    start = _decode(marker) if marker else 0
+    size = max_items or DEFAULT_MAX_ITEMS
+    rows = list(fetch(start, size + 1))
+    if len(rows) > size:
+        return rows[:size], {"IsTruncated": True, "Marker": _encode(start + size)}
+    return rows, {"IsTruncated": False}

@@ -15,10 +15,10 @@ from iamledger.domain.ids import new_unique_id, root_arn
 from iamledger.domain.tags import parse_tags
 from iamledger.projections.views.accounts import account_create_date
 from iamledger.projections.views.tags import current_tags
-from iamledger.projections.views.users import current_users, find_user
+from iamledger.projections.views.users import find_user, users_page
 from iamledger.services.base import ServiceBase
 from iamledger.services.operations import command, query
-from iamledger.services.paging import page
+from iamledger.services.paging import page, page_from
 from iamledger.services.shapes import aws_datetime, boundary_shape, tags_shape, user_shape
 
 if TYPE_CHECKING:
@@ -121,7 +121,10 @@ class UsersService(ServiceBase):
         MaxItems: int | None = None,
     ) -> dict[str, Any]:
         """The account's users (no boundary, no tags, as AWS lists them), a page at a time."""
-        rows, more = page(current_users(conn, account_id, PathPrefix or "/"), Marker, MaxItems)
+        prefix = PathPrefix or "/"
+        rows, more = page_from(
+            lambda offset, limit: users_page(conn, account_id, prefix, offset, limit), Marker, MaxItems
+        )
         return {"Users": [user_shape(r) for r in rows], **more}
 
     @command("UpdateUser")

@@ -151,6 +151,25 @@ def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> 
     return [dict(r) for r in rows]
 
 
+def users_page(conn: Connection, account_id: str, path_prefix: str, offset: int, limit: int) -> list[dict[str, Any]]:
+    """``limit`` users of :func:`current_users` from ``offset`` on, in its order, read with SQL's ``LIMIT`` and
+    ``OFFSET``: a page of a large account without reading the users before and after it."""
+
+    def build() -> Executable:
+        return (
+            select(USERS)
+            .where(USERS.c.account_id == bindparam("account_id"), live(USERS))
+            .where(USERS.c.path.like(bindparam("path"), "/"))
+            .order_by(USERS.c.name_key, USERS.c.user_name)
+            .limit(bindparam("limit"))
+            .offset(bindparam("offset"))
+        )
+
+    pattern = path_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"  # a prefix, not a pattern
+    values = {"account_id": account_id, "path": pattern, "limit": limit, "offset": offset}
+    return [dict(r) for r in execute_prepared(conn, users_page, build, **values).mappings()]
+
+
 def find_user(conn: Connection, account_id: str, user_name: str) -> dict[str, Any] | None:
     """The current user called ``user_name`` (any case), or ``None``."""
     return find_by_name(conn, USERS, account_id, user_name)
