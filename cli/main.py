@@ -80,6 +80,10 @@ COMMANDS: Final = {
     "serve": LazyCommand(
         "Serve AWS's IAM and STS Query API on one URL: point boto3 or the aws CLI at it with --endpoint-url."
     ),
+    # The audit console's, loaded by its entry point too (issue 23).
+    "console": LazyCommand(
+        "Serve the read-only audit console of the store --db (or $IAMLEDGER_DB) names at http://HOST:PORT/console/."
+    ),
 }
 EXIT_USAGE: Final = 2
 EXIT_SERVICE_ERROR: Final = 254
@@ -268,7 +272,7 @@ def cli(
     configure_logging(level="DEBUG" if debug else log_level, log_format=log_format)  # type: ignore[arg-type]
     ctx.color = {"on": True, "off": False}.get(color)  # inherited by every command's context
     log.debug("cli_started", command=ctx.invoked_subcommand, output=output, query=query is not None, python=sys.version)
-    if query is not None and ctx.invoked_subcommand in {"quickstart", "serve", "completion"}:
+    if query is not None and ctx.invoked_subcommand in {"quickstart", "serve", "console", "completion"}:
         # A walkthrough, a server's banner, a shell script: no result for a query to select from.
         msg = f"--query does not apply to `iamledger {ctx.invoked_subcommand}`, which prints no result."
         raise click.UsageError(msg)

@@ -246,3 +246,27 @@ def test_iamledger_console_serves_the_console_alone(account: ConsoleAccount) -> 
         assert status == 200
         status, _, _, _ = http("GET", f"{served.base}/?Action=ListUsers")
         assert status == 307  # no IAM endpoint here: / leads to the console
+
+
+def test_the_account_id_may_be_left_out_when_one_account_has_the_user(server: Served) -> None:
+    form = {"method": "password", "account_id": "", "user_name": "aa-auditor", "password": PASSWORD}
+    status, _, _, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 303 and any(c.startswith(f"{COOKIE_NAME}=") for c in cookies)
+    form["account_id"] = "012345678901"  # the store's default account (iamledger init's), which has no such user
+    status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert status == 401 and "The user name or password is incorrect." in body and not cookies
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"method": "password", "account_id": "not-an-account", "user_name": "aa-auditor", "password": PASSWORD},
+        {"method": "password"},
+        {"method": "access-key", "access_key_id": "AKIA" + "X" * 16, "secret_access_key": "s"},
+        {"method": "something-else"},
+        {},
+    ],
+)
+def test_bad_sign_in_forms_are_4xx_pages(server: Served, form: dict[str, str]) -> None:
+    status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
+    assert 400 <= status < 500 and 'role="alert"' in body and not cookies

@@ -60,8 +60,11 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
-def shot(page: Page, folder: Path, name: str) -> None:
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+def shot(page: Page, folder: Path, name: str, *, focus: Any = None) -> None:
+    """A screenshot of what the window shows (scrolled to ``focus`` when given)."""
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
+    page.screenshot(path=str(folder / f"{name}.png"))
 
 
 def password_sign_in(page: Page, server: Served, user: str, password: str) -> Any:
@@ -103,14 +106,14 @@ def test_sign_in_wrong_then_right_password_and_every_page(
     window.focus()
     page.keyboard.press("Enter")  # the window's opening and closing events, in the list below
     assert "RemoveUserFromGroup" in page.locator(".exposure-item.is-selected").inner_text()
-    shot(page, folder, "access-over-time")
+    shot(page, folder, "access-over-time", focus=page.locator("#exposure-summary"))
 
     page.goto(f"{server.base}/console/diff")
     page.get_by_label("From", exact=True).fill(f"position:{server_first_position(page)}")
     page.get_by_role("button", name="Compare").click()
     page.wait_for_load_state()
     assert "RemoveUserFromGroup" in page.locator("main").inner_text()
-    shot(page, folder, "diff")
+    shot(page, folder, "diff", focus=page.locator("h1"))
 
     page.goto(f"{server.base}/console/events")
     page.get_by_label("Event name").fill("RemoveUserFromGroup")
@@ -120,7 +123,7 @@ def test_sign_in_wrong_then_right_password_and_every_page(
     details = page.locator("details.event-json").first
     details.locator("summary").click()
     assert '"eventName": "RemoveUserFromGroup"' in details.inner_text()
-    shot(page, folder, "events")
+    shot(page, folder, "events", focus=details)
 
     page.goto(f"{server.base}/console/verify")
     page.get_by_role("button", name="Verify the chain now").click()
@@ -148,7 +151,7 @@ def test_follow_a_who_can_path_to_a_timeline_and_open_a_policy_diff(
     page.wait_for_load_state()
     graph = page.locator("main")
     assert "payroll-readers" in graph.inner_text()  # the statement the auditor is allowed by
-    shot(page, folder, "who-can")
+    shot(page, folder, "who-can", focus=page.locator("h1"))
     item = page.locator("#who-can-principals li", has_text=f"arn:aws:iam::{ACCOUNT}:user/aa-auditor")
     item.get_by_role("link", name="timeline").click()
     page.wait_for_load_state()
@@ -165,7 +168,7 @@ def test_follow_a_who_can_path_to_a_timeline_and_open_a_policy_diff(
     text = diff.inner_text()
     assert "s3:PutObject" in text and "arn:aws:s3:::payroll/*" in text  # added
     assert '"Resource": "*"' in text  # removed
-    shot(page, folder, "timeline-policy-diff")
+    shot(page, folder, "timeline-policy-diff", focus=diff)
 
 
 def test_the_time_slider_shows_the_account_as_it_was(

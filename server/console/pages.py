@@ -89,12 +89,14 @@ def _section(ctx: PageContext, kind: str, items: list[dict[str, Any]], more: str
 def home(ctx: PageContext) -> tuple[str, str]:
     """The account at the moment: the first users, groups, roles and policies, each linking to its timeline."""
     sections = []
-    for kind in ("users", "groups", "roles", "policies", "aws-policies"):
+    for kind in ("users", "groups", "roles", "policies"):
         items, more = _list(ctx, kind, None, HOME_ITEMS)
         sections.append(_section(ctx, kind, items, more, heading=LIST_TITLES[kind]))
+    aws = ctx.link("list/aws-policies")
     intro = (
         f"<p>Account <strong>{escape(ctx.session.account_id)}</strong>. Each name opens its timeline; "
-        "the time slider shows the account at any moment of its history.</p>"
+        "the time slider shows the account at any moment of its history. Also: "
+        f'<a href="{escape(aws)}">the AWS managed policies in use</a>.</p>'
     )
     return "Account", intro + '<div class="account-lists">' + "".join(sections) + "</div>"
 
@@ -178,10 +180,9 @@ def verify(ctx: PageContext, memory: VerifyMemory) -> tuple[str, str]:
     if last is None:
         body += '<p id="last-verified">Not verified by this console yet.</p>'
     else:
-        state = "Intact" if last["Verified"] else "TAMPERED"
         body += (
             f'<div id="last-verified" class="verify-{"ok" if last["Verified"] else "bad"}" role="status">'
-            f"<p><strong>{state}</strong>: {escape(last['Message'])}</p>"
+            f"<p><strong>{escape(last['Message'])}</strong></p>"
             f"<p>Last verified position: <strong>{escape(last['Position'])}</strong> "
             f"({escape(last['Checked'])} events checked).</p></div>"
         )

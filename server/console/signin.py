@@ -20,7 +20,7 @@ from iamledger.domain.mfa import SIGN_IN_WINDOW_STEPS, code_step
 from iamledger.projections.engine.temporal import reading_now
 from iamledger.projections.views.access_keys import find_access_key
 from iamledger.projections.views.credential_material import mfa_devices_of_user
-from iamledger.projections.views.users import user_uuid_of_arn
+from iamledger.projections.views.users import find_user, user_uuid_of_arn
 from iamledger.server.console.session import ConsoleSession
 from iamledger.services.mfa import seed_secret_id
 from iamledger.store import IdentityStore
@@ -85,7 +85,7 @@ def sign_in_with_password(
         raise SignInError("Enter the user name and the password.", 400)
     with bound_audit_context(context):
         try:
-            answer = store.authenticate_password(account_id or None, user_name, password)
+            answer = store.authenticate_password(account_id or _account_of(store, user_name), user_name, password)
         except AuthenticationFailedError as error:
             raise SignInError(error.message) from None
     if answer["PasswordResetRequired"] or answer["PasswordExpired"]:
@@ -95,6 +95,16 @@ def sign_in_with_password(
     if _mfa_devices(store, arn):
         return MfaPending(arn, account, name, expires)
     return ConsoleSession(arn, account, None, "password", expires, name)
+
+
+def _account_of(store: IdentityStore, user_name: str) -> str | None:
+    """Without an account id: the one account of the store that has a user called ``user_name``, if exactly one has
+    (``None``: the store's default account decides). A sign-in then needs no account id in a store of one account
+    with users, such as the quickstart's; the answer to a wrong guess stays the same refusal."""
+    store.projector.catch_up()
+    with reading_now(), store.engine.connect() as conn:
+        found = [a for a in store.account_ids() if find_user(conn, a, user_name) is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def _mfa_devices(store: IdentityStore, user_arn: str) -> list[dict[str, Any]]:

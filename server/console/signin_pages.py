@@ -41,7 +41,7 @@ def signin_form(
             "account_id",
             "Account ID",
             value=typed.get("account_id", "") if method == "password" else "",
-            hint="12 digits; empty: the store's default account",
+            hint="12 digits; may be left empty when only one account has this user",
         )
         + _field(
             "user_name",
