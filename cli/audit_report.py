@@ -45,6 +45,9 @@ def _write(path: Path, text: str) -> None:
     target = path.resolve()
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(temporary).chmod(0o666 & ~umask)  # as any file the user writes (mkstemp's own mode is 0600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         Path(temporary).replace(target)

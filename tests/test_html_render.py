@@ -289,9 +289,25 @@ def test_findings_table_says_admin_in_words():
             }
         ],
     }
+    answer["Principals"][0]["Findings"].append(
+        {
+            "Category": "Admin",
+            "Method": "CreatePolicyVersion",
+            "Actions": ["iam:createpolicyversion"],
+            "Resources": ["*"],
+        }
+    )
     out = render_findings(answer)
     assert_escaped(out)
-    assert "<strong>Yes</strong>" in out and "Privilege escalation" in out and "1 finding(s)" in out
+    assert "<strong>Yes</strong>" in out and "Privilege escalation" in out and "2 finding(s)" in out
+    assert "CreatePolicyVersion (iam:createpolicyversion)" in out  # an escalation method names its actions
+    many = [
+        {"Category": "ResourceExposure", "Action": f"s3:put{n}", "Resources": [f"arn:aws:s3:::b{n}"]} for n in range(40)
+    ]
+    capped = render_findings({"Principals": [{"Arn": "a", "Type": "Role", "Admin": True, "Findings": many}]})
+    assert "And 10 more line(s), not shown." in capped
+    wide = [{"Category": "ResourceExposure", "Action": f"s3:put{n}", "Resources": ["*"]} for n in range(20)]
+    assert '<span class="more">and 8 more</span>' in render_findings({"Principals": [{"Arn": "a", "Findings": wide}]})
 
 
 # -- on a real store: the records it answers, with hostile text a caller can put in them ---------------------------

@@ -4,6 +4,7 @@ for the quickstart account (the README's first command) and for hostile text a c
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,14 @@ def _open_offline(browser, path: Path):
     return page, outside, errors
 
 
+def _skip_link_leads_to_main(page) -> None:
+    """The skip link is the first stop of the keyboard, and leads to the main content."""
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+
+
 @pytest.mark.slow
 @needs_chromium
 def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(capsys, tmp_path, request):
@@ -60,17 +69,16 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
     result = run(capsys, "--db", url, "--account-id", ACCOUNT, "audit", "report", *args, *chart)
     assert result.exit_code == 0, result.stderr
     assert f"Wrote {report}" in result.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    assert report.stat().st_mode & 0o777 == 0o666 & ~umask  # as any file the user writes, not mkstemp's 0600
     text = report.read_text(encoding="utf-8")
     assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in text
     shots = screenshot_dir(request)
     with launched_chromium() as browser:
         page, outside, errors = _open_offline(browser, report)
         assert outside == [] and errors == []
-        # the skip link is the first stop of the keyboard, and leads to the main content
-        page.keyboard.press("Tab")
-        assert page.evaluate("document.activeElement.className") == "skip-link"
-        page.keyboard.press("Enter")
-        assert page.evaluate("document.activeElement.id") == "main"
+        _skip_link_leads_to_main(page)
         assert page.locator("h1").inner_text() == f"Audit report of account {ACCOUNT}"
         assert f"position {position}" in page.locator(".report-moment").inner_text()
         assert page.locator("#list-users h3").inner_text().startswith("Users (")

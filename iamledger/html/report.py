@@ -18,7 +18,9 @@ from iamledger.store import IdentityStore
 LIST_LIMIT: Final = 1000
 """The most entities of one kind listed by name (the counts are always whole)."""
 ROW_LIMIT: Final = 500
-"""The most rows of changes or findings shown (the rest are counted)."""
+"""The most rows of changes shown (the rest are counted)."""
+FINDINGS_LIMIT: Final = 100
+"""The most principals of the findings shown, the riskiest first (admins, then by number of findings)."""
 # The kinds of the account, with the list call, its answer's key, the name field and the summary's key.
 KINDS: Final = (
     ("Users", "list_users", "Users", "UserName", "Users"),
@@ -120,7 +122,11 @@ def build_report(
         changes = render_change_timeline(diff, limit=ROW_LIMIT) + render_changes(diff, limit=ROW_LIMIT)
         sections.append(("changes", "Changes", changes))
     findings = store.audit_findings(At=pinned)
-    sections.append(("findings", "Findings", render_findings(findings, limit=ROW_LIMIT)))
+    riskiest = sorted(
+        findings.get("Principals") or [], key=lambda p: (not p.get("Admin"), -len(p.get("Findings") or []))
+    )
+    findings = {**findings, "Principals": riskiest}
+    sections.append(("findings", "Findings", render_findings(findings, limit=FINDINGS_LIMIT)))
     if principal_arn:
         charts = _charts(store, pinned, start, principal_arn, (action_name, resource_arn), escalation_paths)
         sections.append(("charts", f"Over time: {principal_arn}", charts))

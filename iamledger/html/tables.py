@@ -139,6 +139,27 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
     return f'<section class="changes">{heading}{empty}{table}{rest}{_decisions(flips)}</section>'
 
 
+DETAIL_LINES: Final = 30
+"""The most lines of one category of one principal's findings shown (an admin has a thousand; the rest counted)."""
+LINE_ACTIONS: Final = 12
+"""The most actions named on one line of findings (the rest counted)."""
+
+
+def _actions_text(actions: list[str]) -> str:
+    shown = ", ".join(actions[:LINE_ACTIONS])
+    more = len(actions) - LINE_ACTIONS
+    text = f"<code>{escape(shown)}</code>"
+    return f'{text} <span class="more">and {more} more</span>' if more > 0 else text
+
+
+def _finding_label(finding: Mapping[str, Any]) -> str:
+    """What a finding grants: its escalation method with its actions, or its action."""
+    actions = ", ".join(str(a) for a in finding.get("Actions") or [])
+    if finding.get("Method"):
+        return f"{finding['Method']} ({actions})" if actions else str(finding["Method"])
+    return str(finding.get("Action") or actions or "?")
+
+
 def _finding_details(findings: list[Mapping[str, Any]]) -> str:
     """The findings of one principal, by category, the actions granted by the same statements on the same
     resources on one line."""
@@ -149,15 +170,18 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
         )
         resources = ", ".join(str(r) for r in finding.get("Resources") or [])
         lines = grouped.setdefault(str(finding.get("Category")), {})
-        lines.setdefault((resources, policies), []).append(str(finding.get("Action")))
+        lines.setdefault((resources, policies), []).append(_finding_label(finding))
     sections = []
     for category, lines in grouped.items():
+        shown = list(lines.items())[:DETAIL_LINES]
         items = "".join(
-            f"<li><code>{escape(', '.join(actions))}</code> on <code>{escape(resources)}</code>"
+            f"<li>{_actions_text(actions)} on <code>{escape(resources)}</code>"
             + (f' <span class="from">from {escape(policies)}</span>' if policies else "")
             + "</li>"
-            for (resources, policies), actions in lines.items()
+            for (resources, policies), actions in shown
         )
+        if len(lines) > len(shown):
+            items += f'<li class="more">And {len(lines) - len(shown)} more line(s), not shown.</li>'
         count = sum(len(actions) for actions in lines.values())
         sections.append(
             f'<p class="finding-category"><strong>{escape(words(category))}</strong> ({count})</p><ul>{items}</ul>'
