@@ -186,6 +186,13 @@ def test_the_time_slider_shows_the_account_as_it_was(
     assert page.locator("#list-users").get_by_role("link", name="aa-auditor", exact=True).count() == 0
     assert page.locator("#list-users").get_by_role("link", name="privesc-sre-user", exact=True).count() == 1
     shot(page, folder, "time-slider")
+    # moved alone, the slider applies its position (the console's script), and the steps go one event at a time
+    page.locator("#at-position").fill(str(account.before_auditor - 5))
+    page.wait_for_url(f"**/console/?at={account.before_auditor - 5}")
+    page.get_by_role("link", name="One event later").click()
+    page.wait_for_url(f"**/console/?at={account.before_auditor - 4}")
+    assert page.locator("#at-position").input_value() == str(account.before_auditor - 4)
+    page.goto(f"{server.base}/console/?at={account.before_auditor}")
     # every link carries the moment: the timeline it opens ends there
     page.locator("#list-users").get_by_role("link", name="privesc-sre-user", exact=True).click()
     page.wait_for_load_state()

@@ -32,6 +32,7 @@ from iamledger.html import asset
 from iamledger.logconfig import get_logger
 from iamledger.projections.engine.serving import ServingProjector
 from iamledger.server.console import analysis, pages
+from iamledger.server.console.assets import SLIDER_JS
 from iamledger.server.console.session import (
     COOKIE_NAME,
     COOKIE_PATH,
@@ -53,7 +54,7 @@ from iamledger.server.console.signin import (
     sign_in_with_password,
 )
 from iamledger.server.console.signin_pages import mfa_form, signin_form
-from iamledger.server.console.web import BadRequest, PageContext, error_page, frame, href, is_relative
+from iamledger.server.console.web import SLIDER_NAME, BadRequest, PageContext, error_page, frame, href, is_relative
 from iamledger.server.proxies import TrustedProxies
 from iamledger.server.store_holder import StoreHolder
 from iamledger.store import IdentityStore
@@ -72,7 +73,11 @@ SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
 }
 MAX_FORM_BYTES: Final = 16_384
-ASSET_TYPES: Final = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+ASSET_TYPES: Final = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    SLIDER_NAME: "text/javascript; charset=utf-8",
+}
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
@@ -317,7 +322,7 @@ class Console:
         if name not in ASSET_TYPES:
             return _html(error_page(404, "NotFound", "No such file.", signed_in=False), 404)
         return Response(
-            asset(name),
+            SLIDER_JS if name == SLIDER_NAME else asset(name),
             media_type=ASSET_TYPES[name],
             headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
         )

@@ -19,6 +19,7 @@ from iamledger.server.console.session import ConsoleSession
 from iamledger.store import IdentityStore
 
 BASE: Final = "/console/"
+SLIDER_NAME: Final = "slider.js"
 MAX_FIELD: Final = 2048
 RELATIVE_MOMENT: Final = re.compile(r"\d+\s*[smhdw]", re.IGNORECASE)
 NAV: Final = (
@@ -112,7 +113,17 @@ def _slider(ctx: PageContext, keep: Mapping[str, str]) -> str:
         if ctx.moment is not None
         else f"Showing the account now (position {head}, {escape(when)})."
     )
+    steps = ""
+    if ctx.moment is not None:
+        others = keep_without(keep)
+        if position > 0:
+            earlier = href(ctx.path, others, at=str(position - 1))
+            steps += f' <a href="{escape(earlier)}" rel="prev">One event earlier</a>'
+        if position < head:
+            later = href(ctx.path, others, at=str(position + 1))
+            steps += f' <a href="{escape(later)}" rel="next">One event later</a>'
     back = f' <a href="{escape(href(ctx.path, keep_without(keep)))}">Back to now</a>' if ctx.moment is not None else ""
+    back = steps + back
     action = escape(BASE + ctx.path)
     return (
         '<section class="time-slider" aria-labelledby="slider-title">'
@@ -154,7 +165,9 @@ def frame(ctx: PageContext, title: str, body: str, *, slider: bool = True) -> st
         f'</p>{who}<nav class="site" aria-label="Console"><ul>{items}</ul></nav></header>'
     )
     slider_html = _slider(ctx, ctx.query) if slider else ""
-    return document(f"{title} - iamledger console", f"{slider_html}<h1>{escape(title)}</h1>\n{body}", nav=nav)
+    script = f'<script src="{BASE}static/{SLIDER_NAME}" defer></script>' if slider else ""
+    page = f"{slider_html}<h1>{escape(title)}</h1>\n{body}{script}"
+    return document(f"{title} - iamledger console", page, nav=nav)
 
 
 def error_page(status: int, code: str, message: str, *, signed_in: bool = True) -> str:
