@@ -17,8 +17,8 @@ from iamledger.cli.session import acting_in_account
 REPORT_HELP: Final = (
     "Write a single-file HTML report (styles and script inline, nothing loaded from anywhere, readable offline): the "
     "account at --at (counts and lists of users, groups, roles and customer managed policies), the changes since "
-    "--since and the decisions they flipped, the findings at --at, and, with --principal-arn (and --action-name), "
-    "when that principal was allowed, who else could, its escalation paths (--escalation-paths) and its history."
+    "--since and the decisions about --action-name they flipped, the findings at --at, who could do --action-name, "
+    "and, with --principal-arn, when it could, its escalation paths (--escalation-paths) and its history."
 )
 
 
@@ -30,7 +30,11 @@ def _report_parser() -> argparse.ArgumentParser:
         "-o", "--output-file", required=True, metavar="FILE", help="The HTML file to write (replaced if it exists)."
     )
     parser.add_argument("--principal-arn", help="A user, group or role whose history and exposure to chart.")
-    parser.add_argument("--action-name", help="With --principal-arn: the action to chart, such as s3:GetObject.")
+    parser.add_argument(
+        "--action-name",
+        help="An action, such as s3:GetObject: who could do it at --at, the decisions about it that flipped since "
+        "--since (for --principal-arn, or every user and role), and when --principal-arn could.",
+    )
     parser.add_argument("--resource-arn", default="*", help="With --action-name: the resource's ARN (default *).")
     parser.add_argument(
         "--escalation-paths",
@@ -59,9 +63,8 @@ def _write(path: Path, text: str) -> None:
 def _report(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     from iamledger.html.report import build_report
 
-    for option in ("action_name", "escalation_paths"):
-        if getattr(namespace, option) and not namespace.principal_arn:
-            parser.error(f"--{option.replace('_', '-')} needs --principal-arn")
+    if namespace.escalation_paths and not namespace.principal_arn:
+        parser.error("--escalation-paths needs --principal-arn")
     path = Path(namespace.output_file)
     if not path.resolve().parent.is_dir():
         parser.error(f"the folder of --output-file does not exist: {path.parent}")

@@ -151,8 +151,8 @@ def test_a_bad_moment_writes_no_file(capsys, tmp_path):
     )
     assert result.exit_code == 254
     assert "The --since moment (position 2) is after the --at moment (position 1)." in result.stderr
-    result = run(capsys, "--db", url, "audit", "report", "--action-name", "s3:GetObject", "-o", str(report))
-    assert result.exit_code == 2 and "--action-name needs --principal-arn" in result.stderr
+    result = run(capsys, "--db", url, "audit", "report", "--escalation-paths", "-o", str(report))
+    assert result.exit_code == 2 and "--escalation-paths needs --principal-arn" in result.stderr
     assert not report.exists()
 
 
@@ -166,3 +166,22 @@ def test_a_caller_without_the_reads_is_refused_with_awss_message_and_no_file(cap
     assert result.exit_code == 254
     assert "(AccessDenied)" in result.stderr and "is not authorized to perform: iam:GetAccountSummary" in result.stderr
     assert not report.exists()
+
+
+def test_an_action_alone_shows_who_could_and_every_decision_that_flipped(iam: IdentityStore):
+    from iamledger.html.report import build_report
+
+    read = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    iam.create_group(GroupName="readers")
+    iam.put_group_policy(GroupName="readers", PolicyName="read", PolicyDocument=json.dumps(read))
+    for name in ("alice", "bob"):
+        iam.create_user(UserName=name)
+        iam.add_user_to_group(GroupName="readers", UserName=name)
+    before = iam.at("now").position
+    iam.remove_user_from_group(GroupName="readers", UserName="alice")
+    page = build_report(iam, since=f"position:{before}", action_name="s3:GetObject")
+    flipped = page.split('<table class="decisions">', 1)[1].split("</table>", 1)[0]
+    assert "user/alice" in flipped and "no longer allowed" in flipped and "user/bob" not in flipped
+    who = page.split('<section id="charts"', 1)[1]
+    assert "Who can s3:GetObject on *" in who and "user/bob" in who and "Group</span>" in who
+    assert "user/alice</span>" not in who

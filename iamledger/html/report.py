@@ -55,19 +55,23 @@ def _charts(
     store: IdentityStore,
     at: str,
     since: str | None,
-    principal_arn: str,
+    principal_arn: str | None,
     question: tuple[str | None, str],
     escalation: bool,
 ) -> str:
     action_name, resource_arn = question
     parts = []
-    if action_name:
+    if action_name and principal_arn:
         exposure = store.exposure(
             PrincipalArn=principal_arn, ActionName=action_name, ResourceArn=resource_arn, From=since, To=at
         )
         parts.append(f"<h3>When it was allowed</h3>{render_exposure_bands(exposure)}")
+    if action_name:
         who = store.who_can(ActionName=action_name, ResourceArn=resource_arn, At=at)
-        parts.append(f"<h3>Who else could, at the report's moment</h3>{render_who_can_graph(who)}")
+        title = "Who else could, at the report's moment" if principal_arn else "Who could, at the report's moment"
+        parts.append(f"<h3>{title}</h3>{render_who_can_graph(who)}")
+    if not principal_arn:
+        return "".join(parts)
     if escalation:
         paths = store.escalation_paths(PrincipalArn=principal_arn, At=at)
         parts.append(f"<h3>Escalation paths to admin</h3>{render_escalation_paths(paths)}")
@@ -95,9 +99,10 @@ def build_report(
     escalation_paths: bool = False,
     generated: datetime | None = None,
 ) -> str:
-    """The report as one HTML page: the account at ``at`` (default now), the changes since ``since`` (when given),
-    the findings at ``at``, and, for ``principal_arn`` (with ``action_name``/``resource_arn``), the windows in which
-    it was allowed, who else could, its escalation paths to admin (with ``escalation_paths``) and its history.
+    """The report as one HTML page: the account at ``at`` (default now), the changes since ``since`` (when given;
+    with ``action_name``/``resource_arn``, the decisions that flipped, for ``principal_arn`` or every user and role),
+    the findings at ``at``, who could do ``action_name`` at ``at``, and, for ``principal_arn``, the windows in which
+    it was allowed ``action_name``, its escalation paths to admin (with ``escalation_paths``) and its history.
     Every read runs under the caller's audit context, so the store authorizes each as the same API call would be;
     both moments are pinned to positions first, so that every section answers as of the same moments."""
     past = store.at(at or "now")
@@ -116,8 +121,8 @@ def build_report(
             From=start,
             To=pinned,
             PrincipalArn=principal_arn,
-            ActionNames=[action_name] if action_name and principal_arn else None,
-            ResourceArns=[resource_arn] if action_name and principal_arn else None,
+            ActionNames=[action_name] if action_name else None,
+            ResourceArns=[resource_arn] if action_name else None,
         )
         changes = render_change_timeline(diff, limit=ROW_LIMIT) + render_changes(diff, limit=ROW_LIMIT)
         sections.append(("changes", "Changes", changes))
@@ -127,9 +132,10 @@ def build_report(
     )
     findings = {**findings, "Principals": riskiest}
     sections.append(("findings", "Findings", render_findings(findings, limit=FINDINGS_LIMIT)))
-    if principal_arn:
+    if principal_arn or action_name:
         charts = _charts(store, pinned, start, principal_arn, (action_name, resource_arn), escalation_paths)
-        sections.append(("charts", f"Over time: {principal_arn}", charts))
+        title = f"Over time: {principal_arn}" if principal_arn else f"Who can {action_name} on {resource_arn}"
+        sections.append(("charts", title, charts))
     return _page(store, moment, since_moment, sections, generated or datetime.now(UTC))
 
 
