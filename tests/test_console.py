@@ -270,3 +270,16 @@ def test_the_account_id_may_be_left_out_when_one_account_has_the_user(server: Se
 def test_bad_sign_in_forms_are_4xx_pages(server: Served, form: dict[str, str]) -> None:
     status, _, body, cookies = http("POST", f"{server.base}/console/signin", data=form)
     assert 400 <= status < 500 and 'role="alert"' in body and not cookies
+
+
+def test_an_ephemeral_endpoint_serves_the_console_to_its_root_key(account: ConsoleAccount) -> None:
+    key, secret = "AKIAEPHEMERALCONSOLE", "ephemeral-console-secret-0123456789abcdef"
+    args = ("serve", "--ephemeral", "--port", "0", "--access-key-id", key, "--secret-access-key", secret)
+    with serving(account, *args) as served:
+        form = {"method": "access-key", "access_key_id": key, "secret_access_key": secret}
+        status, _, _, cookies = http("POST", f"{served.base}/console/signin", data=form)
+        assert status == 303
+        cookie = next(c for c in cookies if c.startswith(f"{COOKIE_NAME}=")).split(";", 1)[0]
+        status, _, body = get(served, "/console/", cookie)
+        assert status == 200 and "arn:aws:iam::123456789012:root" in body
+        assert secret not in served.log()

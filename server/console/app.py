@@ -92,15 +92,15 @@ class Console:
         self.proxies = proxies
         self.used_codes = UsedCodes()
         self.verified = pages.VerifyMemory()
-        self._codecs: dict[int, CookieCodec] = {}
+        self._codecs: dict[bytes, CookieCodec] = {}
 
     # -- the request's parts -------------------------------------------------------------------------------------
 
     def codec(self, store: IdentityStore) -> CookieCodec:
-        found = self._codecs.get(id(store))
-        if found is None:
-            master = store._require_master_key()  # noqa: SLF001 - the vault's key, only to derive the cookie key
-            found = self._codecs[id(store)] = CookieCodec(derive_cookie_key(master))
+        master = store._require_master_key()  # noqa: SLF001 - the vault's key, only to derive the cookie key
+        found = self._codecs.get(master)
+        if found is None:  # one per master key: a store replaced (ephemeral reset) signs with its own
+            found = self._codecs[master] = CookieCodec(derive_cookie_key(master))
         return found
 
     def source_ip(self, request: Request) -> str | None:
