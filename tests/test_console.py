@@ -283,3 +283,22 @@ def test_an_ephemeral_endpoint_serves_the_console_to_its_root_key(account: Conso
         status, _, body = get(served, "/console/", cookie)
         assert status == 200 and "arn:aws:iam::123456789012:root" in body
         assert secret not in served.log()
+
+
+def test_a_failed_sign_in_is_in_the_trail_with_the_client_address(server: Served) -> None:
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-auditor", "password": "Not-It-42!"}
+    http("POST", f"{server.base}/console/signin", data=form, headers={"User-Agent": "console-test-agent"})
+    status, _, body = get(server, "/console/events?event_name=ConsoleLogin&username=aa-auditor", sign_in(server))
+    assert status == 200
+    assert "ConsoleLogin" in body and "127.0.0.1" in body and "console-test-agent" in body
+    assert "Not-It-42!" not in body
+
+
+def test_the_mfa_code_may_come_with_the_password(server: Served, account: ConsoleAccount) -> None:
+    form = {"method": "password", "account_id": ACCOUNT, "user_name": "aa-mfa-user", "password": MFA_PASSWORD}
+    status, _, body, cookies = http("POST", f"{server.base}/console/signin", data={**form, "mfa_code": "12345x"})
+    assert status == 401 and "Your authentication information is incorrect" in body and not cookies
+    code = current_code(account.mfa_seed, offset=1)  # a step ahead: later than any code this server accepted
+    status, headers, _, cookies = http("POST", f"{server.base}/console/signin", data={**form, "mfa_code": code})
+    assert status == 303 and headers["location"] == "/console/"
+    assert any(c.startswith(f"{COOKIE_NAME}=") for c in cookies)
