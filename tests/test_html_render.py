@@ -90,6 +90,7 @@ def test_document_is_a_whole_accessible_page_and_escapes_its_title():
 def test_an_inline_document_loads_nothing_from_anywhere():
     page = document("Report", "<p>x</p>", inline_assets=True)
     assert "Content-Security-Policy" in page and "default-src &#x27;none&#x27;" in page
+    assert "unsafe-inline" not in page and "script-src &#x27;sha256-" in page
     assert asset("console.css").decode() in page
     assert (
         "src=" not in page

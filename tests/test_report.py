@@ -185,3 +185,25 @@ def test_an_action_alone_shows_who_could_and_every_decision_that_flipped(iam: Id
     who = page.split('<section id="charts"', 1)[1]
     assert "Who can s3:GetObject on *" in who and "user/bob" in who and "Group</span>" in who
     assert "user/alice</span>" not in who
+
+
+@needs_chromium
+def test_the_page_runs_only_its_own_script_even_if_text_were_not_escaped(tmp_path):
+    """Defence in depth: the single file's Content-Security-Policy allows its own script and style by hash, so that
+    markup that got through unescaped would still run nothing (and the page's own script still runs)."""
+    from iamledger.html import document, render_exposure_bands
+
+    window = {"PrincipalId": "AIDA", "From": {"Time": "2026-11-01T00:00:00Z"}, "To": None}
+    chart = render_exposure_bands(
+        {"PrincipalArn": "p", "ActionName": "a", "Principals": [{"PrincipalId": "AIDA", "Windows": [window]}]}
+    )
+    unescaped = '<script>window.pwned = 1</script><img src="x" onerror="window.pwned = 2">'
+    page_file = tmp_path / "page.html"
+    page_file.write_text(document("t", unescaped + chart, inline_assets=True), encoding="utf-8")
+    with launched_chromium() as browser:
+        page, outside, errors = _open_offline(browser, page_file)
+        assert page.evaluate("window.pwned") is None and errors == []
+        assert set(outside) <= {page_file.parent.joinpath("x").as_uri()}  # at most the image, refused
+        page.locator("a.exposure-window").first.click()  # the page's own script selects the window's entry
+        assert page.locator("ol.exposure-windows li.is-selected").count() == 1
+        assert page.evaluate("getComputedStyle(document.querySelector('.skip-link')).position") == "absolute"
