@@ -263,3 +263,5 @@ def test_a_user_without_list_permissions_is_refused(page: Page, server: Served, 
     assert "AccessDenied" in alert
     assert f"User: arn:aws:iam::{ACCOUNT}:user/aa-nobody is not authorized to perform: iam:ListUsers" in alert
     shot(page, folder, "refused")
+    page.get_by_role("button", name="Sign out").click()  # a refused visitor can still sign out (and in as another)
+    page.wait_for_url("**/console/signin?signed_out=1")

@@ -181,14 +181,14 @@ class Console:
                 title, body = handler(ctx)
                 return _html(frame(ctx, title, body))
         except BadRequest as error:
-            return _html(error_page(400, "InvalidInput", error.message), 400)
+            return _html(error_page(400, "InvalidInput", error.message, session=session, path=path), 400)
         except IdentityStoreError as error:
             status = int(error.http_status) if error.sender_fault else int(error.http_status or 500)
-            return _html(error_page(status, str(error.code), str(error.message)), status)
+            return _html(error_page(status, str(error.code), str(error.message), session=session, path=path), status)
         except Exception:
             log.exception("console_page_failed", page=path, request_id=context.request_id)
             message = f"The page could not be shown because of an unknown error (request {context.request_id})."
-            return _html(error_page(500, "InternalFailure", message), 500)
+            return _html(error_page(500, "InternalFailure", message, session=session, path=path), 500)
 
     # -- sign-in and sign-out ------------------------------------------------------------------------------------
 
@@ -201,14 +201,12 @@ class Console:
     async def signin_post(self, request: Request) -> Response:
         if not self.same_origin(request):
             return _html(
-                error_page(
-                    403, "InvalidOrigin", "Sign-in is only accepted from this console's own page.", signed_in=False
-                ),
+                error_page(403, "InvalidOrigin", "Sign-in is only accepted from this console's own page."),
                 403,
             )
         form = await _form(request)
         if form is None:
-            return _html(error_page(400, "InvalidInput", "The sign-in form is too large.", signed_in=False), 400)
+            return _html(error_page(400, "InvalidInput", "The sign-in form is too large."), 400)
         store = self.holder.current()
         next_url = _next(form.get("next"))
         method = form.get("method", "password")
@@ -286,9 +284,7 @@ class Console:
     async def mfa_post(self, request: Request) -> Response:
         if not self.same_origin(request):
             return _html(
-                error_page(
-                    403, "InvalidOrigin", "Sign-in is only accepted from this console's own page.", signed_in=False
-                ),
+                error_page(403, "InvalidOrigin", "Sign-in is only accepted from this console's own page."),
                 403,
             )
         store = self.holder.current()
@@ -307,9 +303,7 @@ class Console:
     async def signout(self, request: Request) -> Response:
         if not self.same_origin(request):
             return _html(
-                error_page(
-                    403, "InvalidOrigin", "Sign-out is only accepted from this console's own page.", signed_in=False
-                ),
+                error_page(403, "InvalidOrigin", "Sign-out is only accepted from this console's own page."),
                 403,
             )
         response = RedirectResponse(href("signin", {"signed_out": "1"}), status_code=303, headers=SECURITY_HEADERS)
@@ -320,7 +314,7 @@ class Console:
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in ASSET_TYPES:
-            return _html(error_page(404, "NotFound", "No such file.", signed_in=False), 404)
+            return _html(error_page(404, "NotFound", "No such file."), 404)
         return Response(
             SLIDER_JS if name == SLIDER_NAME else asset(name),
             media_type=ASSET_TYPES[name],
@@ -331,6 +325,13 @@ class Console:
         status = int(getattr(exc, "status_code", HTTPStatus.NOT_FOUND))
         code = "MethodNotAllowed" if status == HTTPStatus.METHOD_NOT_ALLOWED else "NotFound"
         return _html(error_page(status, code, f"Nothing here: {request.url.path}"), status)
+
+    async def failed(self, request: Request, exc: Exception) -> Response:
+        """An unexpected failure outside a page (sign-in, sign-out): logged without the request's form, a plain
+        500 page."""
+        log.error("console_request_failed", path=request.url.path, error=type(exc).__name__)
+        message = "The request could not be handled because of an unknown error."
+        return _html(error_page(500, "InternalFailure", message), 500)
 
     def app(self) -> Starlette:
         pages_by_path: dict[str, Page] = {
@@ -352,7 +353,8 @@ class Console:
             Route("/static/{name}", self.static, methods=["GET"]),
             *(Route(f"/{path}", self.page(handler, path), methods=["GET"]) for path, handler in pages_by_path.items()),
         ]
-        return Starlette(routes=routes, exception_handlers={404: self.not_found, 405: self.not_found})
+        handlers = {404: self.not_found, 405: self.not_found, Exception: self.failed}
+        return Starlette(routes=routes, exception_handlers=handlers)
 
 
 def _at(value: str) -> str | int:

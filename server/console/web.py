@@ -148,40 +148,44 @@ def keep_without(query: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in query.items() if k not in {"at", "marker", "next"}}
 
 
-def frame(ctx: PageContext, title: str, body: str, *, slider: bool = True) -> str:
-    """The whole page: navigation, the signed-in principal and sign-out, the time slider, then ``body``."""
+def header(session: ConsoleSession, path: str, at: str | None) -> str:
+    """The top of every signed-in page: the console's name, who is signed in (and the sign-out button), the pages."""
     current = ' aria-current="page"'
     items = "".join(
-        f'<li><a href="{escape(ctx.link(path))}"{current if path == ctx.path else ""}>{escape(label)}</a></li>'
-        for path, label in NAV
+        f'<li><a href="{escape(href(p, at=at))}"{current if p == path else ""}>{escape(label)}</a></li>'
+        for p, label in NAV
     )
     who = (
-        f'<p class="signed-in">Signed in as <strong>{escape(ctx.session.principal_arn)}</strong> '
-        f"({escape(ctx.session.method)}, until {escape(ctx.session.expires.isoformat())})</p>"
+        f'<p class="signed-in">Signed in as <strong>{escape(session.principal_arn)}</strong> '
+        f"({escape(session.method)}, until {escape(session.expires.isoformat())})</p>"
         f'<form method="post" action="{BASE}signout" class="signout"><button type="submit">Sign out</button></form>'
     )
-    nav = (
-        f'<header class="console-header"><p class="brand"><a href="{escape(ctx.link(""))}">iamledger audit console</a>'
-        f'</p>{who}<nav class="site" aria-label="Console"><ul>{items}</ul></nav></header>'
+    return (
+        f'<header class="console-header"><p class="brand"><a href="{escape(href("", at=at))}">iamledger audit console'
+        f'</a></p>{who}<nav class="site" aria-label="Console"><ul>{items}</ul></nav></header>'
     )
+
+
+def frame(ctx: PageContext, title: str, body: str, *, slider: bool = True) -> str:
+    """The whole page: navigation, the signed-in principal and sign-out, the time slider, then ``body``."""
     slider_html = _slider(ctx, ctx.query) if slider else ""
     script = f'<script src="{BASE}static/{SLIDER_NAME}" defer></script>' if slider else ""
     page = f"{slider_html}<h1>{escape(title)}</h1>\n{body}{script}"
-    return document(f"{title} - iamledger console", page, nav=nav)
+    return document(f"{title} - iamledger console", page, nav=header(ctx.session, ctx.path, ctx.at))
 
 
-def error_page(status: int, code: str, message: str, *, signed_in: bool = True) -> str:
-    """A refusal or bad input: the status, AWS's code and message, and the way back."""
+def error_page(status: int, code: str, message: str, *, session: ConsoleSession | None = None, path: str = "") -> str:
+    """A refusal or bad input: the status, AWS's code and message, and the way back (for a signed-in visitor, the
+    console's header too, with the sign-out button)."""
     back = (
-        f'<p><a href="{BASE}">Back to the console</a></p>'
-        if signed_in
-        else f'<p><a href="{BASE}signin">Sign in</a></p>'
+        f'<p><a href="{BASE}">Back to the console</a></p>' if session else f'<p><a href="{BASE}signin">Sign in</a></p>'
     )
     body = (
         f'<div class="error" role="alert"><p><strong>{escape(code)}</strong> (HTTP {status})</p>'
         f'<p class="error-message">{escape(message)}</p></div>{back}'
     )
-    return document(f"{code} - iamledger console", f"<h1>{escape(_heading(status))}</h1>\n{body}")
+    nav = header(session, path, None) if session is not None else ""
+    return document(f"{code} - iamledger console", f"<h1>{escape(_heading(status))}</h1>\n{body}", nav=nav)
 
 
 def _heading(status: int) -> str:
