@@ -177,6 +177,8 @@ def test_cross_site_posts_are_refused(server: Served) -> None:
         "/console/access?principal=not-an-arn&action=s3:GetObject",
         "/console/diff?from=later-than-ever",
         "/console/events?max=5000",
+        "/console/escalation?principal=arn:aws:iam::200611803367:user/aa-auditor&max_depth=99",
+        "/console/escalation?principal=not-an-arn",
         "/console/events?next=forged-token",
         "/console/events?start=yesterday-ish",
         "/console/list/users?marker=%00%ff",

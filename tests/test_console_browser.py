@@ -153,6 +153,19 @@ def test_follow_a_who_can_path_to_a_timeline_and_open_a_policy_diff(
     assert "payroll-readers" in graph.inner_text()  # the statement the auditor is allowed by
     shot(page, folder, "who-can", focus=page.locator("h1"))
     item = page.locator("#who-can-principals li", has_text=f"arn:aws:iam::{ACCOUNT}:user/aa-auditor")
+    item.get_by_role("link", name="escalation paths").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Escalation paths"
+    assert "No escalation path from arn:aws:iam::200611803367:user/aa-auditor" in page.locator("main").inner_text()
+    partial = f"arn:aws:iam::{ACCOUNT}:user/fn1-privesc3-partial-user"  # the example account's PassRole case
+    page.get_by_label("Principal ARN (user or role)").fill(partial)
+    page.get_by_role("button", name="Find escalation paths").click()
+    page.wait_for_load_state()
+    text = page.locator("main").inner_text()
+    assert "ec2:RunInstances" in text and "iam:PassRole" in text and "privesc-high-priv-service-role" in text
+    shot(page, folder, "escalation", focus=page.locator("h1"))
+    page.go_back()
+    page.go_back()
     item.get_by_role("link", name="timeline").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Timeline of user aa-auditor"

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from iamledger.html import escape, render_changes, render_events_table, render_exposure_bands, render_who_can_graph
+from iamledger.html import (
+    escape,
+    render_changes,
+    render_escalation_paths,
+    render_events_table,
+    render_exposure_bands,
+    render_who_can_graph,
+)
 from iamledger.server.console.web import BadRequest, PageContext, form_field, query_form
 
 EVENT_ATTRIBUTES: Final = (
@@ -23,6 +30,7 @@ EVENT_ATTRIBUTES: Final = (
     ("read_only", "ReadOnly", "Read only (true or false)"),
 )
 DEFAULT_EVENTS: Final = 50
+MAX_DEPTH: Final = 10
 MAX_EVENTS: Final = 50
 
 
@@ -91,11 +99,31 @@ def _principal_item(ctx: PageContext, principal: dict[str, Any], action: str, re
         links.append(f'<a href="{escape(ctx.link("timeline", {"kind": kind, "name": name}))}">timeline</a>')
         access_link = ctx.link("access", {"principal": arn, "action": action, "resource": resource})
         links.append(f'<a href="{escape(access_link)}">access over time</a>')
+        links.append(f'<a href="{escape(ctx.link("escalation", {"principal": arn}))}">escalation paths</a>')
     vias = sorted({str(path.get("Via", "")) for path in principal.get("Paths") or []})
     return (
         f'<li><strong>{escape(arn)}</strong> <span class="meta">{escape(principal.get("Type"))}, via '
         f"{escape(', '.join(vias) or '-')}</span> {' '.join(links)}</li>"
     )
+
+
+def escalation(ctx: PageContext) -> tuple[str, str]:
+    """How a principal could become admin (or another principal) at the moment: ``audit escalation-paths``."""
+    principal, target, depth = ctx.field("principal"), ctx.field("to", "admin"), ctx.field("max_depth")
+    fields = (
+        form_field("principal", "Principal ARN (user or role)", principal, required="required")
+        + form_field("to", "To", target, hint="admin, or a principal's ARN")
+        + form_field("max_depth", "Longest path (hops, optional)", depth, kind="number", min="1", max="10")
+    )
+    form = query_form(ctx, fields, "Find escalation paths")
+    if not principal:
+        return "Escalation paths", form + "<p>Name a principal: its ways to admin are listed, shortest first.</p>"
+    if depth and not (depth.isdigit() and 1 <= int(depth) <= MAX_DEPTH):
+        raise BadRequest(f"Longest path: a number of hops from 1 to {MAX_DEPTH}.")
+    answer = ctx.store.escalation_paths(
+        PrincipalArn=principal, To=target or "admin", MaxDepth=int(depth) if depth else None, At=ctx.at_value
+    )
+    return "Escalation paths", form + render_escalation_paths(answer)
 
 
 def diff(ctx: PageContext) -> tuple[str, str]:

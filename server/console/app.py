@@ -339,6 +339,7 @@ class Console:
             "timeline": pages.timeline,
             "access": analysis.access,
             "who-can": analysis.who_can,
+            "escalation": analysis.escalation,
             "diff": analysis.diff,
             "events": analysis.events,
             "verify": lambda ctx: pages.verify(ctx, self.verified),

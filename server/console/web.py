@@ -27,6 +27,7 @@ NAV: Final = (
     ("timeline", "Timeline"),
     ("access", "Access over time"),
     ("who-can", "Who can"),
+    ("escalation", "Escalation"),
     ("diff", "Diff"),
     ("events", "Events"),
     ("verify", "Verify"),
