@@ -102,6 +102,10 @@ class TrustedProxies:
             self._peers[peer] = known
         return known
 
+    def is_proxy(self, peer: str | None) -> bool:
+        """Whether ``peer`` (a TCP peer's address) is one of the proxies believed."""
+        return peer is not None and self._is_proxy(peer)
+
     def client_address(self, peer: str | None, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         """The client's address, given the TCP ``peer``'s and the request's raw (lower-cased) headers.
 

@@ -304,3 +304,32 @@ def test_the_mfa_code_may_come_with_the_password(server: Served, account: Consol
     status, headers, _, cookies = http("POST", f"{server.base}/console/signin", data={**form, "mfa_code": code})
     assert status == 303 and headers["location"] == "/console/"
     assert any(c.startswith(f"{COOKIE_NAME}=") for c in cookies)
+
+
+def _request(scheme: str, peer: str, headers: dict[str, str]) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in {"host": "console.example", **headers}.items()]
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "method": "POST",
+        "path": "/console/signin",
+        "headers": raw,
+        "client": (peer, 50000),
+        "server": ("console.example", 80),
+    }
+    return Request(scope)
+
+
+def test_behind_a_believed_tls_proxy_the_cookie_is_secure_and_the_origin_https(account: ConsoleAccount) -> None:
+    from iamledger.server.proxies import TrustedProxies
+
+    with IdentityStore.open(account.url, create=False) as store:
+        console = Console(StoreHolder(lambda: store), TrustedProxies.parse("10.0.0.1"))
+        forwarded = {"x-forwarded-proto": "https", "origin": "https://console.example"}
+        proxied = _request("http", "10.0.0.1", forwarded)
+        assert console.scheme(proxied) == "https" and console.same_origin(proxied)
+        response = Response()
+        console.set_cookie(response, proxied, COOKIE_NAME, "v", datetime.now(UTC) + timedelta(hours=1))
+        assert "secure" in response.headers["set-cookie"].lower()
+        stranger = _request("http", "192.0.2.7", forwarded)  # not a proxy: its header is not believed
+        assert console.scheme(stranger) == "http" and not console.same_origin(stranger)

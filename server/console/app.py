@@ -109,6 +109,15 @@ class Console:
             address = self.proxies.client_address(address, request.scope["headers"])
         return address
 
+    def scheme(self, request: Request) -> str:
+        """``https`` or ``http`` as the browser sees it: a believed proxy's ``X-Forwarded-Proto`` (it ended TLS),
+        else the request's own."""
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        if self.proxies is not None and self.proxies.is_proxy(peer) and forwarded in {"http", "https"}:
+            return forwarded
+        return request.url.scheme
+
     def session_of(self, request: Request, store: IdentityStore) -> ConsoleSession | None:
         session = self.codec(store).session(request.cookies.get(COOKIE_NAME), store.clock())
         if session is None or not session_still_valid(store, session):
@@ -121,21 +130,20 @@ class Console:
             value,
             expires=expires,
             path=COOKIE_PATH,
-            secure=request.url.scheme == "https",
+            secure=self.scheme(request) == "https",
             httponly=True,
             samesite="strict",
         )
 
-    @staticmethod
-    def same_origin(request: Request) -> bool:
+    def same_origin(self, request: Request) -> bool:
         """Whether a POST comes from a page of this console: its ``Origin`` (or, without one, its ``Referer``) is
-        this server's own scheme, host and port; a request with neither is a program's, not another site's."""
+        this server's own scheme (:meth:`scheme`), host and port; a request with neither is a program's, not another
+        site's."""
         claimed = request.headers.get("origin") or request.headers.get("referer")
         if claimed is None:
             return True
         parts = urlsplit(claimed)
-        own = request.url
-        return (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+        return (parts.scheme, parts.netloc) == (self.scheme(request), request.url.netloc)
 
     # -- pages ---------------------------------------------------------------------------------------------------
 
