@@ -333,3 +333,20 @@ def test_behind_a_believed_tls_proxy_the_cookie_is_secure_and_the_origin_https(a
         assert "secure" in response.headers["set-cookie"].lower()
         stranger = _request("http", "192.0.2.7", forwarded)  # not a proxy: its header is not believed
         assert console.scheme(stranger) == "http" and not console.same_origin(stranger)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/console/?at=<script>alert(1)</script>",
+        "/console/events?username=<script>alert(1)</script>",
+        "/console/timeline?kind=user&name=<script>alert(1)</script>",
+        "/console/who-can?action=s3:GetObject&resource=arn:aws:s3:::<script>alert(1)</script>",
+        '/console/access?principal="><script>alert(1)</script>&action=s3:GetObject',
+    ],
+)
+def test_what_the_url_says_is_shown_escaped(server: Served, path: str) -> None:
+    status, _, body = get(server, path.replace("<", "%3C").replace(">", "%3E").replace('"', "%22"), sign_in(server))
+    assert status < 500
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
