@@ -190,6 +190,9 @@ def test_the_time_slider_shows_the_account_as_it_was(
     folder = screenshot_dir(request)
     password_sign_in(page, server, "aa-auditor", PASSWORD)
     assert page.locator("#list-users").get_by_role("link", name="aa-auditor", exact=True).count() == 1
+    assert "44 users" in " ".join(
+        page.locator("#account-counts").inner_text().split()
+    )  # with aa-auditor, aa-nobody, aa-mfa-user
     page.locator("#at-position").fill(str(account.before_auditor))
     page.get_by_role("button", name="Go to position").click()
     page.wait_for_load_state()
@@ -198,6 +201,9 @@ def test_the_time_slider_shows_the_account_as_it_was(
     assert state.startswith(f"Showing the account as of position {account.before_auditor}")
     assert page.locator("#list-users").get_by_role("link", name="aa-auditor", exact=True).count() == 0
     assert page.locator("#list-users").get_by_role("link", name="privesc-sre-user", exact=True).count() == 1
+    assert "41 users" in " ".join(
+        page.locator("#account-counts").inner_text().split()
+    )  # the quickstart's, before aa-auditor
     shot(page, folder, "time-slider")
     # moved alone, the slider applies its position (the console's script), and the steps go one event at a time
     page.locator("#at-position").fill(str(account.before_auditor - 5))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from iamledger.domain.errors import IdentityStoreError
+from iamledger.domain.errors import AccessDeniedError, IdentityStoreError
 from iamledger.html import escape, render_timeline
 from iamledger.projections.log import ledger
 from iamledger.server.console.web import BadRequest, PageContext, form_field, query_form
@@ -93,12 +93,26 @@ def home(ctx: PageContext) -> tuple[str, str]:
         items, more = _list(ctx, kind, None, HOME_ITEMS)
         sections.append(_section(ctx, kind, items, more, heading=LIST_TITLES[kind]))
     aws = ctx.link("list/aws-policies")
-    intro = (
+    intro = _counts(ctx) + (
         f"<p>Account <strong>{escape(ctx.session.account_id)}</strong>. Each name opens its timeline; "
         "the time slider shows the account at any moment of its history. Also: "
         f'<a href="{escape(aws)}">the AWS managed policies in use</a>.</p>'
     )
     return "Account", intro + '<div class="account-lists">' + "".join(sections) + "</div>"
+
+
+def _counts(ctx: PageContext) -> str:
+    """How many users, groups, roles and customer managed policies the account had (``GetAccountSummary`` at the
+    moment); a principal not allowed ``iam:GetAccountSummary`` sees the lists without the counts."""
+    try:
+        summary = _reader(ctx).get_account_summary()["SummaryMap"]
+    except AccessDeniedError:
+        return '<p class="none" id="account-counts">Counts not shown: iam:GetAccountSummary is not allowed.</p>'
+    items = "".join(
+        f"<li><span class='count'>{int(summary.get(key, 0)):,}</span> {label}</li>"
+        for key, label in (("Users", "users"), ("Groups", "groups"), ("Roles", "roles"), ("Policies", "policies"))
+    )
+    return f'<ul class="report-summary" id="account-counts">{items}</ul>'
 
 
 def entity_list(kind: str) -> Callable[[PageContext], tuple[str, str]]:
