@@ -69,12 +69,11 @@ def shot(page: Page, folder: Path, name: str, *, focus: Any = None) -> None:
 
 def password_sign_in(page: Page, server: Served, user: str, password: str) -> Any:
     page.goto(f"{server.base}/console/")
-    form = page.locator("#password-form")
-    form.get_by_label("Account ID").fill(ACCOUNT)
-    form.get_by_label("User name").fill(user)
-    form.get_by_label("Password").fill(password)
+    page.get_by_label("Account ID").fill(ACCOUNT)  # each label is the page's only one of that name
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(password)
     with page.expect_navigation():
-        form.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in").click()  # the one button of that name on the page
     return page
 
 
@@ -262,10 +261,9 @@ def test_mfa_and_access_key_sign_in_and_the_cookie_flags(
     assert [c for c in page.context.cookies() if c["name"] == "iamledger_console"] == []
 
     page.goto(f"{server.base}/console/signin")
-    form = page.locator("#access-key-form")
-    form.get_by_label("Access key ID").fill(account.access_key_id)
-    form.get_by_label("Secret access key").fill(account.secret_access_key)
-    form.get_by_role("button", name="Sign in with the access key").click()
+    page.get_by_label("Access key ID").fill(account.access_key_id)
+    page.get_by_label("Secret access key").fill(account.secret_access_key)
+    page.get_by_role("button", name="Use access key").click()
     page.wait_for_load_state()
     assert "access-key" in page.locator(".signed-in").inner_text()
     assert account.secret_access_key not in page.content()

@@ -68,7 +68,7 @@ def signin_form(
         )
         + _field("secret_access_key", "Secret access key", kind="password")
         + _field("session_token", "Session token", kind="password", hint="temporary credentials only")
-        + '<p><button type="submit">Sign in with the access key</button></p></form>'
+        + '<p><button type="submit">Use access key</button></p></form>'
     )
     intro = (
         "<p>The console only reads: every page is authorized as the principal you sign in as, with the IAM actions "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -108,11 +109,16 @@ def _slider(ctx: PageContext, keep: Mapping[str, str]) -> str:
     head = ctx.now.position if ctx.now is not None else 0
     shown = ctx.moment if ctx.moment is not None else ctx.now
     position = shown.position if shown is not None else head
-    when = shown.time.isoformat() if shown is not None else ""
+    when = (
+        f'<time datetime="{escape(shown.time.isoformat())}">'
+        f"{escape(shown.time.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S UTC'))}</time>"
+        if shown is not None
+        else ""
+    )
     state = (
-        f"Showing the account as of position {position} ({escape(when)})."
+        f"Showing the account as of position {position} ({when})."
         if ctx.moment is not None
-        else f"Showing the account now (position {head}, {escape(when)})."
+        else f"Showing the account now (position {head}, {when})."
     )
     steps = ""
     if ctx.moment is not None:
