@@ -97,6 +97,8 @@ def test_sign_in_wrong_then_right_password_and_every_page(
     assert page.locator("#list-policies").get_by_role("link", name="payroll-readers").count() == 1
     shot(page, folder, "account")
 
+    for name in ("Account", "Timeline", "Access over time", "Who can", "Escalation", "Diff", "Events", "Verify"):
+        assert page.get_by_role("link", name=name).count() == 1, name  # each page's link is the only one so named
     page.goto(f"{server.base}/console/access?principal={SRE_USER}&action=s3:GetObject&resource={PAYROLL}")
     assert "in 1 window" in page.locator("#exposure-summary").inner_text()
     window = page.locator("a.exposure-window").first
@@ -151,8 +153,10 @@ def test_follow_a_who_can_path_to_a_timeline_and_open_a_policy_diff(
     graph = page.locator("main")
     assert "payroll-readers" in graph.inner_text()  # the statement the auditor is allowed by
     shot(page, folder, "who-can", focus=page.locator("h1"))
+    for name in ("Timeline", "Access over time", "Escalation"):
+        assert page.get_by_role("link", name=name).count() == 1, name  # the principals' links are named otherwise
     item = page.locator("#who-can-principals li", has_text=f"arn:aws:iam::{ACCOUNT}:user/aa-auditor")
-    item.get_by_role("link", name="escalation paths").click()
+    item.get_by_role("link", name="paths to admin").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Escalation paths"
     assert "No escalation path from arn:aws:iam::200611803367:user/aa-auditor" in page.locator("main").inner_text()
@@ -165,7 +169,7 @@ def test_follow_a_who_can_path_to_a_timeline_and_open_a_policy_diff(
     shot(page, folder, "escalation", focus=page.locator("h1"))
     page.go_back()
     page.go_back()
-    item.get_by_role("link", name="timeline").click()
+    item.get_by_role("link", name="history").click()
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Timeline of user aa-auditor"
     assert "AttachUserPolicy" in page.locator("main").inner_text()

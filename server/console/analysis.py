@@ -96,10 +96,12 @@ def _principal_item(ctx: PageContext, principal: dict[str, Any], action: str, re
     name = arn.rsplit("/", 1)[-1]
     links = []
     if kind in {"user", "role"}:
-        links.append(f'<a href="{escape(ctx.link("timeline", {"kind": kind, "name": name}))}">timeline</a>')
+        # names unlike the navigation's ("Timeline", "Access over time", "Escalation"), so each link is told apart
+        of = f'<span class="visually-hidden"> of {escape(name)}</span>'
+        links.append(f'<a href="{escape(ctx.link("timeline", {"kind": kind, "name": name}))}">history{of}</a>')
         access_link = ctx.link("access", {"principal": arn, "action": action, "resource": resource})
-        links.append(f'<a href="{escape(access_link)}">access over time</a>')
-        links.append(f'<a href="{escape(ctx.link("escalation", {"principal": arn}))}">escalation paths</a>')
+        links.append(f'<a href="{escape(access_link)}">allowed when{of}</a>')
+        links.append(f'<a href="{escape(ctx.link("escalation", {"principal": arn}))}">paths to admin{of}</a>')
     vias = sorted({str(path.get("Via", "")) for path in principal.get("Paths") or []})
     return (
         f'<li><strong>{escape(arn)}</strong> <span class="meta">{escape(principal.get("Type"))}, via '

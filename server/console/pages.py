@@ -68,7 +68,7 @@ def _entity_row(ctx: PageContext, kind: str, item: Mapping[str, Any]) -> str:
     if kind in {"users", "roles"}:
         access = ctx.link("access", {"principal": item["Arn"]})
         hidden = f'<span class="visually-hidden"> of {escape(name)}</span>'
-        links += f' <a class="secondary" href="{escape(access)}">access over time{hidden}</a>'
+        links += f' <a class="secondary" href="{escape(access)}">allowed when{hidden}</a>'
     return f'<li>{links} <span class="more">{extra}</span></li>'
 
 
