@@ -53,12 +53,20 @@ class ConsoleAccount:
 
 def _env(folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "IAMLEDGER_"))}
-    return env | {"HOME": str(folder)}
+    env["HOME"] = str(folder)
+    if (folder / MASTER_KEY).exists() or os.environ.get(KEY_FILE_ENV) == str(folder / MASTER_KEY):
+        env[KEY_FILE_ENV] = str(folder / MASTER_KEY)  # a PostgreSQL store's key: no file beside a database
+    return env
 
 
-def build_account(folder: Path) -> ConsoleAccount:
-    """The quickstart account and the console's people, in a SQLite store under ``folder``."""
-    url = f"sqlite:///{folder / 'console.db'}"
+KEY_FILE_ENV = "IAMLEDGER_MASTER_KEY_FILE"
+MASTER_KEY = "master.key"
+
+
+def build_account(folder: Path, url: str | None = None) -> ConsoleAccount:
+    """The quickstart account and the console's people, in a SQLite store under ``folder`` (or the store ``url``
+    names, whose master key is then kept in ``folder``: the caller sets ``$IAMLEDGER_MASTER_KEY_FILE`` to it)."""
+    url = url or f"sqlite:///{folder / 'console.db'}"
     subprocess.run(
         [sys.executable, "-m", "iamledger", "--db", url, "quickstart"],
         check=True,

@@ -8,6 +8,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -350,3 +351,31 @@ def test_what_the_url_says_is_shown_escaped(server: Served, path: str) -> None:
     assert status < 500
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+@pytest.mark.postgres
+def test_the_console_on_a_postgresql_store(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uuid
+
+    import sqlalchemy
+
+    schema = f"t_{uuid.uuid4().hex[:20]}"
+    monkeypatch.setenv("IAMLEDGER_MASTER_KEY_FILE", str(tmp_path / "master.key"))
+    try:
+        pg = build_account(tmp_path, f"{postgres_url}?schema={schema}")
+        with serving(pg) as served:
+            cookie = sign_in(served)
+            for path in (
+                "/console/",
+                f"/console/list/users?at={pg.before_auditor}",
+                "/console/timeline?kind=user&name=privesc-sre-user",
+                "/console/events?event_name=RemoveUserFromGroup",
+                "/console/verify",
+            ):
+                status, _, body = get(served, path, cookie)
+                assert status == 200, (path, body[-500:])
+    finally:
+        engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
