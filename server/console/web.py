@@ -102,9 +102,7 @@ def _slider(ctx: PageContext, keep: Mapping[str, str]) -> str:
     """The time slider: a moment typed in, or a position picked on a range from 0 to the log's head; both forms keep
     the page's other fields."""
     hidden = "".join(
-        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-        for k, v in keep.items()
-        if k not in {"at", "marker", "next"} and v
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in keep_without(keep).items() if v
     )
     head = ctx.now.position if ctx.now is not None else 0
     shown = ctx.moment if ctx.moment is not None else ctx.now
@@ -151,8 +149,19 @@ def _slider(ctx: PageContext, keep: Mapping[str, str]) -> str:
     )
 
 
+KEPT_FIELDS: Final = 16
+KEPT_NAME: Final = re.compile(r"[a-z_]{1,20}")
+
+
 def keep_without(query: Mapping[str, str]) -> dict[str, str]:
-    return {k: v for k, v in query.items() if k not in {"at", "marker", "next"}}
+    """The page's own fields, which the slider's forms and its links carry to the same page at another moment: the
+    query's short lower-case names (at most :data:`KEPT_FIELDS`), without the moment and a list's paging."""
+    kept = {
+        k: v
+        for k, v in query.items()
+        if k not in {"at", "marker", "next"} and KEPT_NAME.fullmatch(k) and len(v) <= MAX_FIELD
+    }
+    return dict(list(kept.items())[:KEPT_FIELDS])
 
 
 def header(session: ConsoleSession, path: str, at: str | None) -> str:
