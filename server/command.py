@@ -120,6 +120,7 @@ def serve_command(
     bound_port = listener.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     click.echo(f"iamledger endpoint: http://{url_host}:{bound_port}/ (IAM and STS)")
+    click.echo(f"audit console: http://{url_host}:{bound_port}/console/ (docs/console.md)")
     if stores is not None:
         click.echo(f"ephemeral store, account {stores.account_id}; root access key id: {stores.access_key_id}")
         if stores.generated:
