@@ -120,11 +120,12 @@ def serve_command(
     bound_port = listener.getsockname()[1]
     url_host = f"[{host}]" if ":" in host else host
     click.echo(f"iamledger endpoint: http://{url_host}:{bound_port}/ (IAM and STS)")
-    click.echo(f"audit console: http://{url_host}:{bound_port}/console/ (docs/console.md)")
     if stores is not None:
         click.echo(f"ephemeral store, account {stores.account_id}; root access key id: {stores.access_key_id}")
         if stores.generated:
             click.echo(f"root secret access key: {stores.secret_access_key}")
+    # Last, so that the lines before keep their places for the scripts that read them.
+    click.echo(f"audit console: http://{url_host}:{bound_port}/console/ (docs/console.md)")
     if workers > 1:
         from iamledger.config import StoreURL
 
