@@ -54,7 +54,7 @@ ACCOUNT = "123456789012"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 PASSWORD = "Correct-Horse-9"
 # Commands that print no result (a walkthrough, a server's banner, a shell script): --query has nothing to select.
-PRINT_NO_RESULT = frozenset({("quickstart",), ("serve",), ("completion",)})
+PRINT_NO_RESULT = frozenset({("quickstart",), ("serve",), ("console",), ("completion",)})
 # Each command with a query and what it selects; {db} and {dump} are filled in.
 QUERIES: dict[tuple[str, ...], tuple[list[str], str, object]] = {
     ("init",): (["--account-id", "210987654321"], "Account.AccountId", "210987654321"),
