@@ -379,3 +379,15 @@ def test_the_console_on_a_postgresql_store(tmp_path: Path, postgres_url: str, mo
         with engine.begin() as conn:
             conn.execute(sqlalchemy.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_a_timeline_at_a_moment_leaves_out_later_refusals(server: Served, account: ConsoleAccount) -> None:
+    nobody = sign_in(server, "aa-nobody", NOBODY_PASSWORD)
+    assert get(server, "/console/", nobody)[0] == 403  # a refusal: recorded by time, at no log position
+    auditor = sign_in(server)
+    status, _, body = get(server, "/console/timeline?kind=user&name=aa-nobody", auditor)
+    assert status == 200 and "ListUsers" in body
+    status, _, body = get(
+        server, f"/console/timeline?kind=user&name=aa-nobody&at={account.before_auditor + 8}", auditor
+    )
+    assert status == 200 and "CreateLoginProfile" in body and "ListUsers" not in body

@@ -8,6 +8,7 @@ it is authorized with the IAM actions of the same API call: ``iam:ListUsers``, `
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError
@@ -149,7 +150,7 @@ def timeline(ctx: PageContext) -> tuple[str, str]:
     records = [r.record for r in ctx.store.entity_history(kind, name)]
     later = 0
     if ctx.position is not None:
-        shown = [r for r in records if int(r.get("iamledgerPosition") or 0) <= ctx.position]
+        shown = [r for r in records if _until(r, ctx)]
         later, records = len(records) - len(shown), shown
     note = (
         f'<p class="note">{later} later event{"s" if later != 1 else ""} (after the chosen moment) not shown.</p>'
@@ -161,6 +162,20 @@ def timeline(ctx: PageContext) -> tuple[str, str]:
         f"<p>{len(records)} event{plural} touching {escape(kind)} <strong>{escape(name)}</strong>, oldest first.</p>"
     )
     return f"Timeline of {kind} {name}", form + summary + note + render_timeline(records, link=_event_link(ctx))
+
+
+def _until(record: Mapping[str, Any], ctx: PageContext) -> bool:
+    """Whether a record is of the page's moment or before: by its log position, or, for a refusal (recorded in the
+    security log, at no position), by its time."""
+    assert ctx.moment is not None  # noqa: S101 - only asked with a moment
+    position = record.get("iamledgerPosition")
+    if position is not None:
+        return int(position) <= ctx.moment.position
+    when = str(record.get("eventTime") or "")
+    try:
+        return datetime.fromisoformat(when) <= ctx.moment.time
+    except ValueError:
+        return True
 
 
 class VerifyMemory:
