@@ -9,10 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-import click
-
 from iamledger.cli.audit_analysis import WHEN_HELP, _command, _parser
-from iamledger.cli.session import acting_in_account
+from iamledger.cli.session import acting_in_account, emit
 
 REPORT_HELP: Final = (
     "Write a single-file HTML report (styles and script inline, nothing loaded from anywhere, readable offline): the "
@@ -79,7 +77,7 @@ def _report(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> N
             escalation_paths=namespace.escalation_paths,
         )
     _write(path, page)
-    click.echo(f"Wrote {path} ({len(page.encode('utf-8'))} bytes).", err=True)
+    emit({"OutputFile": str(path.resolve()), "Bytes": len(page.encode("utf-8"))}, "Report")
 
 
 _command("report", REPORT_HELP, _report_parser, _report)

@@ -80,6 +80,7 @@ QUERIES: dict[tuple[str, ...], tuple[list[str], str, object]] = {
     ("audit", "paths-opened"): (["--from", "position:0"], "[Target, Paths]", ["admin", []]),
     ("audit", "blast-radius"): (["--principal-arn", ALICE], "Principals[0].[PrincipalArn, Reachable]", [ALICE, []]),
     ("audit", "findings"): ([], "Counts.Admin", 0),
+    ("audit", "report"): (["-o", "report.html"], "Bytes > `1000`", True),
     ("projections", "status"): ([], "Position <= LogHead", True),
     ("projections", "rebuild"): ([], "Views[?Table=='iamledger_users'].Rows | [0]", 1),
     ("projections", "verify"): ([], "Consistent", True),
@@ -148,6 +149,7 @@ def test_query_applies_on_every_command(capsys, monkeypatch, tmp_path, trail_db,
         url = f"sqlite:///{tmp_path / 'imported.db'}"
         assert 0 == run(capsys, "--db", url, "init", "--account-id", "444455556666").exit_code
         args = [str(tmp_path / "dump.json")]
+    monkeypatch.chdir(tmp_path)  # a command that writes a file writes it there
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\n"))
     result = run(capsys, "--db", url, *path, *args, "--query", query)
     assert result.exit_code == 0, result.stderr

@@ -68,7 +68,7 @@ def test_the_report_of_the_quickstart_account_opens_offline_with_its_sections(ca
     ]
     result = run(capsys, "--db", url, "--account-id", ACCOUNT, "audit", "report", *args, *chart)
     assert result.exit_code == 0, result.stderr
-    assert f"Wrote {report}" in result.stderr
+    assert json.loads(result.stdout) == {"OutputFile": str(report.resolve()), "Bytes": report.stat().st_size}
     umask = os.umask(0)
     os.umask(umask)
     assert report.stat().st_mode & 0o777 == 0o666 & ~umask  # as any file the user writes, not mkstemp's 0600
