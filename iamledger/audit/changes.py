@@ -4,7 +4,7 @@ the events that made them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -37,8 +37,8 @@ class _Names:
     def __init__(self) -> None:
         self.by_uuid: dict[str, dict[str, Any]] = {}
 
-    def add(self, conn: Connection) -> None:
-        for kind, entity, name, arn in analysis.entity_names(conn):
+    def add(self, conn: Connection, entities: Iterable[str] | None = None) -> None:
+        for kind, entity, name, arn in analysis.entity_names(conn, entities):
             self.by_uuid.setdefault(entity, {"Type": _TYPES[kind], "Name": name, "Arn": arn})
 
     def arn(self, entity: Any) -> str | None:
@@ -228,20 +228,72 @@ def _rows_by_key(conn: Connection, category: _Category, account_id: str) -> dict
 
 
 def _events_of(
-    conn: Connection, book: EventBook, category: _Category, row: Mapping[str, Any], start: int, stop: int
+    conn: Connection,
+    book: EventBook,
+    category: _Category,
+    row: Mapping[str, Any],
+    span: tuple[int, int],
+    bounds: _Bounds | None = None,
 ) -> list[dict[str, Any]]:
-    key = {k: row[k] for k in category.key}
-    positions: set[int] = set()
-    for touched in analysis.diff_rows_touching(conn, category.name, key, start, stop):
-        for bound in (touched["valid_from"], touched["valid_to"]):
-            if bound is not None and start < int(bound) <= stop:
-                positions.add(int(bound))
+    """The events between the moments that changed the rows of ``row``'s key (from ``bounds`` when the rows that
+    began or ended between them were read already)."""
+    start, stop = span
+    if bounds is not None:
+        positions = bounds.get((category.name, tuple(str(row[k]) for k in category.key)), set())
+    else:
+        positions = set()
+        key = {k: row[k] for k in category.key}
+        for touched in analysis.diff_rows_touching(conn, category.name, key, start, stop):
+            positions |= _bounds_within(touched, start, stop)
     return [book.describe(p) for p in sorted(positions)]
 
 
-def _changes(
-    conn: Connection, book: EventBook, account_id: str, first: Moment, second: Moment, scope: _Scope | None
-) -> list[dict[str, Any]]:
+def _bounds_within(row: Mapping[str, Any], start: int, stop: int) -> set[int]:
+    return {int(b) for b in (row["valid_from"], row["valid_to"]) if b is not None and start < int(b) <= stop}
+
+
+_Sides = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
+_Bounds = dict[tuple[str, tuple[str, ...]], set[int]]
+# The columns of the rows a change is shown with that name another entity (by aggregate id).
+_NAMED: Final = ("user_uuid", "group_uuid", "principal_uuid", "policy_uuid", "entity_uuid")
+
+
+def _both_sides(
+    conn: Connection, account_id: str, first: Moment, second: Moment
+) -> tuple[_Sides, _Sides, _Names, _Bounds | None]:
+    """Each category's rows by key at ``first`` and at ``second``: only the keys of rows that began or ended between
+    them, since a row true at both moments is the same on both sides (a key holds one row at a moment); and the
+    positions between the moments at which each key's rows began or ended."""
+    before: _Sides = {}
+    after: _Sides = {}
+    bounds: _Bounds = {}
+    named: set[str] = set()
+    for category in _CATEGORIES:
+        before[category.name], after[category.name] = {}, {}
+        for row in analysis.diff_rows_changed(conn, category.name, account_id, first.position, second.position):
+            key = tuple(str(row[k]) for k in category.key)
+            bounds.setdefault((category.name, key), set()).update(_bounds_within(row, first.position, second.position))
+            named |= {str(row[c]) for c in _NAMED if row.get(c) is not None}
+            for moment, side in ((first, before), (second, after)):
+                if _true_at(row, moment.position):
+                    side[category.name][key] = row
+    names = _Names()
+    for moment in (second, first):
+        with reading_at(moment.position):
+            names.add(conn, named)
+    return before, after, names, bounds
+
+
+def _true_at(row: Mapping[str, Any], position: int) -> bool:
+    until = row["valid_to"]
+    return int(row["valid_from"]) <= position and (until is None or int(until) > position)
+
+
+def _whole_sides(
+    conn: Connection, account_id: str, first: Moment, second: Moment
+) -> tuple[_Sides, _Sides, _Names, _Bounds | None]:
+    """Each category's rows by key at ``first`` and at ``second``, all of them: what a diff of an ARN that changed
+    hands compares (the first holder's rows on one side, the second's on the other, changed or not)."""
     names = _Names()
     with reading_at(second.position):
         names.add(conn)
@@ -249,8 +301,16 @@ def _changes(
     with reading_at(first.position):
         names.add(conn)
         before = {c.name: _rows_by_key(conn, c, account_id) for c in _CATEGORIES}
+    return before, after, names, None
+
+
+def _changes(
+    conn: Connection, book: EventBook, account_id: str, first: Moment, second: Moment, scope: _Scope | None
+) -> list[dict[str, Any]]:
+    sides = _whole_sides if scope is not None and scope.handed_over else _both_sides
+    before, after, names, bounds = sides(conn, account_id, first, second)
     changes: list[dict[str, Any]] = []
-    start, stop = first.position, second.position
+    span = (first.position, second.position)
     for category in _CATEGORIES:
         old, new = before[category.name], after[category.name]
         for key in sorted(set(old) | set(new)):
@@ -266,7 +326,7 @@ def _changes(
                 )
                 if kept == (None, None):
                     obtained = category.name == "Session" and any(
-                        e.get("Actor") == scope.arn for e in _events_of(conn, book, category, row, start, stop)
+                        e.get("Actor") == scope.arn for e in _events_of(conn, book, category, row, span, bounds)
                     )
                     if not obtained:  # a session the principal obtained for a role still concerns it
                         continue
@@ -285,7 +345,7 @@ def _changes(
                     continue
                 change = {"Category": category.name, "Change": "Changed", **category.show(now, names)}
                 change["Changed"] = {_CHANGED_WHAT.get(c, c): {"From": was[c], "To": now[c]} for c in changed}
-            change["Events"] = _events_of(conn, book, category, row, start, stop)
+            change["Events"] = _events_of(conn, book, category, row, span, bounds)
             if not change["Events"] and scope is not None and scope.handed_over and change["Change"] != "Changed":
                 # A row on one side only that did not change between the moments belongs to a holder of the ARN
                 # at one moment only: what added or removed it is the event that handed the ARN over.

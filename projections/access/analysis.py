@@ -342,14 +342,20 @@ def attachments_of(conn: Connection, owners: Iterable[str]) -> list[dict[str, An
 _NAMES: Final = {"user": (USERS, "user_name"), "group": (GROUPS, "group_name"), "role": (ROLES, "role_name")}
 
 
-def entity_names(conn: Connection) -> list[tuple[str, str, str, str]]:
-    """Every user, group, role and customer managed policy at the bound position, as ``(kind, aggregate id, name,
-    ARN)`` (kind ``user``, ``group``, ``role`` or ``policy``), kind by kind in the order they were written."""
-    return [
-        (kind, str(row["entity_uuid"]), row[column], row["arn"])
-        for kind, (table, column) in {**_NAMES, "policy": (POLICIES, "policy_name")}.items()
-        for row in live_rows(conn, table)
-    ]
+def entity_names(conn: Connection, entities: Iterable[str] | None = None) -> list[tuple[str, str, str, str]]:
+    """Every user, group, role and customer managed policy at the bound position (with ``entities``, those with
+    these aggregate ids only), as ``(kind, aggregate id, name, ARN)`` (kind ``user``, ``group``, ``role`` or
+    ``policy``), kind by kind in the order they were written."""
+    wanted = None if entities is None else sorted(set(entities))
+    found: list[tuple[str, str, str, str]] = []
+    for kind, (table, column) in {**_NAMES, "policy": (POLICIES, "policy_name")}.items():
+        chunks = [()] if wanted is None else [wanted[i : i + _CHUNK] for i in range(0, len(wanted), _CHUNK)]
+        for chunk in chunks:
+            where = () if wanted is None else (table.c.entity_uuid.in_(chunk),)
+            found += [
+                (kind, str(row["entity_uuid"]), row[column], row["arn"]) for row in live_rows(conn, table, *where)
+            ]
+    return found
 
 
 # -- diffs: the rows of each category of change ---------------------------------------------------------------------
@@ -378,6 +384,17 @@ def diff_rows(conn: Connection, category: str, account_id: str) -> list[dict[str
     if "account_id" in table.c:
         clauses.append(table.c.account_id == account_id)
     return live_rows(conn, table, *clauses)
+
+
+def diff_rows_changed(conn: Connection, category: str, account_id: str, start: int, stop: int) -> list[dict[str, Any]]:
+    """The rows of a category of :data:`DIFF_VIEWS` (of the account, when its view has an account column) that began
+    or ended in the positions ``(start, stop]``, whatever the bound position: the only rows by which the category
+    can differ between ``start`` and ``stop``."""
+    table, where = DIFF_VIEWS[category]
+    clauses = list(where)
+    if "account_id" in table.c:
+        clauses.append(table.c.account_id == account_id)
+    return rows_touching(conn, table, start, stop, *clauses)
 
 
 def diff_rows_touching(
