@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -391,3 +392,18 @@ def test_a_timeline_at_a_moment_leaves_out_later_refusals(server: Served, accoun
         server, f"/console/timeline?kind=user&name=aa-nobody&at={account.before_auditor + 8}", auditor
     )
     assert status == 200 and "CreateLoginProfile" in body and "ListUsers" not in body
+
+
+def test_the_who_can_graph_links_each_principal_to_its_timeline_at_the_moment(server: Served) -> None:
+    at = 634  # the quickstart's account just before it removes privesc-sre-user from its group (#635)
+    resource = "arn:aws:s3:::payroll-exports/2026/11.csv"
+    path = f"/console/who-can?action=s3:GetObject&resource={resource}&at={at}"
+    status, _, body = get(server, path, sign_in(server))
+    assert status == 200
+    graph = body[body.index('<ul class="graph"') : body.index('id="who-can-principals"')]
+    nodes = dict(re.findall(r'<a class="node node-(user|group|role)" href="([^"]+)"', graph)[::-1])
+    assert set(nodes) == {"user", "group", "role"}  # one of each kind, at least, links to its timeline
+    for kind, url in nodes.items():
+        assert url.startswith(f"/console/timeline?kind={kind}&amp;name=") and url.endswith(f"&amp;at={at}"), url
+    sre = f'href="/console/timeline?kind=user&amp;name=privesc-sre-user&amp;at={at}"'
+    assert sre in graph  # still in its group at that moment: allowed through it

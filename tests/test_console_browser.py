@@ -2,7 +2,7 @@
 in (a wrong password, the right one, MFA, an access key), every page on the quickstart account, the time slider, a
 who-can path followed to a timeline, a timeline event and its policy diff opened, a user without ``iam:List*``
 refused, the cookie's flags; a screenshot of each page goes to the test's folder (docs/images/console/ with
-``IAMLEDGER_UPDATE_SCREENSHOTS=1``)."""
+``IAMLEDGER_UPDATE_SCREENSHOTS=1``), and each page so shown is checked with axe-core."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser_support import launched_chromium, needs_chromium, screenshot_dir
+from tests.browser_support import accessibility_violations, launched_chromium, needs_chromium, screenshot_dir
 from tests.console_support import (
     ACCOUNT,
     MFA_PASSWORD,
@@ -61,10 +61,12 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def shot(page: Page, folder: Path, name: str, *, focus: Any = None) -> None:
-    """A screenshot of what the window shows (scrolled to ``focus`` when given)."""
+    """A screenshot of what the window shows (scrolled to ``focus`` when given); then the page's accessibility
+    audit (axe-core, every ``<details>`` opened) must find nothing wrong."""
     if focus is not None:
         focus.scroll_into_view_if_needed()
     page.screenshot(path=str(folder / f"{name}.png"))
+    assert accessibility_violations(page) == [], name
 
 
 def password_sign_in(page: Page, server: Served, user: str, password: str) -> Any:

@@ -7,6 +7,7 @@ events); each form's fields are the question's parameters, and each answer is dr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 from iamledger.html import (
@@ -87,7 +88,17 @@ def who_can(ctx: PageContext) -> tuple[str, str]:
         f'{"s" if len(principals) != 1 else ""}</h2><ul class="principals" id="who-can-principals">{items}</ul>'
         "</section>"
     )
-    return "Who can", form + render_who_can_graph(answer) + listing
+    graph = render_who_can_graph(answer, link=_timeline_link(ctx))
+    return "Who can", form + graph + listing
+
+
+def _timeline_link(ctx: PageContext) -> Callable[[str, str], str]:
+    """A node of the who-can graph (a user, group or role, by name) -> its console timeline at the page's moment."""
+
+    def link(kind: str, name: str) -> str:
+        return ctx.link("timeline", {"kind": kind, "name": name})
+
+    return link
 
 
 def _principal_item(ctx: PageContext, principal: dict[str, Any], action: str, resource: str) -> str:
