@@ -38,6 +38,7 @@ from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.provenance import EventBook
 from iamledger.audit.techniques import catalogue
 from iamledger.projections.access import analysis, graph_history
+from iamledger.projections.access.change_points import change_points
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment, time_of
 
@@ -170,7 +171,7 @@ class GraphHistory:
         points: set[int] = set()
         if edges[0].grants:  # an edge from outside the store has none: the trust policy alone decides it
             subject = edges[0].grants[0].subject
-            points |= set(analysis.change_points(self.conn, subject.entity_kind, str(subject.row["entity_uuid"])))
+            points |= set(change_points(self.conn, subject.entity_kind, str(subject.row["entity_uuid"])))
         others = set().union(*self.named_by(edges).values())
         policies = {(e.via or "").split(" ")[0] for e in edges}
         others |= analysis.policy_ids(self.conn, [arn for arn in policies if ":policy/" in arn])

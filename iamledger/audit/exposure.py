@@ -15,6 +15,7 @@ from iamledger.audit.subjects import _SESSION_ARN
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import EvalDecision
 from iamledger.projections.access import analysis
+from iamledger.projections.access.change_points import change_points
 from iamledger.projections.engine.temporal import reading_now
 from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.services.base import ServiceBase, translated
@@ -98,7 +99,7 @@ def _windows_of(
     is still open at ``end``."""
     windows: list[dict[str, Any]] = []
     is_open = False
-    for position in analysis.change_points(conn, holder.kind, holder.entity):
+    for position in change_points(conn, holder.kind, holder.entity):
         if position > end.position:
             break
         # Its own row's bounds are change points, so the positions it took or lost the ARN are among them.

@@ -42,9 +42,8 @@ __all__ = [
     "Holder",
     "access_key_rows",
     "attachments_of",
-    "change_points",
-    "dependencies",
     "diff_rows",
+    "diff_rows_changed",
     "diff_rows_touching",
     "entity_names",
     "groups_of_users",
@@ -141,45 +140,6 @@ def _bounds(conn: Connection, table: Table, *where: Any) -> set[int]:
         if end is not None:
             points.add(int(end))
     return points
-
-
-def dependencies(conn: Connection, kind: str, entity: str) -> tuple[set[str], set[str]]:
-    """Every group a user was ever in, and every managed policy ARN ever attached to the principal or those groups
-    or used as its boundary: the entities whose rows can change the principal's permissions."""
-    groups: set[str] = set()
-    if kind == "user":
-        query = select(GROUP_MEMBERS.c.group_uuid).where(GROUP_MEMBERS.c.user_uuid == entity)
-        groups = {str(r[0]) for r in conn.execute(query)}
-    holders = {entity} | groups
-    arns = {
-        str(r[0])
-        for r in conn.execute(select(ATTACHMENTS.c.policy_arn).where(ATTACHMENTS.c.principal_uuid.in_(holders)))
-    }
-    table = PRINCIPAL_TABLES[kind]
-    if "boundary_arn" in table.c:  # users and roles have a boundary; groups have none
-        query = select(table.c.boundary_arn).where(table.c.entity_uuid == entity, table.c.boundary_arn.is_not(None))
-        arns |= {str(r[0]) for r in conn.execute(query)}
-    return groups, arns
-
-
-def change_points(conn: Connection, kind: str, entity: str) -> list[int]:
-    """Every position at which a row the principal's permissions depend on began or ended: its own row (creation,
-    boundary, deletion) and tags, its memberships, the inline policies and attachments of it and of every group it
-    was ever in, and the default versions and versions of every managed policy ever attached. The decision for a
-    request by the principal can change only at these positions."""
-    groups, arns = dependencies(conn, kind, entity)
-    holders = {entity} | groups
-    table = PRINCIPAL_TABLES[kind]
-    points = _bounds(conn, table, table.c.entity_uuid == entity)
-    points |= _bounds(conn, TAGS, TAGS.c.resource_uuid == entity)
-    points |= _bounds(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == entity)
-    points |= _bounds(conn, INLINE_POLICIES, INLINE_POLICIES.c.principal_uuid.in_(holders))
-    points |= _bounds(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(holders))
-    if arns:
-        policy_ids = {str(r[0]) for r in conn.execute(select(POLICIES.c.entity_uuid).where(POLICIES.c.arn.in_(arns)))}
-        points |= _bounds(conn, POLICIES, POLICIES.c.arn.in_(arns))
-        points |= _bounds(conn, POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid.in_(policy_ids))
-    return sorted(points)
 
 
 def rows_touching(conn: Connection, table: Table, start: int, stop: int, *where: Any) -> list[dict[str, Any]]:

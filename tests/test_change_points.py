@@ -1,0 +1,108 @@
+"""A principal's change points are the positions at which a row its permissions depend on changed *while* it
+depended on it: a managed policy's new version while the policy was attached to a group the user was not in is not
+one. Answers over time decided at these points equal those decided at every position any of those rows ever changed
+(what `change_points` read before), on a generated account."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Connection, select
+
+from iamledger import IdentityStore
+from iamledger.generate import GenerateSpec, generate
+from iamledger.projections.access import analysis
+from iamledger.projections.access.change_points import change_points
+from iamledger.projections.views.principals import PRINCIPAL_TABLES
+from iamledger.projections.views.tables import (
+    ATTACHMENTS,
+    GROUP_MEMBERS,
+    INLINE_POLICIES,
+    POLICIES,
+    POLICY_VERSIONS,
+    TAGS,
+)
+
+ACCOUNT = "123456789012"
+# the module, not the function of the same name the package exports
+exposure_module = importlib.import_module("iamledger.audit.exposure")
+
+
+def _every_change(conn: Connection, kind: str, entity: str) -> list[int]:
+    """Every position a row of the principal, of a group it was ever in, or of a managed policy ever attached to
+    either (or its boundary) began or ended, whether or not it applied then."""
+    groups = {
+        str(g) for (g,) in conn.execute(select(GROUP_MEMBERS.c.group_uuid).where(GROUP_MEMBERS.c.user_uuid == entity))
+    }
+    holders = [entity, *groups]
+    arns = {
+        str(a)
+        for (a,) in conn.execute(select(ATTACHMENTS.c.policy_arn).where(ATTACHMENTS.c.principal_uuid.in_(holders)))
+    }
+    table = PRINCIPAL_TABLES[kind]
+    arns |= {str(b) for (b,) in conn.execute(select(table.c.boundary_arn).where(table.c.entity_uuid == entity)) if b}
+    uuids = [str(u) for (u,) in conn.execute(select(POLICIES.c.entity_uuid).where(POLICIES.c.arn.in_(arns)))]
+    points = analysis._bounds(conn, table, table.c.entity_uuid == entity)
+    points |= analysis._bounds(conn, TAGS, TAGS.c.resource_uuid == entity)
+    points |= analysis._bounds(conn, GROUP_MEMBERS, GROUP_MEMBERS.c.user_uuid == entity)
+    points |= analysis._bounds(conn, INLINE_POLICIES, INLINE_POLICIES.c.principal_uuid.in_(holders))
+    points |= analysis._bounds(conn, ATTACHMENTS, ATTACHMENTS.c.principal_uuid.in_(holders))
+    points |= analysis._bounds(conn, POLICIES, POLICIES.c.arn.in_(arns))
+    points |= analysis._bounds(conn, POLICY_VERSIONS, POLICY_VERSIONS.c.policy_uuid.in_(uuids))
+    return sorted(points)
+
+
+def _doc(action: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+
+
+def test_a_policy_changing_while_it_does_not_apply_is_no_change_point(iam):
+    iam.create_user(UserName="alice")
+    iam.create_group(GroupName="team")
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=_doc("s3:GetObject"))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName="team", PolicyArn=arn)
+    head = iam.projector.catch_up
+    before = head()
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:PutObject"), SetAsDefault=True)  # not applying
+    while_out = head()
+    iam.add_user_to_group(UserName="alice", GroupName="team")
+    joined = head()
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:*"), SetAsDefault=True)  # applying
+    while_in = head()
+    with iam.engine.connect() as conn:
+        alice = analysis.principals_named(conn, "user", ACCOUNT, [f"arn:aws:iam::{ACCOUNT}:user/alice"]).pop()
+        points = change_points(conn, "user", alice)
+        every = _every_change(conn, "user", alice)
+    assert before < while_out < joined < while_in
+    assert while_in in points and any(while_out < p <= joined for p in points)  # joining, and what joining brought
+    assert while_out not in points and while_out in every
+
+
+@pytest.fixture
+def generated(store: IdentityStore) -> Iterator[IdentityStore]:
+    generate(store, GenerateSpec(users=40, groups=6, roles=8, events=1500, seed=13))
+    store.projector.catch_up()
+    with store.acting(ACCOUNT):
+        yield store
+
+
+def test_exposure_at_the_change_points_equals_exposure_at_every_change(generated, monkeypatch):
+    principals = [u["Arn"] for u in generated.list_users()["Users"][:8]]
+    principals += [r["Arn"] for r in generated.list_roles()["Roles"][:3]]
+    questions = [
+        (arn, action) for arn in principals for action in ("s3:GetObject", "iam:CreateUser", "ec2:RunInstances")
+    ]
+
+    def ask(arn: str, action: str) -> dict[str, object]:
+        answer = generated.exposure(PrincipalArn=arn, ActionName=action)
+        del answer["AsOf"]  # now, as the clock reads it
+        return answer
+
+    answers = [ask(*q) for q in questions]
+    assert sum(len(a["Windows"]) for a in answers) > 5  # the questions do see windows open and close
+    monkeypatch.setattr(exposure_module, "change_points", _every_change)
+    for question, answer in zip(questions, answers, strict=True):
+        assert ask(*question) == answer, question
