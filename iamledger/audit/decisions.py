@@ -11,6 +11,7 @@ from iamledger.audit.subjects import Subject, _stored_subject
 from iamledger.domain.policy import Decision, EvalDecision, Request, evaluate, request_context
 from iamledger.domain.policy.simulation import _owner, simulation_context
 from iamledger.projections.access import analysis
+from iamledger.projections.access.effective import PolicyDocuments
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment
 from iamledger.services.base import ServiceBase
@@ -46,13 +47,15 @@ def _decision_at(
     actions: Sequence[str],
     resources: Sequence[str],
     entries: Sequence[dict[str, Any]] | None,
+    documents: PolicyDocuments | None = None,
 ) -> dict[tuple[str, str], str]:
     """The decisions for the principal ``entity`` at ``moment``; implicit denies when it did not exist then (or
-    ``entity`` is ``None``: the ARN asked about named no one)."""
+    ``entity`` is ``None``: the ARN asked about named no one). ``documents``: the managed policies' documents over
+    positions, for a caller deciding at many."""
     del store
     with reading_at(moment.position):
         row = None if entity is None else analysis.row_of(conn, kind, entity)
         if row is None:
             return {(a, r): EvalDecision.IMPLICIT_DENY.value for a in actions for r in resources}
-        subject = _stored_subject(conn, kind, row)
+        subject = _stored_subject(conn, kind, row, documents)
         return {(a, r): decide(subject, a, r, moment, entries).decision.value for a in actions for r in resources}

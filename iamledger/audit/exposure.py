@@ -16,6 +16,7 @@ from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import EvalDecision
 from iamledger.projections.access import analysis
 from iamledger.projections.access.change_points import change_points
+from iamledger.projections.access.effective import PolicyDocuments
 from iamledger.projections.engine.temporal import reading_now
 from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.services.base import ServiceBase, translated
@@ -60,13 +61,14 @@ def exposure(
         if not found or PrincipalArn.split(":")[4] != account_id:
             raise NoSuchEntityError(f"The principal {PrincipalArn} cannot be found.")
         book = EventBook(store, conn)
+        documents = PolicyDocuments(conn, account_id)  # each policy's history read once, not at every position
         series: list[dict[str, Any]] = []
         allowed_at_end = False
         for holder in found:
             if not holder.overlaps(0 if start is None else start.position, end.position):
                 continue
             request = (ActionName, ResourceArn, ContextEntries)
-            windows, is_open = _windows_of(store, conn, book, holder, end, *request)
+            windows, is_open = _windows_of(store, conn, (book, documents), holder, end, *request)
             if start is not None:
                 windows = [w for w in windows if w["To"] is None or w["To"]["Position"] > start.position]
             series.append({"PrincipalId": holder.principal_id, "Windows": windows})
@@ -88,7 +90,7 @@ def exposure(
 def _windows_of(
     store: ServiceBase,
     conn: Connection,
-    book: EventBook,
+    books: tuple[EventBook, PolicyDocuments],
     holder: analysis.Holder,
     end: Moment,
     action: str,
@@ -97,6 +99,7 @@ def _windows_of(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The windows up to ``end`` in which ``holder`` held the ARN and was allowed the request, and whether the last
     is still open at ``end``."""
+    book, documents = books
     windows: list[dict[str, Any]] = []
     is_open = False
     for position in change_points(conn, holder.kind, holder.entity):
@@ -106,7 +109,8 @@ def _windows_of(
         allowed = False
         if holder.holds(position):
             moment = Moment(position, time_of(conn, position) or end.time)
-            decision = _decision_at(store, conn, holder.kind, holder.entity, moment, [action], [resource], entries)
+            request = ([action], [resource], entries)
+            decision = _decision_at(store, conn, holder.kind, holder.entity, moment, *request, documents)
             allowed = decision[(action, resource)] == EvalDecision.ALLOWED.value
         if allowed and not is_open:
             windows.append({"PrincipalId": holder.principal_id, "From": _boundary(book, conn, position), "To": None})

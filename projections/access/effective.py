@@ -40,14 +40,70 @@ class EffectivePolicy:
     via: str | None = None
 
 
+class PolicyDocuments:
+    """The default documents of an account's customer managed policies over positions, each policy's history read
+    once: for an answer decided at many positions (exposure), where reading the document at each position cost
+    most of the answer. What :meth:`at` answers is what :func:`managed_document` reads at a bound position."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        self._conn, self._account_id = conn, account_id
+        self._spans: dict[str, list[tuple[int, int | None, str]]] = {}
+
+    def at(self, arn: str, position: int) -> str | None:
+        spans = self._spans.get(arn)
+        if spans is None:
+            spans = self._spans[arn] = self._history(arn)
+        for since, until, document in spans:
+            if since <= position and (until is None or position < until):
+                return document
+        return None
+
+    def _history(self, arn: str) -> list[tuple[int, int | None, str]]:
+        """``(from, to, document)``: while a row of the policy named a default version and a row of that version
+        was true together."""
+        policies = self._conn.execute(
+            select(
+                POLICIES.c.entity_uuid, POLICIES.c.default_version_id, POLICIES.c.valid_from, POLICIES.c.valid_to
+            ).where(POLICIES.c.account_id == self._account_id, POLICIES.c.arn == arn)
+        ).all()
+        uuids = list({str(row[0]) for row in policies})
+        versions = self._conn.execute(
+            select(
+                POLICY_VERSIONS.c.policy_uuid,
+                POLICY_VERSIONS.c.version_id,
+                POLICY_VERSIONS.c.valid_from,
+                POLICY_VERSIONS.c.valid_to,
+                POLICY_VERSIONS.c.document,
+            ).where(POLICY_VERSIONS.c.policy_uuid.in_(uuids))
+        ).all()
+        spans = []
+        for uuid, default, since, until in policies:
+            for of, version, v_since, v_until, document in versions:
+                if str(of) != str(uuid) or version != default:
+                    continue
+                start = max(int(since), int(v_since))
+                ends = [int(e) for e in (until, v_until) if e is not None]
+                end = min(ends) if ends else None
+                if end is None or start < end:
+                    spans.append((start, end, str(document)))
+        return spans
+
+
 def managed_document(
-    conn: Connection, account_id: str, arn: str, catalogue: Mapping[str, Mapping[str, Any]]
+    conn: Connection,
+    account_id: str,
+    arn: str,
+    catalogue: Mapping[str, Mapping[str, Any]],
+    documents: PolicyDocuments | None = None,
 ) -> str | None:
-    """The default version's document of a managed policy, or ``None`` when there is no such policy."""
+    """The default version's document of a managed policy, or ``None`` when there is no such policy (from
+    ``documents`` at a bound position, when given)."""
     if is_aws_managed_policy_arn(arn):
         entry = catalogue.get(arn)
         return None if entry is None else str(entry["Document"])
     position = read_position()
+    if documents is not None and position is not None:
+        return documents.at(arn, position)
     if position is None:
         value = conn.execute(_DOCUMENT_NOW, {"account_id": account_id, "arn": arn}).scalar()
     else:
@@ -88,10 +144,11 @@ def _managed(
     entity: str,
     catalogue: Mapping[str, Mapping[str, Any]],
     via: str | None,
+    documents: PolicyDocuments | None,
 ) -> list[EffectivePolicy]:
     found = []
     for arn in attached_policy_arns(conn, entity):
-        document = managed_document(conn, account_id, arn, catalogue)
+        document = managed_document(conn, account_id, arn, catalogue, documents)
         if document is not None:
             kind = "aws-managed" if is_aws_managed_policy_arn(arn) else "user-managed"
             found.append(EffectivePolicy("identity", arn.rsplit("/", 1)[1], kind, document, arn, via))
@@ -111,18 +168,19 @@ def effective_policies(
     kind: str,
     row: Mapping[str, Any],
     catalogue: Mapping[str, Mapping[str, Any]],
+    documents: PolicyDocuments | None = None,
 ) -> list[EffectivePolicy]:
     """Every policy that applies to the principal ``row`` (a current row of the users, groups or roles view)."""
     entity = str(row["entity_uuid"])
-    found = _inline(conn, entity, kind, None) + _managed(conn, account_id, entity, catalogue, None)
+    found = _inline(conn, entity, kind, None) + _managed(conn, account_id, entity, catalogue, None, documents)
     if kind == "user":
         for group in groups_of_user(conn, entity):
             group_entity = str(group["entity_uuid"])
             found += _inline(conn, group_entity, "group", group["group_name"])
-            found += _managed(conn, account_id, group_entity, catalogue, group["group_name"])
+            found += _managed(conn, account_id, group_entity, catalogue, group["group_name"], documents)
     boundary = row.get("boundary_arn")
     if boundary:
-        document = managed_document(conn, account_id, boundary, catalogue)
+        document = managed_document(conn, account_id, boundary, catalogue, documents)
         if document is not None:
             kind_name = "aws-managed" if is_aws_managed_policy_arn(boundary) else "user-managed"
             found.append(EffectivePolicy("boundary", boundary.rsplit("/", 1)[1], kind_name, document, boundary))
