@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Executable, Table, and_, bindparam, select
+from sqlalchemy import Connection, Executable, Select, Table, and_, bindparam, select
 
 from iamledger.domain.arns import iam_arn
 from iamledger.domain.names import name_key
@@ -135,20 +135,24 @@ def _deleted(conn: Connection, event: User.Deleted, position: int) -> None:
     close_rows(conn, LOGIN_PROFILES, position, user_uuid=str(event.originator_id))
 
 
+def _users_query() -> Select[Any]:
+    """The account's live users whose path is like ``path``, ordered by name (the statement both reads share)."""
+    return (
+        select(USERS)
+        .where(USERS.c.account_id == bindparam("account_id"), live(USERS))
+        .where(USERS.c.path.like(bindparam("path"), "/"))
+        .order_by(USERS.c.name_key, USERS.c.user_name)
+    )
+
+
+def _path_pattern(path_prefix: str) -> str:
+    return path_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"  # a prefix, not a pattern
+
+
 def current_users(conn: Connection, account_id: str, path_prefix: str = "/") -> list[dict[str, Any]]:
     """The account's users whose path starts with ``path_prefix``, ordered by name."""
-
-    def build() -> Executable:
-        return (
-            select(USERS)
-            .where(USERS.c.account_id == bindparam("account_id"), live(USERS))
-            .where(USERS.c.path.like(bindparam("path"), "/"))
-            .order_by(USERS.c.name_key, USERS.c.user_name)
-        )
-
-    pattern = path_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"  # a prefix, not a pattern
-    rows = execute_prepared(conn, current_users, build, account_id=account_id, path=pattern).mappings()
-    return [dict(r) for r in rows]
+    values = {"account_id": account_id, "path": _path_pattern(path_prefix)}
+    return [dict(r) for r in execute_prepared(conn, current_users, _users_query, **values).mappings()]
 
 
 def users_page(conn: Connection, account_id: str, path_prefix: str, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -156,17 +160,9 @@ def users_page(conn: Connection, account_id: str, path_prefix: str, offset: int,
     ``OFFSET``: a page of a large account without reading the users before and after it."""
 
     def build() -> Executable:
-        return (
-            select(USERS)
-            .where(USERS.c.account_id == bindparam("account_id"), live(USERS))
-            .where(USERS.c.path.like(bindparam("path"), "/"))
-            .order_by(USERS.c.name_key, USERS.c.user_name)
-            .limit(bindparam("limit"))
-            .offset(bindparam("offset"))
-        )
+        return _users_query().limit(bindparam("limit")).offset(bindparam("offset"))
 
-    pattern = path_prefix.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"  # a prefix, not a pattern
-    values = {"account_id": account_id, "path": pattern, "limit": limit, "offset": offset}
+    values = {"account_id": account_id, "path": _path_pattern(path_prefix), "limit": limit, "offset": offset}
     return [dict(r) for r in execute_prepared(conn, users_page, build, **values).mappings()]
 
 
