@@ -69,6 +69,15 @@ def shot(page: Page, folder: Path, name: str, *, focus: Any = None) -> None:
     assert accessibility_violations(page) == [], name
 
 
+def browser_errors(page: Page) -> list[str]:
+    """The errors the browser reports from now on (a resource that failed to load, a script's error), as they
+    come."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
 def password_sign_in(page: Page, server: Served, user: str, password: str) -> Any:
     page.goto(f"{server.base}/console/")
     page.get_by_label("Account ID").fill(ACCOUNT)  # each label is the page's only one of that name
@@ -93,6 +102,8 @@ def test_sign_in_wrong_then_right_password_and_every_page(
     password_sign_in(page, server, "aa-auditor", PASSWORD)
     assert page.url == f"{server.base}/console/"
     assert "aa-auditor" in page.locator(".signed-in").inner_text()
+    errors = browser_errors(page)  # from here every page loads whole: its icon included, no script error
+    page.reload()
     users = page.locator("#list-users")
     assert users.get_by_role("link", name="privesc-sre-user", exact=True).count() == 1
     assert page.locator("#list-groups").get_by_role("link", name="privesc-sre-group").count() == 1
@@ -134,6 +145,7 @@ def test_sign_in_wrong_then_right_password_and_every_page(
     assert page.locator("#last-verified").inner_text().startswith("Intact")
     assert "Last verified position" in page.locator("#last-verified").inner_text()
     shot(page, folder, "verify")
+    assert errors == []
 
 
 def server_first_position(page: Page) -> int:

@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any, Final
 from urllib.parse import unquote
 
-ASSETS: Final = ("console.css", "console.js")
+ASSETS: Final = ("console.css", "console.js", "favicon.svg")
 """The static files shipped in ``iamledger/html/static/``: the one style sheet and the one script."""
 
 # The single-file report loads nothing from anywhere, and runs only its own style sheet and script: each is allowed
@@ -153,7 +153,7 @@ def document(
     a page with a skip link to ``<main id="main">``. ``inline_assets=True`` puts the style sheet and the script in
     the page itself, with a Content-Security-Policy that loads nothing from anywhere and runs no script or style but
     those two, by their SHA-256 (the single-file report);
-    otherwise the page links ``{asset_base}/console.css`` and ``{asset_base}/console.js``."""
+    otherwise the page links ``{asset_base}/console.css``, ``console.js`` and the icon ``favicon.svg``."""
     if inline_assets:
         css = "\n" + asset("console.css").decode("utf-8").replace("</", "<\\/")
         js = "\n" + asset("console.js").decode("utf-8").replace("</", "<\\/")
@@ -163,7 +163,10 @@ def document(
         script = f"<script>{js}</script>"
     else:
         base = asset_base.rstrip("/")
-        head_assets = f'<link rel="stylesheet" href="{escape(base)}/console.css">'
+        head_assets = (
+            f'<link rel="stylesheet" href="{escape(base)}/console.css">\n'
+            f'<link rel="icon" type="image/svg+xml" href="{escape(base)}/favicon.svg">'
+        )
         script = f'<script src="{escape(base)}/console.js" defer></script>'
     return (
         "<!DOCTYPE html>\n"
@@ -177,7 +180,8 @@ def document(
 
 
 def asset(name: str) -> bytes:
-    """The bytes of a shipped static file, ``console.css`` or ``console.js`` (any other name: ``KeyError``)."""
+    """The bytes of a shipped static file, ``console.css``, ``console.js`` or ``favicon.svg`` (any other name:
+    ``KeyError``)."""
     if name not in ASSETS:
         raise KeyError(name)
     return resources.files("iamledger.html").joinpath("static", name).read_bytes()

@@ -77,6 +77,7 @@ ASSET_TYPES: Final = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     SLIDER_NAME: "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",  # linked by every page, so a browser does not ask for /favicon.ico
 }
 
 
