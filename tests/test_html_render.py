@@ -246,7 +246,7 @@ def test_changes_show_signs_words_and_flipped_decisions():
     assert "Group membership" in out
     assert "no longer allowed" in out and "allowed \u2192 implicitDeny" in out
     assert "diff-removed" in out  # a changed document is shown as a diff
-    assert "And 1 more change(s)" in render_changes(answer, limit=1)
+    assert "And 1 more change," in render_changes(answer, limit=1)
     assert 'id="change-1"' in out and 'id="change-2"' in out
 
 
@@ -300,13 +300,13 @@ def test_findings_table_says_admin_in_words():
     )
     out = render_findings(answer)
     assert_escaped(out)
-    assert "<strong>Yes</strong>" in out and "Privilege escalation" in out and "2 finding(s)" in out
+    assert "<strong>Yes</strong>" in out and "Privilege escalation" in out and "2 findings" in out
     assert "CreatePolicyVersion (iam:createpolicyversion)" in out  # an escalation method names its actions
     many = [
         {"Category": "ResourceExposure", "Action": f"s3:put{n}", "Resources": [f"arn:aws:s3:::b{n}"]} for n in range(40)
     ]
     capped = render_findings({"Principals": [{"Arn": "a", "Type": "Role", "Admin": True, "Findings": many}]})
-    assert "And 10 more line(s), not shown." in capped
+    assert "And 10 more lines, not shown." in capped
     wide = [{"Category": "ResourceExposure", "Action": f"s3:put{n}", "Resources": ["*"]} for n in range(20)]
     assert '<span class="more">and 8 more</span>' in render_findings({"Principals": [{"Arn": "a", "Findings": wide}]})
 
@@ -354,7 +354,7 @@ def test_escalation_paths_of_a_real_store_read_as_chains_of_techniques(iam: Iden
     iam.put_user_policy(UserName="eve", PolicyName="self-service", PolicyDocument=json.dumps(grant))
     arn = iam.get_user(UserName="eve")["User"]["Arn"]
     out = render_escalation_paths(iam.escalation_paths(PrincipalArn=arn))
-    assert "escalation path(s) from" in out and "Path 1, 1 hop:" in out
+    assert "escalation path" in out and "Path 1, 1 hop:" in out
     assert "iam:AttachUserPolicy" in out and "to <code>admin</code>" in out
     assert "PutUserPolicy by" in out  # the event that enabled the hop, on demand
     nobody = iam.create_user(UserName="nobody")["User"]["Arn"]
@@ -365,4 +365,4 @@ def test_escalation_paths_escape_what_they_print():
     hop = {"From": HOSTILE, "To": HOSTILE, "Technique": HOSTILE, "Conditional": True, "ConditionKeys": [HOSTILE]}
     out = render_escalation_paths({"PrincipalArn": HOSTILE, "Paths": [{"Length": 1, "Hops": [hop]}] * 3}, limit=2)
     assert_escaped(out)
-    assert "conditional</strong> on" in out and "And 1 more path(s)" in out
+    assert "conditional</strong> on" in out and "And 1 more path," in out

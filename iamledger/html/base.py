@@ -187,6 +187,11 @@ def asset(name: str) -> bytes:
     return resources.files("iamledger.html").joinpath("static", name).read_bytes()
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 window``, ``2 windows``: a count with its noun, plural (``s`` added) unless the count is one."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def words(name: object) -> str:
     """An AWS-style name in words: ``PrivilegeEscalation`` -> ``Privilege escalation``."""
     text = str(name)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from iamledger.html.base import anchor, as_datetime, escape, moment_text, position_text, time_element, words
+from iamledger.html.base import anchor, as_datetime, counted, escape, moment_text, position_text, time_element, words
 
 WIDTH: Final = 800
 ROW: Final = 44
@@ -189,7 +189,7 @@ def render_exposure_bands(
     return (
         '<section class="exposure">'
         f'<figure class="exposure-chart"><figcaption id="{title_id}">When {question}: '
-        f"{sum(len(w) for _, w in rows)} window(s) between {escape(moment_text(low))} and "
+        f"{counted(sum(len(w) for _, w in rows), 'window')} between {escape(moment_text(low))} and "
         f"{escape(moment_text(high))} (a bar is a window in which the request was allowed; an arrow at its end: "
         "still allowed)</figcaption>"
         f'<svg class="band-chart" role="group" aria-labelledby="{title_id}" viewBox="-4 0 {WIDTH + 8} {height}" '
@@ -277,10 +277,10 @@ def render_who_can_graph(
             f'<li class="graph-root" id="{anchor("principal", arn)}">{node}<ul class="graph-children">{paths}</ul></li>'
         )
     more = len(principals) - limit
-    rest = f'<p class="more">And {more} more principal(s), not drawn.</p>' if more > 0 else ""
+    rest = f'<p class="more">And {counted(more, "more principal")}, not drawn.</p>' if more > 0 else ""
     return (
         '<section class="who-can">'
-        f'<p class="who-can-question">{len(principals)} principal(s) allowed {question} as of '
+        f'<p class="who-can-question">{counted(len(principals), "principal")} allowed {question} as of '
         f"{position_text(header.get('AsOf'))}. Each principal leads to the group, role or policy that allows it.</p>"
         f'<ul class="graph" aria-label="Who can {question}">{"".join(blocks)}</ul>{rest}</section>'
     )
@@ -334,9 +334,9 @@ def render_change_timeline(answer: Mapping[str, Any], *, limit: int = 500) -> st
     title_id = anchor("changes-chart", f"{low}-{high}")
     height = axis_y + 28
     return (
-        f'<figure class="change-chart"><figcaption id="{title_id}">{len(placed)} change(s) from position {low} to '
-        f"{high}, by what changed, spaced by log position: + added, \u2212 removed, a diamond changed; each mark "
-        "leads to its row in the table of changes</figcaption>"
+        f'<figure class="change-chart"><figcaption id="{title_id}">{counted(len(placed), "change")} from position '
+        f"{low} to {high}, by what changed, spaced by log position: + added, \u2212 removed, a diamond changed; "
+        "each mark leads to its row in the table of changes</figcaption>"
         f'<svg class="band-chart" role="group" aria-labelledby="{title_id}" viewBox="-4 0 {WIDTH + 8} {height}" '
         f'preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">{rows}{"".join(marks)}{axis}'
         "</svg></figure>"

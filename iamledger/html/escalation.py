@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from iamledger.html.base import escape, position_text
+from iamledger.html.base import counted, escape, position_text
 from iamledger.html.charts import describe_event
 
 
@@ -74,8 +74,9 @@ def render_escalation_paths(answer: Mapping[str, Any], *, limit: int = 20) -> st
             f'from <code>{principal}</code></p><ol class="hops">{hops}</ol></li>'
         )
     more = len(paths) - limit
-    rest = f'<p class="more">And {more} more path(s), longer or as long, not shown.</p>' if more > 0 else ""
+    rest = f'<p class="more">And {counted(more, "more path")}, longer or as long, not shown.</p>' if more > 0 else ""
     return (
-        f'<section class="escalation"><p>{len(paths)} escalation path(s) from <code>{principal}</code> to {target} '
+        f'<section class="escalation"><p>{counted(len(paths), "escalation path")} from <code>{principal}</code> '
+        f"to {target} "
         f'at {moment}, shortest first.</p><ol class="escalation-paths">{"".join(blocks)}</ol>{rest}</section>'
     )

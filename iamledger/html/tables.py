@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from iamledger.html.base import escape, parse_document, position_text, pretty_json, value_text, words
+from iamledger.html.base import counted, escape, parse_document, position_text, pretty_json, value_text, words
 from iamledger.html.charts import describe_event
 from iamledger.html.diff import render_policy_diff
 
@@ -107,9 +107,10 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
     of changes shown (the rest are counted)."""
     changes = list(answer.get("Changes") or [])
     flips = list(answer.get("DecisionChanges") or [])
+    flipped = f", {counted(len(flips), 'decision')} flipped" if "DecisionChanges" in answer else ""
     heading = (
         f'<p class="diff-range">From {position_text(answer.get("From"))} to {position_text(answer.get("To"))}: '
-        f"{len(changes)} change(s){f', {len(flips)} decision(s) flipped' if 'DecisionChanges' in answer else ''}.</p>"
+        f"{counted(len(changes), 'change')}{flipped}.</p>"
     )
     if answer.get("PrincipalArn"):
         heading += f"<p>For <code>{escape(answer['PrincipalArn'])}</code>.</p>"
@@ -134,7 +135,7 @@ def render_changes(answer: Mapping[str, Any], *, limit: int | None = None) -> st
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
     more = len(changes) - len(shown)
-    rest = f'<p class="more">And {more} more change(s), not shown.</p>' if more > 0 else ""
+    rest = f'<p class="more">And {counted(more, "more change")}, not shown.</p>' if more > 0 else ""
     empty = "" if changes or flips else '<p class="empty">Nothing changed.</p>'
     return f'<section class="changes">{heading}{empty}{table}{rest}{_decisions(flips)}</section>'
 
@@ -181,12 +182,16 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
             for (resources, policies), actions in shown
         )
         if len(lines) > len(shown):
-            items += f'<li class="more">And {len(lines) - len(shown)} more line(s), not shown.</li>'
+            items += f'<li class="more">And {counted(len(lines) - len(shown), "more line")}, not shown.</li>'
         count = sum(len(actions) for actions in lines.values())
         sections.append(
             f'<p class="finding-category"><strong>{escape(words(category))}</strong> ({count})</p><ul>{items}</ul>'
         )
-    return f"<details><summary>{len(findings)} finding(s)</summary>{''.join(sections)}</details>" if findings else ""
+    return (
+        f"<details><summary>{counted(len(findings), 'finding')}</summary>{''.join(sections)}</details>"
+        if findings
+        else ""
+    )
 
 
 def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> str:

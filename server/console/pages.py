@@ -59,7 +59,9 @@ def _list(ctx: PageContext, kind: str, marker: str | None, items: int) -> tuple[
 def _entity_row(ctx: PageContext, kind: str, item: Mapping[str, Any]) -> str:
     if kind in {"policies", "aws-policies"}:
         name, history = str(item["PolicyName"]), {"kind": "policy", "name": item["Arn"]}
-        extra = f"{escape(item.get('AttachmentCount', 0))} attachments, default {escape(item.get('DefaultVersionId'))}"
+        count = int(item.get("AttachmentCount", 0))
+        attachments = f"{count} attachment{'' if count == 1 else 's'}"
+        extra = f"{attachments}, default {escape(item.get('DefaultVersionId'))}"
     else:
         singular = kind[:-1]
         name_key = {"users": "UserName", "groups": "GroupName", "roles": "RoleName"}[kind]
