@@ -1,7 +1,8 @@
 """A principal's change points are the positions at which a row its permissions depend on changed *while* it
 depended on it: a managed policy's new version while the policy was attached to a group the user was not in is not
 one. Answers over time decided at these points equal those decided at every position any of those rows ever changed
-(what `change_points` read before), on a generated account."""
+(what `change_points` read before), on a generated account; and decided from the principal's rows read over the
+history once (`PrincipalHistory`) they equal those decided from the views read at each position."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ import pytest
 from sqlalchemy import Connection, select
 
 from iamledger import IdentityStore
+from iamledger.audit.decisions import _decision_at
 from iamledger.generate import GenerateSpec, generate
 from iamledger.projections.access import analysis
 from iamledger.projections.access.change_points import change_points
+from iamledger.projections.access.history import PrincipalHistory
+from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.projections.views.principals import PRINCIPAL_TABLES
 from iamledger.projections.views.tables import (
     ATTACHMENTS,
@@ -106,7 +110,21 @@ def test_exposure_at_the_change_points_equals_exposure_at_every_change_and_read_
     monkeypatch.setattr(exposure_module, "change_points", _every_change)
     for question, answer in zip(questions, answers, strict=True):
         assert ask(*question) == answer, question
-    # and each policy's documents read over its history once equal those read at each position
-    monkeypatch.setattr(exposure_module, "PolicyDocuments", lambda _conn, _account: None)
+    # and the decisions from the principal's rows and each policy's documents read over the history once equal
+    # those read at each position (every view read bound to it)
+    monkeypatch.setattr(exposure_module, "DecisionsOverTime", _ReadAtEachPosition)
     for question, answer in zip(questions, answers, strict=True):
         assert ask(*question) == answer, question
+
+
+class _ReadAtEachPosition:
+    """The decisions :class:`DecisionsOverTime` answers, read the way a single decision is: the principal's row,
+    tags, groups, policies and documents read from the views at each position (``_decision_at``)."""
+
+    def __init__(self, conn: Connection, history: PrincipalHistory) -> None:
+        self._conn, self._kind, self._entity = conn, history.kind, history.entity
+
+    def decision(self, position: int, end: Moment, action: str, resource: str, entries: object) -> str:
+        moment = Moment(position, time_of(self._conn, position) or end.time)
+        found = _decision_at(None, self._conn, self._kind, self._entity, moment, [action], [resource], entries)
+        return found[(action, resource)]

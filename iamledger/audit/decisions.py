@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from iamledger.audit.subjects import Subject, _stored_subject
-from iamledger.domain.policy import Decision, EvalDecision, Request, evaluate, request_context
+from iamledger.audit.subjects import Subject, _principal_for, _stored_subject, _with_policies, shared_decision_key
+from iamledger.domain.policy import AppliedPolicy, Decision, EvalDecision, Request, evaluate, request_context
 from iamledger.domain.policy.simulation import _owner, simulation_context
 from iamledger.projections.access import analysis
-from iamledger.projections.access.effective import PolicyDocuments
+from iamledger.projections.access.effective import EffectivePolicy, PolicyDocuments
+from iamledger.projections.access.history import PrincipalHistory
 from iamledger.projections.engine.temporal import reading_at
-from iamledger.projections.engine.timeindex import Moment
+from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.services.base import ServiceBase
 
 
@@ -59,3 +60,36 @@ def _decision_at(
             return {(a, r): EvalDecision.IMPLICIT_DENY.value for a in actions for r in resources}
         subject = _stored_subject(conn, kind, row, documents)
         return {(a, r): decide(subject, a, r, moment, entries).decision.value for a in actions for r in resources}
+
+
+class DecisionsOverTime:
+    """The decisions of one principal at many positions (exposure), from its rows read once
+    (:class:`PrincipalHistory`): what :func:`_decision_at` answers at each, with each policy compiled once, and a
+    decision that depends on nothing but the action, the resource and the compiled policies
+    (:func:`shared_decision_key`) evaluated once per set of them."""
+
+    def __init__(self, conn: Connection, history: PrincipalHistory) -> None:
+        self._conn, self._history = conn, history
+        self._compiled: dict[EffectivePolicy, AppliedPolicy] = {}
+        self._decided: dict[tuple[Any, ...], str] = {}
+
+    def decision(
+        self, position: int, end: Moment, action: str, resource: str, entries: Sequence[dict[str, Any]] | None
+    ) -> str:
+        """The decision of the request at ``position`` (the time in its context: the position's, else ``end``'s)."""
+        history = self._history
+        row = history.row_at(position)
+        if row is None:
+            return EvalDecision.IMPLICIT_DENY.value
+        principal = _principal_for(history.kind, row, history.tags_at(position))
+        policies = history.policies_at(position, row)
+        subject = _with_policies(Subject(str(row["arn"]), history.kind, row, principal, policies), self._compiled)
+        shared = shared_decision_key(subject, action.lower())
+        key = None if shared is None else (shared, action, resource)
+        if key is not None and key in self._decided:
+            return self._decided[key]
+        moment = Moment(position, time_of(self._conn, position) or end.time)
+        value = decide(subject, action, resource, moment, entries).decision.value
+        if key is not None:
+            self._decided[key] = value
+        return value

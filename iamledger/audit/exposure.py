@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from iamledger.audit.decisions import _decision_at
+from iamledger.audit.decisions import DecisionsOverTime
 from iamledger.audit.moments import _authorize, _check_action, _moment, describe_moment
 from iamledger.audit.provenance import EventBook
 from iamledger.audit.subjects import _SESSION_ARN
@@ -17,6 +17,7 @@ from iamledger.domain.policy import EvalDecision
 from iamledger.projections.access import analysis
 from iamledger.projections.access.change_points import change_points
 from iamledger.projections.access.effective import PolicyDocuments
+from iamledger.projections.access.history import PrincipalHistory
 from iamledger.projections.engine.temporal import reading_now
 from iamledger.projections.engine.timeindex import Moment, time_of
 from iamledger.services.base import ServiceBase, translated
@@ -68,7 +69,7 @@ def exposure(
             if not holder.overlaps(0 if start is None else start.position, end.position):
                 continue
             request = (ActionName, ResourceArn, ContextEntries)
-            windows, is_open = _windows_of(store, conn, (book, documents), holder, end, *request)
+            windows, is_open = _windows_of(conn, (book, documents), holder, end, *request)
             if start is not None:
                 windows = [w for w in windows if w["To"] is None or w["To"]["Position"] > start.position]
             series.append({"PrincipalId": holder.principal_id, "Windows": windows})
@@ -88,7 +89,6 @@ def exposure(
 
 
 def _windows_of(
-    store: ServiceBase,
     conn: Connection,
     books: tuple[EventBook, PolicyDocuments],
     holder: analysis.Holder,
@@ -100,6 +100,7 @@ def _windows_of(
     """The windows up to ``end`` in which ``holder`` held the ARN and was allowed the request, and whether the last
     is still open at ``end``."""
     book, documents = books
+    decisions = DecisionsOverTime(conn, PrincipalHistory(conn, holder.kind, holder.entity, documents))
     windows: list[dict[str, Any]] = []
     is_open = False
     for position in change_points(conn, holder.kind, holder.entity):
@@ -108,10 +109,7 @@ def _windows_of(
         # Its own row's bounds are change points, so the positions it took or lost the ARN are among them.
         allowed = False
         if holder.holds(position):
-            moment = Moment(position, time_of(conn, position) or end.time)
-            request = ([action], [resource], entries)
-            decision = _decision_at(store, conn, holder.kind, holder.entity, moment, *request, documents)
-            allowed = decision[(action, resource)] == EvalDecision.ALLOWED.value
+            allowed = decisions.decision(position, end, action, resource, entries) == EvalDecision.ALLOWED.value
         if allowed and not is_open:
             windows.append({"PrincipalId": holder.principal_id, "From": _boundary(book, conn, position), "To": None})
         elif is_open and not allowed:

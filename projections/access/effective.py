@@ -50,13 +50,20 @@ class PolicyDocuments:
         self._spans: dict[str, list[tuple[int, int | None, str]]] = {}
 
     def at(self, arn: str, position: int) -> str | None:
-        spans = self._spans.get(arn)
-        if spans is None:
-            spans = self._spans[arn] = self._history(arn)
-        for since, until, document in spans:
+        for since, until, document in self._spans_of(arn):
             if since <= position and (until is None or position < until):
                 return document
         return None
+
+    def bounds(self, arn: str) -> set[int]:
+        """The positions at which what :meth:`at` answers for ``arn`` can change."""
+        return {b for since, until, _document in self._spans_of(arn) for b in (since, until) if b is not None}
+
+    def _spans_of(self, arn: str) -> list[tuple[int, int | None, str]]:
+        spans = self._spans.get(arn)
+        if spans is None:
+            spans = self._spans[arn] = self._history(arn)
+        return spans
 
     def _history(self, arn: str) -> list[tuple[int, int | None, str]]:
         """``(from, to, document)``: while a row of the policy named a default version and a row of that version
