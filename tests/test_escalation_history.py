@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import eventsourcing.domain
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,6 +33,7 @@ from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError, NoSuchEntityError
 from tests.clirunner import run
 from tests.conftest import ACCOUNT_ID
+from tests.test_audit_analysis import Clock
 from tests.test_escalation import ADMIN_POLICY, _arn, _doc, _trust
 from tests.test_escalation_oracle import _apply, operations
 from tests.test_time_travel import _fresh_store
@@ -428,3 +430,70 @@ def test_the_cli_answers_paths_opened_and_blast_radius(iam, store_url, capsys):
     assert both.exit_code == 2  # argparse: not allowed with
     unknown = run(capsys, "--db", store_url, "audit", "blast-radius", "--access-key-id", "AKIAIOSFODNN7EXAMPLE")
     assert unknown.exit_code == 254 and "NoSuchEntity" in unknown.stderr
+
+
+# -- blast radius of a temporary key -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The audit tests' controllable clock, for the events' times (set before the store is opened) and the store's
+    own (a session's expiry)."""
+    fake = Clock()
+    monkeypatch.setattr(eventsourcing.domain, "datetime_now_with_tzinfo", fake.now)
+    return fake
+
+
+def test_a_role_session_key_reaches_what_its_role_reaches_until_it_expires(fake_clock, iam):
+    clock = fake_clock
+    iam.clock = clock.now
+    clock.at(9, 0)
+    iam.create_user(UserName="mallory")
+    iam.put_user_policy(UserName="mallory", PolicyName="assume", PolicyDocument=_doc("sts:AssumeRole", "*"))
+    ci, deploy = _arn("role", "ci"), _arn("role", "deploy")
+    for name in ("ci", "deploy"):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust({"AWS": ACCOUNT_ID}))
+    iam.put_role_policy(RoleName="ci", PolicyName="hop", PolicyDocument=_doc("sts:AssumeRole", deploy))
+    iam.put_role_policy(RoleName="deploy", PolicyName="own", PolicyDocument=_doc("iam:PutRolePolicy", deploy))
+    clock.at(9, 10)
+    issued = iam.projector.catch_up() + 1  # the session's first event
+    with bound_audit_context(AuditContext(actor=MALLORY, request_id="req-assume", source_ip="203.0.113.9")):
+        session = iam.assume_role(RoleArn=ci, RoleSessionName="leaked", DurationSeconds=900)
+    key = session["Credentials"]["AccessKeyId"]
+    clock.at(9, 20)
+    iam.create_user(UserName="during")  # a change while the session was valid
+    during = iam.projector.catch_up()
+    clock.at(9, 30)  # the session expired at 9:25
+    iam.create_user(UserName="after")
+    after = iam.projector.catch_up()
+
+    answer = iam.blast_radius(AccessKeyId=key)
+    [principal] = answer["Principals"]
+    assert (principal["PrincipalArn"], principal["Kind"]) == (ci, "role")
+    assert principal["PrincipalId"].startswith("AROA")
+    assert principal["Session"]["SessionArn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/ci/leaked"
+    assert principal["Session"]["SessionPolicies"] is False
+    assert _windows(principal["ActiveWindows"]) == [(issued, during + 1)]  # the last event before 9:25, then closed
+    assert principal["ActiveWindows"][0]["From"]["Event"]["RequestId"] == "req-assume"
+    assert during < after
+    reached = {node["Arn"]: node for node in principal["Reachable"]}
+    assert set(reached) == {deploy, "admin"}
+    assert _windows(reached[deploy]["Windows"]) == [(issued, during + 1)]
+    assert _windows(principal["AdminWindows"]) == [(issued, during + 1)]
+
+
+def test_a_session_token_key_acts_as_its_user_and_a_federation_key_is_refused(iam):
+    iam.create_user(UserName="mallory")
+    iam.put_user_policy(UserName="mallory", PolicyName="self", PolicyDocument=_doc("iam:PutUserPolicy", MALLORY))
+    iam.put_user_policy(UserName="mallory", PolicyName="fed", PolicyDocument=_doc("sts:GetFederationToken"))
+    key = iam.create_access_key(UserName="mallory")["AccessKey"]
+    with bound_audit_context(AuditContext(actor=MALLORY, request_id="req-token", access_key_id=key["AccessKeyId"])):
+        token = iam.get_session_token(DurationSeconds=900)["Credentials"]["AccessKeyId"]
+        federated = iam.get_federation_token(Name="guest", Policy=_doc("s3:GetObject"))["Credentials"]
+    iam.projector.catch_up()
+    [principal] = iam.blast_radius(AccessKeyId=token)["Principals"]
+    assert (principal["PrincipalArn"], principal["Kind"]) == (MALLORY, "user")
+    assert [w["To"] for w in principal["ActiveWindows"]] == [None]  # not expired yet
+    assert {node["Arn"] for node in principal["Reachable"]} == {"admin"}
+    with pytest.raises(IdentityStoreError, match="federated user"):
+        iam.blast_radius(AccessKeyId=federated["AccessKeyId"])

@@ -6,10 +6,12 @@ an incremental projection), and name the events at which things opened and close
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.audit.escalation import _check_depth, _check_to, _short, path_text, simple_paths
@@ -32,7 +34,7 @@ from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.projections.access import analysis, graph_history
 from iamledger.projections.engine.temporal import reading_at, reading_now
-from iamledger.projections.engine.timeindex import Moment
+from iamledger.projections.engine.timeindex import Moment, position_at
 from iamledger.services.base import ServiceBase, translated
 
 PathKey = tuple[tuple[str, ...], ...]
@@ -161,18 +163,16 @@ class Credential:
     principal_id: str
     arn: str
     windows: tuple[Span, ...]
+    session: dict[str, Any] | None = None  # a temporary key's session: its ARN, expiry, whether it had a policy
 
 
-def _key_credential(conn: Connection, account_id: str, key_id: str) -> Credential:
+def _key_credential(store: ServiceBase, conn: Connection, account_id: str, key_id: str, now: Moment) -> Credential:
     rows = graph_history.access_key_history(conn, key_id)
     if not rows or str(rows[0]["account_id"]) != account_id:
         raise NoSuchEntityError(f"The access key {key_id} cannot be found in the account's history.")
     owner = rows[0]
     if owner["owner_kind"] == "session":
-        raise InvalidInputError(
-            f"{key_id} is a temporary credential of a role session: ask for the blast radius of its role "
-            "(PrincipalArn) instead."
-        )
+        return _session_credential(store, conn, owner, now)
     windows: list[Span] = []  # the union of the rows' spans while Active (rows may repeat or be empty)
     for row in rows:
         since, until = int(row["valid_from"]), None if row["valid_to"] is None else int(row["valid_to"])
@@ -193,6 +193,43 @@ def _key_credential(conn: Connection, account_id: str, key_id: str) -> Credentia
     return Credential(kind, entity, principal_id, str(owner["owner_arn"]), tuple(windows))
 
 
+def _session_credential(store: ServiceBase, conn: Connection, key: dict[str, Any], now: Moment) -> Credential:
+    """A temporary (``ASIA``) key: it acts as its role (``AssumeRole`` and the other role federations) or as the
+    user or root user that called ``GetSessionToken``, from its issue until it expires (the last position recorded
+    at or before its ``Expiration``). A key of ``GetFederationToken`` is refused: a federated user is no node of the
+    graph (and may call no IAM operation)."""
+    try:
+        session: Any = store.repository.get(uuid.UUID(str(key["owner_uuid"])))
+    except (AggregateNotFoundError, ValueError):
+        raise NoSuchEntityError(f"The session of {key['access_key_id']} cannot be found.") from None
+    issued, expiration = int(key["valid_from"]), key["expiration"]
+    ends = None if expiration is None or expiration > now.time else position_at(conn, expiration) + 1
+    if key["valid_to"] is not None:
+        ends = int(key["valid_to"]) if ends is None else min(ends, int(key["valid_to"]))
+    windows: tuple[Span, ...] = ((issued, ends),) if ends is None or ends > issued else ()
+    more = {"SessionArn": str(key["owner_arn"]), "Expiration": expiration}
+    role_uuid = getattr(session, "role_uuid", None)
+    if role_uuid is not None:
+        with reading_at(issued):
+            role = analysis.row_of(conn, "role", str(role_uuid))
+        if role is None:
+            raise NoSuchEntityError(f"The role of the session {key['owner_arn']} cannot be found.")
+        more["SessionPolicies"] = bool(session.session_policy or session.policy_arns)
+        return Credential("role", str(role_uuid), str(role["role_id"]), str(role["arn"]), windows, more)
+    caller = str(getattr(session, "principal_arn", ""))
+    if getattr(session, "federated_user_name", None) is not None or not caller:
+        raise InvalidInputError(
+            f"{key['access_key_id']} is a temporary credential of the federated user {key['owner_arn']}: ask for "
+            "the blast radius of the user who called GetFederationToken (PrincipalArn) instead."
+        )
+    if caller.endswith(":root"):
+        return Credential("root", caller, caller, caller, windows, more)
+    held = [h for h in analysis.holders(conn, caller) if h.holds(issued)]
+    if not held:
+        raise NoSuchEntityError(f"The user {caller} of the session {key['owner_arn']} cannot be found.")
+    return Credential("user", held[0].entity, held[0].principal_id, caller, windows, more)
+
+
 def _arn_credentials(conn: Connection, account_id: str, arn: str) -> list[Credential]:
     found = analysis.holders(conn, arn)
     if not found or arn.split(":")[4] != account_id:
@@ -210,7 +247,8 @@ def blast_radius(
     MaxDepth: int | None = None,
 ) -> dict[str, Any]:
     """Everything reachable from a credential while it was active: an access key (``AccessKeyId``: from its
-    creation to its deletion, less the periods it was ``Inactive``) or a user or role (``PrincipalArn``: each
+    creation to its deletion, less the periods it was ``Inactive``; a temporary key from its issue until it expired,
+    acting as its role, or as the user that called ``GetSessionToken``) or a user or role (``PrincipalArn``: each
     principal that held the ARN, for the time it held it). For each: its active windows; every node reachable from
     it by escalation paths of at most ``MaxDepth`` hops, with the sub-windows in which it was reachable and the
     shortest path at the start of each; and the windows in which it could act as admin (admin-equivalent itself,
@@ -223,7 +261,7 @@ def blast_radius(
     now = _when(store, None, "now")
     with translated(), store.engine.connect() as conn:
         if AccessKeyId is not None:
-            credentials = [_key_credential(conn, account_id, AccessKeyId)]
+            credentials = [_key_credential(store, conn, account_id, AccessKeyId, now)]
         else:
             credentials = _arn_credentials(conn, account_id, str(PrincipalArn))
         radius = _Radius(GraphHistory(conn, account_id, now.time), EventBook(store, conn), depth, now)
@@ -251,6 +289,8 @@ class _Radius:
     def of(self, credential: Credential) -> dict[str, Any]:
         entry: dict[str, Any] = {"PrincipalArn": credential.arn, "PrincipalId": credential.principal_id}
         entry["Kind"] = credential.kind
+        if credential.session is not None:
+            entry["Session"] = credential.session
         entry["ActiveWindows"] = [self.window(a, b) for a, b in credential.windows]
         if credential.kind == "root":  # the root user may do anything in its account
             entry["AdminWindows"] = [self.window(a, b, Via="the account's root user") for a, b in credential.windows]
