@@ -17,11 +17,9 @@ from typing import Any, Final
 from sqlalchemy import BindParameter, ColumnElement, Connection, Select, Table, bindparam, or_, select
 
 from iamledger.projections.access import permissions
-from iamledger.projections.access.policy_reasons import (
-    PRINCIPAL_TABLES,
-)
 from iamledger.projections.engine.temporal import live, reading_at
 from iamledger.projections.views.catalogue import AWS_ACCOUNT
+from iamledger.projections.views.principals import PRINCIPAL_TABLES
 from iamledger.projections.views.tables import (
     ACCESS_KEYS,
     ATTACHMENTS,

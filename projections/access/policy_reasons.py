@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
 from iamledger.domain.arns import is_aws_managed_policy_arn
 from iamledger.projections.access.effective import EffectivePolicy
 from iamledger.projections.engine.temporal import live, read_position
+from iamledger.projections.views.principals import PRINCIPAL_TABLES
 from iamledger.projections.views.tables import (
     ATTACHMENTS,
     GROUP_MEMBERS,
@@ -25,12 +26,8 @@ from iamledger.projections.views.tables import (
     INLINE_POLICIES,
     POLICIES,
     POLICY_VERSIONS,
-    ROLES,
-    USERS,
 )
 from iamledger.projections.views.users import groups_of_user
-
-PRINCIPAL_TABLES: Final = {"user": USERS, "group": GROUPS, "role": ROLES}
 
 
 @dataclass(frozen=True, slots=True)
