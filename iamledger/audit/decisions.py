@@ -71,25 +71,34 @@ class DecisionsOverTime:
     def __init__(self, conn: Connection, history: PrincipalHistory) -> None:
         self._conn, self._history = conn, history
         self._compiled: dict[EffectivePolicy, AppliedPolicy] = {}
+        self._keys: dict[tuple[tuple[EffectivePolicy, ...], str], tuple[int, ...] | None] = {}
         self._decided: dict[tuple[Any, ...], str] = {}
 
     def decision(
         self, position: int, end: Moment, action: str, resource: str, entries: Sequence[dict[str, Any]] | None
     ) -> str:
         """The decision of the request at ``position`` (the time in its context: the position's, else ``end``'s)."""
-        history = self._history
-        row = history.row_at(position)
+        row = self._history.row_at(position)
         if row is None:
             return EvalDecision.IMPLICIT_DENY.value
-        principal = _principal_for(history.kind, row, history.tags_at(position))
-        policies = history.policies_at(position, row)
-        subject = _with_policies(Subject(str(row["arn"]), history.kind, row, principal, policies), self._compiled)
-        shared = shared_decision_key(subject, action.lower())
+        policies = self._history.policies_at(position, row)
+        subject = None
+        held = (tuple(policies), action.lower())  # the same policies have the same shared key
+        if held not in self._keys:
+            subject = self._subject(position, row, policies)
+            self._keys[held] = shared_decision_key(subject, action.lower())
+        shared = self._keys[held]
         key = None if shared is None else (shared, action, resource)
         if key is not None and key in self._decided:
             return self._decided[key]
+        subject = subject or self._subject(position, row, policies)
         moment = Moment(position, time_of(self._conn, position) or end.time)
         value = decide(subject, action, resource, moment, entries).decision.value
         if key is not None:
             self._decided[key] = value
         return value
+
+    def _subject(self, position: int, row: dict[str, Any], policies: list[EffectivePolicy]) -> Subject:
+        kind = self._history.kind
+        principal = _principal_for(kind, row, self._history.tags_at(position))
+        return _with_policies(Subject(str(row["arn"]), kind, row, principal, policies), self._compiled)
