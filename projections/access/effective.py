@@ -4,7 +4,7 @@ policies, each of its groups' inline and attached policies, its boundary) or to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -59,41 +59,52 @@ class PolicyDocuments:
         """The positions at which what :meth:`at` answers for ``arn`` can change."""
         return {b for since, until, _document in self._spans_of(arn) for b in (since, until) if b is not None}
 
-    def _spans_of(self, arn: str) -> list[tuple[int, int | None, str]]:
-        spans = self._spans.get(arn)
-        if spans is None:
-            spans = self._spans[arn] = self._history(arn)
-        return spans
+    def read(self, arns: Iterable[str]) -> None:
+        """Read the histories of those of ``arns`` not read yet, together (two queries)."""
+        wanted = sorted(set(arns) - self._spans.keys())
+        if wanted:
+            found = self._histories(wanted)
+            self._spans.update({arn: found.get(arn, []) for arn in wanted})
 
-    def _history(self, arn: str) -> list[tuple[int, int | None, str]]:
-        """``(from, to, document)``: while a row of the policy named a default version and a row of that version
-        was true together."""
+    def _spans_of(self, arn: str) -> list[tuple[int, int | None, str]]:
+        if arn not in self._spans:
+            self.read([arn])
+        return self._spans[arn]
+
+    def _histories(self, arns: list[str]) -> dict[str, list[tuple[int, int | None, str]]]:
+        """``(from, to, document)`` of each policy, in order: while a row of the policy named a default version and
+        a row of that version was true together."""
         policies = self._conn.execute(
             select(
-                POLICIES.c.entity_uuid, POLICIES.c.default_version_id, POLICIES.c.valid_from, POLICIES.c.valid_to
-            ).where(POLICIES.c.account_id == self._account_id, POLICIES.c.arn == arn)
+                POLICIES.c.arn,
+                POLICIES.c.entity_uuid,
+                POLICIES.c.default_version_id,
+                POLICIES.c.valid_from,
+                POLICIES.c.valid_to,
+            ).where(POLICIES.c.account_id == self._account_id, POLICIES.c.arn.in_(arns))
         ).all()
-        uuids = list({str(row[0]) for row in policies})
-        versions = self._conn.execute(
-            select(
+        versions: dict[tuple[str, Any], list[tuple[int, int | None, str]]] = {}
+        if policies:
+            rows = select(
                 POLICY_VERSIONS.c.policy_uuid,
                 POLICY_VERSIONS.c.version_id,
                 POLICY_VERSIONS.c.valid_from,
                 POLICY_VERSIONS.c.valid_to,
                 POLICY_VERSIONS.c.document,
-            ).where(POLICY_VERSIONS.c.policy_uuid.in_(uuids))
-        ).all()
-        spans = []
-        for uuid, default, since, until in policies:
-            for of, version, v_since, v_until, document in versions:
-                if str(of) != str(uuid) or version != default:
-                    continue
-                start = max(int(since), int(v_since))
+            ).where(POLICY_VERSIONS.c.policy_uuid.in_(list({str(row[1]) for row in policies})))
+            for of, version, v_since, v_until, document in self._conn.execute(rows):
+                until = None if v_until is None else int(v_until)
+                versions.setdefault((str(of), version), []).append((int(v_since), until, str(document)))
+        spans: dict[str, list[tuple[int, int | None, str]]] = {}
+        for arn, uuid, default, since, until in policies:
+            for v_since, v_until, document in versions.get((str(uuid), default), []):
+                start = max(int(since), v_since)
                 ends = [int(e) for e in (until, v_until) if e is not None]
                 end = min(ends) if ends else None
                 if end is None or start < end:
-                    spans.append((start, end, str(document)))
-        return spans
+                    spans.setdefault(str(arn), []).append((start, end, document))
+        # the spans of one ARN do not overlap (one policy row and one version row at a time)
+        return {arn: sorted(found, key=lambda span: span[0]) for arn, found in spans.items()}
 
 
 def managed_document(

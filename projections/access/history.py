@@ -64,7 +64,13 @@ class PrincipalHistory:
         attached = select(ATTACHMENTS).where(ATTACHMENTS.c.principal_uuid.in_(owners))
         attached_rows = conn.execute(attached.order_by(ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)).mappings()
         self._attached = _by_owner(attached_rows, "principal_uuid")
+        arns = {str(row["policy_arn"]) for rows in self._attached.values() for row in rows}
+        arns |= {str(row["boundary_arn"]) for row in self._rows if row.get("boundary_arn")}
+        self._aws.read(arn for arn in arns if is_aws_managed_policy_arn(arn))
+        documents.read(arn for arn in arns if not is_aws_managed_policy_arn(arn))
         self._bounds: dict[str, list[int]] = {}
+        self._membership_bounds: list[int] | None = None
+        self._memberships: dict[int, Rows] = {}
         self._read: dict[tuple[str, str | None, int], list[EffectivePolicy]] = {}
 
     def row_at(self, position: int) -> dict[str, Any] | None:
@@ -78,7 +84,7 @@ class PrincipalHistory:
     def policies_at(self, position: int, row: Mapping[str, Any]) -> list[EffectivePolicy]:
         """Every policy that applied to it at ``position``, in :func:`effective_policies`' order; ``row`` is its row
         then (:meth:`row_at`)."""
-        found = self._policies_of(self.entity, self.kind, None, position)
+        found = list(self._policies_of(self.entity, self.kind, None, position))
         for group in self._groups_at(position):
             found += self._policies_of(str(group["entity_uuid"]), "group", group["group_name"], position)
         boundary = row.get("boundary_arn")
@@ -101,7 +107,19 @@ class PrincipalHistory:
         return None if entry is None else str(entry["Document"])
 
     def _groups_at(self, position: int) -> Rows:
-        """The groups the user was in at ``position``, ordered by name (:func:`groups_of_user`)."""
+        """The groups the user was in at ``position``, ordered by name (:func:`groups_of_user`), read once for all
+        the positions between two at which a membership or one of those groups' rows begins or ends."""
+        if self._membership_bounds is None:
+            rows = (*self._members, *(g for rows in self._groups.values() for g in rows))
+            found_bounds = {int(b) for row in rows for b in (row["valid_from"], row["valid_to"]) if b is not None}
+            self._membership_bounds = sorted(found_bounds)
+        segment = bisect_right(self._membership_bounds, position)
+        groups = self._memberships.get(segment)
+        if groups is None:
+            groups = self._memberships[segment] = self._groups_then(position)
+        return groups
+
+    def _groups_then(self, position: int) -> Rows:
         found = []
         for member in self._members:
             if _true_at(member, position):
@@ -115,7 +133,7 @@ class PrincipalHistory:
         found = self._read.get(key)
         if found is None:
             found = self._read[key] = self._policies_then(owner, kind, via, position)
-        return list(found)
+        return found
 
     def _bounds_of(self, owner: str) -> list[int]:
         """The positions at which one of ``owner``'s inline or attached policies (or a document of one) begins or
