@@ -24,7 +24,7 @@ from iamledger.audit.subjects import Subject, _all_subjects, _all_subjects_one_b
 from iamledger.audit.trust import assumable_by
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
-from iamledger.domain.errors import NoSuchEntityError, ValidationError
+from iamledger.domain.errors import InvalidInputError, NoSuchEntityError, ValidationError
 from iamledger.projections.access import policy_reasons
 from iamledger.projections.trail.event_names import event_name
 from iamledger.projections.trail.query import lookup_events
@@ -347,6 +347,8 @@ def test_exposure_windows_open_and_close_at_the_events(timeline):
     old = store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", To=_at(10, 45))
     assert [w["To"] and w["To"]["Position"] for w in old["Windows"]] == [positions["leave"]]
     assert store.exposure(PrincipalArn=BOB, ActionName="s3:PutObject")["Windows"] == []
+    with pytest.raises(InvalidInputError, match="is after To"):  # a range that ends before it starts
+        store.exposure(PrincipalArn=ALICE, ActionName="s3:PutObject", From=_at(10, 45), To=_at(10, 0))
 
 
 def test_without_arn_reuse_each_answer_names_the_one_holder(timeline):

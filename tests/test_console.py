@@ -186,6 +186,11 @@ def test_cross_site_posts_are_refused(server: Served) -> None:
         "/console/list/users?marker=%00%ff",
         "/console/no-such-page",
         "/console/timeline?name=" + quote("x" * 5000),
+        "/console/?at=99999999d",  # before year 1
+        "/console/who-can?action=x",  # no action (the policy language's error)
+        "/console/who-can?action=s3:*",
+        "/console/access?principal=arn:aws:iam::200611803367:user/aa-auditor&action=s3:GetObject&from=9999-12-31",
+        "/console/events?end=99999999d",
     ],
 )
 def test_bad_input_is_a_clear_4xx_page(server: Served, path: str) -> None:

@@ -378,6 +378,8 @@ def test_the_time_range_is_inclusive(iam: IdentityStore):
     assert len(records) == len(all_records(iam, StartTime="1h"))
     assert [] == all_records(iam, StartTime=late_time + timedelta(seconds=1))
     assert [] == all_records(iam, EndTime=datetime(2000, 1, 1, tzinfo=UTC))
+    # the last second a time can hold: no "next second" to end the range at
+    assert len(records) == len(all_records(iam, EndTime=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)))
 
 
 def test_pages_with_next_token_cover_every_record_once(scenario: tuple[IdentityStore, Secrets]):

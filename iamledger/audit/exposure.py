@@ -57,6 +57,8 @@ def exposure(
     with reading_now(), store.engine.connect() as conn:
         start = _moment(store, conn, From) if From is not None else None
         end = _moment(store, conn, To)
+    if start is not None and (start.position > end.position or start.time > end.time):
+        raise InvalidInputError(f"From ({start.time.isoformat()}) is after To ({end.time.isoformat()}).")
     with translated(), store.engine.connect() as conn:
         found = analysis.holders(conn, PrincipalArn)
         if not found or PrincipalArn.split(":")[4] != account_id:

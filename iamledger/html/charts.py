@@ -53,9 +53,18 @@ def _bounds(
     if low is None or high is None:
         return low, high
     if high <= low:
-        high = low + timedelta(seconds=1)
+        high = _shifted(low, timedelta(seconds=1))
+        low = high - timedelta(seconds=1)  # (at the end of year 9999 there is no later second)
     margin = (high - low) / 20  # a window that opens or closes at an edge stays visible
-    return (low if start else low - margin), (high if end else high + margin)
+    return (low if start else _shifted(low, -margin)), (high if end else _shifted(high, margin))
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, or the first or last moment a datetime can hold when that is beyond it."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC) if delta > timedelta() else datetime.min.replace(tzinfo=UTC)
 
 
 def _window_text(window: Mapping[str, Any]) -> str:

@@ -44,20 +44,20 @@ def parse_time(text: str, now: datetime) -> datetime:
     if value.lower() == "now":
         return now
     relative = _RELATIVE.match(value)
-    if relative:
-        return now - timedelta(**{_UNITS[relative["unit"]]: int(relative["amount"])})
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return datetime.fromtimestamp(float(value), UTC)
     try:
+        if relative:
+            return now - timedelta(**{_UNITS[relative["unit"]]: int(relative["amount"])})
+        if re.fullmatch(r"\d+(\.\d+)?", value):
+            return datetime.fromtimestamp(float(value), UTC)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
         moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):  # not a time, or one before year 1 or after 9999
         raise ValidationError(
             f"Invalid time '{text}': use an ISO 8601 time (2026-11-01T09:00:00Z), a date (2026-11-01), a duration ago "
             "(90m, 12h, 7d), epoch seconds, now, or position:N."
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def position_at(conn: Connection, moment: datetime) -> int:

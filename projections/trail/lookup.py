@@ -8,7 +8,7 @@ import json
 import uuid
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -60,10 +60,11 @@ def _time_bounds(start: datetime | None, end: datetime | None) -> tuple[int | No
     """A lookup's range compares the record's time to the second (as CloudTrail shows it): the range of full times
     it covers, as ``[lower, upper)`` in microseconds."""
     lower = upper = None
+    second = 1_000_000  # added to the microseconds, not to the time: the last second of year 9999 has no next one
     if start is not None:
-        lower = micros(start.replace(microsecond=0) + (timedelta(seconds=1) if start.microsecond else timedelta()))
+        lower = micros(start.replace(microsecond=0)) + (second if start.microsecond else 0)
     if end is not None:
-        upper = micros(end.replace(microsecond=0) + timedelta(seconds=1))
+        upper = micros(end.replace(microsecond=0)) + second
     return lower, upper
 
 

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import IdentityStoreError
+from iamledger.domain.policy.errors import AwsError
 from iamledger.html import asset
 from iamledger.logconfig import get_logger
 from iamledger.projections.engine.serving import ServingProjector
@@ -191,7 +192,7 @@ class Console:
                 return _html(frame(ctx, title, body))
         except BadRequest as error:
             return _html(error_page(400, "InvalidInput", error.message, session=session, path=path), 400)
-        except IdentityStoreError as error:
+        except AwsError as error:  # the store's errors and the policy language's (an action name that is none)
             status = int(error.http_status) if error.sender_fault else int(error.http_status or 500)
             return _html(error_page(status, str(error.code), str(error.message), session=session, path=path), status)
         except Exception:
