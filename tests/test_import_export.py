@@ -313,6 +313,8 @@ def test_every_event_of_an_import_carries_its_request_id_and_the_record_names_th
     ("change", "path"),
     [
         (lambda d: d["UserDetailList"][1].update(CreateDate="yesterday"), "$.UserDetailList[1].CreateDate"),
+        (lambda d: d["UserDetailList"][1].update(CreateDate=1e20), "$.UserDetailList[1].CreateDate"),  # after 9999
+        (lambda d: d["UserDetailList"][1].update(CreateDate="0001-01-01T00:00:00+05:00"), "$.UserDetailList[1]"),
         (lambda d: d["UserDetailList"][0]["GroupList"].append("nobody"), "$.UserDetailList[0].GroupList"),
         (lambda d: d["RoleDetailList"][0].update(AssumeRolePolicyDocument="{"), "$.RoleDetailList[0].Assume"),
         (lambda d: d["Policies"][0].update(DefaultVersionId="v9"), "$.Policies[0].DefaultVersionId"),

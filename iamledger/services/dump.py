@@ -163,15 +163,14 @@ class _Reader:
         value = self.value.get(key)
         if value is None and optional:
             return None
-        if isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, str):
                 moment = datetime.fromisoformat(value)
-            except ValueError:
-                pass
-            else:
                 return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, UTC)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return datetime.fromtimestamp(value, UTC)
+        except (ValueError, OverflowError, OSError):  # not a time, or one before year 1 or after 9999
+            pass
         raise malformed(self.at(key), "expected a time (ISO 8601 or epoch seconds)" if key in self.value else "missing")
 
     def array(self, key: str) -> list[Any]:
