@@ -21,7 +21,7 @@ from iamledger.logconfig import configure_logging, get_logger
 if TYPE_CHECKING:
     import jmespath.parser
 
-    from iamledger.domain.errors import IdentityStoreError
+    from iamledger.domain.policy.errors import AwsError
 
 # The commands, imported only when one is run or completed into: `iamledger --version`, `--help`, shell completion
 # and a usage error import no store (tests/test_cli_startup.py checks this, and that each help here is the command's).
@@ -350,11 +350,12 @@ def operation_name(path: Sequence[str]) -> str:
     return "".join(part.capitalize() for part in leaf.split("-"))
 
 
-def _store_error() -> type[IdentityStoreError]:
+def _store_error() -> type[AwsError]:
     # Imported only once an error is on its way out: a command that never reached the store spares the import.
-    from iamledger.domain.errors import IdentityStoreError
+    # The base of the store's errors and of the policy language's (an action name that is none).
+    from iamledger.domain.policy.errors import AwsError
 
-    return IdentityStoreError
+    return AwsError
 
 
 GC_THRESHOLDS: Final = (50_000, 50, 100)

@@ -657,12 +657,18 @@ def test_cli_renders_a_diff_and_a_timeline_as_text(timeline, store_url, capsys):
         (("simulate-principal-policy", "--policy-source-arn", SESSION, "--action-names", "s3:GetObject", "--at",
           "2026-11-01T10:40:00Z"), "NoSuchEntity"),
         (("diff", "--from", "position:999999"), "ValidationError"),
+        (("who-can", "--action-name", "x"), "ValidationError"),  # the policy language's error, streamed
+        (("who-can", "--action-name", "s3:Get*"), "InvalidInput"),
+        (("exposure", "--principal-arn", f"arn:aws:iam::{A}:user/alice", "--action-name", "s3:GetObject", "--from",
+          "9999-12-31"), "InvalidInput"),
+        (("what-can", "--principal-arn", f"arn:aws:iam::{A}:user/alice", "--at", "99999999d"), "ValidationError"),
     ],
 )  # fmt: skip
 def test_cli_bad_input_is_an_aws_style_error(timeline, store_url, capsys, args, code):
     result = run(capsys, "audit", *args, "--db", store_url)
     assert result.exit_code == 254
     assert f"An error occurred ({code})" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- the set-based reads of who-can against the per-principal ones ---------------------------------------------------

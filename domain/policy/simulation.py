@@ -205,8 +205,10 @@ def check_simulation_input(
         raise InvalidInput("ActionNames must contain at least one action name.")
     for action in ActionNames:
         if not 3 <= len(action) <= 128:  # noqa: PLR2004
+            bound = "greater than or equal to 3" if len(action) < 3 else "less than or equal to 128"  # noqa: PLR2004
             raise ValidationError(
-                f"1 validation error detected: Value '{action}' at 'actionNames' failed to satisfy constraint"
+                f"1 validation error detected: Value '{action}' at 'actionNames' failed to satisfy constraint: "
+                f"Member must have length {bound}"
             )
         if "*" in action or "?" in action:
             raise InvalidInput(f"Action names cannot contain wildcards: {action}")
