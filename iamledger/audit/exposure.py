@@ -103,7 +103,7 @@ def _windows_of(
     is still open at ``end``."""
     book, documents = books
     decisions = DecisionsOverTime(conn, PrincipalHistory(conn, holder.kind, holder.entity, documents))
-    windows: list[dict[str, Any]] = []
+    spans: list[tuple[int, int | None]] = []  # the positions each window opened and closed at
     is_open = False
     for position in change_points(conn, holder.kind, holder.entity):
         if position > end.position:
@@ -113,8 +113,17 @@ def _windows_of(
         if holder.holds(position):
             allowed = decisions.decision(position, end, action, resource, entries) == EvalDecision.ALLOWED.value
         if allowed and not is_open:
-            windows.append({"PrincipalId": holder.principal_id, "From": _boundary(book, conn, position), "To": None})
+            spans.append((position, None))
         elif is_open and not allowed:
-            windows[-1]["To"] = _boundary(book, conn, position)
+            spans[-1] = (spans[-1][0], position)
         is_open = allowed
+    book.prefetch(bound for span in spans for bound in span if bound is not None)  # their events, read together
+    windows = [
+        {
+            "PrincipalId": holder.principal_id,
+            "From": _boundary(book, conn, since),
+            "To": None if until is None else _boundary(book, conn, until),
+        }
+        for since, until in spans
+    ]
     return windows, is_open
