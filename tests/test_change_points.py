@@ -128,3 +128,60 @@ class _ReadAtEachPosition:
         moment = Moment(position, time_of(self._conn, position) or end.time)
         found = _decision_at(None, self._conn, self._kind, self._entity, moment, [action], [resource], entries)
         return found[(action, resource)]
+
+
+def _statement(effect: str, action: str, condition: dict[str, object] | None = None) -> dict[str, object]:
+    statement: dict[str, object] = {"Effect": effect, "Action": action, "Resource": "*"}
+    return statement | ({"Condition": condition} if condition else {})
+
+
+def _policy(*statements: dict[str, object]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def test_exposure_from_the_history_read_once_equals_reads_at_each_position_with_conditions(iam, monkeypatch):
+    """Tags read by a condition, the time, a request's context, a group joined and left, a managed policy's new
+    default version, a boundary set and removed: the windows decided from the rows read once are those decided from
+    the views read at each position."""
+    red = {"StringEquals": {"aws:PrincipalTag/team": "red"}}
+    iam.create_user(UserName="carol")
+    iam.tag_user(UserName="carol", Tags=[{"Key": "team", "Value": "red"}])
+    iam.put_user_policy(
+        UserName="carol", PolicyName="by-tag", PolicyDocument=_policy(_statement("Allow", "s3:Get*", red))
+    )
+    iam.tag_user(UserName="carol", Tags=[{"Key": "team", "Value": "blue"}])
+    since = {"DateGreaterThan": {"aws:CurrentTime": "2000-01-01T00:00:00Z"}}
+    from_office = {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+    iam.put_user_policy(
+        UserName="carol",
+        PolicyName="timed",
+        PolicyDocument=_policy(
+            _statement("Allow", "s3:PutObject", since), _statement("Allow", "s3:List*", from_office)
+        ),
+    )
+    iam.create_group(GroupName="readers")
+    arn = iam.create_policy(PolicyName="read", PolicyDocument=_doc("s3:*"))["Policy"]["Arn"]
+    iam.attach_group_policy(GroupName="readers", PolicyArn=arn)
+    iam.add_user_to_group(UserName="carol", GroupName="readers")
+    fence = iam.create_policy(PolicyName="fence", PolicyDocument=_doc("s3:Get*"))["Policy"]["Arn"]
+    iam.put_user_permissions_boundary(UserName="carol", PermissionsBoundary=fence)
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=_doc("s3:ListBucket"), SetAsDefault=True)
+    iam.tag_user(UserName="carol", Tags=[{"Key": "team", "Value": "red"}])
+    iam.delete_user_permissions_boundary(UserName="carol")
+    iam.remove_user_from_group(UserName="carol", GroupName="readers")
+    iam.add_user_to_group(UserName="carol", GroupName="readers")
+    iam.projector.catch_up()
+    carol = f"arn:aws:iam::{ACCOUNT}:user/carol"
+    office = [{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.1.2.3"], "ContextKeyType": "ip"}]
+    questions = [(a, None) for a in ("s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject")]
+    questions.append(("s3:ListAllMyBuckets", office))
+
+    def ask(action: str, entries: list[dict[str, object]] | None) -> dict[str, object]:
+        answer = iam.exposure(PrincipalArn=carol, ActionName=action, ContextEntries=entries)
+        del answer["AsOf"]
+        return answer
+
+    answers = [ask(*q) for q in questions]
+    assert [len(a["Windows"]) for a in answers] == [3, 2, 3, 1, 2], answers
+    monkeypatch.setattr(exposure_module, "DecisionsOverTime", _ReadAtEachPosition)
+    assert [ask(*q) for q in questions] == answers
