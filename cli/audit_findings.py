@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import click
 
+from iamledger.audit.findings import CATEGORIES, count_findings
 from iamledger.cli.audit_analysis import WHEN_HELP, _command, _parser
 from iamledger.cli.output import plain
 from iamledger.cli.session import acting_in_account, emit, state
@@ -18,16 +21,19 @@ EXIT_FINDINGS: Final = 1
 
 FINDINGS_HELP: Final = (
     "List, per user and role, the risky grants at --at (default now): admin (PMapper's detection), privilege "
-    "escalation (Cloudsplaining's methods), data exfiltration, resource exposure, credentials exposure and "
-    "infrastructure modification, each with the policies and statements that grant it. --since keeps only the "
-    "findings that appeared after that moment; --fail-on new|any exits with status 1 when there are some."
+    "escalation (one finding per Cloudsplaining method), data exfiltration, resource exposure, credentials exposure "
+    "and infrastructure modification (one finding per category), each with its actions and the policies and "
+    "statements that grant them. --since keeps only the findings that appeared, or gained actions, after that "
+    "moment; --fail-on new|any exits with status 1 when there are some."
 )
 
 
 def _findings_parser() -> argparse.ArgumentParser:
     parser = _parser("findings", FINDINGS_HELP)
     parser.add_argument("--at", metavar="WHEN", help=f"The moment to answer as of: {WHEN_HELP}.")
-    parser.add_argument("--since", metavar="WHEN", help="Only the findings absent at this earlier moment.")
+    parser.add_argument(
+        "--since", metavar="WHEN", help="Only the findings absent at this earlier moment, or with actions they lacked."
+    )
     parser.add_argument(
         "--fail-on",
         choices=("new", "any"),
@@ -36,28 +42,103 @@ def _findings_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per finding, for ``--output jsonl`` (a finding per line; the moment on stderr)."""
-    return [
-        {"Arn": principal["Arn"], "Type": principal["Type"], **finding}
-        for principal in result["Principals"]
-        for finding in principal["Findings"]
-    ]
+SHOWN_ACTIONS: Final = 3
+"""The actions a table row names (the rest counted)."""
+
+
+def _lines(principal: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One line per finding of a principal, for ``--output jsonl`` (the moment on stderr)."""
+    return [{"Arn": principal["Arn"], "Type": principal["Type"], **finding} for finding in principal["Findings"]]
+
+
+def _summary(actions: list[str]) -> str:
+    shown = ", ".join(actions[:SHOWN_ACTIONS])
+    more = len(actions) - SHOWN_ACTIONS
+    return f"{len(actions)}: {shown}" + (f", ... (+{more})" if more > 0 else "")
+
+
+def _policy_name(policy: Mapping[str, Any]) -> str:
+    return str(policy["PolicyName"]) + (f" (group {policy['GroupName']})" if policy.get("GroupName") else "")
+
+
+def _table_rows(principal: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per finding of a principal, for ``--output table``: its actions counted and the first few named, its
+    policies by name (and group)."""
+    rows = []
+    for finding in principal["Findings"]:
+        policies = sorted(
+            {
+                p["PolicyName"] + (f" (group {p['GroupName']})" if p.get("GroupName") else "")
+                for p in finding["Policies"]
+            }
+        )
+        row: dict[str, Any] = {"Principal": principal["Arn"], "Category": finding["Category"]}
+        row["Method"] = finding.get("Method", "")
+        row["Actions"] = _summary(list(finding["Actions"]))
+        if "NewActions" in finding:
+            row["NewActions"] = _summary(list(finding["NewActions"]))
+        row["Policies"] = ", ".join(policies)
+        rows.append(row)
+    return rows
+
+
+def _json(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> bool:
+    """The answer as ``--output json`` prints it, written a principal at a time (the same text as rendering it
+    whole, without holding it); whether there was any principal."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    opening = json.dumps({**plain(header), "Principals": []}, indent=4, ensure_ascii=False)
+    before, _, _ = opening.rpartition("[]")
+    click.echo(before + "[", nl=False)
+    separator = "\n"
+    for principal in principals:
+        count_findings(counts, principal)
+        text = json.dumps(plain(principal), indent=4, ensure_ascii=False)
+        click.echo(separator + textwrap.indent(text, " " * 8), nl=False)
+        separator = ",\n"
+    closing = textwrap.indent(json.dumps(counts, indent=4), " " * 4).lstrip()
+    click.echo(("]," if separator == "\n" else "\n    ],") + f'\n    "Counts": {closing}\n}}')
+    return separator != "\n"
+
+
+def _written(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> bool:
+    """The answer in the invocation's ``--output`` format; whether there was any principal. ``jsonl`` and ``json``
+    are written as the principals are found; a table holds one short row per finding; a query or ``text`` needs the
+    whole answer."""
+    current = state()
+    if current.query is None and current.output == "jsonl":
+        moment = plain(header["AsOf"])
+        click.echo(f"As of position {moment['Position']} ({moment['Time']}).", err=True)
+        found = False
+        for principal in principals:
+            found = True
+            for line in _lines(principal):
+                click.echo(json.dumps(plain(line), ensure_ascii=False, separators=(",", ":")))
+        return found
+    if current.query is None and current.output == "json":
+        return _json(header, principals)
+    counts = dict.fromkeys(CATEGORIES, 0)
+    if current.query is None and current.output == "table":
+        rows = []
+        for principal in principals:
+            count_findings(counts, principal)
+            rows += _table_rows(principal)
+        emit({**header, "Findings": rows, "Counts": counts}, title="Findings")
+        return bool(rows)
+    listed = []
+    for principal in principals:
+        count_findings(counts, principal)
+        listed.append(principal)
+    emit({**header, "Principals": listed, "Counts": counts}, title="Findings")
+    return bool(listed)
 
 
 def _findings(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> None:
     if namespace.fail_on == "new" and namespace.since is None:
         parser.error("--fail-on new needs --since")
     with acting_in_account() as (store, _):
-        result = store.audit_findings(At=namespace.at, Since=namespace.since)
-    if state().output == "jsonl" and state().query is None:
-        moment = plain(result["AsOf"])
-        click.echo(f"As of position {moment['Position']} ({moment['Time']}).", err=True)
-        for row in _rows(result):
-            click.echo(json.dumps(plain(row), ensure_ascii=False, separators=(",", ":")))
-    else:
-        emit(result, title="Findings")
-    if namespace.fail_on is not None and result["Principals"]:
+        parts = store.stream_findings(At=namespace.at, Since=namespace.since)
+        found = _written(next(parts), parts)
+    if namespace.fail_on is not None and found:
         raise click.exceptions.Exit(EXIT_FINDINGS)
 
 

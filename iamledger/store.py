@@ -186,3 +186,4 @@ class IdentityStore(
     escalation_paths = _on_reader(AuditService.escalation_paths)
     who_can_escalate = _on_reader(AuditService.who_can_escalate)
     audit_findings = _on_reader(AuditService.audit_findings)
+    stream_findings = _on_reader(AuditService.stream_findings)

@@ -44,8 +44,12 @@ def _user(store: IdentityStore, name: str, *statements: dict[str, Any]) -> str:
 
 
 def _by_principal(answer: dict[str, Any]) -> dict[str, set[tuple[str, str]]]:
+    """Per principal, (category, method) of its methods and admin check, (category, action) of its other actions."""
     return {
-        p["Arn"]: {(f["Category"], f.get("Method") or f["Action"]) for f in p["Findings"]} for p in answer["Principals"]
+        p["Arn"]: {
+            (f["Category"], name) for f in p["Findings"] for name in ([f["Method"]] if "Method" in f else f["Actions"])
+        }
+        for p in answer["Principals"]
     }
 
 
@@ -70,7 +74,9 @@ def test_each_category_is_found_with_its_policy_and_statement(iam):
     finding = next(p for p in iam.audit_findings()["Principals"] if p["Arn"] == keys)["Findings"]
     escalation = next(f for f in finding if f["Category"] == "PrivilegeEscalation")
     assert escalation["Actions"] == ["iam:createaccesskey"]
-    assert escalation["Policies"] == [{"PolicyName": "p", "PolicyType": "user", "Statement": 0}]
+    assert escalation["Policies"] == [
+        {"PolicyName": "p", "PolicyType": "user", "Statement": 0, "Actions": ["iam:createaccesskey"]}
+    ]
 
 
 def test_admin_is_pmappers_definition(iam):

@@ -11,7 +11,7 @@ from iamledger.audit.diff import audit_diff
 from iamledger.audit.escalation import escalation_paths, who_can_escalate
 from iamledger.audit.escalation_history import blast_radius, paths_opened
 from iamledger.audit.exposure import exposure
-from iamledger.audit.findings import audit_findings
+from iamledger.audit.findings import audit_findings, stream_findings
 from iamledger.audit.history import entity_history
 from iamledger.audit.lookup import lookup_events
 from iamledger.audit.simulation import simulate_principal_policy_at
@@ -107,9 +107,20 @@ class AuditService(ServiceBase):
         At: str | int | datetime | None = None,
         Since: str | int | datetime | None = None,
     ) -> dict[str, Any]:
-        """Per principal, the risky grants at ``At`` in Cloudsplaining's categories and PMapper's admin detection;
-        with ``Since``, only those that appeared after it; see :func:`audit_findings`."""
+        """Per principal, the risky grants at ``At`` in Cloudsplaining's categories and PMapper's admin detection,
+        one finding per category (per method for privilege escalation) with its actions; with ``Since``, only those
+        that appeared, or gained actions, after it; see :func:`audit_findings`."""
         return audit_findings(self, At=At, Since=Since)
+
+    def stream_findings(
+        self,
+        *,
+        At: str | int | datetime | None = None,
+        Since: str | int | datetime | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`audit_findings`'s answer a part at a time (its header, then each principal; no ``Counts``); see
+        :func:`stream_findings`."""
+        return stream_findings(self, At=At, Since=Since)
 
     def escalation_paths(
         self,

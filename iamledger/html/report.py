@@ -11,7 +11,7 @@ from iamledger.domain.errors import ValidationError
 from iamledger.html.base import document, escape, moment_text, position_text
 from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
 from iamledger.html.escalation import render_escalation_paths
-from iamledger.html.tables import render_changes, render_findings
+from iamledger.html.tables import render_changes, render_findings, risky_actions
 from iamledger.html.timeline import render_timeline
 from iamledger.store import IdentityStore
 
@@ -128,7 +128,8 @@ def build_report(
         sections.append(("changes", "Changes", changes))
     findings = store.audit_findings(At=pinned)
     riskiest = sorted(
-        findings.get("Principals") or [], key=lambda p: (not p.get("Admin"), -len(p.get("Findings") or []))
+        findings.get("Principals") or [],
+        key=lambda p: (not p.get("Admin"), -sum(risky_actions(f) for f in p.get("Findings") or [])),
     )
     findings = {**findings, "Principals": riskiest}
     sections.append(("findings", "Findings", render_findings(findings, limit=FINDINGS_LIMIT)))

@@ -161,17 +161,35 @@ def _finding_label(finding: Mapping[str, Any]) -> str:
     return str(finding.get("Action") or actions or "?")
 
 
+def risky_actions(finding: Mapping[str, Any]) -> int:
+    """How many risky grants a finding is: one for an escalation method or admin check (or a finding of one action),
+    its number of actions for a finding of a category's actions."""
+    if finding.get("Method") or finding.get("Action"):
+        return 1
+    return len(finding.get("Actions") or []) or 1
+
+
+def _policy_text(policy: Mapping[str, Any]) -> str:
+    return f"{policy.get('PolicyName')} (statement {policy.get('Statement')})"
+
+
 def _finding_details(findings: list[Mapping[str, Any]]) -> str:
     """The findings of one principal, by category, the actions granted by the same statements on the same
     resources on one line."""
     grouped: dict[str, dict[tuple[str, str], list[str]]] = {}
+    counts: dict[str, int] = {}
     for finding in findings:
-        policies = ", ".join(
-            f"{p.get('PolicyName')} (statement {p.get('Statement')})" for p in finding.get("Policies") or []
-        )
+        category = str(finding.get("Category"))
+        counts[category] = counts.get(category, 0) + risky_actions(finding)
         resources = ", ".join(str(r) for r in finding.get("Resources") or [])
-        lines = grouped.setdefault(str(finding.get("Category")), {})
-        lines.setdefault((resources, policies), []).append(_finding_label(finding))
+        lines = grouped.setdefault(category, {})
+        policies = list(finding.get("Policies") or [])
+        if not finding.get("Method") and not finding.get("Action") and all("Actions" in p for p in policies):
+            for policy in policies:  # a category's actions: a line per statement, with the actions it grants
+                lines.setdefault((resources, _policy_text(policy)), []).extend(str(a) for a in policy["Actions"])
+            if policies:
+                continue
+        lines.setdefault((resources, ", ".join(_policy_text(p) for p in policies)), []).append(_finding_label(finding))
     sections = []
     for category, lines in grouped.items():
         shown = list(lines.items())[:DETAIL_LINES]
@@ -183,7 +201,7 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
         )
         if len(lines) > len(shown):
             items += f'<li class="more">And {counted(len(lines) - len(shown), "more line")}, not shown.</li>'
-        count = sum(len(actions) for actions in lines.values())
+        count = counts[category]
         sections.append(
             f'<p class="finding-category"><strong>{escape(words(category))}</strong> ({count})</p><ul>{items}</ul>'
         )
@@ -210,7 +228,7 @@ def render_findings(answer: Mapping[str, Any], *, limit: int | None = None) -> s
     rows = []
     for principal in shown:
         findings = list(principal.get("Findings") or [])
-        per = {c: sum(1 for f in findings if f.get("Category") == c) for c in CATEGORIES}
+        per = {c: sum(risky_actions(f) for f in findings if f.get("Category") == c) for c in CATEGORIES}
         admin = principal.get("Admin")
         cells = "".join(f"<td>{per[c]}</td>" for c in CATEGORIES)
         rows.append(
