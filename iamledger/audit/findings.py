@@ -276,7 +276,8 @@ def audit_findings(
     ``Since`` or with actions they did not have then (see :func:`identity`), each with its ``NewActions``.
     ``{"AsOf", "Since"?, "Principals": [{"Arn", "Id", "Type", "Admin", "Findings": [{"Category", "Method"?,
     "Actions", "NewActions"?, "Resources", "Policies": [{"PolicyName", "PolicyType", "PolicyArn"?, "GroupName"?,
-    "Statement", "Sid"?, "Actions"}]}]}], "Counts": {category: number of findings}}``. :func:`stream_findings` gives
+    "Statement", "Sid"?, "Actions"?}]}]}], "Counts": {category: number of findings}}``; a policy's ``Actions`` are the
+    finding's actions it grants, left out when it grants them all. :func:`stream_findings` gives
     the same a principal at a time."""
     parts = stream_findings(store, At=At, Since=Since)
     answer = next(parts)

@@ -226,8 +226,8 @@ def finding(
     category: str, method: str | None, actions: Iterable[str], granted: Iterable[tuple[Iterable[str], Any]]
 ) -> dict[str, Any]:
     """One finding: its category (and method), its actions (sorted; a method's in its order), ``Resources`` ``*``,
-    and each policy statement behind it with the finding's actions it grants (``granted``: pairs of actions and the
-    grant keys that allow them)."""
+    and each policy statement behind it with the finding's actions it grants, as ``Actions``, left out when it grants
+    them all (``granted``: pairs of actions and the grant keys that allow them)."""
     by_grant: dict[tuple[Any, ...], set[str]] = {}
     for acts, keys in granted:
         for key in keys:
@@ -237,7 +237,11 @@ def finding(
         out["Method"] = method
     out["Actions"] = list(actions) if category == "PrivilegeEscalation" else sorted(actions)
     out["Resources"] = ["*"]
-    out["Policies"] = [{**dict(key[1]), "Actions": sorted(by_grant[key])} for key in sorted(by_grant)]
+    every = len(out["Actions"])
+    out["Policies"] = [
+        dict(key[1]) if len(by_grant[key]) == every else {**dict(key[1]), "Actions": sorted(by_grant[key])}
+        for key in sorted(by_grant)
+    ]
     return out
 
 

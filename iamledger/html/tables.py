@@ -184,11 +184,11 @@ def _finding_details(findings: list[Mapping[str, Any]]) -> str:
         resources = ", ".join(str(r) for r in finding.get("Resources") or [])
         lines = grouped.setdefault(category, {})
         policies = list(finding.get("Policies") or [])
-        if not finding.get("Method") and not finding.get("Action") and all("Actions" in p for p in policies):
-            for policy in policies:  # a category's actions: a line per statement, with the actions it grants
-                lines.setdefault((resources, _policy_text(policy)), []).extend(str(a) for a in policy["Actions"])
-            if policies:
-                continue
+        if not finding.get("Method") and not finding.get("Action") and policies:
+            for policy in policies:  # a category's actions: a line per statement, with the actions it grants (all
+                granted = policy.get("Actions", finding.get("Actions") or [])  # of them when it names none)
+                lines.setdefault((resources, _policy_text(policy)), []).extend(str(a) for a in granted)
+            continue
         lines.setdefault((resources, ", ".join(_policy_text(p) for p in policies)), []).append(_finding_label(finding))
     sections = []
     for category, lines in grouped.items():
