@@ -11,7 +11,7 @@ from iamledger.audit.subjects import Subject, _principal_for, _stored_subject, _
 from iamledger.domain.policy import AppliedPolicy, Decision, EvalDecision, Request, evaluate, request_context
 from iamledger.domain.policy.simulation import _owner, simulation_context
 from iamledger.projections.access import analysis
-from iamledger.projections.access.effective import EffectivePolicy, PolicyDocuments
+from iamledger.projections.access.effective import EffectivePolicy
 from iamledger.projections.access.history import PrincipalHistory
 from iamledger.projections.engine.temporal import reading_at
 from iamledger.projections.engine.timeindex import Moment, time_of
@@ -48,17 +48,15 @@ def _decision_at(
     actions: Sequence[str],
     resources: Sequence[str],
     entries: Sequence[dict[str, Any]] | None,
-    documents: PolicyDocuments | None = None,
 ) -> dict[tuple[str, str], str]:
     """The decisions for the principal ``entity`` at ``moment``; implicit denies when it did not exist then (or
-    ``entity`` is ``None``: the ARN asked about named no one). ``documents``: the managed policies' documents over
-    positions, for a caller deciding at many."""
+    ``entity`` is ``None``: the ARN asked about named no one)."""
     del store
     with reading_at(moment.position):
         row = None if entity is None else analysis.row_of(conn, kind, entity)
         if row is None:
             return {(a, r): EvalDecision.IMPLICIT_DENY.value for a in actions for r in resources}
-        subject = _stored_subject(conn, kind, row, documents)
+        subject = _stored_subject(conn, kind, row)
         return {(a, r): decide(subject, a, r, moment, entries).decision.value for a in actions for r in resources}
 
 

@@ -18,7 +18,6 @@ from iamledger.domain.policy import AppliedPolicy, MatchedStatement, PolicySet, 
 from iamledger.projections.access import analysis
 from iamledger.projections.access.effective import (
     EffectivePolicy,
-    PolicyDocuments,
     effective_policies,
     effective_policies_of_all,
 )
@@ -105,11 +104,9 @@ def _with_policies(subject: Subject, shared: dict[EffectivePolicy, AppliedPolicy
     return subject
 
 
-def _stored_subject(
-    conn: Connection, kind: str, row: dict[str, Any], documents: PolicyDocuments | None = None
-) -> Subject:
+def _stored_subject(conn: Connection, kind: str, row: dict[str, Any]) -> Subject:
     tags = dict(current_tags(conn, str(row["entity_uuid"])))
-    policies = effective_policies(conn, str(row["account_id"]), kind, row, StoreCatalogue(conn), documents)
+    policies = effective_policies(conn, str(row["account_id"]), kind, row, StoreCatalogue(conn))
     return _with_policies(Subject(str(row["arn"]), kind, row, _principal_for(kind, row, tags), policies))
 
 

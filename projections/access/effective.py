@@ -112,16 +112,12 @@ def managed_document(
     account_id: str,
     arn: str,
     catalogue: Mapping[str, Mapping[str, Any]],
-    documents: PolicyDocuments | None = None,
 ) -> str | None:
-    """The default version's document of a managed policy, or ``None`` when there is no such policy (from
-    ``documents`` at a bound position, when given)."""
+    """The default version's document of a managed policy, or ``None`` when there is no such policy."""
     if is_aws_managed_policy_arn(arn):
         entry = catalogue.get(arn)
         return None if entry is None else str(entry["Document"])
     position = read_position()
-    if documents is not None and position is not None:
-        return documents.at(arn, position)
     if position is None:
         value = conn.execute(_DOCUMENT_NOW, {"account_id": account_id, "arn": arn}).scalar()
     else:
@@ -162,11 +158,10 @@ def _managed(
     entity: str,
     catalogue: Mapping[str, Mapping[str, Any]],
     via: str | None,
-    documents: PolicyDocuments | None,
 ) -> list[EffectivePolicy]:
     found = []
     for arn in attached_policy_arns(conn, entity):
-        document = managed_document(conn, account_id, arn, catalogue, documents)
+        document = managed_document(conn, account_id, arn, catalogue)
         if document is not None:
             kind = "aws-managed" if is_aws_managed_policy_arn(arn) else "user-managed"
             found.append(EffectivePolicy("identity", arn.rsplit("/", 1)[1], kind, document, arn, via))
@@ -186,19 +181,18 @@ def effective_policies(
     kind: str,
     row: Mapping[str, Any],
     catalogue: Mapping[str, Mapping[str, Any]],
-    documents: PolicyDocuments | None = None,
 ) -> list[EffectivePolicy]:
     """Every policy that applies to the principal ``row`` (a current row of the users, groups or roles view)."""
     entity = str(row["entity_uuid"])
-    found = _inline(conn, entity, kind, None) + _managed(conn, account_id, entity, catalogue, None, documents)
+    found = _inline(conn, entity, kind, None) + _managed(conn, account_id, entity, catalogue, None)
     if kind == "user":
         for group in groups_of_user(conn, entity):
             group_entity = str(group["entity_uuid"])
             found += _inline(conn, group_entity, "group", group["group_name"])
-            found += _managed(conn, account_id, group_entity, catalogue, group["group_name"], documents)
+            found += _managed(conn, account_id, group_entity, catalogue, group["group_name"])
     boundary = row.get("boundary_arn")
     if boundary:
-        document = managed_document(conn, account_id, boundary, catalogue, documents)
+        document = managed_document(conn, account_id, boundary, catalogue)
         if document is not None:
             kind_name = "aws-managed" if is_aws_managed_policy_arn(boundary) else "user-managed"
             found.append(EffectivePolicy("boundary", boundary.rsplit("/", 1)[1], kind_name, document, boundary))
