@@ -20,12 +20,12 @@ import pytest
 from iamledger import IdentityStore
 from iamledger.audit.moments import _reading
 from iamledger.audit.simulation import _CredentialBook, _credentials
-from iamledger.audit.subjects import Subject, _all_subjects, _all_subjects_one_by_one
+from iamledger.audit.subjects import Subject, _all_subjects, _all_subjects_one_by_one, _subjects_of
 from iamledger.audit.trust import assumable_by
 from iamledger.context import bound_audit_context
 from iamledger.domain.audit import AuditContext
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError, ValidationError
-from iamledger.projections.access import policy_reasons
+from iamledger.projections.access import effective, policy_reasons
 from iamledger.projections.trail.event_names import event_name
 from iamledger.projections.trail.query import lookup_events
 from tests.clirunner import run
@@ -740,8 +740,10 @@ def _shape(subject: Subject) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.parametrize("by_id", [True, False], ids=["few-read-by-id", "many-read-whole"])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clock, seed):
+def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clock, seed, by_id, monkeypatch):
+    monkeypatch.setattr(effective, "FEW_OWNERS", effective.FEW_OWNERS if by_id else 0)
     store, _positions = timeline
     _mixed(store, clock, seed)
     head = _head(store)
@@ -750,6 +752,14 @@ def test_all_subjects_read_set_based_match_the_per_principal_reads(timeline, clo
             fast = _all_subjects(conn, A)
             slow = _all_subjects_one_by_one(conn, A)
             assert [_shape(s) for s in fast] == [_shape(s) for s in slow]
+            for subject in slow:  # one principal read alone: by its id, never the whole account
+                users, roles = (
+                    ({subject.row["entity_uuid"]}, set())
+                    if subject.kind == "user"
+                    else (set(), {subject.row["entity_uuid"]})
+                )
+                [alone] = _subjects_of(conn, A, {str(u) for u in users}, {str(r) for r in roles})
+                assert _shape(alone) == _shape(subject)
             reasons = policy_reasons.ReasonBook(conn)
             credentials = _CredentialBook(conn, store, A, _moment)
             for subject in fast:

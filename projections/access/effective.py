@@ -199,6 +199,28 @@ def effective_policies(
     return found
 
 
+FEW_OWNERS: Final = 2_000
+"""Up to this many holders, :func:`effective_policies_of_all` reads their rows by id (a few ``IN`` lists); beyond,
+one pass over the live rows of the table costs less. One principal's policies must not cost a read of the whole
+account (on 100,000 users: 164,000 memberships)."""
+
+
+def _owned(conn: Connection, query: Select[Any], owner: ColumnElement[Any], owners: set[str]) -> Iterable[Any]:
+    """The rows of ``query`` whose ``owner`` is one of ``owners`` (others may come too, for :func:`_grouped` to drop),
+    in the query's order within each owner: by id when they are few (:data:`FEW_OWNERS`), else all of them."""
+    if len(owners) > FEW_OWNERS:
+        return conn.execute(query).mappings()
+    ids = sorted(owners)
+    return [
+        row
+        for start in range(0, len(ids), _IN_CHUNK)
+        for row in conn.execute(query.where(owner.in_(ids[start : start + _IN_CHUNK]))).mappings()
+    ]
+
+
+_IN_CHUNK: Final = 500  # values per ``IN (...)``
+
+
 def _grouped(rows: Any, key: str, wanted: set[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -208,8 +230,9 @@ def _grouped(rows: Any, key: str, wanted: set[str]) -> dict[str, list[dict[str, 
     return found
 
 
-def _customer_documents(conn: Connection, account_id: str) -> dict[str, str]:
-    """The default versions' documents of the account's customer managed policies at the bound position, by ARN."""
+def _customer_documents(conn: Connection, account_id: str, arns: set[str] | None = None) -> dict[str, str]:
+    """The default versions' documents of the account's customer managed policies at the bound position, by ARN
+    (only those of ``arns`` when given)."""
     query = (
         select(POLICIES.c.arn, POLICY_VERSIONS.c.document)
         .join(POLICIES, POLICIES.c.entity_uuid == POLICY_VERSIONS.c.policy_uuid)
@@ -220,8 +243,14 @@ def _customer_documents(conn: Connection, account_id: str) -> dict[str, str]:
             live(POLICY_VERSIONS),
         )
     )
+    wanted = None if arns is None else sorted(a for a in arns if not is_aws_managed_policy_arn(a))
+    if wanted is None:
+        rows: list[Any] = list(conn.execute(query))
+    else:
+        chunks = (wanted[start : start + _IN_CHUNK] for start in range(0, len(wanted), _IN_CHUNK))
+        rows = [row for chunk in chunks for row in conn.execute(query.where(POLICIES.c.arn.in_(chunk)))]
     documents: dict[str, str] = {}
-    for arn, document in conn.execute(query):
+    for arn, document in rows:
         documents.setdefault(str(arn), str(document))
     return documents
 
@@ -285,28 +314,27 @@ def effective_policies_of_all(
     """:func:`effective_policies` of each ``(kind, row)`` of ``principals`` (users and roles of ``account_id``), read
     in a handful of set-based queries instead of a score per principal: the same policies, in the same order."""
     entities = {str(row["entity_uuid"]) for _kind, row in principals}
-    member_rows = conn.execute(
+    members = (
         select(GROUP_MEMBERS.c.user_uuid, GROUPS)
         .join(GROUPS, GROUP_MEMBERS.c.group_uuid == GROUPS.c.entity_uuid)
         .where(live(GROUP_MEMBERS), live(GROUPS))
         .order_by(GROUP_MEMBERS.c.user_uuid, GROUPS.c.name_key)
-    ).mappings()
-    groups = _grouped(member_rows, "user_uuid", entities)
+    )
+    groups = _grouped(_owned(conn, members, GROUP_MEMBERS.c.user_uuid, entities), "user_uuid", entities)
     owners = entities | {str(g["entity_uuid"]) for found in groups.values() for g in found}
-    inline = conn.execute(
-        select(INLINE_POLICIES)
-        .where(live(INLINE_POLICIES))
-        .order_by(INLINE_POLICIES.c.principal_uuid, INLINE_POLICIES.c.policy_name)
-    ).mappings()
-    attached = conn.execute(
-        select(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.policy_arn)
-        .where(live(ATTACHMENTS))
-        .order_by(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
-    ).mappings()
+    inline = select(INLINE_POLICIES).where(live(INLINE_POLICIES))
+    inline = inline.order_by(INLINE_POLICIES.c.principal_uuid, INLINE_POLICIES.c.policy_name)
+    attached = select(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.policy_arn).where(live(ATTACHMENTS))
+    attached = attached.order_by(ATTACHMENTS.c.principal_uuid, ATTACHMENTS.c.valid_from, ATTACHMENTS.c.row_id)
+    attachments = _grouped(_owned(conn, attached, ATTACHMENTS.c.principal_uuid, owners), "principal_uuid", owners)
+    arns = None  # the customer managed documents: all of them for many principals, else only those they hold
+    if len(owners) <= FEW_OWNERS:
+        arns = {str(a["policy_arn"]) for found in attachments.values() for a in found}
+        arns |= {str(row["boundary_arn"]) for _kind, row in principals if row.get("boundary_arn")}
     holdings = _Holdings(
-        _grouped(inline, "principal_uuid", owners),
-        _grouped(attached, "principal_uuid", owners),
-        _customer_documents(conn, account_id),
+        _grouped(_owned(conn, inline, INLINE_POLICIES.c.principal_uuid, owners), "principal_uuid", owners),
+        attachments,
+        _customer_documents(conn, account_id, arns),
         catalogue,
     )
     answers: list[list[EffectivePolicy]] = []
