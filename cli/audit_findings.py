@@ -13,8 +13,8 @@ import click
 
 from iamledger.audit.findings import CATEGORIES, count_findings
 from iamledger.cli.audit_analysis import WHEN_HELP, _command, _parser
-from iamledger.cli.output import plain
-from iamledger.cli.session import acting_in_account, emit, state
+from iamledger.cli.output import plain, render
+from iamledger.cli.session import _colour, acting_in_account, emit, state
 
 EXIT_FINDINGS: Final = 1
 
@@ -62,23 +62,32 @@ def _policy_name(policy: Mapping[str, Any]) -> str:
 
 def _table_rows(principal: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One row per finding of a principal, for ``--output table``: its actions counted and the first few named, its
-    policies by name (and group)."""
+    policies likewise."""
     rows = []
     for finding in principal["Findings"]:
-        policies = sorted(
-            {
-                p["PolicyName"] + (f" (group {p['GroupName']})" if p.get("GroupName") else "")
-                for p in finding["Policies"]
-            }
-        )
-        row: dict[str, Any] = {"Principal": principal["Arn"], "Category": finding["Category"]}
-        row["Method"] = finding.get("Method", "")
+        row: dict[str, Any] = {"Category": finding["Category"], "Method": finding.get("Method", "")}
         row["Actions"] = _summary(list(finding["Actions"]))
         if "NewActions" in finding:
             row["NewActions"] = _summary(list(finding["NewActions"]))
-        row["Policies"] = ", ".join(policies)
+        row["Policies"] = _summary(sorted({_policy_name(p) for p in finding["Policies"]}))
         rows.append(row)
     return rows
+
+
+def _tables(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> bool:
+    """``--output table``: the moment, then a table per principal (titled with its ARN, a row per finding), written
+    as the principals are found, then the counts; whether there was any principal."""
+    colour = _colour()
+    click.echo(render(plain(header), "table", "Findings", colour=colour), nl=False)
+    counts = dict.fromkeys(CATEGORIES, 0)
+    found = False
+    for principal in principals:
+        found = True
+        count_findings(counts, principal)
+        rows = {"Type": principal["Type"], "Admin": principal["Admin"], "Findings": _table_rows(principal)}
+        click.echo(render(rows, "table", str(principal["Arn"]), colour=colour), nl=False)
+    click.echo(render({"Counts": counts}, "table", "Findings", colour=colour), nl=False)
+    return found
 
 
 _STRING: Final = json.encoder.encode_basestring  # as json.dumps(..., ensure_ascii=False) writes a string
@@ -121,8 +130,8 @@ def _json(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> bo
 
 def _written(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) -> bool:
     """The answer in the invocation's ``--output`` format; whether there was any principal. ``jsonl`` and ``json``
-    are written as the principals are found; a table holds one short row per finding; a query or ``text`` needs the
-    whole answer."""
+    and a table (one per principal) are written as the principals are found; a query or ``text`` needs the whole
+    answer."""
     current = state()
     if current.query is None and current.output == "jsonl":
         moment = plain(header["AsOf"])
@@ -135,14 +144,9 @@ def _written(header: Mapping[str, Any], principals: Iterator[dict[str, Any]]) ->
         return found
     if current.query is None and current.output == "json":
         return _json(header, principals)
-    counts = dict.fromkeys(CATEGORIES, 0)
     if current.query is None and current.output == "table":
-        rows = []
-        for principal in principals:
-            count_findings(counts, principal)
-            rows += _table_rows(principal)
-        emit({**header, "Findings": rows, "Counts": counts}, title="Findings")
-        return bool(rows)
+        return _tables(header, principals)
+    counts = dict.fromkeys(CATEGORIES, 0)
     listed = []
     for principal in principals:
         count_findings(counts, principal)

@@ -9,7 +9,7 @@ from typing import Any
 
 from iamledger import IdentityStore
 from iamledger.audit.decisions import decide
-from iamledger.audit.findings_match import actions_by_category, methods
+from iamledger.audit.findings_match import CATEGORIES, actions_by_category, methods
 from iamledger.audit.moments import _reading
 from iamledger.audit.subjects import resolve_subject
 from iamledger.html.tables import render_findings
@@ -120,9 +120,11 @@ def test_cli_gate_fails_when_a_finding_gains_an_action_and_the_table_has_a_row_p
     assert len(lines.stdout.splitlines()) == 1 + 1 + len(methods()) + 4  # a finding a line: grows's, star's
     table = run(capsys, *base, "--output", "table")
     assert table.exit_code == 0, table.stderr
-    rows = [line for line in table.stdout.splitlines() if f"{ARN}:user/star" in line]
+    star = table.stdout.split(f"{ARN}:user/star", 1)[1].split("\n---", 1)[0]  # a table per principal
+    rows = [r for r in star.splitlines() if r.startswith("||") and any(f"|  {c} " in r for c in CATEGORIES)]
     assert len(rows) == 1 + len(methods()) + 4  # admin, a row per method, a row per other category
     assert any("InfrastructureModification" in r and ", ... (+" in r for r in rows)  # counted, first few named
+    assert "InfrastructureModification  |  1 " in table.stdout.rsplit("Counts", 1)[1]
 
 
 def test_deciding_by_class_equals_deciding_every_action(iam):

@@ -113,6 +113,8 @@ def _admin(subject: Subject, groups: list[dict[str, Any]], decider: _Decider) ->
         checks += [("CreateRoleThenAttachPolicy", "iam:attachrolepolicy", "*")]
         checks += [("CreateRoleThenPutPolicy", "iam:putrolepolicy", "*")]
     for method, action, resource in checks:
+        if not _may_allow(subject, action):
+            continue  # no Allow of its identity policies covers the action: an implicit deny, no need to ask
         if action.startswith("iam:attach"):
             decision = decide(subject, action, resource, decider.moment, _ADMIN_POLICY_ARN)
         else:
@@ -122,6 +124,12 @@ def _admin(subject: Subject, groups: list[dict[str, Any]], decider: _Decider) ->
             found["Resources"] = [resource]
             return [found]
     return []
+
+
+def _may_allow(subject: Subject, action: str) -> bool:
+    """Whether an ``Allow`` statement of the subject's identity policies covers ``action`` (without one, a request
+    for it is implicitly denied whatever else applies)."""
+    return any(statement.allow for applied in subject.identity for statement in applied.policy.statements_for(action))
 
 
 def _holders(conn: Connection, account_id: str) -> tuple[set[str], set[str]]:
@@ -178,15 +186,12 @@ class _Earlier:
     (the same sets shared, not one copy per principal)."""
 
     actions: dict[tuple[str, str, str], frozenset[str]] = field(default_factory=dict)
-    interned: dict[tuple[str, ...], frozenset[str]] = field(default_factory=dict)
+    interned: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)
 
     def add(self, principal: dict[str, Any]) -> None:
         for found in principal["Findings"]:
-            listed = tuple(found["Actions"])
-            shared = self.interned.get(listed)
-            if shared is None:
-                shared = self.interned[listed] = frozenset(listed)
-            self.actions[identity(principal, found)] = shared
+            listed = frozenset(found["Actions"])
+            self.actions[identity(principal, found)] = self.interned.setdefault(listed, listed)
 
     def new(self, principal: dict[str, Any]) -> dict[str, Any] | None:
         """The principal with only its new findings (absent at ``--since``, or with actions it did not have then),
