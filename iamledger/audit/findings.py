@@ -283,7 +283,8 @@ def audit_findings(
     "Actions", "NewActions"?, "Resources", "Policies": [{"PolicyName", "PolicyType", "PolicyArn"?, "GroupName"?,
     "Statement", "Sid"?, "Actions"?}]}]}], "Counts": {category: number of findings}}``; a policy's ``Actions`` are the
     finding's actions it grants, left out when it grants them all. :func:`stream_findings` gives
-    the same a principal at a time."""
+    the same a principal at a time. Principals with alike grants share their finding objects: copy one before
+    changing it."""
     parts = stream_findings(store, At=At, Since=Since)
     answer = next(parts)
     counts = dict.fromkeys(CATEGORIES, 0)
