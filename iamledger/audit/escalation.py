@@ -20,6 +20,7 @@ from iamledger.audit.provenance import EventBook
 from iamledger.domain.errors import InvalidInputError, NoSuchEntityError
 from iamledger.domain.policy import PolicyRole
 from iamledger.projections.access import analysis, policy_reasons
+from iamledger.projections.views.principals import PRINCIPAL_TABLES
 from iamledger.services.base import ServiceBase
 
 DEFAULT_MAX_DEPTH: Final = 5
@@ -112,7 +113,7 @@ class _Describer:
         role = edge.trust_role
         if role is None:
             return None
-        table = policy_reasons.PRINCIPAL_TABLES["role"]
+        table = PRINCIPAL_TABLES["role"]
         key = {"entity_uuid": str(role.row["entity_uuid"])}
         since = policy_reasons.unchanged_since(self.conn, table, key, "trust_policy", role.row["trust_policy"])
         events = [] if since is None else [self.book.describe(since, "trust-policy")]
