@@ -43,10 +43,28 @@ def _check_to(to: str | None) -> str:
     return to
 
 
-def simple_paths(graph: EscalationGraph, start: str, goals: set[str], depth: int) -> list[list[Edge]]:
+EdgeIndex = tuple[dict[str, list[Edge]], dict[str, list[Edge]]]
+"""A graph's edges by source and by granter (:func:`~iamledger.audit.escalation_edges.edges_by_node`)."""
+
+
+def simple_paths(
+    graph: EscalationGraph, start: str, goals: set[str], depth: int, index: EdgeIndex | None = None
+) -> list[list[Edge]]:
     """Every path without a repeated principal from ``start`` to one of ``goals`` of at most ``depth`` hops,
-    shortest first (then by the techniques and principals along it); a path stops at the first goal it reaches."""
-    by_source, by_granter = edges_by_node(graph.edges)
+    shortest first (then by the techniques and principals along it); a path stops at the first goal it reaches.
+    ``index``: the graph's edges by node, when several questions read one graph."""
+    return sorted(_walked_paths(graph, start, goals, depth, index), key=_path_order)
+
+
+def _path_order(path: list[Edge]) -> tuple[int, list[tuple[str, str, str]]]:
+    return len(path), [(e.technique.id, e.target, e.via or "") for e in path]
+
+
+def _walked_paths(
+    graph: EscalationGraph, start: str, goals: set[str], depth: int, index: EdgeIndex | None
+) -> list[list[Edge]]:
+    """:func:`simple_paths` in the order the walk finds them."""
+    by_source, by_granter = edges_by_node(graph.edges) if index is None else index
     found: list[list[Edge]] = []
 
     def walk(node: str, seen: set[str], path: list[Edge]) -> None:
@@ -60,7 +78,7 @@ def simple_paths(graph: EscalationGraph, start: str, goals: set[str], depth: int
                 walk(edge.target, seen | {edge.target}, hop)
 
     walk(start, {start}, [])
-    return sorted(found, key=lambda p: (len(p), [(e.technique.id, e.target, e.via or "") for e in p]))
+    return found
 
 
 def _goals(graph: EscalationGraph, to: str) -> set[str]:
@@ -172,8 +190,10 @@ def _short(arn: str) -> str:
     return arn if arn == ADMIN else arn.rsplit("/", 1)[-1]
 
 
-def _graph(conn: Connection, account_id: str, moment: Any) -> EscalationGraph:
-    return EscalationGraph(conn, account_id, moment).build()
+def _graph(conn: Connection, account_id: str, moment: Any, goal: str) -> EscalationGraph:
+    """The graph a question about paths to ``goal`` reads: to ``admin``, none of the edges beyond an
+    admin-equivalent principal (a path stops there)."""
+    return EscalationGraph(conn, account_id, moment).build(beyond_admins=goal != ADMIN)
 
 
 def escalation_paths(
@@ -238,11 +258,12 @@ def who_can_escalate(
     _authorize(store, _ANALYSIS_OPERATION, {}, account_id)
     depth, goal = _check_depth(MaxDepth), _goal(To, account_id)
     with _reading(store, At) as (conn, moment):
-        graph = _graph(conn, account_id, moment)
+        graph = _graph(conn, account_id, moment, goal)
         goals = _goals(graph, goal)
         groups: dict[str, dict[str, str]] = {}
+        index = edges_by_node(graph.edges)
         for source in sorted({e.source for e in graph.edges} - (graph.admins if goal == ADMIN else set())):
-            for path in _first_paths(simple_paths(graph, source, goals, depth)):
+            for path in _first_paths(_walked_paths(graph, source, goals, depth, index)):
                 groups.setdefault(path[0].technique.id, {})[source] = path_text(path)
         answer: dict[str, Any] = {"To": goal, "MaxDepth": depth, "AsOf": describe_moment(moment)}
         if goal == ADMIN:
@@ -258,9 +279,15 @@ def who_can_escalate(
 
 
 def _first_paths(paths: list[list[Edge]]) -> Iterator[list[Edge]]:
-    """The shortest path of each first technique (``paths`` are shortest first)."""
-    seen: set[str] = set()
+    """The first path of each first technique in :func:`simple_paths`' order, without sorting them all (``paths``
+    as the walk finds them: of equal ones the first is kept, as the stable sort keeps it)."""
+    best: dict[str, tuple[tuple[int, list[tuple[str, str, str]]], list[Edge]]] = {}
     for path in paths:
-        if path[0].technique.id not in seen:
-            seen.add(path[0].technique.id)
-            yield path
+        found = best.get(path[0].technique.id)
+        if found is not None and len(path) > found[0][0]:
+            continue  # longer: its order need not be computed
+        order = _path_order(path)
+        if found is None or order < found[0]:
+            best[path[0].technique.id] = (order, path)
+    for _order, path in best.values():
+        yield path

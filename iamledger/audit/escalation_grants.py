@@ -89,7 +89,7 @@ def _grants_on_others(
     through ``subject`` (it grants Q anything, then uses Q's permissions)."""
     bounded = technique.target.endswith("-bounded")
     edges = []
-    for row in graph._rows[kind]:  # noqa: SLF001 - the graph's own rows
+    for row in graph.rows_for(technique, subject, kind, ("target", "self"), _boundary_context(technique)):
         other = str(row["arn"])
         if other == subject.arn or (only is not None and other not in only):
             continue
@@ -103,9 +103,17 @@ def _grants_on_others(
 
 
 def _held_back_by_boundary(graph: EscalationGraph, row: dict[str, Any]) -> bool:
-    """Whether the user or role of ``row`` has a boundary and its identity policies alone are admin-equivalent."""
+    """Whether the user or role of ``row`` has a boundary and its identity policies alone are admin-equivalent
+    (answered once per graph)."""
     if row.get("boundary_arn") is None:
         return False
+    found = graph.held_back.get(str(row["entity_uuid"]))
+    if found is None:
+        found = graph.held_back[str(row["entity_uuid"])] = _unbounded_admin(graph, row)
+    return found
+
+
+def _unbounded_admin(graph: EscalationGraph, row: dict[str, Any]) -> bool:
     uuid, kind = str(row["entity_uuid"]), "user" if ":user/" in str(row["arn"]) else "role"
     loaded = graph._load({uuid} if kind == "user" else set(), {uuid} if kind == "role" else set())  # noqa: SLF001
     if not loaded:
@@ -125,7 +133,7 @@ def group_grant(graph: EscalationGraph, technique: Technique, subject: Subject) 
         return []
     member_of = {str(g["entity_uuid"]) for g in graph._groups_by_user.get(str(subject.row["entity_uuid"]), [])}  # noqa: SLF001
     edges = []
-    for row in graph._rows["group"]:  # noqa: SLF001 - the graph's own rows
+    for row in graph.rows_for(technique, subject, "group", ("group",)):
         if str(row["entity_uuid"]) in member_of:
             continue
         joined = subject.policies + graph.group_policies(row)
@@ -145,14 +153,15 @@ def policy_grant(graph: EscalationGraph, technique: Technique, subject: Subject)
         - {a for a in (p.policy_arn for p in subject.policies) if a and is_aws_managed_policy_arn(a)}
     )
     for arn in held:
+        grants = graph._all_granted(technique, subject, resources_of(subject, arn), None)  # noqa: SLF001
+        if grants is None:
+            continue
         via: str | None = arn
         if technique.target == "held-policy-version":
-            via = _broader_version(graph, subject, arn)
+            via = _broader_version(graph, subject, arn)  # the costlier question, asked only of those allowed
             if via is None:
                 continue
-        grants = graph._all_granted(technique, subject, resources_of(subject, arn), None)  # noqa: SLF001
-        if grants is not None:
-            edges.append(graph.edge(technique, subject, ADMIN, grants, via=via))
+        edges.append(graph.edge(technique, subject, ADMIN, grants, via=via))
     return edges
 
 
@@ -188,7 +197,7 @@ def _group_policy_grants(
     graph: EscalationGraph, technique: Technique, subject: Subject, only: AbstractSet[str] | None = None
 ) -> list[Edge]:
     edges = []
-    for row in graph._rows["group"]:  # noqa: SLF001 - the graph's own rows
+    for row in graph.rows_for(technique, subject, "group", ("group",)):
         if only is not None and str(row["entity_uuid"]) not in only:
             continue
         members = graph.members_by_group.get(str(row["entity_uuid"]), [])

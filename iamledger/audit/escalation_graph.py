@@ -11,7 +11,7 @@ those the permission index names as holding a policy that can allow each of its 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -22,6 +22,7 @@ from iamledger.audit.decisions import _request_context
 from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
 from iamledger.audit.escalation_grants import group_grant, policy_grant, resources_of, self_grant
 from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
+from iamledger.audit.escalation_targets import PrefixIndex, allowed_prefixes
 from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, policies_only_key, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
 from iamledger.audit.trust import trust_policy_of
@@ -61,6 +62,8 @@ class EscalationGraph:
     _caller_keys: dict[tuple[Any, ...], tuple[list[AppliedPolicy], list[dict[str, str]]]] = field(default_factory=dict)
     _versions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     broader_versions: dict[tuple[Any, ...], str | None] = field(default_factory=dict)
+    _indexes: dict[str, PrefixIndex] = field(default_factory=dict)
+    held_back: dict[str, bool] = field(default_factory=dict)  # by aggregate id: only a boundary keeps it from admin
 
     # -- reading -------------------------------------------------------------------------------------------------
 
@@ -233,19 +236,67 @@ class EscalationGraph:
             self._versions[policy] = policy_versions(self.conn, policy)
         return self._versions[policy]
 
+    def rows_for(
+        self,
+        technique: Technique,
+        subject: Subject,
+        kind: str,
+        varying: tuple[str, ...] = ("target",),
+        extra: Mapping[str, Any] | None = None,
+    ) -> Sequence[dict[str, Any]]:
+        """The rows of ``kind`` (``user``, ``role``, ``group``), in order, that the statements of ``subject`` may
+        allow each action of ``technique`` on when asked on one of the resources ``varying`` (those that are the
+        row's ARN): the others are refused (:func:`~iamledger.audit.escalation_targets.allowed_prefixes` of its
+        identity policies, and of its boundary)."""
+        index = self._indexes.get(kind)
+        if index is None or index.rows is not self._rows[kind]:
+            index = self._indexes[kind] = PrefixIndex(self._rows[kind])
+        rows = index.rows
+        context = _request_context(subject, self.moment, None, extra)
+        for requirement in technique.requires:
+            if not rows:
+                return rows
+            action = requirement.action.lower()
+            fixed = {"self": subject.arn, "*": "*"}.get(requirement.on)
+            if requirement.on not in varying and fixed is None:
+                continue
+            if requirement.on not in varying or not self._reads_any_resource(subject, action):
+                # the same decision on every row (asked on the first): refused there, refused on all
+                asked = str(rows[0]["arn"]) if requirement.on in varying else str(fixed)
+                if not self.decide(subject, requirement.action, asked, extra).decision.allowed:
+                    return []
+                continue
+            for policies in (subject.identity, () if subject.boundary is None else (subject.boundary,)):
+                prefixes = allowed_prefixes(policies, action, context) if policies else None
+                if prefixes is not None:
+                    kept = {id(row) for row in index.matching(prefixes)}
+                    rows = [row for row in rows if id(row) in kept]
+        return rows
+
+    def _reads_any_resource(self, subject: Subject, action: str) -> bool:
+        """Whether a statement of the subject's identity policies or boundary that can match ``action`` names
+        resources (the requests of a subject decide no differently by the resource otherwise: no request here
+        carries a key of the resource)."""
+        parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+        return not all(st.any_resource for applied in parts for st in applied.policy.statements_for(action))
+
     def _hypothetical(self, subject: Subject, policies: list[EffectivePolicy]) -> Subject:
         changed = Subject(subject.arn, subject.kind, subject.row, subject.principal, policies)
         return _with_policies(changed, self._shared)  # compiled once, so that alike subjects share decisions
 
     # -- building ------------------------------------------------------------------------------------------------
 
-    def build(self) -> EscalationGraph:
-        """Read the admin-equivalent principals and every edge at the moment."""
+    def build(self, *, beyond_admins: bool = True) -> EscalationGraph:
+        """Read the admin-equivalent principals and every edge at the moment. Without ``beyond_admins``, the edges
+        an admin-equivalent principal decides (its own, and its grants to others) are left out: a path to ``admin``
+        stops at such a principal, so none of them is on one (the accounts of the generators give a few admins an
+        edge to every user and role: most of a whole graph)."""
         users, roles = _holders(self.conn, self.account_id, "iam:PutUserPolicy")
         self.admins = {s.arn for s in self._load(users, roles) if self.is_admin(s)}
         for technique in catalogue().techniques:
             for subject in self._candidates(technique):
-                self.edges += self._edges_of(technique, subject)
+                if beyond_admins or subject.arn not in self.admins:
+                    self.edges += self._edges_of(technique, subject)
         self.edges += self._cross_account_edges()
         return self
 
@@ -345,7 +396,7 @@ def _holders(conn: Connection, account_id: str, action: str) -> tuple[set[str], 
 
 def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
     edges = []
-    for row in graph._rows["user"]:  # noqa: SLF001 - the graph's own rows
+    for row in graph.rows_for(technique, subject, "user"):
         target = str(row["arn"])
         has_profile = str(row["entity_uuid"]) in graph._login_profiles  # noqa: SLF001
         if target == subject.arn or (technique.precondition == "login-profile" and not has_profile):
@@ -358,6 +409,10 @@ def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject
     return edges
 
 
+def _passed_to(service: str | None) -> dict[str, str] | None:
+    return None if service is None else {"iam:PassedToService": service}
+
+
 def _service_admitted(trust: AppliedPolicy, service: str, role_arn: str, account_id: str) -> bool:
     request = Request(Principal.service(service), "sts:AssumeRole", role_arn, {}, account_id)
     return evaluate(request, PolicySet(resource=trust)).allowed
@@ -365,7 +420,16 @@ def _service_admitted(trust: AppliedPolicy, service: str, role_arn: str, account
 
 def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
     edges = []
-    for row in graph._rows["role"]:  # noqa: SLF001 - the graph's own rows
+    if technique.precondition == "trust":  # the trust policy may allow it alone: every role is asked
+        rows = graph._rows["role"]  # noqa: SLF001 - the graph's own rows
+    else:  # the rows some service's request may be allowed on, in order
+        kept = {
+            id(row)
+            for service in technique.services or (None,)
+            for row in graph.rows_for(technique, subject, "role", extra=_passed_to(service))
+        }
+        rows = [row for row in graph._rows["role"] if id(row) in kept]  # noqa: SLF001
+    for row in rows:
         target = str(row["arn"])
         if target == subject.arn:
             continue
@@ -379,7 +443,7 @@ def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject
         for service in technique.services or (None,):
             if service is not None and not _service_admitted(trust, service, target, graph.account_id):
                 continue
-            extra = None if service is None else {"iam:PassedToService": service}
+            extra = _passed_to(service)
             grants = graph._all_granted(technique, subject, resources_of(subject, target), extra)  # noqa: SLF001
             if grants is not None:
                 edges.append(graph.edge(technique, subject, target, grants, via=service))

@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Connection
 
 from iamledger.audit.escalation import _check_depth, _check_to, _short, path_text, simple_paths
-from iamledger.audit.escalation_edges import ADMIN, Edge
+from iamledger.audit.escalation_edges import ADMIN, Edge, edges_by_node
 from iamledger.audit.escalation_graph import EscalationGraph
 from iamledger.audit.escalation_timeline import (
     GraphHistory,
@@ -48,8 +48,9 @@ def _paths_of(graph: EscalationGraph, goal: str, depth: int) -> dict[PathKey, tu
     goals = {ADMIN, *graph.admins} if goal == ADMIN else {goal}
     found: dict[PathKey, tuple[str, list[Edge]]] = {}
     sources = {e.source for e in graph.edges} - (graph.admins if goal == ADMIN else {goal})
+    index = edges_by_node(graph.edges)
     for source in sorted(sources):
-        for path in simple_paths(graph, source, goals, depth):
+        for path in simple_paths(graph, source, goals, depth, index):
             found[path_key(path)] = (source, path)
     if goal == ADMIN:
         for arn in graph.admins:
@@ -101,7 +102,7 @@ def paths_opened(
     if end.position < start.position:
         raise InvalidInputError(f"To (position {end.position}) is before From (position {start.position}).")
     with translated(), store.engine.connect() as conn:
-        history = GraphHistory(conn, account_id, now.time)
+        history = GraphHistory(conn, account_id, now.time, beyond_admins=goal != ADMIN)  # a path stops at admins
         book = EventBook(store, conn)
         first: dict[PathKey, dict[str, Any]] = {}  # each path as shown, from the state it was first seen in
         series: list[tuple[int, set[PathKey]]] = []

@@ -82,10 +82,13 @@ def moment_of(conn: Connection, position: int, fallback: datetime) -> Moment:
 class GraphHistory:
     """The account's escalation graph at positions, read on one connection (each build as of its position)."""
 
-    def __init__(self, conn: Connection, account_id: str, fallback: datetime) -> None:
+    def __init__(self, conn: Connection, account_id: str, fallback: datetime, *, beyond_admins: bool = True) -> None:
         self.conn = conn
         self.account_id = account_id
         self._fallback = fallback
+        self.beyond_admins = (
+            beyond_admins  # without: no edge an admin-equivalent principal decides (EscalationGraph.build)
+        )
 
     def moment(self, position: int) -> Moment:
         """The moment of ``position`` (its recorded time)."""
@@ -94,7 +97,7 @@ class GraphHistory:
     def state(self, moment: Moment) -> GraphState:
         """The graph at ``moment`` (built anew: a graph of a large account is large, none is kept)."""
         with reading_at(moment.position):
-            graph = EscalationGraph(self.conn, self.account_id, moment).build()
+            graph = EscalationGraph(self.conn, self.account_id, moment).build(beyond_admins=self.beyond_admins)
         return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
 
     def reach(self, moment: Moment, start: str, depth: int) -> EscalationGraph:
@@ -130,31 +133,37 @@ class GraphHistory:
         with reading_at(stop):
             graph = EscalationGraph(self.conn, self.account_id, moment)
             subjects = graph._load(touched, touched)  # noqa: SLF001 - the touched users and roles, as of the moment
+            admins = {s.arn for s in subjects if graph.is_admin(s)}
+            deciding = subjects if self.beyond_admins else [s for s in subjects if s.arn not in admins]
             for technique in catalogue().techniques:
-                for subject in subjects:
+                for subject in deciding:
                     graph.edges += graph._edges_of(technique, subject)  # noqa: SLF001
             changed = {a for a, s in before.graph.subjects.items() if str(s.row["entity_uuid"]) in touched}
             changed |= {s.arn for s in subjects}
             groups = {str(r["arn"]) for r in graph._rows["group"] if str(r["entity_uuid"]) in joined}  # noqa: SLF001
-            graph.edges += self._regranted(graph, touched, joined, changed)
+            skip = set() if self.beyond_admins else before.graph.admins  # untouched: still admin-equivalent
+            graph.edges += self._regranted(graph, touched, joined, changed, skip)
         kept = [e for e in before.graph.edges if _decider(e) not in touched and not regrants(e, groups, changed)]
         graph.edges = kept + graph.edges
         entity_of = {arn: str(s.row["entity_uuid"]) for arn, s in before.graph.subjects.items()}
         graph.admins = {a for a in before.graph.admins if entity_of.get(a) not in touched}
-        graph.admins |= {s.arn for s in subjects if graph.is_admin(s)}
+        graph.admins |= admins
         graph.subjects = {**before.graph.subjects, **graph.subjects}
         return GraphState(moment, graph, {edge_key(e): e for e in graph.edges})
 
     @staticmethod
-    def _regranted(graph: EscalationGraph, touched: set[str], joined: set[str], changed: set[str]) -> list[Edge]:
+    def _regranted(
+        graph: EscalationGraph, touched: set[str], joined: set[str], changed: set[str], skip: set[str]
+    ) -> list[Edge]:
         """The grants of principals not touched to the members of the groups ``joined`` (whose members changed) and
-        to the principals ``changed`` (ARNs: whose own policies changed, which a boundary may hold back)."""
+        to the principals ``changed`` (ARNs: whose own policies changed, which a boundary may hold back); none by
+        the principals ``skip`` (ARNs)."""
         edges: list[Edge] = []
         for technique in catalogue().techniques:
             if technique.target != "own-group" and not technique.target.endswith("-bounded"):
                 continue
             for granter in graph._candidates(technique):  # noqa: SLF001
-                if str(granter.row["entity_uuid"]) not in touched:
+                if str(granter.row["entity_uuid"]) not in touched and granter.arn not in skip:
                     edges += granted_on(graph, technique, granter, groups=joined, principals=changed)
         return edges
 
