@@ -36,6 +36,19 @@ from iamledger.projections.views.catalogue import StoreCatalogue
 from iamledger.projections.views.policies import policy_versions
 
 
+class _RowsByKind(dict[str, list[dict[str, Any]]]):
+    """The account's users, groups and roles at the bound position, each kind read when first asked for: one
+    principal's escalation paths need the roles, not every user of a large account."""
+
+    def __init__(self, conn: Connection, account_id: str) -> None:
+        super().__init__()
+        self._conn, self._account_id = conn, account_id
+
+    def __missing__(self, kind: str) -> list[dict[str, Any]]:
+        rows = self[kind] = analysis.principal_rows(self._conn, kind, self._account_id)
+        return rows
+
+
 @functools.lru_cache(maxsize=1)
 def iam_actions() -> tuple[str, ...]:
     """Every IAM action: the IAM API's operations (botocore's model) and ``iam:PassRole``."""
@@ -77,8 +90,8 @@ class EscalationGraph:
         return sorted((s for s in self.subjects.values() if str(s.row["entity_uuid"]) in ids), key=lambda s: s.arn)
 
     @functools.cached_property
-    def _rows(self) -> dict[str, list[dict[str, Any]]]:
-        return {kind: analysis.principal_rows(self.conn, kind, self.account_id) for kind in ("user", "group", "role")}
+    def _rows(self) -> _RowsByKind:
+        return _RowsByKind(self.conn, self.account_id)
 
     @functools.cached_property
     def _groups_by_user(self) -> dict[str, list[dict[str, Any]]]:
