@@ -6,7 +6,7 @@ allow it and the events that put them in place (:mod:`iamledger.audit.provenance
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Final
 
@@ -61,24 +61,30 @@ def _path_order(path: list[Edge]) -> tuple[int, list[tuple[str, str, str]]]:
 
 
 def _walked_paths(
-    graph: EscalationGraph, start: str, goals: set[str], depth: int, index: EdgeIndex | None
-) -> list[list[Edge]]:
-    """:func:`simple_paths` in the order the walk finds them."""
+    graph: EscalationGraph,
+    start: str,
+    goals: set[str],
+    depth: int,
+    index: EdgeIndex | None,
+    longest: Callable[[Edge], int] | None = None,
+) -> Iterator[list[Edge]]:
+    """:func:`simple_paths` in the order the walk finds them, one at a time; with ``longest``, none (and nothing
+    beyond one) longer than it gives for the path's first edge, asked as the walk goes."""
     by_source, by_granter = edges_by_node(graph.edges) if index is None else index
-    found: list[list[Edge]] = []
 
-    def walk(node: str, seen: set[str], path: list[Edge]) -> None:
+    def walk(node: str, seen: set[str], path: list[Edge]) -> Iterator[list[Edge]]:
         if len(path) >= depth:
             return
         for edge, onward in next_hops(node, seen, by_source, by_granter):
             hop = [*path, edge]
+            if longest is not None and len(hop) > longest(hop[0]):
+                continue
             if edge.target in goals:
-                found.append(hop)
+                yield hop
             elif onward:
-                walk(edge.target, seen | {edge.target}, hop)
+                yield from walk(edge.target, seen | {edge.target}, hop)
 
-    walk(start, {start}, [])
-    return found
+    yield from walk(start, {start}, [])
 
 
 def _goals(graph: EscalationGraph, to: str) -> set[str]:
@@ -263,7 +269,7 @@ def who_can_escalate(
         groups: dict[str, dict[str, str]] = {}
         index = edges_by_node(graph.edges)
         for source in sorted({e.source for e in graph.edges} - (graph.admins if goal == ADMIN else set())):
-            for path in _first_paths(_walked_paths(graph, source, goals, depth, index)):
+            for path in _first_paths(graph, source, goals, depth, index):
                 groups.setdefault(path[0].technique.id, {})[source] = path_text(path)
         answer: dict[str, Any] = {"To": goal, "MaxDepth": depth, "AsOf": describe_moment(moment)}
         if goal == ADMIN:
@@ -278,16 +284,21 @@ def who_can_escalate(
     return answer
 
 
-def _first_paths(paths: list[list[Edge]]) -> Iterator[list[Edge]]:
-    """The first path of each first technique in :func:`simple_paths`' order, without sorting them all (``paths``
-    as the walk finds them: of equal ones the first is kept, as the stable sort keeps it)."""
+def _first_paths(
+    graph: EscalationGraph, source: str, goals: set[str], depth: int, index: EdgeIndex
+) -> list[list[Edge]]:
+    """The first path of each first technique in :func:`simple_paths`' order, without holding or sorting them all:
+    the walk gives them as it finds them (of equal ones the first is kept, as the stable sort keeps it), and goes no
+    further along a path than the shortest found yet with its first technique (a longer one cannot come first)."""
     best: dict[str, tuple[tuple[int, list[tuple[str, str, str]]], list[Edge]]] = {}
-    for path in paths:
-        found = best.get(path[0].technique.id)
-        if found is not None and len(path) > found[0][0]:
-            continue  # longer: its order need not be computed
+
+    def longest(first: Edge) -> int:
+        found = best.get(first.technique.id)
+        return depth if found is None else found[0][0]
+
+    for path in _walked_paths(graph, source, goals, depth, index, longest):
         order = _path_order(path)
+        found = best.get(path[0].technique.id)
         if found is None or order < found[0]:
             best[path[0].technique.id] = (order, path)
-    for _order, path in best.values():
-        yield path
+    return [path for _order, path in best.values()]
