@@ -19,16 +19,17 @@ from sqlalchemy import Connection
 
 from iamledger.audit.caller_keys import caller_contexts
 from iamledger.audit.decisions import _request_context
+from iamledger.audit.escalation_become import become_roles, become_users
 from iamledger.audit.escalation_edges import ADMIN, Edge, Grant, condition_keys_of
-from iamledger.audit.escalation_grants import group_grant, policy_grant, resources_of, self_grant
+from iamledger.audit.escalation_grants import group_grant, policy_grant, self_grant
 from iamledger.audit.escalation_outsiders import external_admissions, foreign_subject, is_foreign, outsiders
-from iamledger.audit.escalation_targets import PrefixIndex, allowed_prefixes
+from iamledger.audit.escalation_targets import PrefixIndex, narrowed_rows
 from iamledger.audit.subjects import Subject, _subjects_of, _with_policies, policies_only_key, shared_decision_key
 from iamledger.audit.techniques import Technique, catalogue
 from iamledger.audit.trust import trust_policy_of
 from iamledger.audit.who_can import _named_in_trust
 from iamledger.awsmodel import service_model
-from iamledger.domain.policy import AppliedPolicy, Decision, PolicySet, Principal, Request, evaluate
+from iamledger.domain.policy import AppliedPolicy, Decision, Request, evaluate
 from iamledger.projections.access import analysis, permissions
 from iamledger.projections.access.effective import EffectivePolicy, effective_policies
 from iamledger.projections.engine.timeindex import Moment
@@ -257,41 +258,8 @@ class EscalationGraph:
         varying: tuple[str, ...] = ("target",),
         extra: Mapping[str, Any] | None = None,
     ) -> Sequence[dict[str, Any]]:
-        """The rows of ``kind`` (``user``, ``role``, ``group``), in order, that the statements of ``subject`` may
-        allow each action of ``technique`` on when asked on one of the resources ``varying`` (those that are the
-        row's ARN): the others are refused (:func:`~iamledger.audit.escalation_targets.allowed_prefixes` of its
-        identity policies, and of its boundary)."""
-        index = self._indexes.get(kind)
-        if index is None or index.rows is not self._rows[kind]:
-            index = self._indexes[kind] = PrefixIndex(self._rows[kind])
-        rows = index.rows
-        context = _request_context(subject, self.moment, None, extra)
-        for requirement in technique.requires:
-            if not rows:
-                return rows
-            action = requirement.action.lower()
-            fixed = {"self": subject.arn, "*": "*"}.get(requirement.on)
-            if requirement.on not in varying and fixed is None:
-                continue
-            if requirement.on not in varying or not self._reads_any_resource(subject, action):
-                # the same decision on every row (asked on the first): refused there, refused on all
-                asked = str(rows[0]["arn"]) if requirement.on in varying else str(fixed)
-                if not self.decide(subject, requirement.action, asked, extra).decision.allowed:
-                    return []
-                continue
-            for policies in (subject.identity, () if subject.boundary is None else (subject.boundary,)):
-                prefixes = allowed_prefixes(policies, action, context) if policies else None
-                if prefixes is not None:
-                    kept = {id(row) for row in index.matching(prefixes)}
-                    rows = [row for row in rows if id(row) in kept]
-        return rows
-
-    def _reads_any_resource(self, subject: Subject, action: str) -> bool:
-        """Whether a statement of the subject's identity policies or boundary that can match ``action`` names
-        resources (the requests of a subject decide no differently by the resource otherwise: no request here
-        carries a key of the resource)."""
-        parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
-        return not all(st.any_resource for applied in parts for st in applied.policy.statements_for(action))
+        """:func:`~iamledger.audit.escalation_targets.narrowed_rows` of this graph."""
+        return narrowed_rows(self, technique, subject, kind, varying, extra)
 
     def _hypothetical(self, subject: Subject, policies: list[EffectivePolicy]) -> Subject:
         changed = Subject(subject.arn, subject.kind, subject.row, subject.principal, policies)
@@ -407,66 +375,9 @@ def _holders(conn: Connection, account_id: str, action: str) -> tuple[set[str], 
     return permissions.candidates(conn, account_id, action)
 
 
-def _become_users(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
-    edges = []
-    for row in graph.rows_for(technique, subject, "user"):
-        target = str(row["arn"])
-        has_profile = str(row["entity_uuid"]) in graph._login_profiles  # noqa: SLF001
-        if target == subject.arn or (technique.precondition == "login-profile" and not has_profile):
-            continue
-        if technique.precondition == "no-login-profile" and has_profile:
-            continue
-        grants = graph._all_granted(technique, subject, resources_of(subject, target), None)  # noqa: SLF001
-        if grants is not None:
-            edges.append(graph.edge(technique, subject, target, grants))
-    return edges
-
-
-def _passed_to(service: str | None) -> dict[str, str] | None:
-    return None if service is None else {"iam:PassedToService": service}
-
-
-def _service_admitted(trust: AppliedPolicy, service: str, role_arn: str, account_id: str) -> bool:
-    request = Request(Principal.service(service), "sts:AssumeRole", role_arn, {}, account_id)
-    return evaluate(request, PolicySet(resource=trust)).allowed
-
-
-def _become_roles(graph: EscalationGraph, technique: Technique, subject: Subject) -> list[Edge]:
-    edges = []
-    if technique.precondition == "trust":  # the trust policy may allow it alone: every role is asked
-        rows = graph._rows["role"]  # noqa: SLF001 - the graph's own rows
-    else:  # the rows some service's request may be allowed on, in order
-        kept = {
-            id(row)
-            for service in technique.services or (None,)
-            for row in graph.rows_for(technique, subject, "role", extra=_passed_to(service))
-        }
-        rows = [row for row in graph._rows["role"] if id(row) in kept]  # noqa: SLF001
-    for row in rows:
-        target = str(row["arn"])
-        if target == subject.arn:
-            continue
-        trust = trust_policy_of(row)
-        if technique.precondition == "trust":
-            grant = graph.decide(subject, "sts:AssumeRole", target, {"sts:RoleSessionName": "escalation"}, trust)
-            if grant.decision.allowed:
-                role = graph._load(set(), {str(row["entity_uuid"])})  # noqa: SLF001
-                edges.append(graph.edge(technique, subject, target, (grant,), trust_role=role[0] if role else None))
-            continue
-        for service in technique.services or (None,):
-            if service is not None and not _service_admitted(trust, service, target, graph.account_id):
-                continue
-            extra = _passed_to(service)
-            grants = graph._all_granted(technique, subject, resources_of(subject, target), extra)  # noqa: SLF001
-            if grants is not None:
-                edges.append(graph.edge(technique, subject, target, grants, via=service))
-                break
-    return edges
-
-
 _BUILDERS: Final = {
-    "user": _become_users,
-    "role": _become_roles,
+    "user": become_users,
+    "role": become_roles,
     "self-user": self_grant,
     "self-role": self_grant,
     "self-user-bounded": self_grant,

@@ -18,11 +18,17 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iamledger.audit.caller_keys import is_caller_key
+from iamledger.audit.decisions import _request_context
 from iamledger.domain.policy import AppliedPolicy
 from iamledger.domain.policy.variables import parse_template, resolve, to_text
+
+if TYPE_CHECKING:
+    from iamledger.audit.escalation_graph import EscalationGraph
+    from iamledger.audit.subjects import Subject
+    from iamledger.audit.techniques import Technique
 
 _PARTS = 6  # arn:partition:service:region:account:resource
 
@@ -99,3 +105,50 @@ class PrefixIndex:
                     break
                 at += 1
         return [self.rows[i] for i in sorted(kept)]
+
+
+def narrowed_rows(
+    graph: EscalationGraph,
+    technique: Technique,
+    subject: Subject,
+    kind: str,
+    varying: tuple[str, ...] = ("target",),
+    extra: Mapping[str, Any] | None = None,
+) -> Sequence[dict[str, Any]]:
+    """The rows of ``kind`` (``user``, ``role``, ``group``), in order, that the statements of ``subject`` may
+    allow each action of ``technique`` on when asked on one of the resources ``varying`` (those that are the
+    row's ARN): the others are refused (:func:`allowed_prefixes` of its identity
+    policies, and of its boundary)."""
+    indexes, all_rows = graph._indexes, graph._rows[kind]  # noqa: SLF001 - the graph's own rows and their index
+    index = indexes.get(kind)
+    if index is None or index.rows is not all_rows:
+        index = indexes[kind] = PrefixIndex(all_rows)
+    rows = index.rows
+    context = _request_context(subject, graph.moment, None, extra)
+    for requirement in technique.requires:
+        if not rows:
+            return rows
+        action = requirement.action.lower()
+        fixed = {"self": subject.arn, "*": "*"}.get(requirement.on)
+        if requirement.on not in varying and fixed is None:
+            continue
+        if requirement.on not in varying or not reads_any_resource(subject, action):
+            # the same decision on every row (asked on the first): refused there, refused on all
+            asked = str(rows[0]["arn"]) if requirement.on in varying else str(fixed)
+            if not graph.decide(subject, requirement.action, asked, extra).decision.allowed:
+                return []
+            continue
+        for policies in (subject.identity, () if subject.boundary is None else (subject.boundary,)):
+            prefixes = allowed_prefixes(policies, action, context) if policies else None
+            if prefixes is not None:
+                kept = {id(row) for row in index.matching(prefixes)}
+                rows = [row for row in rows if id(row) in kept]
+    return rows
+
+
+def reads_any_resource(subject: Subject, action: str) -> bool:
+    """Whether a statement of the subject's identity policies or boundary that can match ``action`` names
+    resources (the requests of a subject decide no differently by the resource otherwise: no request here
+    carries a key of the resource)."""
+    parts = (*subject.identity, *(() if subject.boundary is None else (subject.boundary,)))
+    return not all(st.any_resource for applied in parts for st in applied.policy.statements_for(action))
