@@ -105,8 +105,8 @@ def _compared(
     between them, sorted by kind then ARN (a principal that did not exist at a moment denies implicitly there).
 
     Only those are evaluated (design section 7): a principal's decisions depend on its rows of the views (see
-    :func:`~iamledger.projections.access.analysis.change_points`) and on the moment's time, so they can differ only for
-    a principal one of whose rows began or ended between the moments
+    :func:`~iamledger.projections.access.change_points.change_points`) and on the moment's time, so they can differ
+    only for a principal one of whose rows began or ended between the moments
     (:func:`~iamledger.projections.access.analysis.principals_touched`), or holding a policy that reads the time
     (:func:`~iamledger.projections.access.permissions.time_dependent_holders`, at either moment); every other principal
     has the same policies, tags and row at both, and a request context differing only by keys none of its policies

@@ -175,7 +175,7 @@ class GraphHistory:
     def edge_points(self, edges: list[Edge], stop: int) -> list[int]:
         """The positions up to ``stop`` at which any of ``edges`` (decided by one principal) can open or close: where
         a row began or ended of that principal (its permissions:
-        :func:`~iamledger.projections.access.analysis.change_points`), of every principal that held one of their
+        :func:`~iamledger.projections.access.change_points.change_points`), of every principal that held one of their
         sources' or targets' ARNs, or of a group or policy they act through."""
         points: set[int] = set()
         if edges[0].grants:  # an edge from outside the store has none: the trust policy alone decides it

@@ -48,7 +48,7 @@ def exposure(
     from the rename). ``"Windows"`` lists them all in time order, each with its ``PrincipalId``.
 
     The decision can change only where a row it depends on began or ended (see
-    :func:`iamledger.projections.access.analysis.change_points`), so it is evaluated at those positions only."""
+    :func:`iamledger.projections.access.change_points.change_points`), so it is evaluated at those positions only."""
     account_id = store.current_account_id()
     _authorize(store, "SimulatePrincipalPolicy", {"PolicySourceArn": PrincipalArn}, account_id)
     _check_action(ActionName)

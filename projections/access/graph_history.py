@@ -2,7 +2,7 @@
 the bound position): the positions at which a row of the account's principals and policies began or ended
 (:func:`account_change_points`), those of a few entities (:func:`entities_change_points`), and an access key's rows
 over time (:func:`access_key_history`). The per-principal change points are
-:func:`iamledger.projections.access.analysis.change_points`.
+:func:`iamledger.projections.access.change_points.change_points`.
 """
 
 from __future__ import annotations
