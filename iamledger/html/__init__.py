@@ -7,7 +7,7 @@ which every value from the answer is escaped; :func:`document` puts fragments in
 
 from __future__ import annotations
 
-from iamledger.html.base import asset, document, escape
+from iamledger.html.base import asset, counted, document, escape
 from iamledger.html.charts import render_change_timeline, render_exposure_bands, render_who_can_graph
 from iamledger.html.diff import render_policy_diff
 from iamledger.html.escalation import render_escalation_paths
@@ -16,6 +16,7 @@ from iamledger.html.timeline import render_events_table, render_timeline
 
 __all__ = [
     "asset",
+    "counted",
     "document",
     "escape",
     "render_change_timeline",

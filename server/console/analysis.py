@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from iamledger.html import (
+    counted,
     escape,
     render_changes,
     render_escalation_paths,
@@ -59,7 +60,7 @@ def access(ctx: PageContext) -> tuple[str, str]:
     windows = answer.get("Windows") or []
     summary = (
         f'<p id="exposure-summary">{escape(principal)} was allowed {escape(action)} on {escape(resource or "*")} '
-        f"in {len(windows)} window{'s' if len(windows) != 1 else ''}.</p>"
+        f"in {counted(len(windows), 'window')}.</p>"
     )
     chart = render_exposure_bands(answer, start=start or None, end=end or None)
     return "Access over time", form + summary + chart
@@ -84,8 +85,8 @@ def who_can(ctx: PageContext) -> tuple[str, str]:
     principals = answer.get("Principals") or []
     items = "".join(_principal_item(ctx, p, action, resource) for p in principals) or "<li>Nobody.</li>"
     listing = (
-        f'<section aria-labelledby="h-principals"><h2 id="h-principals">{len(principals)} principal'
-        f'{"s" if len(principals) != 1 else ""}</h2><ul class="principals" id="who-can-principals">{items}</ul>'
+        f'<section aria-labelledby="h-principals"><h2 id="h-principals">{counted(len(principals), "principal")}'
+        f'</h2><ul class="principals" id="who-can-principals">{items}</ul>'
         "</section>"
     )
     graph = render_who_can_graph(answer, link=_timeline_link(ctx))
@@ -188,7 +189,7 @@ def events(ctx: PageContext) -> tuple[str, str]:
         NextToken=token or None,
     )
     records = answer.get("Events") or []
-    body = form + f'<p id="events-count">{len(records)} event{"s" if len(records) != 1 else ""} on this page.</p>'
+    body = form + f'<p id="events-count">{counted(len(records), "event")} on this page.</p>'
     body += render_events_table(records)
     if answer.get("NextToken"):
         params = {**values, "start": start, "end": end, "max": size_text, "next": answer["NextToken"]}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from iamledger.domain.errors import AccessDeniedError, IdentityStoreError
-from iamledger.html import escape, render_timeline
+from iamledger.html import counted, escape, render_timeline
 from iamledger.projections.log import ledger
 from iamledger.server.console.web import BadRequest, PageContext, form_field, query_form
 
@@ -59,8 +59,7 @@ def _list(ctx: PageContext, kind: str, marker: str | None, items: int) -> tuple[
 def _entity_row(ctx: PageContext, kind: str, item: Mapping[str, Any]) -> str:
     if kind in {"policies", "aws-policies"}:
         name, history = str(item["PolicyName"]), {"kind": "policy", "name": item["Arn"]}
-        count = int(item.get("AttachmentCount", 0))
-        attachments = f"{count} attachment{'' if count == 1 else 's'}"
+        attachments = counted(int(item.get("AttachmentCount", 0)), "attachment")
         extra = f"{attachments}, default {escape(item.get('DefaultVersionId'))}"
     else:
         singular = kind[:-1]
@@ -154,14 +153,10 @@ def timeline(ctx: PageContext) -> tuple[str, str]:
     if ctx.position is not None:
         shown = [r for r in records if _until(r, ctx)]
         later, records = len(records) - len(shown), shown
-    note = (
-        f'<p class="note">{later} later event{"s" if later != 1 else ""} (after the chosen moment) not shown.</p>'
-        if later
-        else ""
-    )
-    plural = "s" if len(records) != 1 else ""
+    note = f'<p class="note">{counted(later, "later event")} (after the chosen moment) not shown.</p>' if later else ""
     summary = (
-        f"<p>{len(records)} event{plural} touching {escape(kind)} <strong>{escape(name)}</strong>, oldest first.</p>"
+        f"<p>{counted(len(records), 'event')} touching {escape(kind)} <strong>{escape(name)}</strong>, "
+        "oldest first.</p>"
     )
     return f"Timeline of {kind} {name}", form + summary + note + render_timeline(records, link=_event_link(ctx))
 
